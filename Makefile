@@ -1,0 +1,144 @@
+# libdfufile and the DFU file tools: one non-recursive GNU Makefile.
+# `make help` lists the targets.
+
+VERSION := $(shell sed -n 's/^\#define DFUFILE_VERSION_STRING "\(.*\)"$$/\1/p' common/dfufile.h)
+SOVERSION := $(shell sed -n 's/^\#define DFUFILE_VERSION_MAJOR \([0-9]*\)$$/\1/p' common/dfufile.h)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+PKG_CONFIG ?= pkg-config
+INSTALL ?= install
+CFLAGS ?= -O2 -g
+WARNFLAGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
+CPPFLAGS_ALL = -Icommon -D_FILE_OFFSET_BITS=64 $(ZLIB_CFLAGS) $(CPPFLAGS)
+CFLAGS_ALL = -std=c11 $(WARNFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+
+# zlib is needed to build; cmocka only to build the tests (expanded lazily).
+ZLIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags zlib)
+ZLIB_LIBS := $(shell $(PKG_CONFIG) --libs zlib)
+CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
+
+# Everything built goes under $(B); `make B=elsewhere` keeps builds apart.
+B ?= build
+
+LIB_SRCS := $(filter-out common/cli.c,$(wildcard common/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+LIB_PIC_OBJS := $(LIB_SRCS:%.c=$(B)/pic/%.o)
+CLI_OBJ := $(B)/common/cli.o
+LIB_A := $(B)/libdfufile.a
+LIB_SO := $(B)/libdfufile.so.$(VERSION)
+LIB_SONAME := libdfufile.so.$(SOVERSION)
+PC := $(B)/libdfufile.pc
+
+TOOLS := bin2dfu dfuinfo
+TOOL_BINS := $(TOOLS:%=$(B)/%)
+MANPAGES := $(wildcard man/*.1 man/*.3)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all lib tools tests check lint bench install uninstall clean help
+.DEFAULT_GOAL := all
+
+all: lib tools
+
+lib: $(LIB_A) $(LIB_SO) $(PC)
+
+tools: $(TOOL_BINS)
+
+tests: $(UNIT_BINS) $(TOOL_BINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fPIC -MMD -MP -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIB_SO): $(LIB_PIC_OBJS)
+	$(CC) -shared -Wl,-soname,$(LIB_SONAME) $(CFLAGS_ALL) $(LDFLAGS) \
+		-o $@ $^ $(ZLIB_LIBS)
+	ln -sf libdfufile.so.$(VERSION) $(B)/$(LIB_SONAME)
+	ln -sf libdfufile.so.$(VERSION) $(B)/libdfufile.so
+
+$(PC): common/libdfufile.pc.in common/dfufile.h
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		$< > $@
+
+# Each tool is every .c file of its folder, linked with the static library.
+define TOOL_RULE
+$(B)/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(CLI_OBJ) $(LIB_A)
+	$$(CC) $$(CFLAGS_ALL) $$(LDFLAGS) -o $$@ $$^ $$(ZLIB_LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
+
+$(B)/tests/%: tests/unit/%.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP \
+		$(LDFLAGS) -o $@ $< $(LIB_A) $(ZLIB_LIBS) $(CMOCKA_LIBS)
+
+check: tests
+	@tests/run.sh $(B)
+
+# A warning-free build with -Werror in a separate tree, and mandoc's lint.
+lint:
+	$(MAKE) --no-print-directory B=$(B)/lint EXTRA_CFLAGS=-Werror all tests
+	mandoc -T lint -W warning $(MANPAGES)
+
+bench: tools
+	bench/run.sh $(B)
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	$(INSTALL) -m 755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)
+	$(INSTALL) -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)
+	ln -sf libdfufile.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf libdfufile.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libdfufile.so
+	$(INSTALL) -m 644 common/dfufile.h $(DESTDIR)$(INCLUDEDIR)
+	$(INSTALL) -m 644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 644 $(filter %.3,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man3
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%)
+	rm -f $(DESTDIR)$(LIBDIR)/libdfufile.a \
+		$(DESTDIR)$(LIBDIR)/libdfufile.so.$(VERSION) \
+		$(DESTDIR)$(LIBDIR)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libdfufile.so
+	rm -f $(DESTDIR)$(INCLUDEDIR)/dfufile.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/libdfufile.pc
+	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANPAGES)))
+	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man3/%,$(filter %.3,$(MANPAGES)))
+
+clean:
+	rm -rf $(B)
+
+help:
+	@echo 'Targets:'
+	@echo '  all        build libdfufile (static and shared), the tools and libdfufile.pc'
+	@echo '  check      build and run the unit, CLI, corpus and interoperability tests'
+	@echo '  lint       -Werror build of everything and mandoc -T lint of the man pages'
+	@echo '  bench      time bin2dfu and dfuinfo against cp/cat and dfu-util (not in CI)'
+	@echo '  install    install tools, library, header, pkg-config file and man pages'
+	@echo '  uninstall  remove what install installed'
+	@echo '  clean      remove $(B)/'
+	@echo 'Variables: PREFIX DESTDIR BINDIR LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR'
+	@echo '           CC CFLAGS LDFLAGS B (build directory, default build)'
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

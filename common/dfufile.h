@@ -1,0 +1,314 @@
+/*
+ * dfufile.h - libdfufile: read, check and write USB DFU firmware files
+ *
+ * Formats:
+ *   - plain DFU 1.0/1.1 files: payload followed by the 16-byte DFU suffix
+ *     (USB DFU 1.1, appendix B), optionally preceded by a TI Stellaris
+ *     (8-byte) or NXP LPC (16-byte) vendor prefix;
+ *   - ST DfuSe files (UM0391): 11-byte prefix, up to 255 targets of
+ *     274-byte target prefix plus elements (address, size, data), then
+ *     the DFU suffix with bcdDFU 0x011a.
+ *
+ * Conventions:
+ *   - Every function that can fail returns 0 on success or a negative
+ *     enum dfu_error.  The detail of the last failure is kept on the
+ *     handle (dfu_file_errmsg()).
+ *   - The library never prints, never exits and never aborts on bad input.
+ *   - Reading is streaming: only headers are kept in memory; element data
+ *     stays in the input and is read on demand, so a 1 GiB file costs
+ *     kilobytes of memory.
+ *   - A handle is not thread-safe; distinct handles are independent.
+ */
+#ifndef DFUFILE_H
+#define DFUFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of the library; the Makefile reads DFUFILE_VERSION_STRING. */
+#define DFUFILE_VERSION_MAJOR 0
+#define DFUFILE_VERSION_MINOR 1
+#define DFUFILE_VERSION_PATCH 0
+#define DFUFILE_VERSION_STRING "0.1.0"
+
+/* Sizes fixed by the specifications (bytes). */
+#define DFU_SUFFIX_SIZE 16		/* DFU 1.1 table B-1 */
+#define DFUSE_PREFIX_SIZE 11		/* UM0391 "DfuSe" prefix */
+#define DFUSE_TARGET_PREFIX_SIZE 274	/* UM0391 "Target" prefix */
+#define DFUSE_ELEMENT_HEADER_SIZE 8	/* dwElementAddress, dwElementSize */
+#define DFUSE_TARGET_NAME_SIZE 255	/* szTargetName, NUL included */
+#define DFUSE_MAX_TARGETS 255		/* bTargets is one byte */
+#define DFU_STELLARIS_PREFIX_SIZE 8
+#define DFU_LPC_PREFIX_SIZE 16
+
+/*
+ * Reader limit: at most this many elements in one file.  It bounds the
+ * memory a hostile header can make the reader spend (dwNbElements is 32
+ * bits); no public DfuSe file comes near it.
+ */
+#define DFU_MAX_ELEMENTS 65536
+
+/* bcdDFU values seen in suffixes. */
+#define DFU_BCD_DFU_1_0 0x0100
+#define DFU_BCD_DFU_1_1 0x0110
+#define DFU_BCD_DFUSE 0x011a
+
+/* 0xffff in idVendor, idProduct or bcdDevice matches any device. */
+#define DFU_ID_ANY 0xffff
+
+enum dfu_error {
+	DFU_OK = 0,
+	DFU_ERR_INVALID = -1,	/* bad argument to a library call */
+	DFU_ERR_NOMEM = -2,	/* out of memory */
+	DFU_ERR_IO = -3,	/* read or write failed; errno is kept */
+	DFU_ERR_FORMAT = -4,	/* the input has at least one error diagnostic */
+	DFU_ERR_RANGE = -5,	/* address or size out of range, overlap, limit */
+};
+
+/* Static English text for an enum dfu_error value; never NULL. */
+const char *dfu_strerror(int err);
+
+/* Version of the library at run time, e.g. "0.1.0". */
+const char *dfufile_version(void);
+
+/*
+ * CRC of the DFU suffix (dwCRC): CRC-32 with the reflected polynomial
+ * 0xedb88320, initial value 0xffffffff and no final complement, over every
+ * byte of the file before dwCRC.  Start with DFU_CRC_INIT and feed the bytes
+ * in any number of calls; the running value is the dwCRC of the bytes fed
+ * so far.  dfu_crc_update(DFU_CRC_INIT, "123456789", 9) == 0x340bc6d9.
+ */
+#define DFU_CRC_INIT 0xffffffffu
+uint32_t dfu_crc_update(uint32_t crc, const void *buf, size_t len);
+
+/* The 16-byte DFU suffix, in file order (DFU 1.1 table B-1). */
+struct dfu_suffix {
+	uint16_t bcdDevice;
+	uint16_t idProduct;
+	uint16_t idVendor;
+	uint16_t bcdDFU;
+	uint8_t ucDfuSignature[3]; /* 'U', 'F', 'D' in file order */
+	uint8_t bLength;
+	uint32_t dwCRC;
+};
+
+/* Decode 16 bytes; returns DFU_ERR_FORMAT if the signature is not "UFD". */
+int dfu_suffix_decode(struct dfu_suffix *s, const uint8_t buf[DFU_SUFFIX_SIZE]);
+/* Encode s into 16 bytes, as they appear in the file. */
+void dfu_suffix_encode(const struct dfu_suffix *s, uint8_t buf[DFU_SUFFIX_SIZE]);
+
+/* The 11-byte DfuSe prefix (UM0391 table 1). */
+struct dfuse_prefix {
+	char szSignature[5]; /* "DfuSe", not NUL-terminated */
+	uint8_t bVersion;
+	uint32_t DFUImageSize;
+	uint8_t bTargets;
+};
+
+/* What a target prefix declared, as read (UM0391 table 2). */
+struct dfuse_target {
+	uint8_t bAlternateSetting;
+	uint32_t bTargetNamed;
+	char szTargetName[DFUSE_TARGET_NAME_SIZE + 1]; /* always NUL-terminated */
+	uint32_t dwTargetSize;
+	uint32_t dwNbElements;
+	uint64_t offset; /* file offset of the "Target" signature; 0 if built */
+};
+
+/* One image element. */
+struct dfu_element {
+	uint32_t address; /* dwElementAddress */
+	uint32_t size;	  /* dwElementSize, padding included */
+	uint64_t offset;  /* file offset of the data; 0 if built */
+};
+
+enum dfu_format {
+	DFU_FORMAT_UNKNOWN = 0, /* neither a DfuSe prefix nor a DFU suffix */
+	DFU_FORMAT_PLAIN,	/* payload + DFU suffix */
+	DFU_FORMAT_DFUSE,	/* ST DfuSe */
+};
+
+enum dfu_vendor_prefix_kind {
+	DFU_VENDOR_PREFIX_NONE = 0,
+	DFU_VENDOR_PREFIX_STELLARIS, /* TI Stellaris lmdfu, 8 bytes */
+	DFU_VENDOR_PREFIX_LPC,	     /* NXP LPC, 16 bytes */
+};
+
+/* A vendor prefix in front of a plain DFU payload. */
+struct dfu_vendor_prefix {
+	enum dfu_vendor_prefix_kind kind;
+	uint32_t size;	  /* bytes of the prefix itself */
+	uint32_t address; /* Stellaris: flash address (field x 1024); LPC: 0 */
+	uint32_t length;  /* Stellaris: payload bytes; LPC: 512-byte blocks */
+};
+
+/* Diagnostics: what the reader found. */
+enum dfu_severity {
+	DFU_NOTE = 1,  /* legal, but worth knowing */
+	DFU_ERROR = 2, /* the file is unusable */
+};
+
+struct dfu_diag {
+	enum dfu_severity severity;
+	const char *code;    /* stable kebab-case identifier, e.g. "crc-mismatch" */
+	uint64_t offset;     /* file offset of the field concerned */
+	const char *field;   /* name of that field, e.g. "dwCRC", "DFUImageSize" */
+	const char *message; /* lower case, no trailing period */
+};
+
+/* Opaque handle: one DFU file, read or being built. */
+struct dfu_file;
+
+struct dfu_file *dfu_file_new(void); /* NULL if out of memory */
+void dfu_file_free(struct dfu_file *f); /* NULL is allowed */
+
+/*
+ * Last failure of a call on this handle, for example
+ * "offset 0x3a8d (dwElementSize): element 2 of target 0 runs past the end
+ * of the image".  Never NULL; "" when nothing failed.  Valid until the next
+ * call on the handle.
+ */
+const char *dfu_file_errmsg(const struct dfu_file *f);
+/* errno of the last DFU_ERR_IO, 0 otherwise. */
+int dfu_file_errno(const struct dfu_file *f);
+
+/* ---- Reading ---------------------------------------------------------- */
+
+/* Flags for dfu_file_read_*(). */
+#define DFU_READ_IGNORE_CRC 0x1u /* a CRC mismatch is a note, not an error */
+
+/*
+ * Read and check a whole file.  fd must be seekable (a regular file or
+ * block device); its file position is not used and not changed.  The
+ * handle borrows fd: keep it open while element data is read or the file
+ * is written out again, and close it yourself after dfu_file_free().
+ * Any previous content of the handle is dropped.
+ *
+ * Returns 0 when the file has no error (notes are allowed),
+ * DFU_ERR_FORMAT when it has at least one (the diagnostics say which, and
+ * the headers read so far stay available), DFU_ERR_IO, DFU_ERR_NOMEM or
+ * DFU_ERR_INVALID (fd not seekable).
+ */
+int dfu_file_read_fd(struct dfu_file *f, int fd, unsigned flags);
+
+/* Same, from memory.  buf is borrowed: keep it unchanged while f uses it. */
+int dfu_file_read_mem(struct dfu_file *f, const void *buf, size_t len,
+		      unsigned flags);
+
+/* Diagnostics of the last read, in file order.  i < dfu_file_diag_count(). */
+size_t dfu_file_diag_count(const struct dfu_file *f);
+const struct dfu_diag *dfu_file_diag(const struct dfu_file *f, size_t i);
+/* Number of diagnostics with severity DFU_ERROR. */
+size_t dfu_file_error_count(const struct dfu_file *f);
+
+enum dfu_format dfu_file_format(const struct dfu_file *f);
+uint64_t dfu_file_size(const struct dfu_file *f); /* bytes of the input */
+
+/* The suffix as read or as it will be written; NULL if the input had none. */
+const struct dfu_suffix *dfu_file_suffix(const struct dfu_file *f);
+/* dwCRC computed over the input (valid after a read). */
+uint32_t dfu_file_crc(const struct dfu_file *f);
+/* The DfuSe prefix as read; NULL unless the input was DfuSe. */
+const struct dfuse_prefix *dfu_file_dfuse_prefix(const struct dfu_file *f);
+/* The vendor prefix as read; NULL if none. */
+const struct dfu_vendor_prefix *dfu_file_vendor_prefix(const struct dfu_file *f);
+
+/* Targets and elements (DfuSe).  Indexes out of range give NULL / 0. */
+unsigned dfu_file_target_count(const struct dfu_file *f);
+const struct dfuse_target *dfu_file_target(const struct dfu_file *f,
+					   unsigned target);
+/* The number of elements actually present (may be < dwNbElements). */
+unsigned dfu_file_element_count(const struct dfu_file *f, unsigned target);
+const struct dfu_element *dfu_file_element(const struct dfu_file *f,
+					   unsigned target, unsigned element);
+
+/*
+ * Copy len bytes of an element, from byte offset off of its data, into
+ * buf.  off + len must not exceed the element size.  Padding added by
+ * dfu_file_pad_elements() reads as the fill byte.
+ */
+int dfu_file_element_read(struct dfu_file *f, unsigned target,
+			  unsigned element, uint64_t off, void *buf,
+			  size_t len);
+
+/* Plain DFU: the payload (after any vendor prefix, before the suffix). */
+uint64_t dfu_file_payload_size(const struct dfu_file *f);
+int dfu_file_payload_read(struct dfu_file *f, uint64_t off, void *buf,
+			  size_t len);
+
+/* ---- Building --------------------------------------------------------- */
+
+/*
+ * Drop any content and start an empty file of the given format
+ * (DFU_FORMAT_PLAIN or DFU_FORMAT_DFUSE).  The suffix starts as
+ * idVendor = idProduct = bcdDevice = 0xffff, bcdDFU 0x011a for DfuSe and
+ * 0x0100 for plain files (the value DFU 1.1 table B-1 gives).
+ */
+int dfu_file_init(struct dfu_file *f, enum dfu_format format);
+
+/* Set the suffix fields of the file to write. */
+int dfu_file_set_ids(struct dfu_file *f, uint16_t idVendor,
+		     uint16_t idProduct, uint16_t bcdDevice);
+int dfu_file_set_bcd_dfu(struct dfu_file *f, uint16_t bcdDFU);
+
+/*
+ * Append a target (DfuSe only).  name NULL means unnamed (bTargetNamed 0);
+ * otherwise at most 254 bytes, written NUL-padded.  Returns the new
+ * target's index (>= 0) or DFU_ERR_RANGE after 255 targets,
+ * DFU_ERR_INVALID for a name that is too long.
+ */
+int dfu_file_add_target(struct dfu_file *f, uint8_t alt, const char *name);
+
+/*
+ * Append an element to a target (DfuSe only).  The data is size bytes:
+ *   _mem: copied from data;
+ *   _fd:  read from fd at offset when the file is written (fd is borrowed
+ *         and must stay open and unchanged until then).
+ * Returns the element's index (>= 0), DFU_ERR_RANGE if address + size
+ * passes 4 GiB or the range overlaps an element of the same target (the
+ * message names it), DFU_ERR_INVALID for a bad target index.
+ */
+int dfu_file_add_element_mem(struct dfu_file *f, unsigned target,
+			     uint32_t address, const void *data,
+			     uint32_t size);
+int dfu_file_add_element_fd(struct dfu_file *f, unsigned target,
+			    uint32_t address, int fd, uint64_t offset,
+			    uint32_t size);
+
+/*
+ * Round every element size up to a multiple of `multiple` (a power of two
+ * is not required; 0 and 1 do nothing), the new bytes reading as `fill`.
+ * DFU_ERR_RANGE if that makes an element pass 4 GiB or overlap another.
+ */
+int dfu_file_pad_elements(struct dfu_file *f, uint32_t multiple, uint8_t fill);
+
+/* Set the payload of a plain file (same ownership rules as elements). */
+int dfu_file_set_payload_mem(struct dfu_file *f, const void *data,
+			     size_t size);
+int dfu_file_set_payload_fd(struct dfu_file *f, int fd, uint64_t offset,
+			    uint64_t size);
+
+/*
+ * Write the file to fd with sequential write()s (a pipe is fine).
+ * Deterministic: the same content gives the same bytes.  DFUImageSize is
+ * written without the suffix; names are NUL-padded; dwTargetSize,
+ * dwNbElements, bTargets and dwCRC are computed.  A file that was read
+ * can be written again (its input must still be open); vendor prefixes
+ * are not written.  Returns DFU_ERR_INVALID for a DfuSe file without
+ * targets or a plain file without payload, DFU_ERR_IO on a failed read of
+ * element data or a failed write.
+ */
+int dfu_file_write_fd(struct dfu_file *f, int fd);
+
+/* Bytes that dfu_file_write_fd() would write. */
+uint64_t dfu_file_write_size(const struct dfu_file *f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DFUFILE_H */

@@ -1,0 +1,160 @@
+# lib.sh - helpers for the CLI tests; sourced by tests/cli/test_*.sh.
+#
+# A test script is a list of cases:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   case_begin "dfuinfo: a bad CRC is an error"
+#   run "$DFUINFO" "$FIXTURES/invalid/crc-off-by-one-bit.dfu"
+#   expect_status 1
+#   expect_stderr_line "dfuinfo: ...: error: ..."
+#   case_end
+#   ...
+#   finish
+#
+# `run` runs a command with its stdout, stderr and exit status captured;
+# the expect_* helpers check them and record a failure with the case name.
+# `skip_case MSG` marks the current case skipped (say why).  `finish` exits
+# 1 if any case failed, 77 if every case was skipped, 0 otherwise.
+# Variables: ROOT (repository), BUILD (build directory), BIN2DFU, DFUINFO,
+# FIXTURES (tests/fixtures), CORPUS (tests/fixtures/corpus), TMP (a fresh
+# directory per case, removed at exit), OUT/ERR/STATUS of the last run.
+
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+: "${BUILD:=$ROOT/build}"
+BIN2DFU=$BUILD/bin2dfu
+DFUINFO=$BUILD/dfuinfo
+FIXTURES=$ROOT/tests/fixtures
+CORPUS=$FIXTURES/corpus
+_tmproot=$(mktemp -d)
+trap 'rm -rf "$_tmproot"' EXIT
+_cases=0 _failed=0 _skipped=0 _case="" _case_failed=0 _case_skipped=0
+OUT=$_tmproot/stdout
+ERR=$_tmproot/stderr
+STATUS=0
+
+case_begin() {
+	_case=$1
+	_case_failed=0
+	_case_skipped=0
+	_cases=$((_cases + 1))
+	TMP=$_tmproot/case$_cases
+	mkdir -p "$TMP"
+}
+
+case_end() {
+	if [ "$_case_skipped" -eq 1 ]; then
+		:
+	elif [ "$_case_failed" -eq 0 ]; then
+		echo "ok - $_case"
+	else
+		_failed=$((_failed + 1))
+		echo "not ok - $_case"
+	fi
+}
+
+skip_case() {
+	_case_skipped=1
+	_skipped=$((_skipped + 1))
+	echo "skip - $_case: $1"
+}
+
+fail() {
+	_case_failed=1
+	echo "  $_case: $*"
+}
+
+# run CMD ARGS...: run with stdin from /dev/null unless redirected by the caller.
+run() {
+	"$@" >"$OUT" 2>"$ERR"
+	STATUS=$?
+}
+
+# run_stdin FILE CMD ARGS...: same, with FILE on stdin.
+run_stdin() {
+	_in=$1
+	shift
+	"$@" <"$_in" >"$OUT" 2>"$ERR"
+	STATUS=$?
+}
+
+_show() {
+	echo "    --- stdout:"; sed 's/^/    /' "$OUT" | head -n 40
+	echo "    --- stderr:"; sed 's/^/    /' "$ERR" | head -n 40
+}
+
+expect_status() {
+	[ "$STATUS" -eq "$1" ] || { fail "exit status $STATUS, expected $1"; _show; }
+}
+
+expect_stdout_empty() {
+	[ ! -s "$OUT" ] || { fail "stdout not empty"; _show; }
+}
+
+expect_stderr_empty() {
+	[ ! -s "$ERR" ] || { fail "stderr not empty"; _show; }
+}
+
+# A whole line of stdout / stderr equals the argument exactly.
+expect_stdout_line() {
+	grep -qxF -- "$1" "$OUT" || { fail "no stdout line: $1"; _show; }
+}
+
+expect_stderr_line() {
+	grep -qxF -- "$1" "$ERR" || { fail "no stderr line: $1"; _show; }
+}
+
+# stdout / stderr contains the fixed string somewhere.
+expect_stdout_contains() {
+	grep -qF -- "$1" "$OUT" || { fail "stdout lacks: $1"; _show; }
+}
+
+expect_stderr_contains() {
+	grep -qF -- "$1" "$ERR" || { fail "stderr lacks: $1"; _show; }
+}
+
+expect_stdout_lacks() {
+	! grep -qF -- "$1" "$OUT" || { fail "stdout has: $1"; _show; }
+}
+
+# stdout equals the content of a file exactly.
+expect_stdout_file() {
+	cmp -s "$OUT" "$1" || { fail "stdout differs from $1"; diff "$1" "$OUT" | head -n 20 | sed 's/^/    /'; }
+}
+
+expect_file_exists() {
+	[ -e "$1" ] || fail "missing file: $1"
+}
+
+expect_no_file() {
+	[ ! -e "$1" ] || fail "file should not exist: $1"
+}
+
+expect_same_bytes() {
+	cmp -s "$1" "$2" || fail "files differ: $1 $2"
+}
+
+# Nothing but the named files in a directory (catches left-over temporaries).
+expect_dir_only() {
+	_dir=$1
+	shift
+	_want=$(printf '%s\n' "$@" | sort)
+	_have=$(ls -A "$_dir" | sort)
+	[ "$_want" = "$_have" ] || fail "directory $_dir holds: $(echo $_have), expected: $(echo $_want)"
+}
+
+have() {
+	command -v "$1" >/dev/null 2>&1
+}
+
+finish() {
+	if [ "$_failed" -gt 0 ]; then
+		echo "$_failed of $_cases cases failed"
+		exit 1
+	fi
+	if [ "$_skipped" -eq "$_cases" ]; then
+		echo "all $_cases cases skipped"
+		exit 77
+	fi
+	exit 0
+}
