@@ -146,7 +146,45 @@ struct dfu_vendor_prefix {
 	uint32_t length;  /* Stellaris: payload bytes; LPC: 512-byte blocks */
 };
 
-/* Diagnostics: what the reader found. */
+/*
+ * Diagnostics: what the reader found.  Each has a stable code:
+ *
+ * errors (the file is unusable)
+ *   not-dfu              neither a DfuSe prefix nor a DFU suffix
+ *   too-short            fewer bytes than a DFU suffix
+ *   no-suffix            DfuSe file whose ucDfuSignature is not "UFD"
+ *   suffix-length        bLength below 16 or beyond the file
+ *   crc-mismatch         dwCRC differs from the computed CRC
+ *   dfuse-version        bVersion is not 1
+ *   image-size           DFUImageSize is neither file size nor file size - 16
+ *   no-targets           bTargets is 0
+ *   truncated            a header or element data runs past the image
+ *   target-signature     a target prefix does not start with "Target"
+ *   target-name-unterminated  szTargetName has no NUL in its 255 bytes
+ *   element-count        dwNbElements cannot fit in the bytes that remain
+ *   too-many-elements    more than DFU_MAX_ELEMENTS elements
+ *   element-past-target  an element ends past its target's dwTargetSize
+ *   target-size          dwTargetSize is larger than its elements
+ *   address-overflow     dwElementAddress + dwElementSize passes 4 GiB
+ *   element-overlap      two elements of one target overlap
+ *   leftover             bytes between the last target and the suffix
+ * notes (legal, worth knowing)
+ *   image-size-excludes-suffix  DFUImageSize = file size - 16 (dfu.py,
+ *                               elf2dfuse, hex2dfu, fwupd, this library)
+ *   image-size-includes-suffix  DFUImageSize = file size (dfuse-pack >= 0.10)
+ *   target-name-junk     non-zero bytes after the NUL of szTargetName
+ *   target-named         bTargetNamed is not 0 or 1, or 0 with a name
+ *   wildcard-id          idVendor, idProduct or bcdDevice is 0xffff
+ *   empty-element        an element of size 0
+ *   duplicate-alt        two targets with the same bAlternateSetting
+ *   bcddfu-mismatch      bcdDFU 0x011a without a DfuSe prefix, or a DfuSe
+ *                        prefix with another bcdDFU
+ *   bcddfu-unknown       bcdDFU is not 0x0100, 0x0110 or 0x011a
+ *   extended-suffix      bLength above 16
+ *   vendor-prefix        a TI Stellaris or NXP LPC prefix was recognised
+ *   vendor-prefix-length the prefix's length field disagrees with the payload
+ *   crc-mismatch         (a note when read with DFU_READ_IGNORE_CRC)
+ */
 enum dfu_severity {
 	DFU_NOTE = 1,  /* legal, but worth knowing */
 	DFU_ERROR = 2, /* the file is unusable */
