@@ -1,0 +1,142 @@
+/*
+ * test_crc.c - dfu_crc_update(): the dwCRC of the DFU suffix
+ * (CRC-32/JAMCRC: reflected 0xedb88320, init 0xffffffff, no final xor).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "dfu_test_build.h"
+
+static void
+test_check_value(void **state)
+{
+	(void)state;
+	assert_int_equal(DFU_CRC_INIT, 0xffffffffu);
+	assert_int_equal(dfu_crc_update(DFU_CRC_INIT, "123456789", 9),
+			 0x340bc6d9u);
+	/* It is the complement of zlib's crc32 ("123456789" -> 0xcbf43926). */
+	assert_int_equal(~dfu_crc_update(DFU_CRC_INIT, "123456789", 9),
+			 0xcbf43926u);
+}
+
+static void
+test_single_bytes(void **state)
+{
+	const uint8_t zero = 0x00, ff = 0xff;
+
+	(void)state;
+	/* ~crc32(b"\0") = 0x2dfd1072, ~crc32(b"\xff") = 0x00ffffff. */
+	assert_int_equal(dfu_crc_update(DFU_CRC_INIT, &zero, 1), 0x2dfd1072u);
+	assert_int_equal(dfu_crc_update(DFU_CRC_INIT, &ff, 1), 0x00ffffffu);
+}
+
+static void
+test_empty_input(void **state)
+{
+	(void)state;
+	assert_int_equal(dfu_crc_update(DFU_CRC_INIT, "", 0), DFU_CRC_INIT);
+	assert_int_equal(dfu_crc_update(0x12345678u, "x", 0), 0x12345678u);
+	/* A NULL buffer of length 0 is nothing to read. */
+	assert_int_equal(dfu_crc_update(0xdeadbeefu, NULL, 0), 0xdeadbeefu);
+}
+
+static void
+test_incremental_equals_one_shot(void **state)
+{
+	uint8_t buf[1000];
+	uint32_t one, inc;
+	size_t i, split;
+
+	(void)state;
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 131u + 7u);
+	one = dfu_crc_update(DFU_CRC_INIT, buf, sizeof(buf));
+	assert_int_equal(one, tb_crc(buf, sizeof(buf)));
+	for (split = 0; split <= sizeof(buf); split += 37) {
+		inc = dfu_crc_update(DFU_CRC_INIT, buf, split);
+		inc = dfu_crc_update(inc, buf + split, sizeof(buf) - split);
+		assert_int_equal(inc, one);
+	}
+	/* Byte by byte. */
+	inc = DFU_CRC_INIT;
+	for (i = 0; i < sizeof(buf); i++)
+		inc = dfu_crc_update(inc, buf + i, 1);
+	assert_int_equal(inc, one);
+}
+
+static void
+test_unaligned_and_long(void **state)
+{
+	size_t n = 3u << 20, i, off;
+	uint8_t *buf = malloc(n + 8);
+
+	(void)state;
+	assert_non_null(buf);
+	for (i = 0; i < n + 8; i++)
+		buf[i] = (uint8_t)(i ^ (i >> 9));
+	/* Every start alignment gives the same as zlib. */
+	for (off = 0; off < 8; off++)
+		assert_int_equal(dfu_crc_update(DFU_CRC_INIT, buf + off, n),
+				 tb_crc(buf + off, n));
+	free(buf);
+}
+
+/*
+ * The dwCRC of a small plain DFU file: payload 01..08, then bcdDevice
+ * 0x0100, idProduct 0x6001, idVendor 0x1d50, bcdDFU 0x0100, "UFD", 16.
+ * The expected value was computed by hand with ~zlib.crc32().
+ */
+static void
+test_suffix_crc_of_small_file(void **state)
+{
+	static const uint8_t file[] = {
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+		0x00, 0x01, 0x01, 0x60, 0x50, 0x1d, 0x00, 0x01,
+		'U', 'F', 'D', 16,
+	};
+
+	(void)state;
+	assert_int_equal(dfu_crc_update(DFU_CRC_INIT, file, sizeof(file)),
+			 0x021c5584u);
+}
+
+/* The tiny DfuSe file of test_write.c: dwCRC 0x4492ad97. */
+static void
+test_suffix_crc_of_small_dfuse_file(void **state)
+{
+	struct tb b;
+
+	(void)state;
+	tb_init(&b);
+	tb_dfuse_prefix(&b, 1, 297, 1);
+	tb_target(&b, 0, 1, "ST", 12, 1);
+	tb_u32(&b, 0x08000000u);
+	tb_u32(&b, 4);
+	tb_put(&b, "\x01\x02\x03\x04", 4);
+	tb_suffix(&b, 0x0200, 0xdf11, 0x0483, DFU_BCD_DFUSE, 16);
+	assert_int_equal(b.len, 313);
+	assert_int_equal(dfu_crc_update(DFU_CRC_INIT, b.p, b.len - 4),
+			 0x4492ad97u);
+	assert_int_equal(tb_get_u32(b.p + b.len - 4), 0x4492ad97u);
+	tb_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check_value),
+		cmocka_unit_test(test_single_bytes),
+		cmocka_unit_test(test_empty_input),
+		cmocka_unit_test(test_incremental_equals_one_shot),
+		cmocka_unit_test(test_unaligned_and_long),
+		cmocka_unit_test(test_suffix_crc_of_small_file),
+		cmocka_unit_test(test_suffix_crc_of_small_dfuse_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
