@@ -1,0 +1,551 @@
+/*
+ * dfuinfo - show and check the content of DFU and DfuSe firmware files.
+ *
+ * For each FILE: the format, the suffix, the CRC, the DfuSe prefix, every
+ * target and element, then every error and note the library found.  The
+ * report goes to stdout, as text or as one JSON document (-j); only
+ * operational failures (cannot open, read error) go to stderr.  The file
+ * is never loaded: libdfufile reads the headers and streams the CRC.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dfufile.h"
+#include "json.h"
+
+struct options {
+	int json;  /* -j: one JSON document on stdout */
+	int quiet; /* -q: no output at all, only the exit status */
+};
+
+/* What was found in one file. */
+enum verdict {
+	VERDICT_VALID,
+	VERDICT_INVALID, /* the file has at least one error diagnostic */
+	VERDICT_FAILED,	 /* could not be opened or read */
+};
+
+static const char usage_text[] = "usage: dfuinfo [-hjqV] file ...\n";
+
+static void
+usage(FILE *fp)
+{
+	fputs(usage_text, fp);
+}
+
+static const char *
+plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+static const char *
+format_name(enum dfu_format format)
+{
+	switch (format) {
+	case DFU_FORMAT_DFUSE:
+		return "dfuse";
+	case DFU_FORMAT_PLAIN:
+		return "plain";
+	default:
+		return "unknown";
+	}
+}
+
+static const char *
+vendor_prefix_name(enum dfu_vendor_prefix_kind kind)
+{
+	switch (kind) {
+	case DFU_VENDOR_PREFIX_STELLARIS:
+		return "stellaris";
+	case DFU_VENDOR_PREFIX_LPC:
+		return "lpc";
+	default:
+		return "none";
+	}
+}
+
+static const char *
+vendor_prefix_title(enum dfu_vendor_prefix_kind kind)
+{
+	switch (kind) {
+	case DFU_VENDOR_PREFIX_STELLARIS:
+		return "TI Stellaris";
+	case DFU_VENDOR_PREFIX_LPC:
+		return "NXP LPC";
+	default:
+		return "unknown";
+	}
+}
+
+static uint64_t
+total_elements(const struct dfu_file *f)
+{
+	uint64_t n = 0;
+
+	for (unsigned t = 0; t < dfu_file_target_count(f); t++)
+		n += dfu_file_element_count(f, t);
+	return n;
+}
+
+/* A target name in double quotes, bytes outside printable ASCII as \xNN. */
+static void
+print_name(const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if (*s >= 0x20 && *s < 0x7f)
+			putchar(*s);
+		else
+			printf("\\x%02x", *s);
+	}
+	putchar('"');
+}
+
+static void
+print_header(const struct dfu_file *f, const char *name)
+{
+	const struct dfu_vendor_prefix *vp = dfu_file_vendor_prefix(f);
+	unsigned nt = dfu_file_target_count(f);
+	uint64_t ne = total_elements(f);
+
+	printf("%s: ", name);
+	switch (dfu_file_format(f)) {
+	case DFU_FORMAT_DFUSE:
+		printf("DfuSe, %u %s, %" PRIu64 " %s, ", nt,
+		    plural(nt, "target", "targets"), ne,
+		    plural(ne, "element", "elements"));
+		break;
+	case DFU_FORMAT_PLAIN:
+		if (vp != NULL && vp->kind != DFU_VENDOR_PREFIX_NONE)
+			printf("plain DFU with %s prefix, ",
+			    vendor_prefix_title(vp->kind));
+		else
+			printf("plain DFU, ");
+		break;
+	default:
+		printf("unknown format, ");
+		break;
+	}
+	printf("%" PRIu64 " %s\n", dfu_file_size(f),
+	    plural(dfu_file_size(f), "byte", "bytes"));
+}
+
+static void
+print_image_size(uint32_t image_size, uint64_t file_size)
+{
+	printf("DFUImageSize %" PRIu32, image_size);
+	if (image_size == file_size)
+		printf(" (file size)");
+	else if (file_size >= DFU_SUFFIX_SIZE &&
+	    image_size == file_size - DFU_SUFFIX_SIZE)
+		printf(" (file size - 16)");
+}
+
+static void
+print_element(const struct dfu_element *e, unsigned index)
+{
+	printf("    element %u:  0x%08" PRIx32, index, e->address);
+	if (e->size > 0)
+		printf("-0x%08" PRIx64,
+		    (uint64_t)e->address + e->size - 1);
+	else
+		printf(" (empty)");
+	printf("  %" PRIu32 " %s  at 0x%" PRIx64 "\n", e->size,
+	    plural(e->size, "byte", "bytes"), e->offset);
+}
+
+static void
+print_target(const struct dfu_file *f, unsigned t)
+{
+	const struct dfuse_target *tg = dfu_file_target(f, t);
+	unsigned ne = dfu_file_element_count(f, t);
+
+	if (tg == NULL)
+		return;
+	printf("  target %u:  alt %u  ", t, tg->bAlternateSetting);
+	if (tg->bTargetNamed == 0 && tg->szTargetName[0] == '\0')
+		printf("unnamed");
+	else
+		print_name(tg->szTargetName);
+	printf("  %" PRIu32 " %s  %" PRIu32 " %s", tg->dwTargetSize,
+	    plural(tg->dwTargetSize, "byte", "bytes"), tg->dwNbElements,
+	    plural(tg->dwNbElements, "element", "elements"));
+	if (ne != tg->dwNbElements)
+		printf(" (%u read)", ne);
+	printf("  at 0x%" PRIx64 "\n", tg->offset);
+	for (unsigned i = 0; i < ne; i++) {
+		const struct dfu_element *e = dfu_file_element(f, t, i);
+
+		if (e != NULL)
+			print_element(e, i);
+	}
+}
+
+static void
+print_text(const struct dfu_file *f, const char *name)
+{
+	const struct dfu_vendor_prefix *vp = dfu_file_vendor_prefix(f);
+	const struct dfu_suffix *s = dfu_file_suffix(f);
+	const struct dfuse_prefix *p = dfu_file_dfuse_prefix(f);
+	size_t nd = dfu_file_diag_count(f), nerr = dfu_file_error_count(f);
+	size_t nnote = nd - nerr;
+
+	print_header(f, name);
+	if (vp != NULL && vp->kind != DFU_VENDOR_PREFIX_NONE) {
+		printf("  vendor:    %s prefix, %" PRIu32 " bytes",
+		    vendor_prefix_title(vp->kind), vp->size);
+		if (vp->kind == DFU_VENDOR_PREFIX_STELLARIS)
+			printf("  address 0x%08" PRIx32 "  length %" PRIu32
+			    "\n", vp->address, vp->length);
+		else
+			printf("  length %" PRIu32 " blocks\n", vp->length);
+	}
+	if (s != NULL) {
+		printf("  suffix:    idVendor 0x%04x  idProduct 0x%04x  "
+		    "bcdDevice 0x%04x  bcdDFU 0x%04x  bLength %u\n",
+		    s->idVendor, s->idProduct, s->bcdDevice, s->bcdDFU,
+		    s->bLength);
+		printf("  crc:       stored 0x%08" PRIx32 "  computed 0x%08"
+		    PRIx32 "  %s\n", s->dwCRC, dfu_file_crc(f),
+		    s->dwCRC == dfu_file_crc(f) ? "ok" : "mismatch");
+	}
+	if (p != NULL) {
+		printf("  prefix:    bVersion %u  ", p->bVersion);
+		print_image_size(p->DFUImageSize, dfu_file_size(f));
+		printf("  bTargets %u\n", p->bTargets);
+	}
+	if (dfu_file_format(f) == DFU_FORMAT_PLAIN)
+		printf("  payload:   %" PRIu64 " %s\n", dfu_file_payload_size(f),
+		    plural(dfu_file_payload_size(f), "byte", "bytes"));
+	for (unsigned t = 0; t < dfu_file_target_count(f); t++)
+		print_target(f, t);
+	for (size_t i = 0; i < nd; i++) {
+		const struct dfu_diag *d = dfu_file_diag(f, i);
+
+		if (d == NULL)
+			continue;
+		printf("  %s: 0x%08" PRIx64 " ",
+		    d->severity == DFU_ERROR ? "error" : "note", d->offset);
+		if (d->field != NULL && d->field[0] != '\0')
+			printf("%s: ", d->field);
+		printf("%s (%s)\n", d->message != NULL ? d->message : "",
+		    d->code != NULL ? d->code : "");
+	}
+	printf("  verdict: %s", nerr > 0 ? "invalid" : "valid");
+	if (nerr > 0 && nnote > 0)
+		printf(" (%zu %s, %zu %s)", nerr, plural(nerr, "error", "errors"),
+		    nnote, plural(nnote, "note", "notes"));
+	else if (nerr > 0)
+		printf(" (%zu %s)", nerr, plural(nerr, "error", "errors"));
+	else if (nnote > 0)
+		printf(" (%zu %s)", nnote, plural(nnote, "note", "notes"));
+	putchar('\n');
+}
+
+static void
+json_element(struct json *j, const struct dfu_element *e, unsigned index)
+{
+	json_object_begin(j, NULL);
+	json_uint(j, "index", index);
+	json_uint(j, "address", e->address);
+	json_uint(j, "size", e->size);
+	if (e->size > 0)
+		json_uint(j, "end", (uint64_t)e->address + e->size - 1);
+	else
+		json_null(j, "end");
+	json_uint(j, "offset", e->offset);
+	json_object_end(j);
+}
+
+static void
+json_target(struct json *j, const struct dfu_file *f, unsigned t)
+{
+	const struct dfuse_target *tg = dfu_file_target(f, t);
+	unsigned ne = dfu_file_element_count(f, t);
+
+	if (tg == NULL)
+		return;
+	json_object_begin(j, NULL);
+	json_uint(j, "index", t);
+	json_uint(j, "alt", tg->bAlternateSetting);
+	json_uint(j, "named", tg->bTargetNamed);
+	json_string(j, "name", tg->szTargetName);
+	json_uint(j, "offset", tg->offset);
+	json_uint(j, "size", tg->dwTargetSize);
+	json_uint(j, "declared_elements", tg->dwNbElements);
+	json_array_begin(j, "elements");
+	for (unsigned i = 0; i < ne; i++) {
+		const struct dfu_element *e = dfu_file_element(f, t, i);
+
+		if (e != NULL)
+			json_element(j, e, i);
+	}
+	json_array_end(j);
+	json_object_end(j);
+}
+
+static void
+print_json(struct json *j, const struct dfu_file *f, const char *name)
+{
+	const struct dfu_vendor_prefix *vp = dfu_file_vendor_prefix(f);
+	const struct dfu_suffix *s = dfu_file_suffix(f);
+	const struct dfuse_prefix *p = dfu_file_dfuse_prefix(f);
+	size_t nd = dfu_file_diag_count(f), nerr = dfu_file_error_count(f);
+
+	json_object_begin(j, NULL);
+	json_string(j, "path", name);
+	json_bool(j, "valid", nerr == 0);
+	json_string(j, "format", format_name(dfu_file_format(f)));
+	json_uint(j, "size", dfu_file_size(f));
+	if (vp != NULL && vp->kind != DFU_VENDOR_PREFIX_NONE) {
+		json_object_begin(j, "vendor_prefix");
+		json_string(j, "kind", vendor_prefix_name(vp->kind));
+		json_uint(j, "size", vp->size);
+		json_uint(j, "address", vp->address);
+		json_uint(j, "length", vp->length);
+		json_object_end(j);
+	} else
+		json_null(j, "vendor_prefix");
+	if (s != NULL) {
+		json_object_begin(j, "suffix");
+		json_uint(j, "bcdDevice", s->bcdDevice);
+		json_uint(j, "idProduct", s->idProduct);
+		json_uint(j, "idVendor", s->idVendor);
+		json_uint(j, "bcdDFU", s->bcdDFU);
+		json_uint(j, "bLength", s->bLength);
+		json_uint(j, "dwCRC", s->dwCRC);
+		json_object_end(j);
+		json_object_begin(j, "crc");
+		json_uint(j, "stored", s->dwCRC);
+		json_uint(j, "computed", dfu_file_crc(f));
+		json_bool(j, "match", s->dwCRC == dfu_file_crc(f));
+		json_object_end(j);
+	} else {
+		json_null(j, "suffix");
+		json_null(j, "crc");
+	}
+	if (p != NULL) {
+		json_object_begin(j, "dfuse_prefix");
+		json_uint(j, "bVersion", p->bVersion);
+		json_uint(j, "DFUImageSize", p->DFUImageSize);
+		json_uint(j, "bTargets", p->bTargets);
+		json_object_end(j);
+	} else
+		json_null(j, "dfuse_prefix");
+	json_array_begin(j, "targets");
+	for (unsigned t = 0; t < dfu_file_target_count(f); t++)
+		json_target(j, f, t);
+	json_array_end(j);
+	if (dfu_file_format(f) == DFU_FORMAT_PLAIN)
+		json_uint(j, "payload_size", dfu_file_payload_size(f));
+	else
+		json_null(j, "payload_size");
+	json_array_begin(j, "diagnostics");
+	for (size_t i = 0; i < nd; i++) {
+		const struct dfu_diag *d = dfu_file_diag(f, i);
+
+		if (d == NULL)
+			continue;
+		json_object_begin(j, NULL);
+		json_string(j, "severity",
+		    d->severity == DFU_ERROR ? "error" : "note");
+		json_string(j, "code", d->code);
+		json_uint(j, "offset", d->offset);
+		json_string(j, "field", d->field);
+		json_string(j, "message", d->message);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_uint(j, "errors", nerr);
+	json_uint(j, "notes", nd - nerr);
+	json_object_end(j);
+}
+
+/*
+ * Why cli_open_input() failed, for the JSON report; it has already said
+ * so on stderr, in the same words for the usual causes.
+ */
+static const char *
+open_failure(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		return "cannot read standard input";
+	if (stat(path, &st) != 0)
+		return strerror(errno);
+	if (S_ISDIR(st.st_mode))
+		return "is a directory";
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return strerror(errno);
+	close(fd);
+	return "cannot open";
+}
+
+static void
+json_failure(struct json *j, const char *name, const char *message)
+{
+	json_object_begin(j, NULL);
+	json_string(j, "path", name);
+	json_bool(j, "valid", 0);
+	json_string(j, "error", message);
+	json_object_end(j);
+}
+
+/* Read one file and report it; j is NULL for the text report. */
+static enum verdict
+show_file(const struct options *opt, struct json *j, const char *path,
+	  int first)
+{
+	const char *name = cli_input_name(path);
+	struct dfu_file *f;
+	enum verdict v;
+	int fd, rc;
+
+	fd = cli_open_input(path);
+	if (fd < 0) {
+		if (j != NULL)
+			json_failure(j, name, open_failure(path));
+		return VERDICT_FAILED;
+	}
+	f = dfu_file_new();
+	if (f == NULL) {
+		cli_error(name, "%s", dfu_strerror(DFU_ERR_NOMEM));
+		if (j != NULL)
+			json_failure(j, name, dfu_strerror(DFU_ERR_NOMEM));
+		close(fd);
+		return VERDICT_FAILED;
+	}
+	rc = dfu_file_read_fd(f, fd, 0);
+	if (rc != 0 && rc != DFU_ERR_FORMAT) {
+		const char *msg = dfu_file_errmsg(f);
+
+		if (msg[0] == '\0')
+			msg = dfu_strerror(rc);
+		cli_error(name, "%s", msg);
+		if (j != NULL)
+			json_failure(j, name, msg);
+		v = VERDICT_FAILED;
+	} else {
+		v = rc == 0 ? VERDICT_VALID : VERDICT_INVALID;
+		if (j != NULL)
+			print_json(j, f, name);
+		else if (!opt->quiet) {
+			if (!first)
+				putchar('\n');
+			print_text(f, name);
+		}
+	}
+	dfu_file_free(f);
+	close(fd);
+	return v;
+}
+
+static int
+show_files(const struct options *opt, int argc, char **argv)
+{
+	struct json js, *j = NULL;
+	int status = CLI_EXIT_OK, shown = 0;
+
+	if (opt->json && !opt->quiet) {
+		j = &js;
+		json_init(j, stdout);
+		json_object_begin(j, NULL);
+		json_string(j, "dfuinfo", dfufile_version());
+		json_array_begin(j, "files");
+	}
+	for (int i = 0; i < argc; i++) {
+		enum verdict v = show_file(opt, j, argv[i], shown == 0);
+
+		if (v != VERDICT_FAILED)
+			shown++;
+		if (v != VERDICT_VALID)
+			status = CLI_EXIT_FAIL;
+	}
+	if (j != NULL) {
+		json_array_end(j);
+		json_object_end(j);
+		json_finish(j);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error("stdout", "%s", errno != 0 ? strerror(errno) :
+		    "write error");
+		status = CLI_EXIT_FAIL;
+	}
+	return status;
+}
+
+/* -q: nothing on stderr either; cli_open_input() reports on its own. */
+static void
+silence_stderr(void)
+{
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct options opt = { 0 };
+	int ch;
+
+	cli_init(argv[0]);
+	while ((ch = getopt_long(argc, argv, "hjqV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(stdout);
+			return CLI_EXIT_OK;
+		case 'j':
+			opt.json = 1;
+			break;
+		case 'q':
+			opt.quiet = 1;
+			break;
+		case 'V':
+			printf("dfuinfo %s\n", dfufile_version());
+			return CLI_EXIT_OK;
+		default:
+			usage(stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		cli_error(NULL, "no input file");
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (opt.quiet)
+		silence_stderr();
+	return show_files(&opt, argc, argv);
+}
