@@ -38,7 +38,7 @@ LIB_SONAME := libdfufile.so.$(SOVERSION)
 PC := $(B)/libdfufile.pc
 
 TOOLS := bin2dfu dfuinfo
-TOOL_BINS := $(TOOLS:%=$(B)/%)
+TOOL_BINS := $(TOOLS:%=$(B)/bin/%)
 MANPAGES := $(wildcard man/*.1 man/*.3)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -81,7 +81,8 @@ $(PC): common/libdfufile.pc.in common/dfufile.h
 
 # Each tool is every .c file of its folder, linked with the static library.
 define TOOL_RULE
-$(B)/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(CLI_OBJ) $(LIB_A)
+$(B)/bin/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(CLI_OBJ) $(LIB_A)
+	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_ALL) $$(LDFLAGS) -o $$@ $$^ $$(ZLIB_LIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))

@@ -184,6 +184,8 @@ struct dfu_vendor_prefix {
  *   vendor-prefix        a TI Stellaris or NXP LPC prefix was recognised
  *   vendor-prefix-length the prefix's length field disagrees with the payload
  *   crc-mismatch         (a note when read with DFU_READ_IGNORE_CRC)
+ *   too-many-diagnostics the list stops at 1000 entries (errors past it
+ *                        are still counted by dfu_file_error_count())
  */
 enum dfu_severity {
 	DFU_NOTE = 1,  /* legal, but worth knowing */

@@ -22,8 +22,8 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 : "${BUILD:=$ROOT/build}"
-BIN2DFU=$BUILD/bin2dfu
-DFUINFO=$BUILD/dfuinfo
+BIN2DFU=$BUILD/bin/bin2dfu
+DFUINFO=$BUILD/bin/dfuinfo
 FIXTURES=$ROOT/tests/fixtures
 CORPUS=$FIXTURES/corpus
 _tmproot=$(mktemp -d)

@@ -1,0 +1,320 @@
+/*
+ * dfuse.c - walking an ST DfuSe image (UM0391) and checking every
+ * declared size against the bytes that are there.
+ *
+ * Layout (little-endian):
+ *   prefix, 11 bytes:  "DfuSe" bVersion(1) DFUImageSize(4) bTargets(1)
+ *   target, 274 bytes: "Target" bAlternateSetting(1) bTargetNamed(4)
+ *                      szTargetName(255) dwTargetSize(4) dwNbElements(4)
+ *   element:           dwElementAddress(4) dwElementSize(4) data
+ * The walk follows the elements, as dfu-util does, and reports every
+ * declared size that disagrees with them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dfufile_private.h"
+
+/* Offsets inside a target prefix. */
+#define T_ALT 6
+#define T_NAMED 7
+#define T_NAME 11
+#define T_SIZE 266
+#define T_NELEMS 270
+
+static int
+check_prefix(struct dfu_file *f, uint64_t end)
+{
+	uint8_t p[DFUSE_PREFIX_SIZE];
+	uint64_t size = f->in.size;
+	int rc;
+
+	if (end < DFUSE_PREFIX_SIZE)
+		return dfu_diag_add(f, DFU_ERROR, "truncated", 0, "DfuSe prefix",
+		    "the DfuSe prefix needs 11 bytes, the image has %llu",
+		    (unsigned long long)end);
+	if ((rc = dfu_input_read(f, 0, p, sizeof(p))) != 0)
+		return rc;
+	memcpy(f->dfuse.szSignature, p, 5);
+	f->dfuse.bVersion = p[5];
+	f->dfuse.DFUImageSize = dfu_le32(p + 6);
+	f->dfuse.bTargets = p[10];
+	f->has_dfuse_prefix = 1;
+
+	if (f->dfuse.bVersion != 1 &&
+	    (rc = dfu_diag_add(f, DFU_ERROR, "dfuse-version", 5, "bVersion",
+	    "bVersion is %u; UM0391 defines only version 1",
+	    f->dfuse.bVersion)) != 0)
+		return rc;
+	if (f->has_suffix && f->dfuse.DFUImageSize == end)
+		rc = dfu_diag_add(f, DFU_NOTE, "image-size-excludes-suffix", 6,
+		    "DFUImageSize", "DFUImageSize %u is the file size without "
+		    "the suffix, as dfu.py, elf2dfuse, hex2dfu and fwupd write "
+		    "it (fwupd and mboot require this form)",
+		    f->dfuse.DFUImageSize);
+	else if (f->dfuse.DFUImageSize == size)
+		rc = f->has_suffix ? dfu_diag_add(f, DFU_NOTE,
+		    "image-size-includes-suffix", 6, "DFUImageSize",
+		    "DFUImageSize %u is the file size with the suffix, as "
+		    "dfuse-pack 0.10 and later write it (fwupd and mboot "
+		    "refuse this form)", f->dfuse.DFUImageSize) : 0;
+	else
+		rc = dfu_diag_add(f, DFU_ERROR, "image-size", 6, "DFUImageSize",
+		    "DFUImageSize is %u, but the image is %llu bytes (%llu "
+		    "with the suffix)", f->dfuse.DFUImageSize,
+		    (unsigned long long)end, (unsigned long long)size);
+	if (rc != 0)
+		return rc;
+	if (f->dfuse.bTargets == 0)
+		return dfu_diag_add(f, DFU_ERROR, "no-targets", 10, "bTargets",
+		    "bTargets is 0: the file holds no image");
+	return 0;
+}
+
+/* The name field: NUL-terminated, maybe junk after the NUL. */
+static int
+check_name(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
+    const uint8_t *p, uint64_t pos)
+{
+	const uint8_t *name = p + T_NAME;
+	const uint8_t *nul = memchr(name, 0, DFUSE_TARGET_NAME_SIZE);
+	size_t len, junk = 0, i;
+	int rc;
+
+	len = nul != NULL ? (size_t)(nul - name) : DFUSE_TARGET_NAME_SIZE;
+	memcpy(t->pub.szTargetName, name, len);
+	t->pub.szTargetName[len] = '\0';
+	if (nul == NULL)
+		return dfu_diag_add(f, DFU_ERROR, "target-name-unterminated",
+		    pos + T_NAME, "szTargetName", "target %u: szTargetName "
+		    "has no terminating NUL in its 255 bytes", index);
+	for (i = len + 1; i < DFUSE_TARGET_NAME_SIZE; i++)
+		junk += name[i] != 0;
+	if (junk > 0 && (rc = dfu_diag_add(f, DFU_NOTE, "target-name-junk",
+	    pos + T_NAME + len + 1, "szTargetName", "target %u: %zu non-zero "
+	    "bytes after the NUL that ends the name (ignored)", index,
+	    junk)) != 0)
+		return rc;
+	if (t->pub.bTargetNamed > 1)
+		return dfu_diag_add(f, DFU_NOTE, "target-named", pos + T_NAMED,
+		    "bTargetNamed", "target %u: bTargetNamed is %u, expected "
+		    "0 or 1 (taken as named)", index, t->pub.bTargetNamed);
+	if (t->pub.bTargetNamed == 0 && len > 0)
+		return dfu_diag_add(f, DFU_NOTE, "target-named", pos + T_NAMED,
+		    "bTargetNamed", "target %u: bTargetNamed is 0 but "
+		    "szTargetName holds a %zu-byte name", index, len);
+	return 0;
+}
+
+static int
+elem_cmp(const void *a, const void *b)
+{
+	const struct dfu_elem *const *x = a, *const *y = b;
+
+	if ((*x)->pub.address != (*y)->pub.address)
+		return (*x)->pub.address < (*y)->pub.address ? -1 : 1;
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Elements of one target must not overlap (empty ones cannot). */
+static int
+check_overlaps(struct dfu_file *f, struct dfu_tgt *t, unsigned index)
+{
+	struct dfu_elem **v, *last = NULL;
+	uint64_t last_end = 0;
+	unsigned i;
+	int rc = 0;
+
+	if (t->nelems < 2)
+		return 0;
+	v = malloc(t->nelems * sizeof(*v));
+	if (v == NULL)
+		return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+	for (i = 0; i < t->nelems; i++)
+		v[i] = &t->elems[i];
+	qsort(v, t->nelems, sizeof(*v), elem_cmp);
+	for (i = 0; i < t->nelems && rc == 0; i++) {
+		struct dfu_elem *e = v[i];
+		uint64_t e_end = (uint64_t)e->pub.address + e->pub.size;
+
+		if (e->pub.size == 0)
+			continue;
+		if (last != NULL && e->pub.address < last_end) {
+			/* Report it at the element that comes later in the file. */
+			struct dfu_elem *a = last < e ? last : e;
+			struct dfu_elem *b = last < e ? e : last;
+
+			rc = dfu_diag_add(f, DFU_ERROR, "element-overlap",
+			    b->pub.offset - DFUSE_ELEMENT_HEADER_SIZE,
+			    "dwElementAddress", "target %u: element %u "
+			    "(0x%08x-0x%08llx) overlaps element %u "
+			    "(0x%08x-0x%08llx)", index,
+			    (unsigned)(b - t->elems), b->pub.address,
+			    (unsigned long long)((uint64_t)b->pub.address +
+			    b->pub.size - 1), (unsigned)(a - t->elems),
+			    a->pub.address,
+			    (unsigned long long)((uint64_t)a->pub.address +
+			    a->pub.size - 1));
+		}
+		if (last == NULL || e_end > last_end) {
+			last = e;
+			last_end = e_end;
+		}
+	}
+	free(v);
+	return rc;
+}
+
+/*
+ * Walk one target's elements.  Sets *stop when the structure can no
+ * longer be followed; *pos is where the next target starts.
+ */
+static int
+walk_elements(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
+    uint64_t *pos, uint64_t end, int *stop)
+{
+	uint64_t epos = *pos + DFUSE_TARGET_PREFIX_SIZE;
+	uint64_t target_end = epos + t->pub.dwTargetSize;
+	uint32_t n = t->pub.dwNbElements, i;
+	int past_reported = 0, rc;
+	uint8_t h[DFUSE_ELEMENT_HEADER_SIZE];
+
+	if ((uint64_t)n * DFUSE_ELEMENT_HEADER_SIZE > end - epos) {
+		*stop = 1;
+		return dfu_diag_add(f, DFU_ERROR, "element-count",
+		    *pos + T_NELEMS, "dwNbElements", "target %u: dwNbElements "
+		    "%u needs at least %llu bytes of element headers, only "
+		    "%llu remain", index, n,
+		    (unsigned long long)n * DFUSE_ELEMENT_HEADER_SIZE,
+		    (unsigned long long)(end - epos));
+	}
+	if (n > DFU_MAX_ELEMENTS - f->nelements) {
+		*stop = 1;
+		return dfu_diag_add(f, DFU_ERROR, "too-many-elements",
+		    *pos + T_NELEMS, "dwNbElements", "target %u: dwNbElements "
+		    "%u brings the file past %d elements, the limit of this "
+		    "reader", index, n, DFU_MAX_ELEMENTS);
+	}
+	for (i = 0; i < n; i++) {
+		struct dfu_elem *e;
+		uint32_t addr, size;
+		uint64_t data = epos + DFUSE_ELEMENT_HEADER_SIZE;
+
+		if (end - epos < DFUSE_ELEMENT_HEADER_SIZE) {
+			*stop = 1;
+			return dfu_diag_add(f, DFU_ERROR, "truncated", epos,
+			    "dwElementAddress", "target %u, element %u: the "
+			    "8-byte element header runs past the end of the "
+			    "image (%llu bytes remain)", index, i,
+			    (unsigned long long)(end - epos));
+		}
+		if ((rc = dfu_input_read(f, epos, h, sizeof(h))) != 0)
+			return rc;
+		addr = dfu_le32(h);
+		size = dfu_le32(h + 4);
+		if (size > end - data) {
+			*stop = 1;
+			return dfu_diag_add(f, DFU_ERROR, "truncated", epos + 4,
+			    "dwElementSize", "target %u, element %u: "
+			    "dwElementSize %u runs past the end of the image "
+			    "(%llu bytes remain)", index, i, size,
+			    (unsigned long long)(end - data));
+		}
+		if (!past_reported && data + size > target_end) {
+			past_reported = 1;
+			rc = dfu_diag_add(f, DFU_ERROR, "element-past-target",
+			    epos + 4, "dwElementSize", "target %u, element %u "
+			    "ends at offset 0x%llx, past the end of its target "
+			    "at 0x%llx (dwTargetSize %u)", index, i,
+			    (unsigned long long)(data + size),
+			    (unsigned long long)target_end,
+			    t->pub.dwTargetSize);
+			if (rc != 0)
+				return rc;
+		}
+		if ((uint64_t)addr + size > UINT64_C(0x100000000) &&
+		    (rc = dfu_diag_add(f, DFU_ERROR, "address-overflow",
+		    epos + 4, "dwElementSize", "target %u, element %u: "
+		    "0x%08x + %u bytes passes the 4 GiB address space", index,
+		    i, addr, size)) != 0)
+			return rc;
+		if (size == 0 && (rc = dfu_diag_add(f, DFU_NOTE,
+		    "empty-element", epos + 4, "dwElementSize", "target %u, "
+		    "element %u at 0x%08x is empty", index, i, addr)) != 0)
+			return rc;
+		e = dfu_elem_append(f, t);
+		if (e == NULL)
+			return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+		e->pub.address = addr;
+		e->pub.size = size;
+		e->pub.offset = data;
+		e->src.kind = DFU_SRC_INPUT;
+		e->src.offset = data;
+		e->src.size = size;
+		epos = data + size;
+	}
+	if (epos < target_end && (rc = dfu_diag_add(f, DFU_ERROR,
+	    "target-size", *pos + T_SIZE, "dwTargetSize", "target %u: "
+	    "dwTargetSize %u, but its %u elements take %llu bytes", index,
+	    t->pub.dwTargetSize, n,
+	    (unsigned long long)(epos - *pos - DFUSE_TARGET_PREFIX_SIZE))) != 0)
+		return rc;
+	*pos = epos;
+	return check_overlaps(f, t, index);
+}
+
+int
+dfu_dfuse_parse(struct dfu_file *f, uint64_t end)
+{
+	uint8_t p[DFUSE_TARGET_PREFIX_SIZE];
+	uint64_t pos = DFUSE_PREFIX_SIZE;
+	unsigned i, j;
+	int stop = 0, rc;
+
+	if ((rc = check_prefix(f, end)) != 0 || !f->has_dfuse_prefix)
+		return rc;
+	for (i = 0; i < f->dfuse.bTargets && !stop; i++) {
+		struct dfu_tgt *t;
+
+		if (end - pos < DFUSE_TARGET_PREFIX_SIZE)
+			return dfu_diag_add(f, DFU_ERROR, "truncated", pos,
+			    "Target", "target %u of %u (bTargets): the 274-byte "
+			    "target prefix runs past the end of the image "
+			    "(%llu bytes remain)", i, f->dfuse.bTargets,
+			    (unsigned long long)(end - pos));
+		if ((rc = dfu_input_read(f, pos, p, sizeof(p))) != 0)
+			return rc;
+		if (memcmp(p, "Target", 6) != 0)
+			return dfu_diag_add(f, DFU_ERROR, "target-signature", pos,
+			    "szSignature", "target %u of %u: no \"Target\" "
+			    "signature", i, f->dfuse.bTargets);
+		t = dfu_target_append(f);
+		if (t == NULL)
+			return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+		t->pub.offset = pos;
+		t->pub.bAlternateSetting = p[T_ALT];
+		t->pub.bTargetNamed = dfu_le32(p + T_NAMED);
+		t->pub.dwTargetSize = dfu_le32(p + T_SIZE);
+		t->pub.dwNbElements = dfu_le32(p + T_NELEMS);
+		t->named = t->pub.bTargetNamed != 0;
+		if ((rc = check_name(f, t, i, p, pos)) != 0)
+			return rc;
+		for (j = 0; j < i; j++)
+			if (f->targets[j].pub.bAlternateSetting ==
+			    t->pub.bAlternateSetting)
+				break;
+		if (j < i && (rc = dfu_diag_add(f, DFU_NOTE, "duplicate-alt",
+		    pos + T_ALT, "bAlternateSetting", "target %u has the same "
+		    "bAlternateSetting %u as target %u", i,
+		    t->pub.bAlternateSetting, j)) != 0)
+			return rc;
+		if ((rc = walk_elements(f, t, i, &pos, end, &stop)) != 0)
+			return rc;
+	}
+	if (!stop && pos < end)
+		return dfu_diag_add(f, DFU_ERROR, "leftover", pos, "bTargets",
+		    "%llu bytes between the last of %u targets (bTargets) and "
+		    "the suffix", (unsigned long long)(end - pos),
+		    f->dfuse.bTargets);
+	return 0;
+}

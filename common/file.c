@@ -1,0 +1,490 @@
+/*
+ * file.c - the dfu_file handle: life cycle, accessors, building.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dfufile_private.h"
+
+struct dfu_file *
+dfu_file_new(void)
+{
+	struct dfu_file *f = calloc(1, sizeof(*f));
+
+	if (f != NULL) {
+		f->in.fd = -1;
+		f->fill = 0xff;
+	}
+	return f;
+}
+
+static void
+source_free(struct dfu_source *src)
+{
+	if (src->kind == DFU_SRC_MEM)
+		free(src->mem);
+	memset(src, 0, sizeof(*src));
+}
+
+void
+dfu_file_reset(struct dfu_file *f)
+{
+	unsigned t, e;
+
+	for (t = 0; t < f->ntargets; t++) {
+		for (e = 0; e < f->targets[t].nelems; e++)
+			source_free(&f->targets[t].elems[e].src);
+		free(f->targets[t].elems);
+	}
+	free(f->targets);
+	source_free(&f->payload);
+	dfu_diag_clear(f);
+	memset(f, 0, sizeof(*f));
+	f->in.fd = -1;
+	f->fill = 0xff;
+}
+
+void
+dfu_file_free(struct dfu_file *f)
+{
+	if (f == NULL)
+		return;
+	dfu_file_reset(f);
+	free(f);
+}
+
+struct dfu_tgt *
+dfu_target_append(struct dfu_file *f)
+{
+	struct dfu_tgt *t;
+
+	if (f->ntargets >= DFUSE_MAX_TARGETS)
+		return NULL;
+	/* At most 255 targets: grow one at a time, the array stays small. */
+	t = realloc(f->targets, (f->ntargets + 1) * sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	f->targets = t;
+	t = &f->targets[f->ntargets++];
+	memset(t, 0, sizeof(*t));
+	return t;
+}
+
+struct dfu_elem *
+dfu_elem_append(struct dfu_file *f, struct dfu_tgt *t)
+{
+	struct dfu_elem *e;
+
+	if (f->nelements >= DFU_MAX_ELEMENTS)
+		return NULL;
+	if (t->nelems == t->cap) {
+		unsigned cap = t->cap ? t->cap * 2 : 4;
+
+		e = realloc(t->elems, cap * sizeof(*e));
+		if (e == NULL)
+			return NULL;
+		t->elems = e;
+		t->cap = cap;
+	}
+	e = &t->elems[t->nelems++];
+	memset(e, 0, sizeof(*e));
+	f->nelements++;
+	return e;
+}
+
+enum dfu_format
+dfu_file_format(const struct dfu_file *f)
+{
+	return f->format;
+}
+
+uint64_t
+dfu_file_size(const struct dfu_file *f)
+{
+	return f->has_input ? f->in.size : 0;
+}
+
+const struct dfu_suffix *
+dfu_file_suffix(const struct dfu_file *f)
+{
+	return f->has_suffix ? &f->suffix : NULL;
+}
+
+uint32_t
+dfu_file_crc(const struct dfu_file *f)
+{
+	return f->crc;
+}
+
+const struct dfuse_prefix *
+dfu_file_dfuse_prefix(const struct dfu_file *f)
+{
+	return f->has_dfuse_prefix ? &f->dfuse : NULL;
+}
+
+const struct dfu_vendor_prefix *
+dfu_file_vendor_prefix(const struct dfu_file *f)
+{
+	return f->has_vendor_prefix ? &f->vendor : NULL;
+}
+
+unsigned
+dfu_file_target_count(const struct dfu_file *f)
+{
+	return f->ntargets;
+}
+
+const struct dfuse_target *
+dfu_file_target(const struct dfu_file *f, unsigned target)
+{
+	return target < f->ntargets ? &f->targets[target].pub : NULL;
+}
+
+unsigned
+dfu_file_element_count(const struct dfu_file *f, unsigned target)
+{
+	return target < f->ntargets ? f->targets[target].nelems : 0;
+}
+
+static struct dfu_elem *
+elem_at(const struct dfu_file *f, unsigned target, unsigned element)
+{
+	if (target >= f->ntargets || element >= f->targets[target].nelems)
+		return NULL;
+	return &f->targets[target].elems[element];
+}
+
+const struct dfu_element *
+dfu_file_element(const struct dfu_file *f, unsigned target, unsigned element)
+{
+	struct dfu_elem *e = elem_at(f, target, element);
+
+	return e != NULL ? &e->pub : NULL;
+}
+
+/* Bytes [off, off+len) of something of `size` bytes whose first src->size
+ * bytes come from src and the rest is the fill byte. */
+static int
+padded_read(struct dfu_file *f, const struct dfu_source *src, uint64_t size,
+    uint64_t off, void *buf, size_t len)
+{
+	uint64_t real;
+	int rc;
+
+	if (off > size || len > size - off)
+		return dfu_fail(f, DFU_ERR_INVALID,
+		    "read of %zu bytes at %llu passes the end (%llu bytes)",
+		    len, (unsigned long long)off, (unsigned long long)size);
+	real = off < src->size ? src->size - off : 0;
+	if (real > len)
+		real = len;
+	if (real > 0) {
+		rc = dfu_source_read(f, src, off, buf, (size_t)real);
+		if (rc != 0)
+			return rc;
+	}
+	memset((uint8_t *)buf + real, f->fill, len - (size_t)real);
+	return 0;
+}
+
+int
+dfu_file_element_read(struct dfu_file *f, unsigned target, unsigned element,
+    uint64_t off, void *buf, size_t len)
+{
+	struct dfu_elem *e = elem_at(f, target, element);
+
+	dfu_clear_error(f);
+	if (e == NULL)
+		return dfu_fail(f, DFU_ERR_INVALID, "no element %u in target %u",
+		    element, target);
+	return padded_read(f, &e->src, e->pub.size, off, buf, len);
+}
+
+uint64_t
+dfu_file_payload_size(const struct dfu_file *f)
+{
+	return f->format == DFU_FORMAT_PLAIN ? f->payload.size : 0;
+}
+
+int
+dfu_file_payload_read(struct dfu_file *f, uint64_t off, void *buf, size_t len)
+{
+	dfu_clear_error(f);
+	if (f->format != DFU_FORMAT_PLAIN)
+		return dfu_fail(f, DFU_ERR_INVALID, "not a plain DFU file");
+	return padded_read(f, &f->payload, f->payload.size, off, buf, len);
+}
+
+/* ---- building ---- */
+
+int
+dfu_file_init(struct dfu_file *f, enum dfu_format format)
+{
+	if (format != DFU_FORMAT_PLAIN && format != DFU_FORMAT_DFUSE) {
+		dfu_clear_error(f);
+		return dfu_fail(f, DFU_ERR_INVALID, "unknown format %d",
+		    (int)format);
+	}
+	dfu_file_reset(f);
+	f->format = format;
+	f->has_suffix = 1;
+	f->suffix.bcdDevice = DFU_ID_ANY;
+	f->suffix.idProduct = DFU_ID_ANY;
+	f->suffix.idVendor = DFU_ID_ANY;
+	f->suffix.bcdDFU =
+	    format == DFU_FORMAT_DFUSE ? DFU_BCD_DFUSE : DFU_BCD_DFU_1_0;
+	memcpy(f->suffix.ucDfuSignature, "UFD", 3);
+	f->suffix.bLength = DFU_SUFFIX_SIZE;
+	return 0;
+}
+
+static int
+check_building(struct dfu_file *f, enum dfu_format want)
+{
+	dfu_clear_error(f);
+	if (f->has_input)
+		return dfu_fail(f, DFU_ERR_INVALID,
+		    "the handle holds a file that was read; call dfu_file_init() first");
+	if (f->format == DFU_FORMAT_UNKNOWN)
+		return dfu_fail(f, DFU_ERR_INVALID,
+		    "call dfu_file_init() before building");
+	if (want != DFU_FORMAT_UNKNOWN && f->format != want)
+		return dfu_fail(f, DFU_ERR_INVALID, "only for %s files",
+		    want == DFU_FORMAT_DFUSE ? "DfuSe" : "plain DFU");
+	return 0;
+}
+
+int
+dfu_file_set_ids(struct dfu_file *f, uint16_t idVendor, uint16_t idProduct,
+    uint16_t bcdDevice)
+{
+	dfu_clear_error(f);
+	if (f->format == DFU_FORMAT_UNKNOWN || !f->has_suffix)
+		return dfu_fail(f, DFU_ERR_INVALID, "the file has no suffix");
+	f->suffix.idVendor = idVendor;
+	f->suffix.idProduct = idProduct;
+	f->suffix.bcdDevice = bcdDevice;
+	return 0;
+}
+
+int
+dfu_file_set_bcd_dfu(struct dfu_file *f, uint16_t bcdDFU)
+{
+	dfu_clear_error(f);
+	if (f->format == DFU_FORMAT_UNKNOWN || !f->has_suffix)
+		return dfu_fail(f, DFU_ERR_INVALID, "the file has no suffix");
+	f->suffix.bcdDFU = bcdDFU;
+	return 0;
+}
+
+int
+dfu_file_add_target(struct dfu_file *f, uint8_t alt, const char *name)
+{
+	struct dfu_tgt *t;
+	int rc;
+
+	if ((rc = check_building(f, DFU_FORMAT_DFUSE)) != 0)
+		return rc;
+	if (name != NULL && strlen(name) > DFUSE_TARGET_NAME_SIZE - 1)
+		return dfu_fail(f, DFU_ERR_INVALID,
+		    "target name is %zu bytes, more than %d",
+		    strlen(name), DFUSE_TARGET_NAME_SIZE - 1);
+	if (f->ntargets >= DFUSE_MAX_TARGETS)
+		return dfu_fail(f, DFU_ERR_RANGE,
+		    "a DfuSe file holds at most %d targets", DFUSE_MAX_TARGETS);
+	t = dfu_target_append(f);
+	if (t == NULL)
+		return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+	t->pub.bAlternateSetting = alt;
+	t->named = name != NULL;
+	t->pub.bTargetNamed = name != NULL;
+	if (name != NULL)
+		memcpy(t->pub.szTargetName, name, strlen(name));
+	return (int)(f->ntargets - 1);
+}
+
+/* DFU_ERR_RANGE unless [address, address+size) fits and overlaps nothing
+ * in t other than the element `skip`. */
+static int
+check_range(struct dfu_file *f, unsigned tindex, const struct dfu_tgt *t,
+    uint32_t address, uint64_t size, unsigned skip)
+{
+	unsigned i;
+
+	if ((uint64_t)address + size > UINT64_C(0x100000000))
+		return dfu_fail(f, DFU_ERR_RANGE,
+		    "0x%08x + 0x%llx bytes passes the 4 GiB address space",
+		    address, (unsigned long long)size);
+	if (size == 0)
+		return 0;
+	for (i = 0; i < t->nelems; i++) {
+		const struct dfu_element *o = &t->elems[i].pub;
+
+		if (i == skip || o->size == 0)
+			continue;
+		if (address < (uint64_t)o->address + o->size &&
+		    o->address < (uint64_t)address + size)
+			return dfu_fail(f, DFU_ERR_RANGE,
+			    "0x%08x-0x%08llx overlaps element %u "
+			    "(0x%08x-0x%08llx) of target %u",
+			    address, (unsigned long long)(address + size - 1),
+			    i, o->address,
+			    (unsigned long long)((uint64_t)o->address + o->size - 1),
+			    tindex);
+	}
+	return 0;
+}
+
+static int
+add_element(struct dfu_file *f, unsigned target, uint32_t address,
+    const struct dfu_source *src)
+{
+	struct dfu_tgt *t;
+	struct dfu_elem *e;
+	int rc;
+
+	if ((rc = check_building(f, DFU_FORMAT_DFUSE)) != 0)
+		return rc;
+	if (target >= f->ntargets)
+		return dfu_fail(f, DFU_ERR_INVALID, "no target %u", target);
+	t = &f->targets[target];
+	if ((rc = check_range(f, target, t, address, src->size, UINT32_MAX)) != 0)
+		return rc;
+	if (f->nelements >= DFU_MAX_ELEMENTS)
+		return dfu_fail(f, DFU_ERR_RANGE,
+		    "more than %d elements in one file", DFU_MAX_ELEMENTS);
+	e = dfu_elem_append(f, t);
+	if (e == NULL)
+		return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+	e->pub.address = address;
+	e->pub.size = (uint32_t)src->size;
+	e->src = *src;
+	return (int)(t->nelems - 1);
+}
+
+int
+dfu_file_add_element_mem(struct dfu_file *f, unsigned target,
+    uint32_t address, const void *data, uint32_t size)
+{
+	struct dfu_source src = { .kind = DFU_SRC_MEM, .size = size };
+	int rc;
+
+	if (size > 0 && data == NULL) {
+		dfu_clear_error(f);
+		return dfu_fail(f, DFU_ERR_INVALID, "data is NULL");
+	}
+	if (size > 0) {
+		src.mem = malloc(size);
+		if (src.mem == NULL) {
+			dfu_clear_error(f);
+			return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+		}
+		memcpy(src.mem, data, size);
+	}
+	rc = add_element(f, target, address, &src);
+	if (rc < 0)
+		free(src.mem);
+	return rc;
+}
+
+int
+dfu_file_add_element_fd(struct dfu_file *f, unsigned target,
+    uint32_t address, int fd, uint64_t offset, uint32_t size)
+{
+	struct dfu_source src = {
+		.kind = DFU_SRC_FD, .fd = fd, .offset = offset, .size = size,
+	};
+
+	if (fd < 0 && size > 0) {
+		dfu_clear_error(f);
+		return dfu_fail(f, DFU_ERR_INVALID, "bad file descriptor");
+	}
+	return add_element(f, target, address, &src);
+}
+
+int
+dfu_file_pad_elements(struct dfu_file *f, uint32_t multiple, uint8_t fill)
+{
+	unsigned t, e;
+	int rc;
+
+	if ((rc = check_building(f, DFU_FORMAT_DFUSE)) != 0)
+		return rc;
+	if (multiple <= 1)
+		return 0;
+	/* Check every new size first, so that a failure changes nothing. */
+	for (t = 0; t < f->ntargets; t++) {
+		struct dfu_tgt *tg = &f->targets[t];
+
+		for (e = 0; e < tg->nelems; e++) {
+			struct dfu_element *el = &tg->elems[e].pub;
+			uint64_t sz = ((uint64_t)el->size + multiple - 1) /
+			    multiple * multiple;
+
+			if ((rc = check_range(f, t, tg, el->address, sz, e)) != 0) {
+				char why[sizeof(f->errmsg)];
+
+				memcpy(why, f->errmsg, sizeof(why));
+				return dfu_fail(f, rc,
+				    "padding element %u of target %u to %llu bytes: %s",
+				    e, t, (unsigned long long)sz, why);
+			}
+		}
+	}
+	for (t = 0; t < f->ntargets; t++)
+		for (e = 0; e < f->targets[t].nelems; e++) {
+			struct dfu_element *el = &f->targets[t].elems[e].pub;
+
+			el->size = (uint32_t)(((uint64_t)el->size + multiple - 1) /
+			    multiple * multiple);
+		}
+	f->fill = fill;
+	return 0;
+}
+
+static int
+set_payload(struct dfu_file *f, const struct dfu_source *src)
+{
+	int rc;
+
+	if ((rc = check_building(f, DFU_FORMAT_PLAIN)) != 0)
+		return rc;
+	source_free(&f->payload);
+	f->payload = *src;
+	return 0;
+}
+
+int
+dfu_file_set_payload_mem(struct dfu_file *f, const void *data, size_t size)
+{
+	struct dfu_source src = { .kind = DFU_SRC_MEM, .size = size };
+	int rc;
+
+	dfu_clear_error(f);
+	if (size > 0 && data == NULL)
+		return dfu_fail(f, DFU_ERR_INVALID, "data is NULL");
+	if (size > 0) {
+		src.mem = malloc(size);
+		if (src.mem == NULL)
+			return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+		memcpy(src.mem, data, size);
+	}
+	rc = set_payload(f, &src);
+	if (rc != 0)
+		free(src.mem);
+	return rc;
+}
+
+int
+dfu_file_set_payload_fd(struct dfu_file *f, int fd, uint64_t offset,
+    uint64_t size)
+{
+	struct dfu_source src = {
+		.kind = DFU_SRC_FD, .fd = fd, .offset = offset, .size = size,
+	};
+
+	dfu_clear_error(f);
+	if (fd < 0 && size > 0)
+		return dfu_fail(f, DFU_ERR_INVALID, "bad file descriptor");
+	return set_payload(f, &src);
+}
