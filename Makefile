@@ -17,7 +17,7 @@ INSTALL ?= install
 CFLAGS ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
 CPPFLAGS_ALL = -Icommon -D_FILE_OFFSET_BITS=64 $(ZLIB_CFLAGS) $(CPPFLAGS)
-CFLAGS_ALL = -std=c11 $(WARNFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS_ALL = -std=c11 -pthread $(WARNFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 
 # zlib is needed to build; cmocka only to build the tests (expanded lazily).
 ZLIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags zlib)

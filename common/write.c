@@ -4,23 +4,140 @@
  * All sizes are known before the first byte goes out (element sizes are
  * declared when elements are added), so headers are written in place and
  * element data is streamed from its source through one buffer, with the
- * CRC computed on the way.  Output is deterministic: names are NUL-padded,
+ * CRC computed on the way by a second thread, so that it overlaps the
+ * write()s instead of adding to them.  Output is deterministic: names are NUL-padded,
  * DFUImageSize excludes the suffix, nothing depends on time or memory.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "dfufile_private.h"
 
+/* Output buffers in flight: one being filled, the others waiting for the
+ * CRC thread. */
+#define NBUF 3
+
 struct writer {
 	struct dfu_file *f;
 	int fd;
-	uint8_t *buf;
+	uint8_t *bufs[NBUF];
+	unsigned cur;	/* buffer being filled */
+	uint8_t *buf;	/* == bufs[cur] */
 	size_t used;
 	uint32_t crc;
+
+	/* CRC thread: a FIFO of filled buffers, in file order. */
+	int threaded;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const uint8_t *q[NBUF];
+	size_t qlen[NBUF];
+	unsigned qhead, qcount;
+	int quit;
 };
+
+static void *
+crc_thread(void *arg)
+{
+	struct writer *w = arg;
+	const uint8_t *p;
+	size_t len;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->qcount == 0 && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->qcount == 0)
+			break;
+		p = w->q[w->qhead];
+		len = w->qlen[w->qhead];
+		pthread_mutex_unlock(&w->mu);
+		w->crc = dfu_crc_update(w->crc, p, len);
+		pthread_mutex_lock(&w->mu);
+		w->qhead = (w->qhead + 1) % NBUF;
+		w->qcount--;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Hand the filled buffer to the CRC thread, or compute the CRC here. */
+static void
+crc_submit(struct writer *w, const uint8_t *p, size_t len)
+{
+	if (!w->threaded) {
+		w->crc = dfu_crc_update(w->crc, p, len);
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->q[(w->qhead + w->qcount) % NBUF] = p;
+	w->qlen[(w->qhead + w->qcount) % NBUF] = len;
+	w->qcount++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Wait until the CRC thread holds fewer than `max` buffers. */
+static void
+crc_wait(struct writer *w, unsigned max)
+{
+	if (!w->threaded)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (w->qcount > max)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static int
+writer_start(struct writer *w)
+{
+	unsigned i;
+
+	for (i = 0; i < NBUF; i++) {
+		w->bufs[i] = malloc(DFU_IO_CHUNK);
+		if (w->bufs[i] == NULL)
+			return dfu_fail(w->f, DFU_ERR_NOMEM, "out of memory");
+	}
+	w->buf = w->bufs[0];
+	/* Without a thread the CRC is simply computed inline. */
+	if (pthread_mutex_init(&w->mu, NULL) != 0)
+		return 0;
+	if (pthread_cond_init(&w->cv, NULL) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		return 0;
+	}
+	w->threaded = pthread_create(&w->thread, NULL, crc_thread, w) == 0;
+	if (!w->threaded) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+	}
+	return 0;
+}
+
+static void
+writer_stop(struct writer *w)
+{
+	unsigned i;
+
+	if (w->threaded) {
+		pthread_mutex_lock(&w->mu);
+		w->quit = 1;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		w->threaded = 0;
+	}
+	for (i = 0; i < NBUF; i++)
+		free(w->bufs[i]);
+}
 
 static int
 write_all(struct writer *w, const uint8_t *p, size_t len)
@@ -40,14 +157,19 @@ write_all(struct writer *w, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* Send the current buffer out and move to the next free one. */
 static int
 flush(struct writer *w)
 {
 	int rc;
 
-	w->crc = dfu_crc_update(w->crc, w->buf, w->used);
+	crc_submit(w, w->buf, w->used);
 	rc = write_all(w, w->buf, w->used);
 	w->used = 0;
+	w->cur = (w->cur + 1) % NBUF;
+	w->buf = w->bufs[w->cur];
+	/* The next buffer is free once the CRC thread holds < NBUF. */
+	crc_wait(w, NBUF - 1);
 	return rc;
 }
 
@@ -211,9 +333,10 @@ dfu_file_write_fd(struct dfu_file *f, int fd)
 		return rc;
 	if (fd < 0)
 		return dfu_fail(f, DFU_ERR_INVALID, "bad file descriptor");
-	w.buf = malloc(DFU_IO_CHUNK);
-	if (w.buf == NULL)
-		return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+	if ((rc = writer_start(&w)) != 0) {
+		writer_stop(&w);
+		return rc;
+	}
 	if (f->format == DFU_FORMAT_DFUSE)
 		rc = write_dfuse(&w);
 	else
@@ -227,11 +350,12 @@ dfu_file_write_fd(struct dfu_file *f, int fd)
 	}
 	if (rc == 0)
 		rc = flush(&w);
+	/* dwCRC covers everything before it: wait for the CRC thread. */
+	crc_wait(&w, 0);
 	if (rc == 0) {
-		/* dwCRC covers everything before it, flushed just now. */
 		dfu_put_le32(sb + 12, w.crc);
 		rc = write_all(&w, sb + 12, 4);
 	}
-	free(w.buf);
+	writer_stop(&w);
 	return rc;
 }
