@@ -312,7 +312,7 @@ dfu_dfuse_parse(struct dfu_file *f, uint64_t end)
 			return rc;
 	}
 	if (!stop && pos < end)
-		return dfu_diag_add(f, DFU_ERROR, "leftover", pos, "bTargets",
+		return dfu_diag_add(f, DFU_ERROR, "leftover", pos, "DfuSe image",
 		    "%llu bytes between the last of %u targets (bTargets) and "
 		    "the suffix", (unsigned long long)(end - pos),
 		    f->dfuse.bTargets);
