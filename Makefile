@@ -73,11 +73,15 @@ $(LIB_SO): $(LIB_PIC_OBJS)
 	ln -sf libdfufile.so.$(VERSION) $(B)/$(LIB_SONAME)
 	ln -sf libdfufile.so.$(VERSION) $(B)/libdfufile.so
 
+# The .pc file records the directories, so install writes it afresh for the
+# PREFIX/LIBDIR/INCLUDEDIR given to install.
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	common/libdfufile.pc.in
+
 $(PC): common/libdfufile.pc.in common/dfufile.h
 	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-		$< > $@
+	$(PC_SED) > $@
 
 # Each tool is every .c file of its folder, linked with the static library.
 define TOOL_RULE
@@ -113,9 +117,9 @@ install: all
 	ln -sf libdfufile.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf libdfufile.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libdfufile.so
 	$(INSTALL) -m 644 common/dfufile.h $(DESTDIR)$(INCLUDEDIR)
-	$(INSTALL) -m 644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)
-	$(INSTALL) -m 644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1
-	$(INSTALL) -m 644 $(filter %.3,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man3
+	$(PC_SED) > $(DESTDIR)$(PKGCONFIGDIR)/libdfufile.pc
+	$(if $(filter %.1,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1)
+	$(if $(filter %.3,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.3,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man3)
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%)

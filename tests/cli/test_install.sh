@@ -1,0 +1,74 @@
+# make install / uninstall: every variable honoured, the installed header,
+# library and pkg-config file build a working program, uninstall leaves
+# nothing behind.
+. "$(dirname "$0")/lib.sh"
+
+MAKE=${MAKE:-make}
+D=$_tmproot/dest
+
+case_begin "install puts every file under DESTDIR and the chosen directories"
+run $MAKE -s -C "$ROOT" B="$BUILD" install DESTDIR="$D" PREFIX=/opt/dfu \
+	BINDIR=/opt/dfu/tools LIBDIR=/opt/dfu/lib64 MANDIR=/opt/dfu/man
+expect_status 0
+for f in tools/bin2dfu tools/dfuinfo lib64/libdfufile.a lib64/libdfufile.so \
+	lib64/libdfufile.so.0 include/dfufile.h lib64/pkgconfig/libdfufile.pc \
+	man/man1/bin2dfu.1 man/man1/dfuinfo.1 man/man3/libdfufile.3; do
+	expect_file_exists "$D/opt/dfu/$f"
+done
+[ -x "$D/opt/dfu/tools/dfuinfo" ] || fail "dfuinfo not executable"
+case_end
+
+case_begin "the installed pkg-config file describes the installed library"
+run env PKG_CONFIG_PATH="$D/opt/dfu/lib64/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$D" \
+	pkg-config --modversion libdfufile
+expect_status 0
+want=$(sed -n 's/^#define DFUFILE_VERSION_STRING "\(.*\)"$/\1/p' "$ROOT/common/dfufile.h")
+expect_stdout_line "$want"
+case_end
+
+case_begin "a program builds against the installed header and static library"
+cat >"$_tmproot/prog.c" <<'C'
+#include <dfufile.h>
+#include <stdio.h>
+#include <string.h>
+int main(void)
+{
+	struct dfu_file *f = dfu_file_new();
+	int ok = f != NULL && dfu_crc_update(DFU_CRC_INIT, "123456789", 9) == 0x340bc6d9u &&
+	    strcmp(dfufile_version(), DFUFILE_VERSION_STRING) == 0;
+	dfu_file_free(f);
+	puts(ok ? "ok" : "bad");
+	return !ok;
+}
+C
+cflags=$(PKG_CONFIG_PATH="$D/opt/dfu/lib64/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$D" \
+	pkg-config --cflags libdfufile)
+libs=$(PKG_CONFIG_PATH="$D/opt/dfu/lib64/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$D" \
+	pkg-config --static --libs libdfufile)
+run cc -o "$TMP/prog" "$_tmproot/prog.c" $cflags -static-libgcc \
+	"$D/opt/dfu/lib64/libdfufile.a" $libs
+expect_status 0
+run "$TMP/prog"
+expect_status 0
+expect_stdout_line "ok"
+case_end
+
+case_begin "the shared library carries its soname and runs"
+run sh -c "readelf -d '$D/opt/dfu/lib64/libdfufile.so' | grep SONAME"
+expect_stdout_contains "[libdfufile.so.0]"
+run cc -o "$TMP/prog-shared" "$_tmproot/prog.c" $cflags -L"$D/opt/dfu/lib64" -ldfufile
+expect_status 0
+run env LD_LIBRARY_PATH="$D/opt/dfu/lib64" "$TMP/prog-shared"
+expect_status 0
+expect_stdout_line "ok"
+case_end
+
+case_begin "uninstall removes every installed file"
+run $MAKE -s -C "$ROOT" B="$BUILD" uninstall DESTDIR="$D" PREFIX=/opt/dfu \
+	BINDIR=/opt/dfu/tools LIBDIR=/opt/dfu/lib64 MANDIR=/opt/dfu/man
+expect_status 0
+left=$(find "$D" -type f -o -type l)
+[ -z "$left" ] || fail "left after uninstall: $left"
+case_end
+
+finish
