@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ struct input {
 struct options {
 	const char *output;
 	uint16_t vid, pid, bcd_device;
+	int ids_set;
 	uint32_t pad;
 	int force;
 	int plain;
@@ -219,8 +221,6 @@ parse_args(struct options *o, int argc, char *argv[])
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	o->vid = 0x0483;	/* STMicroelectronics */
-	o->pid = 0xdf11;	/* STM32 ROM bootloader in DFU mode */
 	o->bcd_device = DFU_ID_ANY;
 	o->pad = 1;
 
@@ -239,6 +239,7 @@ parse_args(struct options *o, int argc, char *argv[])
 				    "hexadecimal numbers up to ffff", optarg);
 				exit(CLI_EXIT_USAGE);
 			}
+			o->ids_set = 1;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -339,6 +340,23 @@ parse_args(struct options *o, int argc, char *argv[])
 		cli_error(NULL, "missing -o output");
 		usage();
 	}
+	/*
+	 * DfuSe files are nearly always for the STM32 ROM bootloader; a
+	 * plain file is for some other device, so it matches any unless -d
+	 * says which (as dfu-suffix and fwupd do).
+	 */
+	if (!o->ids_set && !o->plain) {
+		o->vid = 0x0483;	/* STMicroelectronics */
+		o->pid = 0xdf11;	/* STM32 ROM bootloader in DFU mode */
+	} else if (!o->ids_set)
+		o->vid = o->pid = DFU_ID_ANY;
+}
+
+/* Name of the output in messages. */
+static const char *
+output_name(const char *path)
+{
+	return strcmp(path, "-") == 0 ? "(stdout)" : path;
 }
 
 /* pread all of len bytes at off; -1 on error or end of file. */
@@ -442,7 +460,7 @@ check_output(const struct options *o, const struct input *in)
 			return 0;
 	} else if (!cli_same_file(o->output, in->fd))
 		return 0;
-	cli_error(cli_input_name(o->output), "output is also the input %s; "
+	cli_error(output_name(o->output), "output is also the input %s; "
 	    "refusing to overwrite it", cli_input_name(in->path));
 	return -1;
 }
@@ -522,15 +540,19 @@ check_ranges(const struct options *o)
 	return rc;
 }
 
-/* Describe the handle for dfu_file_*() in the message of a failure. */
+/* Report a failed dfu_file_*() call, with errno's text if it has one. */
 static void
 lib_error(const struct dfu_file *f, const char *name, int err)
 {
 	const char *msg = dfu_file_errmsg(f);
+	const char *sys = "";
+	int e = dfu_file_errno(f);
 
 	if (*msg == '\0')
 		msg = dfu_strerror(err);
-	cli_error(name, "%s", msg);
+	if (err == DFU_ERR_IO && e != 0 && strstr(msg, strerror(e)) == NULL)
+		sys = strerror(e);
+	cli_error(name, "%s%s%s", msg, *sys != '\0' ? ": " : "", sys);
 }
 
 static int
@@ -582,13 +604,37 @@ describe(const struct options *o, struct dfu_file *f)
 	return 0;
 }
 
+/*
+ * cli_output_open(), except that an existing device or FIFO (/dev/null,
+ * a pipe) is written directly: renaming a temporary file over it would
+ * replace the device node.  *direct says to close the descriptor.
+ */
+static int
+output_open(struct cli_output *out, const char *path, int *direct)
+{
+	struct stat st;
+
+	*direct = 0;
+	if (strcmp(path, "-") == 0 || stat(path, &st) != 0 ||
+	    S_ISREG(st.st_mode))
+		return cli_output_open(out, path);
+	out->path = path;
+	out->tmp = NULL;
+	if ((out->fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+		cli_error(path, "%s", strerror(errno));
+		return -1;
+	}
+	*direct = 1;
+	return 0;
+}
+
 static int
 build(const struct options *o)
 {
 	struct cli_output out;
 	struct dfu_file *f;
 	size_t i;
-	int err, rc = CLI_EXIT_FAIL;
+	int direct, fd, err, rc = CLI_EXIT_FAIL;
 
 	for (i = 0; i < o->ninputs; i++)
 		if (open_input(o, &o->inputs[i]) != 0)
@@ -602,12 +648,18 @@ build(const struct options *o)
 		cli_error(NULL, "out of memory");
 		return CLI_EXIT_FAIL;
 	}
-	if (describe(o, f) == 0 && cli_output_open(&out, o->output) == 0) {
-		if ((err = dfu_file_write_fd(f, out.fd)) != 0) {
-			lib_error(f, cli_input_name(o->output), err);
+	if (describe(o, f) == 0 &&
+	    output_open(&out, o->output, &direct) == 0) {
+		fd = out.fd;
+		if ((err = dfu_file_write_fd(f, fd)) != 0) {
+			lib_error(f, output_name(o->output), err);
 			cli_output_abort(&out);
 		} else if (cli_output_commit(&out) == 0)
 			rc = CLI_EXIT_OK;
+		if (direct && close(fd) != 0 && rc == CLI_EXIT_OK) {
+			cli_error(o->output, "write: %s", strerror(errno));
+			rc = CLI_EXIT_FAIL;
+		}
 	}
 	dfu_file_free(f);
 	return rc;
