@@ -138,9 +138,9 @@ cli_input_name(const char *path)
 	return strcmp(path, "-") == 0 ? "(stdin)" : path;
 }
 
-/* Copy a non-seekable stdin into an unlinked temporary file. */
+/* Copy a non-seekable input into an unlinked temporary file. */
 static int
-spool_stdin(void)
+spool(int in, const char *name)
 {
 	const char *dir = getenv("TMPDIR");
 	char buf[1 << 16];
@@ -156,20 +156,20 @@ spool_stdin(void)
 		snprintf(path, sizeof(path), "%s/dfuXXXXXX", dir);
 		fd = mkostemp(path, O_CLOEXEC);
 		if (fd < 0) {
-			cli_error("(stdin)", "cannot create a temporary file in %s: %s",
+			cli_error(name, "cannot create a temporary file in %s: %s",
 			    dir, strerror(errno));
 			return -1;
 		}
 		unlink(path);
 	}
 	for (;;) {
-		n = read(STDIN_FILENO, buf, sizeof(buf));
+		n = read(in, buf, sizeof(buf));
 		if (n == 0)
 			break;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			cli_error("(stdin)", "read: %s", strerror(errno));
+			cli_error(name, "read: %s", strerror(errno));
 			close(fd);
 			return -1;
 		}
@@ -180,7 +180,7 @@ spool_stdin(void)
 					w = 0;
 					continue;
 				}
-				cli_error("(stdin)", "cannot copy to a temporary file: %s",
+				cli_error(name, "cannot copy to a temporary file: %s",
 				    strerror(errno));
 				close(fd);
 				return -1;
@@ -200,7 +200,7 @@ cli_open_input(const char *path)
 		if (lseek(STDIN_FILENO, 0, SEEK_END) >= 0 &&
 		    fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode))
 			return dup(STDIN_FILENO);
-		return spool_stdin();
+		return spool(STDIN_FILENO, "(stdin)");
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -218,14 +218,10 @@ cli_open_input(const char *path)
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_END) < 0) {
-		/* A FIFO or character device: read it like stdin. */
-		int spooled, saved = dup(STDIN_FILENO);
+		/* A FIFO or character device: copy it like a piped stdin. */
+		int spooled = spool(fd, path);
 
-		dup2(fd, STDIN_FILENO);
 		close(fd);
-		spooled = spool_stdin();
-		dup2(saved, STDIN_FILENO);
-		close(saved);
 		return spooled;
 	}
 	return fd;
