@@ -1,0 +1,714 @@
+#!/bin/sh
+# CLI tests of dfuinfo: options, usage errors, I/O failures, stdin, the text
+# and JSON reports, and every error and note kind through the command line.
+# Inputs are built in $TMP by mkdfu (python3 below).
+. "$(dirname "$0")/lib.sh"
+
+VERSION=$(sed -n 's/^#define DFUFILE_VERSION_STRING "\(.*\)"$/\1/p' "$ROOT/common/dfufile.h")
+USAGE="usage: dfuinfo [-hjqV] file ..."
+
+# mkdfu OUT [KEY=PYTHON-EXPR ...]: write a DFU file built from a description.
+#   targets=[dict(alt=, name=, named=, size=, nb=, elements=[(addr, data[, declared size]), ...])]
+#           (size and nb override dwTargetSize and dwNbElements; name is raw
+#           bytes, padded with NUL to 255)
+#   plain=BYTES     a plain DFU file with this payload instead of DfuSe
+#   prefix=BYTES    bytes before everything (vendor prefix), CRC covers them
+#   leftover=BYTES  bytes between the last target and the suffix
+#   version= image_size= btargets= signature=   DfuSe prefix fields
+#   vid= pid= dev= bcd= blength= ufd= crc=       suffix fields (crc: stored value)
+#   extra=BYTES     suffix extension bytes (before bcdDevice), for bLength > 16
+#   image_size_mode="excl"|"incl"   DFUImageSize = file size - 16 / file size
+mkdfu() {
+	python3 - "$@" <<'EOF'
+import struct, sys, zlib
+out = sys.argv[1]
+c = dict(targets=[dict(alt=0, name=b"Internal Flash", elements=[(0x08000000, bytes(range(16)))])],
+         plain=None, prefix=b"", leftover=b"", version=1, image_size=None,
+         image_size_mode="excl", btargets=None, signature=b"DfuSe",
+         vid=0x0483, pid=0xdf11, dev=0x0200, bcd=None, blength=16, ufd=b"UFD",
+         crc=None, extra=b"")
+for a in sys.argv[2:]:
+    k, v = a.split("=", 1)
+    if k not in c:
+        sys.exit("mkdfu: unknown key " + k)
+    c[k] = eval(v)
+if c["plain"] is not None:
+    body = c["prefix"] + c["plain"]
+    bcd = 0x0100 if c["bcd"] is None else c["bcd"]
+else:
+    tb = b""
+    for t in c["targets"]:
+        eb = b""
+        for e in t["elements"]:
+            size = e[2] if len(e) > 2 else len(e[1])
+            eb += struct.pack("<II", e[0], size) + e[1]
+        name = t.get("name", b"")
+        named = t.get("named", 1 if name else 0)
+        tb += b"Target" + struct.pack("<BI", t.get("alt", 0), named)
+        tb += name.ljust(255, b"\0")[:255]
+        tb += struct.pack("<II", t.get("size", len(eb)), t.get("nb", len(t["elements"])))
+        tb += eb
+    tb += c["leftover"]
+    total = 11 + len(tb) + len(c["extra"]) + 16
+    isz = c["image_size"]
+    if isz is None:
+        isz = total - 16 if c["image_size_mode"] == "excl" else total
+    nt = len(c["targets"]) if c["btargets"] is None else c["btargets"]
+    body = c["prefix"] + c["signature"] + struct.pack("<BIB", c["version"], isz, nt) + tb
+    bcd = 0x011a if c["bcd"] is None else c["bcd"]
+body += c["extra"] + struct.pack("<HHHH", c["dev"], c["pid"], c["vid"], bcd) + c["ufd"] + bytes([c["blength"]])
+crc = 0xffffffff & ~zlib.crc32(body) if c["crc"] is None else c["crc"]
+open(out, "wb").write(body + struct.pack("<I", crc))
+EOF
+}
+
+# jqe EXPR: jq -e on the last stdout; fails the case when EXPR is not true.
+jqe() {
+	jq -e "$1" "$OUT" >/dev/null 2>&1 || fail "jq -e '$1' is not true"
+}
+
+if ! have python3; then
+	case_begin "dfuinfo: python3 is needed to build test inputs"
+	skip_case "python3 not installed"
+	finish
+fi
+
+# ---- options and usage --------------------------------------------------
+
+case_begin "dfuinfo -h prints the usage on stdout and exits 0"
+run "$DFUINFO" -h
+expect_status 0
+expect_stdout_line "$USAGE"
+expect_stderr_empty
+[ "$(wc -l <"$OUT")" -eq 1 ] || fail "usage is not one line"
+case_end
+
+case_begin "dfuinfo --help is -h, even with files after it"
+run "$DFUINFO" --help "$TMP/missing.dfu"
+expect_status 0
+expect_stdout_line "$USAGE"
+expect_stderr_empty
+case_end
+
+case_begin "dfuinfo usage equals the SYNOPSIS of dfuinfo(1)"
+if have mandoc; then
+	bs=$(printf '\b')
+	syn=$(mandoc -T ascii "$ROOT/man/dfuinfo.1" | sed "s/.$bs//g" |
+	    sed -n '/^SYNOPSIS/{n;p;}' | sed 's/^ *//')
+	[ "usage: $syn" = "$USAGE" ] || fail "man SYNOPSIS '$syn' differs from usage"
+	run "$DFUINFO" -h
+	expect_stdout_line "usage: $syn"
+else
+	skip_case "mandoc not installed"
+fi
+case_end
+
+case_begin "dfuinfo -V and --version print the library version"
+run "$DFUINFO" -V
+expect_status 0
+expect_stdout_line "dfuinfo $VERSION"
+expect_stderr_empty
+run "$DFUINFO" --version
+expect_status 0
+expect_stdout_line "dfuinfo $VERSION"
+case_end
+
+case_begin "dfuinfo without a file is a usage error"
+run "$DFUINFO"
+expect_status 2
+expect_stdout_empty
+expect_stderr_line "dfuinfo: no input file"
+expect_stderr_line "$USAGE"
+run "$DFUINFO" -j -q
+expect_status 2
+expect_stderr_line "dfuinfo: no input file"
+case_end
+
+case_begin "dfuinfo: an unknown short option is a usage error"
+mkdfu "$TMP/a.dfu"
+run "$DFUINFO" -z "$TMP/a.dfu"
+expect_status 2
+expect_stdout_empty
+expect_stderr_contains "dfuinfo: invalid option -- 'z'"
+expect_stderr_line "$USAGE"
+case_end
+
+case_begin "dfuinfo: an unknown long option is a usage error"
+mkdfu "$TMP/a.dfu"
+run "$DFUINFO" --bogus "$TMP/a.dfu"
+expect_status 2
+expect_stdout_empty
+expect_stderr_contains "dfuinfo: unrecognized option '--bogus'"
+expect_stderr_line "$USAGE"
+case_end
+
+case_begin "dfuinfo: --json takes no argument"
+mkdfu "$TMP/a.dfu"
+run "$DFUINFO" --json=yes "$TMP/a.dfu"
+expect_status 2
+expect_stdout_empty
+expect_stderr_contains "dfuinfo: option '--json' doesn't allow an argument"
+expect_stderr_line "$USAGE"
+case_end
+
+# ---- inputs that cannot be read -----------------------------------------
+
+case_begin "dfuinfo: a missing file is reported on stderr, exit 1"
+run "$DFUINFO" "$TMP/missing.dfu"
+expect_status 1
+expect_stdout_empty
+expect_stderr_line "dfuinfo: $TMP/missing.dfu: No such file or directory"
+case_end
+
+case_begin "dfuinfo: a directory is reported on stderr, exit 1"
+run "$DFUINFO" "$TMP"
+expect_status 1
+expect_stdout_empty
+expect_stderr_line "dfuinfo: $TMP: is a directory"
+case_end
+
+case_begin "dfuinfo: an unreadable file is reported on stderr, exit 1"
+mkdfu "$TMP/a.dfu"
+chmod 000 "$TMP/a.dfu"
+if [ "$(id -u)" -ne 0 ]; then
+	run "$DFUINFO" "$TMP/a.dfu"
+elif have setpriv; then
+	# root reads anything; drop to nobody (who cannot even reach $TMP).
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$DFUINFO" "$TMP/a.dfu"
+else
+	skip_case "running as root without setpriv"
+fi
+if [ "$_case_skipped" -eq 0 ]; then
+	expect_status 1
+	expect_stdout_empty
+	expect_stderr_line "dfuinfo: $TMP/a.dfu: Permission denied"
+fi
+case_end
+
+case_begin "dfuinfo: a write error on stdout is reported, exit 1"
+mkdfu "$TMP/a.dfu"
+if [ -w /dev/full ]; then
+	"$DFUINFO" "$TMP/a.dfu" >/dev/full 2>"$ERR"
+	STATUS=$?
+	expect_status 1
+	expect_stderr_line "dfuinfo: stdout: No space left on device"
+else
+	skip_case "no /dev/full"
+fi
+case_end
+
+# ---- stdin --------------------------------------------------------------
+
+case_begin "dfuinfo - reads a pipe"
+mkdfu "$TMP/a.dfu"
+run sh -c 'cat "$1" | "$2" -' sh "$TMP/a.dfu" "$DFUINFO"
+expect_status 0
+expect_stderr_empty
+expect_stdout_line "(stdin): DfuSe, 1 target, 1 element, $(wc -c <"$TMP/a.dfu") bytes"
+expect_stdout_line "    element 0:  0x08000000-0x0800000f  16 bytes  at 0x125"
+case_end
+
+case_begin "dfuinfo - reads a redirected file"
+mkdfu "$TMP/a.dfu"
+run_stdin "$TMP/a.dfu" "$DFUINFO" -
+expect_status 0
+expect_stderr_empty
+expect_stdout_line "(stdin): DfuSe, 1 target, 1 element, $(wc -c <"$TMP/a.dfu") bytes"
+expect_stdout_line "  verdict: valid (1 note)"
+case_end
+
+case_begin "dfuinfo - reads a bad file from a pipe and says so"
+printf 'not a dfu file at all, just text\n' >"$TMP/t.txt"
+run sh -c 'cat "$1" | "$2" -' sh "$TMP/t.txt" "$DFUINFO"
+expect_status 1
+expect_stdout_line "(stdin): unknown format, 33 bytes"
+expect_stdout_contains "(not-dfu)"
+expect_stdout_line "  verdict: invalid (1 error)"
+case_end
+
+# ---- text report --------------------------------------------------------
+
+case_begin "dfuinfo: text report of a plain DFU 1.1 file (golden)"
+mkdfu "$TMP/p.dfu" 'plain=b"\x01\x02\x03\x04" * 256' bcd=0x0110 vid=0x1209 pid=0x0001 dev=0x0102
+crc=$(python3 -c 'import sys,zlib; d=open(sys.argv[1],"rb").read(); print("0x%08x" % (0xffffffff & ~zlib.crc32(d[:-4])))' "$TMP/p.dfu")
+cat >"$TMP/want" <<EOF
+$TMP/p.dfu: plain DFU, 1040 bytes
+  suffix:    idVendor 0x1209  idProduct 0x0001  bcdDevice 0x0102  bcdDFU 0x0110  bLength 16
+  crc:       stored $crc  computed $crc  ok
+  payload:   1024 bytes
+  verdict: valid
+EOF
+run "$DFUINFO" "$TMP/p.dfu"
+expect_status 0
+expect_stderr_empty
+expect_stdout_file "$TMP/want"
+case_end
+
+case_begin "dfuinfo: text report of a DfuSe file (golden, notes aside)"
+mkdfu "$TMP/d.dfu" 'targets=[dict(alt=0, name=b"Internal Flash", elements=[(0x08000000, b"\xaa" * 1024), (0x08004000, b"\xbb" * 100)]), dict(alt=1, name=b"", elements=[(0x1fff7800, b"\x00" * 16)])]' vid=0x0483 pid=0xdf11 dev=0x2200
+crc=$(python3 -c 'import sys,zlib; d=open(sys.argv[1],"rb").read(); print("0x%08x" % (0xffffffff & ~zlib.crc32(d[:-4])))' "$TMP/d.dfu")
+# 11 + 274 + 8 + 1024 + 8 + 100 + 274 + 8 + 16 + 16 = 1739
+cat >"$TMP/want" <<EOF
+$TMP/d.dfu: DfuSe, 2 targets, 3 elements, 1739 bytes
+  suffix:    idVendor 0x0483  idProduct 0xdf11  bcdDevice 0x2200  bcdDFU 0x011a  bLength 16
+  crc:       stored $crc  computed $crc  ok
+  prefix:    bVersion 1  DFUImageSize 1723 (file size - 16)  bTargets 2
+  target 0:  alt 0  "Internal Flash"  1140 bytes  2 elements  at 0xb
+    element 0:  0x08000000-0x080003ff  1024 bytes  at 0x125
+    element 1:  0x08004000-0x08004063  100 bytes  at 0x52d
+  target 1:  alt 1  unnamed  24 bytes  1 element  at 0x591
+    element 0:  0x1fff7800-0x1fff780f  16 bytes  at 0x6ab
+  verdict: valid (1 note)
+EOF
+run "$DFUINFO" "$TMP/d.dfu"
+expect_status 0
+expect_stderr_empty
+grep -v '^  note: ' "$OUT" >"$TMP/got"
+cmp -s "$TMP/got" "$TMP/want" || { fail "report differs"; diff "$TMP/want" "$TMP/got" | sed 's/^/    /'; }
+grep -qE '^  note: 0x00000006 DFUImageSize: .+ \(image-size-excludes-suffix\)$' "$OUT" ||
+	fail "no image-size-excludes-suffix note line"
+case_end
+
+case_begin "dfuinfo: several files give one block each, blank line between, exit 1 if any is bad"
+mkdfu "$TMP/good.dfu"
+mkdfu "$TMP/bad.dfu" crc=0x12345678
+run "$DFUINFO" "$TMP/good.dfu" "$TMP/bad.dfu" "$TMP/good.dfu"
+expect_status 1
+expect_stderr_empty
+[ "$(grep -c '^  verdict: ' "$OUT")" -eq 3 ] || fail "expected 3 verdict lines"
+[ "$(grep -c '^$' "$OUT")" -eq 2 ] || fail "expected 2 blank lines"
+expect_stdout_line "  verdict: invalid (1 error, 1 note)"
+expect_stdout_line "  verdict: valid (1 note)"
+# the blank line comes right after the first block's verdict
+grep -B 1 '^$' "$OUT" | head -n 1 | grep -qx '  verdict: valid (1 note)' ||
+	fail "blank line is not between blocks"
+case_end
+
+case_begin "dfuinfo: all valid files give exit 0"
+mkdfu "$TMP/a.dfu"
+mkdfu "$TMP/b.dfu" 'plain=b"x" * 100'
+run "$DFUINFO" "$TMP/a.dfu" "$TMP/b.dfu"
+expect_status 0
+expect_stderr_empty
+expect_stdout_line "$TMP/b.dfu: plain DFU, 116 bytes"
+case_end
+
+case_begin "dfuinfo: a missing file among good ones: the others are shown, exit 1"
+mkdfu "$TMP/a.dfu"
+run "$DFUINFO" "$TMP/a.dfu" "$TMP/missing.dfu" "$TMP/a.dfu"
+expect_status 1
+expect_stderr_line "dfuinfo: $TMP/missing.dfu: No such file or directory"
+[ "$(grep -c '^  verdict: valid' "$OUT")" -eq 2 ] || fail "expected 2 reports"
+[ "$(grep -c '^$' "$OUT")" -eq 1 ] || fail "expected 1 blank line"
+case_end
+
+case_begin "dfuinfo: target names print non-printable bytes as \\xNN"
+mkdfu "$TMP/n.dfu" 'targets=[dict(alt=0, name=b"a\"b\\c\x01\n\x7f\xc3\xa9\xff", elements=[(0x08000000, b"1234")])]'
+run "$DFUINFO" "$TMP/n.dfu"
+expect_status 0
+expect_stdout_contains '  target 0:  alt 0  "a\"b\\c\x01\x0a\x7f\xc3\xa9\xff"  12 bytes  1 element  at 0xb'
+[ "$(wc -l <"$OUT")" -eq 8 ] || fail "a newline in a name broke the layout"
+case_end
+
+# ---- -q -------------------------------------------------------------------
+
+case_begin "dfuinfo -q: valid file, no output, exit 0"
+mkdfu "$TMP/a.dfu"
+run "$DFUINFO" -q "$TMP/a.dfu"
+expect_status 0
+expect_stdout_empty
+expect_stderr_empty
+case_end
+
+case_begin "dfuinfo -q: invalid file, no output, exit 1"
+mkdfu "$TMP/a.dfu" crc=0
+run "$DFUINFO" --quiet "$TMP/a.dfu"
+expect_status 1
+expect_stdout_empty
+expect_stderr_empty
+case_end
+
+case_begin "dfuinfo -q: missing file and directory, no output at all, exit 1"
+mkdfu "$TMP/a.dfu"
+run "$DFUINFO" -q "$TMP/a.dfu" "$TMP/missing.dfu" "$TMP"
+expect_status 1
+expect_stdout_empty
+expect_stderr_empty
+case_end
+
+case_begin "dfuinfo -q wins over --json"
+mkdfu "$TMP/a.dfu"
+run "$DFUINFO" -q --json "$TMP/a.dfu"
+expect_status 0
+expect_stdout_empty
+expect_stderr_empty
+case_end
+
+# ---- JSON -----------------------------------------------------------------
+
+case_begin "dfuinfo --json: DfuSe fields, targets and elements"
+if have jq; then
+	mkdfu "$TMP/d.dfu" 'targets=[dict(alt=0, name=b"Internal Flash", elements=[(0x08000000, b"\xaa" * 1024), (0x08004000, b"\xbb" * 100)]), dict(alt=1, name=b"", elements=[(0x1fff7800, b"\x00" * 16)])]' vid=0x0483 pid=0xdf11 dev=0x2200
+	crc=$(python3 -c 'import sys,zlib; d=open(sys.argv[1],"rb").read(); print(0xffffffff & ~zlib.crc32(d[:-4]))' "$TMP/d.dfu")
+	run "$DFUINFO" --json "$TMP/d.dfu"
+	expect_status 0
+	expect_stderr_empty
+	jqe ".dfuinfo == \"$VERSION\""
+	jqe '.files | length == 1'
+	jqe ".files[0].path == \"$TMP/d.dfu\""
+	jqe '.files[0].valid == true and .files[0].format == "dfuse" and .files[0].size == 1739'
+	jqe '.files[0].vendor_prefix == null and .files[0].payload_size == null'
+	jqe '.files[0].suffix == {"bcdDevice": 8704, "idProduct": 57105, "idVendor": 1155, "bcdDFU": 282, "bLength": 16, "dwCRC": '"$crc"'}'
+	jqe '.files[0].crc == {"stored": '"$crc"', "computed": '"$crc"', "match": true}'
+	jqe '.files[0].dfuse_prefix == {"bVersion": 1, "DFUImageSize": 1723, "bTargets": 2}'
+	jqe '.files[0].targets | length == 2'
+	jqe '.files[0].targets[0] | .index == 0 and .alt == 0 and .named == 1 and .name == "Internal Flash" and .offset == 11 and .size == 1140 and .declared_elements == 2'
+	jqe '[.files[0].targets[0].elements[] | .address] == [134217728, 134234112]'
+	jqe '.files[0].targets[0].elements[1] == {"index": 1, "address": 134234112, "size": 100, "end": 134234211, "offset": 1325}'
+	jqe '.files[0].targets[1] | .alt == 1 and .named == 0 and .name == "" and .offset == 1425 and .size == 24'
+	jqe '.files[0].targets[1].elements[0] | .address == 536836096 and .end == 536836111 and .offset == 1707'
+	jqe '.files[0].errors == 0 and .files[0].notes == 1'
+	jqe '.files[0].diagnostics == [.files[0].diagnostics[] | select(.severity == "note" and .code == "image-size-excludes-suffix" and .offset == 6 and .field == "DFUImageSize" and (.message | length > 0))]'
+else
+	skip_case "jq not installed"
+fi
+case_end
+
+case_begin "dfuinfo --json: plain file, one document for several files, missing file"
+if have jq; then
+	mkdfu "$TMP/p.dfu" 'plain=b"z" * 300' bcd=0x0110 vid=0x1209 pid=0x0001
+	mkdfu "$TMP/bad.dfu" crc=7
+	run "$DFUINFO" -j "$TMP/p.dfu" "$TMP/missing.dfu" "$TMP/bad.dfu" "$TMP"
+	expect_status 1
+	expect_stderr_line "dfuinfo: $TMP/missing.dfu: No such file or directory"
+	expect_stderr_line "dfuinfo: $TMP: is a directory"
+	jqe '.files | length == 4'
+	jqe '.files[0] | .valid == true and .format == "plain" and .payload_size == 300 and .targets == [] and .dfuse_prefix == null and .suffix.bcdDFU == 272'
+	jqe ".files[1] == {\"path\": \"$TMP/missing.dfu\", \"valid\": false, \"error\": \"No such file or directory\"}"
+	jqe ".files[3] == {\"path\": \"$TMP\", \"valid\": false, \"error\": \"is a directory\"}"
+	jqe '.files[2] | .valid == false and .errors == 1 and .crc.stored == 7 and .crc.match == false'
+	jqe '.files[2].diagnostics[] | select(.severity == "error") | .code == "crc-mismatch" and .field == "dwCRC"'
+	jqe '.files[2].diagnostics[] | select(.code == "crc-mismatch") | .offset == '"$(($(wc -c <"$TMP/bad.dfu") - 4))"
+else
+	skip_case "jq not installed"
+fi
+case_end
+
+case_begin "dfuinfo --json: stdin is named (stdin)"
+if have jq; then
+	mkdfu "$TMP/a.dfu"
+	run_stdin "$TMP/a.dfu" "$DFUINFO" -j -
+	expect_status 0
+	jqe '.files[0].path == "(stdin)" and .files[0].valid'
+else
+	skip_case "jq not installed"
+fi
+case_end
+
+case_begin "dfuinfo --json: hostile target name and path are escaped"
+if have jq; then
+	# quote, backslash, control bytes, DEL, valid UTF-8 (e-acute, euro
+	# sign, U+1F600), then invalid UTF-8: a lone 0xff, an overlong '/'
+	# (c0 af), a truncated euro sign (e2 82) and an encoded surrogate.
+	mkdfu "$TMP/q\"\\.dfu" 'targets=[dict(alt=0, name=b"q\"b\\s\x01\n\x1f\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xff\xc0\xaf\xe2\x82Z\xed\xa0\x80", elements=[(0x08000000, b"1234")])]'
+	run "$DFUINFO" -j "$TMP/q\"\\.dfu"
+	expect_status 0
+	expect_stdout_contains '"name": "q\"b\\s\u0001\u000a\u001f\u007fé€😀\u00ff\u00c0\u00af\u00e2\u0082Z\u00ed\u00a0\u0080"'
+	jqe '.files[0].targets[0].name == "q\"b\\s\u0001\n\u001f\u007fé€😀ÿÀ¯â\u0082Zí\u00a0\u0080"'
+	jqe ".files[0].path == \"$TMP/q\\\"\\\\.dfu\""
+	# The whole document is valid UTF-8.
+	python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$OUT" ||
+		fail "output is not UTF-8"
+else
+	skip_case "jq not installed"
+fi
+case_end
+
+case_begin "dfuinfo --json: an empty element has end null"
+if have jq; then
+	mkdfu "$TMP/e.dfu" 'targets=[dict(alt=0, name=b"x", elements=[(0x08000000, b"")])]'
+	run "$DFUINFO" -j "$TMP/e.dfu"
+	expect_status 0
+	jqe '.files[0].targets[0].elements[0] | .size == 0 and .end == null and .address == 134217728'
+	run "$DFUINFO" "$TMP/e.dfu"
+	expect_stdout_line "    element 0:  0x08000000 (empty)  0 bytes  at 0x125"
+else
+	skip_case "jq not installed"
+fi
+case_end
+
+# ---- every error kind through the CLI -------------------------------------
+
+# expect_diag SEVERITY CODE [OFFSET FIELD]: the text report has the line,
+# and, with jq, the JSON report has the diagnostic.  Runs both itself on $F.
+expect_diag() {
+	run "$DFUINFO" "$F"
+	if [ "$1" = error ]; then
+		expect_status 1
+		expect_stdout_contains "  verdict: invalid"
+	else
+		expect_status 0
+		expect_stdout_contains "  verdict: valid"
+	fi
+	expect_stderr_empty
+	if [ $# -ge 4 ]; then
+		_pat=$(printf '  %s: 0x%08x %s: ' "$1" "$3" "$4")
+		grep -F -- "$_pat" "$OUT" | grep -qF -- "($2)" ||
+			{ fail "no line '$_pat... ($2)'"; _show; }
+	else
+		grep -E -- "^  $1: 0x[0-9a-f]{8} " "$OUT" | grep -qF -- "($2)" ||
+			{ fail "no $1 line with ($2)"; _show; }
+	fi
+	if have jq; then
+		run "$DFUINFO" -j "$F"
+		if [ $# -ge 4 ]; then
+			jqe "[.files[0].diagnostics[] | select(.severity == \"$1\" and .code == \"$2\" and .offset == $3 and .field == \"$4\")] | length >= 1"
+		else
+			jqe "[.files[0].diagnostics[] | select(.severity == \"$1\" and .code == \"$2\")] | length >= 1"
+		fi
+		[ "$1" = error ] && jqe '.files[0].valid == false and .files[0].errors >= 1'
+	fi
+}
+
+F=
+case_begin "error crc-mismatch: stored dwCRC differs"
+F=$TMP/f.dfu; mkdfu "$F" crc=0xdeadbeef
+expect_diag error crc-mismatch $(($(wc -c <"$F") - 4)) dwCRC
+run "$DFUINFO" "$F"
+expect_stdout_line "  crc:       stored 0xdeadbeef  computed $(python3 -c 'import sys,zlib; d=open(sys.argv[1],"rb").read(); print("0x%08x" % (0xffffffff & ~zlib.crc32(d[:-4])))' "$F")  mismatch"
+case_end
+
+case_begin "error crc-mismatch in a plain file"
+F=$TMP/f.dfu; mkdfu "$F" 'plain=b"abc" * 10' crc=1
+expect_diag error crc-mismatch 42 dwCRC
+case_end
+
+case_begin "error not-dfu: neither DfuSe prefix nor suffix"
+F=$TMP/f.bin; python3 -c 'import sys; open(sys.argv[1], "wb").write(bytes(range(256)) * 4)' "$F"
+expect_diag error not-dfu
+run "$DFUINFO" "$F"
+expect_stdout_line "$F: unknown format, 1024 bytes"
+expect_stdout_lacks "suffix:"
+if have jq; then
+	run "$DFUINFO" -j "$F"
+	jqe '.files[0] | .format == "unknown" and .suffix == null and .crc == null and .targets == []'
+fi
+case_end
+
+case_begin "error too-short: fewer bytes than a suffix"
+F=$TMP/f.bin; printf 'UFD' >"$F"
+expect_diag error too-short
+case_end
+
+case_begin "error too-short: an empty file"
+F=$TMP/f.bin; : >"$F"
+expect_diag error too-short
+run "$DFUINFO" "$F"
+expect_stdout_line "$F: unknown format, 0 bytes"
+case_end
+
+case_begin "error no-suffix: DfuSe file without UFD"
+F=$TMP/f.dfu; mkdfu "$F" 'ufd=b"XYZ"'
+expect_diag error no-suffix
+case_end
+
+case_begin "error suffix-length: bLength below 16"
+F=$TMP/f.dfu; mkdfu "$F" blength=8
+expect_diag error suffix-length $(($(wc -c <"$F") - 5)) bLength
+case_end
+
+case_begin "error suffix-length: bLength beyond the file"
+F=$TMP/f.dfu; mkdfu "$F" 'plain=b"ab"' blength=200
+expect_diag error suffix-length 13 bLength
+case_end
+
+case_begin "error dfuse-version: bVersion 2"
+F=$TMP/f.dfu; mkdfu "$F" version=2
+expect_diag error dfuse-version 5 bVersion
+case_end
+
+case_begin "error image-size: DFUImageSize is neither size nor size - 16"
+F=$TMP/f.dfu; mkdfu "$F" image_size=12345
+expect_diag error image-size 6 DFUImageSize
+run "$DFUINFO" "$F"
+expect_stdout_line "  prefix:    bVersion 1  DFUImageSize 12345  bTargets 1"
+case_end
+
+case_begin "error no-targets: bTargets 0"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[]'
+expect_diag error no-targets 10 bTargets
+case_end
+
+case_begin "error truncated: element data runs past the image"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"x", size=8 + 4096, elements=[(0x08000000, b"\x11" * 64, 4096)])]'
+expect_diag error truncated
+run "$DFUINFO" "$F"
+# the headers read before the error are still shown
+expect_stdout_contains '  target 0:  alt 0  "x"  4104 bytes  1 element'
+case_end
+
+case_begin "error truncated: bTargets larger than the targets present"
+F=$TMP/f.dfu; mkdfu "$F" btargets=3
+expect_diag error truncated
+case_end
+
+case_begin "error target-signature: target prefix without \"Target\""
+F=$TMP/f.dfu; mkdfu "$F"
+python3 -c 'import sys,zlib,struct; p=sys.argv[1]; d=bytearray(open(p,"rb").read()); d[11:17]=b"Tar\0\0\0"; d[-4:]=struct.pack("<I", 0xffffffff & ~zlib.crc32(bytes(d[:-4]))); open(p,"wb").write(d)' "$F"
+expect_diag error target-signature 11
+case_end
+
+case_begin "error target-name-unterminated: 255 bytes without NUL"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"N" * 255, elements=[(0x08000000, b"1234")])]'
+expect_diag error target-name-unterminated 22 szTargetName
+case_end
+
+case_begin "error element-count: dwNbElements cannot fit"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"x", nb=0x10000000, elements=[(0x08000000, b"1234")])]'
+expect_diag error element-count 281 dwNbElements
+run "$DFUINFO" "$F"
+expect_stdout_contains "268435456 elements (0 read)"
+case_end
+
+case_begin "error too-many-elements: more than 65536 elements"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"x", elements=[(0x08000000 + 4 * i, b"abcd") for i in range(65537)])]'
+expect_diag error too-many-elements
+case_end
+
+case_begin "error element-past-target: element ends past dwTargetSize"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"x", size=8 + 16, elements=[(0x08000000, b"\x11" * 16), (0x08000100, b"\x22" * 16)])]' leftover='b""'
+expect_diag error element-past-target
+case_end
+
+case_begin "error target-size: dwTargetSize larger than its elements"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"x", size=8 + 16 + 8, elements=[(0x08000000, b"\x11" * 16)])]' 'leftover=b"\0" * 8'
+expect_diag error target-size
+case_end
+
+case_begin "error address-overflow: element passes 4 GiB"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"x", elements=[(0xfffffff0, b"\x11" * 32)])]'
+expect_diag error address-overflow
+run "$DFUINFO" "$F"
+expect_stdout_contains "    element 0:  0xfffffff0-0x10000000f  32 bytes"
+case_end
+
+case_begin "error element-overlap: two elements of one target overlap"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"x", elements=[(0x08000000, b"\x11" * 32), (0x08000010, b"\x22" * 32)])]'
+expect_diag error element-overlap
+case_end
+
+case_begin "error leftover: bytes between the last target and the suffix"
+F=$TMP/f.dfu; mkdfu "$F" 'leftover=b"junk"'
+expect_diag error leftover
+case_end
+
+# ---- every note kind through the CLI --------------------------------------
+
+case_begin "note image-size-excludes-suffix"
+F=$TMP/f.dfu; mkdfu "$F"
+expect_diag note image-size-excludes-suffix 6 DFUImageSize
+run "$DFUINFO" "$F"
+expect_stdout_contains "DFUImageSize $(($(wc -c <"$F") - 16)) (file size - 16)"
+case_end
+
+case_begin "note image-size-includes-suffix"
+F=$TMP/f.dfu; mkdfu "$F" image_size_mode='"incl"'
+expect_diag note image-size-includes-suffix 6 DFUImageSize
+run "$DFUINFO" "$F"
+expect_stdout_contains "DFUImageSize $(wc -c <"$F") (file size)  bTargets 1"
+case_end
+
+case_begin "note target-name-junk: bytes after the NUL of szTargetName"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"Flash\0leftover text", elements=[(0x08000000, b"1234")])]'
+expect_diag note target-name-junk
+run "$DFUINFO" "$F"
+expect_stdout_contains '  target 0:  alt 0  "Flash"  12 bytes'
+case_end
+
+case_begin "note target-named: bTargetNamed 2"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"x", named=2, elements=[(0x08000000, b"1234")])]'
+expect_diag note target-named 18 bTargetNamed
+if have jq; then run "$DFUINFO" -j "$F"; jqe '.files[0].targets[0].named == 2'; fi
+case_end
+
+case_begin "note target-named: bTargetNamed 0 with a name"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"x", named=0, elements=[(0x08000000, b"1234")])]'
+expect_diag note target-named 18 bTargetNamed
+case_end
+
+case_begin "note wildcard-id: idVendor 0xffff"
+F=$TMP/f.dfu; mkdfu "$F" vid=0xffff
+expect_diag note wildcard-id
+case_end
+
+case_begin "note wildcard-id: bcdDevice 0xffff in a plain file"
+F=$TMP/f.dfu; mkdfu "$F" 'plain=b"x" * 8' dev=0xffff
+expect_diag note wildcard-id 8 bcdDevice
+case_end
+
+case_begin "note empty-element"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"x", elements=[(0x08000000, b""), (0x08000000, b"1234")])]'
+expect_diag note empty-element
+case_end
+
+case_begin "note duplicate-alt"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=3, name=b"a", elements=[(0x08000000, b"1234")]), dict(alt=3, name=b"b", elements=[(0x20000000, b"5678")])]'
+expect_diag note duplicate-alt
+case_end
+
+case_begin "note bcddfu-mismatch: DfuSe file with bcdDFU 0x0110"
+F=$TMP/f.dfu; mkdfu "$F" bcd=0x0110
+expect_diag note bcddfu-mismatch
+case_end
+
+case_begin "note bcddfu-mismatch: plain file with bcdDFU 0x011a"
+F=$TMP/f.dfu; mkdfu "$F" 'plain=b"x" * 8' bcd=0x011a
+expect_diag note bcddfu-mismatch 14 bcdDFU
+case_end
+
+case_begin "note bcddfu-unknown: bcdDFU 0x0200"
+F=$TMP/f.dfu; mkdfu "$F" 'plain=b"x" * 8' bcd=0x0200
+expect_diag note bcddfu-unknown 14 bcdDFU
+case_end
+
+case_begin "note extended-suffix: bLength 20"
+F=$TMP/f.dfu; mkdfu "$F" 'plain=b"x" * 8' blength=20 'extra=b"EXT!"'
+expect_diag note extended-suffix
+run "$DFUINFO" "$F"
+expect_stdout_contains "bLength 20"
+expect_stdout_line "  payload:   8 bytes"
+case_end
+
+case_begin "note vendor-prefix: TI Stellaris"
+# 8 bytes: 0x01 0x00, address / 1024 (u16), payload length (u32)
+F=$TMP/f.dfu; mkdfu "$F" 'plain=b"\x5a" * 1000' 'prefix=b"\x01\x00" + (0x2000 // 1024).to_bytes(2, "little") + (1000).to_bytes(4, "little")' vid=0x1cbe pid=0x00ff
+expect_diag note vendor-prefix
+run "$DFUINFO" "$F"
+expect_stdout_line "$F: plain DFU with TI Stellaris prefix, 1024 bytes"
+expect_stdout_line "  vendor:    TI Stellaris prefix, 8 bytes  address 0x00002000  length 1000"
+expect_stdout_line "  payload:   1000 bytes"
+if have jq; then
+	run "$DFUINFO" -j "$F"
+	jqe '.files[0].vendor_prefix == {"kind": "stellaris", "size": 8, "address": 8192, "length": 1000}'
+	jqe '.files[0].payload_size == 1000'
+fi
+case_end
+
+case_begin "note vendor-prefix-length: LPC block count disagrees with the payload"
+F=$TMP/f.dfu; mkdfu "$F" 'plain=b"\xa5" * 1000' 'prefix=b"\xda\xff" + (7).to_bytes(2, "little") + b"\xff" * 12' vid=0x1fc9 pid=0x000c
+expect_diag note vendor-prefix-length
+run "$DFUINFO" "$F"
+expect_stdout_line "  vendor:    NXP LPC prefix, 16 bytes  length 7 blocks"
+expect_stdout_contains "(vendor-prefix)"
+case_end
+
+case_begin "note vendor-prefix: NXP LPC (CRC over the whole file)"
+# same header as the HackRF file: 0xffda, blocks of 512 (u16), 12 x 0xff
+F=$TMP/f.dfu; mkdfu "$F" 'plain=b"\xa5" * 1000' 'prefix=b"\xda\xff" + (2).to_bytes(2, "little") + b"\xff" * 12' vid=0x1fc9 pid=0x000c
+expect_diag note vendor-prefix
+run "$DFUINFO" "$F"
+expect_stdout_line "$F: plain DFU with NXP LPC prefix, 1032 bytes"
+expect_stdout_line "  vendor:    NXP LPC prefix, 16 bytes  length 2 blocks"
+case_end
+
+finish
