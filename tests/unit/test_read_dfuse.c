@@ -19,6 +19,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "dfu_test_build.h"
@@ -1224,6 +1225,63 @@ test_read_fd_pipe(void **state)
 	tb_free(&b);
 }
 
+/* Failed reads are DFU_ERR_IO with errno kept. */
+static void
+test_read_io_errors(void **state)
+{
+	char path[] = "/tmp/test_read_dfuse_wo.XXXXXX";
+	struct tb b;
+	struct dfu_file *f;
+	uint8_t buf[4];
+	int fd, wo;
+
+	(void)state;
+	tb_init(&b);
+	tb_dfuse1(&b, N);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, b.p, b.len), (ssize_t)b.len);
+	wo = open(path, O_WRONLY);
+	unlink(path);
+	assert_true(wo >= 0);
+
+	/* A descriptor open for writing only cannot be read. */
+	f = dfu_file_new();
+	assert_int_equal(dfu_file_read_fd(f, wo, 0), DFU_ERR_IO);
+	assert_int_equal(dfu_file_errno(f), EBADF);
+	assert_true(strlen(dfu_file_errmsg(f)) > 0);
+	close(wo);
+
+	/* Element data is read on demand: closing the input breaks it. */
+	assert_int_equal(dfu_file_read_fd(f, fd, 0), 0);
+	assert_int_equal(dfu_file_errno(f), 0);
+	close(fd);
+	assert_int_equal(dfu_file_element_read(f, 0, 0, 0, buf, 4),
+			 DFU_ERR_IO);
+	assert_int_equal(dfu_file_errno(f), EBADF);
+	dfu_file_free(f);
+	tb_free(&b);
+}
+
+/* DFU_READ_IGNORE_CRC does not hide other errors. */
+static void
+test_ignore_crc_keeps_other_errors(void **state)
+{
+	struct tb b;
+	struct dfu_file *f;
+
+	(void)state;
+	tb_init(&b);
+	tb_dfuse1(&b, N);
+	tb_set_u8(&b, TB_OFF_VERSION, 3); /* CRC not fixed */
+	f = rd(&b, DFU_READ_IGNORE_CRC, DFU_ERR_FORMAT);
+	assert_diag(f, DFU_ERROR, "dfuse-version", 5, "bVersion");
+	assert_diag(f, DFU_NOTE, "crc-mismatch", b.len - 4, "dwCRC");
+	assert_int_equal(dfu_file_error_count(f), 1);
+	dfu_file_free(f);
+	tb_free(&b);
+}
+
 int
 main(void)
 {
@@ -1266,6 +1324,8 @@ main(void)
 		cmocka_unit_test(test_reread_drops_content),
 		cmocka_unit_test(test_read_fd_same_as_mem),
 		cmocka_unit_test(test_read_fd_pipe),
+		cmocka_unit_test(test_read_io_errors),
+		cmocka_unit_test(test_ignore_crc_keeps_other_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <threads.h>
 #include <unistd.h>
 
 #include "dfu_test_build.h"
@@ -864,6 +865,77 @@ test_edit_read_file(void **state)
 	tb_free(&in);
 }
 
+/* ---- distinct handles are independent ----------------------------------- */
+
+struct worker {
+	unsigned seed;
+	int failures;
+};
+
+static int
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	size_t n = (1u << 20) + w->seed * 977u, i, len;
+	uint8_t *data = malloc(n), *img;
+	unsigned round;
+
+	if (data == NULL)
+		return 1;
+	for (i = 0; i < n; i++)
+		data[i] = (uint8_t)(i * (w->seed + 3u));
+	for (round = 0; round < 8; round++) {
+		struct dfu_file *f = dfu_file_new(), *r = dfu_file_new();
+		int fd = tmpfd();
+		off_t end;
+
+		if (dfu_file_init(f, DFU_FORMAT_DFUSE) != 0 ||
+		    dfu_file_add_target(f, (uint8_t)w->seed, NULL) != 0 ||
+		    dfu_file_add_element_mem(f, 0, 0x08000000u, data,
+					     (uint32_t)n) != 0 ||
+		    dfu_file_write_fd(f, fd) != 0)
+			w->failures++;
+		end = lseek(fd, 0, SEEK_END);
+		len = end > 0 ? (size_t)end : 0;
+		img = malloc(len + 1);
+		if (img == NULL || pread(fd, img, len, 0) != (ssize_t)len ||
+		    len != 11 + 274 + 8 + n + 16 ||
+		    tb_get_u32(img + len - 4) != tb_crc(img, len - 4) ||
+		    memcmp(img + 293, data, n) != 0 ||
+		    dfu_file_read_mem(r, img, len, 0) != 0 ||
+		    dfu_file_target(r, 0)->bAlternateSetting != w->seed)
+			w->failures++;
+		free(img);
+		close(fd);
+		dfu_file_free(f);
+		dfu_file_free(r);
+	}
+	free(data);
+	return 0;
+}
+
+static void
+test_concurrent_handles(void **state)
+{
+	struct worker w[4];
+	thrd_t t[4];
+	unsigned i;
+	int res;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		w[i].seed = i + 1;
+		w[i].failures = 0;
+		assert_int_equal(thrd_create(&t[i], worker_run, &w[i]),
+				 thrd_success);
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(thrd_join(t[i], &res), thrd_success);
+		assert_int_equal(res, 0);
+		assert_int_equal(w[i].failures, 0);
+	}
+}
+
 /* ---- strerror, version ---------------------------------------------------- */
 
 static void
@@ -940,6 +1012,7 @@ main(void)
 		cmocka_unit_test(test_rewrite_read_dfuse),
 		cmocka_unit_test(test_rewrite_read_plain),
 		cmocka_unit_test(test_edit_read_file),
+		cmocka_unit_test(test_concurrent_handles),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_version),
 	};
