@@ -335,6 +335,28 @@ test_elements_with_gaps(void **state)
 	tb_free(&b);
 }
 
+/* A target with no elements (dwTargetSize 0, dwNbElements 0) is legal. */
+static void
+test_target_without_elements(void **state)
+{
+	const struct tb_tg t[] = { { 0, "empty", 0, NULL },
+				   { 1, "one", 1, &(const struct tb_el){
+						  0x1000u, 4 } } };
+	struct tb b;
+	struct dfu_file *f;
+
+	(void)state;
+	tb_init(&b);
+	tb_dfuse(&b, 2, t, 0);
+	f = rd(&b, 0, 0);
+	assert_ndiag(f, 1);
+	check_layout(f, 2, t);
+	assert_int_equal(dfu_file_element_count(f, 0), 0);
+	assert_null(dfu_file_element(f, 0, 0));
+	dfu_file_free(f);
+	tb_free(&b);
+}
+
 /* Ending exactly at 4 GiB is fine; one byte more is address-overflow. */
 static void
 test_element_ending_at_4gib(void **state)
@@ -1291,6 +1313,7 @@ main(void)
 		cmocka_unit_test(test_several_targets),
 		cmocka_unit_test(test_255_targets),
 		cmocka_unit_test(test_elements_with_gaps),
+		cmocka_unit_test(test_target_without_elements),
 		cmocka_unit_test(test_element_ending_at_4gib),
 		cmocka_unit_test(test_max_elements),
 		cmocka_unit_test(test_no_targets),

@@ -466,9 +466,18 @@ test_write_errors(void **state)
 	assert_true(strlen(dfu_file_errmsg(f)) > 0);
 	assert_int_equal(dfu_file_init(f, DFU_FORMAT_PLAIN), 0);
 	assert_int_equal(dfu_file_write_fd(f, fd), DFU_ERR_INVALID);
+	/* A payload belongs to plain files only. */
+	assert_int_equal(dfu_file_init(f, DFU_FORMAT_DFUSE), 0);
+	assert_int_equal(dfu_file_set_payload_mem(f, "x", 1),
+			 DFU_ERR_INVALID);
+	dfu_file_free(f);
+	/* A handle that was neither read nor initialised has nothing. */
+	f = dfu_file_new();
+	assert_int_equal(dfu_file_write_fd(f, fd), DFU_ERR_INVALID);
 	/* Nothing was written. */
 	assert_int_equal(lseek(fd, 0, SEEK_END), 0);
 	close(fd);
+	assert_int_equal(dfu_file_init(f, DFU_FORMAT_PLAIN), 0);
 
 	/* A descriptor open for reading only: DFU_ERR_IO, errno kept. */
 	fd = mkstemp(path);
@@ -543,6 +552,28 @@ test_long_name_written(void **state)
 	assert_memory_equal(img + 22, name, 254);
 	assert_int_equal(img[22 + 254], 0);
 	assert_int_equal(tb_get_u32(img + 18), 1);
+	free(img);
+	dfu_file_free(f);
+}
+
+/* A target without elements is written as a 274-byte prefix alone. */
+static void
+test_target_without_elements(void **state)
+{
+	struct dfu_file *f = new_dfuse(), *r;
+	uint8_t *img;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(dfu_file_add_target(f, 0, "empty"), 0);
+	img = write_mem(f, &len);
+	assert_int_equal(len, 11 + 274 + 16);
+	assert_int_equal(tb_get_u32(img + 277), 0);
+	assert_int_equal(tb_get_u32(img + 281), 0);
+	r = dfu_file_new();
+	assert_int_equal(dfu_file_read_mem(r, img, len, 0), 0);
+	assert_int_equal(dfu_file_element_count(r, 0), 0);
+	dfu_file_free(r);
 	free(img);
 	dfu_file_free(f);
 }
@@ -1003,6 +1034,7 @@ main(void)
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_add_target_limits),
 		cmocka_unit_test(test_long_name_written),
+		cmocka_unit_test(test_target_without_elements),
 		cmocka_unit_test(test_add_element_ranges),
 		cmocka_unit_test(test_add_element_mem_copies),
 		cmocka_unit_test(test_add_element_fd),
