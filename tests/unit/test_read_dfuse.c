@@ -902,6 +902,47 @@ test_leftover(void **state)
 	tb_free(&b);
 }
 
+/* Errors in a later target carry that target's offsets. */
+static void
+test_errors_in_second_target(void **state)
+{
+	static const struct tb_el e0[] = { { 0x08000000u, 33 } };
+	static const struct tb_el e1[] = { { 0x1000u, 8 }, { 0x2000u, 8 },
+					   { 0x2004u, 8 } };
+	const struct tb_tg t[] = { { 0, "first", 1, e0 },
+				   { 1, "second", 3, e1 } };
+	const uint64_t t1 = OFF_T0 + 274 + 8 + 33;
+	const uint64_t e1_2 = t1 + 274 + 2 * 16; /* third element header */
+	struct tb b;
+	struct dfu_file *f;
+
+	(void)state;
+	tb_init(&b);
+	tb_dfuse(&b, 2, t, 0);
+	f = rd(&b, 0, DFU_ERR_FORMAT);
+	assert_diag(f, DFU_ERROR, "element-overlap", e1_2, "dwElementAddress");
+	assert_int_equal(dfu_file_error_count(f), 1);
+	assert_int_equal(dfu_file_target(f, 1)->offset, t1);
+	assert_int_equal(dfu_file_element(f, 1, 2)->offset, e1_2 + 8);
+	dfu_file_free(f);
+
+	b.p[t1] = 't'; /* "target" */
+	tb_fix_crc(&b);
+	f = rd(&b, 0, DFU_ERR_FORMAT);
+	assert_diag(f, DFU_ERROR, "target-signature", t1, "szSignature");
+	assert_int_equal(dfu_file_target_count(f), 1);
+	dfu_file_free(f);
+
+	b.p[t1] = 'T';
+	tb_set_u32(&b, t1 + TB_T_NB, 0x10000000u);
+	tb_fix_crc(&b);
+	f = rd(&b, 0, DFU_ERR_FORMAT);
+	assert_diag(f, DFU_ERROR, "element-count", t1 + TB_T_NB,
+		    "dwNbElements");
+	dfu_file_free(f);
+	tb_free(&b);
+}
+
 /* ---- notes ------------------------------------------------------------ */
 
 static void
@@ -1336,6 +1377,7 @@ main(void)
 		cmocka_unit_test(test_address_overflow),
 		cmocka_unit_test(test_element_overlap),
 		cmocka_unit_test(test_leftover),
+		cmocka_unit_test(test_errors_in_second_target),
 		cmocka_unit_test(test_target_name_junk),
 		cmocka_unit_test(test_target_named),
 		cmocka_unit_test(test_wildcard_id),
