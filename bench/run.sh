@@ -171,6 +171,7 @@ echo "## DFU tools benchmark"
 echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(nproc) CPUs, $cpu, $(mib "$memtotal") RAM, Linux $(uname -r)"
+echo "- load average at start: $(cut -d ' ' -f 1-3 /proc/loadavg)"
 echo "- work directory: $(df -P "$work" | awk 'NR == 2 { print $1 }') (${TMPDIR:-/tmp})"
 echo "- $(first_line "$T/bin2dfu" -V), $(first_line "$T/dfuinfo" -V) (libdfufile.h ${libver:-?}, tree $rev), in $T"
 echo "- cp, cat: GNU coreutils $(pkgver coreutils)"
@@ -263,15 +264,18 @@ for i in "${!size_bytes[@]}"; do
 		continue
 	fi
 
-	# Timed runs per hyperfine call, and warmups, by size; ROUNDS calls per
-	# command, interleaved with the other commands.
+	# ROUNDS hyperfine calls per command, interleaved with the other
+	# commands; per call RUNS[label] timed runs after WARM warmup runs.
+	# The slow dfu-util peers get fewer runs at the larger sizes.
 	if [ "$n" -le $((8 << 20)) ]; then
-		rounds=5 runs=10 cruns=10 warm=2
+		rounds=5 warm=2 r_ours=10 r_peer=10 r_sfxc=10
 	elif [ "$n" -le $((256 << 20)) ]; then
-		rounds=5 runs=3 cruns=6 warm=1
+		rounds=5 warm=1 r_ours=6 r_peer=3 r_sfxc=6
 	else
-		rounds=5 runs=1 cruns=2 warm=0
+		rounds=5 warm=0 r_ours=3 r_peer=1 r_sfxc=2
 	fi
+	declare -A RUNS=([bin2dfu]=$r_ours [cp]=$r_ours [dfuinfo]=$r_ours [cat]=$r_ours
+		[sfxa]=$r_peer [pack]=$r_peer [sfxc]=$r_sfxc)
 	for l in "${LABELS_BUILD[@]}" "${LABELS_CHECK[@]}"; do STATUS[$l.$s]=""; done
 	if [ -n "${missing_suffix-}" ]; then
 		STATUS[sfxa.$s]="skipped: dfu-suffix not installed"
@@ -294,7 +298,7 @@ for i in "${!size_bytes[@]}"; do
 		progress "size $s: peak RSS of $l"
 		if rss_run "$l" "$s" && [ "$l" = pack ]; then
 			SMOKE_PACK=$SMOKE_SECS
-			prounds=$(awk -v t="$SMOKE_SECS" -v b="$PACK_BUDGET" -v r="$rounds" -v n="$runs" \
+			prounds=$(awk -v t="$SMOKE_SECS" -v b="$PACK_BUDGET" -v r="$rounds" -v n="${RUNS[pack]}" \
 				'BEGIN { k = int(b / ((t > 0.001 ? t : 0.001) * n)); print (k < 1 ? 1 : (k > r ? r : k)) }')
 		fi
 		[ -n "${OUT[$l]}" ] && rm -f "$work/${OUT[$l]}"
@@ -307,18 +311,18 @@ for i in "${!size_bytes[@]}"; do
 	if [ -n "${STATUS[pack.$s]}" ]; then
 		pplan="dfuse-pack ${STATUS[pack.$s]}"
 	elif [ "$prounds" -lt "$rounds" ]; then
-		pplan="dfuse-pack only $prounds x $runs (one run took $SMOKE_PACK s)"
+		pplan="dfuse-pack only in $prounds rounds (one run took $SMOKE_PACK s)"
 	else
-		pplan="dfuse-pack likewise"
+		pplan=""
 	fi
-	plan+=("$s: $rounds rounds x $runs runs (build), x $cruns runs (check), $warm warmup per round; $pplan")
+	plan+=("$s: $rounds rounds; runs per round: $r_ours bin2dfu, cp, dfuinfo, cat; $r_peer dfu-suffix -a, dfuse-pack; $r_sfxc dfu-suffix -c; $warm warmup per round${pplan:+; $pplan}")
 
 	for ((r = 0; r < rounds; r++)); do
 		progress "size $s: build round $((r + 1))/$rounds"
 		while read -r l; do
 			[ -z "${STATUS[$l.$s]}" ] || continue
 			[ "$l" = pack ] && [ "$r" -ge "$prounds" ] && continue
-			hf_run "$l" "$s" "$r" "$runs" "$warm"
+			hf_run "$l" "$s" "$r" "${RUNS[$l]}" "$warm"
 			[ -n "${OUT[$l]}" ] && rm -f "$work/${OUT[$l]}"
 		done < <(rotated "$r" "${LABELS_BUILD[@]}")
 	done
@@ -327,7 +331,7 @@ for i in "${!size_bytes[@]}"; do
 		progress "size $s: check round $((r + 1))/$rounds"
 		while read -r l; do
 			[ -z "${STATUS[$l.$s]}" ] || continue
-			hf_run "$l" "$s" "$r" "$cruns" "$warm"
+			hf_run "$l" "$s" "$r" "${RUNS[$l]}" "$warm"
 		done < <(rotated "$r" "${LABELS_CHECK[@]}")
 	done
 	for l in "${LABELS_BUILD[@]}" "${LABELS_CHECK[@]}"; do collect "$l" "$s"; done
@@ -446,4 +450,4 @@ else
 	echo "- peak RSS under $((TARGET_RSS_KIB / 1024)) MiB at 1 GiB: $(verdict $v3n $v3ok) ($v3)"
 fi
 echo
-echo "Whole run: $(($(date +%s) - start)) s."
+echo "Whole run: $(($(date +%s) - start)) s; load average at the end: $(cut -d ' ' -f 1-3 /proc/loadavg)."
