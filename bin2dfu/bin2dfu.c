@@ -34,7 +34,6 @@ struct target {
 
 /* One -a option (or the one input of --plain). */
 struct input {
-	const char *arg;	/* the -a argument, for messages */
 	const char *path;	/* as given; "-" is stdin */
 	uint32_t address;
 	size_t target;		/* index into options.targets */
@@ -205,7 +204,6 @@ parse_element(struct options *o, const char *arg)
 		add_target(o, NULL, 0, NULL);
 	o->inputs = grow(o->inputs, o->ninputs, sizeof(*o->inputs));
 	in = &o->inputs[o->ninputs++];
-	in->arg = arg;
 	in->path = colon + 1;
 	in->address = address;
 	in->target = o->ntargets - 1;
@@ -214,10 +212,68 @@ parse_element(struct options *o, const char *arg)
 	o->targets[o->ntargets - 1].nelements++;
 }
 
+/* The file operand of --plain, what -a and -t left open, the defaults. */
+static void
+check_operands(struct options *o, int argc, char *argv[])
+{
+	struct input *in;
+
+	if (o->plain) {
+		if (o->plain_conflict != NULL) {
+			cli_error(NULL, "%s cannot be used with --plain",
+			    o->plain_conflict);
+			usage();
+		}
+		if (argc == 0) {
+			cli_error(NULL, "no input: --plain needs a file");
+			usage();
+		}
+		if (argc > 1) {
+			cli_error(NULL, "%s: --plain takes exactly one file",
+			    argv[1]);
+			usage();
+		}
+		o->inputs = grow(o->inputs, 0, sizeof(*o->inputs));
+		in = &o->inputs[o->ninputs++];
+		in->path = argv[0];
+		in->fd = -1;
+	} else {
+		if (argc > 0) {
+			cli_error(NULL, "%s: unexpected argument; give -a "
+			    "address:file, or --plain", argv[0]);
+			usage();
+		}
+		if (o->ninputs == 0) {
+			cli_error(NULL, "no input: give -a address:file");
+			usage();
+		}
+		for (size_t i = 0; i < o->ntargets; i++) {
+			if (o->targets[i].nelements == 0) {
+				cli_error(NULL, "-t %s: empty target: no -a "
+				    "follows it", o->targets[i].arg);
+				exit(CLI_EXIT_USAGE);
+			}
+		}
+	}
+	if (o->output == NULL) {
+		cli_error(NULL, "missing -o output");
+		usage();
+	}
+	/*
+	 * DfuSe files are nearly always for the STM32 ROM bootloader; a
+	 * plain file is for some other device, so it matches any unless -d
+	 * says which (as dfu-suffix and fwupd do).
+	 */
+	if (!o->ids_set && !o->plain) {
+		o->vid = 0x0483;	/* STMicroelectronics */
+		o->pid = 0xdf11;	/* STM32 ROM bootloader in DFU mode */
+	} else if (!o->ids_set)
+		o->vid = o->pid = DFU_ID_ANY;
+}
+
 static void
 parse_args(struct options *o, int argc, char *argv[])
 {
-	struct input *in;
 	int ch;
 
 	memset(o, 0, sizeof(*o));
@@ -295,61 +351,7 @@ parse_args(struct options *o, int argc, char *argv[])
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-
-	if (o->plain) {
-		if (o->plain_conflict != NULL) {
-			cli_error(NULL, "%s cannot be used with --plain",
-			    o->plain_conflict);
-			usage();
-		}
-		if (argc == 0) {
-			cli_error(NULL, "no input: --plain needs a file");
-			usage();
-		}
-		if (argc > 1) {
-			cli_error(NULL, "%s: --plain takes exactly one file",
-			    argv[1]);
-			usage();
-		}
-		o->inputs = grow(o->inputs, 0, sizeof(*o->inputs));
-		in = &o->inputs[o->ninputs++];
-		in->arg = argv[0];
-		in->path = argv[0];
-		in->fd = -1;
-	} else {
-		if (argc > 0) {
-			cli_error(NULL, "%s: unexpected argument; give -a "
-			    "address:file, or --plain", argv[0]);
-			usage();
-		}
-		if (o->ninputs == 0) {
-			cli_error(NULL, "no input: give -a address:file");
-			usage();
-		}
-		for (size_t i = 0; i < o->ntargets; i++) {
-			if (o->targets[i].nelements == 0) {
-				cli_error(NULL, "-t %s: empty target: no -a "
-				    "follows it", o->targets[i].arg);
-				exit(CLI_EXIT_USAGE);
-			}
-		}
-	}
-	if (o->output == NULL) {
-		cli_error(NULL, "missing -o output");
-		usage();
-	}
-	/*
-	 * DfuSe files are nearly always for the STM32 ROM bootloader; a
-	 * plain file is for some other device, so it matches any unless -d
-	 * says which (as dfu-suffix and fwupd do).
-	 */
-	if (!o->ids_set && !o->plain) {
-		o->vid = 0x0483;	/* STMicroelectronics */
-		o->pid = 0xdf11;	/* STM32 ROM bootloader in DFU mode */
-	} else if (!o->ids_set)
-		o->vid = o->pid = DFU_ID_ANY;
+	check_operands(o, argc - optind, argv + optind);
 }
 
 /* Name of the output in messages. */
