@@ -706,6 +706,9 @@ expect_same_bytes b.bin b.link
 run "$BIN2DFU" --plain -o "$TMP/a.bin" a.bin
 expect_fail 1 "bin2dfu: $TMP/a.bin: output is also the input a.bin; refusing to overwrite it"
 expect_same_bytes a.bin a.orig
+run_stdin a.bin "$BIN2DFU" -a 0:- -o a.bin
+expect_fail 1 "bin2dfu: a.bin: output is also the input (stdin); refusing to overwrite it"
+expect_same_bytes a.bin a.orig
 run sh -c '"$0" -a 0:a.bin -o - >>a.bin' "$BIN2DFU"
 expect_status 1
 expect_stderr_line "bin2dfu: (stdout): output is also the input a.bin; refusing to overwrite it"
