@@ -300,6 +300,11 @@ expect_status 1
 expect_stderr_line "dfuinfo: $TMP/missing.dfu: No such file or directory"
 [ "$(grep -c '^  verdict: valid' "$OUT")" -eq 2 ] || fail "expected 2 reports"
 [ "$(grep -c '^$' "$OUT")" -eq 1 ] || fail "expected 1 blank line"
+# no blank line for a file that had no block
+run "$DFUINFO" "$TMP/missing.dfu" "$TMP/a.dfu"
+expect_status 1
+[ "$(head -n 1 "$OUT")" = "$TMP/a.dfu: DfuSe, 1 target, 1 element, $(wc -c <"$TMP/a.dfu") bytes" ] ||
+	{ fail "stdout does not start with the report"; _show; }
 case_end
 
 case_begin "dfuinfo: target names print non-printable bytes as \\xNN"
@@ -409,12 +414,14 @@ case_begin "dfuinfo --json: hostile target name and path are escaped"
 if have jq; then
 	# quote, backslash, control bytes, DEL, valid UTF-8 (e-acute, euro
 	# sign, U+1F600), then invalid UTF-8: a lone 0xff, an overlong '/'
-	# (c0 af), a truncated euro sign (e2 82) and an encoded surrogate.
-	mkdfu "$TMP/q\"\\.dfu" 'targets=[dict(alt=0, name=b"q\"b\\s\x01\n\x1f\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xff\xc0\xaf\xe2\x82Z\xed\xa0\x80", elements=[(0x08000000, b"1234")])]'
+	# (c0 af), a truncated euro sign (e2 82), an encoded surrogate (ed a0
+	# 80), overlong 3- and 4-byte forms (e0 80 af, f0 8f bf bf) and a code
+	# point past U+10FFFF (f4 90 80 80).
+	mkdfu "$TMP/q\"\\.dfu" 'targets=[dict(alt=0, name=b"q\"b\\s\x01\n\x1f\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xff\xc0\xaf\xe2\x82Z\xed\xa0\x80\xe0\x80\xaf\xf4\x90\x80\x80\xf0\x8f\xbf\xbf", elements=[(0x08000000, b"1234")])]'
 	run "$DFUINFO" -j "$TMP/q\"\\.dfu"
 	expect_status 0
-	expect_stdout_contains '"name": "q\"b\\s\u0001\u000a\u001f\u007fé€😀\u00ff\u00c0\u00af\u00e2\u0082Z\u00ed\u00a0\u0080"'
-	jqe '.files[0].targets[0].name == "q\"b\\s\u0001\n\u001f\u007fé€😀ÿÀ¯â\u0082Zí\u00a0\u0080"'
+	expect_stdout_contains '"name": "q\"b\\s\u0001\u000a\u001f\u007fé€😀\u00ff\u00c0\u00af\u00e2\u0082Z\u00ed\u00a0\u0080\u00e0\u0080\u00af\u00f4\u0090\u0080\u0080\u00f0\u008f\u00bf\u00bf"'
+	jqe '.files[0].targets[0].name == "q\"b\\s\u0001\n\u001f\u007fé€😀ÿÀ¯â\u0082Zí\u00a0\u0080\u00e0\u0080\u00af\u00f4\u0090\u0080\u0080\u00f0\u008f\u00bf\u00bf"'
 	jqe ".files[0].path == \"$TMP/q\\\"\\\\.dfu\""
 	# The whole document is valid UTF-8.
 	python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$OUT" ||
@@ -435,6 +442,37 @@ if have jq; then
 else
 	skip_case "jq not installed"
 fi
+case_end
+
+# ---- memory --------------------------------------------------------------
+
+case_begin "dfuinfo: a 1 GiB file is checked in bounded memory (< 32 MiB)"
+# A sparse file: one 1 GiB element of zeros, with its true CRC.
+python3 - "$TMP/big.dfu" <<'EOF'
+import struct, sys, zlib
+n = 1 << 30
+tgt = b"Target" + struct.pack("<BI", 0, 1) + b"big".ljust(255, b"\0") + struct.pack("<II", 8 + n, 1)
+head = b"DfuSe" + struct.pack("<BIB", 1, 11 + len(tgt) + 8 + n, 1) + tgt + struct.pack("<II", 0x08000000, n)
+suf = struct.pack("<HHHH", 0x0200, 0xdf11, 0x0483, 0x011a) + b"UFD" + bytes([16])
+crc, z = zlib.crc32(head), bytes(1 << 20)
+for _ in range(n >> 20):
+    crc = zlib.crc32(z, crc)
+crc = zlib.crc32(suf, crc)
+with open(sys.argv[1], "wb") as f:
+    f.write(head)
+    f.seek(n, 1)
+    f.write(suf + struct.pack("<I", 0xffffffff & ~crc))
+EOF
+for opt in "" -j; do
+	kib=$(python3 -c 'import resource, subprocess, sys
+rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if rc == 0 else -1)' "$DFUINFO" $opt "$TMP/big.dfu")
+	[ "$kib" -ge 0 ] || fail "dfuinfo $opt did not accept the 1 GiB file"
+	[ "$kib" -lt 32768 ] || fail "dfuinfo $opt peak RSS $kib KiB, limit 32768"
+done
+run "$DFUINFO" "$TMP/big.dfu"
+expect_status 0
+expect_stdout_line "    element 0:  0x08000000-0x47ffffff  1073741824 bytes  at 0x125"
 case_end
 
 # ---- every error kind through the CLI -------------------------------------
