@@ -732,6 +732,15 @@ if have jq; then
 fi
 case_end
 
+case_begin "dfuinfo: a Stellaris-like header whose length disagrees is payload (dfuinfo(1))"
+F=$TMP/f.dfu; mkdfu "$F" 'plain=b"\x5a" * 1000' 'prefix=b"\x01\x00" + (0x2000 // 1024).to_bytes(2, "little") + (999).to_bytes(4, "little")'
+run "$DFUINFO" "$F"
+expect_status 0
+expect_stdout_line "$F: plain DFU, 1024 bytes"
+expect_stdout_lacks "  vendor:"
+expect_stdout_line "  payload:   1008 bytes"
+case_end
+
 case_begin "note vendor-prefix-length: LPC block count disagrees with the payload"
 F=$TMP/f.dfu; mkdfu "$F" 'plain=b"\xa5" * 1000' 'prefix=b"\xda\xff" + (7).to_bytes(2, "little") + b"\xff" * 12' vid=0x1fc9 pid=0x000c
 expect_diag note vendor-prefix-length
