@@ -283,6 +283,14 @@ int dfu_file_payload_read(struct dfu_file *f, uint64_t off, void *buf,
 /* ---- Building --------------------------------------------------------- */
 
 /*
+ * The calls below build a new file after dfu_file_init(), or edit a file
+ * that was read (its element data still comes from the input, which must
+ * stay open until the file is written).  They check what they add, not
+ * the diagnostics of the read: writing a file that had errors is the
+ * caller's decision.
+ */
+
+/*
  * Drop any content and start an empty file of the given format
  * (DFU_FORMAT_PLAIN or DFU_FORMAT_DFUSE).  The suffix starts as
  * idVendor = idProduct = bcdDevice = 0xffff, bcdDFU 0x011a for DfuSe and

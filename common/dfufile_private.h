@@ -32,9 +32,21 @@ struct dfu_source {
 	uint64_t size;	 /* real bytes; the rest of the element is fill */
 };
 
+/*
+ * Padding added by dfu_file_pad_elements(): element bytes from the end of
+ * the previous run (or of the source) up to `end` read as `byte`.  Each
+ * call may use another fill byte, so an element keeps one run per call.
+ */
+struct dfu_fill {
+	uint32_t end;
+	uint8_t byte;
+};
+
 struct dfu_elem {
 	struct dfu_element pub;
 	struct dfu_source src;
+	struct dfu_fill *fills;
+	unsigned nfills;
 };
 
 struct dfu_tgt {
@@ -71,7 +83,6 @@ struct dfu_file {
 	unsigned nelements; /* over all targets */
 
 	struct dfu_source payload; /* plain files */
-	uint8_t fill;		   /* value of padding bytes */
 
 	struct dfu_diag *diags;
 	size_t ndiags, diag_cap, nerrors;
@@ -128,6 +139,9 @@ void dfu_diag_clear(struct dfu_file *f);
 void dfu_file_reset(struct dfu_file *f);
 struct dfu_tgt *dfu_target_append(struct dfu_file *f);
 struct dfu_elem *dfu_elem_append(struct dfu_file *f, struct dfu_tgt *t);
+/* Bytes [off, off+len) of an element's data: its source, then padding. */
+int dfu_elem_read(struct dfu_file *f, const struct dfu_elem *e, uint64_t off,
+		  void *buf, size_t len);
 
 /* read.c: bytes of the input, 0 or DFU_ERR_IO. */
 int dfu_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len);

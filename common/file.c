@@ -11,10 +11,8 @@ dfu_file_new(void)
 {
 	struct dfu_file *f = calloc(1, sizeof(*f));
 
-	if (f != NULL) {
+	if (f != NULL)
 		f->in.fd = -1;
-		f->fill = 0xff;
-	}
 	return f;
 }
 
@@ -32,8 +30,10 @@ dfu_file_reset(struct dfu_file *f)
 	unsigned t, e;
 
 	for (t = 0; t < f->ntargets; t++) {
-		for (e = 0; e < f->targets[t].nelems; e++)
+		for (e = 0; e < f->targets[t].nelems; e++) {
 			source_free(&f->targets[t].elems[e].src);
+			free(f->targets[t].elems[e].fills);
+		}
 		free(f->targets[t].elems);
 	}
 	free(f->targets);
@@ -41,7 +41,6 @@ dfu_file_reset(struct dfu_file *f)
 	dfu_diag_clear(f);
 	memset(f, 0, sizeof(*f));
 	f->in.fd = -1;
-	f->fill = 0xff;
 }
 
 void
@@ -162,28 +161,49 @@ dfu_file_element(const struct dfu_file *f, unsigned target, unsigned element)
 	return e != NULL ? &e->pub : NULL;
 }
 
-/* Bytes [off, off+len) of something of `size` bytes whose first src->size
- * bytes come from src and the rest is the fill byte. */
 static int
-padded_read(struct dfu_file *f, const struct dfu_source *src, uint64_t size,
-    uint64_t off, void *buf, size_t len)
+check_span(struct dfu_file *f, uint64_t size, uint64_t off, size_t len)
 {
-	uint64_t real;
-	int rc;
-
 	if (off > size || len > size - off)
 		return dfu_fail(f, DFU_ERR_INVALID,
 		    "read of %zu bytes at %llu passes the end (%llu bytes)",
 		    len, (unsigned long long)off, (unsigned long long)size);
-	real = off < src->size ? src->size - off : 0;
-	if (real > len)
-		real = len;
-	if (real > 0) {
-		rc = dfu_source_read(f, src, off, buf, (size_t)real);
-		if (rc != 0)
+	return 0;
+}
+
+int
+dfu_elem_read(struct dfu_file *f, const struct dfu_elem *e, uint64_t off,
+    void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	uint64_t n;
+	unsigned i;
+	int rc;
+
+	if ((rc = check_span(f, e->pub.size, off, len)) != 0)
+		return rc;
+	if (off < e->src.size) {
+		n = e->src.size - off;
+		if (n > len)
+			n = len;
+		if ((rc = dfu_source_read(f, &e->src, off, p, (size_t)n)) != 0)
 			return rc;
+		p += n;
+		off += n;
+		len -= (size_t)n;
 	}
-	memset((uint8_t *)buf + real, f->fill, len - (size_t)real);
+	/* The rest is padding: the runs follow each other in order. */
+	for (i = 0; i < e->nfills && len > 0; i++) {
+		if (off < e->fills[i].end) {
+			n = e->fills[i].end - off;
+			if (n > len)
+				n = len;
+			memset(p, e->fills[i].byte, (size_t)n);
+			p += n;
+			off += n;
+			len -= (size_t)n;
+		}
+	}
 	return 0;
 }
 
@@ -197,7 +217,7 @@ dfu_file_element_read(struct dfu_file *f, unsigned target, unsigned element,
 	if (e == NULL)
 		return dfu_fail(f, DFU_ERR_INVALID, "no element %u in target %u",
 		    element, target);
-	return padded_read(f, &e->src, e->pub.size, off, buf, len);
+	return dfu_elem_read(f, e, off, buf, len);
 }
 
 uint64_t
@@ -209,10 +229,14 @@ dfu_file_payload_size(const struct dfu_file *f)
 int
 dfu_file_payload_read(struct dfu_file *f, uint64_t off, void *buf, size_t len)
 {
+	int rc;
+
 	dfu_clear_error(f);
 	if (f->format != DFU_FORMAT_PLAIN)
 		return dfu_fail(f, DFU_ERR_INVALID, "not a plain DFU file");
-	return padded_read(f, &f->payload, f->payload.size, off, buf, len);
+	if ((rc = check_span(f, f->payload.size, off, len)) != 0)
+		return rc;
+	return dfu_source_read(f, &f->payload, off, buf, len);
 }
 
 /* ---- building ---- */
@@ -242,12 +266,9 @@ static int
 check_building(struct dfu_file *f, enum dfu_format want)
 {
 	dfu_clear_error(f);
-	if (f->has_input)
-		return dfu_fail(f, DFU_ERR_INVALID,
-		    "the handle holds a file that was read; call dfu_file_init() first");
 	if (f->format == DFU_FORMAT_UNKNOWN)
 		return dfu_fail(f, DFU_ERR_INVALID,
-		    "call dfu_file_init() before building");
+		    "call dfu_file_init() or read a file before building");
 	if (want != DFU_FORMAT_UNKNOWN && f->format != want)
 		return dfu_fail(f, DFU_ERR_INVALID, "only for %s files",
 		    want == DFU_FORMAT_DFUSE ? "DfuSe" : "plain DFU");
@@ -431,14 +452,32 @@ dfu_file_pad_elements(struct dfu_file *f, uint32_t multiple, uint8_t fill)
 			}
 		}
 	}
+	/* Then make room for one more padding run in each element. */
 	for (t = 0; t < f->ntargets; t++)
 		for (e = 0; e < f->targets[t].nelems; e++) {
-			struct dfu_element *el = &f->targets[t].elems[e].pub;
+			struct dfu_elem *el = &f->targets[t].elems[e];
+			struct dfu_fill *runs;
 
-			el->size = (uint32_t)(((uint64_t)el->size + multiple - 1) /
-			    multiple * multiple);
+			if (el->pub.size % multiple == 0)
+				continue;
+			runs = realloc(el->fills,
+			    (el->nfills + 1) * sizeof(*runs));
+			if (runs == NULL)
+				return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+			el->fills = runs;
 		}
-	f->fill = fill;
+	for (t = 0; t < f->ntargets; t++)
+		for (e = 0; e < f->targets[t].nelems; e++) {
+			struct dfu_elem *el = &f->targets[t].elems[e];
+
+			if (el->pub.size % multiple == 0)
+				continue;
+			el->pub.size = (uint32_t)(((uint64_t)el->pub.size +
+			    multiple - 1) / multiple * multiple);
+			el->fills[el->nfills].end = el->pub.size;
+			el->fills[el->nfills].byte = fill;
+			el->nfills++;
+		}
 	return 0;
 }
 

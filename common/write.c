@@ -194,10 +194,10 @@ put(struct writer *w, const void *p, size_t len)
 	return 0;
 }
 
-/* `size` bytes: the source's real bytes, then fill. Read straight into
- * the output buffer. */
+/* Element data or a plain payload, read straight into the output buffer. */
 static int
-put_source(struct writer *w, const struct dfu_source *src, uint64_t size)
+put_data(struct writer *w, const struct dfu_elem *el,
+    const struct dfu_source *payload, uint64_t size)
 {
 	uint64_t off = 0;
 	size_t n;
@@ -209,15 +209,11 @@ put_source(struct writer *w, const struct dfu_source *src, uint64_t size)
 		n = DFU_IO_CHUNK - w->used;
 		if (n > size - off)
 			n = (size_t)(size - off);
-		if (off < src->size) {
-			if (n > src->size - off)
-				n = (size_t)(src->size - off);
-			rc = dfu_source_read(w->f, src, off, w->buf + w->used, n);
-			if (rc != 0)
-				return rc;
-		} else {
-			memset(w->buf + w->used, w->f->fill, n);
-		}
+		rc = el != NULL ?
+		    dfu_elem_read(w->f, el, off, w->buf + w->used, n) :
+		    dfu_source_read(w->f, payload, off, w->buf + w->used, n);
+		if (rc != 0)
+			return rc;
 		w->used += n;
 		off += n;
 	}
@@ -284,7 +280,7 @@ write_dfuse(struct writer *w)
 			dfu_put_le32(h, el->pub.address);
 			dfu_put_le32(h + 4, el->pub.size);
 			if ((rc = put(w, h, sizeof(h))) != 0 ||
-			    (rc = put_source(w, &el->src, el->pub.size)) != 0)
+			    (rc = put_data(w, el, NULL, el->pub.size)) != 0)
 				return rc;
 		}
 	}
@@ -340,7 +336,7 @@ dfu_file_write_fd(struct dfu_file *f, int fd)
 	if (f->format == DFU_FORMAT_DFUSE)
 		rc = write_dfuse(&w);
 	else
-		rc = put_source(&w, &f->payload, f->payload.size);
+		rc = put_data(&w, NULL, &f->payload, f->payload.size);
 	if (rc == 0) {
 		s = f->suffix;
 		memcpy(s.ucDfuSignature, "UFD", 3);
