@@ -156,9 +156,12 @@ struct dfu_vendor_prefix {
  *   suffix-length        bLength below 16 or beyond the file
  *   crc-mismatch         dwCRC differs from the computed CRC
  *   dfuse-version        bVersion is not 1
- *   image-size           DFUImageSize is neither file size nor file size - 16
+ *   image-size           DFUImageSize is the image size neither without
+ *                        its suffix nor with it
  *   no-targets           bTargets is 0
- *   truncated            a header or element data runs past the image
+ *   truncated            a header or element data runs past the image (a
+ *                        truncated element is listed with its declared
+ *                        size; reading its missing bytes fails)
  *   target-signature     a target prefix does not start with "Target"
  *   target-name-unterminated  szTargetName has no NUL in its 255 bytes
  *   element-count        dwNbElements cannot fit in the bytes that remain
@@ -169,7 +172,7 @@ struct dfu_vendor_prefix {
  *   element-overlap      two elements of one target overlap
  *   leftover             bytes between the last target and the suffix
  * notes (legal, worth knowing)
- *   image-size-excludes-suffix  DFUImageSize = file size - 16 (dfu.py,
+ *   image-size-excludes-suffix  DFUImageSize = file size - bLength (dfu.py,
  *                               elf2dfuse, hex2dfu, fwupd, this library)
  *   image-size-includes-suffix  DFUImageSize = file size (dfuse-pack >= 0.10)
  *   target-name-junk     non-zero bytes after the NUL of szTargetName
@@ -182,7 +185,9 @@ struct dfu_vendor_prefix {
  *   bcddfu-unknown       bcdDFU is not 0x0100, 0x0110 or 0x011a
  *   extended-suffix      bLength above 16
  *   vendor-prefix        a TI Stellaris or NXP LPC prefix was recognised
- *   vendor-prefix-length the prefix's length field disagrees with the payload
+ *   vendor-prefix-length an NXP LPC prefix's block count disagrees with the
+ *                        payload (a Stellaris prefix is only recognised
+ *                        when its length matches)
  *   crc-mismatch         (a note when read with DFU_READ_IGNORE_CRC)
  *   too-many-diagnostics the list stops at 1000 entries (errors past it
  *                        are still counted by dfu_file_error_count())

@@ -46,18 +46,26 @@ check_prefix(struct dfu_file *f, uint64_t end)
 	    "bVersion is %u; UM0391 defines only version 1",
 	    f->dfuse.bVersion)) != 0)
 		return rc;
-	if (f->has_suffix && f->dfuse.DFUImageSize == end)
+	if (!f->has_suffix) {
+		/* no-suffix is already reported; only a size that fits
+		 * neither reading of the damaged suffix is news. */
+		if (f->dfuse.DFUImageSize != size &&
+		    f->dfuse.DFUImageSize != end - DFU_SUFFIX_SIZE)
+			rc = dfu_diag_add(f, DFU_ERROR, "image-size", 6,
+			    "DFUImageSize", "DFUImageSize is %u, but the file "
+			    "is %llu bytes", f->dfuse.DFUImageSize,
+			    (unsigned long long)size);
+	} else if (f->dfuse.DFUImageSize == end)
 		rc = dfu_diag_add(f, DFU_NOTE, "image-size-excludes-suffix", 6,
 		    "DFUImageSize", "DFUImageSize %u is the file size without "
 		    "the suffix, as dfu.py, elf2dfuse, hex2dfu and fwupd write "
 		    "it (fwupd and mboot require this form)",
 		    f->dfuse.DFUImageSize);
 	else if (f->dfuse.DFUImageSize == size)
-		rc = f->has_suffix ? dfu_diag_add(f, DFU_NOTE,
-		    "image-size-includes-suffix", 6, "DFUImageSize",
-		    "DFUImageSize %u is the file size with the suffix, as "
-		    "dfuse-pack 0.10 and later write it (fwupd and mboot "
-		    "refuse this form)", f->dfuse.DFUImageSize) : 0;
+		rc = dfu_diag_add(f, DFU_NOTE, "image-size-includes-suffix", 6,
+		    "DFUImageSize", "DFUImageSize %u is the file size with the "
+		    "suffix, as dfuse-pack 0.10 and later write it (fwupd and "
+		    "mboot refuse this form)", f->dfuse.DFUImageSize);
 	else
 		rc = dfu_diag_add(f, DFU_ERROR, "image-size", 6, "DFUImageSize",
 		    "DFUImageSize is %u, but the image is %llu bytes (%llu "
@@ -213,12 +221,25 @@ walk_elements(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
 		addr = dfu_le32(h);
 		size = dfu_le32(h + 4);
 		if (size > end - data) {
+			/* Keep what the header says, so that the element
+			 * can be shown; its missing bytes cannot be read. */
 			*stop = 1;
-			return dfu_diag_add(f, DFU_ERROR, "truncated", epos + 4,
+			rc = dfu_diag_add(f, DFU_ERROR, "truncated", epos + 4,
 			    "dwElementSize", "target %u, element %u: "
 			    "dwElementSize %u runs past the end of the image "
 			    "(%llu bytes remain)", index, i, size,
 			    (unsigned long long)(end - data));
+			if (rc != 0)
+				return rc;
+			if ((e = dfu_elem_append(f, t)) == NULL)
+				return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+			e->pub.address = addr;
+			e->pub.size = size;
+			e->pub.offset = data;
+			e->src.kind = DFU_SRC_INPUT;
+			e->src.offset = data;
+			e->src.size = end - data;
+			return 0;
 		}
 		if (!past_reported && data + size > target_end) {
 			past_reported = 1;
@@ -273,12 +294,18 @@ dfu_dfuse_parse(struct dfu_file *f, uint64_t end)
 
 	if ((rc = check_prefix(f, end)) != 0 || !f->has_dfuse_prefix)
 		return rc;
+	/* Without a suffix, a DFUImageSize that leaves 16 bytes at the end
+	 * says where the damaged suffix is: walk the image before it rather
+	 * than report those bytes as leftover. */
+	if (!f->has_suffix && end >= DFUSE_PREFIX_SIZE + DFU_SUFFIX_SIZE &&
+	    f->dfuse.DFUImageSize == end - DFU_SUFFIX_SIZE)
+		end -= DFU_SUFFIX_SIZE;
 	for (i = 0; i < f->dfuse.bTargets && !stop; i++) {
 		struct dfu_tgt *t;
 
 		if (end - pos < DFUSE_TARGET_PREFIX_SIZE)
 			return dfu_diag_add(f, DFU_ERROR, "truncated", pos,
-			    "Target", "target %u of %u (bTargets): the 274-byte "
+			    "szSignature", "target %u of %u (bTargets): the 274-byte "
 			    "target prefix runs past the end of the image "
 			    "(%llu bytes remain)", i, f->dfuse.bTargets,
 			    (unsigned long long)(end - pos));

@@ -204,6 +204,11 @@ dfu_elem_read(struct dfu_file *f, const struct dfu_elem *e, uint64_t off,
 			len -= (size_t)n;
 		}
 	}
+	/* Only an element cut short by the end of its file gets here. */
+	if (len > 0)
+		return dfu_fail(f, DFU_ERR_FORMAT, "element at 0x%08x is "
+		    "truncated: its bytes from offset %llu are missing from the "
+		    "file", e->pub.address, (unsigned long long)off);
 	return 0;
 }
 

@@ -528,6 +528,32 @@ test_no_suffix(void **state)
 	assert_diag(f, DFU_ERROR, "no-suffix", b.len - 8, "ucDfuSignature");
 	assert_int_equal(dfu_file_format(f), DFU_FORMAT_DFUSE);
 	assert_non_null(dfu_file_dfuse_prefix(f));
+	/* DFUImageSize leaves 16 bytes for the damaged suffix: the image
+	 * before it is walked, and those bytes are not called leftover. */
+	assert_int_equal(dfu_file_error_count(f), 1);
+	assert_int_equal(dfu_file_element_count(f, 0), 1);
+	assert_int_equal(dfu_file_element(f, 0, 0)->size, N);
+	dfu_file_free(f);
+	tb_free(&b);
+}
+
+/* Without a suffix, a DFUImageSize that fits nothing is reported, in
+ * words that do not mention a suffix the file does not have. */
+static void
+test_no_suffix_image_size(void **state)
+{
+	struct tb b;
+	struct dfu_file *f;
+
+	(void)state;
+	tb_init(&b);
+	tb_dfuse1(&b, N);
+	b.p[b.len - 8 + 2] = 'X';
+	tb_set_u32(&b, TB_OFF_IMAGE_SIZE, 7);
+	f = rd(&b, 0, DFU_ERR_FORMAT);
+	assert_diag(f, DFU_ERROR, "no-suffix", b.len - 8, "ucDfuSignature");
+	assert_diag(f, DFU_ERROR, "image-size", 6, "DFUImageSize");
+	assert_null(strstr(td_find(f, "image-size")->message, "suffix"));
 	dfu_file_free(f);
 	tb_free(&b);
 }
@@ -562,8 +588,8 @@ test_truncated_missing_target(void **state)
 	tb_set_u8(&b, TB_OFF_TARGETS, 2);
 	tb_fix_crc(&b);
 	f = rd(&b, 0, DFU_ERR_FORMAT);
-	/* The header does not name the field; the library says "Target". */
-	assert_diag(f, DFU_ERROR, "truncated", OFF_E0_DATA + N, "Target");
+	/* The field is the target prefix's szSignature, as UM0391 names it. */
+	assert_diag(f, DFU_ERROR, "truncated", OFF_E0_DATA + N, "szSignature");
 	/* The first target is complete and readable. */
 	assert_int_equal(dfu_file_target_count(f), 1);
 	assert_int_equal(dfu_file_element_count(f, 0), 1);
@@ -586,7 +612,7 @@ test_truncated_target_prefix(void **state)
 	tb_set_u32(&b, TB_OFF_IMAGE_SIZE, (uint32_t)b.len);
 	tb_suffix_std(&b, DFU_BCD_DFUSE);
 	f = rd(&b, 0, DFU_ERR_FORMAT);
-	assert_diag(f, DFU_ERROR, "truncated", OFF_T0, "Target");
+	assert_diag(f, DFU_ERROR, "truncated", OFF_T0, "szSignature");
 	assert_int_equal(dfu_file_target_count(f), 0);
 	dfu_file_free(f);
 	tb_free(&b);
@@ -607,9 +633,25 @@ test_truncated_element_data(void **state)
 	tb_fix_crc(&b);
 	f = rd(&b, 0, DFU_ERR_FORMAT);
 	assert_diag(f, DFU_ERROR, "truncated", OFF_E0_SIZE, "dwElementSize");
-	/* The headers read so far stay available. */
+	/* The headers read so far stay available, the cut element too, with
+	 * its declared size; its present bytes read, the missing ones fail,
+	 * and so does writing the file again. */
 	assert_int_equal(dfu_file_target_count(f), 1);
 	assert_string_equal(dfu_file_target(f, 0)->szTargetName, "ST...");
+	assert_int_equal(dfu_file_element_count(f, 0), 1);
+	assert_int_equal(dfu_file_element(f, 0, 0)->size, N + 100);
+	{
+		uint8_t buf[N + 100];
+		int null = open("/dev/null", O_WRONLY);
+
+		assert_int_equal(dfu_file_element_read(f, 0, 0, 0, buf, N), 0);
+		assert_int_equal(buf[N - 1], b.p[OFF_E0_SIZE + 4 + N - 1]);
+		assert_int_equal(dfu_file_element_read(f, 0, 0, 0, buf, N + 1),
+				 DFU_ERR_FORMAT);
+		assert_non_null(strstr(dfu_file_errmsg(f), "truncated"));
+		assert_int_equal(dfu_file_write_fd(f, null), DFU_ERR_FORMAT);
+		close(null);
+	}
 	dfu_file_free(f);
 	tb_free(&b);
 }
@@ -1362,6 +1404,7 @@ main(void)
 		cmocka_unit_test(test_image_size),
 		cmocka_unit_test(test_crc_mismatch),
 		cmocka_unit_test(test_no_suffix),
+		cmocka_unit_test(test_no_suffix_image_size),
 		cmocka_unit_test(test_suffix_length_short),
 		cmocka_unit_test(test_truncated_missing_target),
 		cmocka_unit_test(test_truncated_target_prefix),
