@@ -13,8 +13,14 @@
 /* Diagnostics kept per read (errors past it are still counted). */
 #define DFU_MAX_DIAGS 1000
 
-/* I/O chunk for streaming element data and the CRC pass. */
-#define DFU_IO_CHUNK (1u << 20)
+/*
+ * I/O chunk for the CRC pass and the writer's buffers: small enough that
+ * a buffer stays in the CPU caches between the read, the CRC and the
+ * write, large enough that system calls cost little.  Measured with
+ * bench/: 64 KiB chunks cost 20% at 64 MiB, 1 MiB chunks cost page faults
+ * on small files.
+ */
+#define DFU_IO_CHUNK (256u << 10)
 
 /* Where the bytes of an element or a plain payload come from. */
 enum dfu_source_kind {

@@ -111,7 +111,7 @@ crc_pass(struct dfu_file *f, uint64_t end, uint64_t split, uint32_t *whole,
 			    (size_t)(end - split));
 		return 0;
 	}
-	buf = malloc(DFU_IO_CHUNK);
+	buf = malloc(end < DFU_IO_CHUNK ? (size_t)end + 1 : DFU_IO_CHUNK);
 	if (buf == NULL)
 		return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
 #ifdef POSIX_FADV_SEQUENTIAL

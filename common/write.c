@@ -3,10 +3,11 @@
  *
  * All sizes are known before the first byte goes out (element sizes are
  * declared when elements are added), so headers are written in place and
- * element data is streamed from its source through one buffer, with the
- * CRC computed on the way by a second thread, so that it overlaps the
- * write()s instead of adding to them.  Output is deterministic: names are NUL-padded,
- * DFUImageSize excludes the suffix, nothing depends on time or memory.
+ * element data is streamed from its source through small buffers.  For
+ * large files the CRC is computed on the way by a second thread, so that
+ * it overlaps the write()s instead of adding to them.  Output is
+ * deterministic: names are NUL-padded, DFUImageSize excludes the suffix,
+ * nothing depends on time or memory.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,12 +21,19 @@
  * CRC thread. */
 #define NBUF 3
 
+/*
+ * Below this output size the CRC thread costs more than it saves: at
+ * 1 MiB, starting it took longer than the CRC (bench/, 2 cores).
+ */
+#define DFU_WRITE_THREAD_MIN (4u << 20)
+
 struct writer {
 	struct dfu_file *f;
 	int fd;
 	uint8_t *bufs[NBUF];
 	unsigned cur;	/* buffer being filled */
 	uint8_t *buf;	/* == bufs[cur] */
+	size_t chunk;	/* size of each buffer */
 	size_t used;
 	uint32_t crc;
 
@@ -95,27 +103,38 @@ crc_wait(struct writer *w, unsigned max)
 }
 
 static int
-writer_start(struct writer *w)
+writer_start(struct writer *w, uint64_t total)
 {
-	unsigned i;
+	size_t size = total < DFU_IO_CHUNK ? (size_t)total : DFU_IO_CHUNK;
+	unsigned i, nbuf = total < DFU_WRITE_THREAD_MIN ? 1 : NBUF;
 
-	for (i = 0; i < NBUF; i++) {
-		w->bufs[i] = malloc(DFU_IO_CHUNK);
+	/* A file that fits one buffer gets a buffer of its size. */
+	w->chunk = size;
+	for (i = 0; i < nbuf; i++) {
+		w->bufs[i] = malloc(size);
 		if (w->bufs[i] == NULL)
 			return dfu_fail(w->f, DFU_ERR_NOMEM, "out of memory");
 	}
 	w->buf = w->bufs[0];
+	if (nbuf == 1)
+		return 0;
 	/* Without a thread the CRC is simply computed inline. */
 	if (pthread_mutex_init(&w->mu, NULL) != 0)
-		return 0;
+		goto inline_crc;
 	if (pthread_cond_init(&w->cv, NULL) != 0) {
 		pthread_mutex_destroy(&w->mu);
-		return 0;
+		goto inline_crc;
 	}
 	w->threaded = pthread_create(&w->thread, NULL, crc_thread, w) == 0;
-	if (!w->threaded) {
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->mu);
+	if (w->threaded)
+		return 0;
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+inline_crc:
+	/* One buffer is enough when nothing runs beside the writer. */
+	for (i = 1; i < NBUF; i++) {
+		free(w->bufs[i]);
+		w->bufs[i] = NULL;
 	}
 	return 0;
 }
@@ -166,8 +185,10 @@ flush(struct writer *w)
 	crc_submit(w, w->buf, w->used);
 	rc = write_all(w, w->buf, w->used);
 	w->used = 0;
-	w->cur = (w->cur + 1) % NBUF;
-	w->buf = w->bufs[w->cur];
+	if (w->threaded) {
+		w->cur = (w->cur + 1) % NBUF;
+		w->buf = w->bufs[w->cur];
+	}
 	/* The next buffer is free once the CRC thread holds < NBUF. */
 	crc_wait(w, NBUF - 1);
 	return rc;
@@ -181,9 +202,9 @@ put(struct writer *w, const void *p, size_t len)
 	int rc;
 
 	while (len > 0) {
-		if (w->used == DFU_IO_CHUNK && (rc = flush(w)) != 0)
+		if (w->used == w->chunk && (rc = flush(w)) != 0)
 			return rc;
-		n = DFU_IO_CHUNK - w->used;
+		n = w->chunk - w->used;
 		if (n > len)
 			n = len;
 		memcpy(w->buf + w->used, b, n);
@@ -204,9 +225,9 @@ put_data(struct writer *w, const struct dfu_elem *el,
 	int rc;
 
 	while (off < size) {
-		if (w->used == DFU_IO_CHUNK && (rc = flush(w)) != 0)
+		if (w->used == w->chunk && (rc = flush(w)) != 0)
 			return rc;
-		n = DFU_IO_CHUNK - w->used;
+		n = w->chunk - w->used;
 		if (n > size - off)
 			n = (size_t)(size - off);
 		rc = el != NULL ?
@@ -329,7 +350,7 @@ dfu_file_write_fd(struct dfu_file *f, int fd)
 		return rc;
 	if (fd < 0)
 		return dfu_fail(f, DFU_ERR_INVALID, "bad file descriptor");
-	if ((rc = writer_start(&w)) != 0) {
+	if ((rc = writer_start(&w, dfu_file_write_size(f))) != 0) {
 		writer_stop(&w);
 		return rc;
 	}

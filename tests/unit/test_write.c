@@ -348,6 +348,33 @@ test_round_trip(void **state)
 }
 
 /* A file of several MiB from fds and memory: the CRC must be exact. */
+/*
+ * Between one buffer and the size that starts the CRC thread, one buffer
+ * is reused: every pass of it must reach the output and the CRC.
+ */
+static void
+test_medium_file_crc(void **state)
+{
+	size_t n = (1u << 20) + 17, len, i;
+	uint8_t *data = malloc(n), *img;
+	struct dfu_file *f = new_dfuse();
+
+	(void)state;
+	assert_non_null(data);
+	for (i = 0; i < n; i++)
+		data[i] = (uint8_t)(i * 31 + (i >> 10));
+	assert_int_equal(dfu_file_add_target(f, 0, NULL), 0);
+	assert_int_equal(dfu_file_add_element_mem(f, 0, 0, data, (uint32_t)n),
+			 0);
+	img = write_mem(f, &len);
+	assert_int_equal(len, 11 + 274 + 8 + n + 16);
+	assert_memory_equal(img + 11 + 274 + 8, data, n);
+	assert_int_equal(tb_get_u32(img + len - 4), tb_crc(img, len - 4));
+	free(img);
+	free(data);
+	dfu_file_free(f);
+}
+
 static void
 test_large_file_crc(void **state)
 {
@@ -1041,6 +1068,7 @@ main(void)
 		cmocka_unit_test(test_ids_written),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_medium_file_crc),
 		cmocka_unit_test(test_large_file_crc),
 		cmocka_unit_test(test_write_pipe),
 		cmocka_unit_test(test_write_pipe_small_plain),
