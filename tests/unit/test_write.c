@@ -457,6 +457,80 @@ test_write_pipe(void **state)
 	dfu_file_free(f);
 }
 
+/*
+ * A large element from a descriptor, big enough for the CRC thread: a
+ * pipe gets the same bytes and CRC as a regular file.
+ */
+static void
+test_write_large_fd_to_pipe(void **state)
+{
+	struct dfu_file *f = new_dfuse();
+	size_t n = (6u << 20) + 5, got = 0, len, i;
+	uint8_t *data = malloc(n), *want, *buf;
+	int src = tmpfd(), p[2], status;
+	pid_t pid;
+	ssize_t k;
+
+	(void)state;
+	assert_non_null(data);
+	for (i = 0; i < n; i++)
+		data[i] = (uint8_t)(i * 7u + (i >> 12));
+	assert_int_equal(write(src, data, n), (ssize_t)n);
+	assert_int_equal(dfu_file_add_target(f, 0, NULL), 0);
+	assert_int_equal(dfu_file_add_element_fd(f, 0, 0, src, 3,
+						 (uint32_t)(n - 3)), 0);
+	want = write_mem(f, &len);
+	assert_int_equal(len, 11 + 274 + 8 + n - 3 + 16);
+	assert_memory_equal(want + 11 + 274 + 8, data + 3, n - 3);
+	assert_int_equal(tb_get_u32(want + len - 4), tb_crc(want, len - 4));
+	buf = malloc(len + 1);
+	assert_non_null(buf);
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		_exit(dfu_file_write_fd(f, p[1]) == 0 ? 0 : 1);
+	}
+	close(p[1]);
+	while ((k = read(p[0], buf + got, len + 1 - got)) > 0)
+		got += (size_t)k;
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(got, len);
+	assert_memory_equal(buf, want, len);
+	free(buf);
+	free(want);
+	free(data);
+	dfu_file_free(f);
+	close(src);
+}
+
+/* A large descriptor that is shorter than its element: an I/O error. */
+static void
+test_write_large_fd_short(void **state)
+{
+	struct dfu_file *f = new_dfuse();
+	size_t n = 5u << 20;
+	uint8_t *data = calloc(1, n);
+	int src = tmpfd(), out = tmpfd();
+
+	(void)state;
+	assert_non_null(data);
+	assert_int_equal(write(src, data, n), (ssize_t)n);
+	assert_int_equal(dfu_file_add_target(f, 0, NULL), 0);
+	assert_int_equal(dfu_file_add_element_fd(f, 0, 0, src, 0,
+						 (uint32_t)n + 1000), 0);
+	assert_int_equal(dfu_file_write_fd(f, out), DFU_ERR_IO);
+	assert_non_null(strstr(dfu_file_errmsg(f), "ends early"));
+	free(data);
+	dfu_file_free(f);
+	close(src);
+	close(out);
+}
+
 /* A small file fits in the pipe buffer: no second process needed. */
 static void
 test_write_pipe_small_plain(void **state)
@@ -1071,6 +1145,8 @@ main(void)
 		cmocka_unit_test(test_medium_file_crc),
 		cmocka_unit_test(test_large_file_crc),
 		cmocka_unit_test(test_write_pipe),
+		cmocka_unit_test(test_write_large_fd_to_pipe),
+		cmocka_unit_test(test_write_large_fd_short),
 		cmocka_unit_test(test_write_pipe_small_plain),
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_add_target_limits),
