@@ -1,0 +1,189 @@
+/*
+ * ihex.c - load Intel HEX.
+ *
+ * Record format (Intel, "Hexadecimal Object File Format Specification",
+ * rev. A, 1988): ':' LL AAAA TT DD... CC, all bytes as two hexadecimal
+ * digits; LL counts the DD bytes; the checksum CC makes the sum of all
+ * bytes from LL to CC zero modulo 256.  Types: 00 data, 01 end of file
+ * (LL 0), 02 extended segment address (LL 2: base = value * 16), 03 start
+ * segment address (LL 4: CS, IP), 04 extended linear address (LL 2: base =
+ * value << 16), 05 start linear address (LL 4: EIP).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "image_private.h"
+
+#define ADDRESS_SPACE (UINT64_C(1) << 32)
+
+static int
+parse_line(struct dfu_image *img, struct img_lines *r, uint8_t rec[261],
+    size_t *nrec)
+{
+	const char *s = r->line;
+	size_t n = r->linelen;
+	unsigned sum = 0;
+	long bad;
+
+	/* White space at the end of a line is harmless; keep it allowed. */
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (s[0] != ':')
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: does not start "
+		    "with ':'", r->lineno);
+	s++;
+	n--;
+	if (n > 2 * 260)	/* LL AAAA TT, 255 data bytes, CC */
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu "
+		    "hexadecimal digits, more than any record holds (520)",
+		    r->lineno, n);
+	if ((bad = img_unhex(s, n & ~(size_t)1, rec)) >= 0 ||
+	    (n % 2 != 0 && img_hexval((unsigned char)s[n - 1]) < 0)) {
+		size_t col = bad >= 0 ? (size_t)bad : n - 1;
+
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu, column %zu: "
+		    "'%c' is not a hexadecimal digit", r->lineno, col + 2,
+		    s[col] >= ' ' && s[col] < 127 ? s[col] : '?');
+	}
+	if (n % 2 != 0)
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: odd number of "
+		    "hexadecimal digits", r->lineno);
+	n /= 2;
+	if (n < 5)
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu bytes, "
+		    "shorter than any record (5)", r->lineno, n);
+	if (n != 5u + rec[0])
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: byte count "
+		    "0x%02x says %u data bytes, the record holds %zu",
+		    r->lineno, rec[0], rec[0], n - 5);
+	for (size_t i = 0; i < n - 1; i++)
+		sum += rec[i];
+	if (((sum + rec[n - 1]) & 0xff) != 0)
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: checksum 0x%02x, "
+		    "expected 0x%02x", r->lineno, rec[n - 1],
+		    (unsigned)(-sum & 0xff));
+	*nrec = n;
+	return 0;
+}
+
+int
+dfu_image_load_ihex(struct dfu_image *img, int fd)
+{
+	struct img_lines *r;
+	struct img_batch b = { 0 };
+	uint8_t rec[261];
+	uint64_t base = 0;
+	unsigned long eof_line = 0, records = 0;
+	size_t n = 0;
+	int rc, err = 0;
+
+	if (img == NULL || fd < 0)
+		return DFU_ERR_INVALID;
+	img_clear_error(img);
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return img_fail(img, DFU_ERR_NOMEM, "out of memory");
+	img_lines_init(r, fd);
+	while ((rc = img_lines_next(r, img)) == 1) {
+		unsigned len, type, offset;
+
+		if (r->linelen == 0 || strspn(r->line, " \t") == r->linelen)
+			continue;
+		if (eof_line != 0) {
+			err = img_fail(img, DFU_ERR_FORMAT, "line %lu: record "
+			    "after the end of file record of line %lu",
+			    r->lineno, eof_line);
+			break;
+		}
+		if ((err = parse_line(img, r, rec, &n)) != 0)
+			break;
+		records++;
+		len = rec[0];
+		offset = (unsigned)rec[1] << 8 | rec[2];
+		type = rec[3];
+		switch (type) {
+		case 0x00: {
+			struct img_piece p = { 0 };
+			uint64_t addr = base + offset;
+			uint8_t *copy;
+
+			if (len == 0)
+				break;
+			if (addr + len > ADDRESS_SPACE) {
+				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				    "%u bytes at 0x%08llx run past 4 GiB",
+				    r->lineno, len, (unsigned long long)addr);
+				break;
+			}
+			copy = img_alloc(img, len);
+			p.origin = img_strf(img, "line %lu", r->lineno);
+			if (copy == NULL || p.origin == NULL) {
+				err = img_fail(img, DFU_ERR_NOMEM,
+				    "out of memory");
+				break;
+			}
+			memcpy(copy, rec + 4, len);
+			p.addr = (uint32_t)addr;
+			p.size = len;
+			p.fd = -1;
+			p.mem = copy;
+			p.same_ok = 1;
+			err = img_batch_add(img, &b, &p);
+			break;
+		}
+		case 0x01:
+			if (len != 0)
+				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				    "end of file record (type 01) with %u data "
+				    "bytes, expected 0", r->lineno, len);
+			eof_line = r->lineno;
+			break;
+		case 0x02:
+		case 0x04:
+			if (len != 2) {
+				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				    "type %02x record with %u data bytes, "
+				    "expected 2", r->lineno, type, len);
+				break;
+			}
+			base = (uint64_t)((unsigned)rec[4] << 8 | rec[5]) <<
+			    (type == 0x02 ? 4 : 16);
+			break;
+		case 0x03:
+		case 0x05:
+			if (len != 4) {
+				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				    "type %02x record with %u data bytes, "
+				    "expected 4", r->lineno, type, len);
+				break;
+			}
+			if (type == 0x05)
+				img_set_entry(img, (uint32_t)rec[4] << 24 |
+				    (uint32_t)rec[5] << 16 |
+				    (uint32_t)rec[6] << 8 | rec[7]);
+			else
+				img_set_entry(img, ((uint32_t)rec[4] << 8 |
+				    rec[5]) * 16 + ((uint32_t)rec[6] << 8 |
+				    rec[7]));
+			break;
+		default:
+			err = img_fail(img, DFU_ERR_FORMAT, "line %lu: unknown "
+			    "record type %02x", r->lineno, type);
+			break;
+		}
+		if (err != 0)
+			break;
+	}
+	if (rc < 0)
+		err = rc;
+	if (err == 0 && records == 0)
+		err = img_fail(img, DFU_ERR_FORMAT, "no records");
+	else if (err == 0 && eof_line == 0)
+		err = img_fail(img, DFU_ERR_FORMAT, "line %lu: the file ends "
+		    "without an end of file record (type 01): truncated?",
+		    r->lineno - 1);
+	free(r);
+	if (err == 0)
+		err = img_commit(img, &b);
+	img_batch_free(&b);
+	return err;
+}

@@ -1,0 +1,181 @@
+/*
+ * srec.c - load Motorola S-records.
+ *
+ * Record format (Motorola, "M68000 Family Programmer's Reference Manual",
+ * appendix C): 'S', a type digit, a byte count of the address, data and
+ * checksum bytes that follow, the address (2 bytes for S0, S1, S5, S9; 3
+ * for S2, S6, S8; 4 for S3, S7), the data, and a checksum that is the
+ * ones' complement of the low byte of the sum of the count, address and
+ * data bytes.  S5 and S6 carry in their address field the number of S1,
+ * S2 and S3 records before them; S7, S8 and S9 end the file and carry the
+ * entry point.  S4 is reserved.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "image_private.h"
+
+#define ADDRESS_SPACE (UINT64_C(1) << 32)
+
+/* Address bytes of each record type; 0 for the reserved S4. */
+static const unsigned addr_len[10] = { 2, 2, 3, 4, 0, 2, 3, 4, 3, 2 };
+
+static int
+parse_line(struct dfu_image *img, struct img_lines *r, uint8_t rec[256],
+    unsigned *type, size_t *nrec)
+{
+	const char *s = r->line;
+	size_t n = r->linelen;
+	unsigned sum = 0;
+	long bad;
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n < 2 || s[0] != 'S' || s[1] < '0' || s[1] > '9')
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: does not start "
+		    "with S0 to S9", r->lineno);
+	*type = (unsigned)(s[1] - '0');
+	if (*type == 4)
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: record type S4 "
+		    "is reserved", r->lineno);
+	s += 2;
+	n -= 2;
+	if (n > 2 * 256)	/* count, then at most 255 bytes */
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu "
+		    "hexadecimal digits, more than any record holds (512)",
+		    r->lineno, n);
+	if ((bad = img_unhex(s, n & ~(size_t)1, rec)) >= 0 ||
+	    (n % 2 != 0 && img_hexval((unsigned char)s[n - 1]) < 0)) {
+		size_t col = bad >= 0 ? (size_t)bad : n - 1;
+
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu, column %zu: "
+		    "'%c' is not a hexadecimal digit", r->lineno, col + 3,
+		    s[col] >= ' ' && s[col] < 127 ? s[col] : '?');
+	}
+	if (n % 2 != 0)
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: odd number of "
+		    "hexadecimal digits", r->lineno);
+	n /= 2;
+	if (n < 2 + addr_len[*type])
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu bytes, "
+		    "too short for an S%u record", r->lineno, n, *type);
+	if (n != 1u + rec[0])
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: byte count "
+		    "0x%02x says %u bytes follow it, the record holds %zu",
+		    r->lineno, rec[0], rec[0], n - 1);
+	for (size_t i = 0; i < n - 1; i++)
+		sum += rec[i];
+	if (((sum + rec[n - 1]) & 0xff) != 0xff)
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: checksum 0x%02x, "
+		    "expected 0x%02x", r->lineno, rec[n - 1],
+		    (unsigned)(~sum & 0xff));
+	*nrec = n;
+	return 0;
+}
+
+int
+dfu_image_load_srec(struct dfu_image *img, int fd)
+{
+	struct img_lines *r;
+	struct img_batch b = { 0 };
+	uint8_t rec[256];
+	unsigned long end_line = 0, records = 0, data_records = 0;
+	size_t n = 0;
+	unsigned type = 0;
+	int rc, err = 0;
+
+	if (img == NULL || fd < 0)
+		return DFU_ERR_INVALID;
+	img_clear_error(img);
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return img_fail(img, DFU_ERR_NOMEM, "out of memory");
+	img_lines_init(r, fd);
+	while ((rc = img_lines_next(r, img)) == 1) {
+		unsigned alen, len;
+		uint64_t addr = 0;
+
+		if (r->linelen == 0 || strspn(r->line, " \t") == r->linelen)
+			continue;
+		if (end_line != 0) {
+			err = img_fail(img, DFU_ERR_FORMAT, "line %lu: record "
+			    "after the termination record of line %lu",
+			    r->lineno, end_line);
+			break;
+		}
+		if ((err = parse_line(img, r, rec, &type, &n)) != 0)
+			break;
+		records++;
+		alen = addr_len[type];
+		for (unsigned i = 0; i < alen; i++)
+			addr = addr << 8 | rec[1 + i];
+		len = (unsigned)n - 2 - alen;	/* count, address, checksum */
+		switch (type) {
+		case 0:
+			break;
+		case 1:
+		case 2:
+		case 3: {
+			struct img_piece p = { 0 };
+			uint8_t *copy;
+
+			data_records++;
+			if (len == 0)
+				break;
+			if (addr + len > ADDRESS_SPACE) {
+				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				    "%u bytes at 0x%08llx run past 4 GiB",
+				    r->lineno, len, (unsigned long long)addr);
+				break;
+			}
+			copy = img_alloc(img, len);
+			p.origin = img_strf(img, "line %lu", r->lineno);
+			if (copy == NULL || p.origin == NULL) {
+				err = img_fail(img, DFU_ERR_NOMEM,
+				    "out of memory");
+				break;
+			}
+			memcpy(copy, rec + 1 + alen, len);
+			p.addr = (uint32_t)addr;
+			p.size = len;
+			p.fd = -1;
+			p.mem = copy;
+			p.same_ok = 1;
+			err = img_batch_add(img, &b, &p);
+			break;
+		}
+		case 5:
+		case 6:
+			if (len != 0)
+				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				    "S%u record with %u data bytes, expected 0",
+				    r->lineno, type, len);
+			else if (addr != data_records)
+				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				    "S%u says %llu data records, %lu precede "
+				    "it", r->lineno, type,
+				    (unsigned long long)addr, data_records);
+			break;
+		default:	/* 7, 8, 9 */
+			if (len != 0) {
+				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				    "termination record S%u with %u data "
+				    "bytes, expected 0", r->lineno, type, len);
+				break;
+			}
+			img_set_entry(img, (uint32_t)addr);
+			end_line = r->lineno;
+			break;
+		}
+		if (err != 0)
+			break;
+	}
+	if (rc < 0)
+		err = rc;
+	if (err == 0 && records == 0)
+		err = img_fail(img, DFU_ERR_FORMAT, "no records");
+	free(r);
+	if (err == 0)
+		err = img_commit(img, &b);
+	img_batch_free(&b);
+	return err;
+}
