@@ -37,7 +37,7 @@ LIB_SO := $(B)/libdfufile.so.$(VERSION)
 LIB_SONAME := libdfufile.so.$(SOVERSION)
 PC := $(B)/libdfufile.pc
 
-TOOLS := bin2dfu dfuinfo
+TOOLS := bin2dfu dfuinfo elf2dfu hex2dfu
 TOOL_BINS := $(TOOLS:%=$(B)/bin/%)
 MANPAGES := $(wildcard man/*.1 man/*.3)
 
@@ -116,7 +116,7 @@ install: all
 	$(INSTALL) -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)
 	ln -sf libdfufile.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf libdfufile.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libdfufile.so
-	$(INSTALL) -m 644 common/dfufile.h $(DESTDIR)$(INCLUDEDIR)
+	$(INSTALL) -m 644 common/dfufile.h common/dfuimage.h $(DESTDIR)$(INCLUDEDIR)
 	$(PC_SED) > $(DESTDIR)$(PKGCONFIGDIR)/libdfufile.pc
 	$(if $(filter %.1,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1)
 	$(if $(filter %.3,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.3,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man3)
@@ -126,7 +126,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libdfufile.a \
 		$(DESTDIR)$(LIBDIR)/libdfufile.so.$(VERSION) \
 		$(DESTDIR)$(LIBDIR)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libdfufile.so
-	rm -f $(DESTDIR)$(INCLUDEDIR)/dfufile.h \
+	rm -f $(DESTDIR)$(INCLUDEDIR)/dfufile.h $(DESTDIR)$(INCLUDEDIR)/dfuimage.h \
 		$(DESTDIR)$(PKGCONFIGDIR)/libdfufile.pc
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANPAGES)))
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man3/%,$(filter %.3,$(MANPAGES)))

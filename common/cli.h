@@ -66,4 +66,77 @@ void cli_output_abort(struct cli_output *o);
  */
 int cli_same_file(const char *path, int fd);
 
+/* ---- Converters: elf2dfu, hex2dfu ----------------------------------------- */
+
+#include "dfuimage.h"
+
+/*
+ * The options that every converter from a memory image to a DfuSe file
+ * takes, parsed once here so that they mean the same in each tool:
+ *   -d vid:pid, -r bcddevice, --pad n, -o output (as bin2dfu);
+ *   -t alt[:name], each optionally followed by --range first-last or
+ *   --range first+size (inclusive, repeatable): which addresses go to
+ *   which target; one target without --range takes the rest;
+ *   --split-at address (repeatable): cut the address space there, one
+ *   target per part, in address order;
+ *   --gap-fill byte, --max-gap n: fill gaps of at most n bytes;
+ *   -j section, -R section (with CLI_CONV_SECTIONS only): as objcopy.
+ */
+struct cli_range {
+	uint32_t first, last;	/* inclusive */
+	const char *arg;	/* as given, for messages */
+};
+
+struct cli_conv_target {
+	const char *arg;	/* the -t argument; NULL if implicit */
+	uint8_t alt;
+	const char *name;	/* NULL: unnamed */
+	struct cli_range *ranges;	/* --range options after this -t */
+	size_t nranges;
+};
+
+struct cli_conv {
+	const char *tool;	/* for -V */
+	const char *input;
+	const char *output;
+	uint16_t vid, pid, bcd_device;
+	uint32_t pad;
+	int gap_fill;		/* -1: not given */
+	uint32_t max_gap;	/* 0: every gap starts a new element */
+	uint32_t *splits;	/* sorted */
+	size_t nsplits;
+	struct cli_conv_target *targets;
+	size_t ntargets;
+	const char **only, **remove;	/* -j, -R */
+	size_t nonly, nremove;
+};
+
+#define CLI_CONV_SECTIONS 0x1u	/* accept -j and -R */
+
+/*
+ * Parse the command line into c; on a usage error print the message and
+ * usage to stderr and exit 2; -h prints usage to stdout and exits 0, -V
+ * prints "tool version" and exits 0.
+ */
+void cli_conv_parse(struct cli_conv *c, const char *tool, const char *usage,
+		    unsigned flags, int argc, char *argv[]);
+void cli_conv_free(struct cli_conv *c);
+
+/*
+ * Open the input (cli_open_input()), refuse an empty one, and detect its
+ * format from its first bytes.  -1 after printing the error.
+ */
+int cli_conv_open(const struct cli_conv *c, enum dfu_image_format *format);
+
+/*
+ * Map the image to targets and elements as the options say, and write the
+ * DfuSe file to the output, atomically; in_fd is the input, which the
+ * output must not be.  Returns an exit status, after printing any error.
+ */
+int cli_conv_write(const struct cli_conv *c, struct dfu_image *img,
+		   int in_fd);
+
+/* "prog: file: message" for a failed dfu_image_*() call. */
+void cli_image_error(const struct dfu_image *img, const char *file, int err);
+
 #endif /* DFU_CLI_H */
