@@ -1,0 +1,437 @@
+#!/bin/sh
+# CLI tests of hex2dfu: Intel HEX and S-records in, DfuSe out; every
+# message a user can meet; the elements compared with what srecord
+# (srec_info, srec_cat) reads from the same input, and with elf2dfu on the
+# ELF the corpus HEX was made from.
+. "$(dirname "$0")/lib.sh"
+
+HEX2DFU=$BUILD/bin/hex2dfu
+ELF2DFU=$BUILD/bin/elf2dfu
+CHECK="python3 $ROOT/tests/cli/image_check.py"
+SHARED=$ROOT/../shared/corpus
+TEENSY_HEX=$SHARED/teensy41_imxrt1062_crlf.hex
+TEENSY_ELF=$SHARED/teensy41_imxrt1062_multi_lma.elf
+VERSION=$(sed -n 's/^#define DFUFILE_VERSION_STRING "\(.*\)"$/\1/p' \
+    "$ROOT/common/dfufile.h")
+
+begin() {
+	case_begin "$1"
+	cd "$TMP" || exit 1
+}
+
+expect_fail() {
+	expect_status "$1"
+	expect_stderr_line "$2"
+	expect_stdout_empty
+}
+
+elements() {
+	run $CHECK elements "$@"
+	[ "$STATUS" -eq 0 ] || { fail "decoder failed on $1"; _show; }
+}
+
+valid() {
+	run "$DFUINFO" "$1"
+	expect_status 0
+	expect_stdout_contains "verdict: valid"
+}
+
+# srec_check INPUT FORMAT DFU: the elements are what srecord reads.
+srec_check() {
+	run $CHECK srec "$1" "$2" "$3"
+	expect_status 0
+	expect_stdout_contains "all equal"
+	[ "$STATUS" -eq 0 ] || _show
+}
+
+# ihex FILE LINE...: write the records given as "LLAAAATTDD..." (without
+# the colon and checksum), each with its checksum, LF line ends.
+ihex() {
+	_f=$1
+	shift
+	python3 -c '
+import sys
+with open(sys.argv[1], "w") as f:
+    for r in sys.argv[2:]:
+        b = bytes.fromhex(r)
+        f.write(":%s%02X\n" % (r.upper(), -sum(b) & 0xff))
+' "$_f" "$@"
+}
+
+# srec FILE TYPE:BODY...: S-records with their count and checksum.
+srec() {
+	_f=$1
+	shift
+	python3 -c '
+import sys
+with open(sys.argv[1], "w") as f:
+    for a in sys.argv[2:]:
+        t, body = a.split(":")
+        b = bytes.fromhex(body)
+        n = len(b) + 1
+        f.write("S%s%02X%s%02X\n" % (t, n, body.upper(), ~(n + sum(b)) & 0xff))
+' "$_f" "$@"
+}
+
+USAGE1='usage: hex2dfu [--gap-fill byte] [--max-gap n] [--pad n] [-d vid:pid]'
+USAGE2='               [-r bcddevice] [--split-at address]'
+USAGE3='               [-t alt[:name] [--range range ...]] -o output file'
+USAGE4='       hex2dfu -h | -V'
+
+# ---- help, version, usage errors -----------------------------------------
+
+begin "-h prints the usage on stdout and exits 0"
+run "$HEX2DFU" -h
+expect_status 0
+expect_stderr_empty
+printf '%s\n' "$USAGE1" "$USAGE2" "$USAGE3" "$USAGE4" >usage.txt
+expect_stdout_file usage.txt
+case_end
+
+begin "the usage equals the SYNOPSIS of hex2dfu(1)"
+if have mandoc; then
+	run "$HEX2DFU" -h
+	sed 's/^usage://' "$OUT" | tr '\t\n' '  ' | tr -s ' ' | sed 's/^ //; s/ $//' \
+	    >usage.txt
+	mandoc -T ascii "$ROOT/man/hex2dfu.1" | col -b |
+	    sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' |
+	    tr '\t\n' '  ' | tr -s ' ' | sed 's/^ //; s/ $//' >synopsis.txt
+	[ -s synopsis.txt ] || fail "no SYNOPSIS in man/hex2dfu.1"
+	cmp -s usage.txt synopsis.txt ||
+	    fail "usage: $(cat usage.txt) / SYNOPSIS: $(cat synopsis.txt)"
+else
+	skip_case "mandoc not installed (Debian package mandoc)"
+fi
+case_end
+
+begin "-V prints the library version"
+run "$HEX2DFU" --version
+expect_status 0
+expect_stdout_line "hex2dfu $VERSION"
+case_end
+
+begin "usage errors: options of elf2dfu only, missing -o, no input"
+ihex fw.hex 0100000011 00000001
+run "$HEX2DFU" -j .text -o out.dfu fw.hex
+expect_fail 2 "hex2dfu: unknown option: -j"
+expect_stderr_line "$USAGE1"
+run "$HEX2DFU" --only-section .text -o out.dfu fw.hex
+expect_fail 2 "hex2dfu: unknown option: --only-section"
+run "$HEX2DFU" --remove-section=.text -o out.dfu fw.hex
+expect_fail 2 "hex2dfu: unknown option: --remove-section"
+run "$HEX2DFU" fw.hex
+expect_fail 2 "hex2dfu: missing -o output"
+run "$HEX2DFU" -o out.dfu
+expect_fail 2 "hex2dfu: no input: give a file"
+run "$HEX2DFU" --split-at 0x10 --split-at 0x20 -t 1 -t 2 -o out.dfu fw.hex
+expect_fail 2 "hex2dfu: --split-at cuts the addresses into 3 parts, but 2 targets are given with -t"
+expect_dir_only . fw.hex
+case_end
+
+# ---- the corpus HEX ------------------------------------------------------
+
+begin "teensy41 HEX (CRLF, types 04 and 05): one element, as the ELF gives"
+if [ -r "$TEENSY_HEX" ] && [ -r "$TEENSY_ELF" ]; then
+	run "$HEX2DFU" -o hex.dfu "$TEENSY_HEX"
+	expect_status 0
+	expect_stderr_empty
+	elements hex.dfu
+	expect_stdout_line "element 0.0 0x60000000 169984"
+	valid hex.dfu
+	# The HEX is objcopy -O ihex -R .eeprom of the ELF.
+	run "$ELF2DFU" -R .eeprom -o elf.dfu "$TEENSY_ELF"
+	expect_status 0
+	expect_same_bytes hex.dfu elf.dfu
+	# LF line ends give the same.
+	tr -d '\r' <"$TEENSY_HEX" >lf.hex
+	run "$HEX2DFU" -o lf.dfu lf.hex
+	expect_status 0
+	expect_same_bytes lf.dfu hex.dfu
+else
+	skip_case "corpus files not found"
+fi
+case_end
+
+begin "teensy41 HEX equals srec_cat"
+if ! have srec_cat || ! have srec_info; then
+	skip_case "srecord not installed (Debian package srecord)"
+elif [ ! -r "$TEENSY_HEX" ]; then
+	skip_case "$TEENSY_HEX not found"
+else
+	run "$HEX2DFU" -o out.dfu "$TEENSY_HEX"
+	srec_check "$TEENSY_HEX" -intel out.dfu
+fi
+case_end
+
+begin "records in any order give the same file"
+if [ -r "$TEENSY_HEX" ]; then
+	# Every data record with its own type 04 record, pairs shuffled.
+	python3 -c '
+import random, sys
+base, pairs, tail = 0, [], []
+for line in open(sys.argv[1]):
+    line = line.strip()
+    b = bytes.fromhex(line[1:])
+    if b[3] == 4:
+        base = b[4] << 8 | b[5]
+    elif b[3] == 0:
+        ext = bytes([2, 0, 0, 4, base >> 8, base & 0xff])
+        ext += bytes([-sum(ext) & 0xff])
+        pairs.append(":" + ext.hex().upper() + "\n" + line + "\n")
+    else:
+        tail.append(line + "\n")
+random.seed(3)
+random.shuffle(pairs)
+sys.stdout.write("".join(pairs) + "".join(tail))
+' "$TEENSY_HEX" >shuffled.hex
+	run "$HEX2DFU" -o sorted.dfu "$TEENSY_HEX"
+	run "$HEX2DFU" -o shuffled.dfu shuffled.hex
+	expect_status 0
+	expect_same_bytes shuffled.dfu sorted.dfu
+	[ "$(head -c 200 shuffled.hex)" != "$(head -c 200 "$TEENSY_HEX")" ] ||
+	    fail "not shuffled"
+else
+	skip_case "$TEENSY_HEX not found"
+fi
+case_end
+
+begin "S-records of the same data, with and without termination, are the same"
+if ! have srec_cat; then
+	skip_case "srecord not installed (Debian package srecord)"
+elif [ ! -r "$TEENSY_HEX" ]; then
+	skip_case "$TEENSY_HEX not found"
+else
+	srec_cat "$TEENSY_HEX" -intel -o fw.s37 -motorola
+	grep -v '^S[789]' fw.s37 | grep -v '^S[56]' >noterm.s37
+	run "$HEX2DFU" -o hex.dfu "$TEENSY_HEX"
+	run "$HEX2DFU" -o s37.dfu fw.s37
+	expect_status 0
+	expect_stderr_empty
+	expect_same_bytes s37.dfu hex.dfu
+	run "$HEX2DFU" -o noterm.dfu noterm.s37
+	expect_status 0
+	expect_same_bytes noterm.dfu hex.dfu
+	srec_check fw.s37 -motorola s37.dfu
+fi
+case_end
+
+# ---- layouts -------------------------------------------------------------
+
+begin "flash and option bytes far apart: two elements, or two targets"
+# 0x08000000: 4 bytes; 0x1FFFC000: 2 bytes (extended linear address 1FFF).
+ihex two.hex 020000040800 0400000001020304 020000041FFF 02C00000AA55 00000001
+run "$HEX2DFU" -o out.dfu two.hex
+expect_status 0
+elements out.dfu
+expect_stdout_line "element 0.0 0x08000000 4"
+expect_stdout_line "element 0.1 0x1fffc000 2"
+if have srec_info; then srec_check two.hex -intel out.dfu; fi
+run "$HEX2DFU" --gap-fill 0 --max-gap 0x10000000 -o big.dfu two.hex
+expect_status 0
+elements big.dfu
+expect_stdout_line "element 0.1 0x1fffc000 2"
+run "$HEX2DFU" -t "0:Internal Flash" -t "1:Option Bytes" --range 0x1fffc000-0x1fffc00f \
+    -o t.dfu two.hex
+expect_status 0
+elements t.dfu
+expect_stdout_line "target 1 alt=1 name=Option Bytes"
+expect_stdout_line "element 1.0 0x1fffc000 2"
+valid t.dfu
+case_end
+
+begin "segment addresses (type 02), gaps filled on request"
+# Segment 0x1000: base 0x10000; 4 bytes at 0x10000 and 2 at 0x10008.
+ihex seg.hex 020000021000 0400000001020304 020008000506 0400000300001000 00000001
+run "$HEX2DFU" -o out.dfu seg.hex
+expect_status 0
+elements out.dfu
+expect_stdout_line "element 0.0 0x00010000 4"
+expect_stdout_line "element 0.1 0x00010008 2"
+mkdir x
+run "$HEX2DFU" --gap-fill 0x5a --max-gap 4 -o out.dfu seg.hex
+elements out.dfu x
+expect_stdout_line "element 0.0 0x00010000 10"
+[ "$(od -v -An -tx1 x/t0e0.bin | tr -d ' \n')" = 010203045a5a5a5a0506 ] ||
+    fail "filled element: $(od -v -An -tx1 x/t0e0.bin)"
+run "$HEX2DFU" --gap-fill 0x5a --max-gap 3 -o out.dfu seg.hex
+elements out.dfu
+expect_stdout_line "element 0.1 0x00010008 2"
+case_end
+
+begin "the top of the address space, and data past 4 GiB with its line"
+ihex top.hex 02000004FFFF 02FFFE00A1B2 00000001
+run "$HEX2DFU" -o out.dfu top.hex
+expect_status 0
+elements out.dfu
+expect_stdout_line "element 0.0 0xfffffffe 2"
+ihex past.hex 02000004FFFF 02FFFF00A1B2 00000001
+run "$HEX2DFU" -o out.dfu past.hex
+expect_fail 1 "hex2dfu: past.hex: line 2: 2 bytes at 0xffffffff run past 4 GiB"
+srec past.s37 3:FFFFFFF0A1A2A3A4A5A6A7A8A9AAABACADAEAFB0B1
+run "$HEX2DFU" -o out.dfu past.s37
+expect_fail 1 "hex2dfu: past.s37: line 1: 17 bytes at 0xfffffff0 run past 4 GiB"
+case_end
+
+begin "the same bytes twice are fine; different bytes at one address are not"
+ihex dup.hex 0400000001020304 0400020003040506 00000001
+run "$HEX2DFU" -o out.dfu dup.hex
+expect_status 0
+elements out.dfu
+expect_stdout_line "element 0.0 0x00000000 6"
+ihex clash.hex 0400000001020304 0400020003FF0506 00000001
+run "$HEX2DFU" -o out.dfu clash.hex
+expect_fail 1 "hex2dfu: clash.hex: line 2: 0x00000003 holds 0xff, but line 1 put 0x04 there"
+case_end
+
+# ---- bad records ---------------------------------------------------------
+
+begin "Intel HEX errors name the line"
+printf ':0400000001020304F2\r\n:0400040005060708DF\r\n:00000001FF\r\n' >sum.hex
+run "$HEX2DFU" -o out.dfu sum.hex
+expect_fail 1 "hex2dfu: sum.hex: line 2: checksum 0xdf, expected 0xde"
+printf ':0400000001020304F2\n0400040005060708DE\n' >colon.hex
+run "$HEX2DFU" -o out.dfu colon.hex
+expect_fail 1 "hex2dfu: colon.hex: line 2: does not start with ':'"
+printf ':04000000010203X4F2\n' >digit.hex
+run "$HEX2DFU" -o out.dfu digit.hex
+expect_fail 1 "hex2dfu: digit.hex: line 1, column 16: 'X' is not a hexadecimal digit"
+printf ':0400000001020304F\n' >odd.hex
+run "$HEX2DFU" -o out.dfu odd.hex
+expect_fail 1 "hex2dfu: odd.hex: line 1: odd number of hexadecimal digits"
+printf ':000000\n' >short.hex
+run "$HEX2DFU" -o out.dfu short.hex
+expect_fail 1 "hex2dfu: short.hex: line 1: 3 bytes, shorter than any record (5)"
+printf ':0500000001020304F1\n' >count.hex
+run "$HEX2DFU" -o out.dfu count.hex
+expect_fail 1 "hex2dfu: count.hex: line 1: byte count 0x05 says 5 data bytes, the record holds 4"
+ihex type.hex 00000006
+run "$HEX2DFU" -o out.dfu type.hex
+expect_fail 1 "hex2dfu: type.hex: line 1: unknown record type 06"
+ihex ext.hex 03000004080000 00000001
+run "$HEX2DFU" -o out.dfu ext.hex
+expect_fail 1 "hex2dfu: ext.hex: line 1: type 04 record with 3 data bytes, expected 2"
+ihex start.hex 020000031234 00000001
+run "$HEX2DFU" -o out.dfu start.hex
+expect_fail 1 "hex2dfu: start.hex: line 1: type 03 record with 2 data bytes, expected 4"
+ihex eofdata.hex 010000010A
+run "$HEX2DFU" -o out.dfu eofdata.hex
+expect_fail 1 "hex2dfu: eofdata.hex: line 1: end of file record (type 01) with 1 data bytes, expected 0"
+ihex after.hex 0100000011 00000001 0100010022
+run "$HEX2DFU" -o out.dfu after.hex
+expect_fail 1 "hex2dfu: after.hex: line 3: record after the end of file record of line 2"
+ihex noeof.hex 0100000011 0100010022
+run "$HEX2DFU" -o out.dfu noeof.hex
+expect_fail 1 "hex2dfu: noeof.hex: line 2: the file ends without an end of file record (type 01): truncated?"
+printf ':00000001FF\0\n' >nul.hex
+run "$HEX2DFU" -o out.dfu nul.hex
+expect_fail 1 "hex2dfu: nul.hex: line 1: a NUL byte: not a text file"
+{ printf ':'; printf '0%.0s' $(seq 700); echo; } >long.hex
+run "$HEX2DFU" -o out.dfu long.hex
+expect_fail 1 "hex2dfu: long.hex: line 1: more than 600 characters, longer than any record"
+{ printf ':'; printf '0%.0s' $(seq 522); echo; } >long2.hex
+run "$HEX2DFU" -o out.dfu long2.hex
+expect_fail 1 "hex2dfu: long2.hex: line 1: 522 hexadecimal digits, more than any record holds (520)"
+printf '\n\n' >blank.hex
+run "$HEX2DFU" -o out.dfu blank.hex
+expect_fail 1 "hex2dfu: blank.hex: neither Intel HEX nor S-records"
+printf '\n:\n' >colononly.hex
+run "$HEX2DFU" -o out.dfu colononly.hex
+expect_fail 1 "hex2dfu: colononly.hex: line 2: 0 bytes, shorter than any record (5)"
+expect_no_file out.dfu
+case_end
+
+begin "S-record errors name the line"
+srec ok.s37 0:0000 1:000001020304 5:0001 9:0000
+run "$HEX2DFU" -o ok.dfu ok.s37
+expect_status 0
+printf 'S107000001020304EF\n' >sum.s37
+run "$HEX2DFU" -o out.dfu sum.s37
+expect_fail 1 "hex2dfu: sum.s37: line 1: checksum 0xef, expected 0xee"
+srec count.s37 1:000001020304 5:0002
+run "$HEX2DFU" -o out.dfu count.s37
+expect_fail 1 "hex2dfu: count.s37: line 2: S5 says 2 data records, 1 precede it"
+srec after.s37 1:000001020304 9:0000 1:00040506
+run "$HEX2DFU" -o out.dfu after.s37
+expect_fail 1 "hex2dfu: after.s37: line 3: record after the termination record of line 2"
+srec s4.s37 1:000001 4:0000
+run "$HEX2DFU" -o out.dfu s4.s37
+expect_fail 1 "hex2dfu: s4.s37: line 2: record type S4 is reserved"
+srec s9data.s37 1:000001 9:0000AA
+run "$HEX2DFU" -o out.dfu s9data.s37
+expect_fail 1 "hex2dfu: s9data.s37: line 2: termination record S9 with 1 data bytes, expected 0"
+printf 'S107000001020304EE\nX\n' >junk.s37
+run "$HEX2DFU" -o out.dfu junk.s37
+expect_fail 1 "hex2dfu: junk.s37: line 2: does not start with S0 to S9"
+printf 'S108000001020304EE\n' >len.s37
+run "$HEX2DFU" -o out.dfu len.s37
+expect_fail 1 "hex2dfu: len.s37: line 1: byte count 0x08 says 8 bytes follow it, the record holds 7"
+printf 'S30300FC\n' >short.s37
+run "$HEX2DFU" -o out.dfu short.s37
+expect_fail 1 "hex2dfu: short.s37: line 1: 3 bytes, too short for an S3 record"
+printf 'S1070000010G0304EE\n' >digit.s37
+run "$HEX2DFU" -o out.dfu digit.s37
+expect_fail 1 "hex2dfu: digit.s37: line 1, column 12: 'G' is not a hexadecimal digit"
+printf 'S107000001020304E\n' >odd.s37
+run "$HEX2DFU" -o out.dfu odd.s37
+expect_fail 1 "hex2dfu: odd.s37: line 1: odd number of hexadecimal digits"
+{ printf 'S3'; printf '0%.0s' $(seq 514); echo; } >long.s37
+run "$HEX2DFU" -o out.dfu long.s37
+expect_fail 1 "hex2dfu: long.s37: line 1: 514 hexadecimal digits, more than any record holds (512)"
+srec clash.s37 1:000001020304 1:000209
+run "$HEX2DFU" -o out.dfu clash.s37
+expect_fail 1 "hex2dfu: clash.s37: line 2: 0x00000002 holds 0x09, but line 1 put 0x03 there"
+expect_no_file out.dfu
+case_end
+
+begin "inputs that are not HEX are refused"
+printf 'hello\n' >text.txt
+: >empty.hex
+mkdir adir
+printf '\177ELF\1\1\1' >fw.elf
+run "$HEX2DFU" -o out.dfu fw.elf
+expect_fail 1 "hex2dfu: fw.elf: an ELF file, not Intel HEX or S-records; use elf2dfu"
+run "$HEX2DFU" -o out.dfu text.txt
+expect_fail 1 "hex2dfu: text.txt: neither Intel HEX nor S-records"
+run "$HEX2DFU" -o out.dfu empty.hex
+expect_fail 1 "hex2dfu: empty.hex: empty file"
+run "$HEX2DFU" -o out.dfu missing.hex
+expect_fail 1 "hex2dfu: missing.hex: No such file or directory"
+run "$HEX2DFU" -o out.dfu adir
+expect_fail 1 "hex2dfu: adir: is a directory"
+expect_dir_only . adir empty.hex fw.elf text.txt
+case_end
+
+# ---- input and output ----------------------------------------------------
+
+begin "stdin (a pipe), stdout, --pad, -d and -r"
+ihex fw.hex 020000040800 0500000001020304AA 00000001
+run "$HEX2DFU" --pad 8 -d 1209:70b1 -r 0102 -o file.dfu fw.hex
+expect_status 0
+mkdir x
+elements file.dfu x
+expect_stdout_line "element 0.0 0x08000000 8"
+[ "$(od -v -An -tx1 x/t0e0.bin | tr -d ' \n')" = 01020304aaffffff ] ||
+    fail "padded element: $(od -v -An -tx1 x/t0e0.bin)"
+valid file.dfu
+expect_stdout_contains "idVendor 0x1209  idProduct 0x70b1  bcdDevice 0x0102"
+run sh -c 'cat fw.hex | "$0" --pad 8 -d 1209:70b1 -r 0102 -o - - >piped.dfu' "$HEX2DFU"
+expect_status 0
+expect_same_bytes piped.dfu file.dfu
+case_end
+
+begin "writing over the input is refused; failures leave the old output"
+ihex fw.hex 0100000011 00000001
+cp fw.hex fw.orig
+run "$HEX2DFU" -o fw.hex fw.hex
+expect_fail 1 "hex2dfu: fw.hex: output is also the input fw.hex; refusing to overwrite it"
+expect_same_bytes fw.hex fw.orig
+echo old >out.dfu
+cp out.dfu old.dfu
+ihex bad.hex 0100000011
+run "$HEX2DFU" -o out.dfu bad.hex
+expect_status 1
+expect_same_bytes out.dfu old.dfu
+expect_dir_only . bad.hex fw.hex fw.orig old.dfu out.dfu
+case_end
+
+finish
