@@ -1,0 +1,368 @@
+/*
+ * test_layout.c - dfu_layout_parse(): the DfuSe memory layout string of
+ * ST UM0424, with the strings real STM32 ROM bootloaders send and every
+ * way a string can be malformed (error code, message and offset).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dfulayout.h"
+
+static struct dfu_layout *
+parse_ok(const char *s)
+{
+	struct dfu_layout *l = dfu_layout_new();
+
+	assert_non_null(l);
+	if (dfu_layout_parse(l, s) != 0)
+		fail_msg("\"%s\": %s", s, dfu_layout_errmsg(l));
+	assert_string_equal(dfu_layout_errmsg(l), "");
+	return l;
+}
+
+static void
+check_region(const struct dfu_layout *l, unsigned i, uint32_t start,
+    uint32_t page_size, uint32_t count, char type, unsigned access)
+{
+	const struct dfu_layout_region *r = dfu_layout_region(l, i);
+
+	assert_non_null(r);
+	assert_int_equal(r->start, start);
+	assert_int_equal(r->page_size, page_size);
+	assert_int_equal(r->count, count);
+	assert_int_equal(r->end, (uint64_t)start + (uint64_t)page_size * count);
+	assert_int_equal(r->type, type);
+	assert_int_equal(r->access, access);
+}
+
+#define RWE (DFU_LAYOUT_READABLE | DFU_LAYOUT_ERASABLE | DFU_LAYOUT_WRITABLE)
+#define RW (DFU_LAYOUT_READABLE | DFU_LAYOUT_WRITABLE)
+
+/* STM32F405/F407 (and the pyboard): 4 x 16K, 64K, 7 x 128K. */
+static void
+test_f405_flash(void **state)
+{
+	struct dfu_layout *l =
+	    parse_ok("@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg");
+
+	(void)state;
+	assert_string_equal(dfu_layout_name(l), "Internal Flash");
+	assert_int_equal(dfu_layout_region_count(l), 3);
+	check_region(l, 0, 0x08000000, 16384, 4, 'g', RWE);
+	check_region(l, 1, 0x08010000, 65536, 1, 'g', RWE);
+	check_region(l, 2, 0x08020000, 131072, 7, 'g', RWE);
+	assert_null(dfu_layout_region(l, 3));
+	assert_int_equal(dfu_layout_region(l, 2)->end, 0x08100000);
+	dfu_layout_free(l);
+}
+
+/* A space as the multiplier means bytes; 'e' is readable and writable. */
+static void
+test_space_multiplier(void **state)
+{
+	struct dfu_layout *l = parse_ok("@Option Bytes  /0x1FFFC000/01*016 e");
+
+	(void)state;
+	assert_string_equal(dfu_layout_name(l), "Option Bytes");
+	assert_int_equal(dfu_layout_region_count(l), 1);
+	check_region(l, 0, 0x1fffc000, 16, 1, 'e', RW);
+	dfu_layout_free(l);
+}
+
+static void
+test_otp_and_feature(void **state)
+{
+	struct dfu_layout *l = parse_ok("@OTP Memory /0x1FFF7800/01*512 e,01*016 e");
+
+	(void)state;
+	assert_string_equal(dfu_layout_name(l), "OTP Memory");
+	check_region(l, 0, 0x1fff7800, 512, 1, 'e', RW);
+	check_region(l, 1, 0x1fff7a00, 16, 1, 'e', RW);
+	dfu_layout_free(l);
+	/* No space between the name and '/'. */
+	l = parse_ok("@Device Feature/0xFFFF0000/01*004 g");
+	assert_string_equal(dfu_layout_name(l), "Device Feature");
+	check_region(l, 0, 0xffff0000, 4, 1, 'g', RWE);
+	dfu_layout_free(l);
+}
+
+static void
+test_f107_and_l476(void **state)
+{
+	struct dfu_layout *l = parse_ok("@Internal Flash /0x08000000/128*002Kg");
+
+	(void)state;
+	check_region(l, 0, 0x08000000, 2048, 128, 'g', RWE);
+	dfu_layout_free(l);
+	l = parse_ok("@Internal Flash  /0x08000000/512*0002Kg");
+	check_region(l, 0, 0x08000000, 2048, 512, 'g', RWE);
+	dfu_layout_free(l);
+}
+
+/* B, K and M; every type letter and its access bits. */
+static void
+test_multipliers_and_types(void **state)
+{
+	struct dfu_layout *l =
+	    parse_ok("@m/0x0/1*1Ba,1*1Kb,1*1Mc,1*2Bd,1*3Be,1*4Bf,1*5Bg");
+
+	(void)state;
+	assert_string_equal(dfu_layout_name(l), "m");
+	check_region(l, 0, 0x0, 1, 1, 'a', DFU_LAYOUT_READABLE);
+	check_region(l, 1, 0x1, 1024, 1, 'b', DFU_LAYOUT_ERASABLE);
+	check_region(l, 2, 0x401, 1048576, 1, 'c',
+	    DFU_LAYOUT_READABLE | DFU_LAYOUT_ERASABLE);
+	check_region(l, 3, 0x100401, 2, 1, 'd', DFU_LAYOUT_WRITABLE);
+	check_region(l, 4, 0x100403, 3, 1, 'e', RW);
+	check_region(l, 5, 0x100406, 4, 1, 'f',
+	    DFU_LAYOUT_ERASABLE | DFU_LAYOUT_WRITABLE);
+	check_region(l, 6, 0x10040a, 5, 1, 'g', RWE);
+	assert_string_equal(dfu_layout_access_name(DFU_LAYOUT_READABLE),
+	    "readable");
+	assert_string_equal(dfu_layout_access_name(RW), "readable, writable");
+	assert_string_equal(dfu_layout_access_name(RWE),
+	    "readable, erasable, writable");
+	dfu_layout_free(l);
+}
+
+/* Several "/0xADDR/..." groups in one string, hexadecimal in any case. */
+static void
+test_several_groups(void **state)
+{
+	struct dfu_layout *l =
+	    parse_ok("@Flash/0x08000000/2*1Ka/0X20000000/1*4Kg,2*1Kg/0xaBcD0000/1*1 a");
+
+	(void)state;
+	assert_int_equal(dfu_layout_region_count(l), 4);
+	check_region(l, 0, 0x08000000, 1024, 2, 'a', DFU_LAYOUT_READABLE);
+	check_region(l, 1, 0x20000000, 4096, 1, 'g', RWE);
+	check_region(l, 2, 0x20001000, 1024, 2, 'g', RWE);
+	check_region(l, 3, 0xabcd0000, 1, 1, 'a', DFU_LAYOUT_READABLE);
+	dfu_layout_free(l);
+}
+
+static void
+test_empty_name_and_spaces(void **state)
+{
+	struct dfu_layout *l = parse_ok("@/0x10/1*1Kg");
+
+	(void)state;
+	assert_string_equal(dfu_layout_name(l), "");
+	dfu_layout_free(l);
+	l = parse_ok("@   /0x10/1*1Kg");
+	assert_string_equal(dfu_layout_name(l), "");
+	dfu_layout_free(l);
+	l = parse_ok("@ a b /0x10/1*1Kg");
+	assert_string_equal(dfu_layout_name(l), " a b");
+	dfu_layout_free(l);
+}
+
+/* A region may end exactly at 4 GiB. */
+static void
+test_up_to_4g(void **state)
+{
+	struct dfu_layout *l = parse_ok("@top/0xFFFF0000/16*4Kg");
+
+	(void)state;
+	assert_int_equal(dfu_layout_region(l, 0)->end, UINT64_C(1) << 32);
+	dfu_layout_free(l);
+	l = parse_ok("@all/0x0/4096*1Mg");
+	assert_int_equal(dfu_layout_region(l, 0)->end, UINT64_C(1) << 32);
+	dfu_layout_free(l);
+}
+
+static void
+test_find(void **state)
+{
+	struct dfu_layout *l =
+	    parse_ok("@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg");
+	const struct dfu_layout_region *r;
+	uint32_t page = 0;
+
+	(void)state;
+	assert_null(dfu_layout_find(l, 0x07ffffff, &page));
+	r = dfu_layout_find(l, 0x08000000, &page);
+	assert_ptr_equal(r, dfu_layout_region(l, 0));
+	assert_int_equal(page, 0x08000000);
+	r = dfu_layout_find(l, 0x08007fff, &page);
+	assert_ptr_equal(r, dfu_layout_region(l, 0));
+	assert_int_equal(page, 0x08004000);
+	r = dfu_layout_find(l, 0x0801ffff, &page);
+	assert_ptr_equal(r, dfu_layout_region(l, 1));
+	assert_int_equal(page, 0x08010000);
+	r = dfu_layout_find(l, 0x080fffff, &page);
+	assert_ptr_equal(r, dfu_layout_region(l, 2));
+	assert_int_equal(page, 0x080e0000);
+	assert_null(dfu_layout_find(l, 0x08100000, NULL));
+	assert_non_null(dfu_layout_find(l, 0x08050000, NULL));
+	dfu_layout_free(l);
+}
+
+/* A new parse replaces the old content; a failed parse leaves nothing. */
+static void
+test_reparse(void **state)
+{
+	struct dfu_layout *l = parse_ok("@a/0x0/1*1Kg,1*2Kg");
+
+	(void)state;
+	assert_int_equal(dfu_layout_parse(l, "@b/0x100/1*1Ka"), 0);
+	assert_string_equal(dfu_layout_name(l), "b");
+	assert_int_equal(dfu_layout_region_count(l), 1);
+	assert_int_not_equal(dfu_layout_parse(l, "@c/0x100/1*1Kz"), 0);
+	assert_int_equal(dfu_layout_region_count(l), 0);
+	assert_string_equal(dfu_layout_name(l), "");
+	assert_int_equal(dfu_layout_parse(l, "@d/0x0/1*1Kg"), 0);
+	assert_string_equal(dfu_layout_errmsg(l), "");
+	assert_int_equal(dfu_layout_error_offset(l), 0);
+	dfu_layout_free(l);
+}
+
+struct bad {
+	const char *s;
+	int err;
+	size_t offset;
+	const char *message;
+};
+
+static const struct bad bad_strings[] = {
+	{ "", DFU_ERR_FORMAT, 0,
+	  "offset 0: a layout starts with '@', found the end of the string" },
+	{ "Internal Flash/0x0/1*1Kg", DFU_ERR_FORMAT, 0,
+	  "offset 0: a layout starts with '@', found 'I'" },
+	{ "@Internal Flash", DFU_ERR_FORMAT, 15,
+	  "offset 15: expected '/' and a start address after the name, "
+	  "found the end of the string" },
+	{ "@x/", DFU_ERR_FORMAT, 3,
+	  "offset 3: expected a start address beginning with 0x, found the "
+	  "end of the string" },
+	{ "@x/08000000/1*1Kg", DFU_ERR_FORMAT, 3,
+	  "offset 3: expected a start address beginning with 0x, found '0'" },
+	{ "@x/0x/1*1Kg", DFU_ERR_FORMAT, 5,
+	  "offset 5: expected hexadecimal digits after 0x, found '/'" },
+	{ "@x/0x0800g000/1*1Kg", DFU_ERR_FORMAT, 9,
+	  "offset 9: expected '/' after the start address, found 'g'" },
+	{ "@x/0x100000000/1*1Kg", DFU_ERR_RANGE, 5,
+	  "offset 5: start address does not fit in 32 bits" },
+	{ "@x/0x08000000", DFU_ERR_FORMAT, 13,
+	  "offset 13: expected '/' after the start address, found the end "
+	  "of the string" },
+	{ "@x/0x08000000/", DFU_ERR_FORMAT, 14,
+	  "offset 14: expected the page count (decimal digits), found the "
+	  "end of the string" },
+	{ "@x/0x0/*1Kg", DFU_ERR_FORMAT, 7,
+	  "offset 7: expected the page count (decimal digits), found '*'" },
+	{ "@x/0x0/0*1Kg", DFU_ERR_FORMAT, 7, "offset 7: page count is 0" },
+	{ "@x/0x0/4 16Kg", DFU_ERR_FORMAT, 8,
+	  "offset 8: expected '*' after the page count, found a space" },
+	{ "@x/0x0/4x16Kg", DFU_ERR_FORMAT, 8,
+	  "offset 8: expected '*' after the page count, found 'x'" },
+	{ "@x/0x0/4*Kg", DFU_ERR_FORMAT, 9,
+	  "offset 9: expected the page size (decimal digits), found 'K'" },
+	{ "@x/0x0/4*0Kg", DFU_ERR_FORMAT, 9, "offset 9: page size is 0" },
+	{ "@x/0x0/4*16kg", DFU_ERR_FORMAT, 11,
+	  "offset 11: expected a multiplier (B, K, M or space) after the page "
+	  "size, found 'k'" },
+	{ "@x/0x0/4*16g", DFU_ERR_FORMAT, 11,
+	  "offset 11: expected a multiplier (B, K, M or space) after the page "
+	  "size, found 'g'" },
+	{ "@x/0x0/4*16", DFU_ERR_FORMAT, 11,
+	  "offset 11: expected a multiplier (B, K, M or space) after the page "
+	  "size, found the end of the string" },
+	{ "@x/0x0/4*16K", DFU_ERR_FORMAT, 12,
+	  "offset 12: expected a type letter from 'a' to 'g', found the end "
+	  "of the string" },
+	{ "@x/0x0/4*16Kh", DFU_ERR_FORMAT, 12,
+	  "offset 12: expected a type letter from 'a' to 'g', found 'h'" },
+	{ "@x/0x0/4*16KG", DFU_ERR_FORMAT, 12,
+	  "offset 12: expected a type letter from 'a' to 'g', found 'G'" },
+	{ "@x/0x0/4*16K\tg", DFU_ERR_FORMAT, 12,
+	  "offset 12: expected a type letter from 'a' to 'g', found 0x09" },
+	{ "@x/0x0/4*16Kg,", DFU_ERR_FORMAT, 14,
+	  "offset 14: expected the page count (decimal digits), found the "
+	  "end of the string" },
+	{ "@x/0x0/4*16Kg;1*1Kg", DFU_ERR_FORMAT, 13,
+	  "offset 13: expected ',', '/' or the end of the string after a type "
+	  "letter, found ';'" },
+	{ "@x/0x0/4*16Kg ", DFU_ERR_FORMAT, 13,
+	  "offset 13: expected ',', '/' or the end of the string after a type "
+	  "letter, found a space" },
+	{ "@x/0x0/4*16Kg/", DFU_ERR_FORMAT, 14,
+	  "offset 14: expected a start address beginning with 0x, found the "
+	  "end of the string" },
+	{ "@x/0x0/4294967296*1Bg", DFU_ERR_RANGE, 7,
+	  "offset 7: page count does not fit in 32 bits" },
+	{ "@x/0x0/1*4096Mg", DFU_ERR_RANGE, 9,
+	  "offset 9: page size 4096M does not fit in 32 bits" },
+	{ "@x/0xFFFFF000/2*4Kg", DFU_ERR_RANGE, 14,
+	  "offset 14: 2 pages of 4096 bytes from 0xfffff000 pass the end of "
+	  "the 32-bit address space" },
+	{ "@x/0xFFFFF000/1*4Kg,1*1Bg", DFU_ERR_RANGE, 20,
+	  "offset 20: 1 pages of 1 bytes from 0x100000000 pass the end of the "
+	  "32-bit address space" },
+	{ "@x/0x08000000/4*16Kg/0x08008000/1*1Kg", DFU_ERR_RANGE, 32,
+	  "offset 32: 0x08008000-0x080083ff overlaps region 0 at "
+	  "0x08000000-0x0800ffff" },
+};
+
+static void
+test_malformed(void **state)
+{
+	struct dfu_layout *l = dfu_layout_new();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_strings) / sizeof(bad_strings[0]);
+	    i++) {
+		const struct bad *b = &bad_strings[i];
+		int err = dfu_layout_parse(l, b->s);
+
+		if (err != b->err || strcmp(dfu_layout_errmsg(l),
+		    b->message) != 0 || dfu_layout_error_offset(l) != b->offset)
+			fail_msg("\"%s\": got %d \"%s\" at %zu, expected %d "
+			    "\"%s\" at %zu", b->s, err, dfu_layout_errmsg(l),
+			    dfu_layout_error_offset(l), b->err, b->message,
+			    b->offset);
+		assert_int_equal(dfu_layout_region_count(l), 0);
+	}
+	dfu_layout_free(l);
+}
+
+static void
+test_null(void **state)
+{
+	struct dfu_layout *l = dfu_layout_new();
+
+	(void)state;
+	assert_int_equal(dfu_layout_parse(NULL, "@x/0x0/1*1Kg"),
+	    DFU_ERR_INVALID);
+	assert_int_equal(dfu_layout_parse(l, NULL), DFU_ERR_INVALID);
+	assert_string_equal(dfu_layout_errmsg(l), "no layout string");
+	assert_string_equal(dfu_layout_errmsg(NULL), "");
+	dfu_layout_free(l);
+	dfu_layout_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_f405_flash),
+		cmocka_unit_test(test_space_multiplier),
+		cmocka_unit_test(test_otp_and_feature),
+		cmocka_unit_test(test_f107_and_l476),
+		cmocka_unit_test(test_multipliers_and_types),
+		cmocka_unit_test(test_several_groups),
+		cmocka_unit_test(test_empty_name_and_spaces),
+		cmocka_unit_test(test_up_to_4g),
+		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_reparse),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_null),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
