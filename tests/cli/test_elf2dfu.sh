@@ -216,6 +216,30 @@ objcopy_case "top.elf equals objcopy -O binary per section" "$FIX/top.elf"
 objcopy_case "teensy41 (corpus) equals objcopy -O binary per section" "$TEENSY"
 objcopy_case "flipper updater (corpus) equals objcopy -O binary per section" "$FLIPPER"
 
+begin "fixtures rebuilt with arm-none-eabi-gcc convert as objcopy says"
+if ! have arm-none-eabi-gcc; then
+	skip_case "arm-none-eabi-gcc not installed (Debian package gcc-arm-none-eabi); the committed fixtures are used instead"
+elif ! have arm-none-eabi-objcopy || ! have arm-none-eabi-objdump; then
+	skip_case "arm-none-eabi-objcopy not installed (Debian package binutils-arm-none-eabi)"
+else
+	cp "$FIX"/fw.c "$FIX"/*.ld "$FIX"/make-fixtures.sh .
+	run sh ./make-fixtures.sh
+	expect_status 0
+	for e in lma.elf lma-be.elf two_regions.elf top.elf; do
+		run "$ELF2DFU" -o "$e.dfu" "$e"
+		expect_status 0
+		run $CHECK objcopy "$e" "$e.dfu"
+		expect_status 0
+		expect_stdout_contains "all equal"
+		# .bss and .noinit are there, and not in the output.
+		run arm-none-eabi-objdump -h "$e"
+		expect_stdout_contains ".bss"
+	done
+	run arm-none-eabi-objdump -h lma.elf
+	expect_stdout_contains ".noinit"
+fi
+case_end
+
 begin "two flash regions far apart are two elements, not one blob"
 run "$ELF2DFU" -o out.dfu "$FIX/two_regions.elf"
 expect_status 0
@@ -482,6 +506,26 @@ cp "$OUT" want.dfu
 expect_same_bytes out.dfu want.dfu
 run "$ELF2DFU" -j .text -o out2.dfu noshdr.elf
 expect_fail 1 "elf2dfu: noshdr.elf: no section headers: sections cannot be selected or removed"
+case_end
+
+begin "teensy41 without section headers: the same file, the header PT_LOAD left out"
+if [ -r "$TEENSY" ]; then
+	python3 -c '
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+struct.pack_into("<I", d, 32, 0)
+struct.pack_into("<HHH", d, 46, 40, 0, 0)
+open("noshdr.elf", "wb").write(d)
+' "$TEENSY"
+	run "$ELF2DFU" -o segments.dfu noshdr.elf
+	expect_status 0
+	elements segments.dfu
+	expect_stdout_line "element 0.0 0x60000000 169984"
+	run "$ELF2DFU" -o sections.dfu "$TEENSY"
+	expect_same_bytes segments.dfu sections.dfu
+else
+	skip_case "$TEENSY not found"
+fi
 case_end
 
 # ---- output --------------------------------------------------------------
