@@ -528,6 +528,42 @@ else
 fi
 case_end
 
+begin "a 128 MiB section is streamed: memory stays small"
+# ELF32 LE: header, one PT_LOAD, a sparse 128 MiB .text at 0x1000, names,
+# three section headers (null, .text, .shstrtab).
+if [ -x /usr/bin/time ] && python3 -c '
+import struct, sys
+size, off = 128 << 20, 0x1000
+names = b"\0.text\0.shstrtab\0"
+stroff = off + size
+shoff = stroff + len(names) + 3 & ~3
+eh = b"\x7fELF\x01\x01\x01" + bytes(9) + struct.pack("<HHIIIIIHHHHHH",
+    2, 40, 1, 0x08000000, 52, shoff, 0, 52, 32, 1, 40, 3, 2)
+ph = struct.pack("<8I", 1, off, 0x08000000, 0x08000000, size, size, 5, 4)
+sh = bytes(40) + struct.pack("<10I", 1, 1, 6, 0x08000000, off, size, 0, 0, 4, 0)
+sh += struct.pack("<10I", 7, 3, 0, 0, stroff, len(names), 0, 0, 1, 0)
+with open("big.elf", "wb") as f:
+    f.write(eh + ph)
+    f.seek(off + size - 1)
+    f.write(b"\xa5")
+    f.write(names)
+    f.seek(shoff)
+    f.write(sh)
+' 2>/dev/null; then
+	run /usr/bin/time -f '%M' -o rss.txt "$ELF2DFU" -o big.dfu big.elf
+	expect_status 0
+	[ "$(wc -c <big.dfu)" -eq $((134217728 + 11 + 274 + 8 + 16)) ] ||
+	    fail "size $(wc -c <big.dfu)"
+	[ "$(tail -c 17 big.dfu | head -c 1 | od -An -tx1 | tr -d ' ')" = a5 ] ||
+	    fail "last data byte"
+	rss=$(tail -n 1 rss.txt)
+	[ "$rss" -lt 32768 ] || fail "peak RSS ${rss} KiB for a 128 MiB section"
+else
+	skip_case "no /usr/bin/time (Debian package time) or no sparse files"
+fi
+rm -f big.elf big.dfu
+case_end
+
 # ---- output --------------------------------------------------------------
 
 begin "writing over the input is refused and the input is left alone"
