@@ -37,7 +37,7 @@ LIB_SO := $(B)/libdfufile.so.$(VERSION)
 LIB_SONAME := libdfufile.so.$(SOVERSION)
 PC := $(B)/libdfufile.pc
 
-TOOLS := bin2dfu dfuinfo elf2dfu hex2dfu
+TOOLS := bin2dfu dfuinfo elf2dfu hex2dfu dfusplit
 TOOL_BINS := $(TOOLS:%=$(B)/bin/%)
 MANPAGES := $(wildcard man/*.1 man/*.3)
 
@@ -83,11 +83,17 @@ $(PC): common/libdfufile.pc.in common/dfufile.h
 	@mkdir -p $(@D)
 	$(PC_SED) > $@
 
+# What a tool needs beyond the library: <tool>_CFLAGS and <tool>_LIBS.
+# dfusplit: jansson for its JSON manifest, nettle for SHA-256.
+dfusplit_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson nettle)
+dfusplit_LIBS = $(shell $(PKG_CONFIG) --libs jansson nettle)
+
 # Each tool is every .c file of its folder, linked with the static library.
 define TOOL_RULE
+$(B)/$(1)/%.o: CPPFLAGS_ALL += $$($(1)_CFLAGS)
 $(B)/bin/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_ALL) $$(LDFLAGS) -o $$@ $$^ $$(ZLIB_LIBS)
+	$$(CC) $$(CFLAGS_ALL) $$(LDFLAGS) -o $$@ $$^ $$(ZLIB_LIBS) $$($(1)_LIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 
@@ -116,7 +122,8 @@ install: all
 	$(INSTALL) -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)
 	ln -sf libdfufile.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf libdfufile.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libdfufile.so
-	$(INSTALL) -m 644 common/dfufile.h common/dfuimage.h $(DESTDIR)$(INCLUDEDIR)
+	$(INSTALL) -m 644 common/dfufile.h common/dfuimage.h \
+		common/dfulayout.h $(DESTDIR)$(INCLUDEDIR)
 	$(PC_SED) > $(DESTDIR)$(PKGCONFIGDIR)/libdfufile.pc
 	$(if $(filter %.1,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1)
 	$(if $(filter %.3,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.3,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man3)
@@ -127,6 +134,7 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/libdfufile.so.$(VERSION) \
 		$(DESTDIR)$(LIBDIR)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libdfufile.so
 	rm -f $(DESTDIR)$(INCLUDEDIR)/dfufile.h $(DESTDIR)$(INCLUDEDIR)/dfuimage.h \
+		$(DESTDIR)$(INCLUDEDIR)/dfulayout.h \
 		$(DESTDIR)$(PKGCONFIGDIR)/libdfufile.pc
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANPAGES)))
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man3/%,$(filter %.3,$(MANPAGES)))

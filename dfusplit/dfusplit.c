@@ -1,0 +1,545 @@
+/*
+ * dfusplit - split, join, extract, merge and edit DFU files
+ *
+ * Every mode reads whole, checked inputs first and writes each output to a
+ * temporary file that is renamed into place, so that a failure leaves no
+ * partial output and no input is ever changed (--in-place replaces the
+ * input only by that rename).  Element data is streamed from the inputs
+ * by libdfufile; nothing here holds a whole element in memory except the
+ * union of two overlapping elements in --merge.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dfusplit.h"
+
+enum {
+	OPT_ADD_SUFFIX = 256,
+	OPT_FORCE,
+	OPT_FORMAT,
+	OPT_IGNORE_CRC,
+	OPT_IN_PLACE,
+	OPT_JOIN,
+	OPT_MERGE,
+	OPT_SET_ADDRESS,
+	OPT_SET_ALT,
+	OPT_SET_BCD,
+	OPT_SET_NAME,
+	OPT_SET_PID,
+	OPT_SET_VID,
+	OPT_STRIP_SUFFIX,
+};
+
+static const struct option longopts[] = {
+	{ "add-suffix",		no_argument,		NULL, OPT_ADD_SUFFIX },
+	{ "device",		required_argument,	NULL, 'd' },
+	{ "force",		no_argument,		NULL, OPT_FORCE },
+	{ "format",		required_argument,	NULL, OPT_FORMAT },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "ignore-crc",		no_argument,		NULL, OPT_IGNORE_CRC },
+	{ "in-place",		no_argument,		NULL, OPT_IN_PLACE },
+	{ "join",		required_argument,	NULL, OPT_JOIN },
+	{ "merge",		no_argument,		NULL, OPT_MERGE },
+	{ "name",		required_argument,	NULL, 'n' },
+	{ "output",		required_argument,	NULL, 'o' },
+	{ "release",		required_argument,	NULL, 'r' },
+	{ "set-address",	required_argument,	NULL, OPT_SET_ADDRESS },
+	{ "set-alt",		required_argument,	NULL, OPT_SET_ALT },
+	{ "set-bcddevice",	required_argument,	NULL, OPT_SET_BCD },
+	{ "set-name",		required_argument,	NULL, OPT_SET_NAME },
+	{ "set-pid",		required_argument,	NULL, OPT_SET_PID },
+	{ "set-vid",		required_argument,	NULL, OPT_SET_VID },
+	{ "strip-suffix",	no_argument,		NULL, OPT_STRIP_SUFFIX },
+	{ "target",		required_argument,	NULL, 't' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ NULL,			0,			NULL, 0 }
+};
+
+static const char usage_text[] =
+    "usage: dfusplit [--format bin|hex|srec] [--ignore-crc] [-o dir] file\n"
+    "       dfusplit --join manifest -o output\n"
+    "       dfusplit [-t alt] [-n name] [--set-vid vid] [--set-pid pid]\n"
+    "                [--set-bcddevice bcd] [--set-name alt:name]\n"
+    "                [--set-alt old:new] [--set-address [alt/]old:new]\n"
+    "                [--force] [--ignore-crc] -o output | --in-place file\n"
+    "       dfusplit --merge [--force] [edit options] -o output file ...\n"
+    "       dfusplit --strip-suffix -o output | --in-place file\n"
+    "       dfusplit --add-suffix [--force] [-d vid:pid] [-r bcddevice]\n"
+    "                -o output | --in-place file\n"
+    "       dfusplit -h | -V\n";
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(CLI_EXIT_USAGE);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cli_error(NULL, "%s", msg);
+	exit(CLI_EXIT_USAGE);
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL) {
+		cli_error(NULL, "out of memory");
+		exit(CLI_EXIT_FAIL);
+	}
+	return p;
+}
+
+/* Room for element n of an array that grows 16 at a time. */
+void *
+grow(void *p, size_t n, size_t size)
+{
+	void *q;
+
+	if (n % 16 != 0)
+		return p;
+	q = reallocarray(p, n + 16, size);
+	if (q == NULL) {
+		cli_error(NULL, "out of memory");
+		exit(CLI_EXIT_FAIL);
+	}
+	return q;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL) {
+		cli_error(NULL, "out of memory");
+		exit(CLI_EXIT_FAIL);
+	}
+	return p;
+}
+
+/* cli_parse_u32() of the first n bytes of s. */
+static int
+parse_u32_prefix(const char *s, size_t n, uint32_t *out)
+{
+	char buf[32];
+
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return cli_parse_u32(buf, out);
+}
+
+static uint8_t
+parse_alt(const char *opt, const char *arg, const char *s, size_t n)
+{
+	uint32_t alt;
+
+	if (parse_u32_prefix(s, n, &alt) != 0 || alt > 255)
+		usage_error("%s %s: alternate setting is not a number from 0 "
+		    "to 255", opt, arg);
+	return (uint8_t)alt;
+}
+
+static uint16_t
+parse_id(const char *opt, const char *arg)
+{
+	uint16_t v;
+
+	if (cli_parse_hex16(arg, &v) != 0)
+		usage_error("%s %s: not a hexadecimal number up to ffff", opt,
+		    arg);
+	return v;
+}
+
+/* --set-name ALT:NAME */
+static void
+parse_set_name(struct options *o, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	struct edit_name *e;
+
+	if (colon == NULL)
+		usage_error("--set-name %s: expected alt:name", arg);
+	if (strlen(colon + 1) > DFUSE_TARGET_NAME_SIZE - 1)
+		usage_error("--set-name %s: target name is longer than 254 "
+		    "bytes", arg);
+	o->set_names = grow(o->set_names, o->nset_names, sizeof(*e));
+	e = &o->set_names[o->nset_names++];
+	e->arg = arg;
+	e->alt = parse_alt("--set-name", arg, arg, (size_t)(colon - arg));
+	e->name = colon + 1;
+}
+
+/* --set-alt OLD:NEW */
+static void
+parse_set_alt(struct options *o, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	struct edit_alt *e;
+
+	if (colon == NULL)
+		usage_error("--set-alt %s: expected old:new", arg);
+	o->set_alts = grow(o->set_alts, o->nset_alts, sizeof(*e));
+	e = &o->set_alts[o->nset_alts++];
+	e->arg = arg;
+	e->from = parse_alt("--set-alt", arg, arg, (size_t)(colon - arg));
+	e->to = parse_alt("--set-alt", arg, colon + 1, strlen(colon + 1));
+}
+
+/* --set-address [ALT/]OLD:NEW */
+static void
+parse_set_address(struct options *o, const char *arg)
+{
+	const char *slash = strchr(arg, '/'), *colon = strrchr(arg, ':');
+	const char *from = slash != NULL ? slash + 1 : arg;
+	struct edit_address *e;
+
+	if (colon == NULL || colon < from)
+		usage_error("--set-address %s: expected [alt/]old:new", arg);
+	o->set_addresses = grow(o->set_addresses, o->nset_addresses,
+	    sizeof(*e));
+	e = &o->set_addresses[o->nset_addresses++];
+	e->arg = arg;
+	e->has_alt = slash != NULL;
+	if (slash != NULL)
+		e->alt = parse_alt("--set-address", arg, arg,
+		    (size_t)(slash - arg));
+	if (parse_u32_prefix(from, (size_t)(colon - from), &e->from) != 0 ||
+	    cli_parse_u32(colon + 1, &e->to) != 0)
+		usage_error("--set-address %s: addresses are not 32-bit "
+		    "numbers", arg);
+}
+
+/* Which mode the options ask for; usage error when they conflict. */
+static void
+set_mode(struct options *o, int mode, const char *opt)
+{
+	static const char *mode_opt;
+
+	if (o->mode != MODE_SPLIT && o->mode != (unsigned)mode) {
+		cli_error(NULL, "%s cannot be used with %s", opt, mode_opt);
+		usage();
+	}
+	if (o->mode == MODE_SPLIT)
+		mode_opt = opt;
+	o->mode = mode;
+}
+
+static int
+has_edits(const struct options *o)
+{
+	return o->set_vid || o->set_pid || o->set_bcd || o->nset_names > 0 ||
+	    o->nset_alts > 0 || o->nset_addresses > 0 || o->nalts > 0 ||
+	    o->nnames > 0;
+}
+
+static void
+check_operands(struct options *o)
+{
+	if (o->mode == MODE_SPLIT && has_edits(o))
+		o->mode = MODE_EDIT;
+	if (o->mode == MODE_MERGE && (o->nalts > 0 || o->nnames > 0))
+		usage_error("%s: -t and -n cannot be used with --merge; "
+		    "extract from the merged file", "--merge");
+	if ((o->mode == MODE_STRIP || o->mode == MODE_ADD || o->mode ==
+	    MODE_JOIN) && has_edits(o))
+		usage_error("%s: edit options cannot be used in this mode",
+		    o->mode == MODE_JOIN ? "--join" : o->mode == MODE_STRIP ?
+		    "--strip-suffix" : "--add-suffix");
+	if (o->ids_given && o->mode != MODE_ADD)
+		usage_error("%s: -d and -r are for --add-suffix; use "
+		    "--set-vid, --set-pid, --set-bcddevice", "-d/-r");
+	if (o->format != ELEM_BIN && o->mode != MODE_SPLIT)
+		usage_error("%s: --format is for splitting", "--format");
+	if (o->in_place && (o->mode == MODE_SPLIT || o->mode == MODE_JOIN ||
+	    o->mode == MODE_MERGE))
+		usage_error("%s: --in-place needs a mode that changes one "
+		    "file", "--in-place");
+	if (o->in_place && o->output != NULL)
+		usage_error("%s: -o and --in-place exclude each other",
+		    "--in-place");
+	if (o->mode == MODE_JOIN) {
+		if (o->nfiles > 0)
+			usage_error("%s: unexpected argument: --join takes its "
+			    "files from the manifest", o->files[0]);
+	} else if (o->nfiles == 0) {
+		cli_error(NULL, "no input file");
+		usage();
+	} else if (o->mode != MODE_MERGE && o->nfiles > 1) {
+		usage_error("%s: unexpected argument: one input file only, "
+		    "except with --merge", o->files[1]);
+	}
+	if (o->mode != MODE_SPLIT && !o->in_place && o->output == NULL) {
+		cli_error(NULL, "missing -o output%s", o->mode == MODE_JOIN ||
+		    o->mode == MODE_MERGE ? "" : " (or --in-place)");
+		usage();
+	}
+	if (o->mode == MODE_SPLIT && o->output != NULL &&
+	    strcmp(o->output, "-") == 0)
+		usage_error("%s: split writes files into a directory, not to "
+		    "standard output", "-o -");
+	if (o->in_place && strcmp(o->files[0], "-") == 0)
+		usage_error("%s: --in-place needs a file, not standard input",
+		    "-");
+}
+
+static void
+parse_args(struct options *o, int argc, char *argv[])
+{
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->vid = o->pid = o->bcd = DFU_ID_ANY;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":d:hn:o:r:t:V", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			if (cli_parse_ids(optarg, &o->vid, &o->pid) != 0)
+				usage_error("-d %s: expected vid:pid, two "
+				    "hexadecimal numbers up to ffff", optarg);
+			o->ids_given = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(CLI_EXIT_OK);
+		case 'n':
+			o->names = grow(o->names, o->nnames, sizeof(*o->names));
+			o->names[o->nnames++] = optarg;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'r':
+			o->bcd = parse_id("-r", optarg);
+			o->ids_given = 1;
+			break;
+		case 't':
+			o->alts = grow(o->alts, o->nalts, sizeof(*o->alts));
+			o->alts_arg = grow(o->alts_arg, o->nalts,
+			    sizeof(*o->alts_arg));
+			o->alts_arg[o->nalts] = optarg;
+			o->alts[o->nalts++] = parse_alt("-t", optarg, optarg,
+			    strlen(optarg));
+			break;
+		case 'V':
+			printf("dfusplit %s\n", DFUFILE_VERSION_STRING);
+			exit(CLI_EXIT_OK);
+		case OPT_ADD_SUFFIX:
+			set_mode(o, MODE_ADD, "--add-suffix");
+			break;
+		case OPT_FORCE:
+			o->force = 1;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "bin") == 0)
+				o->format = ELEM_BIN;
+			else if (strcmp(optarg, "hex") == 0)
+				o->format = ELEM_IHEX;
+			else if (strcmp(optarg, "srec") == 0)
+				o->format = ELEM_SREC;
+			else
+				usage_error("--format %s: expected bin, hex or "
+				    "srec", optarg);
+			break;
+		case OPT_IGNORE_CRC:
+			o->ignore_crc = 1;
+			break;
+		case OPT_IN_PLACE:
+			o->in_place = 1;
+			break;
+		case OPT_JOIN:
+			set_mode(o, MODE_JOIN, "--join");
+			o->manifest = optarg;
+			break;
+		case OPT_MERGE:
+			set_mode(o, MODE_MERGE, "--merge");
+			break;
+		case OPT_SET_ADDRESS:
+			parse_set_address(o, optarg);
+			break;
+		case OPT_SET_ALT:
+			parse_set_alt(o, optarg);
+			break;
+		case OPT_SET_BCD:
+			o->bcd = parse_id("--set-bcddevice", optarg);
+			o->set_bcd = 1;
+			break;
+		case OPT_SET_NAME:
+			parse_set_name(o, optarg);
+			break;
+		case OPT_SET_PID:
+			o->pid = parse_id("--set-pid", optarg);
+			o->set_pid = 1;
+			break;
+		case OPT_SET_VID:
+			o->vid = parse_id("--set-vid", optarg);
+			o->set_vid = 1;
+			break;
+		case OPT_STRIP_SUFFIX:
+			set_mode(o, MODE_STRIP, "--strip-suffix");
+			break;
+		case ':':
+			cli_error(NULL, "%s needs an argument", argv[optind - 1]);
+			usage();
+		default:
+			if (optopt != 0)
+				cli_error(NULL, "-%c: unknown option", optopt);
+			else
+				cli_error(NULL, "%s: unknown option",
+				    argv[optind - 1]);
+			usage();
+		}
+	}
+	o->files = argv + optind;
+	o->nfiles = argc - optind;
+	check_operands(o);
+}
+
+/* 1 if the CRC is the file's only error. */
+static int
+crc_only(const struct dfu_file *f)
+{
+	size_t i, n = dfu_file_diag_count(f);
+
+	if (dfu_file_error_count(f) != 1)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const struct dfu_diag *d = dfu_file_diag(f, i);
+
+		if (d != NULL && d->severity == DFU_ERROR)
+			return strcmp(d->code, "crc-mismatch") == 0;
+	}
+	return 0;
+}
+
+int
+input_open(struct input *in, const char *path, int ignore_crc)
+{
+	size_t i, n;
+	int rc;
+
+	memset(in, 0, sizeof(*in));
+	in->path = path;
+	in->name = cli_input_name(path);
+	in->fd = cli_open_input(path);
+	if (in->fd < 0)
+		return -1;
+	in->f = dfu_file_new();
+	if (in->f == NULL) {
+		cli_error(in->name, "out of memory");
+		return -1;
+	}
+	rc = dfu_file_read_fd(in->f, in->fd,
+	    ignore_crc ? DFU_READ_IGNORE_CRC : 0);
+	if (rc == DFU_ERR_FORMAT) {
+		/* The same lines as dfuinfo's, one per error. */
+		n = dfu_file_diag_count(in->f);
+		for (i = 0; i < n; i++) {
+			const struct dfu_diag *d = dfu_file_diag(in->f, i);
+
+			if (d != NULL && d->severity == DFU_ERROR)
+				cli_error(in->name, "error: 0x%08llx %s: %s (%s)",
+				    (unsigned long long)d->offset, d->field,
+				    d->message, d->code);
+		}
+		if (crc_only(in->f))
+			cli_error(in->name, "the only error is the CRC: "
+			    "--ignore-crc reads the file anyway");
+		cli_error(in->name, "not a valid DFU file: nothing written");
+		return -1;
+	}
+	if (rc != 0) {
+		cli_error(in->name, "%s", dfu_file_errmsg(in->f));
+		return -1;
+	}
+	if (ignore_crc) {
+		const struct dfu_suffix *s = dfu_file_suffix(in->f);
+
+		if (s != NULL && s->dwCRC != dfu_file_crc(in->f))
+			cli_error(in->name, "warning: CRC mismatch ignored "
+			    "(stored 0x%08x, computed 0x%08x); the output "
+			    "gets a new CRC over the bytes as they are",
+			    s->dwCRC, dfu_file_crc(in->f));
+	}
+	return 0;
+}
+
+void
+input_close(struct input *in)
+{
+	dfu_file_free(in->f);
+	in->f = NULL;
+	if (in->fd >= 0)
+		close(in->fd);
+	in->fd = -1;
+}
+
+int
+write_dfu(struct dfu_file *f, const char *path, const struct input *inputs,
+    size_t ninputs, int in_place)
+{
+	struct cli_output out;
+	size_t i;
+
+	if (!in_place && strcmp(path, "-") != 0)
+		for (i = 0; i < ninputs; i++)
+			if (inputs[i].fd >= 0 &&
+			    cli_same_file(path, inputs[i].fd)) {
+				cli_error(path, "is the input %s: refusing to "
+				    "write over it (use --in-place)",
+				    inputs[i].name);
+				return CLI_EXIT_FAIL;
+			}
+	if (cli_output_open(&out, path) != 0)
+		return CLI_EXIT_FAIL;
+	if (dfu_file_write_fd(f, out.fd) != 0) {
+		cli_error(path, "%s", dfu_file_errmsg(f));
+		cli_output_abort(&out);
+		return CLI_EXIT_FAIL;
+	}
+	return cli_output_commit(&out) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct options o;
+
+	cli_init(argv[0]);
+	parse_args(&o, argc, argv);
+	switch (o.mode) {
+	case MODE_JOIN:
+		return run_join(&o);
+	case MODE_MERGE:
+		return run_merge(&o);
+	case MODE_EDIT:
+		return run_edit(&o);
+	case MODE_STRIP:
+		return run_strip(&o);
+	case MODE_ADD:
+		return run_add(&o);
+	default:
+		return run_split(&o);
+	}
+}

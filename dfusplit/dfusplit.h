@@ -1,0 +1,132 @@
+/*
+ * dfusplit.h - what the parts of dfusplit share: the options, the inputs
+ * as read, and the plan of the file to write.
+ */
+#ifndef DFUSPLIT_H
+#define DFUSPLIT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dfufile.h"
+
+/* Formats of the element files that split writes and join reads. */
+enum elem_format {
+	ELEM_BIN = 0,
+	ELEM_IHEX,
+	ELEM_SREC,
+};
+
+/* One --set-name, --set-alt or --set-address. */
+struct edit_name {
+	const char *arg;
+	uint8_t alt;
+	const char *name;	/* "" removes the name */
+};
+
+struct edit_alt {
+	const char *arg;
+	uint8_t from, to;
+};
+
+struct edit_address {
+	const char *arg;
+	int has_alt;		/* ALT/ given */
+	uint8_t alt;
+	uint32_t from, to;
+};
+
+struct options {
+	enum {
+		MODE_SPLIT = 0,
+		MODE_JOIN,
+		MODE_MERGE,
+		MODE_EDIT,	/* extract and edit: one input, one output */
+		MODE_STRIP,
+		MODE_ADD,
+	} mode;
+	const char *output;	/* -o: a file, or split's directory */
+	int in_place;
+	int force;
+	int ignore_crc;
+	enum elem_format format;
+	const char *manifest;	/* --join */
+
+	/* Extract. */
+	const char **alts_arg;	/* -t, as given */
+	uint8_t *alts;
+	size_t nalts;
+	const char **names;	/* -n */
+	size_t nnames;
+
+	/* Edit. */
+	int set_vid, set_pid, set_bcd;
+	uint16_t vid, pid, bcd;
+	struct edit_name *set_names;
+	size_t nset_names;
+	struct edit_alt *set_alts;
+	size_t nset_alts;
+	struct edit_address *set_addresses;
+	size_t nset_addresses;
+
+	/* --add-suffix: -d and -r. */
+	int ids_given;
+
+	char **files;
+	int nfiles;
+};
+
+/* A .dfu file as read, kept open while the output is written. */
+struct input {
+	const char *path;	/* as given */
+	const char *name;	/* for messages */
+	int fd;
+	struct dfu_file *f;
+};
+
+/* dfusplit.c */
+void *xcalloc(size_t n, size_t size);
+void *grow(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+/* Open and read a DFU file, refusing a damaged one; -1 after the message. */
+int input_open(struct input *in, const char *path, int ignore_crc);
+void input_close(struct input *in);
+/* Write f atomically to path ("-": stdout); refuses to write over any of
+ * the inputs unless in_place.  Returns an exit status. */
+int write_dfu(struct dfu_file *f, const char *path,
+	      const struct input *inputs, size_t ninputs, int in_place);
+
+/* split.c */
+int run_split(const struct options *o);
+
+/* build.c: extract, edit, merge, suffix operations */
+int run_edit(const struct options *o);
+int run_merge(const struct options *o);
+int run_strip(const struct options *o);
+int run_add(const struct options *o);
+
+/* manifest.c */
+int run_join(const struct options *o);
+
+/*
+ * records.c: element files in Intel HEX (16 data bytes per record, type
+ * 04 before the first record and at every 64 KiB boundary, type 01 at the
+ * end) or Motorola S-records (S0 header, S3 with 32-bit addresses, S5 or
+ * S6 count, S7 end).  Errors are those of stdio: check ferror(fp).
+ */
+struct records {
+	FILE *fp;
+	enum elem_format format;
+	uint32_t upper;		/* IHEX: the last type 04 value */
+	int have_upper;
+	unsigned long count;	/* SREC: data records written */
+};
+void records_begin(struct records *r, FILE *fp, enum elem_format format,
+		   const char *header);
+void records_data(struct records *r, uint32_t address, const uint8_t *data,
+		  size_t len);
+void records_end(struct records *r);
+const char *elem_format_name(enum elem_format format);
+const char *elem_format_ext(enum elem_format format);
+
+#endif /* DFUSPLIT_H */
