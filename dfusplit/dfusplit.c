@@ -521,25 +521,45 @@ write_dfu(struct dfu_file *f, const char *path, const struct input *inputs,
 	return cli_output_commit(&out) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
+static void
+options_free(struct options *o)
+{
+	free(o->alts);
+	free(o->alts_arg);
+	free(o->names);
+	free(o->set_names);
+	free(o->set_alts);
+	free(o->set_addresses);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct options o;
+	int rc;
 
 	cli_init(argv[0]);
 	parse_args(&o, argc, argv);
 	switch (o.mode) {
 	case MODE_JOIN:
-		return run_join(&o);
+		rc = run_join(&o);
+		break;
 	case MODE_MERGE:
-		return run_merge(&o);
+		rc = run_merge(&o);
+		break;
 	case MODE_EDIT:
-		return run_edit(&o);
+		rc = run_edit(&o);
+		break;
 	case MODE_STRIP:
-		return run_strip(&o);
+		rc = run_strip(&o);
+		break;
 	case MODE_ADD:
-		return run_add(&o);
+		rc = run_add(&o);
+		break;
 	default:
-		return run_split(&o);
+		rc = run_split(&o);
+		break;
 	}
+	options_free(&o);
+	return rc;
 }
