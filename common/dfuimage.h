@@ -67,6 +67,12 @@ int dfu_image_add_mem(struct dfu_image *img, uint32_t address,
 /* ---- Loaders ------------------------------------------------------------ */
 
 /*
+ * Each loader adds what it reads to the image, which may already hold
+ * other bytes (they must not overlap).  A load that fails leaves the
+ * image as it was; it may have set the entry point.
+ */
+
+/*
  * Which ELF sections to load, by name, as objcopy's -j and -R: with any
  * `only` names, a section must be one of them; a section named in
  * `remove` is never loaded.  Names that match no section are not errors
