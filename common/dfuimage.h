@@ -69,7 +69,7 @@ int dfu_image_add_mem(struct dfu_image *img, uint32_t address,
 /*
  * Each loader adds what it reads to the image, which may already hold
  * other bytes (they must not overlap).  A load that fails leaves the
- * image as it was; it may have set the entry point.
+ * image as it was, entry point included.
  */
 
 /*

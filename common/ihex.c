@@ -75,7 +75,8 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 	uint64_t base = 0;
 	unsigned long eof_line = 0, records = 0;
 	size_t n = 0;
-	int rc, err = 0;
+	uint32_t entry = 0;
+	int rc, err = 0, has_entry = 0;
 
 	if (img == NULL || fd < 0)
 		return DFU_ERR_INVALID;
@@ -157,13 +158,13 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 				break;
 			}
 			if (type == 0x05)
-				img_set_entry(img, (uint32_t)rec[4] << 24 |
+				entry = (uint32_t)rec[4] << 24 |
 				    (uint32_t)rec[5] << 16 |
-				    (uint32_t)rec[6] << 8 | rec[7]);
+				    (uint32_t)rec[6] << 8 | rec[7];
 			else
-				img_set_entry(img, ((uint32_t)rec[4] << 8 |
-				    rec[5]) * 16 + ((uint32_t)rec[6] << 8 |
-				    rec[7]));
+				entry = ((uint32_t)rec[4] << 8 | rec[5]) * 16 +
+				    ((uint32_t)rec[6] << 8 | rec[7]);
+			has_entry = 1;
 			break;
 		default:
 			err = img_fail(img, DFU_ERR_FORMAT, "line %lu: unknown "
@@ -184,6 +185,8 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 	free(r);
 	if (err == 0)
 		err = img_commit(img, &b);
+	if (err == 0 && has_entry)
+		img_set_entry(img, entry);
 	img_batch_free(&b);
 	return err;
 }

@@ -82,7 +82,8 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 	unsigned long end_line = 0, records = 0, data_records = 0;
 	size_t n = 0;
 	unsigned type = 0;
-	int rc, err = 0;
+	uint32_t entry = 0;
+	int rc, err = 0, has_entry = 0;
 
 	if (img == NULL || fd < 0)
 		return DFU_ERR_INVALID;
@@ -162,7 +163,8 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 				    "bytes, expected 0", r->lineno, type, len);
 				break;
 			}
-			img_set_entry(img, (uint32_t)addr);
+			entry = (uint32_t)addr;
+			has_entry = 1;
 			end_line = r->lineno;
 			break;
 		}
@@ -176,6 +178,8 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 	free(r);
 	if (err == 0)
 		err = img_commit(img, &b);
+	if (err == 0 && has_entry)
+		img_set_entry(img, entry);
 	img_batch_free(&b);
 	return err;
 }

@@ -135,6 +135,10 @@ test_top_of_address_space(void **state)
 	it_fails(img, load_str(img, ":02000004FFFFFC\n:02FFFF00A1B2AD\n"
 			       ":00000001FF\n"), DFU_ERR_FORMAT,
 		 "line 2: 2 bytes at 0xffffffff run past 4 GiB");
+	/* A failed load sets no entry point either. */
+	it_fails(img, load_str(img, ":040000050800010DE1\n:0100"), DFU_ERR_FORMAT,
+		 "line 2: 2 bytes, shorter than any record (5)");
+	assert_int_equal(dfu_image_entry(img, NULL), 0);
 	dfu_image_free(img);
 }
 
