@@ -500,11 +500,12 @@ conv_check(struct cli_conv *c, int argc, char *argv[])
 			conv_bad("--split-at cuts the addresses into %zu parts, "
 			    "but %zu targets are given with -t",
 			    c->nsplits + 1, c->ntargets);
+		if (c->ntargets == 0 && c->nsplits + 1 > DFUSE_MAX_TARGETS)
+			conv_bad("--split-at cuts the addresses into %zu parts, "
+			    "more than %d targets", c->nsplits + 1,
+			    DFUSE_MAX_TARGETS);
 		if (c->ntargets == 0)
 			for (i = 0; i <= c->nsplits; i++) {
-				if (i > 255)
-					conv_bad("--split-at: more than %d "
-					    "targets", DFUSE_MAX_TARGETS);
 				c->targets = conv_grow(c->targets,
 				    c->ntargets, sizeof(*c->targets));
 				memset(&c->targets[c->ntargets], 0,

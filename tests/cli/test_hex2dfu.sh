@@ -419,6 +419,69 @@ expect_status 0
 expect_same_bytes piped.dfu file.dfu
 case_end
 
+begin "at most 255 targets, from -t or from --split-at"
+# 255 bytes at 0..254, cut after every byte: 255 targets of one byte.
+python3 -c '
+import sys
+d = bytes(range(255))
+for a in range(0, 255, 16):
+    r = bytes([min(16, 255 - a), 0, a, 0]) + d[a:a + 16]
+    sys.stdout.write(":%s%02X\n" % (r.hex().upper(), -sum(r) & 0xff))
+sys.stdout.write(":00000001FF\n")
+' >bytes.hex
+set --
+i=1
+while [ $i -le 254 ]; do
+	set -- "$@" --split-at $i
+	i=$((i + 1))
+done
+run "$HEX2DFU" "$@" -o out.dfu bytes.hex
+expect_status 0
+elements out.dfu
+expect_stdout_line "target 254 alt=254 name="
+expect_stdout_line "element 254.0 0x000000fe 1"
+run "$HEX2DFU" "$@" --split-at 255 -o out2.dfu bytes.hex
+expect_fail 2 "hex2dfu: --split-at cuts the addresses into 256 parts, more than 255 targets"
+set --
+i=0
+while [ $i -le 255 ]; do
+	set -- "$@" -t $i
+	i=$((i + 1))
+done
+run "$HEX2DFU" "$@" -o out2.dfu bytes.hex
+expect_fail 2 "hex2dfu: -t 255: more than 255 targets"
+expect_no_file out2.dfu
+case_end
+
+begin "--pad that makes elements overlap is refused"
+ihex pad.hex 03000000010203 02000500AABB 00000001
+run "$HEX2DFU" --pad 4 -o out.dfu pad.hex
+expect_status 0
+elements out.dfu
+expect_stdout_line "element 0.0 0x00000000 4"
+expect_stdout_line "element 0.1 0x00000005 4"
+run "$HEX2DFU" --pad 8 -o bad.dfu pad.hex
+expect_fail 1 "hex2dfu: pad.hex: padding element 0 of target 0 to 8 bytes: 0x00000000-0x00000007 overlaps element 1 (0x00000005-0x00000006) of target 0"
+expect_no_file bad.dfu
+case_end
+
+begin "a device or FIFO as output is written to, not replaced"
+ihex fw.hex 0400000001020304 00000001
+run "$HEX2DFU" -o want.dfu fw.hex
+if [ -w /dev/full ]; then
+	run "$HEX2DFU" -o /dev/full fw.hex
+	expect_fail 1 "hex2dfu: /dev/full: write: No space left on device"
+fi
+mkfifo fifo
+timeout 20 cat fifo >got.dfu &
+run timeout 20 "$HEX2DFU" -o fifo fw.hex
+wait
+expect_status 0
+[ -p fifo ] || fail "fifo was replaced"
+expect_same_bytes got.dfu want.dfu
+expect_dir_only . fifo fw.hex got.dfu want.dfu
+case_end
+
 begin "writing over the input is refused; failures leave the old output"
 ihex fw.hex 0100000011 00000001
 cp fw.hex fw.orig
