@@ -225,7 +225,6 @@ expect_status 0
 elements out.dfu
 expect_stdout_line "element 0.0 0x08000000 4"
 expect_stdout_line "element 0.1 0x1fffc000 2"
-if have srec_info; then srec_check two.hex -intel out.dfu; fi
 run "$HEX2DFU" --gap-fill 0 --max-gap 0x10000000 -o big.dfu two.hex
 expect_status 0
 elements big.dfu
@@ -237,6 +236,17 @@ elements t.dfu
 expect_stdout_line "target 1 alt=1 name=Option Bytes"
 expect_stdout_line "element 1.0 0x1fffc000 2"
 valid t.dfu
+case_end
+
+begin "flash and option bytes far apart equal srec_cat"
+ihex two.hex 020000040800 0400000001020304 020000041FFF 02C00000AA55 00000001
+if have srec_cat && have srec_info; then
+	run "$HEX2DFU" -o out.dfu two.hex
+	expect_status 0
+	srec_check two.hex -intel out.dfu
+else
+	skip_case "srecord not installed (Debian package srecord)"
+fi
 case_end
 
 begin "segment addresses (type 02), gaps filled on request"
