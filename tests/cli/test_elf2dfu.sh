@@ -240,6 +240,31 @@ else
 fi
 case_end
 
+begin "an ELF64 from the host compiler (x86-64): sections as objcopy says, header PT_LOAD left out"
+if [ "$(uname -m)" != x86_64 ] || ! have cc || ! have objcopy || ! have objdump; then
+	skip_case "needs an x86-64 host with cc and binutils (Debian package build-essential)"
+else
+	cat >x.c <<-'EOC'
+	int counter = 5;
+	const char msg[] = "hello";
+	int zero[16];
+	void _start(void) { zero[0] = counter + msg[0]; for (;;); }
+	EOC
+	run cc -O1 -static -nostdlib -ffreestanding -fno-pie -no-pie \
+	    -Wl,--build-id=none -o x64.elf x.c
+	expect_status 0
+	run "$ELF2DFU" -o x64.dfu x64.elf
+	expect_status 0
+	run env OBJCOPY=objcopy OBJDUMP=objdump $CHECK objcopy x64.elf x64.dfu
+	expect_status 0
+	expect_stdout_contains "all equal"
+	# The first PT_LOAD maps the ELF header at 0x400000: not emitted.
+	elements x64.dfu
+	expect_stdout_lacks "0x00400000"
+	valid x64.dfu
+fi
+case_end
+
 begin "two flash regions far apart are two elements, not one blob"
 run "$ELF2DFU" -o out.dfu "$FIX/two_regions.elf"
 expect_status 0
