@@ -589,6 +589,32 @@ fi
 rm -f big.elf big.dfu
 case_end
 
+begin "the example of dfuimage(3) compiles and does what it says"
+if have cc; then
+	{
+		printf '#include <err.h>\n#include <fcntl.h>\n#include <unistd.h>\n'
+		printf '#include "dfuimage.h"\nint main(void) {\n'
+		sed -n '/^\.Sh EXAMPLES/,/^\.Sh/p' "$ROOT/man/dfuimage.3" |
+		    sed -n '/^\.Bd -literal/,/^\.Ed/p' | sed '1d;$d' |
+		    sed 's/\\e/\\/g'
+		printf 'return 0;\n}\n'
+	} >example.c
+	cp "$FIX/two_regions.elf" fw.elf
+	run cc -std=c11 -D_DEFAULT_SOURCE -Wall -Werror -I"$ROOT/common" \
+	    -o example example.c "$BUILD/libdfufile.a" -lz -pthread
+	expect_status 0
+	run ./example
+	expect_status 0
+	elements fw.dfu
+	expect_stdout_line "target 0 alt=0 name=Internal Flash"
+	expect_stdout_line "element 0.0 0x08000000 84"
+	expect_stdout_line "target 1 alt=1 name=Option Bytes"
+	expect_stdout_line "element 1.0 0x1fffc000 16"
+else
+	skip_case "no C compiler"
+fi
+case_end
+
 # ---- output --------------------------------------------------------------
 
 begin "writing over the input is refused and the input is left alone"
