@@ -695,6 +695,33 @@ test_streaming(void **state)
 	dfu_image_free(img);
 }
 
+/* The ELF loader needs pread(); the HEX loader reads a pipe. */
+static void
+test_pipes(void **state)
+{
+	struct dfu_image *img = dfu_image_new();
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "\177ELF", 4), 4);
+	it_fails(img, dfu_image_load_elf(img, p[0], NULL), DFU_ERR_INVALID,
+		 "an ELF file must be seekable");
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], ":0100000011EE\n:00000001FF\n", 26), 26);
+	close(p[1]);
+	it_ok(img, dfu_image_load_ihex(img, p[0]));
+	it_bytes(img, 0, "\x11", 1);
+	close(p[0]);
+	assert_int_equal(dfu_image_load_elf(img, -1, NULL), DFU_ERR_INVALID);
+	assert_int_equal(dfu_image_load_elf(NULL, 0, NULL), DFU_ERR_INVALID);
+	assert_int_equal(dfu_image_load_ihex(img, -1), DFU_ERR_INVALID);
+	assert_int_equal(dfu_image_load_srec(NULL, 0), DFU_ERR_INVALID);
+	dfu_image_free(img);
+}
+
 int
 main(void)
 {
@@ -713,6 +740,7 @@ main(void)
 		cmocka_unit_test(test_broken_headers),
 		cmocka_unit_test(test_extended_numbering),
 		cmocka_unit_test(test_streaming),
+		cmocka_unit_test(test_pipes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
