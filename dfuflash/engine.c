@@ -1,0 +1,1426 @@
+/*
+ * engine.c - plan, check and run a DFU 1.1 / DfuSe download (engine.h).
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dfulayout.h"
+#include "dfuproto.h"
+#include "engine.h"
+
+/*
+ * How long a device may stay busy on one request before the engine gives
+ * up.  The slowest page operation of the modelled parts is a 128 KiB
+ * sector erase of the STM32F405, 2 s at most (DS8626, flash memory
+ * programming table, x32 parallelism); a mass erase of it takes 16 s at
+ * most, and dfu-util waits up to 35 s for one.
+ */
+#define BUSY_LIMIT_MS 10000u
+#define MASS_ERASE_LIMIT_MS 40000u
+/* A device that answers bwPollTimeout 0 but stays busy: back off to this. */
+#define ZERO_POLL_MAX_MS 64u
+/* Widen writes in erasable regions to this unit (see engine.h). */
+#define WRITE_UNIT 8u
+#define ERASED 0xff
+
+struct status {
+	uint8_t status, state, istring;
+	uint32_t poll_ms;
+};
+
+/* A contiguous run of bytes for one alt: image bytes plus 0xff filling. */
+struct run {
+	uint8_t alt;
+	uint32_t start, size;
+	uint8_t *data;
+};
+
+/* One target: the segments of one alt, its layout, runs and pages. */
+struct target {
+	uint8_t alt;
+	const char *alt_name;
+	struct dfu_layout *layout;
+	const struct dfl_segment **segs; /* sorted by address */
+	size_t nsegs;
+	struct run *runs;
+	size_t nruns;
+	size_t page0, npages; /* slice of the session's pages */
+};
+
+struct dfl_session {
+	const struct dfl_transport *t;
+	const struct dfl_device *dev;
+	const struct dfl_options *o;
+	char err[640];
+	int alt; /* selected alternate setting, -1 before any */
+	int idle_checked;
+	struct dfl_page *pages;
+	size_t npages, pcap;
+	struct dfl_range *writes;
+	size_t nwrites, wcap;
+	struct target *targets;
+	size_t ntargets;
+	struct dfl_result res;
+};
+
+/* ---- Images ------------------------------------------------------------ */
+
+static int
+add_segment(struct dfl_image *img, uint8_t alt, uint32_t address,
+    uint32_t size, uint8_t **data)
+{
+	struct dfl_segment *n;
+
+	n = realloc(img->segs, (img->nsegs + 1) * sizeof(*n));
+	if (n == NULL)
+		return DFU_ERR_NOMEM;
+	img->segs = n;
+	n = &img->segs[img->nsegs];
+	if ((n->data = malloc(size > 0 ? size : 1)) == NULL)
+		return DFU_ERR_NOMEM;
+	n->alt = alt;
+	n->address = address;
+	n->size = size;
+	img->nsegs++;
+	*data = n->data;
+	return 0;
+}
+
+int
+dfl_image_from_file(struct dfl_image *img, struct dfu_file *f)
+{
+	const struct dfu_suffix *sfx = dfu_file_suffix(f);
+	uint8_t *data;
+	int err;
+
+	memset(img, 0, sizeof(*img));
+	img->idVendor = sfx != NULL ? sfx->idVendor : DFU_ID_ANY;
+	img->idProduct = sfx != NULL ? sfx->idProduct : DFU_ID_ANY;
+	if (dfu_file_format(f) == DFU_FORMAT_PLAIN) {
+		uint64_t size = dfu_file_payload_size(f);
+
+		img->plain = 1;
+		if (size > UINT32_MAX)
+			return DFU_ERR_RANGE;
+		if ((err = add_segment(img, 0, 0, (uint32_t)size, &data)) != 0 ||
+		    (err = dfu_file_payload_read(f, 0, data, size)) != 0)
+			return err;
+		return 0;
+	}
+	for (unsigned t = 0; t < dfu_file_target_count(f); t++) {
+		const struct dfuse_target *tg = dfu_file_target(f, t);
+
+		for (unsigned e = 0; e < dfu_file_element_count(f, t); e++) {
+			const struct dfu_element *el = dfu_file_element(f, t, e);
+
+			if (el->size == 0)
+				continue;
+			if ((err = add_segment(img, tg->bAlternateSetting,
+			    el->address, el->size, &data)) != 0 ||
+			    (err = dfu_file_element_read(f, t, e, 0, data,
+			    el->size)) != 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int
+dfl_image_raw(struct dfl_image *img, int plain, uint8_t alt,
+    uint32_t address, const void *data, uint32_t size)
+{
+	uint8_t *p;
+	int err;
+
+	memset(img, 0, sizeof(*img));
+	img->plain = plain;
+	img->idVendor = img->idProduct = DFU_ID_ANY;
+	if ((err = add_segment(img, alt, address, size, &p)) != 0)
+		return err;
+	memcpy(p, data, size);
+	return 0;
+}
+
+void
+dfl_image_free(struct dfl_image *img)
+{
+	for (size_t i = 0; i < img->nsegs; i++)
+		free(img->segs[i].data);
+	free(img->segs);
+	memset(img, 0, sizeof(*img));
+}
+
+/* ---- Sessions ------------------------------------------------------------ */
+
+const char *
+dfl_phase_name(enum dfl_phase phase)
+{
+	switch (phase) {
+	case DFL_PHASE_CHECK:
+		return "check";
+	case DFL_PHASE_ERASE:
+		return "erase";
+	case DFL_PHASE_WRITE:
+		return "write";
+	case DFL_PHASE_VERIFY:
+		return "verify";
+	case DFL_PHASE_UPLOAD:
+		return "upload";
+	case DFL_PHASE_LEAVE:
+		return "leave";
+	case DFL_PHASE_SETUP:
+		return "setup";
+	}
+	return "?";
+}
+
+struct dfl_session *
+dfl_session_new(const struct dfl_transport *t, const struct dfl_device *dev)
+{
+	struct dfl_session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->t = t;
+	s->dev = dev;
+	s->alt = -1;
+	return s;
+}
+
+static void
+targets_free(struct dfl_session *s)
+{
+	for (size_t i = 0; i < s->ntargets; i++) {
+		struct target *tg = &s->targets[i];
+
+		dfu_layout_free(tg->layout);
+		free(tg->segs);
+		for (size_t r = 0; r < tg->nruns; r++)
+			free(tg->runs[r].data);
+		free(tg->runs);
+	}
+	free(s->targets);
+	s->targets = NULL;
+	s->ntargets = 0;
+	s->npages = s->nwrites = 0;
+}
+
+void
+dfl_session_free(struct dfl_session *s)
+{
+	if (s == NULL)
+		return;
+	targets_free(s);
+	free(s->pages);
+	free(s->writes);
+	free(s);
+}
+
+const char *
+dfl_errmsg(const struct dfl_session *s)
+{
+	return s->err;
+}
+
+static int __attribute__((format(printf, 3, 4)))
+fail(struct dfl_session *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+warn(struct dfl_session *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (s->o == NULL || s->o->warn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->o->warn(s->o->cb_ctx, msg);
+}
+
+static void
+progress(struct dfl_session *s, enum dfl_phase phase, uint32_t address,
+    uint64_t done, uint64_t total)
+{
+	struct dfl_event ev;
+
+	if (s->o == NULL || s->o->progress == NULL)
+		return;
+	ev.phase = phase;
+	ev.address = address;
+	ev.done = done;
+	ev.total = total;
+	s->o->progress(s->o->cb_ctx, &ev);
+}
+
+static int
+is_dfuse(const struct dfl_session *s)
+{
+	return s->dev->bcdDFUVersion == DFU_BCD_DFUSE;
+}
+
+/* "erase at 0x08004000", or "write at offset 0x800" on a plain device. */
+static const char *
+where(const struct dfl_session *s, char buf[64], enum dfl_phase phase,
+    uint32_t address)
+{
+	snprintf(buf, 64, "%s at %s0x%08x", dfl_phase_name(phase),
+	    is_dfuse(s) ? "" : "offset ", address);
+	return buf;
+}
+
+/* ---- Requests ------------------------------------------------------------ */
+
+static int
+getstatus(struct dfl_session *s, struct status *st)
+{
+	uint8_t b[DFU_STATUS_SIZE];
+	int rc = s->t->in(s->t->ctx, DFU_GETSTATUS, 0, b, sizeof(b));
+
+	if (rc < 0)
+		return rc;
+	if (rc != DFU_STATUS_SIZE)
+		return DFL_XFER_IO;
+	st->status = b[0];
+	st->poll_ms = (uint32_t)b[1] | (uint32_t)b[2] << 8 |
+	    (uint32_t)b[3] << 16;
+	st->state = b[4];
+	st->istring = b[5];
+	return 0;
+}
+
+/* Leave dfuERROR so that a retry starts clean; never leave DFU mode. */
+static void
+recover(struct dfl_session *s, const struct status *st)
+{
+	if (st->state == DFU_STATE_ERROR)
+		(void)s->t->out(s->t->ctx, DFU_CLRSTATUS, 0, NULL, 0);
+}
+
+static int
+status_fail(struct dfl_session *s, const char *at, const struct status *st)
+{
+	recover(s, st);
+	if (st->status != DFU_STATUS_OK)
+		return fail(s, DFL_ERR_DEVICE, "%s: device reports %s (%s), "
+		    "state %s", at, dfu_status_name(st->status),
+		    dfu_status_text(st->status), dfu_state_name(st->state));
+	return fail(s, DFL_ERR_DEVICE, "%s: device entered %s", at,
+	    dfu_state_name(st->state));
+}
+
+/* A request failed at the USB level: say how, and what the device says. */
+static int
+xfer_fail(struct dfl_session *s, int rc, const char *at, int request)
+{
+	struct status st;
+
+	switch (rc) {
+	case DFL_XFER_GONE:
+		return fail(s, DFL_ERR_GONE, "%s: device disconnected during "
+		    "%s", at, dfu_request_name(request));
+	case DFL_XFER_STALL:
+		/* A stall puts the device in dfuERROR: ask, then clear. */
+		if (getstatus(s, &st) == 0) {
+			recover(s, &st);
+			return fail(s, DFL_ERR_DEVICE, "%s: device stalled %s; "
+			    "state %s, status %s (%s)", at,
+			    dfu_request_name(request),
+			    dfu_state_name(st.state),
+			    dfu_status_name(st.status),
+			    dfu_status_text(st.status));
+		}
+		return fail(s, DFL_ERR_DEVICE, "%s: device stalled %s", at,
+		    dfu_request_name(request));
+	case DFL_XFER_TIMEOUT:
+		return fail(s, DFL_ERR_DEVICE, "%s: %s timed out", at,
+		    dfu_request_name(request));
+	default:
+		return fail(s, DFL_ERR_DEVICE, "%s: %s failed", at,
+		    dfu_request_name(request));
+	}
+}
+
+static int
+busy_state(int state)
+{
+	return state == DFU_STATE_DNBUSY || state == DFU_STATE_DNLOAD_SYNC ||
+	    state == DFU_STATE_MANIFEST_SYNC || state == DFU_STATE_MANIFEST;
+}
+
+/*
+ * GETSTATUS until the device is no longer busy, waiting bwPollTimeout
+ * between polls (DFU 1.1 6.1.2).  A zero bwPollTimeout is honoured once;
+ * if the device is still busy the waits grow to ZERO_POLL_MAX_MS.
+ */
+static int
+poll_done(struct dfl_session *s, const char *at, uint32_t limit_ms,
+    struct status *st)
+{
+	uint32_t waited = 0, ms, backoff = 0;
+	int rc;
+
+	for (;;) {
+		if ((rc = getstatus(s, st)) < 0)
+			return xfer_fail(s, rc, at, DFU_GETSTATUS);
+		if (st->state == DFU_STATE_ERROR || st->status != DFU_STATUS_OK)
+			return status_fail(s, at, st);
+		if (!busy_state(st->state))
+			return 0;
+		if (st->state == DFU_STATE_MANIFEST && !is_dfuse(s) &&
+		    !(s->dev->bmAttributes & DFU_ATTR_MANIFESTATION_TOLERANT)) {
+			/* DFU 1.1 A.2.7: it goes on to dfuMANIFEST-WAIT-RESET. */
+			if (st->poll_ms > 0)
+				s->t->sleep_ms(s->t->ctx, st->poll_ms);
+			st->state = DFU_STATE_MANIFEST_WAIT_RESET;
+			return 0;
+		}
+		if (waited >= limit_ms)
+			return fail(s, DFL_ERR_DEVICE, "%s: device still busy "
+			    "(%s) after %u ms", at, dfu_state_name(st->state),
+			    waited);
+		ms = st->poll_ms;
+		if (ms == 0) {
+			ms = backoff;
+			backoff = backoff == 0 ? 1 : backoff * 2;
+			if (backoff > ZERO_POLL_MAX_MS)
+				backoff = ZERO_POLL_MAX_MS;
+		}
+		if (ms > 0)
+			s->t->sleep_ms(s->t->ctx, ms);
+		waited += ms;
+	}
+}
+
+/* DNLOAD, then poll until dfuDNLOAD-IDLE. */
+static int
+dnload(struct dfl_session *s, uint16_t block, const uint8_t *data,
+    uint16_t len, const char *at, uint32_t limit_ms)
+{
+	struct status st;
+	int rc;
+
+	rc = s->t->out(s->t->ctx, DFU_DNLOAD, block, data, len);
+	if (rc < 0)
+		return xfer_fail(s, rc, at, DFU_DNLOAD);
+	if (rc != len)
+		return fail(s, DFL_ERR_DEVICE, "%s: device took %d of %u "
+		    "bytes", at, rc, len);
+	if ((rc = poll_done(s, at, limit_ms, &st)) != 0)
+		return rc;
+	if (st.state != DFU_STATE_DNLOAD_IDLE)
+		return fail(s, DFL_ERR_DEVICE, "%s: device in state %s after "
+		    "DNLOAD, expected dfuDNLOAD-IDLE", at,
+		    dfu_state_name(st.state));
+	return 0;
+}
+
+static int
+dfuse_command(struct dfl_session *s, uint8_t cmd, int with_address,
+    uint32_t address, const char *at, uint32_t limit_ms)
+{
+	uint8_t b[5] = { cmd, (uint8_t)address, (uint8_t)(address >> 8),
+		(uint8_t)(address >> 16), (uint8_t)(address >> 24) };
+
+	return dnload(s, 0, b, with_address ? 5 : 1, at, limit_ms);
+}
+
+static int
+set_address(struct dfl_session *s, uint32_t address, enum dfl_phase phase)
+{
+	char at[64];
+
+	return dfuse_command(s, DFUSE_CMD_SET_ADDRESS, 1, address,
+	    where(s, at, phase, address), BUSY_LIMIT_MS);
+}
+
+/* From dfuDNLOAD-IDLE or dfuUPLOAD-IDLE back to dfuIDLE. */
+static int
+abort_to_idle(struct dfl_session *s, const char *at)
+{
+	int rc = s->t->out(s->t->ctx, DFU_ABORT, 0, NULL, 0);
+
+	return rc < 0 ? xfer_fail(s, rc, at, DFU_ABORT) : 0;
+}
+
+/*
+ * Select an alt setting and make sure the device is in dfuIDLE, from
+ * whatever state an earlier session left it in (DFU 1.1 A.2: CLRSTATUS
+ * leaves dfuERROR, ABORT the idle states of a transfer).
+ */
+static int
+select_alt(struct dfl_session *s, uint8_t alt)
+{
+	struct status st;
+	char at[64];
+	int rc;
+
+	snprintf(at, sizeof(at), "setup of alt %u", alt);
+	if (s->alt != alt) {
+		if ((rc = s->t->set_alt(s->t->ctx, alt)) < 0)
+			return xfer_fail(s, rc, at, -1);
+		s->alt = alt;
+	}
+	if (s->idle_checked)
+		return 0;
+	if ((rc = getstatus(s, &st)) < 0)
+		return xfer_fail(s, rc, at, DFU_GETSTATUS);
+	if (st.state == DFU_STATE_APP_IDLE || st.state == DFU_STATE_APP_DETACH)
+		return fail(s, DFL_ERR_DEVICE, "%s: device is in run-time "
+		    "mode (%s); switching it to DFU mode is not supported "
+		    "yet", at, dfu_state_name(st.state));
+	if (st.state != DFU_STATE_IDLE) {
+		int req = st.state == DFU_STATE_ERROR ? DFU_CLRSTATUS : DFU_ABORT;
+
+		if ((rc = s->t->out(s->t->ctx, (uint8_t)req, 0, NULL, 0)) < 0)
+			return xfer_fail(s, rc, at, req);
+		if ((rc = getstatus(s, &st)) < 0)
+			return xfer_fail(s, rc, at, DFU_GETSTATUS);
+		if (st.state != DFU_STATE_IDLE)
+			return fail(s, DFL_ERR_DEVICE, "%s: device stays in "
+			    "state %s, status %s after %s", at,
+			    dfu_state_name(st.state),
+			    dfu_status_name(st.status),
+			    dfu_request_name(req));
+	}
+	s->idle_checked = 1;
+	return 0;
+}
+
+/* DfuSe: read len bytes from address into buf (device ends in dfuIDLE). */
+static int
+dfuse_read(struct dfl_session *s, uint32_t address, uint8_t *buf,
+    uint32_t len, enum dfl_phase phase, uint64_t *done, uint64_t total)
+{
+	uint32_t xfer = s->dev->wTransferSize, off = 0, block = 0x10000;
+	char at[64];
+	int rc;
+
+	while (off < len) {
+		uint32_t n = len - off < xfer ? len - off : xfer;
+		uint32_t cur = address + off;
+
+		where(s, at, phase, cur);
+		if (block > 0xffff) {
+			/*
+			 * First block, or wBlockNum would pass 65535: set the
+			 * address pointer (which leaves dfuDNLOAD-IDLE) and
+			 * ABORT back to dfuIDLE, where UPLOAD is allowed.
+			 */
+			if (off > 0 && (rc = abort_to_idle(s, at)) != 0)
+				return rc;
+			if ((rc = set_address(s, cur, phase)) != 0 ||
+			    (rc = abort_to_idle(s, at)) != 0)
+				return rc;
+			block = DFUSE_FIRST_BLOCK;
+		}
+		rc = s->t->in(s->t->ctx, DFU_UPLOAD, (uint16_t)block,
+		    buf + off, (uint16_t)n);
+		if (rc < 0)
+			return xfer_fail(s, rc, at, DFU_UPLOAD);
+		if ((uint32_t)rc != n)
+			return fail(s, DFL_ERR_DEVICE, "%s: device sent %d "
+			    "bytes, expected %u", at, rc, n);
+		off += n;
+		block++;
+		*done += n;
+		progress(s, phase, cur, *done, total);
+	}
+	return abort_to_idle(s, at);
+}
+
+/* Plain DFU: UPLOAD from block 0 until len bytes or a short block. */
+static int
+plain_read(struct dfl_session *s, uint8_t *buf, uint32_t len, uint32_t *got,
+    enum dfl_phase phase)
+{
+	uint32_t xfer = s->dev->wTransferSize, off = 0;
+	uint16_t block = 0;
+	char at[64];
+	int rc;
+
+	for (;;) {
+		uint32_t n = len - off < xfer ? len - off : xfer;
+
+		if (n == 0) {
+			/* Stopped before a short block: still dfuUPLOAD-IDLE. */
+			if (abort_to_idle(s, where(s, at, phase, off)) != 0)
+				return DFL_ERR_DEVICE;
+			break;
+		}
+		rc = s->t->in(s->t->ctx, DFU_UPLOAD, block++, buf + off,
+		    (uint16_t)n);
+		if (rc < 0)
+			return xfer_fail(s, rc, where(s, at, phase, off),
+			    DFU_UPLOAD);
+		off += (uint32_t)rc;
+		progress(s, phase, off, off, len);
+		if ((uint32_t)rc < n)
+			break;
+	}
+	*got = off;
+	return 0;
+}
+
+/* ---- Planning ------------------------------------------------------------ */
+
+static const struct dfl_alt *
+find_alt(const struct dfl_device *dev, uint8_t alt)
+{
+	for (unsigned i = 0; i < dev->nalts; i++)
+		if (dev->alts[i].alt == alt)
+			return &dev->alts[i];
+	return NULL;
+}
+
+static int
+cmp_seg(const void *a, const void *b)
+{
+	const struct dfl_segment *x = *(const struct dfl_segment *const *)a;
+	const struct dfl_segment *y = *(const struct dfl_segment *const *)b;
+
+	return x->address < y->address ? -1 : x->address > y->address;
+}
+
+/* Group the segments by alt, in the order the alts first appear. */
+static int
+make_targets(struct dfl_session *s, const struct dfl_image *img)
+{
+	for (size_t i = 0; i < img->nsegs; i++) {
+		const struct dfl_segment *sg = &img->segs[i];
+		struct target *tg = NULL;
+
+		for (size_t t = 0; t < s->ntargets; t++)
+			if (s->targets[t].alt == sg->alt)
+				tg = &s->targets[t];
+		if (tg == NULL) {
+			struct target *n = realloc(s->targets,
+			    (s->ntargets + 1) * sizeof(*n));
+
+			if (n == NULL)
+				return fail(s, DFL_ERR_NOMEM, "out of memory");
+			s->targets = n;
+			tg = &s->targets[s->ntargets++];
+			memset(tg, 0, sizeof(*tg));
+			tg->alt = sg->alt;
+		}
+		const struct dfl_segment **ns = realloc(tg->segs,
+		    (tg->nsegs + 1) * sizeof(*ns));
+		if (ns == NULL)
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		tg->segs = ns;
+		tg->segs[tg->nsegs++] = sg;
+	}
+	for (size_t t = 0; t < s->ntargets; t++)
+		qsort(s->targets[t].segs, s->targets[t].nsegs,
+		    sizeof(*s->targets[t].segs), cmp_seg);
+	return 0;
+}
+
+/* Every byte of every segment in a writable region of the alt. */
+static int
+check_writable(struct dfl_session *s, struct target *tg)
+{
+	for (size_t i = 0; i < tg->nsegs; i++) {
+		const struct dfl_segment *sg = tg->segs[i];
+		uint64_t a = sg->address, end = a + sg->size;
+
+		while (a < end) {
+			const struct dfu_layout_region *r =
+			    dfu_layout_find(tg->layout, (uint32_t)a, NULL);
+
+			if (r == NULL)
+				return fail(s, DFL_ERR_PLAN, "alt %u (%s): "
+				    "0x%08x-0x%08llx: 0x%08llx is outside the "
+				    "device's memory \"%s\"", tg->alt,
+				    dfu_layout_name(tg->layout), sg->address,
+				    (unsigned long long)(end - 1),
+				    (unsigned long long)a, tg->alt_name);
+			if (!(r->access & DFU_LAYOUT_WRITABLE))
+				return fail(s, DFL_ERR_PLAN, "alt %u (%s): "
+				    "0x%08x-0x%08llx: region 0x%08x-0x%08llx "
+				    "is %s, not writable", tg->alt,
+				    dfu_layout_name(tg->layout), sg->address,
+				    (unsigned long long)(end - 1), r->start,
+				    (unsigned long long)(r->end - 1),
+				    dfu_layout_access_name(r->access));
+			a = end < r->end ? end : r->end;
+		}
+	}
+	return 0;
+}
+
+/* Segments into runs, widened to WRITE_UNIT in erasable regions. */
+static int
+make_runs(struct dfl_session *s, struct target *tg)
+{
+	for (size_t i = 0; i < tg->nsegs; i++) {
+		const struct dfl_segment *sg = tg->segs[i];
+		const struct dfu_layout_region *r =
+		    dfu_layout_find(tg->layout, sg->address, NULL);
+		uint64_t start = sg->address, end = start + sg->size;
+		struct run *last = tg->nruns ? &tg->runs[tg->nruns - 1] : NULL;
+
+		if ((r->access & DFU_LAYOUT_ERASABLE) &&
+		    r->page_size % WRITE_UNIT == 0 &&
+		    (r->start % WRITE_UNIT) == 0) {
+			start -= start % WRITE_UNIT;
+			end += (WRITE_UNIT - end % WRITE_UNIT) % WRITE_UNIT;
+		}
+		if (last != NULL && start <= (uint64_t)last->start + last->size) {
+			uint64_t nend = (uint64_t)last->start + last->size;
+			uint8_t *d;
+
+			if (end > nend) {
+				d = realloc(last->data, end - last->start);
+				if (d == NULL)
+					return fail(s, DFL_ERR_NOMEM,
+					    "out of memory");
+				memset(d + last->size, ERASED,
+				    end - last->start - last->size);
+				last->data = d;
+				last->size = (uint32_t)(end - last->start);
+			}
+		} else {
+			struct run *n = realloc(tg->runs,
+			    (tg->nruns + 1) * sizeof(*n));
+
+			if (n == NULL)
+				return fail(s, DFL_ERR_NOMEM, "out of memory");
+			tg->runs = n;
+			last = &tg->runs[tg->nruns++];
+			last->alt = tg->alt;
+			last->start = (uint32_t)start;
+			last->size = (uint32_t)(end - start);
+			if ((last->data = malloc(last->size)) == NULL)
+				return fail(s, DFL_ERR_NOMEM, "out of memory");
+			memset(last->data, ERASED, last->size);
+		}
+		memcpy(last->data + (sg->address - last->start), sg->data,
+		    sg->size);
+	}
+	return 0;
+}
+
+static int
+add_page(struct dfl_session *s, uint8_t alt, uint32_t start, uint32_t size,
+    unsigned flags)
+{
+	if (s->npages == s->pcap) {
+		size_t cap = s->pcap ? s->pcap * 2 : 64;
+		struct dfl_page *n = realloc(s->pages, cap * sizeof(*n));
+
+		if (n == NULL)
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		s->pages = n;
+		s->pcap = cap;
+	}
+	s->pages[s->npages].alt = alt;
+	s->pages[s->npages].start = start;
+	s->pages[s->npages].size = size;
+	s->pages[s->npages].flags = flags;
+	s->npages++;
+	return 0;
+}
+
+/* The pages each run touches, once each, in address order. */
+static int
+make_pages(struct dfl_session *s, struct target *tg)
+{
+	int mass = s->o->flags & DFL_MASS_ERASE;
+
+	tg->page0 = s->npages;
+	for (size_t i = 0; i < tg->nruns; i++) {
+		uint64_t a = tg->runs[i].start;
+		uint64_t end = a + tg->runs[i].size;
+
+		while (a < end) {
+			uint32_t ps;
+			const struct dfu_layout_region *r =
+			    dfu_layout_find(tg->layout, (uint32_t)a, &ps);
+			unsigned flags = DFL_PAGE_WRITE;
+
+			if ((r->access & DFU_LAYOUT_ERASABLE) && !mass)
+				flags |= DFL_PAGE_ERASE;
+			if (s->npages == tg->page0 ||
+			    s->pages[s->npages - 1].start != ps) {
+				int rc = add_page(s, tg->alt, ps, r->page_size,
+				    flags);
+
+				if (rc != 0)
+					return rc;
+			}
+			a = (uint64_t)ps + r->page_size;
+		}
+	}
+	tg->npages = s->npages - tg->page0;
+	return 0;
+}
+
+/* The image byte at addr, or -1 if no segment holds it. */
+static int
+image_byte(const struct target *tg, uint32_t addr)
+{
+	size_t lo = 0, hi = tg->nsegs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct dfl_segment *sg = tg->segs[mid];
+
+		if (addr < sg->address)
+			hi = mid;
+		else if ((uint64_t)addr >= (uint64_t)sg->address + sg->size)
+			lo = mid + 1;
+		else
+			return sg->data[addr - sg->address];
+	}
+	return -1;
+}
+
+/* Does the image cover every byte of the page? */
+static int
+page_covered(const struct target *tg, const struct dfl_page *p)
+{
+	uint64_t a = p->start, end = a + p->size;
+
+	for (size_t i = 0; i < tg->nsegs && a < end; i++) {
+		const struct dfl_segment *sg = tg->segs[i];
+		uint64_t ss = sg->address, se = ss + sg->size;
+
+		if (se <= a)
+			continue;
+		if (ss > a)
+			return 0;
+		a = se;
+	}
+	return a >= end;
+}
+
+/*
+ * Read the pages that must be looked at before the plan is final: with
+ * --skip-unchanged all of them, otherwise those an erase would take bytes
+ * from that the image does not cover.  Then mark unchanged pages and
+ * refuse erases that would lose data.
+ */
+static int
+check_pages(struct dfl_session *s, struct target *tg)
+{
+	int skip = s->o->flags & DFL_SKIP_UNCHANGED;
+	int can_read = s->dev->bmAttributes & DFU_ATTR_CAN_UPLOAD;
+	uint64_t total = 0, done = 0;
+	unsigned lossy = 0;
+	char first_loss[400] = "";
+	size_t i, j;
+	int rc;
+
+	for (i = tg->page0; i < tg->page0 + tg->npages; i++) {
+		struct dfl_page *p = &s->pages[i];
+		const struct dfu_layout_region *r =
+		    dfu_layout_find(tg->layout, p->start, NULL);
+		int need_loss = (p->flags & DFL_PAGE_ERASE) &&
+		    !(s->o->flags & DFL_FORCE) && !page_covered(tg, p);
+		int readable = can_read && (r->access & DFU_LAYOUT_READABLE);
+
+		/* Bit 0x100 (private): read this page. */
+		if ((skip || need_loss) && readable) {
+			p->flags |= 0x100;
+			total += p->size;
+		} else if (need_loss)
+			return fail(s, DFL_ERR_PLAN, "alt %u: page "
+			    "0x%08x-0x%08x would be erased, and the image "
+			    "does not cover all of it; the device cannot "
+			    "read it back to check that nothing is lost "
+			    "(--force erases it anyway)", tg->alt, p->start,
+			    p->start + p->size - 1);
+	}
+	for (i = tg->page0; i < tg->page0 + tg->npages; i = j) {
+		uint32_t start, len;
+		uint8_t *buf;
+
+		if (!(s->pages[i].flags & 0x100)) {
+			j = i + 1;
+			continue;
+		}
+		/* A group of contiguous pages to read with one address. */
+		start = s->pages[i].start;
+		len = 0;
+		for (j = i; j < tg->page0 + tg->npages &&
+		    (s->pages[j].flags & 0x100) &&
+		    s->pages[j].start == start + len; j++)
+			len += s->pages[j].size;
+		if ((buf = malloc(len)) == NULL)
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		if ((rc = dfuse_read(s, start, buf, len, DFL_PHASE_CHECK,
+		    &done, total)) != 0) {
+			free(buf);
+			return rc;
+		}
+		for (size_t k = i; k < j; k++) {
+			struct dfl_page *p = &s->pages[k];
+			const uint8_t *dev = buf + (p->start - start);
+			int same = 1;
+			uint32_t lo = 0, hi = 0, n = 0;
+
+			p->flags &= ~0x100u;
+			for (uint32_t b = 0; b < p->size; b++) {
+				int v = image_byte(tg, p->start + b);
+
+				if (v >= 0 && v != dev[b])
+					same = 0;
+				if (v < 0 && dev[b] != ERASED) {
+					if (n++ == 0)
+						lo = p->start + b;
+					hi = p->start + b;
+				}
+			}
+			if (skip && same) {
+				p->flags = DFL_PAGE_UNCHANGED;
+				continue;
+			}
+			if (!(p->flags & DFL_PAGE_ERASE) || n == 0 ||
+			    (s->o->flags & DFL_FORCE))
+				continue;
+			if (lossy++ == 0)
+				snprintf(first_loss, sizeof(first_loss),
+				    "alt %u: erasing page 0x%08x-0x%08x would "
+				    "lose %u bytes at 0x%08x-0x%08x that are "
+				    "not in the image", tg->alt, p->start,
+				    p->start + p->size - 1, n, lo, hi);
+		}
+		free(buf);
+	}
+	if (lossy > 0) {
+		if (lossy > 1)
+			return fail(s, DFL_ERR_PLAN, "%s (and %u more pages); "
+			    "--force erases them anyway", first_loss,
+			    lossy - 1);
+		return fail(s, DFL_ERR_PLAN, "%s; --force erases them anyway",
+		    first_loss);
+	}
+	return 0;
+}
+
+static int
+add_write(struct dfl_session *s, uint8_t alt, uint32_t start, uint32_t size)
+{
+	struct dfl_range *w;
+
+	if (s->nwrites > 0) {
+		w = &s->writes[s->nwrites - 1];
+		if (w->alt == alt && (uint64_t)w->start + w->size == start) {
+			w->size += size;
+			return 0;
+		}
+	}
+	if (s->nwrites == s->wcap) {
+		size_t cap = s->wcap ? s->wcap * 2 : 16;
+
+		if ((w = realloc(s->writes, cap * sizeof(*w))) == NULL)
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		s->writes = w;
+		s->wcap = cap;
+	}
+	w = &s->writes[s->nwrites++];
+	w->alt = alt;
+	w->start = start;
+	w->size = size;
+	return 0;
+}
+
+/* The runs minus the unchanged pages: what is written, per SET_ADDRESS. */
+static int
+make_writes(struct dfl_session *s, struct target *tg)
+{
+	size_t p = tg->page0, pend = tg->page0 + tg->npages;
+	int rc;
+
+	for (size_t i = 0; i < tg->nruns; i++) {
+		const struct run *r = &tg->runs[i];
+		uint64_t rend = (uint64_t)r->start + r->size;
+
+		for (; p < pend && s->pages[p].start < rend; p++) {
+			const struct dfl_page *pg = &s->pages[p];
+			uint64_t a = pg->start > r->start ? pg->start : r->start;
+			uint64_t e = (uint64_t)pg->start + pg->size;
+
+			if (e > rend)
+				e = rend;
+			if (e <= a)
+				continue;
+			if (!(pg->flags & DFL_PAGE_UNCHANGED) &&
+			    (rc = add_write(s, tg->alt, (uint32_t)a,
+			    (uint32_t)(e - a))) != 0)
+				return rc;
+			if (e < (uint64_t)pg->start + pg->size)
+				break; /* the next run may share this page */
+		}
+	}
+	return 0;
+}
+
+/* ---- Download ------------------------------------------------------------ */
+
+static uint8_t *
+run_bytes(const struct target *tg, uint32_t address)
+{
+	for (size_t i = 0; i < tg->nruns; i++)
+		if (address >= tg->runs[i].start &&
+		    (uint64_t)address < (uint64_t)tg->runs[i].start +
+		    tg->runs[i].size)
+			return tg->runs[i].data + (address - tg->runs[i].start);
+	return NULL;
+}
+
+static int
+plan_dfuse(struct dfl_session *s)
+{
+	int rc;
+
+	for (size_t t = 0; t < s->ntargets; t++) {
+		struct target *tg = &s->targets[t];
+		const struct dfl_alt *a = find_alt(s->dev, tg->alt);
+
+		if (a == NULL)
+			return fail(s, DFL_ERR_PLAN, "the image has data for "
+			    "alt %u, and the device has no such alternate "
+			    "setting", tg->alt);
+		tg->alt_name = a->name;
+		if ((tg->layout = dfu_layout_new()) == NULL)
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		if (dfu_layout_parse(tg->layout, a->name) != 0)
+			return fail(s, DFL_ERR_PLAN, "alt %u: memory layout "
+			    "\"%s\": %s", tg->alt, a->name,
+			    dfu_layout_errmsg(tg->layout));
+		if ((rc = check_writable(s, tg)) != 0 ||
+		    (rc = make_runs(s, tg)) != 0 ||
+		    (rc = make_pages(s, tg)) != 0)
+			return rc;
+	}
+	/* Reads only after every target passed the checks above. */
+	for (size_t t = 0; t < s->ntargets; t++) {
+		struct target *tg = &s->targets[t];
+
+		int reads = 0;
+
+		for (size_t i = tg->page0; i < tg->page0 + tg->npages; i++)
+			if ((s->o->flags & DFL_SKIP_UNCHANGED) ||
+			    ((s->pages[i].flags & DFL_PAGE_ERASE) &&
+			    !(s->o->flags & DFL_FORCE) &&
+			    !page_covered(tg, &s->pages[i])))
+				reads = 1;
+		if (reads && (rc = select_alt(s, tg->alt)) != 0)
+			return rc;
+		if ((rc = check_pages(s, tg)) != 0 ||
+		    (rc = make_writes(s, tg)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+erase_pages(struct dfl_session *s, struct target *tg, uint64_t *done,
+    uint64_t total)
+{
+	char at[64];
+	int rc;
+
+	for (size_t i = tg->page0; i < tg->page0 + tg->npages; i++) {
+		const struct dfl_page *p = &s->pages[i];
+
+		if (!(p->flags & DFL_PAGE_ERASE))
+			continue;
+		progress(s, DFL_PHASE_ERASE, p->start, *done, total);
+		rc = dfuse_command(s, DFUSE_CMD_ERASE, 1, p->start,
+		    where(s, at, DFL_PHASE_ERASE, p->start), BUSY_LIMIT_MS);
+		if (rc != 0)
+			return rc;
+		s->res.pages_erased++;
+		*done += p->size;
+		progress(s, DFL_PHASE_ERASE, p->start, *done, total);
+	}
+	return 0;
+}
+
+static int
+write_range(struct dfl_session *s, struct target *tg,
+    const struct dfl_range *w, uint64_t *done, uint64_t total)
+{
+	uint32_t xfer = s->dev->wTransferSize, off = 0, block = 0x10000;
+	const uint8_t *data = run_bytes(tg, w->start);
+	char at[64];
+	int rc;
+
+	while (off < w->size) {
+		uint32_t n = w->size - off < xfer ? w->size - off : xfer;
+		uint32_t cur = w->start + off;
+
+		if (block > 0xffff) {
+			if ((rc = set_address(s, cur, DFL_PHASE_WRITE)) != 0)
+				return rc;
+			block = DFUSE_FIRST_BLOCK;
+		}
+		rc = dnload(s, (uint16_t)block, data + off, (uint16_t)n,
+		    where(s, at, DFL_PHASE_WRITE, cur), BUSY_LIMIT_MS);
+		if (rc != 0)
+			return rc;
+		off += n;
+		block++;
+		*done += n;
+		s->res.bytes_written += n;
+		progress(s, DFL_PHASE_WRITE, cur, *done, total);
+	}
+	return 0;
+}
+
+static int
+verify_target(struct dfl_session *s, struct target *tg, uint64_t *done,
+    uint64_t total)
+{
+	int rc;
+
+	for (size_t i = 0; i < tg->nruns; i++) {
+		const struct run *r = &tg->runs[i];
+		uint8_t *buf = malloc(r->size);
+
+		if (buf == NULL)
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		if ((rc = dfuse_read(s, r->start, buf, r->size,
+		    DFL_PHASE_VERIFY, done, total)) != 0) {
+			free(buf);
+			return rc;
+		}
+		for (uint32_t b = 0; b < r->size; b++) {
+			int v = image_byte(tg, r->start + b);
+
+			if (v >= 0 && v != buf[b]) {
+				rc = fail(s, DFL_ERR_DEVICE, "verify at "
+				    "0x%08x: device holds 0x%02x, the image "
+				    "0x%02x", r->start + b, buf[b], v);
+				free(buf);
+				return rc;
+			}
+		}
+		free(buf);
+	}
+	return 0;
+}
+
+/*
+ * DfuSe leave (AN3156, "Leave DFU mode"): address pointer to the start,
+ * zero-length DNLOAD, GETSTATUS.  The device answers dfuMANIFEST, or has
+ * already reset into the application: both are success.
+ */
+static int
+dfuse_leave(struct dfl_session *s, uint8_t alt, uint32_t address)
+{
+	struct status st;
+	char at[64];
+	int rc;
+
+	where(s, at, DFL_PHASE_LEAVE, address);
+	progress(s, DFL_PHASE_LEAVE, address, 0, 1);
+	if ((rc = select_alt(s, alt)) != 0 ||
+	    (rc = set_address(s, address, DFL_PHASE_LEAVE)) != 0)
+		return rc;
+	s->res.leave_address = address;
+	rc = s->t->out(s->t->ctx, DFU_DNLOAD, DFUSE_FIRST_BLOCK, NULL, 0);
+	if (rc == DFL_XFER_GONE) {
+		s->res.left = s->res.left_vanished = 1;
+		progress(s, DFL_PHASE_LEAVE, address, 1, 1);
+		return 0;
+	}
+	if (rc < 0)
+		return xfer_fail(s, rc, at, DFU_DNLOAD);
+	rc = getstatus(s, &st);
+	if (rc < 0) {
+		/* Gone, stalled or cut off while resetting: it has left. */
+		s->res.left = s->res.left_vanished = 1;
+	} else if (st.state == DFU_STATE_ERROR || st.status != DFU_STATUS_OK) {
+		return status_fail(s, at, &st);
+	} else if (st.state == DFU_STATE_MANIFEST || st.state == DFU_STATE_MANIFEST_SYNC ||
+	    st.state == DFU_STATE_MANIFEST_WAIT_RESET) {
+		s->res.left = 1;
+	} else {
+		return fail(s, DFL_ERR_DEVICE, "%s: device answered %s and "
+		    "did not leave DFU mode", at, dfu_state_name(st.state));
+	}
+	progress(s, DFL_PHASE_LEAVE, address, 1, 1);
+	return 0;
+}
+
+static int
+download_dfuse(struct dfl_session *s, const struct dfl_image *img)
+{
+	uint64_t total, done;
+	char at[64];
+	int rc;
+
+	(void)img;
+	if ((rc = plan_dfuse(s)) != 0)
+		return rc;
+	if (s->o->flags & DFL_PLAN_ONLY)
+		return 0;
+	if (s->o->flags & DFL_MASS_ERASE) {
+		if ((rc = select_alt(s, s->targets[0].alt)) != 0)
+			return rc;
+		progress(s, DFL_PHASE_ERASE, 0, 0, 1);
+		rc = dfuse_command(s, DFUSE_CMD_ERASE, 0, 0,
+		    "mass erase", MASS_ERASE_LIMIT_MS);
+		if (rc != 0)
+			return rc;
+		s->res.mass_erased = 1;
+		progress(s, DFL_PHASE_ERASE, 0, 1, 1);
+	}
+	for (size_t t = 0; t < s->ntargets; t++) {
+		struct target *tg = &s->targets[t];
+
+		if ((rc = select_alt(s, tg->alt)) != 0)
+			return rc;
+		total = done = 0;
+		for (size_t i = tg->page0; i < tg->page0 + tg->npages; i++)
+			if (s->pages[i].flags & DFL_PAGE_ERASE)
+				total += s->pages[i].size;
+		if ((rc = erase_pages(s, tg, &done, total)) != 0)
+			return rc;
+		total = done = 0;
+		for (size_t w = 0; w < s->nwrites; w++)
+			if (s->writes[w].alt == tg->alt)
+				total += s->writes[w].size;
+		for (size_t w = 0; w < s->nwrites; w++) {
+			if (s->writes[w].alt != tg->alt)
+				continue;
+			/* write_range() sets the address pointer first. */
+			if ((rc = write_range(s, tg, &s->writes[w], &done,
+			    total)) != 0)
+				return rc;
+		}
+		if (s->o->flags & DFL_VERIFY) {
+			total = done = 0;
+			for (size_t i = 0; i < tg->nruns; i++)
+				total += tg->runs[i].size;
+			if ((rc = verify_target(s, tg, &done, total)) != 0)
+				return rc;
+			s->res.verified = 1;
+		}
+	}
+	for (size_t i = 0; i < s->npages; i++)
+		if (s->pages[i].flags & DFL_PAGE_UNCHANGED)
+			s->res.pages_skipped++;
+	if (s->o->flags & DFL_NO_LEAVE)
+		return 0;
+	{
+		const struct target *tg = &s->targets[0];
+		uint32_t start = s->o->start_set ? s->o->start :
+		    tg->segs[0]->address;
+
+		(void)at;
+		return dfuse_leave(s, tg->alt, start);
+	}
+}
+
+static int
+download_plain(struct dfl_session *s, const struct dfl_image *img)
+{
+	const struct dfl_segment *sg = &img->segs[0];
+	int tolerant = s->dev->bmAttributes & DFU_ATTR_MANIFESTATION_TOLERANT;
+	uint32_t xfer = s->dev->wTransferSize, off = 0;
+	uint16_t block = 0;
+	struct status st;
+	char at[64];
+	int rc;
+
+	if (img->nsegs != 1)
+		return fail(s, DFL_ERR_PLAN, "a DFU 1.1 device takes one "
+		    "payload, the image has %zu", img->nsegs);
+	if ((s->o->flags & DFL_VERIFY) && !tolerant)
+		return fail(s, DFL_ERR_PLAN, "--verify needs a device that "
+		    "can upload after manifestation (bitManifestationTolerant); "
+		    "this one waits for a reset");
+	if (s->o->flags & (DFL_SKIP_UNCHANGED | DFL_MASS_ERASE))
+		return fail(s, DFL_ERR_PLAN, "%s needs a DfuSe device",
+		    (s->o->flags & DFL_SKIP_UNCHANGED) ? "--skip-unchanged" :
+		    "--mass-erase");
+	if (s->o->flags & DFL_PLAN_ONLY)
+		return add_write(s, sg->alt, 0, sg->size);
+	if ((rc = select_alt(s, sg->alt)) != 0)
+		return rc;
+	/* DFU 1.1 6.1.1: blocks count from 0 and wrap; any length <= xfer. */
+	while (off < sg->size) {
+		uint32_t n = sg->size - off < xfer ? sg->size - off : xfer;
+
+		rc = dnload(s, block++, sg->data + off, (uint16_t)n,
+		    where(s, at, DFL_PHASE_WRITE, off), BUSY_LIMIT_MS);
+		if (rc != 0)
+			return rc;
+		off += n;
+		s->res.bytes_written += n;
+		progress(s, DFL_PHASE_WRITE, off, off, sg->size);
+	}
+	/* Zero-length DNLOAD: manifestation (DFU 1.1 7.1). */
+	where(s, at, DFL_PHASE_WRITE, off);
+	rc = s->t->out(s->t->ctx, DFU_DNLOAD, block, NULL, 0);
+	if (rc < 0)
+		return xfer_fail(s, rc, at, DFU_DNLOAD);
+	if ((rc = poll_done(s, at, BUSY_LIMIT_MS, &st)) != 0)
+		return rc;
+	if (s->o->flags & DFL_VERIFY) {
+		uint8_t *buf = malloc(sg->size > 0 ? sg->size : 1);
+		uint32_t got = 0;
+
+		if (buf == NULL)
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		if ((rc = plain_read(s, buf, sg->size, &got,
+		    DFL_PHASE_VERIFY)) != 0) {
+			free(buf);
+			return rc;
+		}
+		for (uint32_t b = 0; b < sg->size; b++) {
+			if (b >= got) {
+				rc = fail(s, DFL_ERR_DEVICE, "verify at offset "
+				    "0x%08x: device sent only %u bytes", b, got);
+				break;
+			}
+			if (buf[b] != sg->data[b]) {
+				rc = fail(s, DFL_ERR_DEVICE, "verify at offset "
+				    "0x%08x: device holds 0x%02x, the image "
+				    "0x%02x", b, buf[b], sg->data[b]);
+				break;
+			}
+		}
+		free(buf);
+		if (rc != 0)
+			return rc;
+		s->res.verified = 1;
+	}
+	if (st.state == DFU_STATE_MANIFEST_WAIT_RESET || !(s->o->flags & DFL_NO_LEAVE)) {
+		if (st.state == DFU_STATE_MANIFEST_WAIT_RESET &&
+		    (s->o->flags & DFL_NO_LEAVE))
+			warn(s, "the device waits for a reset "
+			    "(dfuMANIFEST-WAIT-RESET) and is reset anyway");
+		progress(s, DFL_PHASE_LEAVE, 0, 0, 1);
+		rc = s->t->reset(s->t->ctx);
+		if (rc < 0 && rc != DFL_XFER_GONE)
+			return xfer_fail(s, rc, "leave", -1);
+		s->res.left = 1;
+		progress(s, DFL_PHASE_LEAVE, 0, 1, 1);
+	}
+	return 0;
+}
+
+int
+dfl_download(struct dfl_session *s, const struct dfl_image *img,
+    const struct dfl_options *o, struct dfl_result *res)
+{
+	const struct dfl_device *d = s->dev;
+	int rc;
+
+	s->o = o;
+	s->err[0] = '\0';
+	targets_free(s);
+	memset(&s->res, 0, sizeof(s->res));
+	if (img->nsegs == 0)
+		return fail(s, DFL_ERR_PLAN, "the image holds no data");
+	if ((img->idVendor != DFU_ID_ANY && img->idVendor != d->idVendor) ||
+	    (img->idProduct != DFU_ID_ANY && img->idProduct != d->idProduct)) {
+		if (!(o->flags & DFL_FORCE))
+			return fail(s, DFL_ERR_PLAN, "the file is for device "
+			    "%04x:%04x, this is %04x:%04x (--force flashes "
+			    "it anyway)", img->idVendor, img->idProduct,
+			    d->idVendor, d->idProduct);
+		warn(s, "the file is for device %04x:%04x, flashing "
+		    "%04x:%04x anyway", img->idVendor, img->idProduct,
+		    d->idVendor, d->idProduct);
+	}
+	if (!(d->bmAttributes & DFU_ATTR_CAN_DNLOAD))
+		return fail(s, DFL_ERR_PLAN, "the device cannot download "
+		    "(bitCanDnload is 0)");
+	if (d->wTransferSize == 0)
+		return fail(s, DFL_ERR_PLAN, "the device's wTransferSize is 0");
+	if (img->plain && is_dfuse(s))
+		return fail(s, DFL_ERR_PLAN, "a plain DFU image has no "
+		    "address, and this is a DfuSe device; give one with -D "
+		    "file -s address");
+	if (!img->plain && !is_dfuse(s))
+		return fail(s, DFL_ERR_PLAN, "a DfuSe image needs a DfuSe "
+		    "device (bcdDFU 0x011a); this one is DFU %x.%02x",
+		    d->bcdDFUVersion >> 8, d->bcdDFUVersion & 0xff);
+	if (!(d->bmAttributes & DFU_ATTR_CAN_UPLOAD) &&
+	    (o->flags & (DFL_VERIFY | DFL_SKIP_UNCHANGED)))
+		return fail(s, DFL_ERR_PLAN, "%s needs a device that can "
+		    "upload (bitCanUpload is 0)", (o->flags & DFL_VERIFY) ?
+		    "--verify" : "--skip-unchanged");
+	if (img->plain)
+		rc = download_plain(s, img);
+	else if ((rc = make_targets(s, img)) == 0)
+		rc = download_dfuse(s, img);
+	s->res.pages = s->pages;
+	s->res.npages = s->npages;
+	s->res.writes = s->writes;
+	s->res.nwrites = s->nwrites;
+	if (res != NULL)
+		*res = s->res;
+	return rc;
+}
+
+int
+dfl_upload(struct dfl_session *s, uint8_t alt, uint32_t address,
+    uint8_t *buf, uint32_t len, uint32_t *got, const struct dfl_options *o)
+{
+	uint64_t done = 0;
+	int rc;
+
+	s->o = o;
+	s->err[0] = '\0';
+	*got = 0;
+	if (!(s->dev->bmAttributes & DFU_ATTR_CAN_UPLOAD))
+		return fail(s, DFL_ERR_PLAN, "the device cannot upload "
+		    "(bitCanUpload is 0)");
+	if (find_alt(s->dev, alt) == NULL)
+		return fail(s, DFL_ERR_PLAN, "the device has no alternate "
+		    "setting %u", alt);
+	if ((rc = select_alt(s, alt)) != 0)
+		return rc;
+	if (!is_dfuse(s))
+		return plain_read(s, buf, len, got, DFL_PHASE_UPLOAD);
+	if ((rc = dfuse_read(s, address, buf, len, DFL_PHASE_UPLOAD, &done,
+	    len)) != 0)
+		return rc;
+	*got = len;
+	return 0;
+}
+
+int
+dfl_unprotect(struct dfl_session *s, const struct dfl_options *o)
+{
+	struct status st;
+	uint8_t cmd = DFUSE_CMD_READ_UNPROTECT;
+	int rc;
+
+	s->o = o;
+	s->err[0] = '\0';
+	if (!is_dfuse(s))
+		return fail(s, DFL_ERR_PLAN, "--unprotect needs a DfuSe device");
+	if ((rc = select_alt(s, s->dev->nalts > 0 ? s->dev->alts[0].alt : 0))
+	    != 0)
+		return rc;
+	rc = s->t->out(s->t->ctx, DFU_DNLOAD, 0, &cmd, 1);
+	if (rc < 0)
+		return xfer_fail(s, rc, "unprotect", DFU_DNLOAD);
+	/* AN3156: the device erases all of its flash and resets. */
+	rc = getstatus(s, &st);
+	if (rc == 0 && (st.state == DFU_STATE_ERROR || st.status != DFU_STATUS_OK))
+		return status_fail(s, "unprotect", &st);
+	return 0;
+}

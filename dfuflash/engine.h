@@ -1,0 +1,169 @@
+/*
+ * engine.h - the DFU 1.1 / DfuSe programming engine of dfuflash.
+ *
+ * The engine plans a download from a firmware image and the device's
+ * descriptors, checks the whole plan before it sends anything, then
+ * erases, writes, verifies and leaves through a struct dfl_transport.
+ * It never prints: errors are kept on the session (dfl_errmsg()),
+ * progress and warnings go to callbacks.
+ *
+ * DfuSe (bcdDFUVersion 0x011a) sessions:
+ *   - each target of the image goes to its own alternate setting, whose
+ *     iInterface string is the memory layout (dfulayout.h);
+ *   - every byte must lie in a writable region; pages of erasable
+ *     regions that the image touches are erased once each, in address
+ *     order, and a page is refused (unless force) when the bytes of it
+ *     that the image does not cover hold anything but 0xff, because the
+ *     erase would lose them;
+ *   - writes in erasable regions are widened to 8-byte units with 0xff
+ *     (STM32L4 flash programs 64-bit double words, RM0351 3.3.7; 0xff on
+ *     a freshly erased page changes nothing on any STM32);
+ *   - SET_ADDRESS is sent once per contiguous run and again before
+ *     wBlockNum would pass 65535; blocks count up from 2.
+ * Plain DFU 1.1 sessions send the payload from block 0 and manifest.
+ *
+ * After a failure nothing more is sent but GETSTATUS and, from dfuERROR,
+ * CLRSTATUS: the device stays in DFU mode, ready for a retry.
+ */
+#ifndef DFUFLASH_ENGINE_H
+#define DFUFLASH_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dfufile.h"
+#include "transport.h"
+
+/* ---- Images ------------------------------------------------------------ */
+
+/* Bytes to put at an address of an alternate setting. */
+struct dfl_segment {
+	uint8_t alt;
+	uint32_t address; /* ignored for a plain image */
+	uint32_t size;
+	uint8_t *data; /* owned by the image */
+};
+
+struct dfl_image {
+	int plain; /* a plain DFU payload: one segment, no address */
+	uint16_t idVendor, idProduct; /* DFU_ID_ANY: any device */
+	struct dfl_segment *segs;
+	size_t nsegs;
+};
+
+/*
+ * Load every element of a DfuSe file, or the payload of a plain one, into
+ * img (the file must have been read without errors).  0 or a negative
+ * enum dfu_error; the message is in the file's handle.
+ */
+int dfl_image_from_file(struct dfl_image *img, struct dfu_file *f);
+/* A raw binary: one segment at address of alt. */
+int dfl_image_raw(struct dfl_image *img, int plain, uint8_t alt,
+		  uint32_t address, const void *data, uint32_t size);
+void dfl_image_free(struct dfl_image *img);
+
+/* ---- Sessions ------------------------------------------------------------ */
+
+enum dfl_phase {
+	DFL_PHASE_CHECK,  /* reading pages before the plan is final */
+	DFL_PHASE_ERASE,
+	DFL_PHASE_WRITE,
+	DFL_PHASE_VERIFY,
+	DFL_PHASE_UPLOAD,
+	DFL_PHASE_LEAVE,
+	DFL_PHASE_SETUP,  /* reaching dfuIDLE, selecting an alt setting */
+};
+const char *dfl_phase_name(enum dfl_phase phase); /* "erase", ... */
+
+/* A progress event: done of total bytes of this phase, at address. */
+struct dfl_event {
+	enum dfl_phase phase;
+	uint32_t address;
+	uint64_t done, total;
+};
+
+/* Flags of struct dfl_options. */
+#define DFL_VERIFY 0x01u	 /* read back and compare */
+#define DFL_PLAN_ONLY 0x02u	 /* plan and check, send no DNLOAD */
+#define DFL_SKIP_UNCHANGED 0x04u /* read pages first, skip equal ones */
+#define DFL_NO_LEAVE 0x08u	 /* stay in DFU mode after success */
+#define DFL_MASS_ERASE 0x10u	 /* mass erase instead of page erase */
+#define DFL_FORCE 0x20u		 /* override the refusals that say so */
+
+struct dfl_options {
+	unsigned flags;
+	int start_set; /* leave to `start` rather than the image start */
+	uint32_t start;
+	void (*progress)(void *ctx, const struct dfl_event *ev);
+	void (*warn)(void *ctx, const char *msg);
+	void *cb_ctx;
+};
+
+/* One page of the plan. */
+#define DFL_PAGE_ERASE 0x1u	/* erased before writing */
+#define DFL_PAGE_WRITE 0x2u	/* receives bytes */
+#define DFL_PAGE_UNCHANGED 0x4u /* already holds the image: skipped */
+struct dfl_page {
+	uint8_t alt;
+	uint32_t start, size;
+	unsigned flags;
+};
+
+/* One contiguous run of bytes written after SET_ADDRESS (DfuSe). */
+struct dfl_range {
+	uint8_t alt;
+	uint32_t start, size;
+};
+
+/* What a session did, or with DFL_PLAN_ONLY would do. */
+struct dfl_result {
+	const struct dfl_page *pages; /* owned by the session */
+	size_t npages;
+	const struct dfl_range *writes;
+	size_t nwrites;
+	uint64_t bytes_written;
+	unsigned pages_erased, pages_skipped;
+	int mass_erased;
+	int left;	     /* the leave request was sent and accepted */
+	int left_vanished;   /* ... and the device left without answering */
+	uint32_t leave_address;
+	int verified;
+};
+
+struct dfl_session;
+
+/* dev and t are borrowed for the life of the session. */
+struct dfl_session *dfl_session_new(const struct dfl_transport *t,
+				    const struct dfl_device *dev);
+void dfl_session_free(struct dfl_session *s);
+
+/* The last failure: "write at 0x08004000: device reports errWRITE ...". */
+const char *dfl_errmsg(const struct dfl_session *s);
+
+/* Negative results of the calls below. */
+enum dfl_error {
+	DFL_ERR_PLAN = -10,   /* refused before anything was sent */
+	DFL_ERR_DEVICE = -11, /* the device failed or reported an error */
+	DFL_ERR_GONE = -12,   /* the device disappeared */
+	DFL_ERR_NOMEM = -13,
+};
+
+/*
+ * Program img.  0 on success (res then says what was done), or a
+ * negative enum dfl_error.  res stays valid until the next call.
+ */
+int dfl_download(struct dfl_session *s, const struct dfl_image *img,
+		 const struct dfl_options *o, struct dfl_result *res);
+
+/*
+ * Read len bytes of alt from address (DfuSe) or from the start (plain
+ * DFU; *got may then be less than len when the device ends sooner).
+ */
+int dfl_upload(struct dfl_session *s, uint8_t alt, uint32_t address,
+	       uint8_t *buf, uint32_t len, uint32_t *got,
+	       const struct dfl_options *o);
+
+/* DfuSe read unprotect (0x92): the device mass-erases and resets. */
+int dfl_unprotect(struct dfl_session *s, const struct dfl_options *o);
+
+#endif /* DFUFLASH_ENGINE_H */

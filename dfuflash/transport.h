@@ -1,0 +1,58 @@
+/*
+ * transport.h - how the flashing engine reaches a DFU device.
+ *
+ * The engine sends class requests to the DFU interface and nothing else,
+ * so that libusb, the in-process device model (tests/model/) and a
+ * recorded trace can all sit behind the same table.  wIndex (the
+ * interface number) is the transport's business.
+ */
+#ifndef DFU_TRANSPORT_H
+#define DFU_TRANSPORT_H
+
+#include <stdint.h>
+
+/* Negative results of a transfer. */
+enum dfl_xfer_error {
+	DFL_XFER_STALL = -1,   /* the device stalled the request */
+	DFL_XFER_GONE = -2,    /* the device is no longer there */
+	DFL_XFER_TIMEOUT = -3, /* no answer in time */
+	DFL_XFER_IO = -4,      /* any other failure */
+};
+
+struct dfl_transport {
+	void *ctx;
+	/*
+	 * Host-to-device class request with len bytes of data (len may be
+	 * 0).  Returns the bytes sent or a negative enum dfl_xfer_error.
+	 */
+	int (*out)(void *ctx, uint8_t request, uint16_t value,
+		   const uint8_t *data, uint16_t len);
+	/* Device-to-host; returns the bytes received (<= len) or an error. */
+	int (*in)(void *ctx, uint8_t request, uint16_t value, uint8_t *data,
+		  uint16_t len);
+	/* SET_INTERFACE to an alternate setting of the DFU interface. */
+	int (*set_alt)(void *ctx, uint8_t alt);
+	/* Wait: a real sleep on hardware, modelled time in the model. */
+	void (*sleep_ms)(void *ctx, uint32_t ms);
+	/* USB bus reset (a plain DFU device then runs its firmware). */
+	int (*reset)(void *ctx);
+};
+
+/* One alternate setting of the DFU interface, as the descriptors say. */
+struct dfl_alt {
+	uint8_t alt;
+	const char *name; /* iInterface string; DfuSe: the memory layout */
+};
+
+/* What the descriptors of a device in DFU mode say (DFU 1.1 4.2). */
+struct dfl_device {
+	uint16_t idVendor, idProduct, bcdDevice;
+	uint8_t bmAttributes;
+	uint16_t wDetachTimeOut;
+	uint16_t wTransferSize;
+	uint16_t bcdDFUVersion; /* 0x011a: DfuSe */
+	const struct dfl_alt *alts;
+	unsigned nalts;
+};
+
+#endif /* DFU_TRANSPORT_H */

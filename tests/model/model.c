@@ -1,0 +1,1021 @@
+/*
+ * model.c - the DFU device model (model.h).
+ *
+ * Written from the specifications (USB DFU 1.1 appendix A, ST AN3156 and
+ * UM0424) and the notes on the real STM32 ROM bootloader in
+ * ../shared/notes/usb-emulation.md.  The memory geometry of each profile
+ * is written out here as page tables, independently of libdfufile's
+ * layout parser, so that the engine's reading of the layout strings is
+ * checked against a second source.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dfufile.h"
+#include "../../dfuflash/dfuproto.h"
+#include "model.h"
+
+/*
+ * Time model of full-speed USB: each control transfer costs one 1 ms
+ * frame for its setup and status stages (USB 2.0 5.12.2: the host
+ * schedules transfers in 1 ms frames, and a synchronous host starts the
+ * next request only after the last one completed), plus its data at the
+ * full-speed control maximum of 832,000 bytes/s with 64-byte packets
+ * (USB 2.0 table 5-5).  These are parameters of the model, chosen from
+ * the specification; part 2 (real USB) can measure them.
+ */
+#define USB_TRANSFER_US 1000u
+#define USB_CONTROL_BYTES_PER_S 832000u
+/* Set address pointer: a register write, no flash time. */
+#define CMD_US 0u
+
+enum mem_kind {
+	MEM_FLASH, /* programming clears bits, erase sets them */
+	MEM_OTP,   /* programming clears bits, never erased */
+	MEM_RAM,   /* written as sent (option bytes, feature word) */
+};
+
+struct page_group {
+	uint32_t count, size;
+};
+
+struct mem_def {
+	uint8_t alt;
+	const char *name; /* iInterface string */
+	enum mem_kind kind;
+	uint32_t base;
+	struct page_group groups[4];
+	unsigned access; /* 1 readable, 2 erasable, 4 writable */
+};
+
+struct profile {
+	const char *id;
+	const char *description;
+	uint16_t vid, pid, bcd_device;
+	uint8_t attributes;
+	uint16_t detach_ms, transfer_size, bcd_dfu;
+	struct mem_def mems[4];
+	unsigned nmems;
+	/* Flash timings, microseconds. */
+	uint32_t prog_unit;	 /* bytes programmed at once */
+	uint32_t prog_us;	 /* per unit */
+	int strict_unit;	 /* writes must be whole aligned units */
+	uint32_t (*erase_us)(uint32_t page_size);
+	uint32_t mass_erase_us;
+};
+
+/*
+ * STM32F405/407: DS8626 (rev 9), table "Flash memory programming",
+ * typical values at x32 parallelism (VDD 2.7-3.6 V, which the ROM
+ * bootloader uses): sector erase 16 KiB 250 ms, 64 KiB 550 ms, 128 KiB
+ * 1 s; word (32-bit) programming 16 us; mass erase 8 s.
+ */
+static uint32_t
+f405_erase_us(uint32_t page_size)
+{
+	if (page_size <= 16384)
+		return 250000;
+	if (page_size <= 65536)
+		return 550000;
+	return 1000000;
+}
+
+/*
+ * STM32F105/107: DS6014, table "Flash memory characteristics": page
+ * (2 KiB) erase 20 ms min, 40 ms max (no typical value given: the model
+ * takes the maximum); half-word programming 52.5 us typical; mass erase
+ * 20-40 ms.
+ */
+static uint32_t
+f107_erase_us(uint32_t page_size)
+{
+	(void)page_size;
+	return 40000;
+}
+
+/*
+ * STM32L476: DS10198, table "Flash memory characteristics": page (2 KiB)
+ * erase 22.02 ms typical; 64-bit programming 81.69 us typical; mass erase
+ * 22.13 ms typical.  Flash is programmed by double words only (RM0351
+ * 3.3.7); the model refuses anything else with errPROG.
+ */
+static uint32_t
+l476_erase_us(uint32_t page_size)
+{
+	(void)page_size;
+	return 22020;
+}
+
+/* The plain DFU 1.1 device is not a real part: round figures. */
+static uint32_t
+generic_erase_us(uint32_t page_size)
+{
+	(void)page_size;
+	return 20000;
+}
+
+#define ST_VID 0x0483
+#define ST_DFU_PID 0xdf11
+#define RWE 7u
+#define RW 5u
+
+static const struct profile profiles[] = {
+	{
+		"f405", "STM32F405 ROM bootloader (pyboard): 1 MiB flash in "
+		"4x16K, 64K, 7x128K sectors",
+		ST_VID, ST_DFU_PID, 0x2200, 0x0b, 255, 2048, DFU_BCD_DFUSE,
+		{
+			{ 0, "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,"
+			  "07*128Kg", MEM_FLASH, 0x08000000,
+			  { { 4, 16384 }, { 1, 65536 }, { 7, 131072 } }, RWE },
+			{ 1, "@Option Bytes  /0x1FFFC000/01*016 e", MEM_RAM,
+			  0x1fffc000, { { 1, 16 } }, RW },
+			{ 2, "@OTP Memory /0x1FFF7800/01*512 e,01*016 e",
+			  MEM_OTP, 0x1fff7800, { { 1, 512 }, { 1, 16 } }, RW },
+			{ 3, "@Device Feature/0xFFFF0000/01*004 g", MEM_RAM,
+			  0xffff0000, { { 1, 4 } }, RWE },
+		}, 4,
+		4, 16, 0, f405_erase_us, 8000000,
+	},
+	{
+		"f107", "STM32F107 ROM bootloader: 256 KiB flash in 128 "
+		"pages of 2 KiB",
+		ST_VID, ST_DFU_PID, 0x2000, 0x0b, 255, 2048, DFU_BCD_DFUSE,
+		{
+			{ 0, "@Internal Flash  /0x08000000/128*002Kg",
+			  MEM_FLASH, 0x08000000, { { 128, 2048 } }, RWE },
+			{ 1, "@Option Bytes  /0x1FFFF800/01*016 e", MEM_RAM,
+			  0x1ffff800, { { 1, 16 } }, RW },
+		}, 2,
+		2, 53, 0, f107_erase_us, 40000,
+	},
+	{
+		"l476", "STM32L476 ROM bootloader: 1 MiB flash in 512 pages "
+		"of 2 KiB, programmed 8 bytes at a time",
+		ST_VID, ST_DFU_PID, 0x2200, 0x0b, 255, 2048, DFU_BCD_DFUSE,
+		{
+			{ 0, "@Internal Flash  /0x08000000/512*0002Kg",
+			  MEM_FLASH, 0x08000000, { { 512, 2048 } }, RWE },
+		}, 1,
+		8, 82, 1, l476_erase_us, 22130,
+	},
+	{
+		"dfu11", "plain DFU 1.1 device (manifestation tolerant): "
+		"128 KiB firmware area",
+		0x1209, 0x0001, 0x0100, 0x07, 255, 1024, DFU_BCD_DFU_1_1,
+		{
+			{ 0, "Firmware", MEM_FLASH, 0,
+			  { { 128, 1024 } }, RWE },
+		}, 1,
+		4, 16, 0, generic_erase_us, 2560000,
+	},
+	{
+		"dfu11-reset", "plain DFU 1.1 device that must be reset "
+		"after manifestation: 128 KiB firmware area",
+		0x1209, 0x0001, 0x0100, 0x03, 255, 1024, DFU_BCD_DFU_1_1,
+		{
+			{ 0, "Firmware", MEM_FLASH, 0,
+			  { { 128, 1024 } }, RWE },
+		}, 1,
+		4, 16, 0, generic_erase_us, 2560000,
+	},
+};
+
+#define NPROFILES (sizeof(profiles) / sizeof(profiles[0]))
+
+enum op_kind {
+	OP_NONE,
+	OP_ADDRESS,
+	OP_ERASE,
+	OP_MASS_ERASE,
+	OP_UNPROTECT,
+	OP_WRITE,
+	OP_MANIFEST,
+	OP_NKINDS,
+};
+
+static const char *const op_names[OP_NKINDS] = {
+	"", "address", "erase", "mass-erase", "unprotect", "write", "manifest",
+};
+
+struct fault {
+	enum { F_STALL, F_DISCONNECT, F_STATUS, F_BUSY, F_CORRUPT } type;
+	enum op_kind op;
+	unsigned n;
+	uint8_t status;
+};
+
+struct mem {
+	const struct mem_def *def;
+	uint32_t size;
+	uint8_t *bytes;
+};
+
+struct dfu_model {
+	const struct profile *p;
+	struct dfl_device dev;
+	struct dfl_alt alts[4];
+	struct mem mems[4];
+	int alt;
+	uint8_t state, status;
+	uint32_t pointer;
+	/* The pending command and when it completes. */
+	enum op_kind op;
+	uint32_t op_addr;
+	uint16_t op_len;
+	uint8_t op_data[4096];
+	int op_started;
+	uint8_t op_result;
+	int op_busy_forever;
+	int op_corrupt;
+	uint16_t transfer_size;
+	uint64_t busy_until;
+	unsigned op_count[OP_NKINDS];
+	/* Plain DFU: running offsets. */
+	uint32_t plain_off, plain_up_off;
+	struct fault faults[16];
+	unsigned nfaults;
+	int zero_poll, leave_gone;
+	FILE *trace;
+	struct dfu_model_stats st;
+};
+
+const char *
+dfu_model_profile_names(void)
+{
+	return "f405 f107 l476 dfu11 dfu11-reset";
+}
+
+static uint32_t
+mem_size(const struct mem_def *d)
+{
+	uint32_t n = 0;
+
+	for (unsigned g = 0; g < 4; g++)
+		n += d->groups[g].count * d->groups[g].size;
+	return n;
+}
+
+struct dfu_model *
+dfu_model_new(const char *profile)
+{
+	const struct profile *p = NULL;
+	struct dfu_model *m;
+
+	for (size_t i = 0; i < NPROFILES; i++)
+		if (strcmp(profiles[i].id, profile) == 0)
+			p = &profiles[i];
+	if (p == NULL || (m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	m->p = p;
+	m->dev.idVendor = p->vid;
+	m->dev.idProduct = p->pid;
+	m->dev.bcdDevice = p->bcd_device;
+	m->dev.bmAttributes = p->attributes;
+	m->dev.wDetachTimeOut = p->detach_ms;
+	m->dev.wTransferSize = p->transfer_size;
+	m->transfer_size = p->transfer_size;
+	m->dev.bcdDFUVersion = p->bcd_dfu;
+	m->dev.alts = m->alts;
+	m->dev.nalts = p->nmems;
+	for (unsigned i = 0; i < p->nmems; i++) {
+		m->alts[i].alt = p->mems[i].alt;
+		m->alts[i].name = p->mems[i].name;
+		m->mems[i].def = &p->mems[i];
+		m->mems[i].size = mem_size(&p->mems[i]);
+		m->mems[i].bytes = malloc(m->mems[i].size);
+		if (m->mems[i].bytes == NULL) {
+			dfu_model_free(m);
+			return NULL;
+		}
+		memset(m->mems[i].bytes, 0xff, m->mems[i].size);
+	}
+	/* Option bytes: RDP 0xaa is read protection level 0 (RM0090 3.7.3). */
+	if (strcmp(p->id, "f405") == 0)
+		m->mems[1].bytes[0] = 0xaa;
+	dfu_model_replug(m);
+	return m;
+}
+
+void
+dfu_model_free(struct dfu_model *m)
+{
+	if (m == NULL)
+		return;
+	for (unsigned i = 0; i < 4; i++)
+		free(m->mems[i].bytes);
+	free(m);
+}
+
+const char *
+dfu_model_description(const struct dfu_model *m)
+{
+	return m->p->description;
+}
+
+const struct dfl_device *
+dfu_model_device(const struct dfu_model *m)
+{
+	return &m->dev;
+}
+
+uint8_t *
+dfu_model_memory(struct dfu_model *m, uint32_t *base, uint32_t *size)
+{
+	*base = m->mems[0].def->base;
+	*size = m->mems[0].size;
+	return m->mems[0].bytes;
+}
+
+const struct dfu_model_stats *
+dfu_model_stats(struct dfu_model *m)
+{
+	m->st.state = m->state;
+	m->st.status = m->status;
+	return &m->st;
+}
+
+void
+dfu_model_trace(struct dfu_model *m, FILE *fp)
+{
+	m->trace = fp;
+}
+
+void
+dfu_model_replug(struct dfu_model *m)
+{
+	uint64_t t = m->st.time_us;
+
+	memset(&m->st, 0, sizeof(m->st));
+	m->st.time_us = t;
+	m->alt = 0;
+	m->state = DFU_STATE_IDLE;
+	m->status = DFU_STATUS_OK;
+	m->pointer = m->mems[0].def->base;
+	m->op = OP_NONE;
+	m->op_busy_forever = 0;
+	m->nfaults = 0;
+	m->zero_poll = m->leave_gone = 0;
+	m->plain_off = m->plain_up_off = 0;
+	memset(m->op_count, 0, sizeof(m->op_count));
+}
+
+int
+dfu_model_fault(struct dfu_model *m, const char *spec, char *err,
+    size_t errlen)
+{
+	struct fault f;
+	const char *colon = strchr(spec, ':'), *eq;
+	char *end;
+	unsigned long n;
+
+	memset(&f, 0, sizeof(f));
+	if (strcmp(spec, "zero-poll") == 0) {
+		m->zero_poll = 1;
+		return 0;
+	}
+	if (strcmp(spec, "leave-gone") == 0) {
+		m->leave_gone = 1;
+		return 0;
+	}
+	if (m->nfaults == sizeof(m->faults) / sizeof(m->faults[0])) {
+		snprintf(err, errlen, "%s: too many faults", spec);
+		return -1;
+	}
+	if (colon == NULL)
+		goto bad;
+	n = strtoul(colon + 1, &end, 10);
+	if (end == colon + 1 || n == 0 || n > 1000000)
+		goto bad;
+	f.n = (unsigned)n;
+	if ((size_t)(colon - spec) == 5 && strncmp(spec, "stall", 5) == 0 &&
+	    *end == '\0')
+		f.type = F_STALL;
+	else if ((size_t)(colon - spec) == 10 &&
+	    strncmp(spec, "disconnect", 10) == 0 && *end == '\0')
+		f.type = F_DISCONNECT;
+	else {
+		for (int k = OP_ADDRESS; k < OP_NKINDS; k++)
+			if (strlen(op_names[k]) == (size_t)(colon - spec) &&
+			    strncmp(spec, op_names[k], (size_t)(colon - spec))
+			    == 0)
+				f.op = (enum op_kind)k;
+		if (f.op == OP_NONE || f.op == OP_UNPROTECT || *end != '=')
+			goto bad;
+		eq = end + 1;
+		if (strcmp(eq, "busy") == 0)
+			f.type = F_BUSY;
+		else if (strcmp(eq, "corrupt") == 0 && f.op == OP_WRITE)
+			f.type = F_CORRUPT;
+		else {
+			int s;
+
+			for (s = 1; s <= DFU_STATUS_STALLEDPKT; s++)
+				if (strcmp(eq, dfu_status_name(s)) == 0)
+					break;
+			if (s > DFU_STATUS_STALLEDPKT) {
+				snprintf(err, errlen, "%s: unknown status %s "
+				    "(errWRITE, errERASE, errVERIFY, ...)",
+				    spec, eq);
+				return -1;
+			}
+			f.type = F_STATUS;
+			f.status = (uint8_t)s;
+		}
+	}
+	m->faults[m->nfaults++] = f;
+	return 0;
+bad:
+	snprintf(err, errlen, "%s: expected stall:N, disconnect:N, "
+	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll or "
+	    "leave-gone", spec);
+	return -1;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+trace(struct dfu_model *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (m->trace == NULL)
+		return;
+	va_start(ap, fmt);
+	vfprintf(m->trace, fmt, ap);
+	va_end(ap);
+	fputc('\n', m->trace);
+}
+
+/* Memory of the current alt holding [addr, addr + len), or NULL. */
+static struct mem *
+find_mem(struct dfu_model *m, uint32_t addr, uint32_t len)
+{
+	for (unsigned i = 0; i < m->p->nmems; i++) {
+		struct mem *x = &m->mems[i];
+
+		if (x->def->alt != m->alt)
+			continue;
+		if (addr >= x->def->base && (uint64_t)addr + len <=
+		    (uint64_t)x->def->base + x->size)
+			return x;
+	}
+	return NULL;
+}
+
+/* The page of x holding addr: start and size. */
+static void
+find_page(const struct mem *x, uint32_t addr, uint32_t *start,
+    uint32_t *size)
+{
+	uint32_t a = x->def->base;
+
+	for (unsigned g = 0; g < 4; g++) {
+		const struct page_group *pg = &x->def->groups[g];
+
+		if (pg->count == 0)
+			break;
+		if (addr < a + pg->count * pg->size) {
+			*start = a + (addr - a) / pg->size * pg->size;
+			*size = pg->size;
+			return;
+		}
+		a += pg->count * pg->size;
+	}
+	*start = addr;
+	*size = 0;
+}
+
+static int
+stall(struct dfu_model *m)
+{
+	m->state = DFU_STATE_ERROR;
+	m->status = DFU_STATUS_STALLEDPKT;
+	m->st.stalls++;
+	return DFL_XFER_STALL;
+}
+
+/* Elapsed busy time turns dfuDNBUSY / dfuMANIFEST into the sync state. */
+static void
+settle(struct dfu_model *m)
+{
+	if ((m->state == DFU_STATE_DNBUSY || m->state == DFU_STATE_MANIFEST) &&
+	    m->st.time_us >= m->busy_until && !m->op_busy_forever)
+		m->state = m->state == DFU_STATE_DNBUSY ?
+		    DFU_STATE_DNLOAD_SYNC : DFU_STATE_MANIFEST_SYNC;
+}
+
+/*
+ * Per-request bookkeeping: cost, trace, injected stalls and disconnects.
+ * Returns 0 to go on, or the transfer error to return.
+ */
+static int
+begin_request(struct dfu_model *m, const char *what, uint16_t len)
+{
+	if (m->st.gone) {
+		trace(m, "%s -> gone", what);
+		return DFL_XFER_GONE;
+	}
+	m->st.requests++;
+	m->st.time_us += USB_TRANSFER_US +
+	    (uint64_t)len * 1000000 / USB_CONTROL_BYTES_PER_S;
+	for (unsigned i = 0; i < m->nfaults; i++) {
+		const struct fault *f = &m->faults[i];
+
+		if (f->type == F_DISCONNECT && m->st.requests >= f->n) {
+			m->st.gone = 1;
+			trace(m, "%s -> gone (fault)", what);
+			return DFL_XFER_GONE;
+		}
+		if (f->type == F_STALL && m->st.requests == f->n) {
+			trace(m, "%s -> STALL (fault)", what);
+			return stall(m);
+		}
+	}
+	settle(m);
+	return 0;
+}
+
+static uint32_t
+write_us(const struct dfu_model *m, uint32_t len)
+{
+	uint32_t units = (len + m->p->prog_unit - 1) / m->p->prog_unit;
+
+	return units * m->p->prog_us;
+}
+
+static void
+erase_all(struct dfu_model *m)
+{
+	memset(m->mems[0].bytes, 0xff, m->mems[0].size);
+}
+
+/* Carry out the pending command: its effect, its status and its time. */
+static uint8_t
+run_op(struct dfu_model *m, uint64_t *us)
+{
+	struct mem *x;
+	uint32_t ps, psz;
+
+	*us = CMD_US;
+	m->op_count[m->op]++;
+	m->op_corrupt = 0;
+	for (unsigned i = 0; i < m->nfaults; i++) {
+		const struct fault *f = &m->faults[i];
+
+		if (f->op != m->op || f->n != m->op_count[m->op])
+			continue;
+		if (f->type == F_STATUS)
+			return f->status;
+		if (f->type == F_BUSY)
+			m->op_busy_forever = 1;
+		if (f->type == F_CORRUPT)
+			m->op_corrupt = 1;
+	}
+	switch (m->op) {
+	case OP_ADDRESS:
+		/* AN3156: an address outside the memory is refused. */
+		if (find_mem(m, m->op_addr, 1) == NULL)
+			return DFU_STATUS_ADDRESS;
+		m->pointer = m->op_addr;
+		m->st.set_address++;
+		return DFU_STATUS_OK;
+	case OP_ERASE:
+		x = find_mem(m, m->op_addr, 1);
+		if (x == NULL || x->def->kind != MEM_FLASH ||
+		    !(x->def->access & 2))
+			return DFU_STATUS_TARGET;
+		find_page(x, m->op_addr, &ps, &psz);
+		memset(x->bytes + (ps - x->def->base), 0xff, psz);
+		*us = m->p->erase_us(psz);
+		m->st.pages_erased++;
+		m->st.bytes_erased += psz;
+		return DFU_STATUS_OK;
+	case OP_MASS_ERASE:
+	case OP_UNPROTECT:
+		erase_all(m);
+		*us = m->p->mass_erase_us;
+		m->st.mass_erases++;
+		return DFU_STATUS_OK;
+	case OP_WRITE:
+		x = find_mem(m, m->op_addr, m->op_len);
+		if (x == NULL)
+			return DFU_STATUS_ADDRESS;
+		if (!(x->def->access & 4))
+			return DFU_STATUS_WRITE;
+		{
+			uint8_t *b = x->bytes + (m->op_addr - x->def->base);
+			int failed = 0;
+
+			if (x->def->kind == MEM_RAM) {
+				memcpy(b, m->op_data, m->op_len);
+				m->st.bytes_written += m->op_len;
+				return DFU_STATUS_OK;
+			}
+			if (m->p->strict_unit &&
+			    ((m->op_addr | m->op_len) % m->p->prog_unit) != 0)
+				return DFU_STATUS_PROG;
+			for (uint32_t i = 0; i < m->op_len; i++) {
+				/* Flash only clears bits. */
+				b[i] &= m->op_data[i];
+				if (b[i] != m->op_data[i])
+					failed = 1;
+			}
+			/* The fault: bit 0 of the first byte stays clear. */
+			if (m->op_corrupt)
+				b[0] &= 0xfe;
+			*us = write_us(m, m->op_len);
+			m->st.blocks_written++;
+			m->st.bytes_written += m->op_len;
+			return failed ? DFU_STATUS_VERIFY : DFU_STATUS_OK;
+		}
+	default:
+		return DFU_STATUS_OK;
+	}
+}
+
+static void
+answer_status(struct dfu_model *m, uint8_t *data, uint32_t poll_ms)
+{
+	data[0] = m->status;
+	data[1] = (uint8_t)poll_ms;
+	data[2] = (uint8_t)(poll_ms >> 8);
+	data[3] = (uint8_t)(poll_ms >> 16);
+	data[4] = m->state;
+	data[5] = 0;
+}
+
+static int
+is_dfuse(const struct dfu_model *m)
+{
+	return m->p->bcd_dfu == DFU_BCD_DFUSE;
+}
+
+static int
+getstatus(struct dfu_model *m, uint8_t *data, uint16_t len)
+{
+	uint32_t poll = 0;
+	uint64_t us;
+
+	if (len < DFU_STATUS_SIZE)
+		return stall(m);
+	switch (m->state) {
+	case DFU_STATE_DNLOAD_SYNC:
+		if (!m->op_started) {
+			/* The command runs now; the answer is dfuDNBUSY. */
+			m->op_started = 1;
+			m->op_result = run_op(m, &us);
+			m->state = DFU_STATE_DNBUSY;
+			if (m->zero_poll) {
+				m->st.time_us += us;
+				m->busy_until = m->st.time_us;
+			} else {
+				poll = (uint32_t)((us + 999) / 1000);
+				m->busy_until = m->st.time_us + us;
+			}
+			if (m->op_busy_forever)
+				poll = 100;
+			break;
+		}
+		if (m->op_result != DFU_STATUS_OK) {
+			m->state = DFU_STATE_ERROR;
+			m->status = m->op_result;
+		} else
+			m->state = DFU_STATE_DNLOAD_IDLE;
+		m->op = OP_NONE;
+		break;
+	case DFU_STATE_DNBUSY:
+		if (m->op_busy_forever) {
+			/* The fault: busy again, forever. */
+			poll = 100;
+			m->busy_until = m->st.time_us + 100000;
+			break;
+		}
+		/* Polled before bwPollTimeout elapsed (DFU 1.1 A.2.5). */
+		return stall(m);
+	case DFU_STATE_MANIFEST_SYNC:
+		if (is_dfuse(m)) {
+			/*
+			 * AN3156: the bootloader jumps to the address pointer.
+			 * It answers dfuMANIFEST first, unless it has already
+			 * gone (the leave-gone fault).
+			 */
+			m->st.left = 1;
+			m->st.left_address = m->pointer;
+			if (m->leave_gone) {
+				m->st.gone = 1;
+				trace(m, "GETSTATUS -> gone (left)");
+				return DFL_XFER_GONE;
+			}
+			m->state = DFU_STATE_MANIFEST;
+			answer_status(m, data, 0);
+			m->st.gone = 1;
+			trace(m, "GETSTATUS -> %s %s (left to 0x%08x)",
+			    dfu_status_name(m->status),
+			    dfu_state_name(m->state), m->pointer);
+			return DFU_STATUS_SIZE;
+		}
+		if (m->op == OP_MANIFEST) {
+			m->op = OP_NONE;
+			m->op_count[OP_MANIFEST]++;
+			for (unsigned i = 0; i < m->nfaults; i++)
+				if (m->faults[i].op == OP_MANIFEST &&
+				    m->faults[i].type == F_STATUS &&
+				    m->faults[i].n == m->op_count[OP_MANIFEST]) {
+					m->state = DFU_STATE_ERROR;
+					m->status = m->faults[i].status;
+					answer_status(m, data, 0);
+					return DFU_STATUS_SIZE;
+				}
+			m->state = DFU_STATE_MANIFEST;
+			poll = 10;
+			m->busy_until = m->st.time_us + 10000;
+			break;
+		}
+		/* Manifestation over (DFU 1.1 A.2.6/A.2.7). */
+		if (m->p->attributes & DFU_ATTR_MANIFESTATION_TOLERANT)
+			m->state = DFU_STATE_IDLE;
+		else
+			m->state = DFU_STATE_MANIFEST_WAIT_RESET;
+		break;
+	case DFU_STATE_MANIFEST:
+		return stall(m);
+	case DFU_STATE_MANIFEST_WAIT_RESET:
+		/* DFU 1.1 A.2.8: only a reset gets it out. */
+		return stall(m);
+	default:
+		break;
+	}
+	answer_status(m, data, poll);
+	trace(m, "GETSTATUS -> %s %s %ums", dfu_status_name(m->status),
+	    dfu_state_name(m->state), poll);
+	return DFU_STATUS_SIZE;
+}
+
+static int
+dnload(struct dfu_model *m, uint16_t value, const uint8_t *data, uint16_t len)
+{
+	if (m->state != DFU_STATE_IDLE && m->state != DFU_STATE_DNLOAD_IDLE)
+		return stall(m);
+	if (!(m->p->attributes & DFU_ATTR_CAN_DNLOAD))
+		return stall(m);
+	if (len == 0) {
+		/* Manifestation starts from dfuDNLOAD-IDLE only (A.2.3). */
+		if (m->state != DFU_STATE_DNLOAD_IDLE)
+			return stall(m);
+		m->state = DFU_STATE_MANIFEST_SYNC;
+		m->op = OP_MANIFEST;
+		return 0;
+	}
+	if (len > m->transfer_size)
+		return stall(m);
+	m->op_started = 0;
+	m->op_len = len;
+	memcpy(m->op_data, data, len);
+	if (!is_dfuse(m)) {
+		struct mem *x = &m->mems[0];
+
+		if (value == 0)
+			m->plain_off = 0;
+		if ((uint64_t)m->plain_off + len > x->size)
+			return stall(m);
+		/*
+		 * Erase each page when the download reaches its start (blocks
+		 * come in order, so every page is erased once).
+		 */
+		for (uint32_t a = m->plain_off; a < m->plain_off + len;) {
+			uint32_t ps, psz;
+
+			find_page(x, a, &ps, &psz);
+			if (ps >= m->plain_off) {
+				memset(x->bytes + ps, 0xff, psz);
+				m->st.time_us += m->p->erase_us(psz);
+				m->st.pages_erased++;
+				m->st.bytes_erased += psz;
+			}
+			a = ps + psz;
+		}
+		m->op = OP_WRITE;
+		m->op_addr = m->plain_off;
+		m->plain_off += len;
+	} else if (value == 0) {
+		if (len == 1 && data[0] == DFUSE_CMD_ERASE)
+			m->op = OP_MASS_ERASE;
+		else if (len == 1 && data[0] == DFUSE_CMD_READ_UNPROTECT)
+			m->op = OP_UNPROTECT;
+		else if (len == 5 && (data[0] == DFUSE_CMD_SET_ADDRESS ||
+		    data[0] == DFUSE_CMD_ERASE)) {
+			m->op = data[0] == DFUSE_CMD_ERASE ? OP_ERASE :
+			    OP_ADDRESS;
+			m->op_addr = (uint32_t)data[1] |
+			    (uint32_t)data[2] << 8 | (uint32_t)data[3] << 16 |
+			    (uint32_t)data[4] << 24;
+		} else
+			return stall(m);
+	} else if (value == 1) {
+		return stall(m); /* reserved (UM0424) */
+	} else {
+		m->op = OP_WRITE;
+		m->op_addr = m->pointer +
+		    (uint32_t)(value - DFUSE_FIRST_BLOCK) * m->transfer_size;
+	}
+	m->state = DFU_STATE_DNLOAD_SYNC;
+	return len;
+}
+
+static int
+upload(struct dfu_model *m, uint16_t value, uint8_t *data, uint16_t len)
+{
+	struct mem *x;
+	uint32_t addr, n;
+
+	if (m->state != DFU_STATE_IDLE && m->state != DFU_STATE_UPLOAD_IDLE)
+		return stall(m);
+	if (!(m->p->attributes & DFU_ATTR_CAN_UPLOAD) ||
+	    len > m->transfer_size)
+		return stall(m);
+	if (!is_dfuse(m)) {
+		x = &m->mems[0];
+		if (value == 0)
+			m->plain_up_off = 0;
+		n = x->size - m->plain_up_off;
+		if (n > len)
+			n = len;
+		memcpy(data, x->bytes + m->plain_up_off, n);
+		m->plain_up_off += n;
+	} else if (value == 0) {
+		static const uint8_t cmds[] = { DFUSE_CMD_GET,
+			DFUSE_CMD_SET_ADDRESS, DFUSE_CMD_ERASE,
+			DFUSE_CMD_READ_UNPROTECT };
+
+		n = len < sizeof(cmds) ? len : sizeof(cmds);
+		memcpy(data, cmds, n);
+	} else if (value == 1) {
+		return stall(m);
+	} else {
+		addr = m->pointer +
+		    (uint32_t)(value - DFUSE_FIRST_BLOCK) * m->transfer_size;
+		x = find_mem(m, addr, 1);
+		if (x == NULL || !(x->def->access & 1))
+			return stall(m);
+		n = x->def->base + x->size - addr;
+		if (n > len)
+			n = len;
+		memcpy(data, x->bytes + (addr - x->def->base), n);
+	}
+	m->st.bytes_read += n;
+	m->state = n < len ? DFU_STATE_IDLE : DFU_STATE_UPLOAD_IDLE;
+	return (int)n;
+}
+
+static int
+model_out(void *ctx, uint8_t request, uint16_t value, const uint8_t *data,
+    uint16_t len)
+{
+	struct dfu_model *m = ctx;
+	char what[64];
+	int rc;
+
+	if (request == DFU_DNLOAD && value == 0 && len > 0 && len <= 5) {
+		int n = snprintf(what, sizeof(what), "DNLOAD 0");
+
+		for (uint16_t i = 0; i < len; i++)
+			n += snprintf(what + n, sizeof(what) - (size_t)n,
+			    " %02x", data[i]);
+	} else if (request == DFU_DNLOAD)
+		snprintf(what, sizeof(what), "DNLOAD %u len %u", value, len);
+	else
+		snprintf(what, sizeof(what), "%s", dfu_request_name(request));
+	if ((rc = begin_request(m, what, len)) != 0)
+		return rc;
+	switch (request) {
+	case DFU_DNLOAD:
+		rc = dnload(m, value, data, len);
+		break;
+	case DFU_CLRSTATUS:
+		if (m->state != DFU_STATE_ERROR) {
+			rc = stall(m);
+			break;
+		}
+		m->state = DFU_STATE_IDLE;
+		m->status = DFU_STATUS_OK;
+		rc = 0;
+		break;
+	case DFU_ABORT:
+		if (m->state != DFU_STATE_IDLE &&
+		    m->state != DFU_STATE_DNLOAD_IDLE &&
+		    m->state != DFU_STATE_UPLOAD_IDLE) {
+			rc = stall(m);
+			break;
+		}
+		m->state = DFU_STATE_IDLE;
+		rc = 0;
+		break;
+	default: /* DETACH is for run-time mode only */
+		rc = stall(m);
+		break;
+	}
+	trace(m, "%s%s", what, rc == DFL_XFER_STALL ? " -> STALL" : "");
+	return rc;
+}
+
+static int
+model_in(void *ctx, uint8_t request, uint16_t value, uint8_t *data,
+    uint16_t len)
+{
+	struct dfu_model *m = ctx;
+	char what[64];
+	int rc;
+
+	if (request == DFU_UPLOAD)
+		snprintf(what, sizeof(what), "UPLOAD %u len %u", value, len);
+	else
+		snprintf(what, sizeof(what), "%s", dfu_request_name(request));
+	if ((rc = begin_request(m, what, len)) != 0)
+		return rc;
+	switch (request) {
+	case DFU_GETSTATUS:
+		return getstatus(m, data, len); /* traces itself */
+	case DFU_GETSTATE:
+		if (m->state == DFU_STATE_DNBUSY || len < 1) {
+			rc = stall(m);
+			break;
+		}
+		data[0] = m->state;
+		rc = 1;
+		break;
+	case DFU_UPLOAD:
+		rc = upload(m, value, data, len);
+		break;
+	default:
+		rc = stall(m);
+		break;
+	}
+	if (rc == DFL_XFER_STALL)
+		trace(m, "%s -> STALL", what);
+	else
+		trace(m, "%s -> %d", what, rc);
+	return rc;
+}
+
+static int
+model_set_alt(void *ctx, uint8_t alt)
+{
+	struct dfu_model *m = ctx;
+	int rc;
+
+	if ((rc = begin_request(m, "SET_INTERFACE", 0)) != 0)
+		return rc;
+	for (unsigned i = 0; i < m->p->nmems; i++)
+		if (m->p->mems[i].alt == alt) {
+			m->alt = alt;
+			trace(m, "SET_INTERFACE %u", alt);
+			return 0;
+		}
+	trace(m, "SET_INTERFACE %u -> STALL", alt);
+	return DFL_XFER_STALL;
+}
+
+static void
+model_sleep(void *ctx, uint32_t ms)
+{
+	struct dfu_model *m = ctx;
+
+	m->st.time_us += (uint64_t)ms * 1000;
+	trace(m, "sleep %u ms", ms);
+}
+
+static int
+model_reset(void *ctx)
+{
+	struct dfu_model *m = ctx;
+
+	if (m->st.gone)
+		return DFL_XFER_GONE;
+	/* A bus reset: the device runs its firmware (DFU 1.1 A.2.8). */
+	m->st.left = 1;
+	m->st.gone = 1;
+	trace(m, "USB reset");
+	return 0;
+}
+
+void
+dfu_model_transport(struct dfu_model *m, struct dfl_transport *t)
+{
+	t->ctx = m;
+	t->out = model_out;
+	t->in = model_in;
+	t->set_alt = model_set_alt;
+	t->sleep_ms = model_sleep;
+	t->reset = model_reset;
+}
+
+void
+dfu_model_set_transfer_size(struct dfu_model *m, uint16_t size)
+{
+	if (size == 0 || size > sizeof(m->op_data))
+		return;
+	m->transfer_size = size;
+	m->dev.wTransferSize = size;
+}

@@ -1,0 +1,103 @@
+/*
+ * model.h - an in-process model of a USB DFU device in DFU mode: the
+ * STM32 ROM DfuSe bootloader (ST AN3156, UM0424) on three parts, and a
+ * plain DFU 1.1 device.  It sits behind a struct dfl_transport, so the
+ * flashing engine runs against it unchanged; the unit tests and
+ * `dfuflash --sim` use it.
+ *
+ * What is modelled:
+ *   - the DFU 1.1 state machine of appendix A.2: every request that is
+ *     not legal in the current state is stalled and the device enters
+ *     dfuERROR with errSTALLEDPKT; requests during dfuDNBUSY before its
+ *     bwPollTimeout elapsed are stalled too;
+ *   - DfuSe commands (DNLOAD block 0): set address pointer, page erase,
+ *     mass erase, read unprotect; data blocks from wBlockNum 2 at
+ *     pointer + (wBlockNum - 2) x wTransferSize; UPLOAD block 0 lists
+ *     the commands.  A command runs on the GETSTATUS after it, which
+ *     answers dfuDNBUSY; the next answers dfuDNLOAD-IDLE or dfuERROR;
+ *   - flash that starts erased (0xff), whose programming can only clear
+ *     bits (programming a bit back to 1 fails with errVERIFY), erased by
+ *     page; the memory layout strings of the real devices;
+ *   - time: each control transfer, each page erase and each programmed
+ *     unit costs modelled time (the figures and their sources are in
+ *     model.c), so sessions can be compared without hardware;
+ *   - faults, injected by dfu_model_fault().
+ */
+#ifndef DFU_MODEL_H
+#define DFU_MODEL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../../dfuflash/transport.h"
+
+struct dfu_model;
+
+/* A model of a named profile ("f405", "f107", "l476", "dfu11", ...). */
+struct dfu_model *dfu_model_new(const char *profile);
+void dfu_model_free(struct dfu_model *m);
+
+/* "f405 f107 l476 dfu11 dfu11-reset": the profile names, for messages. */
+const char *dfu_model_profile_names(void);
+/* One line describing a profile ("STM32F405 ROM bootloader, ..."). */
+const char *dfu_model_description(const struct dfu_model *m);
+
+/* What the device's descriptors say; valid for the life of m. */
+const struct dfl_device *dfu_model_device(const struct dfu_model *m);
+/* A transport whose ctx is m. */
+void dfu_model_transport(struct dfu_model *m, struct dfl_transport *t);
+
+/* The main memory (alt 0): its bytes, start address and size. */
+uint8_t *dfu_model_memory(struct dfu_model *m, uint32_t *base,
+			  uint32_t *size);
+
+/*
+ * Add a fault; 0, or -1 with a message in err.  Specs:
+ *   stall:N          request N (counting from 1) is stalled
+ *   disconnect:N     the device disappears at request N
+ *   KIND:N=STATUS    the N-th command of KIND ends in dfuERROR with
+ *                    STATUS (errWRITE, errERASE, errVERIFY, errADDRESS,
+ *                    errTARGET, ... by their DFU 1.1 names); KIND is
+ *                    address, erase, mass-erase, write or manifest
+ *   KIND:N=busy      ... never stops answering dfuDNBUSY
+ *   write:N=corrupt  the N-th data block is programmed with bit 0 of its
+ *                    first byte cleared, and the device reports success
+ *   zero-poll        bwPollTimeout is always 0: commands finish during
+ *                    the GETSTATUS that starts them
+ *   leave-gone       on leave the device resets before it answers
+ */
+int dfu_model_fault(struct dfu_model *m, const char *spec, char *err,
+		    size_t errlen);
+
+/*
+ * Change wTransferSize (1 to 4096), so that tests reach the 65535
+ * wBlockNum limit with images that fit the model's flash.
+ */
+void dfu_model_set_transfer_size(struct dfu_model *m, uint16_t size);
+
+/* Unplug and plug in again: DFU mode, dfuIDLE, memory kept, faults gone. */
+void dfu_model_replug(struct dfu_model *m);
+
+/* Write one line per request (and per modelled sleep) to fp; NULL stops. */
+void dfu_model_trace(struct dfu_model *m, FILE *fp);
+
+struct dfu_model_stats {
+	unsigned requests;	 /* control transfers, SET_INTERFACE included */
+	unsigned set_address;	 /* DfuSe set address pointer commands */
+	unsigned pages_erased;	 /* page erase commands that erased */
+	uint64_t bytes_erased;
+	unsigned mass_erases;
+	unsigned blocks_written; /* DNLOAD data blocks accepted */
+	uint64_t bytes_written;
+	uint64_t bytes_read;
+	unsigned stalls;
+	uint64_t time_us;	 /* modelled time of the session */
+	int left;		 /* the device left DFU mode ... */
+	uint32_t left_address;	 /* ... to run code from here (DfuSe) */
+	int gone;		 /* disconnected (left, reset or fault) */
+	int state;		 /* bState now */
+	int status;		 /* bStatus now */
+};
+const struct dfu_model_stats *dfu_model_stats(struct dfu_model *m);
+
+#endif /* DFU_MODEL_H */

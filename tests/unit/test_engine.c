@@ -1,0 +1,956 @@
+/*
+ * test_engine.c - the dfuflash engine (dfuflash/engine.h) against the
+ * device model (tests/model/): every profile, every injected fault (exit
+ * code, message, no leave after a failure, a retry after replugging
+ * succeeds), the plan checks, the pyboard filesystem, --skip-unchanged,
+ * the wBlockNum limit, and a golden request trace.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../model/model.h"
+#include "dfuproto.h"
+#include "engine.h"
+
+#define FLASH 0x08000000u
+
+struct rig {
+	struct dfu_model *m;
+	struct dfl_transport t;
+	struct dfl_session *s;
+	struct dfl_options o;
+	struct dfl_result res;
+	char warnings[1024];
+	unsigned events;
+	int last_phase;
+};
+
+static void
+on_warn(void *ctx, const char *msg)
+{
+	struct rig *r = ctx;
+	size_t n = strlen(r->warnings);
+
+	snprintf(r->warnings + n, sizeof(r->warnings) - n, "%s\n", msg);
+}
+
+static void
+on_progress(void *ctx, const struct dfl_event *ev)
+{
+	struct rig *r = ctx;
+
+	assert_true(ev->done <= ev->total);
+	r->events++;
+	r->last_phase = (int)ev->phase;
+}
+
+static struct rig *
+rig_new(const char *profile)
+{
+	struct rig *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	r->m = dfu_model_new(profile);
+	assert_non_null(r->m);
+	dfu_model_transport(r->m, &r->t);
+	r->s = dfl_session_new(&r->t, dfu_model_device(r->m));
+	assert_non_null(r->s);
+	r->o.warn = on_warn;
+	r->o.progress = on_progress;
+	r->o.cb_ctx = r;
+	return r;
+}
+
+/* Unplug and plug in: a new session on the same flash, no faults. */
+static void
+rig_replug(struct rig *r)
+{
+	dfl_session_free(r->s);
+	dfu_model_replug(r->m);
+	r->s = dfl_session_new(&r->t, dfu_model_device(r->m));
+	assert_non_null(r->s);
+	r->warnings[0] = '\0';
+}
+
+static void
+rig_free(struct rig *r)
+{
+	dfl_session_free(r->s);
+	dfu_model_free(r->m);
+	free(r);
+}
+
+static void
+fault(struct rig *r, const char *spec)
+{
+	char err[256];
+
+	if (dfu_model_fault(r->m, spec, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+}
+
+static int
+flash_img(struct rig *r, const struct dfl_image *img, unsigned flags)
+{
+	r->o.flags = flags;
+	return dfl_download(r->s, img, &r->o, &r->res);
+}
+
+/* Deterministic pseudo-random bytes (xorshift), never all 0xff. */
+static void
+fill(uint8_t *p, size_t n, uint32_t seed)
+{
+	uint32_t x = seed | 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)x;
+	}
+}
+
+/* An image of one alt from (address, size, seed) triples. */
+static void
+image(struct dfl_image *img, int plain, unsigned n, const uint32_t *spec)
+{
+	memset(img, 0, sizeof(*img));
+	img->plain = plain;
+	img->idVendor = img->idProduct = 0xffff;
+	img->segs = calloc(n, sizeof(*img->segs));
+	assert_non_null(img->segs);
+	img->nsegs = n;
+	for (unsigned i = 0; i < n; i++) {
+		img->segs[i].address = spec[3 * i];
+		img->segs[i].size = spec[3 * i + 1];
+		img->segs[i].data = malloc(spec[3 * i + 1]);
+		assert_non_null(img->segs[i].data);
+		fill(img->segs[i].data, spec[3 * i + 1], spec[3 * i + 2]);
+	}
+}
+
+static uint8_t *
+mem_at(struct rig *r, uint32_t address)
+{
+	uint32_t base, size;
+	uint8_t *mem = dfu_model_memory(r->m, &base, &size);
+
+	assert_true(address >= base && address - base <= size);
+	return mem + (address - base);
+}
+
+/* The device holds every segment of img. */
+static void
+assert_holds(struct rig *r, const struct dfl_image *img)
+{
+	for (size_t i = 0; i < img->nsegs; i++)
+		assert_memory_equal(mem_at(r, img->segs[i].address),
+		    img->segs[i].data, img->segs[i].size);
+}
+
+static void
+assert_error(struct rig *r, int rc, int want, const char *msg)
+{
+	if (rc != want || strcmp(dfl_errmsg(r->s), msg) != 0)
+		fail_msg("got %d \"%s\", expected %d \"%s\"", rc,
+		    dfl_errmsg(r->s), want, msg);
+}
+
+/* ---- Each profile ---------------------------------------------------------- */
+
+static void
+check_profile(const char *profile, uint32_t base, int plain)
+{
+	const uint32_t spec[] = { base, 70001, 7, base + 90000, 3000, 8 };
+	struct rig *r = rig_new(profile);
+	const struct dfu_model_stats *st;
+	struct dfl_image img;
+
+	image(&img, plain, plain ? 1 : 2, spec);
+	assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
+	assert_holds(r, &img);
+	st = dfu_model_stats(r->m);
+	assert_true(st->left);
+	assert_true(r->res.left);
+	assert_true(r->res.verified);
+	assert_int_equal(r->last_phase, DFL_PHASE_LEAVE);
+	if (!plain) {
+		assert_int_equal(st->left_address, base);
+		assert_int_equal(r->res.leave_address, base);
+		assert_int_equal(r->res.pages_erased, st->pages_erased);
+	}
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+static void
+test_profile_f405(void **state)
+{
+	(void)state;
+	check_profile("f405", FLASH, 0);
+}
+
+static void
+test_profile_f107(void **state)
+{
+	(void)state;
+	check_profile("f107", FLASH, 0);
+}
+
+static void
+test_profile_l476(void **state)
+{
+	(void)state;
+	check_profile("l476", FLASH, 0);
+}
+
+static void
+test_profile_dfu11(void **state)
+{
+	(void)state;
+	check_profile("dfu11", 0, 1);
+}
+
+/* A device that waits for a reset after manifestation: no verify. */
+static void
+test_profile_dfu11_reset(void **state)
+{
+	const uint32_t spec[] = { 0, 5000, 3 };
+	struct rig *r = rig_new("dfu11-reset");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 1, 1, spec);
+	assert_error(r, flash_img(r, &img, DFL_VERIFY), DFL_ERR_PLAN,
+	    "--verify needs a device that can upload after manifestation "
+	    "(bitManifestationTolerant); this one waits for a reset");
+	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), 0);
+	assert_holds(r, &img);
+	/* Reset anyway: dfuMANIFEST-WAIT-RESET has no other way out. */
+	assert_true(dfu_model_stats(r->m)->left);
+	assert_non_null(strstr(r->warnings, "dfuMANIFEST-WAIT-RESET"));
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* The L476 programs 8 bytes at a time: odd sizes and addresses work. */
+static void
+test_l476_unaligned(void **state)
+{
+	const uint32_t spec[] = { FLASH + 3, 1001, 1, FLASH + 1005, 5, 2 };
+	struct rig *r = rig_new("l476");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 2, spec);
+	assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
+	assert_holds(r, &img);
+	/* One run, widened to 0x08000000-0x080003f7 (1016 bytes). */
+	assert_int_equal(r->res.nwrites, 1);
+	assert_int_equal(r->res.writes[0].start, FLASH);
+	assert_int_equal(r->res.writes[0].size, 1016);
+	assert_int_equal(*mem_at(r, FLASH), 0xff);
+	assert_int_equal(*mem_at(r, FLASH + 1004), 0xff);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* ---- The pyboard: filesystem between the two firmware parts --------------- */
+
+#define FS_START 0x08004000u
+#define FS_SIZE (0x08020000u - FS_START)
+
+static void
+pyboard_prepare(struct rig *r, uint32_t old_fw0_size)
+{
+	uint32_t base, size;
+	uint8_t *mem = dfu_model_memory(r->m, &base, &size);
+
+	/* An old firmware, the user's files, erased flash after it. */
+	fill(mem, old_fw0_size, 100);
+	fill(mem + (FS_START - base), FS_SIZE, 200);
+	fill(mem + 0x20000, 0x30000, 300);
+}
+
+static void
+test_pyboard_filesystem(void **state)
+{
+	const uint32_t spec[] = { FLASH, 0x3000, 1, 0x08020000, 0x32000, 2 };
+	struct rig *r = rig_new("f405");
+	uint8_t *fs = malloc(FS_SIZE);
+	struct dfl_image img;
+
+	(void)state;
+	pyboard_prepare(r, 0x3000);
+	memcpy(fs, mem_at(r, FS_START), FS_SIZE);
+	image(&img, 0, 2, spec);
+	assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
+	assert_holds(r, &img);
+	assert_memory_equal(mem_at(r, FS_START), fs, FS_SIZE);
+	/* Sector 0, and the two 128K sectors of the second part. */
+	assert_int_equal(dfu_model_stats(r->m)->pages_erased, 3);
+	assert_int_equal(r->res.npages, 3);
+	assert_int_equal(r->res.pages[0].start, FLASH);
+	assert_int_equal(r->res.pages[1].start, 0x08020000);
+	assert_int_equal(r->res.pages[2].start, 0x08040000);
+	free(fs);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/*
+ * The old firmware was longer than the new one: erasing sector 0 would
+ * lose its tail.  Refused before anything is written; --force erases it,
+ * and the filesystem stays untouched either way.
+ */
+static void
+test_pyboard_loss_refused(void **state)
+{
+	const uint32_t spec[] = { FLASH, 0x2000, 1, 0x08020000, 0x32000, 2 };
+	struct rig *r = rig_new("f405");
+	uint8_t *fs = malloc(FS_SIZE);
+	const struct dfu_model_stats *st;
+	struct dfl_image img;
+	char msg[256];
+
+	(void)state;
+	pyboard_prepare(r, 0x3800);
+	memcpy(fs, mem_at(r, FS_START), FS_SIZE);
+	image(&img, 0, 2, spec);
+	/* How many of the lost bytes are not 0xff already. */
+	unsigned n = 0;
+	for (uint32_t a = FLASH + 0x2000; a < FLASH + 0x3800; a++)
+		n += *mem_at(r, a) != 0xff;
+	snprintf(msg, sizeof(msg), "alt 0: erasing page 0x08000000-0x08003fff "
+	    "would lose %u bytes at 0x08002000-0x080037ff that are not in the "
+	    "image; --force erases them anyway", n);
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN, msg);
+	st = dfu_model_stats(r->m);
+	assert_int_equal(st->pages_erased, 0);
+	assert_int_equal(st->bytes_written, 0);
+	assert_false(st->left);
+	assert_int_equal(flash_img(r, &img, DFL_FORCE), 0);
+	assert_holds(r, &img);
+	assert_memory_equal(mem_at(r, FS_START), fs, FS_SIZE);
+	free(fs);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* ---- Planning -------------------------------------------------------------- */
+
+static void
+test_plan_only_sends_no_dnload(void **state)
+{
+	const uint32_t spec[] = { FLASH + 0x1000, 0x5000, 1 };
+	struct rig *r = rig_new("f405");
+	const struct dfu_model_stats *st;
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	assert_int_equal(flash_img(r, &img, DFL_PLAN_ONLY), 0);
+	st = dfu_model_stats(r->m);
+	assert_int_equal(st->pages_erased, 0);
+	assert_int_equal(st->blocks_written, 0);
+	assert_false(st->left);
+	/* Two 16K pages, read to check their uncovered bytes. */
+	assert_int_equal(r->res.npages, 2);
+	assert_int_equal(r->res.pages[0].flags, DFL_PAGE_ERASE | DFL_PAGE_WRITE);
+	assert_int_equal(r->res.nwrites, 1);
+	assert_int_equal(r->res.writes[0].start, FLASH + 0x1000);
+	assert_int_equal(r->res.writes[0].size, 0x5000);
+	assert_int_equal(st->bytes_read, 0x8000);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+static void
+test_plan_outside_memory(void **state)
+{
+	const uint32_t spec[] = { 0x080ff000, 0x2000, 1 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	assert_error(r, flash_img(r, &img, DFL_FORCE), DFL_ERR_PLAN,
+	    "alt 0 (Internal Flash): 0x080ff000-0x08100fff: 0x08100000 is "
+	    "outside the device's memory \"@Internal Flash  /0x08000000/"
+	    "04*016Kg,01*064Kg,07*128Kg\"");
+	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	img.segs[0].alt = 7;
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN,
+	    "the image has data for alt 7, and the device has no such "
+	    "alternate setting");
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* A transport that fails the test if the engine sends anything. */
+static int
+no_out(void *ctx, uint8_t rq, uint16_t v, const uint8_t *d, uint16_t l)
+{
+	(void)ctx, (void)rq, (void)v, (void)d, (void)l;
+	fail_msg("a request was sent");
+	return -1;
+}
+
+static int
+no_in(void *ctx, uint8_t rq, uint16_t v, uint8_t *d, uint16_t l)
+{
+	(void)ctx, (void)rq, (void)v, (void)d, (void)l;
+	fail_msg("a request was sent");
+	return -1;
+}
+
+static void
+test_plan_not_writable_and_bad_layout(void **state)
+{
+	static const struct dfl_alt alts[] = {
+		{ 0, "@Boot /0x08000000/2*16Ka,2*16Kg" },
+		{ 1, "@Broken /0x1FFF0000/2*16Kx" },
+	};
+	struct dfl_device dev = { 0x0483, 0xdf11, 0x2200, 0x0b, 255, 2048,
+		0x011a, alts, 2 };
+	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL };
+	struct dfl_session *s = dfl_session_new(&t, &dev);
+	const uint32_t spec[] = { FLASH + 0x7000, 0x2000, 1 };
+	struct dfl_options o;
+	struct dfl_image img;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	image(&img, 0, 1, spec);
+	assert_int_equal(dfl_download(s, &img, &o, NULL), DFL_ERR_PLAN);
+	assert_string_equal(dfl_errmsg(s), "alt 0 (Boot): "
+	    "0x08007000-0x08008fff: region 0x08000000-0x08007fff is readable, "
+	    "not writable");
+	img.segs[0].alt = 1;
+	assert_int_equal(dfl_download(s, &img, &o, NULL), DFL_ERR_PLAN);
+	assert_string_equal(dfl_errmsg(s), "alt 1: memory layout \"@Broken "
+	    "/0x1FFF0000/2*16Kx\": offset 25: expected a type letter from 'a' "
+	    "to 'g', found 'x'");
+	dfl_image_free(&img);
+	dfl_session_free(s);
+}
+
+static void
+test_vid_pid(void **state)
+{
+	const uint32_t spec[] = { FLASH, 4096, 1 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	img.idVendor = 0x0483;
+	img.idProduct = 0x0000;
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN,
+	    "the file is for device 0483:0000, this is 0483:df11 (--force "
+	    "flashes it anyway)");
+	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	assert_int_equal(flash_img(r, &img, DFL_FORCE), 0);
+	assert_string_equal(r->warnings, "the file is for device 0483:0000, "
+	    "flashing 0483:df11 anyway\n");
+	rig_replug(r);
+	img.idVendor = 0x0483;
+	img.idProduct = 0xdf11;
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	img.idVendor = 0xffff;
+	img.idProduct = 0xffff;
+	rig_replug(r);
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_string_equal(r->warnings, "");
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+static void
+test_format_mismatch(void **state)
+{
+	const uint32_t spec[] = { FLASH, 4096, 1 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 1, 1, spec);
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN,
+	    "a plain DFU image has no address, and this is a DfuSe device; "
+	    "give one with -D file -s address");
+	rig_free(r);
+	r = rig_new("dfu11");
+	img.plain = 0;
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN,
+	    "a DfuSe image needs a DfuSe device (bcdDFU 0x011a); this one is "
+	    "DFU 1.10");
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* ---- Erase, SET_ADDRESS and wBlockNum -------------------------------------- */
+
+/* Pages in address order, once each, whatever the element order. */
+static void
+test_erase_order(void **state)
+{
+	/* Out of order; two elements share the 64K sector. */
+	const uint32_t spec[] = {
+		0x08020000, 0x100, 1, 0x08010000, 0x100, 2,
+		0x08000000, 0x8000, 3, 0x0801f000, 0x1000, 4,
+	};
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	const uint32_t want[] = { 0x08000000, 0x08004000, 0x08010000,
+		0x08020000 };
+	unsigned n = 0;
+
+	(void)state;
+	image(&img, 0, 4, spec);
+	dfu_model_trace(r->m, fp);
+	assert_int_equal(flash_img(r, &img, DFL_FORCE), 0);
+	fclose(fp);
+	for (char *p = buf; (p = strstr(p, "DNLOAD 0 41")) != NULL; p++) {
+		unsigned b0, b1, b2, b3;
+
+		assert_int_equal(sscanf(p, "DNLOAD 0 41 %x %x %x %x", &b0,
+		    &b1, &b2, &b3), 4);
+		assert_true(n < 4);
+		assert_int_equal(b0 | b1 << 8 | b2 << 16 | b3 << 24, want[n]);
+		n++;
+	}
+	assert_int_equal(n, 4);
+	assert_holds(r, &img);
+	/*
+	 * 3 runs (0x08000000, 0x08010000, 0x0801f000-0x080200ff: the last
+	 * two elements touch) + leave.
+	 */
+	assert_int_equal(dfu_model_stats(r->m)->set_address, 4);
+	free(buf);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/*
+ * With wTransferSize 8, 65534 blocks cover 524272 bytes: a 600000-byte
+ * run needs a second SET_ADDRESS before wBlockNum would pass 65535, for
+ * writing and for reading back.
+ */
+static void
+test_block_number_limit(void **state)
+{
+	const uint32_t spec[] = { FLASH, 600000, 9 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+	uint8_t *back;
+	uint32_t got;
+
+	(void)state;
+	dfu_model_set_transfer_size(r->m, 8);
+	image(&img, 0, 1, spec);
+	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE | DFL_VERIFY), 0);
+	assert_holds(r, &img);
+	/*
+	 * 1 to read the last, partly covered 128K sector before erasing it,
+	 * 2 for writing, 2 for verifying.
+	 */
+	assert_int_equal(dfu_model_stats(r->m)->set_address, 5);
+	back = malloc(600000);
+	assert_int_equal(dfl_upload(r->s, 0, FLASH, back, 600000, &got,
+	    &r->o), 0);
+	assert_int_equal(got, 600000);
+	assert_memory_equal(back, img.segs[0].data, 600000);
+	assert_int_equal(dfu_model_stats(r->m)->set_address, 7);
+	free(back);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* ---- --skip-unchanged ------------------------------------------------------ */
+
+static void
+test_skip_unchanged(void **state)
+{
+	const uint32_t spec[] = { FLASH, 0x40000, 5 };
+	struct rig *r = rig_new("f405");
+	const struct dfu_model_stats *st;
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	/* The same image again: nothing erased, nothing written. */
+	rig_replug(r);
+	assert_int_equal(flash_img(r, &img, DFL_SKIP_UNCHANGED), 0);
+	st = dfu_model_stats(r->m);
+	assert_int_equal(st->pages_erased, 0);
+	assert_int_equal(st->bytes_written, 0);
+	assert_int_equal(r->res.pages_skipped, 6);
+	assert_true(st->left);
+	/* One byte changed in the 64K sector: that sector only. */
+	img.segs[0].data[0x12345] ^= 0x5a;
+	rig_replug(r);
+	assert_int_equal(flash_img(r, &img, DFL_SKIP_UNCHANGED | DFL_VERIFY),
+	    0);
+	st = dfu_model_stats(r->m);
+	assert_int_equal(st->pages_erased, 1);
+	assert_int_equal(st->bytes_erased, 0x10000);
+	assert_int_equal(st->bytes_written, 0x10000);
+	assert_int_equal(r->res.nwrites, 1);
+	assert_int_equal(r->res.writes[0].start, 0x08010000);
+	assert_holds(r, &img);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* ---- Leaving ----------------------------------------------------------------- */
+
+static void
+test_leave_options(void **state)
+{
+	const uint32_t spec[] = { FLASH + 0x200, 1000, 1 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), 0);
+	assert_false(dfu_model_stats(r->m)->left);
+	assert_false(r->res.left);
+	rig_replug(r);
+	r->o.start_set = 1;
+	r->o.start = 0x08000000;
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_int_equal(dfu_model_stats(r->m)->left_address, 0x08000000);
+	assert_false(r->res.left_vanished);
+	/* A device that resets before answering has left: success. */
+	rig_replug(r);
+	fault(r, "leave-gone");
+	r->o.start_set = 0;
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_true(r->res.left);
+	assert_true(r->res.left_vanished);
+	assert_int_equal(dfu_model_stats(r->m)->left_address, FLASH + 0x200);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* ---- Faults ------------------------------------------------------------------- */
+
+struct fault_case {
+	const char *spec;
+	int rc;
+	const char *message;
+};
+
+/*
+ * Image: 0x08000000 + 20000 bytes (sectors 0 and 1), blocks of 2048.
+ * Requests: 1 SET_INTERFACE, 2 GETSTATUS, 3-5 set address 0x08004000 to
+ * read sector 1 (partly covered), 6 ABORT, 7-14 UPLOAD, 15 ABORT, 16-18
+ * erase 0x08000000, 19-21 erase 0x08004000, 22-24 set address, 25-27
+ * block 2 (0x08000000), 28-30 block 3, 31-33 block 4, ...
+ */
+static const struct fault_case fault_cases[] = {
+	{ "stall:4", DFL_ERR_DEVICE, "check at 0x08004000: device stalled "
+	  "GETSTATUS; state dfuERROR, status errSTALLEDPKT (device stalled an "
+	  "unexpected request)" },
+	{ "stall:16", DFL_ERR_DEVICE, "erase at 0x08000000: device stalled "
+	  "DNLOAD; state dfuERROR, status errSTALLEDPKT (device stalled an "
+	  "unexpected request)" },
+	{ "stall:31", DFL_ERR_DEVICE, "write at 0x08001000: device stalled "
+	  "DNLOAD; state dfuERROR, status errSTALLEDPKT (device stalled an "
+	  "unexpected request)" },
+	{ "disconnect:28", DFL_ERR_GONE, "write at 0x08000800: device "
+	  "disconnected during DNLOAD" },
+	{ "disconnect:9", DFL_ERR_GONE, "check at 0x08005000: device "
+	  "disconnected during UPLOAD" },
+	{ "erase:2=errERASE", DFL_ERR_DEVICE, "erase at 0x08004000: device "
+	  "reports errERASE (memory erase function failed), state dfuERROR" },
+	{ "erase:1=errTARGET", DFL_ERR_DEVICE, "erase at 0x08000000: device "
+	  "reports errTARGET (file is not targeted for use by this device), "
+	  "state dfuERROR" },
+	{ "write:3=errWRITE", DFL_ERR_DEVICE, "write at 0x08001000: device "
+	  "reports errWRITE (device is unable to write memory), state "
+	  "dfuERROR" },
+	{ "write:5=errVERIFY", DFL_ERR_DEVICE, "write at 0x08002000: device "
+	  "reports errVERIFY (programmed memory failed verification), state "
+	  "dfuERROR" },
+	{ "address:2=errADDRESS", DFL_ERR_DEVICE, "write at 0x08000000: "
+	  "device reports errADDRESS (cannot program memory due to received "
+	  "address that is out of range), state dfuERROR" },
+	{ "address:3=errADDRESS", DFL_ERR_DEVICE, "verify at 0x08000000: "
+	  "device reports errADDRESS (cannot program memory due to received "
+	  "address that is out of range), state dfuERROR" },
+	{ "erase:1=busy", DFL_ERR_DEVICE, "erase at 0x08000000: device still "
+	  "busy (dfuDNBUSY) after 10000 ms" },
+	{ "write:2=corrupt", DFL_ERR_DEVICE, NULL }, /* see test_faults */
+};
+
+static void
+test_faults(void **state)
+{
+	const uint32_t spec[] = { FLASH, 20000, 11 };
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	/* The corrupt case: bit 0 of the byte at 0x08000800 must be set. */
+	img.segs[0].data[0x800] |= 1;
+	for (size_t i = 0; i < sizeof(fault_cases) / sizeof(fault_cases[0]);
+	    i++) {
+		const struct fault_case *c = &fault_cases[i];
+		struct rig *r = rig_new("f405");
+		const struct dfu_model_stats *st;
+		char msg[300];
+		int rc;
+
+		if (c->message != NULL)
+			snprintf(msg, sizeof(msg), "%s", c->message);
+		else
+			snprintf(msg, sizeof(msg), "verify at 0x08000800: "
+			    "device holds 0x%02x, the image 0x%02x",
+			    img.segs[0].data[0x800] & 0xfe,
+			    img.segs[0].data[0x800]);
+		fault(r, c->spec);
+		rc = flash_img(r, &img, DFL_VERIFY);
+		if (rc != c->rc || strcmp(dfl_errmsg(r->s), msg) != 0)
+			fail_msg("%s: got %d \"%s\", expected %d \"%s\"",
+			    c->spec, rc, dfl_errmsg(r->s), c->rc, msg);
+		/* Never leave after a failure. */
+		st = dfu_model_stats(r->m);
+		assert_false(st->left);
+		assert_false(r->res.left);
+		/* A device error leaves it in dfuIDLE, ready for a retry. */
+		if (rc == DFL_ERR_DEVICE && strstr(c->spec, "busy") == NULL)
+			assert_int_equal(st->state, DFU_STATE_IDLE);
+		/* Unplug, plug in, flash again: success. */
+		rig_replug(r);
+		assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
+		assert_holds(r, &img);
+		assert_true(dfu_model_stats(r->m)->left);
+		rig_free(r);
+	}
+	dfl_image_free(&img);
+}
+
+/* bwPollTimeout 0: the engine polls at once and still gets there. */
+static void
+test_zero_poll_timeout(void **state)
+{
+	const uint32_t spec[] = { FLASH, 20000, 11 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	fault(r, "zero-poll");
+	assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
+	assert_holds(r, &img);
+	/* Not one poll more than with the timeout honoured: 3 per command. */
+	assert_int_equal(dfu_model_stats(r->m)->stalls, 0);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* A device left in dfuERROR or dfuDNLOAD-IDLE by someone else. */
+static void
+test_recover_start_state(void **state)
+{
+	const uint32_t spec[] = { FLASH, 3000, 11 };
+	const uint8_t setaddr[5] = { 0x21, 0, 0, 0, 0x08 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+	uint8_t st[6];
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	/* CLRSTATUS in dfuIDLE is illegal: stall, dfuERROR. */
+	assert_int_equal(r->t.out(r->t.ctx, DFU_CLRSTATUS, 0, NULL, 0),
+	    DFL_XFER_STALL);
+	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), 0);
+	assert_holds(r, &img);
+	rig_replug(r);
+	assert_int_equal(r->t.out(r->t.ctx, DFU_DNLOAD, 0, setaddr, 5), 5);
+	assert_int_equal(r->t.in(r->t.ctx, DFU_GETSTATUS, 0, st, 6), 6);
+	assert_int_equal(r->t.in(r->t.ctx, DFU_GETSTATUS, 0, st, 6), 6);
+	assert_int_equal(st[4], DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_true(dfu_model_stats(r->m)->left);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+static void
+test_mass_erase(void **state)
+{
+	const uint32_t spec[] = { FLASH, 3000, 11 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	pyboard_prepare(r, 0x3000);
+	image(&img, 0, 1, spec);
+	assert_int_equal(flash_img(r, &img, DFL_MASS_ERASE), 0);
+	assert_holds(r, &img);
+	assert_int_equal(dfu_model_stats(r->m)->mass_erases, 1);
+	assert_int_equal(dfu_model_stats(r->m)->pages_erased, 0);
+	assert_int_equal(*mem_at(r, FS_START), 0xff);
+	assert_true(r->res.mass_erased);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+static void
+test_upload_plain(void **state)
+{
+	const uint32_t spec[] = { 0, 3000, 4 };
+	struct rig *r = rig_new("dfu11");
+	struct dfl_image img;
+	uint8_t *back = malloc(200000);
+	uint32_t got;
+
+	(void)state;
+	image(&img, 1, 1, spec);
+	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), 0);
+	/* Reads until the short block at the end of the 128 KiB area. */
+	assert_int_equal(dfl_upload(r->s, 0, 0, back, 200000, &got, &r->o), 0);
+	assert_int_equal(got, 131072);
+	assert_memory_equal(back, img.segs[0].data, 3000);
+	assert_int_equal(back[3000], 0xff);
+	free(back);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* ---- The golden trace ---------------------------------------------------------- */
+
+/*
+ * A reference image: 3000 bytes at 0x08000000 and 100 bytes at 0x08004000
+ * (two runs, two pages of 16 KiB).  A change here is a change of what the
+ * engine sends: review it, then update the trace.
+ */
+static const char golden[] =
+    "SET_INTERFACE 0\n"
+    "GETSTATUS -> OK dfuIDLE 0ms\n"
+    "DNLOAD 0 21 00 00 00 08\n"
+    "GETSTATUS -> OK dfuDNBUSY 0ms\n"
+    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms\n"
+    "ABORT\n"
+    "UPLOAD 2 len 2048 -> 2048\n"
+    "UPLOAD 3 len 2048 -> 2048\n"
+    "UPLOAD 4 len 2048 -> 2048\n"
+    "UPLOAD 5 len 2048 -> 2048\n"
+    "UPLOAD 6 len 2048 -> 2048\n"
+    "UPLOAD 7 len 2048 -> 2048\n"
+    "UPLOAD 8 len 2048 -> 2048\n"
+    "UPLOAD 9 len 2048 -> 2048\n"
+    "UPLOAD 10 len 2048 -> 2048\n"
+    "UPLOAD 11 len 2048 -> 2048\n"
+    "UPLOAD 12 len 2048 -> 2048\n"
+    "UPLOAD 13 len 2048 -> 2048\n"
+    "UPLOAD 14 len 2048 -> 2048\n"
+    "UPLOAD 15 len 2048 -> 2048\n"
+    "UPLOAD 16 len 2048 -> 2048\n"
+    "UPLOAD 17 len 2048 -> 2048\n"
+    "ABORT\n"
+    "DNLOAD 0 41 00 00 00 08\n"
+    "GETSTATUS -> OK dfuDNBUSY 250ms\n"
+    "sleep 250 ms\n"
+    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms\n"
+    "DNLOAD 0 41 00 40 00 08\n"
+    "GETSTATUS -> OK dfuDNBUSY 250ms\n"
+    "sleep 250 ms\n"
+    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms\n"
+    "DNLOAD 0 21 00 00 00 08\n"
+    "GETSTATUS -> OK dfuDNBUSY 0ms\n"
+    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms\n"
+    "DNLOAD 2 len 2048\n"
+    "GETSTATUS -> OK dfuDNBUSY 9ms\n"
+    "sleep 9 ms\n"
+    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms\n"
+    "DNLOAD 3 len 952\n"
+    "GETSTATUS -> OK dfuDNBUSY 4ms\n"
+    "sleep 4 ms\n"
+    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms\n"
+    "DNLOAD 0 21 00 40 00 08\n"
+    "GETSTATUS -> OK dfuDNBUSY 0ms\n"
+    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms\n"
+    "DNLOAD 2 len 104\n"
+    "GETSTATUS -> OK dfuDNBUSY 1ms\n"
+    "sleep 1 ms\n"
+    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms\n"
+    "DNLOAD 0 21 00 00 00 08\n"
+    "GETSTATUS -> OK dfuDNBUSY 0ms\n"
+    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms\n"
+    "DNLOAD 2 len 0\n"
+    "GETSTATUS -> OK dfuMANIFEST (left to 0x08000000)\n";
+
+static void
+test_golden_trace(void **state)
+{
+	const uint32_t spec[] = { FLASH, 3000, 1, FLASH + 0x4000, 100, 2 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	(void)state;
+	image(&img, 0, 2, spec);
+	dfu_model_trace(r->m, fp);
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	fclose(fp);
+	if (strcmp(buf, golden) != 0) {
+		fprintf(stderr, "trace:\n%s", buf);
+		fail_msg("the trace differs from the golden trace");
+	}
+	/* 54 lines, 5 of them sleeps: 49 requests. */
+	assert_int_equal(dfu_model_stats(r->m)->requests, 49);
+	free(buf);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_profile_f405),
+		cmocka_unit_test(test_profile_f107),
+		cmocka_unit_test(test_profile_l476),
+		cmocka_unit_test(test_profile_dfu11),
+		cmocka_unit_test(test_profile_dfu11_reset),
+		cmocka_unit_test(test_l476_unaligned),
+		cmocka_unit_test(test_pyboard_filesystem),
+		cmocka_unit_test(test_pyboard_loss_refused),
+		cmocka_unit_test(test_plan_only_sends_no_dnload),
+		cmocka_unit_test(test_plan_outside_memory),
+		cmocka_unit_test(test_plan_not_writable_and_bad_layout),
+		cmocka_unit_test(test_vid_pid),
+		cmocka_unit_test(test_format_mismatch),
+		cmocka_unit_test(test_erase_order),
+		cmocka_unit_test(test_block_number_limit),
+		cmocka_unit_test(test_skip_unchanged),
+		cmocka_unit_test(test_leave_options),
+		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_zero_poll_timeout),
+		cmocka_unit_test(test_recover_start_state),
+		cmocka_unit_test(test_mass_erase),
+		cmocka_unit_test(test_upload_plain),
+		cmocka_unit_test(test_golden_trace),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,357 @@
+/*
+ * test_model.c - the device model on its own, request by request: the
+ * DFU 1.1 state machine (illegal requests stall into dfuERROR with
+ * errSTALLEDPKT), DfuSe commands, flash that only clears bits, the
+ * layout strings, the time model and the fault specs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../model/model.h"
+#include "dfuproto.h"
+
+struct dev {
+	struct dfu_model *m;
+	struct dfl_transport t;
+};
+
+static struct dev
+open_model(const char *profile)
+{
+	struct dev d;
+
+	d.m = dfu_model_new(profile);
+	assert_non_null(d.m);
+	dfu_model_transport(d.m, &d.t);
+	return d;
+}
+
+static int
+out(struct dev *d, uint8_t rq, uint16_t value, const void *data, uint16_t len)
+{
+	return d->t.out(d->t.ctx, rq, value, data, len);
+}
+
+/* GETSTATUS: returns bState; status and poll timeout through pointers. */
+static int
+status(struct dev *d, uint8_t *st, uint32_t *poll)
+{
+	uint8_t b[6];
+
+	if (d->t.in(d->t.ctx, DFU_GETSTATUS, 0, b, 6) != 6)
+		return -1;
+	if (st != NULL)
+		*st = b[0];
+	if (poll != NULL)
+		*poll = b[1] | b[2] << 8 | (uint32_t)b[3] << 16;
+	return b[4];
+}
+
+static void
+expect_stall_into_error(struct dev *d)
+{
+	uint8_t st;
+
+	assert_int_equal(status(d, &st, NULL), DFU_STATE_ERROR);
+	assert_int_equal(st, DFU_STATUS_STALLEDPKT);
+	assert_int_equal(out(d, DFU_CLRSTATUS, 0, NULL, 0), 0);
+	assert_int_equal(status(d, &st, NULL), DFU_STATE_IDLE);
+	assert_int_equal(st, DFU_STATUS_OK);
+}
+
+/* A DfuSe command: DNLOAD block 0, then GETSTATUS until it is done. */
+static int
+command(struct dev *d, const uint8_t *cmd, uint16_t len, uint8_t *st,
+    uint32_t *poll)
+{
+	uint32_t p;
+	int s;
+
+	assert_int_equal(out(d, DFU_DNLOAD, 0, cmd, len), len);
+	s = status(d, st, &p);
+	assert_int_equal(s, DFU_STATE_DNBUSY);
+	if (poll != NULL)
+		*poll = p;
+	d->t.sleep_ms(d->t.ctx, p);
+	return status(d, st, NULL);
+}
+
+static void
+set_address(struct dev *d, uint32_t a)
+{
+	const uint8_t cmd[5] = { 0x21, (uint8_t)a, (uint8_t)(a >> 8),
+		(uint8_t)(a >> 16), (uint8_t)(a >> 24) };
+
+	assert_int_equal(command(d, cmd, 5, NULL, NULL), DFU_STATE_DNLOAD_IDLE);
+}
+
+static void
+test_descriptors(void **state)
+{
+	struct dev d = open_model("f405");
+	const struct dfl_device *dev = dfu_model_device(d.m);
+
+	(void)state;
+	/* usb-emulation.md: 0483:df11, functional descriptor 09 21 0b ff 00 00 08 1a 01. */
+	assert_int_equal(dev->idVendor, 0x0483);
+	assert_int_equal(dev->idProduct, 0xdf11);
+	assert_int_equal(dev->bcdDevice, 0x2200);
+	assert_int_equal(dev->bmAttributes, 0x0b);
+	assert_int_equal(dev->wDetachTimeOut, 255);
+	assert_int_equal(dev->wTransferSize, 2048);
+	assert_int_equal(dev->bcdDFUVersion, 0x011a);
+	assert_int_equal(dev->nalts, 4);
+	assert_string_equal(dev->alts[0].name,
+	    "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg");
+	assert_string_equal(dev->alts[1].name,
+	    "@Option Bytes  /0x1FFFC000/01*016 e");
+	dfu_model_free(d.m);
+	assert_null(dfu_model_new("f999"));
+}
+
+/* Requests that DFU 1.1 appendix A does not allow in a state. */
+static void
+test_illegal_requests_stall(void **state)
+{
+	struct dev d = open_model("f405");
+	uint8_t buf[2048];
+	const uint8_t erase[5] = { 0x41, 0, 0, 0, 0x08 };
+
+	(void)state;
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_IDLE);
+	/* CLRSTATUS outside dfuERROR. */
+	assert_int_equal(out(&d, DFU_CLRSTATUS, 0, NULL, 0), DFL_XFER_STALL);
+	expect_stall_into_error(&d);
+	/* Zero-length DNLOAD in dfuIDLE. */
+	assert_int_equal(out(&d, DFU_DNLOAD, 2, NULL, 0), DFL_XFER_STALL);
+	expect_stall_into_error(&d);
+	/* DETACH in DFU mode. */
+	assert_int_equal(out(&d, DFU_DETACH, 1000, NULL, 0), DFL_XFER_STALL);
+	expect_stall_into_error(&d);
+	/* wBlockNum 1 is reserved, for DNLOAD and UPLOAD. */
+	assert_int_equal(out(&d, DFU_DNLOAD, 1, buf, 16), DFL_XFER_STALL);
+	expect_stall_into_error(&d);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 1, buf, 16),
+	    DFL_XFER_STALL);
+	expect_stall_into_error(&d);
+	/* More than wTransferSize. */
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 2049) < 0, 1);
+	expect_stall_into_error(&d);
+	/* An unknown command. */
+	assert_int_equal(out(&d, DFU_DNLOAD, 0, "\x55", 1), DFL_XFER_STALL);
+	expect_stall_into_error(&d);
+	/* GETSTATUS before bwPollTimeout elapsed (dfuDNBUSY). */
+	assert_int_equal(out(&d, DFU_DNLOAD, 0, erase, 5), 5);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNBUSY);
+	assert_int_equal(status(&d, NULL, NULL), -1);
+	expect_stall_into_error(&d);
+	/* UPLOAD in dfuDNLOAD-IDLE, ABORT in dfuERROR. */
+	set_address(&d, 0x08000000);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16),
+	    DFL_XFER_STALL);
+	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), DFL_XFER_STALL);
+	expect_stall_into_error(&d);
+	assert_int_equal(dfu_model_stats(d.m)->stalls, 10);
+	dfu_model_free(d.m);
+}
+
+static void
+test_flash_clears_bits_only(void **state)
+{
+	struct dev d = open_model("f405");
+	const uint8_t erase[5] = { 0x41, 0, 0x40, 0, 0x08 };
+	uint8_t a[8] = { 0xf0, 0xf0, 0xf0, 0xf0, 0, 0, 0, 0 };
+	uint8_t b[8] = { 0x0f, 0xf0, 0xf0, 0xf0, 0, 0, 0, 0 };
+	uint8_t st;
+	uint32_t poll;
+
+	(void)state;
+	set_address(&d, 0x08004000);
+	assert_int_equal(out(&d, DFU_DNLOAD, 2, a, 8), 8);
+	assert_int_equal(status(&d, NULL, &poll), DFU_STATE_DNBUSY);
+	d.t.sleep_ms(d.t.ctx, poll);
+	assert_int_equal(status(&d, &st, NULL), DFU_STATE_DNLOAD_IDLE);
+	/* 0xf0 -> 0x0f needs bits set: the result is 0x00, errVERIFY. */
+	assert_int_equal(out(&d, DFU_DNLOAD, 2, b, 8), 8);
+	assert_int_equal(status(&d, NULL, &poll), DFU_STATE_DNBUSY);
+	d.t.sleep_ms(d.t.ctx, poll);
+	assert_int_equal(status(&d, &st, NULL), DFU_STATE_ERROR);
+	assert_int_equal(st, DFU_STATUS_VERIFY);
+	assert_int_equal(dfu_model_stats(d.m)->state, DFU_STATE_ERROR);
+	{
+		uint32_t base, size;
+		uint8_t *mem = dfu_model_memory(d.m, &base, &size);
+
+		assert_int_equal(mem[0x4000], 0x00);
+		assert_int_equal(mem[0x4001], 0xf0);
+		assert_int_equal(out(&d, DFU_CLRSTATUS, 0, NULL, 0), 0);
+		assert_int_equal(command(&d, erase, 5, &st, &poll),
+		    DFU_STATE_DNLOAD_IDLE);
+		assert_int_equal(mem[0x4000], 0xff);
+		assert_int_equal(mem[0x3fff], 0xff);
+		/* Only the 16K sector at 0x08004000. */
+		assert_int_equal(mem[0x8000], 0xff);
+	}
+	dfu_model_free(d.m);
+}
+
+/* Erase times (bwPollTimeout) by page size and profile. */
+static void
+test_erase_timing(void **state)
+{
+	static const struct {
+		const char *profile;
+		uint32_t address, poll;
+	} cases[] = {
+		{ "f405", 0x08000000, 250 },	/* 16 KiB: 250 ms */
+		{ "f405", 0x08010000, 550 },	/* 64 KiB: 550 ms */
+		{ "f405", 0x08020000, 1000 },	/* 128 KiB: 1 s */
+		{ "f107", 0x08000800, 40 },	/* 2 KiB: 40 ms */
+		{ "l476", 0x08000800, 23 },	/* 2 KiB: 22.02 ms */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dev d = open_model(cases[i].profile);
+		uint32_t a = cases[i].address, poll;
+		const uint8_t cmd[5] = { 0x41, (uint8_t)a, (uint8_t)(a >> 8),
+			(uint8_t)(a >> 16), (uint8_t)(a >> 24) };
+
+		assert_int_equal(command(&d, cmd, 5, NULL, &poll),
+		    DFU_STATE_DNLOAD_IDLE);
+		assert_int_equal(poll, cases[i].poll);
+		dfu_model_free(d.m);
+	}
+}
+
+/* Write time: f405 16 us per word; the USB cost of 3 transfers. */
+static void
+test_time_model(void **state)
+{
+	struct dev d = open_model("f405");
+	uint8_t buf[2048];
+	uint64_t t0, t1;
+	uint32_t poll;
+
+	(void)state;
+	memset(buf, 0x5a, sizeof(buf));
+	set_address(&d, 0x08000000);
+	t0 = dfu_model_stats(d.m)->time_us;
+	assert_int_equal(out(&d, DFU_DNLOAD, 2, buf, 2048), 2048);
+	assert_int_equal(status(&d, NULL, &poll), DFU_STATE_DNBUSY);
+	/* 512 words x 16 us = 8192 us: 9 ms. */
+	assert_int_equal(poll, 9);
+	d.t.sleep_ms(d.t.ctx, poll);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNLOAD_IDLE);
+	t1 = dfu_model_stats(d.m)->time_us;
+	/* 3 frames, 2048 + 6 + 6 bytes at 832000 B/s, 9 ms of sleep. */
+	assert_int_equal(t1 - t0, 3000 + 2461 + 7 + 7 + 9000);
+	dfu_model_free(d.m);
+}
+
+/* L476: programming by double words only. */
+static void
+test_l476_double_words(void **state)
+{
+	struct dev d = open_model("l476");
+	uint8_t buf[16];
+	uint8_t st;
+	uint32_t poll;
+
+	(void)state;
+	memset(buf, 0, sizeof(buf));
+	set_address(&d, 0x08000000);
+	assert_int_equal(out(&d, DFU_DNLOAD, 2, buf, 12), 12);
+	assert_int_equal(status(&d, NULL, &poll), DFU_STATE_DNBUSY);
+	d.t.sleep_ms(d.t.ctx, poll);
+	assert_int_equal(status(&d, &st, NULL), DFU_STATE_ERROR);
+	assert_int_equal(st, DFU_STATUS_PROG);
+	dfu_model_free(d.m);
+}
+
+static void
+test_dfuse_commands(void **state)
+{
+	struct dev d = open_model("f405");
+	const uint8_t bad_addr[5] = { 0x21, 0, 0, 0, 0x10 };
+	const uint8_t bad_erase[5] = { 0x41, 0, 0xc0, 0xff, 0x1f };
+	const uint8_t mass[1] = { 0x41 };
+	uint8_t buf[16], st;
+
+	(void)state;
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16), 4);
+	assert_memory_equal(buf, "\x00\x21\x41\x92", 4);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_IDLE);
+	assert_int_equal(command(&d, bad_addr, 5, &st, NULL), DFU_STATE_ERROR);
+	assert_int_equal(st, DFU_STATUS_ADDRESS);
+	assert_int_equal(out(&d, DFU_CLRSTATUS, 0, NULL, 0), 0);
+	/* Option bytes are not flash pages: no erase on alt 1. */
+	assert_int_equal(d.t.set_alt(d.t.ctx, 1), 0);
+	assert_int_equal(command(&d, bad_erase, 5, &st, NULL), DFU_STATE_ERROR);
+	assert_int_equal(st, DFU_STATUS_TARGET);
+	assert_int_equal(out(&d, DFU_CLRSTATUS, 0, NULL, 0), 0);
+	/* Option bytes: RDP 0xaa (level 0) at 0x1FFFC000. */
+	set_address(&d, 0x1fffc000);
+	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16), 16);
+	assert_int_equal(buf[0], 0xaa);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_UPLOAD_IDLE);
+	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
+	assert_int_equal(d.t.set_alt(d.t.ctx, 9), DFL_XFER_STALL);
+	assert_int_equal(d.t.set_alt(d.t.ctx, 0), 0);
+	assert_int_equal(command(&d, mass, 1, &st, NULL),
+	    DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(dfu_model_stats(d.m)->mass_erases, 1);
+	dfu_model_free(d.m);
+}
+
+static void
+test_fault_specs(void **state)
+{
+	struct dfu_model *m = dfu_model_new("f405");
+	char err[256];
+
+	(void)state;
+	assert_int_equal(dfu_model_fault(m, "stall:3", err, sizeof(err)), 0);
+	assert_int_equal(dfu_model_fault(m, "write:2=errWRITE", err,
+	    sizeof(err)), 0);
+	assert_int_equal(dfu_model_fault(m, "erase:1=busy", err,
+	    sizeof(err)), 0);
+	assert_int_equal(dfu_model_fault(m, "zero-poll", err, sizeof(err)), 0);
+	assert_int_equal(dfu_model_fault(m, "write:2=errNOPE", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "write:2=errNOPE: unknown status errNOPE "
+	    "(errWRITE, errERASE, errVERIFY, ...)");
+	assert_int_equal(dfu_model_fault(m, "stall:0", err, sizeof(err)), -1);
+	assert_string_equal(err, "stall:0: expected stall:N, disconnect:N, "
+	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll or "
+	    "leave-gone");
+	assert_int_equal(dfu_model_fault(m, "erase:1=corrupt", err,
+	    sizeof(err)), -1);
+	assert_int_equal(dfu_model_fault(m, "fly:1=errWRITE", err,
+	    sizeof(err)), -1);
+	dfu_model_free(m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_descriptors),
+		cmocka_unit_test(test_illegal_requests_stall),
+		cmocka_unit_test(test_flash_clears_bits_only),
+		cmocka_unit_test(test_erase_timing),
+		cmocka_unit_test(test_time_model),
+		cmocka_unit_test(test_l476_double_words),
+		cmocka_unit_test(test_dfuse_commands),
+		cmocka_unit_test(test_fault_specs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
