@@ -17,7 +17,17 @@ INSTALL ?= install
 CFLAGS ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
 CPPFLAGS_ALL = -Icommon -D_FILE_OFFSET_BITS=64 $(ZLIB_CFLAGS) $(CPPFLAGS)
-CFLAGS_ALL = -std=c11 -pthread $(WARNFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS_ALL = -std=c11 -pthread $(WARNFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) \
+	$(SAN_FLAGS)
+
+# make check SANITIZE=1: everything built with AddressSanitizer and
+# UndefinedBehaviorSanitizer, stopping at the first report, in its own
+# build directory.
+ifeq ($(SANITIZE),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+B ?= build/sanitize
+endif
 
 # zlib is needed to build; cmocka only to build the tests (expanded lazily).
 ZLIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags zlib)
@@ -37,14 +47,32 @@ LIB_SO := $(B)/libdfufile.so.$(VERSION)
 LIB_SONAME := libdfufile.so.$(SOVERSION)
 PC := $(B)/libdfufile.pc
 
-TOOLS := bin2dfu dfuinfo elf2dfu hex2dfu dfusplit
+TOOLS := bin2dfu dfuinfo elf2dfu hex2dfu dfuflash dfusplit
 TOOL_BINS := $(TOOLS:%=$(B)/bin/%)
 MANPAGES := $(wildcard man/*.1 man/*.3)
+
+# Fuzz targets, tests/fuzz/fuzz_NAME.c.  For `make check` each is linked
+# with tests/fuzz/replay.c into $(B)/tests/test_fuzz_NAME, which replays
+# tests/fuzz/corpus/NAME, the inputs that once failed in
+# tests/fuzz/regress/NAME and the directories in FUZZ_SEEDS_NAME.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(B)/tests/test_fuzz_%)
+FUZZ_SEEDS_dfufile := tests/fixtures/corpus tests/fixtures/invalid
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+empty :=
+space := $(empty) $(empty)
+fuzz_inputs = $(wildcard tests/fuzz/corpus/$(1) tests/fuzz/regress/$(1) \
+	$(FUZZ_SEEDS_$(1)))
+# For the replay, compiled in: the corpus must exist, the others ('?')
+# may not exist yet.
+fuzz_dirs = $(subst $(space),:,$(strip $(CURDIR)/tests/fuzz/corpus/$(1) \
+	$(addprefix ?$(CURDIR)/,tests/fuzz/regress/$(1) $(FUZZ_SEEDS_$(1)))))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all lib tools tests check lint bench install uninstall clean help
+.PHONY: all lib tools tests check lint bench fuzz install uninstall clean help
 .DEFAULT_GOAL := all
 
 all: lib tools
@@ -53,7 +81,7 @@ lib: $(LIB_A) $(LIB_SO) $(PC)
 
 tools: $(TOOL_BINS)
 
-tests: $(UNIT_BINS) $(TOOL_BINS)
+tests: $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_REPLAYS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
@@ -121,8 +149,32 @@ $(B)/tests/%: tests/unit/%.c $(LIB_A)
 	$(CC) $(CPPFLAGS_ALL) $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP \
 		$(LDFLAGS) -o $@ $< $(LIB_A) $(ZLIB_LIBS) $(CMOCKA_LIBS)
 
+$(B)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -DFUZZ_DIRS='"$(call fuzz_dirs,$*)"' \
+		-MMD -MP $(LDFLAGS) -o $@ tests/fuzz/fuzz_$*.c \
+		tests/fuzz/replay.c $(LIB_A) $(ZLIB_LIBS)
+
+# libFuzzer runs (clang): each target for FUZZ_SECONDS, on a working
+# corpus in $(B)/fuzz/ seeded from the committed ones.  Not part of check.
+define FUZZ_RULE
+fuzz-$(1): $(LIB_SRCS) tests/fuzz/fuzz_$(1).c
+	@mkdir -p $(B)/fuzz/corpus-$(1)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined $(CPPFLAGS_ALL) \
+		-o $(B)/fuzz/$(1) tests/fuzz/fuzz_$(1).c $(LIB_SRCS) $(ZLIB_LIBS)
+	$(B)/fuzz/$(1) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(B)/fuzz/$(1)- \
+		$(addprefix -dict=,$(wildcard tests/fuzz/$(1).dict)) \
+		$(B)/fuzz/corpus-$(1) $(call fuzz_inputs,$(1))
+endef
+$(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(n))))
+fuzz: $(FUZZ_NAMES:%=fuzz-%)
+
+# Tests that compile programs against the library link them with the
+# same sanitizers (SAN_FLAGS, empty without SANITIZE=1).
 check: tests
-	@tests/run.sh $(B)
+	@SAN_FLAGS='$(SAN_FLAGS)' tests/run.sh $(B)
 
 # A warning-free build with -Werror in a separate tree, and mandoc's lint.
 lint:
@@ -167,10 +219,12 @@ help:
 	@echo '  check      build and run the unit, CLI, corpus and interoperability tests'
 	@echo '  lint       -Werror build of everything and mandoc -T lint of the man pages'
 	@echo '  bench      time bin2dfu and dfuinfo against cp/cat and dfu-util (not in CI)'
+	@echo '  fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60; needs clang)'
 	@echo '  install    install tools, library, header, pkg-config file and man pages'
 	@echo '  uninstall  remove what install installed'
 	@echo '  clean      remove $(B)/'
 	@echo 'Variables: PREFIX DESTDIR BINDIR LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR'
 	@echo '           CC CFLAGS LDFLAGS B (build directory, default build)'
+	@echo '           SANITIZE=1 (ASan + UBSan build in build/sanitize) FUZZ_SECONDS'
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -15,6 +15,8 @@
 # the expect_* helpers check them and record a failure with the case name.
 # `skip_case MSG` marks the current case skipped (say why).  `finish` exits
 # 1 if any case failed, 77 if every case was skipped, 0 otherwise.
+# SAN_FLAGS (set by make check SANITIZE=1) are the sanitizer flags that a
+# program compiled against the library in a test must be linked with.
 # Variables: ROOT (repository), BUILD (build directory), BIN2DFU, DFUINFO,
 # FIXTURES (tests/fixtures), CORPUS (tests/fixtures/corpus), TMP (a fresh
 # directory per case, removed at exit), OUT/ERR/STATUS of the last run.
@@ -22,6 +24,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 : "${BUILD:=$ROOT/build}"
+: "${SAN_FLAGS:=}"
 BIN2DFU=$BUILD/bin/bin2dfu
 DFUINFO=$BUILD/bin/dfuinfo
 FIXTURES=$ROOT/tests/fixtures

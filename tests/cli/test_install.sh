@@ -43,9 +43,11 @@ int main(void)
 C
 cflags=$(PKG_CONFIG_PATH="$D/opt/dfu/lib64/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$D" \
 	pkg-config --cflags libdfufile)
+# What the static library needs from the .pc file (the library itself is
+# named by path, so that the shared one next to it is not picked).
 libs=$(PKG_CONFIG_PATH="$D/opt/dfu/lib64/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$D" \
-	pkg-config --static --libs libdfufile)
-run cc -o "$TMP/prog" "$_tmproot/prog.c" $cflags -static-libgcc \
+	pkg-config --static --libs libdfufile | sed 's/-ldfufile//')
+run cc $SAN_FLAGS -o "$TMP/prog" "$_tmproot/prog.c" $cflags -static-libgcc \
 	"$D/opt/dfu/lib64/libdfufile.a" $libs
 expect_status 0
 run "$TMP/prog"
@@ -56,7 +58,7 @@ case_end
 case_begin "the shared library carries its soname and runs"
 run sh -c "readelf -d '$D/opt/dfu/lib64/libdfufile.so' | grep SONAME"
 expect_stdout_contains "[libdfufile.so.0]"
-run cc -o "$TMP/prog-shared" "$_tmproot/prog.c" $cflags -L"$D/opt/dfu/lib64" -ldfufile
+run cc $SAN_FLAGS -o "$TMP/prog-shared" "$_tmproot/prog.c" $cflags -L"$D/opt/dfu/lib64" -ldfufile
 expect_status 0
 run env LD_LIBRARY_PATH="$D/opt/dfu/lib64" "$TMP/prog-shared"
 expect_status 0
