@@ -1,0 +1,838 @@
+/*
+ * dfuflash - program a USB DFU or DfuSe device from a .dfu file or a raw
+ * binary, erasing only the pages the image covers.
+ *
+ * This part runs against the built-in device model (--sim); real USB
+ * comes with libusb in a later part.  Everything is checked (arguments,
+ * the whole file, the plan against the device's memory layout) before the
+ * first request that changes the device.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../tests/model/model.h"
+#include "cli.h"
+#include "dfufile.h"
+#include "dfuproto.h"
+#include "engine.h"
+
+enum progress_mode { PROGRESS_AUTO, PROGRESS_BAR, PROGRESS_JSON,
+	PROGRESS_NONE };
+
+struct options {
+	const char *file;	/* FW.dfu operand */
+	const char *raw;	/* -D */
+	const char *upload;	/* -U */
+	int unprotect;
+	int have_address, have_length;
+	uint32_t address, length;	/* -s ADDR[:LEN] */
+	uint8_t alt;			/* -a */
+	int alt_set;
+	int format_dfu;
+	unsigned flags;
+	int start_set;
+	uint32_t start;
+	enum progress_mode progress;
+	int quiet;
+	const char *sim;	/* --sim PROFILE[:STATE] */
+	const char **faults;
+	size_t nfaults;
+	const char *trace;	/* --sim-trace */
+};
+
+enum {
+	OPT_FORCE = 256,
+	OPT_FORMAT,
+	OPT_MASS_ERASE,
+	OPT_NO_LEAVE,
+	OPT_PLAN,
+	OPT_PROGRESS,
+	OPT_SIM,
+	OPT_SIM_FAULT,
+	OPT_SIM_TRACE,
+	OPT_SKIP_UNCHANGED,
+	OPT_START,
+	OPT_UNPROTECT,
+	OPT_VERIFY,
+};
+
+static const struct option longopts[] = {
+	{ "alt",		required_argument,	NULL,	'a' },
+	{ "download",		required_argument,	NULL,	'D' },
+	{ "force",		no_argument,		NULL,	OPT_FORCE },
+	{ "format",		required_argument,	NULL,	OPT_FORMAT },
+	{ "help",		no_argument,		NULL,	'h' },
+	{ "mass-erase",		no_argument,		NULL,	OPT_MASS_ERASE },
+	{ "no-leave",		no_argument,		NULL,	OPT_NO_LEAVE },
+	{ "plan",		no_argument,		NULL,	OPT_PLAN },
+	{ "progress",		optional_argument,	NULL,	OPT_PROGRESS },
+	{ "quiet",		no_argument,		NULL,	'q' },
+	{ "address",		required_argument,	NULL,	's' },
+	{ "sim",		required_argument,	NULL,	OPT_SIM },
+	{ "sim-fault",		required_argument,	NULL,	OPT_SIM_FAULT },
+	{ "sim-trace",		required_argument,	NULL,	OPT_SIM_TRACE },
+	{ "skip-unchanged",	no_argument,		NULL,	OPT_SKIP_UNCHANGED },
+	{ "start",		required_argument,	NULL,	OPT_START },
+	{ "unprotect",		no_argument,		NULL,	OPT_UNPROTECT },
+	{ "upload",		required_argument,	NULL,	'U' },
+	{ "verify",		no_argument,		NULL,	OPT_VERIFY },
+	{ "version",		no_argument,		NULL,	'V' },
+	{ NULL,			0,			NULL,	0 }
+};
+
+static const char usage_text[] =
+    "usage: dfuflash [-q] [--force] [--mass-erase] [--no-leave] [--plan]\n"
+    "                [--progress[=bar|json|none]] [--skip-unchanged]\n"
+    "                [--start address] [--verify] [--sim-fault spec]\n"
+    "                [--sim-trace file] --sim profile[:state] file\n"
+    "       dfuflash [options] [-a alt] --sim profile[:state] -D file -s address\n"
+    "       dfuflash [-q] [-a alt] [--format bin|dfu] --sim profile[:state]\n"
+    "                -U file -s address:length\n"
+    "       dfuflash [-q] --sim profile[:state] --unprotect\n"
+    "       dfuflash -h | -V\n";
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(CLI_EXIT_USAGE);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", cli_progname());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(CLI_EXIT_USAGE);
+}
+
+/* -s ADDR or ADDR:LEN */
+static void
+parse_address(struct options *o, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	char buf[32];
+	size_t n = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
+
+	if (n == 0 || n >= sizeof(buf))
+		bad_usage("-s %s: expected address or address:length", arg);
+	memcpy(buf, arg, n);
+	buf[n] = '\0';
+	if (cli_parse_u32(buf, &o->address) != 0)
+		bad_usage("-s %s: address is not a 32-bit number", arg);
+	o->have_address = 1;
+	if (colon != NULL) {
+		if (cli_parse_u32(colon + 1, &o->length) != 0 ||
+		    o->length == 0)
+			bad_usage("-s %s: length is not a number from 1 to "
+			    "4294967295", arg);
+		o->have_length = 1;
+	}
+}
+
+static void
+check_args(struct options *o, int argc, char *argv[])
+{
+	int modes;
+
+	if (argc > 1)
+		bad_usage("%s: more than one file", argv[1]);
+	if (argc == 1)
+		o->file = argv[0];
+	modes = (o->file != NULL) + (o->raw != NULL) + (o->upload != NULL) +
+	    o->unprotect;
+	if (modes == 0) {
+		cli_error(NULL, "nothing to do: give a file, -D, -U or "
+		    "--unprotect");
+		usage();
+	}
+	if (modes > 1)
+		bad_usage("give only one of a file, -D, -U and --unprotect");
+	if (o->sim == NULL)
+		bad_usage("USB devices are not supported yet: use --sim "
+		    "profile (%s)", dfu_model_profile_names());
+	if (o->have_length && o->upload == NULL)
+		bad_usage("-s: a length is for -U only");
+	if (o->file != NULL && o->have_address)
+		bad_usage("-s is for -D and -U; a .dfu file has its "
+		    "addresses");
+	if (o->file != NULL && o->alt_set)
+		bad_usage("-a is for -D and -U; a .dfu file names its "
+		    "alternate settings");
+	if (o->upload != NULL && !o->have_length)
+		bad_usage("-U needs -s address:length");
+	if (o->format_dfu >= 0 && o->upload == NULL)
+		bad_usage("--format is for -U only");
+	if ((o->upload != NULL || o->unprotect) &&
+	    (o->flags || o->start_set))
+		bad_usage("%s takes no download options", o->upload != NULL ?
+		    "-U" : "--unprotect");
+	if ((o->flags & DFL_PLAN_ONLY) && (o->flags & DFL_MASS_ERASE))
+		bad_usage("--plan and --mass-erase do not go together");
+	if ((o->flags & DFL_MASS_ERASE) && (o->flags & DFL_SKIP_UNCHANGED))
+		bad_usage("--mass-erase erases everything: --skip-unchanged "
+		    "cannot skip anything");
+	if (o->format_dfu < 0)
+		o->format_dfu = 0;
+}
+
+static void
+parse_args(struct options *o, int argc, char *argv[])
+{
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->format_dfu = -1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":a:D:hqs:U:V", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'a': {
+			uint32_t v;
+
+			if (cli_parse_u32(optarg, &v) != 0 || v > 255)
+				bad_usage("-a %s: alternate setting is not a "
+				    "number from 0 to 255", optarg);
+			o->alt = (uint8_t)v;
+			o->alt_set = 1;
+			break;
+		}
+		case 'D':
+			o->raw = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(CLI_EXIT_OK);
+		case 'q':
+			o->quiet = 1;
+			break;
+		case 's':
+			parse_address(o, optarg);
+			break;
+		case 'U':
+			o->upload = optarg;
+			break;
+		case 'V':
+			printf("dfuflash %s\n", DFUFILE_VERSION_STRING);
+			exit(CLI_EXIT_OK);
+		case OPT_FORCE:
+			o->flags |= DFL_FORCE;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "bin") == 0)
+				o->format_dfu = 0;
+			else if (strcmp(optarg, "dfu") == 0)
+				o->format_dfu = 1;
+			else
+				bad_usage("--format %s: expected bin or dfu",
+				    optarg);
+			break;
+		case OPT_MASS_ERASE:
+			o->flags |= DFL_MASS_ERASE;
+			break;
+		case OPT_NO_LEAVE:
+			o->flags |= DFL_NO_LEAVE;
+			break;
+		case OPT_PLAN:
+			o->flags |= DFL_PLAN_ONLY;
+			break;
+		case OPT_PROGRESS:
+			if (optarg == NULL || strcmp(optarg, "bar") == 0)
+				o->progress = PROGRESS_BAR;
+			else if (strcmp(optarg, "json") == 0)
+				o->progress = PROGRESS_JSON;
+			else if (strcmp(optarg, "none") == 0)
+				o->progress = PROGRESS_NONE;
+			else
+				bad_usage("--progress=%s: expected bar, json "
+				    "or none", optarg);
+			break;
+		case OPT_SIM:
+			o->sim = optarg;
+			break;
+		case OPT_SIM_FAULT:
+			o->faults = reallocarray(o->faults, o->nfaults + 1,
+			    sizeof(*o->faults));
+			if (o->faults == NULL) {
+				cli_error(NULL, "out of memory");
+				exit(CLI_EXIT_FAIL);
+			}
+			o->faults[o->nfaults++] = optarg;
+			break;
+		case OPT_SIM_TRACE:
+			o->trace = optarg;
+			break;
+		case OPT_SKIP_UNCHANGED:
+			o->flags |= DFL_SKIP_UNCHANGED;
+			break;
+		case OPT_START:
+			if (cli_parse_u32(optarg, &o->start) != 0)
+				bad_usage("--start %s: not a 32-bit number",
+				    optarg);
+			o->start_set = 1;
+			break;
+		case OPT_UNPROTECT:
+			o->unprotect = 1;
+			break;
+		case OPT_VERIFY:
+			o->flags |= DFL_VERIFY;
+			break;
+		case ':':
+			if (optopt > 0 && optopt < 256)
+				cli_error(NULL, "option needs an argument: -%c",
+				    optopt);
+			else
+				cli_error(NULL, "option needs an argument: %s",
+				    argv[optind - 1]);
+			usage();
+		default:
+			if (optopt > 0 && optopt < 256)
+				cli_error(NULL, "unknown option: -%c", optopt);
+			else
+				cli_error(NULL, "unknown option: %s",
+				    argv[optind - 1]);
+			usage();
+		}
+	}
+	check_args(o, argc - optind, argv + optind);
+}
+
+/* ---- The simulated device ------------------------------------------------ */
+
+struct sim {
+	struct dfu_model *model;
+	char profile[32];
+	const char *state; /* flash image file, or NULL */
+	FILE *trace;
+};
+
+static int
+read_all(int fd, uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = read(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* --sim PROFILE[:STATE]: a model, its flash loaded from STATE if any. */
+static int
+sim_open(struct sim *s, const struct options *o)
+{
+	const char *colon = strchr(o->sim, ':');
+	size_t n = colon != NULL ? (size_t)(colon - o->sim) : strlen(o->sim);
+	char err[256];
+	uint32_t base, size;
+	uint8_t *mem;
+	struct stat st;
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	if (n >= sizeof(s->profile))
+		n = sizeof(s->profile) - 1;
+	memcpy(s->profile, o->sim, n);
+	s->profile[n] = '\0';
+	if ((s->model = dfu_model_new(s->profile)) == NULL)
+		bad_usage("--sim %s: unknown profile %s (%s)", o->sim,
+		    s->profile, dfu_model_profile_names());
+	if (colon != NULL && colon[1] == '\0')
+		bad_usage("--sim %s: empty state file name", o->sim);
+	s->state = colon != NULL ? colon + 1 : NULL;
+	for (size_t i = 0; i < o->nfaults; i++)
+		if (dfu_model_fault(s->model, o->faults[i], err,
+		    sizeof(err)) != 0)
+			bad_usage("--sim-fault %s", err);
+	mem = dfu_model_memory(s->model, &base, &size);
+	if (s->state != NULL && (fd = open(s->state, O_RDONLY |
+	    O_CLOEXEC)) >= 0) {
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    (uint64_t)st.st_size != size) {
+			cli_error(s->state, "%llu bytes; the %s flash state "
+			    "is a file of exactly %u bytes",
+			    (unsigned long long)st.st_size, s->profile, size);
+			close(fd);
+			return -1;
+		}
+		if (read_all(fd, mem, size) != 0) {
+			cli_error(s->state, "read: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	} else if (s->state != NULL && errno != ENOENT) {
+		cli_error(s->state, "%s", strerror(errno));
+		return -1;
+	}
+	if (o->trace != NULL) {
+		s->trace = strcmp(o->trace, "-") == 0 ? stdout :
+		    fopen(o->trace, "we");
+		if (s->trace == NULL) {
+			cli_error(o->trace, "%s", strerror(errno));
+			return -1;
+		}
+		dfu_model_trace(s->model, s->trace);
+	}
+	return 0;
+}
+
+/* Save the flash (whatever happened: it is what the device now holds). */
+static int
+sim_close(struct sim *s, const struct options *o, int report)
+{
+	struct cli_output out;
+	uint32_t base, size;
+	uint8_t *mem = dfu_model_memory(s->model, &base, &size);
+	const struct dfu_model_stats *st = dfu_model_stats(s->model);
+	int rc = 0;
+
+	if (s->trace != NULL && s->trace != stdout && fclose(s->trace) != 0) {
+		cli_error(o->trace, "write: %s", strerror(errno));
+		rc = -1;
+	}
+	if (s->state != NULL) {
+		if (cli_output_open(&out, s->state) != 0)
+			rc = -1;
+		else if (write_all(out.fd, mem, size) != 0) {
+			cli_error(s->state, "write: %s", strerror(errno));
+			cli_output_abort(&out);
+			rc = -1;
+		} else if (cli_output_commit(&out) != 0)
+			rc = -1;
+	}
+	if (o->quiet || !report)
+		;
+	else if (o->progress == PROGRESS_JSON)
+		printf("{\"event\":\"sim\",\"profile\":\"%s\",\"requests\":%u,"
+		    "\"pages_erased\":%u,\"bytes_erased\":%llu,"
+		    "\"bytes_written\":%llu,\"bytes_read\":%llu,"
+		    "\"time_us\":%llu,\"left\":%s}\n", s->profile,
+		    st->requests, st->pages_erased,
+		    (unsigned long long)st->bytes_erased,
+		    (unsigned long long)st->bytes_written,
+		    (unsigned long long)st->bytes_read,
+		    (unsigned long long)st->time_us,
+		    st->left ? "true" : "false");
+	else
+		printf("sim %s: %u control transfers, %u pages erased "
+		    "(%llu bytes)%s, %llu bytes programmed, %llu bytes read, "
+		    "%llu.%03llu s modelled\n", s->profile, st->requests,
+		    st->pages_erased, (unsigned long long)st->bytes_erased,
+		    st->mass_erases ? ", mass erase" : "",
+		    (unsigned long long)st->bytes_written,
+		    (unsigned long long)st->bytes_read,
+		    (unsigned long long)(st->time_us / 1000000),
+		    (unsigned long long)(st->time_us / 1000 % 1000));
+	dfu_model_free(s->model);
+	return rc;
+}
+
+/* ---- Progress ------------------------------------------------------------ */
+
+struct ui {
+	enum progress_mode mode;
+	int bar_open;
+	enum dfl_phase phase;
+};
+
+static void
+on_progress(void *ctx, const struct dfl_event *ev)
+{
+	struct ui *ui = ctx;
+	unsigned pct, fill;
+
+	if (ui->mode == PROGRESS_JSON) {
+		printf("{\"phase\":\"%s\",\"address\":%u,\"done\":%llu,"
+		    "\"total\":%llu}\n", dfl_phase_name(ev->phase),
+		    ev->address, (unsigned long long)ev->done,
+		    (unsigned long long)ev->total);
+		return;
+	}
+	if (ui->mode != PROGRESS_BAR)
+		return;
+	if (ui->bar_open && ui->phase != ev->phase)
+		fputc('\n', stderr);
+	ui->phase = ev->phase;
+	ui->bar_open = 1;
+	pct = ev->total ? (unsigned)(ev->done * 100 / ev->total) : 100;
+	fill = pct / 4;
+	fprintf(stderr, "\r%-7s [%.*s%*s] %3u%% 0x%08x %llu/%llu bytes",
+	    dfl_phase_name(ev->phase), (int)fill,
+	    "=========================", (int)(25 - fill), "", pct,
+	    ev->address, (unsigned long long)ev->done,
+	    (unsigned long long)ev->total);
+	fflush(stderr);
+}
+
+static void
+ui_end(struct ui *ui)
+{
+	if (ui->bar_open)
+		fputc('\n', stderr);
+	ui->bar_open = 0;
+}
+
+static void
+on_warn(void *ctx, const char *msg)
+{
+	ui_end(ctx);
+	cli_error(NULL, "warning: %s", msg);
+}
+
+/* ---- Actions ------------------------------------------------------------- */
+
+/* Read and check the whole file; its image into img. */
+static int
+load_file(const char *path, struct dfl_image *img)
+{
+	const char *name = cli_input_name(path);
+	struct dfu_file *f;
+	int fd, err;
+
+	if ((fd = cli_open_input(path)) < 0)
+		return -1;
+	if ((f = dfu_file_new()) == NULL) {
+		cli_error(name, "out of memory");
+		close(fd);
+		return -1;
+	}
+	err = dfu_file_read_fd(f, fd, 0);
+	if (err == 0 && dfu_file_format(f) == DFU_FORMAT_UNKNOWN) {
+		cli_error(name, "not a DFU file: neither a DfuSe prefix nor a "
+		    "DFU suffix (for a raw binary use -D file -s address)");
+		err = -1;
+	} else if (err != 0) {
+		cli_error(name, "%s", dfu_file_errmsg(f)[0] != '\0' ?
+		    dfu_file_errmsg(f) : dfu_strerror(err));
+	} else if ((err = dfl_image_from_file(img, f)) != 0) {
+		cli_error(name, "%s", dfu_file_errmsg(f)[0] != '\0' ?
+		    dfu_file_errmsg(f) : dfu_strerror(err));
+	}
+	dfu_file_free(f);
+	close(fd);
+	return err == 0 ? 0 : -1;
+}
+
+static int
+load_raw(const struct options *o, const struct dfl_device *dev,
+    struct dfl_image *img)
+{
+	const char *name = cli_input_name(o->raw);
+	int dfuse = dev->bcdDFUVersion == DFU_BCD_DFUSE;
+	uint8_t *buf;
+	off_t size;
+	int fd, rc = -1;
+
+	if (dfuse && !o->have_address) {
+		cli_error(NULL, "-D: a DfuSe device needs -s address");
+		return -2;
+	}
+	if (!dfuse && o->have_address && o->address != 0) {
+		cli_error(NULL, "-s 0x%x: a plain DFU 1.1 device has no "
+		    "addresses", o->address);
+		return -2;
+	}
+	if ((fd = cli_open_input(o->raw)) < 0)
+		return -1;
+	if ((size = lseek(fd, 0, SEEK_END)) < 0 ||
+	    lseek(fd, 0, SEEK_SET) < 0) {
+		cli_error(name, "%s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (size == 0 || (uint64_t)size > UINT32_MAX ||
+	    (uint64_t)o->address + (uint64_t)size > UINT64_C(1) << 32) {
+		cli_error(name, size == 0 ? "empty file" : "%llu bytes at "
+		    "0x%08x pass the end of the 32-bit address space",
+		    (unsigned long long)size, o->address);
+		close(fd);
+		return -1;
+	}
+	if ((buf = malloc((size_t)size)) == NULL) {
+		cli_error(name, "out of memory");
+	} else if (read_all(fd, buf, (size_t)size) != 0) {
+		cli_error(name, "read: %s", strerror(errno));
+	} else if (dfl_image_raw(img, !dfuse, o->alt, o->address, buf,
+	    (uint32_t)size) != 0) {
+		cli_error(name, "out of memory");
+	} else
+		rc = 0;
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static void
+print_plan(const struct dfl_result *r)
+{
+	uint64_t erase = 0, write = 0;
+	unsigned nerase = 0, nskip = 0;
+
+	for (size_t i = 0; i < r->npages; i++) {
+		const struct dfl_page *p = &r->pages[i];
+		const char *what = (p->flags & DFL_PAGE_UNCHANGED) ?
+		    "unchanged" : (p->flags & DFL_PAGE_ERASE) ? "erase" :
+		    "no erase";
+
+		printf("page   alt %u 0x%08x-0x%08x %7u bytes  %s\n", p->alt,
+		    p->start, p->start + p->size - 1, p->size, what);
+		if (p->flags & DFL_PAGE_ERASE) {
+			erase += p->size;
+			nerase++;
+		}
+		if (p->flags & DFL_PAGE_UNCHANGED)
+			nskip++;
+	}
+	for (size_t i = 0; i < r->nwrites; i++) {
+		const struct dfl_range *w = &r->writes[i];
+
+		printf("write  alt %u 0x%08x-0x%08x %7u bytes\n", w->alt,
+		    w->start, w->start + w->size - 1, w->size);
+		write += w->size;
+	}
+	printf("plan: erase %u pages (%llu bytes), skip %u unchanged, write "
+	    "%llu bytes in %zu ranges\n", nerase, (unsigned long long)erase,
+	    nskip, (unsigned long long)write, r->nwrites);
+}
+
+static void
+report(const struct options *o, const char *name, const struct dfl_result *r)
+{
+	if (o->quiet)
+		return;
+	if (o->progress == PROGRESS_JSON) {
+		printf("{\"event\":\"done\",\"pages_erased\":%u,"
+		    "\"pages_skipped\":%u,\"bytes_written\":%llu,"
+		    "\"verified\":%s,\"left\":%s}\n", r->pages_erased,
+		    r->pages_skipped, (unsigned long long)r->bytes_written,
+		    r->verified ? "true" : "false", r->left ? "true" : "false");
+		return;
+	}
+	printf("%s: %serased %u page%s, skipped %u unchanged, wrote %llu "
+	    "bytes%s\n", name, r->mass_erased ? "mass erase, " : "",
+	    r->pages_erased, r->pages_erased == 1 ? "" : "s",
+	    r->pages_skipped, (unsigned long long)r->bytes_written,
+	    r->verified ? ", verified" : "");
+	if (!r->left)
+		printf("%s: device stays in DFU mode\n", name);
+	else if (r->left_vanished)
+		printf("%s: device left DFU mode (it reset before answering)\n",
+		    name);
+	else if (r->leave_address != 0 || o->start_set)
+		printf("%s: device left DFU mode to run 0x%08x\n", name,
+		    r->leave_address);
+	else
+		printf("%s: device left DFU mode\n", name);
+}
+
+static int
+do_download(const struct options *o, struct dfl_session *s,
+    const struct dfl_device *dev, struct ui *ui)
+{
+	const char *name = o->file != NULL ? cli_input_name(o->file) :
+	    cli_input_name(o->raw);
+	struct dfl_options eo;
+	struct dfl_result res;
+	struct dfl_image img;
+	int rc;
+
+	memset(&img, 0, sizeof(img));
+	rc = o->file != NULL ? load_file(o->file, &img) :
+	    load_raw(o, dev, &img);
+	if (rc != 0) {
+		dfl_image_free(&img);
+		return rc == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+	}
+	memset(&eo, 0, sizeof(eo));
+	eo.flags = o->flags;
+	eo.start_set = o->start_set;
+	eo.start = o->start;
+	eo.progress = on_progress;
+	eo.warn = on_warn;
+	eo.cb_ctx = ui;
+	if (o->flags & DFL_MASS_ERASE)
+		cli_error(NULL, "warning: --mass-erase erases all of the "
+		    "device's flash, not only the pages the image covers");
+	rc = dfl_download(s, &img, &eo, &res);
+	ui_end(ui);
+	dfl_image_free(&img);
+	if (rc == 0 && (o->flags & DFL_PLAN_ONLY)) {
+		print_plan(&res);
+		return CLI_EXIT_OK;
+	}
+	if (rc != 0) {
+		cli_error(name, "%s", dfl_errmsg(s));
+		if (rc == DFL_ERR_DEVICE)
+			cli_error(NULL, "the device stays in DFU mode; run "
+			    "again to retry");
+		return CLI_EXIT_FAIL;
+	}
+	report(o, name, &res);
+	return CLI_EXIT_OK;
+}
+
+static int
+do_upload(const struct options *o, struct dfl_session *s,
+    const struct dfl_device *dev, struct ui *ui)
+{
+	struct dfl_options eo;
+	struct cli_output out;
+	struct dfu_file *f = NULL;
+	uint8_t *buf;
+	uint32_t got = 0;
+	int rc = CLI_EXIT_FAIL, err;
+
+	if (dev->bcdDFUVersion != DFU_BCD_DFUSE && o->address != 0) {
+		cli_error(NULL, "-s 0x%x: a plain DFU 1.1 device has no "
+		    "addresses", o->address);
+		return CLI_EXIT_USAGE;
+	}
+	if ((buf = malloc(o->length)) == NULL) {
+		cli_error(NULL, "out of memory");
+		return CLI_EXIT_FAIL;
+	}
+	memset(&eo, 0, sizeof(eo));
+	eo.progress = on_progress;
+	eo.warn = on_warn;
+	eo.cb_ctx = ui;
+	err = dfl_upload(s, o->alt, o->address, buf, o->length, &got, &eo);
+	ui_end(ui);
+	if (err != 0) {
+		cli_error(NULL, "%s", dfl_errmsg(s));
+		goto done;
+	}
+	if (cli_output_open(&out, o->upload) != 0)
+		goto done;
+	if (o->format_dfu) {
+		int plain = dev->bcdDFUVersion != DFU_BCD_DFUSE;
+		int t;
+
+		if ((f = dfu_file_new()) == NULL ||
+		    dfu_file_init(f, plain ? DFU_FORMAT_PLAIN :
+		    DFU_FORMAT_DFUSE) != 0 ||
+		    dfu_file_set_ids(f, dev->idVendor, dev->idProduct,
+		    dev->bcdDevice) != 0 ||
+		    (plain ? dfu_file_set_payload_mem(f, buf, got) :
+		    ((t = dfu_file_add_target(f, o->alt, NULL)) < 0 ? t :
+		    dfu_file_add_element_mem(f, (unsigned)t, o->address, buf,
+		    got))) < 0 || dfu_file_write_fd(f, out.fd) != 0) {
+			cli_error(o->upload, "%s", f != NULL ?
+			    dfu_file_errmsg(f) : "out of memory");
+			cli_output_abort(&out);
+			goto done;
+		}
+	} else if (write_all(out.fd, buf, got) != 0) {
+		cli_error(o->upload, "write: %s", strerror(errno));
+		cli_output_abort(&out);
+		goto done;
+	}
+	if (cli_output_commit(&out) != 0)
+		goto done;
+	if (!o->quiet && o->progress != PROGRESS_JSON)
+		printf("%s: %u bytes read from alt %u at 0x%08x\n", o->upload,
+		    got, o->alt, o->address);
+	rc = CLI_EXIT_OK;
+done:
+	dfu_file_free(f);
+	free(buf);
+	return rc;
+}
+
+static int
+do_unprotect(const struct options *o, struct dfl_session *s, struct ui *ui)
+{
+	struct dfl_options eo;
+
+	memset(&eo, 0, sizeof(eo));
+	eo.cb_ctx = ui;
+	cli_error(NULL, "warning: --unprotect removes read protection: the "
+	    "device erases all of its flash and resets");
+	if (dfl_unprotect(s, &eo) != 0) {
+		cli_error(NULL, "%s", dfl_errmsg(s));
+		return CLI_EXIT_FAIL;
+	}
+	if (!o->quiet)
+		printf("read protection removed; the device erased its flash "
+		    "and reset\n");
+	return CLI_EXIT_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct options opt;
+	struct dfl_transport t;
+	struct dfl_session *s;
+	const struct dfl_device *dev;
+	struct sim sim;
+	struct ui ui;
+	int rc;
+
+	cli_init(argv[0]);
+	parse_args(&opt, argc, argv);
+	if (sim_open(&sim, &opt) != 0)
+		return CLI_EXIT_FAIL;
+	memset(&ui, 0, sizeof(ui));
+	ui.mode = opt.progress;
+	if (ui.mode == PROGRESS_AUTO)
+		ui.mode = !opt.quiet && isatty(STDERR_FILENO) ?
+		    PROGRESS_BAR : PROGRESS_NONE;
+	if (opt.quiet && ui.mode == PROGRESS_BAR)
+		ui.mode = PROGRESS_NONE;
+	dfu_model_transport(sim.model, &t);
+	dev = dfu_model_device(sim.model);
+	if ((s = dfl_session_new(&t, dev)) == NULL) {
+		cli_error(NULL, "out of memory");
+		return CLI_EXIT_FAIL;
+	}
+	if (opt.upload != NULL)
+		rc = do_upload(&opt, s, dev, &ui);
+	else if (opt.unprotect)
+		rc = do_unprotect(&opt, s, &ui);
+	else
+		rc = do_download(&opt, s, dev, &ui);
+	dfl_session_free(s);
+	/* A usage error found once the device is known: nothing was sent. */
+	if (sim_close(&sim, &opt, rc != CLI_EXIT_USAGE) != 0 &&
+	    rc == CLI_EXIT_OK)
+		rc = CLI_EXIT_FAIL;
+	free(opt.faults);
+	return rc;
+}

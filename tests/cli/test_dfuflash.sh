@@ -1,0 +1,420 @@
+#!/bin/sh
+# CLI tests of dfuflash against its device model (--sim): usage, the
+# real-world corpus, the pyboard filesystem, --plan, --skip-unchanged,
+# uploads, faults and their messages, and the state file.  Flash contents
+# are checked here with python3, independently of the engine.
+. "$(dirname "$0")/lib.sh"
+
+DFUFLASH=$BUILD/bin/dfuflash
+VRBRAIN=$CORPUS/fwupd_dev_VRBRAIN.dfu
+FULL=$CORPUS/flipper_zero_f7_full.dfu
+RAM=$CORPUS/flipper_zero_f7_updater_ram.dfu
+KIIBOHD=$CORPUS/kiibohd_ktype_plain_suffix.dfu.bin
+HACKRF=$CORPUS/hackrf_one_usb_lpc_prefix.dfu
+VLX=$CORPUS/vlxfirm_NOT_usb_dfu.dfu
+MIB=1048576
+
+begin() {
+	case_begin "$1"
+	cd "$TMP" || exit 1
+}
+
+# mkbin FILE SIZE SEED: SIZE reproducible pseudo-random bytes.
+mkbin() {
+	python3 -c 'import random, sys
+r = random.Random(int(sys.argv[3]))
+open(sys.argv[1], "wb").write(bytes(r.getrandbits(8) for _ in range(int(sys.argv[2]))))' "$@"
+}
+
+# mkstate FILE SIZE [ADDR_OFFSET LEN SEED]...: SIZE bytes of 0xff with
+# pseudo-random bytes at the offsets given.
+mkstate() {
+	python3 -c 'import random, sys
+a = sys.argv
+d = bytearray(b"\xff" * int(a[2]))
+for i in range(3, len(a), 3):
+    o, n, r = int(a[i], 0), int(a[i + 1], 0), random.Random(int(a[i + 2]))
+    d[o:o + n] = bytes(r.getrandbits(8) for _ in range(n))
+open(a[1], "wb").write(d)' "$@"
+}
+
+# holds STATE BASE DFU: every element of the DfuSe file DFU is in STATE
+# (a flash image starting at BASE).  Decoded here from UM0391.
+holds() {
+	python3 -c 'import struct, sys
+st, base, d = open(sys.argv[1], "rb").read(), int(sys.argv[2], 0), open(sys.argv[3], "rb").read()
+ntg = d[10]; off = 11
+for t in range(ntg):
+    nel = struct.unpack_from("<I", d, off + 270)[0]; off += 274
+    for e in range(nel):
+        a, n = struct.unpack_from("<II", d, off); off += 8
+        if st[a - base:a - base + n] != d[off:off + n]:
+            sys.exit("element at 0x%08x differs" % a)
+        off += n' "$@" || fail "$3 is not in $1"
+}
+
+# same_range A B OFFSET LEN: bytes OFFSET..+LEN of two files are equal.
+same_range() {
+	python3 -c 'import sys
+a, b = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+o, n = int(sys.argv[3], 0), int(sys.argv[4], 0)
+sys.exit(0 if a[o:o + n] == b[o:o + n] else 1)' "$@" ||
+	    fail "$1 and $2 differ in $3+$4"
+}
+
+USAGE=$(cat <<'EOF'
+usage: dfuflash [-q] [--force] [--mass-erase] [--no-leave] [--plan]
+                [--progress[=bar|json|none]] [--skip-unchanged]
+                [--start address] [--verify] [--sim-fault spec]
+                [--sim-trace file] --sim profile[:state] file
+       dfuflash [options] [-a alt] --sim profile[:state] -D file -s address
+       dfuflash [-q] [-a alt] [--format bin|dfu] --sim profile[:state]
+                -U file -s address:length
+       dfuflash [-q] --sim profile[:state] --unprotect
+       dfuflash -h | -V
+EOF
+)
+
+# ---- usage -------------------------------------------------------------------
+
+begin "-h prints the usage on stdout and exits 0"
+run "$DFUFLASH" -h
+expect_status 0
+expect_stderr_empty
+printf '%s\n' "$USAGE" >usage.txt
+expect_stdout_file usage.txt
+case_end
+
+begin "the usage equals the SYNOPSIS of dfuflash(1)"
+if have mandoc; then
+	run "$DFUFLASH" -h
+	sed 's/^usage://' "$OUT" | tr '\t\n' '  ' | tr -s ' ' |
+	    sed 's/^ //; s/ $//' >usage.txt
+	mandoc -T ascii "$ROOT/man/dfuflash.1" | col -b |
+	    sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' |
+	    tr '\t\n' '  ' | tr -s ' ' | sed 's/^ //; s/ $//' >synopsis.txt
+	cmp -s usage.txt synopsis.txt ||
+	    fail "usage and SYNOPSIS differ: $(cat usage.txt) / $(cat synopsis.txt)"
+else
+	skip_case "mandoc is not installed"
+fi
+case_end
+
+begin "usage errors exit 2 with a message and the usage"
+mkbin a.bin 100 1
+for args in \
+    "--sim f405|dfuflash: nothing to do: give a file, -D, -U or --unprotect" \
+    "a.dfu|dfuflash: USB devices are not supported yet: use --sim profile (f405 f107 l476 dfu11 dfu11-reset)" \
+    "--sim f999 a.dfu|dfuflash: --sim f999: unknown profile f999 (f405 f107 l476 dfu11 dfu11-reset)" \
+    "--sim f405: a.dfu|dfuflash: --sim f405:: empty state file name" \
+    "--sim f405 a.dfu b.dfu|dfuflash: b.dfu: more than one file" \
+    "--sim f405 -D a.bin a.dfu|dfuflash: give only one of a file, -D, -U and --unprotect" \
+    "--sim f405 -s 0x08000000 a.dfu|dfuflash: -s is for -D and -U; a .dfu file has its addresses" \
+    "--sim f405 -a 1 a.dfu|dfuflash: -a is for -D and -U; a .dfu file names its alternate settings" \
+    "--sim f405 -U out.bin|dfuflash: -U needs -s address:length" \
+    "--sim f405 -U out.bin -s 0x08000000:0|dfuflash: -s 0x08000000:0: length is not a number from 1 to 4294967295" \
+    "--sim f405 -D a.bin -s 0x8000000x|dfuflash: -s 0x8000000x: address is not a 32-bit number" \
+    "--sim f405 -D a.bin -s 0x08000000:16|dfuflash: -s: a length is for -U only" \
+    "--sim f405 --format dfu a.dfu|dfuflash: --format is for -U only" \
+    "--sim f405 --format hex -U o -s 0:1|dfuflash: --format hex: expected bin or dfu" \
+    "--sim f405 --verify -U o -s 0:1|dfuflash: -U takes no download options" \
+    "--sim f405 --plan --mass-erase a.dfu|dfuflash: --plan and --mass-erase do not go together" \
+    "--sim f405 --mass-erase --skip-unchanged a.dfu|dfuflash: --mass-erase erases everything: --skip-unchanged cannot skip anything" \
+    "--sim f405 --progress=xml a.dfu|dfuflash: --progress=xml: expected bar, json or none" \
+    "--sim f405 --start 0x1g a.dfu|dfuflash: --start 0x1g: not a 32-bit number" \
+    "--sim f405 -a 256 -D a.bin -s 0|dfuflash: -a 256: alternate setting is not a number from 0 to 255" \
+    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll or leave-gone" \
+    "--sim f405 --sim-fault write:1=errNOPE a.dfu|dfuflash: --sim-fault write:1=errNOPE: unknown status errNOPE (errWRITE, errERASE, errVERIFY, ...)" \
+    "--sim f405 -D a.bin|dfuflash: -D: a DfuSe device needs -s address" \
+    "--sim f405 --bogus a.dfu|dfuflash: unknown option: --bogus" \
+    "--sim|dfuflash: option needs an argument: --sim"; do
+	# shellcheck disable=SC2086
+	run "$DFUFLASH" ${args%%|*}
+	expect_status 2
+	expect_stderr_line "${args#*|}"
+	expect_stdout_empty
+done
+case_end
+
+begin "-V prints the version"
+run "$DFUFLASH" -V
+expect_status 0
+expect_stdout_line "dfuflash $(sed -n 's/^#define DFUFILE_VERSION_STRING "\(.*\)"$/\1/p' "$ROOT/common/dfufile.h")"
+case_end
+
+# ---- the corpus ------------------------------------------------------------------
+
+begin "corpus: the Flipper Zero image flashes and verifies on f405"
+run "$DFUFLASH" --verify --sim f405:flash.img "$FULL"
+expect_status 0
+expect_stderr_empty
+# 0x08000000-0x080bbd93: 4 x 16K, 64K and 5 x 128K sectors.
+expect_stdout_line "$FULL: erased 10 pages, skipped 0 unchanged, wrote 769432 bytes, verified"
+expect_stdout_line "$FULL: device left DFU mode to run 0x08000000"
+holds flash.img 0x08000000 "$FULL"
+case_end
+
+begin "corpus: VRBRAIN is for 0483:0000, refused without --force, then flashed"
+run "$DFUFLASH" --sim f405:flash.img "$VRBRAIN"
+expect_status 1
+expect_stderr_line "dfuflash: $VRBRAIN: the file is for device 0483:0000, this is 0483:df11 (--force flashes it anyway)"
+expect_no_file flash.img.ff
+run "$DFUFLASH" --force --verify --sim f405:flash.img "$VRBRAIN"
+expect_status 0
+expect_stderr_line "dfuflash: warning: the file is for device 0483:0000, flashing 0483:df11 anyway"
+# 0x08000000-0x080168d7: 4 x 16K and the 64K sector; the 3-byte gap is
+# written as 0xff so that the run stays one.
+expect_stdout_line "$VRBRAIN: erased 5 pages, skipped 0 unchanged, wrote 92376 bytes, verified"
+holds flash.img 0x08000000 "$VRBRAIN"
+# The 3-byte gap between the two elements is 0xff (erased).
+python3 -c 'import sys; d = open("flash.img", "rb").read(); sys.exit(d[0x166d1:0x166d4] != b"\xff" * 3)' ||
+    fail "gap not erased"
+case_end
+
+begin "corpus: the Flipper updater runs from SRAM, outside the f405 flash"
+run "$DFUFLASH" --sim f405 "$RAM"
+expect_status 1
+expect_stderr_line "dfuflash: $RAM: alt 0 (Internal Flash): 0x20000000-0x2001a3dc: 0x20000000 is outside the device's memory \"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg\""
+expect_stdout_line "sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled"
+case_end
+
+begin "corpus: the plain kiibohd file goes to a plain DFU 1.1 device"
+run "$DFUFLASH" --sim f405 "$KIIBOHD"
+expect_status 1
+expect_stderr_line "dfuflash: $KIIBOHD: the file is for device 1c11:b007, this is 0483:df11 (--force flashes it anyway)"
+run "$DFUFLASH" --force --sim f405 "$KIIBOHD"
+expect_status 1
+expect_stderr_line "dfuflash: $KIIBOHD: a plain DFU image has no address, and this is a DfuSe device; give one with -D file -s address"
+run "$DFUFLASH" --force --verify --sim dfu11:fw.img "$KIIBOHD"
+expect_status 0
+expect_stdout_line "$KIIBOHD: erased 0 pages, skipped 0 unchanged, wrote 60200 bytes, verified"
+head -c 60200 "$KIIBOHD" >payload.bin
+head -c 60200 fw.img >got.bin
+expect_same_bytes payload.bin got.bin
+case_end
+
+begin "corpus: files that are not valid DFU files are refused before the device"
+run "$DFUFLASH" --sim f405 "$VLX"
+expect_status 1
+expect_stderr_contains "dfuflash: $VLX: offset 0x0 (file): neither a DfuSe prefix nor a DFU suffix"
+expect_stdout_contains "sim f405: 0 control transfers"
+run "$DFUFLASH" --force --sim dfu11 "$HACKRF"
+expect_status 1
+expect_stderr_contains "dfuflash: $HACKRF: offset 0x89d4 (dwCRC): stored 0x1fb74f59, computed 0xf26caa4d"
+case_end
+
+# ---- the pyboard --------------------------------------------------------------------
+
+# An old firmware in sector 0 (12 KiB) and from 0x08020000, the user's files
+# in 0x08004000-0x0801ffff.
+pyboard() {
+	mkstate flash.img $MIB 0 0x3000 1 0x4000 0x1c000 2 0x20000 0x30000 3
+	mkbin fw0.bin 12288 10
+	mkbin fw1.bin 204800 11
+	"$BUILD/bin/bin2dfu" -a 0x08000000:fw0.bin -a 0x08020000:fw1.bin \
+	    -o fw.dfu || fail "bin2dfu failed"
+	cp flash.img before.img
+}
+
+begin "pyboard: the filesystem between the two parts is untouched"
+pyboard
+run "$DFUFLASH" --verify --sim f405:flash.img fw.dfu
+expect_status 0
+expect_stdout_line "fw.dfu: erased 3 pages, skipped 0 unchanged, wrote 217088 bytes, verified"
+holds flash.img 0x08000000 fw.dfu
+same_range before.img flash.img 0x4000 0x1c000
+case_end
+
+# The plan reads the two partly covered sectors (16K at 0x08000000, 128K at
+# 0x08040000) to check what their erase would lose.
+begin "pyboard: --plan lists the pages and ranges and changes nothing"
+pyboard
+run "$DFUFLASH" --plan --sim f405:flash.img fw.dfu
+expect_status 0
+cat >want.txt <<'EOF'
+page   alt 0 0x08000000-0x08003fff   16384 bytes  erase
+page   alt 0 0x08020000-0x0803ffff  131072 bytes  erase
+page   alt 0 0x08040000-0x0805ffff  131072 bytes  erase
+write  alt 0 0x08000000-0x08002fff   12288 bytes
+write  alt 0 0x08020000-0x08051fff  204800 bytes
+plan: erase 3 pages (278528 bytes), skip 0 unchanged, write 217088 bytes in 2 ranges
+sim f405: 84 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 147456 bytes read, 0.261 s modelled
+EOF
+expect_stdout_file want.txt
+expect_same_bytes before.img flash.img
+case_end
+
+begin "pyboard: an erase that would lose bytes is refused, --force erases them"
+pyboard
+mkbin fw0.bin 8192 10
+"$BUILD/bin/bin2dfu" -a 0x08000000:fw0.bin -o small.dfu || fail "bin2dfu failed"
+run "$DFUFLASH" --sim f405:flash.img small.dfu
+expect_status 1
+n=$(python3 -c 'd = open("before.img", "rb").read(); print(sum(b != 0xff for b in d[0x2000:0x3000]))')
+expect_stderr_line "dfuflash: small.dfu: alt 0: erasing page 0x08000000-0x08003fff would lose $n bytes at 0x08002000-0x08002fff that are not in the image; --force erases them anyway"
+expect_same_bytes before.img flash.img
+run "$DFUFLASH" --force --sim f405:flash.img small.dfu
+expect_status 0
+holds flash.img 0x08000000 small.dfu
+same_range before.img flash.img 0x4000 0xfc000
+case_end
+
+# ---- --skip-unchanged -------------------------------------------------------------------
+
+begin "--skip-unchanged: the same image again erases and writes nothing"
+pyboard
+run "$DFUFLASH" -q --sim f405:flash.img fw.dfu
+expect_status 0
+expect_stdout_empty
+run "$DFUFLASH" --skip-unchanged --sim f405:flash.img fw.dfu
+expect_status 0
+expect_stdout_line "fw.dfu: erased 0 pages, skipped 3 unchanged, wrote 0 bytes"
+expect_stdout_contains "sim f405: "
+expect_stdout_contains " 0 pages erased (0 bytes), 0 bytes programmed, 278528 bytes read"
+case_end
+
+begin "--skip-unchanged: one changed page costs one page erase"
+pyboard
+run "$DFUFLASH" -q --sim f405:flash.img fw.dfu
+python3 -c 'd = bytearray(open("fw1.bin", "rb").read()); d[150000] ^= 0xff; open("fw1.bin", "wb").write(d)'
+"$BUILD/bin/bin2dfu" -a 0x08000000:fw0.bin -a 0x08020000:fw1.bin -o fw2.dfu
+run "$DFUFLASH" --skip-unchanged --verify --sim f405:flash.img fw2.dfu
+expect_status 0
+expect_stdout_line "fw2.dfu: erased 1 page, skipped 2 unchanged, wrote 73728 bytes, verified"
+holds flash.img 0x08000000 fw2.dfu
+same_range before.img flash.img 0x4000 0x1c000
+case_end
+
+# ---- leave, raw binaries, uploads ---------------------------------------------------------
+
+begin "-D and -s: a raw binary; --no-leave and --start"
+mkbin app.bin 5000 7
+run "$DFUFLASH" --no-leave --sim l476:l4.img -D app.bin -s 0x08000800
+expect_status 0
+expect_stdout_line "app.bin: erased 3 pages, skipped 0 unchanged, wrote 5000 bytes"
+expect_stdout_line "app.bin: device stays in DFU mode"
+run "$DFUFLASH" --start 0x08000000 --sim l476:l4.img -D app.bin -s 0x08000800
+expect_status 0
+expect_stdout_line "app.bin: device left DFU mode to run 0x08000000"
+python3 -c 'import sys; d = open("l4.img", "rb").read(); sys.exit(d[0x800:0x800 + 5000] != open("app.bin", "rb").read())' ||
+    fail "app.bin not at 0x08000800"
+case_end
+
+begin "a device that resets before answering the leave request has left"
+mkbin app.bin 5000 7
+run "$DFUFLASH" --sim f405 --sim-fault leave-gone -D app.bin -s 0x08000000
+expect_status 0
+expect_stderr_empty
+expect_stdout_line "app.bin: device left DFU mode (it reset before answering)"
+case_end
+
+begin "-U reads back, as a raw binary or as a DfuSe file"
+mkbin app.bin 5000 7
+run "$DFUFLASH" -q --sim f405:flash.img -D app.bin -s 0x08000000
+run "$DFUFLASH" --sim f405:flash.img -U back.bin -s 0x08000000:5000
+expect_status 0
+expect_stdout_line "back.bin: 5000 bytes read from alt 0 at 0x08000000"
+expect_same_bytes app.bin back.bin
+run "$DFUFLASH" -q --sim f405:flash.img -U back.dfu --format dfu -s 0x08000000:5000
+expect_status 0
+run "$DFUINFO" back.dfu
+expect_status 0
+expect_stdout_contains "idVendor 0x0483  idProduct 0xdf11  bcdDevice 0x2200  bcdDFU 0x011a"
+expect_stdout_contains "element 0:  0x08000000-0x08001387  5000 bytes"
+run "$DFUFLASH" -q --sim f405 -a 1 -U ob.bin -s 0x1fffc000:16
+expect_status 0
+python3 -c 'import sys; sys.exit(open("ob.bin", "rb").read(1) != b"\xaa")' || fail "RDP byte"
+case_end
+
+begin "--mass-erase and --unprotect warn about what they erase"
+pyboard
+run "$DFUFLASH" --mass-erase --sim f405:flash.img fw.dfu
+expect_status 0
+expect_stderr_line "dfuflash: warning: --mass-erase erases all of the device's flash, not only the pages the image covers"
+expect_stdout_line "fw.dfu: mass erase, erased 0 pages, skipped 0 unchanged, wrote 217088 bytes"
+python3 -c 'import sys; d = open("flash.img", "rb").read(); sys.exit(d[0x4000:0x20000] != b"\xff" * 0x1c000)' ||
+    fail "filesystem not erased by --mass-erase"
+run "$DFUFLASH" --sim f405:flash.img --unprotect
+expect_status 0
+expect_stderr_line "dfuflash: warning: --unprotect removes read protection: the device erases all of its flash and resets"
+python3 -c 'import sys; d = open("flash.img", "rb").read(); sys.exit(d != b"\xff" * len(d))' ||
+    fail "flash not erased by --unprotect"
+case_end
+
+# ---- faults -------------------------------------------------------------------------------
+
+begin "faults: the message names phase, address, state and status; a rerun succeeds"
+# Seed 3 puts 0xfb at 0x800: bit 0 is set, so write:2=corrupt changes it.
+mkbin app.bin 20000 3
+python3 -c 'import sys; sys.exit(open("app.bin", "rb").read()[0x800] != 0xfb)' ||
+    fail "app.bin is not the expected image"
+for spec in \
+    "write:3=errWRITE|write at 0x08001000: device reports errWRITE (device is unable to write memory), state dfuERROR" \
+    "erase:2=errERASE|erase at 0x08004000: device reports errERASE (memory erase function failed), state dfuERROR" \
+    "stall:16|erase at 0x08000000: device stalled DNLOAD; state dfuERROR, status errSTALLEDPKT (device stalled an unexpected request)" \
+    "write:1=busy|write at 0x08000000: device still busy (dfuDNBUSY) after 10000 ms" \
+    "write:2=corrupt|verify at 0x08000800: device holds 0xfa, the image 0xfb"; do
+	rm -f flash.img
+	run "$DFUFLASH" --verify --sim f405:flash.img --sim-fault "${spec%%|*}" -D app.bin -s 0x08000000
+	expect_status 1
+	expect_stderr_line "dfuflash: app.bin: ${spec#*|}"
+	expect_stderr_line "dfuflash: the device stays in DFU mode; run again to retry"
+	expect_stdout_lacks "device left"
+	run "$DFUFLASH" --verify --sim f405:flash.img -D app.bin -s 0x08000000
+	expect_status 0
+	expect_stdout_line "app.bin: device left DFU mode to run 0x08000000"
+done
+case_end
+
+begin "faults: a device that disconnects mid-download"
+mkbin app.bin 20000 5
+run "$DFUFLASH" --sim f405:flash.img --sim-fault disconnect:28 -D app.bin -s 0x08000000
+expect_status 1
+expect_stderr_line "dfuflash: app.bin: write at 0x08000800: device disconnected during DNLOAD"
+run "$DFUFLASH" --skip-unchanged --verify --sim f405:flash.img -D app.bin -s 0x08000000
+expect_status 0
+expect_stdout_line "app.bin: erased 2 pages, skipped 0 unchanged, wrote 20000 bytes, verified"
+case_end
+
+begin "--sim-trace writes every request; --progress=json one object per event"
+mkbin app.bin 3000 5
+run "$DFUFLASH" --sim f405 --sim-trace trace.txt -D app.bin -s 0x08000000
+expect_status 0
+[ "$(grep -c '^DNLOAD 0 41' trace.txt)" = 1 ] || fail "not one erase in the trace"
+[ "$(tail -n 1 trace.txt)" = "GETSTATUS -> OK dfuMANIFEST (left to 0x08000000)" ] ||
+    fail "trace does not end with the leave: $(tail -n 1 trace.txt)"
+if have jq; then
+	run "$DFUFLASH" --progress=json --sim f405 -D app.bin -s 0x08000000
+	expect_status 0
+	jq -s -e 'map(select(.phase)) | (map(.phase) | unique) == ["check", "erase", "leave", "write"]' "$OUT" >/dev/null ||
+	    fail "phases in the JSON progress"
+	jq -s -e 'map(select(.phase == "write")) | last | .done == 3000 and .total == 3000' "$OUT" >/dev/null ||
+	    fail "last write event"
+	jq -s -e '(.[-2].event == "done") and (.[-2].left == true) and (.[-1].event == "sim")' "$OUT" >/dev/null ||
+	    fail "final events"
+else
+	skip_case "jq is not installed"
+fi
+case_end
+
+# ---- the state file -------------------------------------------------------------------------
+
+begin "--sim state: a file of the wrong size is refused"
+mkbin app.bin 100 5
+head -c 1000 /dev/zero >small.img
+run "$DFUFLASH" --sim f405:small.img -D app.bin -s 0x08000000
+expect_status 1
+expect_stderr_line "dfuflash: small.img: 1000 bytes; the f405 flash state is a file of exactly 1048576 bytes"
+[ "$(wc -c <small.img)" -eq 1000 ] || fail "small.img was changed"
+expect_dir_only . app.bin small.img
+case_end
+
+begin "a file on standard input"
+mkbin app.bin 3000 5
+"$BUILD/bin/bin2dfu" -a 0x08000000:app.bin -o app.dfu
+run_stdin app.dfu "$DFUFLASH" -q --sim f405:flash.img -
+expect_status 0
+holds flash.img 0x08000000 app.dfu
+case_end
+
+finish
