@@ -102,7 +102,8 @@ struct dfu_elf_filter {
  * position is not used) and must stay open and unchanged while the image
  * is used.  filter may be NULL.
  *
- * DFU_ERR_FORMAT for a file that is not ELF, truncated or inconsistent
+ * DFU_ERR_FORMAT for a file that is not ELF, a relocatable object
+ * (ET_REL: not linked, no addresses yet), truncated or inconsistent
  * headers (an offset or size past the end of the file), a load address
  * past 4 GiB, nothing loadable; DFU_ERR_RANGE for overlapping load ranges;
  * DFU_ERR_INVALID for a filter on a file without section headers.

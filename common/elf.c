@@ -26,6 +26,7 @@
 #define ELFDATA2MSB 2
 #define EV_CURRENT 1
 
+#define ET_REL 1
 #define PT_LOAD 1
 #define SHT_NULL 0
 #define SHT_NOBITS 8
@@ -126,6 +127,11 @@ read_header(struct elf *e)
 		    e->is64 ? 64 : 32, need);
 	if ((err = read_at(e, h, need, 0, "ELF header")) != 0)
 		return err;
+	/* Sections of an object file all start at 0: nothing is placed yet. */
+	if (get(e, h + 16, 2) == ET_REL)
+		return img_fail(e->img, DFU_ERR_FORMAT, "a relocatable object "
+		    "(ET_REL), not a linked program: its sections have no "
+		    "addresses yet");
 	/* e_entry follows e_type, e_machine (2 bytes each), e_version (4). */
 	e->entry = get(e, h + 24, AW(e));
 	e->phoff = get(e, h + 24 + AW(e), AW(e));

@@ -499,6 +499,19 @@ expect_fail 1 "elf2dfu: big.elf: section .text: contents at offset 0x1010, size 
 expect_dir_only . big.elf cut.elf short.elf
 case_end
 
+begin "an object file (not linked) is refused"
+# e_type (offset 16) set to ET_REL.
+python3 -c '
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+d[16:18] = b"\x01\x00"
+open("fw.o", "wb").write(d)
+' "$FIX/lma.elf"
+run "$ELF2DFU" -o out.dfu fw.o
+expect_fail 1 "elf2dfu: fw.o: a relocatable object (ET_REL), not a linked program: its sections have no addresses yet"
+expect_no_file out.dfu
+case_end
+
 begin "overlapping load ranges are refused"
 # Store .data (second PT_LOAD, p_paddr at e_phoff + 32 + 12) over .text.
 python3 -c '

@@ -566,6 +566,11 @@ test_broken_headers(void **state)
 		 "ELF header: EI_DATA 0 is neither little (1) nor big endian "
 		 "(2)");
 	memcpy(t.buf, orig, t.len);
+	put(&t, 16, 1, 2);	/* e_type ET_REL */
+	it_fails(img, load(img, &t, NULL, NULL), DFU_ERR_FORMAT,
+		 "a relocatable object (ET_REL), not a linked program: its "
+		 "sections have no addresses yet");
+	memcpy(t.buf, orig, t.len);
 	t.buf[6] = 2;
 	it_fails(img, load(img, &t, NULL, NULL), DFU_ERR_FORMAT,
 		 "ELF header: EI_VERSION 2, expected 1");
