@@ -397,6 +397,34 @@ else
 fi
 case_end
 
+begin "each target of a file goes to its own alt setting: flash and option bytes"
+mkbin app.bin 3000 5
+printf '\125\252\022\064\126\170\232\274' >ob.bin
+"$BUILD/bin/bin2dfu" -t "0:Internal Flash" -a 0x08000000:app.bin \
+    -t "1:Option Bytes" -a 0x1fffc000:ob.bin -o two.dfu || fail "bin2dfu failed"
+run "$DFUFLASH" --verify --sim f405 --sim-trace trace.txt two.dfu
+expect_status 0
+expect_stdout_line "two.dfu: erased 1 page, skipped 0 unchanged, wrote 3008 bytes, verified"
+# alt 0, alt 1 (option bytes: written, never erased), alt 0 again to leave.
+[ "$(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')" = "SET_INTERFACE 0 SET_INTERFACE 1 SET_INTERFACE 0 " ] ||
+    fail "alt settings: $(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')"
+[ "$(grep -c '^DNLOAD 0 41' trace.txt)" = 1 ] || fail "option bytes were erased"
+grep -qx 'DNLOAD 0 21 00 c0 ff 1f' trace.txt || fail "no address pointer at 0x1fffc000"
+case_end
+
+begin "--progress=bar draws one bar per phase on standard error"
+mkbin app.bin 5000 5
+run "$DFUFLASH" --progress=bar --sim f405 -D app.bin -s 0x08000000
+expect_status 0
+tr '\r' '\n' <"$ERR" | grep -q '^write   \[=========================\] 100% 0x08001000 5000/5000 bytes$' ||
+    fail "no complete write bar"
+tr '\r' '\n' <"$ERR" | grep -q '^erase   \[=========================\] 100% 0x08000000 16384/16384 bytes$' ||
+    fail "no complete erase bar"
+[ "$(grep -c . "$ERR")" -eq 4 ] || fail "expected 4 bar lines (check, erase, write, leave)"
+run "$DFUFLASH" --sim f405 -D app.bin -s 0x08000000
+expect_stderr_empty
+case_end
+
 # ---- the state file -------------------------------------------------------------------------
 
 begin "--sim state: a file of the wrong size is refused"
