@@ -117,9 +117,11 @@ int dfu_image_load_elf(struct dfu_image *img, int fd,
  * address), 03 (start segment address), 04 (extended linear address) and
  * 05 (start linear address); LF or CRLF line ends; empty lines are
  * allowed; records may come in any address order.  The address of a data
- * byte is base + offset without the 16-bit wrap-around of the Intel
- * specification: a byte past 0xffffffff is an error, not a byte at 0.
- * Overlapping records must hold the same bytes.
+ * byte is base + offset; after a type 02 record the offset wraps within
+ * the 64 KiB segment, as the Intel specification says, after a type 04
+ * record it does not, and a byte past 0xffffffff is an error, not a byte
+ * at 0 (srec_cat reads them the same way).  Overlapping records must hold
+ * the same bytes.
  *
  * DFU_ERR_FORMAT with "line N: ..." for a malformed line, a bad checksum,
  * a bad record type or length, data past 4 GiB, anything after the end of

@@ -7,7 +7,10 @@
  * bytes from LL to CC zero modulo 256.  Types: 00 data, 01 end of file
  * (LL 0), 02 extended segment address (LL 2: base = value * 16), 03 start
  * segment address (LL 4: CS, IP), 04 extended linear address (LL 2: base =
- * value << 16), 05 start linear address (LL 4: EIP).
+ * value << 16), 05 start linear address (LL 4: EIP).  With a segment base
+ * the 16-bit offset of each byte wraps within the segment; with a linear
+ * base it does not (a record may cross into the next 64 KiB), and a byte
+ * past 0xffffffff is an error rather than a byte at 0.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +79,7 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 	unsigned long eof_line = 0, records = 0;
 	size_t n = 0;
 	uint32_t entry = 0;
-	int rc, err = 0, has_entry = 0;
+	int rc, err = 0, has_entry = 0, segmented = 0;
 
 	if (img == NULL || fd < 0)
 		return DFU_ERR_INVALID;
@@ -128,6 +131,19 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 			p.fd = -1;
 			p.mem = copy;
 			p.same_ok = 1;
+			/*
+			 * With a segment base (type 02) the offset wraps
+			 * within the 64 KiB segment, as the specification
+			 * says: the bytes past 0xffff go to its start.
+			 */
+			if (segmented && offset + len > 0x10000) {
+				p.size = 0x10000 - offset;
+				if ((err = img_batch_add(img, &b, &p)) != 0)
+					break;
+				p.addr = (uint32_t)base;
+				p.mem = copy + p.size;
+				p.size = len - p.size;
+			}
 			err = img_batch_add(img, &b, &p);
 			break;
 		}
@@ -148,6 +164,7 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 			}
 			base = (uint64_t)((unsigned)rec[4] << 8 | rec[5]) <<
 			    (type == 0x02 ? 4 : 16);
+			segmented = type == 0x02;
 			break;
 		case 0x03:
 		case 0x05:

@@ -249,6 +249,33 @@ else
 fi
 case_end
 
+begin "a record across 0xffff: wraps in a segment (02), not after 04, as srec_cat"
+ihex seg.hex 020000021000 02FFFF00AABB 00000001
+ihex lin.hex 020000040800 02FFFF00AABB 00000001
+run "$HEX2DFU" -o seg.dfu seg.hex
+expect_status 0
+elements seg.dfu
+expect_stdout_line "element 0.0 0x00010000 1"
+expect_stdout_line "element 0.1 0x0001ffff 1"
+run "$HEX2DFU" -o lin.dfu lin.hex
+expect_status 0
+elements lin.dfu
+expect_stdout_line "element 0.0 0x0800ffff 2"
+case_end
+
+begin "the records across 0xffff equal srec_cat"
+if have srec_cat && have srec_info; then
+	ihex seg.hex 020000021000 02FFFF00AABB 00000001
+	ihex lin.hex 020000040800 02FFFF00AABB 00000001
+	run "$HEX2DFU" -o seg.dfu seg.hex
+	run "$HEX2DFU" -o lin.dfu lin.hex
+	srec_check seg.hex -intel seg.dfu
+	srec_check lin.hex -intel lin.dfu
+else
+	skip_case "srecord not installed (Debian package srecord)"
+fi
+case_end
+
 begin "segment addresses (type 02), gaps filled on request"
 # Segment 0x1000: base 0x10000; 4 bytes at 0x10000 and 2 at 0x10008.
 ihex seg.hex 020000021000 0400000001020304 020008000506 0400000300001000 00000001

@@ -121,6 +121,30 @@ test_far_apart_and_segments(void **state)
 	dfu_image_free(img);
 }
 
+/* A record that crosses 0xffff: wraps in a segment, not after type 04. */
+static void
+test_offset_wrap(void **state)
+{
+	struct dfu_image *img = dfu_image_new();
+
+	(void)state;
+	it_ok(img, load_str(img, ":020000021000EC\n:02FFFF00AABB9B\n"
+			    ":00000001FF\n"));
+	assert_int_equal(dfu_image_range_count(img), 2);
+	it_range(img, 0, 0x10000, 1);
+	it_range(img, 1, 0x1ffff, 1);
+	it_bytes(img, 0x1ffff, "\xaa", 1);
+	it_bytes(img, 0x10000, "\xbb", 1);
+	dfu_image_free(img);
+	img = dfu_image_new();
+	it_ok(img, load_str(img, ":020000040800F2\n:02FFFF00AABB9B\n"
+			    ":00000001FF\n"));
+	assert_int_equal(dfu_image_range_count(img), 1);
+	it_range(img, 0, 0x0800ffff, 2);
+	it_bytes(img, 0x0800ffff, "\xaa\xbb", 2);
+	dfu_image_free(img);
+}
+
 static void
 test_top_of_address_space(void **state)
 {
@@ -263,6 +287,7 @@ main(void)
 		cmocka_unit_test(test_basic_lf_and_crlf),
 		cmocka_unit_test(test_any_order_and_duplicates),
 		cmocka_unit_test(test_far_apart_and_segments),
+		cmocka_unit_test(test_offset_wrap),
 		cmocka_unit_test(test_top_of_address_space),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_line_limits),
