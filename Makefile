@@ -142,6 +142,12 @@ $(DFUFLASH_TESTS): $(B)/tests/%: tests/unit/%.c $(DFUFLASH_ENGINE_OBJS) \
 	$(CC) $(CPPFLAGS_ALL) -Idfuflash $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP \
 		$(LDFLAGS) -o $@ $< $(DFUFLASH_ENGINE_OBJS) $(DFU_MODEL_OBJS) \
 		$(LIB_A) $(ZLIB_LIBS) $(CMOCKA_LIBS)
+
+# `make bench` also prints dfuflash's table: transfers and modelled time.
+.PHONY: bench-flash
+bench: bench-flash
+bench-flash: $(B)/bin/dfuflash
+	bench/flash.sh $(B)
 # ---- end of dfuflash -------------------------------------------------------
 
 $(B)/tests/%: tests/unit/%.c $(LIB_A)
