@@ -606,37 +606,13 @@ describe(const struct options *o, struct dfu_file *f)
 	return 0;
 }
 
-/*
- * cli_output_open(), except that an existing device or FIFO (/dev/null,
- * a pipe) is written directly: renaming a temporary file over it would
- * replace the device node.  *direct says to close the descriptor.
- */
-static int
-output_open(struct cli_output *out, const char *path, int *direct)
-{
-	struct stat st;
-
-	*direct = 0;
-	if (strcmp(path, "-") == 0 || stat(path, &st) != 0 ||
-	    S_ISREG(st.st_mode))
-		return cli_output_open(out, path);
-	out->path = path;
-	out->tmp = NULL;
-	if ((out->fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
-		cli_error(path, "%s", strerror(errno));
-		return -1;
-	}
-	*direct = 1;
-	return 0;
-}
-
 static int
 build(const struct options *o)
 {
 	struct cli_output out;
 	struct dfu_file *f;
 	size_t i;
-	int direct, fd, err, rc = CLI_EXIT_FAIL;
+	int err, rc = CLI_EXIT_FAIL;
 
 	for (i = 0; i < o->ninputs; i++)
 		if (open_input(o, &o->inputs[i]) != 0)
@@ -651,17 +627,12 @@ build(const struct options *o)
 		return CLI_EXIT_FAIL;
 	}
 	if (describe(o, f) == 0 &&
-	    output_open(&out, o->output, &direct) == 0) {
-		fd = out.fd;
-		if ((err = dfu_file_write_fd(f, fd)) != 0) {
+	    cli_output_open(&out, o->output) == 0) {
+		if ((err = dfu_file_write_fd(f, out.fd)) != 0) {
 			lib_error(f, output_name(o->output), err);
 			cli_output_abort(&out);
 		} else if (cli_output_commit(&out) == 0)
 			rc = CLI_EXIT_OK;
-		if (direct && close(fd) != 0 && rc == CLI_EXIT_OK) {
-			cli_error(o->output, "write: %s", strerror(errno));
-			rc = CLI_EXIT_FAIL;
-		}
 	}
 	dfu_file_free(f);
 	return rc;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,17 +228,127 @@ cli_open_input(const char *path)
 	return fd;
 }
 
+/*
+ * Temporary outputs that exist right now, so that a signal that ends the
+ * program (SIGINT, SIGTERM, SIGHUP) removes them first: an interrupted
+ * run leaves no partial file.  The list is changed with those signals
+ * blocked; the handler only calls unlink(), which is async-signal-safe.
+ */
+static char **live_tmp;
+static size_t live_n, live_cap;
+static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+static void
+on_fatal_signal(int sig)
+{
+	size_t i;
+
+	for (i = 0; i < live_n; i++)
+		unlink(live_tmp[i]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+block_fatal(sigset_t *old)
+{
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		sigaddset(&set, fatal_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static int
+live_add(char *tmp)
+{
+	static int installed;
+	struct sigaction sa;
+	sigset_t old;
+	char **v;
+	size_t i;
+
+	if (!installed) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_fatal_signal;
+		sigemptyset(&sa.sa_mask);
+		for (i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]);
+		    i++) {
+			struct sigaction prev;
+
+			/* A signal the caller ignores stays ignored. */
+			if (sigaction(fatal_signals[i], NULL, &prev) == 0 &&
+			    prev.sa_handler != SIG_IGN)
+				sigaction(fatal_signals[i], &sa, NULL);
+		}
+		/* Past a file size limit (ulimit -f), write() must fail with
+		 * EFBIG rather than SIGXFSZ ending the program. */
+		signal(SIGXFSZ, SIG_IGN);
+		installed = 1;
+	}
+	block_fatal(&old);
+	if (live_n == live_cap) {
+		v = realloc(live_tmp, (live_cap ? 2 * live_cap : 8) *
+		    sizeof(*v));
+		if (v == NULL) {
+			sigprocmask(SIG_SETMASK, &old, NULL);
+			return -1;
+		}
+		live_tmp = v;
+		live_cap = live_cap ? 2 * live_cap : 8;
+	}
+	live_tmp[live_n++] = tmp;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+static void
+live_remove(const char *tmp)
+{
+	sigset_t old;
+	size_t i;
+
+	block_fatal(&old);
+	for (i = 0; i < live_n; i++)
+		if (live_tmp[i] == tmp) {
+			live_tmp[i] = live_tmp[--live_n];
+			break;
+		}
+	if (live_n == 0) {
+		free(live_tmp);
+		live_tmp = NULL;
+		live_cap = 0;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 int
 cli_output_open(struct cli_output *o, const char *path)
 {
 	const char *slash;
+	struct stat st;
 	size_t dirlen;
 
 	o->path = path;
 	o->tmp = NULL;
 	o->fd = -1;
+	o->direct = 0;
 	if (strcmp(path, "-") == 0) {
 		o->fd = STDOUT_FILENO;
+		return 0;
+	}
+	/* A device or FIFO (/dev/null, a named pipe) is written directly:
+	 * renaming a file over it would replace the node. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISDIR(st.st_mode)) {
+		o->fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (o->fd < 0) {
+			cli_error(path, "%s", strerror(errno));
+			return -1;
+		}
+		o->direct = 1;
 		return 0;
 	}
 	slash = strrchr(path, '/');
@@ -248,9 +359,16 @@ cli_output_open(struct cli_output *o, const char *path)
 		cli_error(path, "out of memory");
 		return -1;
 	}
+	if (live_add(o->tmp) != 0) {
+		cli_error(path, "out of memory");
+		free(o->tmp);
+		o->tmp = NULL;
+		return -1;
+	}
 	o->fd = mkostemp(o->tmp, O_CLOEXEC);
 	if (o->fd < 0) {
 		cli_error(path, "cannot create output: %s", strerror(errno));
+		live_remove(o->tmp);
 		free(o->tmp);
 		o->tmp = NULL;
 		return -1;
@@ -265,16 +383,41 @@ cli_output_open(struct cli_output *o, const char *path)
 	return 0;
 }
 
+/* After a rename, make the new directory entry durable too. */
+static void
+sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash == NULL ? strdup(".") : slash == path ?
+	    strdup("/") : strndup(path, (size_t)(slash - path));
+	int fd;
+
+	if (dir == NULL)
+		return;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
 int
 cli_output_commit(struct cli_output *o)
 {
 	if (o->tmp == NULL) {
+		if (o->direct && o->fd >= 0 && close(o->fd) != 0) {
+			cli_error(o->path, "write: %s", strerror(errno));
+			o->fd = -1;
+			return -1;
+		}
 		o->fd = -1;
 		return 0;
 	}
-	if (close(o->fd) != 0) {
+	/* The data reaches the disk before the name does, so that after a
+	 * crash the output is either the old file or the whole new one. */
+	if (o->fd >= 0 && (fsync(o->fd) != 0 || close(o->fd) != 0)) {
 		cli_error(o->path, "write: %s", strerror(errno));
-		o->fd = -1;
 		cli_output_abort(o);
 		return -1;
 	}
@@ -285,20 +428,28 @@ cli_output_commit(struct cli_output *o)
 		cli_output_abort(o);
 		return -1;
 	}
+	live_remove(o->tmp);
 	free(o->tmp);
 	o->tmp = NULL;
+	sync_dir(o->path);
 	return 0;
 }
 
 void
 cli_output_abort(struct cli_output *o)
 {
-	if (o->tmp == NULL)
+	if (o->direct && o->fd >= 0)
+		close(o->fd);
+	o->direct = 0;
+	if (o->tmp == NULL) {
+		o->fd = -1;
 		return;
+	}
 	if (o->fd >= 0)
 		close(o->fd);
 	o->fd = -1;
 	unlink(o->tmp);
+	live_remove(o->tmp);
 	free(o->tmp);
 	o->tmp = NULL;
 }
@@ -894,30 +1045,6 @@ out:
 	return rc;
 }
 
-/*
- * cli_output_open(), except that an existing device or FIFO (/dev/null,
- * a pipe) is written directly: renaming a temporary file over it would
- * replace the device node.  *direct says to close the descriptor.
- */
-static int
-conv_output_open(struct cli_output *out, const char *path, int *direct)
-{
-	struct stat st;
-
-	*direct = 0;
-	if (strcmp(path, "-") == 0 || stat(path, &st) != 0 ||
-	    S_ISREG(st.st_mode))
-		return cli_output_open(out, path);
-	out->path = path;
-	out->tmp = NULL;
-	if ((out->fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
-		cli_error(path, "%s", strerror(errno));
-		return -1;
-	}
-	*direct = 1;
-	return 0;
-}
-
 int
 cli_conv_write(const struct cli_conv *c, struct dfu_image *img, int in_fd)
 {
@@ -926,7 +1053,7 @@ cli_conv_write(const struct cli_conv *c, struct dfu_image *img, int in_fd)
 	struct cli_output out;
 	struct dfu_file *f;
 	struct stat a, b;
-	int direct, fd, err, rc = CLI_EXIT_FAIL;
+	int err, rc = CLI_EXIT_FAIL;
 
 	if (strcmp(c->output, "-") == 0 ?
 	    fstat(STDOUT_FILENO, &a) == 0 && fstat(in_fd, &b) == 0 &&
@@ -941,17 +1068,12 @@ cli_conv_write(const struct cli_conv *c, struct dfu_image *img, int in_fd)
 		return CLI_EXIT_FAIL;
 	}
 	if (conv_describe(c, img, f) == 0 &&
-	    conv_output_open(&out, c->output, &direct) == 0) {
-		fd = out.fd;
-		if ((err = dfu_file_write_fd(f, fd)) != 0) {
+	    cli_output_open(&out, c->output) == 0) {
+		if ((err = dfu_file_write_fd(f, out.fd)) != 0) {
 			conv_file_error(f, oname, err);
 			cli_output_abort(&out);
 		} else if (cli_output_commit(&out) == 0)
 			rc = CLI_EXIT_OK;
-		if (direct && close(fd) != 0 && rc == CLI_EXIT_OK) {
-			cli_error(c->output, "write: %s", strerror(errno));
-			rc = CLI_EXIT_FAIL;
-		}
 	}
 	dfu_file_free(f);
 	return rc;

@@ -47,14 +47,20 @@ const char *cli_input_name(const char *path);
 
 /*
  * Atomic output.  cli_output_open() creates a temporary file next to path
- * ("-" means stdout, written directly).  Write to o->fd, then
- * cli_output_commit() renames it over path, or cli_output_abort() removes
- * it and leaves any existing path as it was.  Both print their own errors.
+ * ("-" means stdout, and an existing device or FIFO is written directly).
+ * Write to o->fd (or close it yourself and set it to -1), then
+ * cli_output_commit() flushes the data to disk (fsync), renames the file
+ * over path and syncs the directory, or cli_output_abort() removes it and
+ * leaves any existing path as it was.  Both print their own errors.  A
+ * temporary file that exists when SIGINT, SIGTERM or SIGHUP ends the
+ * program is removed first; SIGXFSZ is ignored, so that a file size
+ * limit makes write() fail instead.
  */
 struct cli_output {
 	const char *path; /* as given */
-	char *tmp;	  /* temporary file, NULL for stdout */
+	char *tmp;	  /* temporary file, NULL for stdout or direct */
 	int fd;
+	int direct;	  /* a device or FIFO, opened as it is */
 };
 int cli_output_open(struct cli_output *o, const char *path);
 int cli_output_commit(struct cli_output *o);

@@ -36,28 +36,26 @@ outputs_abort(struct outputs *outs)
 	for (i = 0; i < outs->n; i++) {
 		cli_output_abort(&outs->v[i]);
 		free((char *)outs->v[i].path);
+		outs->v[i].path = NULL;
 	}
 	outs->n = 0;
 }
 
-/* Rename every temporary file into place. */
+/* Rename every temporary file into place (each was synced when it was
+ * closed). */
 static int
 outputs_commit(struct outputs *outs)
 {
 	size_t i;
 
 	for (i = 0; i < outs->n; i++) {
-		if (rename(outs->v[i].tmp, outs->v[i].path) != 0) {
-			cli_error(outs->v[i].path, "cannot rename %s into "
-			    "place: %s", outs->v[i].tmp, strerror(errno));
+		if (cli_output_commit(&outs->v[i]) != 0) {
 			outputs_abort(outs);
 			return -1;
 		}
-		free(outs->v[i].tmp);
-		outs->v[i].tmp = NULL;
-	}
-	for (i = 0; i < outs->n; i++)
 		free((char *)outs->v[i].path);
+		outs->v[i].path = NULL;
+	}
 	outs->n = 0;
 	return 0;
 }
@@ -96,7 +94,8 @@ static int
 output_close(struct outputs *outs, FILE *fp)
 {
 	struct cli_output *o = &outs->v[outs->n - 1];
-	int bad = ferror(fp);
+	int bad = fflush(fp) != 0 || ferror(fp) ||
+	    (!o->direct && fsync(fileno(fp)) != 0);
 
 	o->fd = -1;
 	if (fclose(fp) != 0 || bad) {
