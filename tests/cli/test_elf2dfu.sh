@@ -613,7 +613,7 @@ if have cc; then
 		printf 'return 0;\n}\n'
 	} >example.c
 	cp "$FIX/two_regions.elf" fw.elf
-	run cc -std=c11 -D_DEFAULT_SOURCE -Wall -Werror -I"$ROOT/common" \
+	run cc -std=c11 -D_DEFAULT_SOURCE -Wall -Werror ${SAN_FLAGS:-} -I"$ROOT/common" \
 	    -o example example.c "$BUILD/libdfufile.a" -lz -pthread
 	expect_status 0
 	run ./example
