@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
+
 #include "image_test.h"
 
 #define SHT_PROGBITS 1
@@ -700,6 +702,39 @@ test_streaming(void **state)
 	dfu_image_free(img);
 }
 
+/* A read of ELF bytes that fails is DFU_ERR_IO with its errno. */
+static void
+test_read_error(void **state)
+{
+	struct dfu_image *img = dfu_image_new();
+	struct dfu_file *f = dfu_file_new();
+	struct telf t;
+	uint8_t b[4];
+	int fd;
+
+	(void)state;
+	cortex_m(&t, 0, 0);
+	t.seg[1].paddr = 0x08000150;	/* .data apart: a copied element */
+	build(&t);
+	it_ok(img, load(img, &t, NULL, &fd));
+	close(fd);
+	it_fails(img, dfu_image_read(img, 0x08000000, b, 4), DFU_ERR_IO,
+		 "section .isr_vector: read at offset 0x1000: Bad file "
+		 "descriptor");
+	assert_int_equal(dfu_image_errno(img), EBADF);
+	assert_int_equal(dfu_file_init(f, DFU_FORMAT_DFUSE), 0);
+	assert_int_equal(dfu_file_add_target(f, 0, NULL), 0);
+	it_fails(img, dfu_image_add_elements(img, f, 0, 0, UINT32_MAX, 16, 0,
+					     NULL), DFU_ERR_IO,
+		 "section .isr_vector: read at offset 0x1000: Bad file "
+		 "descriptor");
+	it_ok(img, dfu_image_read(img, 0, b, 0));
+	assert_int_equal(dfu_image_errno(img), 0);
+	dfu_file_free(f);
+	free(t.buf);
+	dfu_image_free(img);
+}
+
 /* The ELF loader needs pread(); the HEX loader reads a pipe. */
 static void
 test_pipes(void **state)
@@ -745,6 +780,7 @@ main(void)
 		cmocka_unit_test(test_broken_headers),
 		cmocka_unit_test(test_extended_numbering),
 		cmocka_unit_test(test_streaming),
+		cmocka_unit_test(test_read_error),
 		cmocka_unit_test(test_pipes),
 	};
 
