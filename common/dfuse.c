@@ -53,8 +53,10 @@ check_prefix(struct dfu_file *f, uint64_t end)
 		    f->dfuse.DFUImageSize != end - DFU_SUFFIX_SIZE)
 			rc = dfu_diag_add(f, DFU_ERROR, "image-size", 6,
 			    "DFUImageSize", "DFUImageSize is %u, but the file "
-			    "is %llu bytes", f->dfuse.DFUImageSize,
-			    (unsigned long long)size);
+			    "is %llu bytes%s", f->dfuse.DFUImageSize,
+			    (unsigned long long)size,
+			    f->dfuse.DFUImageSize > size ? ": it looks cut "
+			    "short" : "");
 	} else if (f->dfuse.DFUImageSize == end)
 		rc = dfu_diag_add(f, DFU_NOTE, "image-size-excludes-suffix", 6,
 		    "DFUImageSize", "DFUImageSize %u is the file size without "
@@ -69,8 +71,10 @@ check_prefix(struct dfu_file *f, uint64_t end)
 	else
 		rc = dfu_diag_add(f, DFU_ERROR, "image-size", 6, "DFUImageSize",
 		    "DFUImageSize is %u, but the image is %llu bytes (%llu "
-		    "with the suffix)", f->dfuse.DFUImageSize,
-		    (unsigned long long)end, (unsigned long long)size);
+		    "with the suffix)%s", f->dfuse.DFUImageSize,
+		    (unsigned long long)end, (unsigned long long)size,
+		    f->dfuse.DFUImageSize > size ? ": more than the file "
+		    "holds" : "");
 	if (rc != 0)
 		return rc;
 	if (f->dfuse.bTargets == 0)
@@ -340,7 +344,7 @@ dfu_dfuse_parse(struct dfu_file *f, uint64_t end)
 	}
 	if (!stop && pos < end)
 		return dfu_diag_add(f, DFU_ERROR, "leftover", pos, "DfuSe image",
-		    "%llu bytes between the last of %u targets (bTargets) and "
+		    "%llu bytes between the last target (bTargets %u) and "
 		    "the suffix", (unsigned long long)(end - pos),
 		    f->dfuse.bTargets);
 	return 0;
