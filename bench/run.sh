@@ -125,7 +125,7 @@ ratio() { # a / b -> "1.23"
 
 q() { printf "'%s'" "$1"; }
 
-LABELS_BUILD=(bin2dfu cp sfxa pack)
+LABELS_BUILD=(bin2dfu cp ddsync sfxa pack)
 LABELS_CHECK=(dfuinfo cat sfxc)
 declare -A NAME CMD PREP OUT
 bt='`' # command names are markdown code spans
@@ -134,6 +134,11 @@ CMD[bin2dfu]="$(q "$T/bin2dfu") -a 0x08000000:img.bin -o out.dfu"
 NAME[cp]="${bt}cp img.bin copy.bin${bt}"
 CMD[cp]="cp img.bin copy.bin"
 OUT[cp]=copy.bin
+# bin2dfu syncs its output to disk before renaming it into place; cp does
+# not, so a copy that syncs (dd conv=fsync) is measured as well.
+NAME[ddsync]="${bt}dd if=img.bin of=sync.bin bs=1M conv=fsync${bt}"
+CMD[ddsync]="dd if=img.bin of=sync.bin bs=1M conv=fsync status=none"
+OUT[ddsync]=sync.bin
 NAME[sfxa]="${bt}dfu-suffix -a s.bin${bt} (excl. copy)"
 CMD[sfxa]="dfu-suffix -a s.bin"
 PREP[sfxa]="sh -c 'cp img.bin s.bin && sync'"
@@ -149,7 +154,7 @@ NAME[sfxc]="${bt}dfu-suffix -c out.dfu${bt}"
 CMD[sfxc]="dfu-suffix -c out.dfu"
 # Writes go to disk in the background; start each timed build run with no
 # dirty pages left over from the previous one (the sync is not timed).
-for l in bin2dfu cp pack; do PREP[$l]=sync; done
+for l in bin2dfu cp ddsync pack; do PREP[$l]=sync; done
 for l in "${LABELS_CHECK[@]}"; do PREP[$l]=""; done
 for l in bin2dfu dfuinfo cat sfxc; do OUT[$l]=""; done
 
@@ -274,7 +279,8 @@ for i in "${!size_bytes[@]}"; do
 	else
 		rounds=5 warm=0 r_ours=3 r_peer=1 r_sfxc=2
 	fi
-	declare -A RUNS=([bin2dfu]=$r_ours [cp]=$r_ours [dfuinfo]=$r_ours [cat]=$r_ours
+	declare -A RUNS=([bin2dfu]=$r_ours [cp]=$r_ours [ddsync]=$r_ours
+		[dfuinfo]=$r_ours [cat]=$r_ours
 		[sfxa]=$r_peer [pack]=$r_peer [sfxc]=$r_sfxc)
 	for l in "${LABELS_BUILD[@]}" "${LABELS_CHECK[@]}"; do STATUS[$l.$s]=""; done
 	if [ -n "${missing_suffix-}" ]; then
@@ -315,7 +321,7 @@ for i in "${!size_bytes[@]}"; do
 	else
 		pplan=""
 	fi
-	plan+=("$s: $rounds rounds; runs per round: $r_ours bin2dfu, cp, dfuinfo, cat; $r_peer dfu-suffix -a, dfuse-pack; $r_sfxc dfu-suffix -c; $warm warmup per round${pplan:+; $pplan}")
+	plan+=("$s: $rounds rounds; runs per round: $r_ours bin2dfu, cp, dd, dfuinfo, cat; $r_peer dfu-suffix -a, dfuse-pack; $r_sfxc dfu-suffix -c; $warm warmup per round${pplan:+; $pplan}")
 
 	for ((r = 0; r < rounds; r++)); do
 		progress "size $s: build round $((r + 1))/$rounds"
@@ -351,7 +357,7 @@ peer_ratio() { # key peer-key peer-name
 }
 join() { local IFS=';'; local out="$*"; echo "${out//;/; }"; }
 
-echo "| size | command | median | ratio to cp/cat | ratio to dfu-util peer | peak RSS |"
+echo "| size | command | median | ratio to cp/cat | ratio to peers | peak RSS |"
 echo "|---|---|---|---|---|---|"
 for s in "${size_labels[@]}"; do
 	if [ -n "${SIZE_SKIP[$s]-}" ]; then
@@ -362,6 +368,7 @@ for s in "${size_labels[@]}"; do
 		peer="—"
 		if [ "$l" = bin2dfu ]; then
 			p=()
+			x=$(peer_ratio "$l.$s" "ddsync.$s" "dd conv=fsync") && [ -n "$x" ] && p+=("$x")
 			x=$(peer_ratio "$l.$s" "sfxa.$s" "dfu-suffix -a") && [ -n "$x" ] && p+=("$x")
 			x=$(peer_ratio "$l.$s" "pack.$s" "dfuse-pack") && [ -n "$x" ] && p+=("$x")
 			[ ${#p[@]} -gt 0 ] && peer=$(join "${p[@]}")
@@ -401,6 +408,7 @@ echo
 
 # Verdicts.
 v1="" v1ok=1 v1n=0
+v4="" v4ok=1 v4n=0
 v2="" v2ok=1 v2n=0
 for s in "${size_labels[@]}"; do
 	if have "bin2dfu.$s" && have "cp.$s"; then
@@ -409,6 +417,13 @@ for s in "${size_labels[@]}"; do
 		v1n=$((v1n + 1))
 		awk -v x="${MEDIAN[bin2dfu.$s]}" -v c="${MEDIAN[cp.$s]}" -v t="$TARGET_BUILD_RATIO" \
 			'BEGIN { exit !(x <= t * c) }' || { v1ok=0; v1="$v1 (over)"; }
+	fi
+	if have "bin2dfu.$s" && have "ddsync.$s"; then
+		x=$(ratio "${MEDIAN[bin2dfu.$s]}" "${MEDIAN[ddsync.$s]}")
+		v4="$v4${v4:+, }$s ${x}x"
+		v4n=$((v4n + 1))
+		awk -v x="${MEDIAN[bin2dfu.$s]}" -v c="${MEDIAN[ddsync.$s]}" -v t="$TARGET_BUILD_RATIO" \
+			'BEGIN { exit !(x <= t * c) }' || { v4ok=0; v4="$v4 (over)"; }
 	fi
 	if have "dfuinfo.$s" && have "sfxc.$s"; then
 		x=$(ratio "${MEDIAN[sfxc.$s]}" "${MEDIAN[dfuinfo.$s]}")
@@ -430,6 +445,7 @@ why() { # label: why there is no figure at the first size
 [ "$v1n" -gt 0 ] || v1=$(why bin2dfu)
 if [ "$v2n" -gt 0 ]; then v2="speed-up $v2"; else v2=$(why dfuinfo); fi
 echo "- bin2dfu within ${TARGET_BUILD_RATIO}x of cp: $(verdict $v1n $v1ok)${v1:+ ($v1)}"
+echo "- bin2dfu (which syncs its output) within ${TARGET_BUILD_RATIO}x of a copy that syncs (dd conv=fsync): $(verdict $v4n $v4ok)${v4:+ ($v4)}"
 echo "- dfuinfo -q at least ${TARGET_CHECK_SPEEDUP}x faster than dfu-suffix -c: $(verdict $v2n $v2ok)${v2:+ ($v2)}"
 v3="" v3ok=1 v3n=0
 for i in "${!size_bytes[@]}"; do
