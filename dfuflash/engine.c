@@ -312,11 +312,23 @@ recover(struct dfl_session *s, const struct status *st)
 static int
 status_fail(struct dfl_session *s, const char *at, const struct status *st)
 {
+	char says[160] = "";
+
+	/* DFU 1.1 6.1.2: iString, when not 0, describes the error. */
+	if (st->istring != 0 && s->t->get_string != NULL) {
+		char text[128];
+
+		if (s->t->get_string(s->t->ctx, st->istring, text,
+		    sizeof(text)) == 0 && text[0] != '\0')
+			snprintf(says, sizeof(says), "; the device says \"%s\"",
+			    text);
+	}
 	recover(s, st);
 	if (st->status != DFU_STATUS_OK)
 		return fail(s, DFL_ERR_DEVICE, "%s: device reports %s (%s), "
-		    "state %s", at, dfu_status_name(st->status),
-		    dfu_status_text(st->status), dfu_state_name(st->state));
+		    "state %s%s", at, dfu_status_name(st->status),
+		    dfu_status_text(st->status), dfu_state_name(st->state),
+		    says);
 	return fail(s, DFL_ERR_DEVICE, "%s: device entered %s", at,
 	    dfu_state_name(st->state));
 }

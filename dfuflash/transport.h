@@ -9,6 +9,7 @@
 #ifndef DFU_TRANSPORT_H
 #define DFU_TRANSPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Negative results of a transfer. */
@@ -36,6 +37,11 @@ struct dfl_transport {
 	void (*sleep_ms)(void *ctx, uint32_t ms);
 	/* USB bus reset (a plain DFU device then runs its firmware). */
 	int (*reset)(void *ctx);
+	/*
+	 * String descriptor index as NUL-terminated ASCII in buf (len > 0),
+	 * for the iString of GETSTATUS; 0 or a negative error.  May be NULL.
+	 */
+	int (*get_string)(void *ctx, uint8_t index, char *buf, size_t len);
 };
 
 /* One alternate setting of the DFU interface, as the descriptors say. */

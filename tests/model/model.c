@@ -186,6 +186,13 @@ static const struct profile profiles[] = {
 
 #define NPROFILES (sizeof(profiles) / sizeof(profiles[0]))
 
+/*
+ * The STM32 ROM bootloaders answer iString 0; the plain DFU profiles
+ * describe a failed command in this string descriptor, as DFU 1.1 6.1.2
+ * allows.
+ */
+#define MODEL_ERROR_STRING 4
+
 enum op_kind {
 	OP_NONE,
 	OP_ADDRESS,
@@ -229,6 +236,8 @@ struct dfu_model {
 	uint8_t op_data[4096];
 	int op_started;
 	uint8_t op_result;
+	/* Plain profiles describe their errors in string descriptor 4. */
+	char error_text[96];
 	int op_busy_forever;
 	int op_corrupt;
 	uint16_t transfer_size;
@@ -360,6 +369,7 @@ dfu_model_replug(struct dfu_model *m)
 	m->nfaults = 0;
 	m->zero_poll = m->leave_gone = 0;
 	m->plain_off = m->plain_up_off = 0;
+	m->error_text[0] = '\0';
 	memset(m->op_count, 0, sizeof(m->op_count));
 }
 
@@ -643,7 +653,8 @@ answer_status(struct dfu_model *m, uint8_t *data, uint32_t poll_ms)
 	data[2] = (uint8_t)(poll_ms >> 8);
 	data[3] = (uint8_t)(poll_ms >> 16);
 	data[4] = m->state;
-	data[5] = 0;
+	data[5] = m->state == DFU_STATE_ERROR && m->error_text[0] != '\0' ?
+	    MODEL_ERROR_STRING : 0;
 }
 
 static int
@@ -681,6 +692,11 @@ getstatus(struct dfu_model *m, uint8_t *data, uint16_t len)
 		if (m->op_result != DFU_STATUS_OK) {
 			m->state = DFU_STATE_ERROR;
 			m->status = m->op_result;
+			if (!is_dfuse(m))
+				snprintf(m->error_text, sizeof(m->error_text),
+				    "%s failed at offset 0x%x: %s",
+				    op_names[m->op], m->op_addr,
+				    dfu_status_name(m->op_result));
 		} else
 			m->state = DFU_STATE_DNLOAD_IDLE;
 		m->op = OP_NONE;
@@ -900,6 +916,7 @@ model_out(void *ctx, uint8_t request, uint16_t value, const uint8_t *data,
 		}
 		m->state = DFU_STATE_IDLE;
 		m->status = DFU_STATUS_OK;
+		m->error_text[0] = '\0';
 		rc = 0;
 		break;
 	case DFU_ABORT:
@@ -1000,6 +1017,24 @@ model_reset(void *ctx)
 	return 0;
 }
 
+/* GET_DESCRIPTOR (string), a standard request: only the error string. */
+static int
+model_get_string(void *ctx, uint8_t index, char *buf, size_t len)
+{
+	struct dfu_model *m = ctx;
+	int rc;
+
+	if ((rc = begin_request(m, "GET_DESCRIPTOR", 0)) != 0)
+		return rc;
+	if (index != MODEL_ERROR_STRING || m->error_text[0] == '\0') {
+		trace(m, "GET_DESCRIPTOR string %u -> STALL", index);
+		return DFL_XFER_STALL;
+	}
+	snprintf(buf, len, "%s", m->error_text);
+	trace(m, "GET_DESCRIPTOR string %u -> \"%s\"", index, m->error_text);
+	return 0;
+}
+
 void
 dfu_model_transport(struct dfu_model *m, struct dfl_transport *t)
 {
@@ -1009,6 +1044,7 @@ dfu_model_transport(struct dfu_model *m, struct dfl_transport *t)
 	t->set_alt = model_set_alt;
 	t->sleep_ms = model_sleep;
 	t->reset = model_reset;
+	t->get_string = model_get_string;
 }
 
 void

@@ -422,7 +422,8 @@ test_plan_not_writable_and_bad_layout(void **state)
 	};
 	struct dfl_device dev = { 0x0483, 0xdf11, 0x2200, 0x0b, 255, 2048,
 		0x011a, alts, 2 };
-	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL };
+	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
+		NULL };
 	struct dfl_session *s = dfl_session_new(&t, &dev);
 	const uint32_t spec[] = { FLASH + 0x7000, 0x2000, 1 };
 	struct dfl_options o;
@@ -745,6 +746,30 @@ test_faults(void **state)
 	dfl_image_free(&img);
 }
 
+/* A device with an iString for its error: the message quotes it. */
+static void
+test_istring(void **state)
+{
+	const uint32_t spec[] = { 0, 5000, 3 };
+	struct rig *r = rig_new("dfu11");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 1, 1, spec);
+	fault(r, "write:2=errPROG");
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_DEVICE,
+	    "write at offset 0x00000400: device reports errPROG (program "
+	    "memory function failed), state dfuERROR; the device says "
+	    "\"write failed at offset 0x400: errPROG\"");
+	assert_false(dfu_model_stats(r->m)->left);
+	assert_int_equal(dfu_model_stats(r->m)->state, DFU_STATE_IDLE);
+	rig_replug(r);
+	assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
+	assert_holds(r, &img);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
 /* bwPollTimeout 0: the engine polls at once and still gets there. */
 static void
 test_zero_poll_timeout(void **state)
@@ -945,6 +970,7 @@ main(void)
 		cmocka_unit_test(test_skip_unchanged),
 		cmocka_unit_test(test_leave_options),
 		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_istring),
 		cmocka_unit_test(test_zero_poll_timeout),
 		cmocka_unit_test(test_recover_start_state),
 		cmocka_unit_test(test_mass_erase),
