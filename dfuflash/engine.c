@@ -19,6 +19,8 @@
  * most, and dfu-util waits up to 35 s for one.
  */
 #define BUSY_LIMIT_MS 10000u
+/* How long a detached device may take to come back, past wDetachTimeOut. */
+#define REENUMERATE_MS 5000u
 #define MASS_ERASE_LIMIT_MS 40000u
 /* A device that answers bwPollTimeout 0 but stays busy: back off to this. */
 #define ZERO_POLL_MAX_MS 64u
@@ -508,6 +510,39 @@ select_alt(struct dfl_session *s, uint8_t alt)
 			    dfu_request_name(req));
 	}
 	s->idle_checked = 1;
+	return 0;
+}
+
+/*
+ * A device in run-time mode (DFU 1.1 5.1, appIDLE) is sent DETACH, reset
+ * unless it detaches by itself (bitWillDetach), and found again in DFU
+ * mode, whose descriptors name the memories the plan needs.
+ */
+static int
+enter_dfu_mode(struct dfl_session *s)
+{
+	uint32_t ms = s->dev->wDetachTimeOut;
+	int rc;
+
+	if (s->dev->bInterfaceProtocol != DFL_PROTOCOL_RUNTIME)
+		return 0;
+	if (s->t->reenumerate == NULL)
+		return fail(s, DFL_ERR_PLAN, "the device is in run-time mode, "
+		    "and this transport cannot find it again in DFU mode");
+	progress(s, DFL_PHASE_SETUP, 0, 0, 1);
+	rc = s->t->out(s->t->ctx, DFU_DETACH, (uint16_t)ms, NULL, 0);
+	if (rc < 0 && rc != DFL_XFER_GONE)
+		return xfer_fail(s, rc, "detach", DFU_DETACH);
+	if (!(s->dev->bmAttributes & DFU_ATTR_WILL_DETACH) &&
+	    (rc = s->t->reset(s->t->ctx)) < 0 && rc != DFL_XFER_GONE)
+		return xfer_fail(s, rc, "detach", -1);
+	if (s->t->reenumerate(s->t->ctx, ms + REENUMERATE_MS) != 0 ||
+	    s->dev->bInterfaceProtocol == DFL_PROTOCOL_RUNTIME)
+		return fail(s, DFL_ERR_GONE, "detach: the device did not come "
+		    "back in DFU mode within %u ms", ms + REENUMERATE_MS);
+	s->alt = -1;
+	s->idle_checked = 0;
+	progress(s, DFL_PHASE_SETUP, 0, 1, 1);
 	return 0;
 }
 
@@ -1340,10 +1375,13 @@ dfl_download(struct dfl_session *s, const struct dfl_image *img,
 
 	s->o = o;
 	s->err[0] = '\0';
+	s->idle_checked = 0;
 	targets_free(s);
 	memset(&s->res, 0, sizeof(s->res));
 	if (img->nsegs == 0)
 		return fail(s, DFL_ERR_PLAN, "the image holds no data");
+	if ((rc = enter_dfu_mode(s)) != 0)
+		return rc;
 	if ((img->idVendor != DFU_ID_ANY && img->idVendor != d->idVendor) ||
 	    (img->idProduct != DFU_ID_ANY && img->idProduct != d->idProduct)) {
 		if (!(o->flags & DFL_FORCE))
@@ -1395,7 +1433,10 @@ dfl_upload(struct dfl_session *s, uint8_t alt, uint32_t address,
 
 	s->o = o;
 	s->err[0] = '\0';
+	s->idle_checked = 0;
 	*got = 0;
+	if ((rc = enter_dfu_mode(s)) != 0)
+		return rc;
 	if (!(s->dev->bmAttributes & DFU_ATTR_CAN_UPLOAD))
 		return fail(s, DFL_ERR_PLAN, "the device cannot upload "
 		    "(bitCanUpload is 0)");
@@ -1422,6 +1463,9 @@ dfl_unprotect(struct dfl_session *s, const struct dfl_options *o)
 
 	s->o = o;
 	s->err[0] = '\0';
+	s->idle_checked = 0;
+	if ((rc = enter_dfu_mode(s)) != 0)
+		return rc;
 	if (!is_dfuse(s))
 		return fail(s, DFL_ERR_PLAN, "--unprotect needs a DfuSe device");
 	if ((rc = select_alt(s, s->dev->nalts > 0 ? s->dev->alts[0].alt : 0))

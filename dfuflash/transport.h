@@ -42,6 +42,13 @@ struct dfl_transport {
 	 * for the iString of GETSTATUS; 0 or a negative error.  May be NULL.
 	 */
 	int (*get_string)(void *ctx, uint8_t index, char *buf, size_t len);
+	/*
+	 * After DETACH (and a reset): wait up to timeout_ms for the device
+	 * to come back in DFU mode, open it again and refresh the struct
+	 * dfl_device the session was given.  0 or DFL_XFER_GONE.  May be
+	 * NULL for a transport whose devices are always in DFU mode.
+	 */
+	int (*reenumerate)(void *ctx, uint32_t timeout_ms);
 };
 
 /* One alternate setting of the DFU interface, as the descriptors say. */
@@ -50,8 +57,13 @@ struct dfl_alt {
 	const char *name; /* iInterface string; DfuSe: the memory layout */
 };
 
-/* What the descriptors of a device in DFU mode say (DFU 1.1 4.2). */
+/* bInterfaceProtocol of the DFU interface (DFU 1.1 4.1.1 and 4.2.1). */
+#define DFL_PROTOCOL_RUNTIME 1
+#define DFL_PROTOCOL_DFU 2
+
+/* What the descriptors of the device say (DFU 1.1 4.1 and 4.2). */
 struct dfl_device {
+	uint8_t bInterfaceProtocol; /* run-time or DFU mode */
 	uint16_t idVendor, idProduct, bcdDevice;
 	uint8_t bmAttributes;
 	uint16_t wDetachTimeOut;

@@ -123,7 +123,7 @@ for args in \
     "--sim f405 --progress=xml a.dfu|dfuflash: --progress=xml: expected bar, json or none" \
     "--sim f405 --start 0x1g a.dfu|dfuflash: --start 0x1g: not a 32-bit number" \
     "--sim f405 -a 256 -D a.bin -s 0|dfuflash: -a 256: alternate setting is not a number from 0 to 255" \
-    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll or leave-gone" \
+    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll, leave-gone or runtime" \
     "--sim f405 --sim-fault write:1=errNOPE a.dfu|dfuflash: --sim-fault write:1=errNOPE: unknown status errNOPE (errWRITE, errERASE, errVERIFY, ...)" \
     "--sim f405 -D a.bin|dfuflash: -D: a DfuSe device needs -s address" \
     "--sim f405 --bogus a.dfu|dfuflash: unknown option: --bogus" \
@@ -374,6 +374,15 @@ expect_stderr_line "dfuflash: app.bin: write at 0x08000800: device disconnected 
 run "$DFUFLASH" --skip-unchanged --verify --sim f405:flash.img -D app.bin -s 0x08000000
 expect_status 0
 expect_stdout_line "app.bin: erased 2 pages, skipped 0 unchanged, wrote 20000 bytes, verified"
+case_end
+
+begin "a device in run-time mode is detached into DFU mode first"
+mkbin app.bin 3000 5
+run "$DFUFLASH" --sim f405 --sim-fault runtime --sim-trace trace.txt -D app.bin -s 0x08000000
+expect_status 0
+expect_stdout_line "app.bin: device left DFU mode to run 0x08000000"
+[ "$(head -n 2 trace.txt | tr '\n' ' ')" = "DETACH re-enumerate -> DFU mode " ] ||
+    fail "trace starts with: $(head -n 2 trace.txt | tr '\n' ' ')"
 case_end
 
 begin "--sim-trace writes every request; --progress=json one object per event"

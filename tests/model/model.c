@@ -248,6 +248,8 @@ struct dfu_model {
 	struct fault faults[16];
 	unsigned nfaults;
 	int zero_poll, leave_gone;
+	int dfu_pending; /* detached from run-time mode, back in DFU mode next */
+	struct dfl_alt runtime_alt;
 	FILE *trace;
 	struct dfu_model_stats st;
 };
@@ -288,6 +290,7 @@ dfu_model_new(const char *profile)
 	m->dev.wTransferSize = p->transfer_size;
 	m->transfer_size = p->transfer_size;
 	m->dev.bcdDFUVersion = p->bcd_dfu;
+	m->dev.bInterfaceProtocol = DFL_PROTOCOL_DFU;
 	m->dev.alts = m->alts;
 	m->dev.nalts = p->nmems;
 	for (unsigned i = 0; i < p->nmems; i++) {
@@ -353,6 +356,15 @@ dfu_model_trace(struct dfu_model *m, FILE *fp)
 	m->trace = fp;
 }
 
+/* The DFU-mode descriptors (DFU 1.1 4.2). */
+static void
+dfu_mode(struct dfu_model *m)
+{
+	m->dev.bInterfaceProtocol = DFL_PROTOCOL_DFU;
+	m->dev.alts = m->alts;
+	m->dev.nalts = m->p->nmems;
+}
+
 void
 dfu_model_replug(struct dfu_model *m)
 {
@@ -368,6 +380,8 @@ dfu_model_replug(struct dfu_model *m)
 	m->op_busy_forever = 0;
 	m->nfaults = 0;
 	m->zero_poll = m->leave_gone = 0;
+	m->dfu_pending = 0;
+	dfu_mode(m);
 	m->plain_off = m->plain_up_off = 0;
 	m->error_text[0] = '\0';
 	memset(m->op_count, 0, sizeof(m->op_count));
@@ -389,6 +403,19 @@ dfu_model_fault(struct dfu_model *m, const char *spec, char *err,
 	}
 	if (strcmp(spec, "leave-gone") == 0) {
 		m->leave_gone = 1;
+		return 0;
+	}
+	if (strcmp(spec, "runtime") == 0) {
+		/*
+		 * Run-time mode (DFU 1.1 4.1): one interface, protocol 1, no
+		 * memories; appIDLE until DETACH.
+		 */
+		m->runtime_alt.alt = 0;
+		m->runtime_alt.name = "DFU run-time";
+		m->dev.bInterfaceProtocol = DFL_PROTOCOL_RUNTIME;
+		m->dev.alts = &m->runtime_alt;
+		m->dev.nalts = 1;
+		m->state = DFU_STATE_APP_IDLE;
 		return 0;
 	}
 	if (m->nfaults == sizeof(m->faults) / sizeof(m->faults[0])) {
@@ -440,8 +467,8 @@ dfu_model_fault(struct dfu_model *m, const char *spec, char *err,
 	return 0;
 bad:
 	snprintf(err, errlen, "%s: expected stall:N, disconnect:N, "
-	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll or "
-	    "leave-gone", spec);
+	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll, "
+	    "leave-gone or runtime", spec);
 	return -1;
 }
 
@@ -500,9 +527,12 @@ find_page(const struct mem *x, uint32_t addr, uint32_t *start,
 static int
 stall(struct dfu_model *m)
 {
+	m->st.stalls++;
+	/* Run-time mode stalls and stays (DFU 1.1 A.1). */
+	if (m->state == DFU_STATE_APP_IDLE || m->state == DFU_STATE_APP_DETACH)
+		return DFL_XFER_STALL;
 	m->state = DFU_STATE_ERROR;
 	m->status = DFU_STATUS_STALLEDPKT;
-	m->st.stalls++;
 	return DFL_XFER_STALL;
 }
 
@@ -929,7 +959,21 @@ model_out(void *ctx, uint8_t request, uint16_t value, const uint8_t *data,
 		m->state = DFU_STATE_IDLE;
 		rc = 0;
 		break;
-	default: /* DETACH is for run-time mode only */
+	case DFU_DETACH:
+		/* Run-time mode only (DFU 1.1 A.1). */
+		if (m->state != DFU_STATE_APP_IDLE) {
+			rc = stall(m);
+			break;
+		}
+		m->state = DFU_STATE_APP_DETACH;
+		if (m->p->attributes & DFU_ATTR_WILL_DETACH) {
+			/* bitWillDetach: it detaches and attaches by itself. */
+			m->st.gone = 1;
+			m->dfu_pending = 1;
+		}
+		rc = 0;
+		break;
+	default:
 		rc = stall(m);
 		break;
 	}
@@ -1010,10 +1054,35 @@ model_reset(void *ctx)
 
 	if (m->st.gone)
 		return DFL_XFER_GONE;
+	m->st.gone = 1;
+	if (m->state == DFU_STATE_APP_DETACH) {
+		/* A reset in appDETACH enters DFU mode (DFU 1.1 A.1). */
+		m->dfu_pending = 1;
+		trace(m, "USB reset (to DFU mode)");
+		return 0;
+	}
 	/* A bus reset: the device runs its firmware (DFU 1.1 A.2.8). */
 	m->st.left = 1;
-	m->st.gone = 1;
 	trace(m, "USB reset");
+	return 0;
+}
+
+static int
+model_reenumerate(void *ctx, uint32_t timeout_ms)
+{
+	struct dfu_model *m = ctx;
+
+	(void)timeout_ms;
+	if (!m->dfu_pending) {
+		trace(m, "re-enumerate -> gone");
+		return DFL_XFER_GONE;
+	}
+	m->dfu_pending = 0;
+	m->st.gone = 0;
+	m->state = DFU_STATE_IDLE;
+	m->status = DFU_STATUS_OK;
+	dfu_mode(m);
+	trace(m, "re-enumerate -> DFU mode");
 	return 0;
 }
 
@@ -1045,6 +1114,7 @@ dfu_model_transport(struct dfu_model *m, struct dfl_transport *t)
 	t->sleep_ms = model_sleep;
 	t->reset = model_reset;
 	t->get_string = model_get_string;
+	t->reenumerate = model_reenumerate;
 }
 
 void

@@ -65,6 +65,9 @@ uint8_t *dfu_model_memory(struct dfu_model *m, uint32_t *base,
  *   zero-poll        bwPollTimeout is always 0: commands finish during
  *                    the GETSTATUS that starts them
  *   leave-gone       on leave the device resets before it answers
+ *   runtime          the device starts in run-time mode (appIDLE) and
+ *                    enters DFU mode after DETACH (and a reset when it
+ *                    does not detach by itself)
  */
 int dfu_model_fault(struct dfu_model *m, const char *spec, char *err,
 		    size_t errlen);

@@ -420,10 +420,10 @@ test_plan_not_writable_and_bad_layout(void **state)
 		{ 0, "@Boot /0x08000000/2*16Ka,2*16Kg" },
 		{ 1, "@Broken /0x1FFF0000/2*16Kx" },
 	};
-	struct dfl_device dev = { 0x0483, 0xdf11, 0x2200, 0x0b, 255, 2048,
-		0x011a, alts, 2 };
+	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
+		0x0b, 255, 2048, 0x011a, alts, 2 };
 	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
-		NULL };
+		NULL, NULL };
 	struct dfl_session *s = dfl_session_new(&t, &dev);
 	const uint32_t spec[] = { FLASH + 0x7000, 0x2000, 1 };
 	struct dfl_options o;
@@ -746,6 +746,66 @@ test_faults(void **state)
 	dfl_image_free(&img);
 }
 
+/*
+ * A device in run-time mode: DETACH, a reset unless it detaches by itself
+ * (the STM32 profiles have bitWillDetach), then DFU mode.
+ */
+static void
+check_runtime(const char *profile, int plain, const char *want)
+{
+	const uint32_t spec[] = { plain ? 0 : FLASH, 5000, 3 };
+	struct rig *r = rig_new(profile);
+	struct dfl_image img;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	image(&img, plain, 1, spec);
+	fault(r, "runtime");
+	assert_int_equal(dfu_model_device(r->m)->bInterfaceProtocol,
+	    DFL_PROTOCOL_RUNTIME);
+	dfu_model_trace(r->m, fp);
+	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), 0);
+	fclose(fp);
+	assert_holds(r, &img);
+	assert_non_null(buf);
+	if (strncmp(buf, want, strlen(want)) != 0)
+		fail_msg("trace starts with:\n%.200s", buf);
+	free(buf);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+static void
+test_runtime_detach(void **state)
+{
+	(void)state;
+	check_runtime("f405", 0, "DETACH\nre-enumerate -> DFU mode\n"
+	    "SET_INTERFACE 0\nGETSTATUS -> OK dfuIDLE 0ms\n");
+	check_runtime("dfu11", 1, "DETACH\nUSB reset (to DFU mode)\n"
+	    "re-enumerate -> DFU mode\nSET_INTERFACE 0\n");
+}
+
+/* Without a way to find the device again, run-time mode is refused. */
+static void
+test_runtime_without_reenumerate(void **state)
+{
+	const uint32_t spec[] = { FLASH, 100, 3 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	fault(r, "runtime");
+	r->t.reenumerate = NULL;
+	image(&img, 0, 1, spec);
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN, "the device is "
+	    "in run-time mode, and this transport cannot find it again in "
+	    "DFU mode");
+	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
 /* A device with an iString for its error: the message quotes it. */
 static void
 test_istring(void **state)
@@ -971,6 +1031,8 @@ main(void)
 		cmocka_unit_test(test_leave_options),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_istring),
+		cmocka_unit_test(test_runtime_detach),
+		cmocka_unit_test(test_runtime_without_reenumerate),
 		cmocka_unit_test(test_zero_poll_timeout),
 		cmocka_unit_test(test_recover_start_state),
 		cmocka_unit_test(test_mass_erase),

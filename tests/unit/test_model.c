@@ -311,6 +311,45 @@ test_dfuse_commands(void **state)
 	dfu_model_free(d.m);
 }
 
+/* Run-time mode (DFU 1.1 A.1): appIDLE until DETACH, then DFU mode. */
+static void
+test_runtime_mode(void **state)
+{
+	struct dev d = open_model("f405");
+	char err[128];
+	uint8_t buf[16];
+
+	(void)state;
+	assert_int_equal(dfu_model_fault(d.m, "runtime", err, sizeof(err)), 0);
+	assert_int_equal(dfu_model_device(d.m)->nalts, 1);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_APP_IDLE);
+	/* Stalled, and still appIDLE: run-time mode has no dfuERROR. */
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16),
+	    DFL_XFER_STALL);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_APP_IDLE);
+	/* Not back before it detached. */
+	assert_int_equal(d.t.reenumerate(d.t.ctx, 1000), DFL_XFER_GONE);
+	/* bitWillDetach: it leaves the bus by itself. */
+	assert_int_equal(out(&d, DFU_DETACH, 255, NULL, 0), 0);
+	assert_int_equal(status(&d, NULL, NULL), -1);
+	assert_int_equal(d.t.reenumerate(d.t.ctx, 1000), 0);
+	assert_int_equal(dfu_model_device(d.m)->bInterfaceProtocol,
+	    DFL_PROTOCOL_DFU);
+	assert_int_equal(dfu_model_device(d.m)->nalts, 4);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_IDLE);
+	dfu_model_free(d.m);
+	/* Without bitWillDetach a reset is needed. */
+	d = open_model("dfu11");
+	assert_int_equal(dfu_model_fault(d.m, "runtime", err, sizeof(err)), 0);
+	assert_int_equal(out(&d, DFU_DETACH, 255, NULL, 0), 0);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_APP_DETACH);
+	assert_int_equal(d.t.reset(d.t.ctx), 0);
+	assert_int_equal(d.t.reenumerate(d.t.ctx, 1000), 0);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_IDLE);
+	assert_false(dfu_model_stats(d.m)->left);
+	dfu_model_free(d.m);
+}
+
 static void
 test_fault_specs(void **state)
 {
@@ -330,8 +369,8 @@ test_fault_specs(void **state)
 	    "(errWRITE, errERASE, errVERIFY, ...)");
 	assert_int_equal(dfu_model_fault(m, "stall:0", err, sizeof(err)), -1);
 	assert_string_equal(err, "stall:0: expected stall:N, disconnect:N, "
-	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll or "
-	    "leave-gone");
+	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll, "
+	    "leave-gone or runtime");
 	assert_int_equal(dfu_model_fault(m, "erase:1=corrupt", err,
 	    sizeof(err)), -1);
 	assert_int_equal(dfu_model_fault(m, "fly:1=errWRITE", err,
@@ -350,6 +389,7 @@ main(void)
 		cmocka_unit_test(test_time_model),
 		cmocka_unit_test(test_l476_double_words),
 		cmocka_unit_test(test_dfuse_commands),
+		cmocka_unit_test(test_runtime_mode),
 		cmocka_unit_test(test_fault_specs),
 	};
 
