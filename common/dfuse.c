@@ -177,6 +177,17 @@ check_overlaps(struct dfu_file *f, struct dfu_tgt *t, unsigned index)
 	return rc;
 }
 
+/* 1 if a target prefix's "Target" signature starts at pos. */
+static int
+next_is_target(struct dfu_file *f, uint64_t pos, uint64_t end)
+{
+	uint8_t sig[6];
+
+	return end - pos >= sizeof(sig) &&
+	    dfu_input_read(f, pos, sig, sizeof(sig)) == 0 &&
+	    memcmp(sig, "Target", sizeof(sig)) == 0;
+}
+
 /*
  * Walk one target's elements.  Sets *stop when the structure can no
  * longer be followed; *pos is where the next target starts.
@@ -212,6 +223,22 @@ walk_elements(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
 		uint32_t addr, size;
 		uint64_t data = epos + DFUSE_ELEMENT_HEADER_SIZE;
 
+		/* Elements that exactly fill dwTargetSize, more to come, and
+		 * the image ends or the next target starts right there:
+		 * dwNbElements is the field that is wrong (reading on would
+		 * take the next target's prefix for an element). */
+		if (i > 0 && epos == target_end && (end - epos <
+		    DFUSE_ELEMENT_HEADER_SIZE || next_is_target(f, epos, end))) {
+			rc = dfu_diag_add(f, DFU_ERROR, "element-count",
+			    *pos + T_NELEMS, "dwNbElements", "target %u: "
+			    "dwNbElements %u, but dwTargetSize %u ends after "
+			    "%u element%s", index, n, t->pub.dwTargetSize, i,
+			    i == 1 ? "" : "s");
+			if (rc != 0)
+				return rc;
+			*pos = epos;
+			return check_overlaps(f, t, index);
+		}
 		if (end - epos < DFUSE_ELEMENT_HEADER_SIZE) {
 			*stop = 1;
 			return dfu_diag_add(f, DFU_ERROR, "truncated", epos,
@@ -280,8 +307,8 @@ walk_elements(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
 	}
 	if (epos < target_end && (rc = dfu_diag_add(f, DFU_ERROR,
 	    "target-size", *pos + T_SIZE, "dwTargetSize", "target %u: "
-	    "dwTargetSize %u, but its %u elements take %llu bytes", index,
-	    t->pub.dwTargetSize, n,
+	    "dwTargetSize %u, but its %u element%s take%s %llu bytes", index,
+	    t->pub.dwTargetSize, n, n == 1 ? "" : "s", n == 1 ? "s" : "",
 	    (unsigned long long)(epos - *pos - DFUSE_TARGET_PREFIX_SIZE))) != 0)
 		return rc;
 	*pos = epos;

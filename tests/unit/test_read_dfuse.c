@@ -718,6 +718,39 @@ test_target_name_unterminated(void **state)
 }
 
 /* dwNbElements 0xffffffff in a tiny file: no huge allocation. */
+/*
+ * dwNbElements one too many, the elements filling dwTargetSize exactly:
+ * dwNbElements is blamed, not the next target's prefix read as an
+ * element, and the next target is read as usual.
+ */
+static void
+test_element_count_past_target(void **state)
+{
+	static const struct tb_el e[] = { { 0x08000000u, 16 },
+					  { 0x08001000u, 8 } };
+	static const struct tb_el e1[] = { { 0x1fffc000u, 4 } };
+	const struct tb_tg t[] = { { 0, "A", 2, e }, { 1, "B", 1, e1 } };
+	struct tb b;
+	struct dfu_file *f;
+
+	(void)state;
+	tb_init(&b);
+	tb_dfuse(&b, 2, t, 0);
+	tb_set_u32(&b, OFF_NB, 3);
+	tb_fix_crc(&b);
+	f = rd(&b, 0, DFU_ERR_FORMAT);
+	assert_diag(f, DFU_ERROR, "element-count", OFF_NB, "dwNbElements");
+	assert_int_equal(dfu_file_error_count(f), 1);
+	assert_non_null(strstr(td_find(f, "element-count")->message,
+			       "ends after 2 elements"));
+	assert_int_equal(dfu_file_target_count(f), 2);
+	assert_int_equal(dfu_file_element_count(f, 0), 2);
+	assert_int_equal(dfu_file_element_count(f, 1), 1);
+	assert_int_equal(dfu_file_element(f, 1, 0)->address, 0x1fffc000u);
+	dfu_file_free(f);
+	tb_free(&b);
+}
+
 static void
 test_element_count(void **state)
 {
@@ -1413,6 +1446,7 @@ main(void)
 		cmocka_unit_test(test_target_signature),
 		cmocka_unit_test(test_target_name_unterminated),
 		cmocka_unit_test(test_element_count),
+		cmocka_unit_test(test_element_count_past_target),
 		cmocka_unit_test(test_too_many_elements),
 		cmocka_unit_test(test_too_many_elements_two_targets),
 		cmocka_unit_test(test_element_past_target),
