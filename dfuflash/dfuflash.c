@@ -470,13 +470,42 @@ struct ui {
 	enum progress_mode mode;
 	int bar_open;
 	enum dfl_phase phase;
+	/* The clock of the rate: the model's time with --sim. */
+	uint64_t (*now_us)(void *ctx);
+	void *clock_ctx;
+	uint64_t phase_start;
 };
+
+static uint64_t
+sim_now_us(void *ctx)
+{
+	return dfu_model_stats(ctx)->time_us;
+}
+
+/* " 12.3 KiB/s": bytes per second of time since the phase began. */
+static void
+rate(char *buf, size_t len, uint64_t bytes, uint64_t us)
+{
+	double r;
+
+	if (us == 0) {
+		buf[0] = '\0';
+		return;
+	}
+	r = (double)bytes * 1e6 / (double)us;
+	if (r >= 1048576.0)
+		snprintf(buf, len, " %.1f MiB/s", r / 1048576.0);
+	else
+		snprintf(buf, len, " %.1f KiB/s", r / 1024.0);
+}
 
 static void
 on_progress(void *ctx, const struct dfl_event *ev)
 {
 	struct ui *ui = ctx;
 	unsigned pct, fill;
+	uint64_t now;
+	char r[32];
 
 	if (ui->mode == PROGRESS_JSON) {
 		printf("{\"phase\":\"%s\",\"address\":%u,\"done\":%llu,"
@@ -487,17 +516,29 @@ on_progress(void *ctx, const struct dfl_event *ev)
 	}
 	if (ui->mode != PROGRESS_BAR)
 		return;
+	now = ui->now_us(ui->clock_ctx);
 	if (ui->bar_open && ui->phase != ev->phase)
 		fputc('\n', stderr);
+	if (!ui->bar_open || ui->phase != ev->phase)
+		ui->phase_start = now;
 	ui->phase = ev->phase;
 	ui->bar_open = 1;
 	pct = ev->total ? (unsigned)(ev->done * 100 / ev->total) : 100;
 	fill = pct / 4;
-	fprintf(stderr, "\r%-7s [%.*s%*s] %3u%% 0x%08x %llu/%llu bytes",
+	if (ev->phase == DFL_PHASE_LEAVE || ev->phase == DFL_PHASE_SETUP) {
+		fprintf(stderr, "\r%-7s [%.*s%*s] %3u%% 0x%08x",
+		    dfl_phase_name(ev->phase), (int)fill,
+		    "=========================", (int)(25 - fill), "", pct,
+		    ev->address);
+		fflush(stderr);
+		return;
+	}
+	rate(r, sizeof(r), ev->done, now - ui->phase_start);
+	fprintf(stderr, "\r%-7s [%.*s%*s] %3u%% 0x%08x %llu/%llu bytes%s   ",
 	    dfl_phase_name(ev->phase), (int)fill,
 	    "=========================", (int)(25 - fill), "", pct,
 	    ev->address, (unsigned long long)ev->done,
-	    (unsigned long long)ev->total);
+	    (unsigned long long)ev->total, r);
 	fflush(stderr);
 }
 
@@ -811,6 +852,8 @@ main(int argc, char *argv[])
 		return CLI_EXIT_FAIL;
 	memset(&ui, 0, sizeof(ui));
 	ui.mode = opt.progress;
+	ui.now_us = sim_now_us;
+	ui.clock_ctx = sim.model;
 	if (ui.mode == PROGRESS_AUTO)
 		ui.mode = !opt.quiet && isatty(STDERR_FILENO) ?
 		    PROGRESS_BAR : PROGRESS_NONE;

@@ -555,6 +555,8 @@ dfuse_read(struct dfl_session *s, uint32_t address, uint8_t *buf,
 	char at[64];
 	int rc;
 
+	if (*done == 0)
+		progress(s, phase, address, 0, total);
 	while (off < len) {
 		uint32_t n = len - off < xfer ? len - off : xfer;
 		uint32_t cur = address + off;
@@ -1245,6 +1247,12 @@ download_dfuse(struct dfl_session *s, const struct dfl_image *img)
 		for (size_t w = 0; w < s->nwrites; w++)
 			if (s->writes[w].alt == tg->alt)
 				total += s->writes[w].size;
+		for (size_t w = 0; w < s->nwrites; w++)
+			if (s->writes[w].alt == tg->alt) {
+				progress(s, DFL_PHASE_WRITE, s->writes[w].start,
+				    0, total);
+				break;
+			}
 		for (size_t w = 0; w < s->nwrites; w++) {
 			if (s->writes[w].alt != tg->alt)
 				continue;

@@ -421,14 +421,20 @@ expect_stdout_line "two.dfu: erased 1 page, skipped 0 unchanged, wrote 3008 byte
 grep -qx 'DNLOAD 0 21 00 c0 ff 1f' trace.txt || fail "no address pointer at 0x1fffc000"
 case_end
 
-begin "--progress=bar draws one bar per phase on standard error"
+begin "--progress=bar draws one bar per phase on standard error, with its rate"
 mkbin app.bin 5000 5
 run "$DFUFLASH" --progress=bar --sim f405 -D app.bin -s 0x08000000
 expect_status 0
-tr '\r' '\n' <"$ERR" | grep -q '^write   \[=========================\] 100% 0x08001000 5000/5000 bytes$' ||
+# The rate is in modelled time.  Write: set address (3 transfers of about
+# 1 ms) and blocks of 2048, 2048 and 904 bytes, each a DNLOAD, two
+# GETSTATUS and the 9, 9 and 4 ms the device asks for: 40070 us for 5000
+# bytes, 121.9 KiB/s.  Erase: 3 transfers and 250 ms for 16 KiB.
+tr '\r' '\n' <"$ERR" | grep -q '^write   \[=========================\] 100% 0x08001000 5000/5000 bytes 121.9 KiB/s *$' ||
     fail "no complete write bar"
-tr '\r' '\n' <"$ERR" | grep -q '^erase   \[=========================\] 100% 0x08000000 16384/16384 bytes$' ||
+tr '\r' '\n' <"$ERR" | grep -q '^erase   \[=========================\] 100% 0x08000000 16384/16384 bytes 63.2 KiB/s *$' ||
     fail "no complete erase bar"
+tr '\r' '\n' <"$ERR" | grep -q '^leave   \[=========================\] 100% 0x08000000$' ||
+    fail "no complete leave bar"
 [ "$(grep -c . "$ERR")" -eq 4 ] || fail "expected 4 bar lines (check, erase, write, leave)"
 run "$DFUFLASH" --sim f405 -D app.bin -s 0x08000000
 expect_stderr_empty
