@@ -72,7 +72,7 @@ fuzz_dirs = $(subst $(space),:,$(strip $(CURDIR)/tests/fuzz/corpus/$(1) \
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all lib tools tests check lint bench fuzz install uninstall clean help
+.PHONY: all lib tools tests check lint bench fuzz memcheck install uninstall clean help
 .DEFAULT_GOAL := all
 
 all: lib tools
@@ -187,6 +187,10 @@ lint:
 	$(MAKE) --no-print-directory B=$(B)/lint EXTRA_CFLAGS=-Werror all tests
 	mandoc -T lint -W warning $(MANPAGES)
 
+# The CLI tests with every tool under valgrind (slow; not part of check).
+memcheck: tests
+	tests/memcheck.sh $(B)
+
 bench: tools
 	bench/run.sh $(B)
 
@@ -226,6 +230,7 @@ help:
 	@echo '  lint       -Werror build of everything and mandoc -T lint of the man pages'
 	@echo '  bench      time bin2dfu and dfuinfo against cp/cat and dfu-util (not in CI)'
 	@echo '  fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60; needs clang)'
+	@echo '  memcheck   the CLI tests with every tool under valgrind (slow; not in CI)'
 	@echo '  install    install tools, library, header, pkg-config file and man pages'
 	@echo '  uninstall  remove what install installed'
 	@echo '  clean      remove $(B)/'

@@ -354,7 +354,7 @@ split_plain(const struct options *o, const struct input *in,
 {
 	const struct dfu_vendor_prefix *vp = dfu_file_vendor_prefix(in->f);
 	uint64_t prefix = vp != NULL ? vp->size : 0;
-	json_t *p = json_object();
+	json_t *p;
 	char *file;
 	int rc;
 
@@ -364,6 +364,7 @@ split_plain(const struct options *o, const struct input *in,
 		    elem_format_name(o->format));
 		return -1;
 	}
+	p = json_object();
 	if (vp != NULL)
 		put(m, "vendor_prefix", json_string(vp->kind ==
 		    DFU_VENDOR_PREFIX_STELLARIS ? "stellaris" : "lpc"));
