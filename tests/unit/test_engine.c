@@ -830,6 +830,97 @@ test_istring(void **state)
 	rig_free(r);
 }
 
+/*
+ * The fault matrix: every profile with every kind of fault.  The image
+ * covers two pages of each profile in part, so that each session reads,
+ * erases, writes and verifies; each fault must fail the session with a
+ * message that names the phase and the status, never make the device
+ * leave, and a retry after replugging must succeed.
+ */
+struct matrix_case {
+	const char *spec;
+	const char *phase;  /* start of the message */
+	const char *status; /* somewhere in the message */
+};
+
+static const struct matrix_case dfuse_matrix[] = {
+	{ "erase:1=errERASE", "erase at ", "errERASE" },
+	{ "erase:2=errTARGET", "erase at ", "errTARGET" },
+	{ "write:1=errWRITE", "write at ", "errWRITE" },
+	{ "write:2=errVERIFY", "write at ", "errVERIFY" },
+	{ "write:2=errPROG", "write at ", "errPROG" },
+	{ "address:1=errADDRESS", "check at ", "errADDRESS" },
+	{ "address:2=errADDRESS", "write at ", "errADDRESS" },
+	{ "stall:2", "setup of alt 0", "errSTALLEDPKT" },
+	{ "stall:7", "check at ", "errSTALLEDPKT" }, /* the first UPLOAD */
+	{ "disconnect:20", "", "device disconnected during" },
+	{ "erase:1=busy", "erase at ", "still busy (dfuDNBUSY)" },
+	{ "write:2=busy", "write at ", "still busy (dfuDNBUSY)" },
+	{ "write:1=corrupt", "verify at ", "device holds" },
+};
+
+static const struct matrix_case plain_matrix[] = {
+	{ "write:1=errWRITE", "write at offset ", "errWRITE" },
+	{ "write:3=errVERIFY", "write at offset ", "errVERIFY" },
+	{ "manifest:1=errFIRMWARE", "write at offset ", "errFIRMWARE" },
+	{ "stall:4", "write at offset ", "errSTALLEDPKT" },
+	{ "disconnect:6", "write at offset ", "device disconnected during" },
+	{ "write:2=busy", "write at offset ", "still busy (dfuDNBUSY)" },
+	{ "write:1=corrupt", "verify at offset ", "device holds" },
+};
+
+static void
+run_matrix(const char *profile, int plain, uint32_t size, unsigned flags,
+    const struct matrix_case *cases, size_t n)
+{
+	/* From 1 KiB on, size bytes: two pages in part. */
+	const uint32_t spec[] = { plain ? 0 : FLASH + 1024, size, 21 };
+	struct dfl_image img;
+
+	image(&img, plain, 1, spec);
+	img.segs[0].data[0] |= 1; /* corrupt clears bit 0 of a first byte */
+	img.segs[0].data[plain ? 0 : 1024] |= 1;
+	for (size_t i = 0; i < n; i++) {
+		struct rig *r = rig_new(profile);
+		const char *msg;
+		int rc;
+
+		fault(r, cases[i].spec);
+		rc = flash_img(r, &img, flags);
+		msg = dfl_errmsg(r->s);
+		if (rc == 0 || strncmp(msg, cases[i].phase,
+		    strlen(cases[i].phase)) != 0 || (cases[i].status != NULL &&
+		    strstr(msg, cases[i].status) == NULL))
+			fail_msg("%s %s: got %d \"%s\"", profile, cases[i].spec,
+			    rc, msg);
+		assert_false(dfu_model_stats(r->m)->left);
+		assert_false(r->res.left);
+		rig_replug(r);
+		if (flash_img(r, &img, flags) != 0)
+			fail_msg("%s %s: retry: %s", profile, cases[i].spec,
+			    dfl_errmsg(r->s));
+		assert_holds(r, &img);
+		assert_true(dfu_model_stats(r->m)->left);
+		rig_free(r);
+	}
+	dfl_image_free(&img);
+}
+
+static void
+test_fault_matrix(void **state)
+{
+	const size_t nd = sizeof(dfuse_matrix) / sizeof(dfuse_matrix[0]);
+	const size_t np = sizeof(plain_matrix) / sizeof(plain_matrix[0]);
+
+	(void)state;
+	run_matrix("f405", 0, 20000, DFL_VERIFY, dfuse_matrix, nd);
+	run_matrix("f107", 0, 3000, DFL_VERIFY, dfuse_matrix, nd);
+	run_matrix("l476", 0, 3000, DFL_VERIFY, dfuse_matrix, nd);
+	run_matrix("dfu11", 1, 3000, DFL_VERIFY, plain_matrix, np);
+	/* It cannot verify: all but the corrupt block, which needs it. */
+	run_matrix("dfu11-reset", 1, 3000, 0, plain_matrix, np - 1);
+}
+
 /* bwPollTimeout 0: the engine polls at once and still gets there. */
 static void
 test_zero_poll_timeout(void **state)
@@ -1030,6 +1121,7 @@ main(void)
 		cmocka_unit_test(test_skip_unchanged),
 		cmocka_unit_test(test_leave_options),
 		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_fault_matrix),
 		cmocka_unit_test(test_istring),
 		cmocka_unit_test(test_runtime_detach),
 		cmocka_unit_test(test_runtime_without_reenumerate),
