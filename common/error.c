@@ -23,7 +23,7 @@ dfu_strerror(int err)
 	case DFU_ERR_IO:
 		return "input/output error";
 	case DFU_ERR_FORMAT:
-		return "invalid DFU file";
+		return "invalid input file (its format is broken)";
 	case DFU_ERR_RANGE:
 		return "address or size out of range";
 	default:
