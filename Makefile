@@ -16,9 +16,21 @@ PKG_CONFIG ?= pkg-config
 INSTALL ?= install
 CFLAGS ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
-CPPFLAGS_ALL = -Icommon -D_FILE_OFFSET_BITS=64 $(ZLIB_CFLAGS) $(CPPFLAGS)
-CFLAGS_ALL = -std=c11 -pthread $(WARNFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) \
-	$(SAN_FLAGS)
+# Hardening of every build (as Debian's dpkg-buildflags with hardening=+all):
+# bounds-checked libc calls, stack protector, position-independent
+# executables, read-only relocations bound at start.  HARDEN= turns it off.
+HARDEN ?= 1
+ifeq ($(HARDEN),1)
+HARDEN_CPPFLAGS := -D_FORTIFY_SOURCE=2
+HARDEN_CFLAGS := -fstack-protector-strong -fPIE
+HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+HARDEN_SOFLAGS := -Wl,-z,relro,-z,now
+endif
+CPPFLAGS_ALL = -Icommon -D_FILE_OFFSET_BITS=64 $(ZLIB_CFLAGS) \
+	$(HARDEN_CPPFLAGS) $(CPPFLAGS)
+CFLAGS_ALL = -std=c11 -pthread $(WARNFLAGS) $(HARDEN_CFLAGS) $(CFLAGS) \
+	$(EXTRA_CFLAGS) $(SAN_FLAGS)
+LDFLAGS_ALL = $(HARDEN_LDFLAGS) $(LDFLAGS)
 
 # make check SANITIZE=1: everything built with AddressSanitizer and
 # UndefinedBehaviorSanitizer, stopping at the first report, in its own
@@ -27,6 +39,8 @@ ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 B ?= build/sanitize
+# AddressSanitizer checks what _FORTIFY_SOURCE would, and better.
+HARDEN_CPPFLAGS =
 endif
 
 # zlib is needed to build; cmocka only to build the tests (expanded lazily).
@@ -83,11 +97,19 @@ tools: $(TOOL_BINS)
 
 tests: $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_REPLAYS)
 
-$(B)/%.o: %.c
+# Everything compiled depends on the flags it was compiled with: a change
+# of CFLAGS, SANITIZE, HARDEN... rewrites $(B)/.flags and rebuilds.
+FLAGS_NOW = $(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL)
+ifneq ($(FLAGS_NOW),$(file <$(B)/.flags))
+$(shell mkdir -p $(B))
+$(file >$(B)/.flags,$(FLAGS_NOW))
+endif
+
+$(B)/%.o: %.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
-$(B)/pic/%.o: %.c
+$(B)/pic/%.o: %.c $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fPIC -MMD -MP -c -o $@ $<
 
@@ -96,7 +118,8 @@ $(LIB_A): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(LIB_SO): $(LIB_PIC_OBJS)
-	$(CC) -shared -Wl,-soname,$(LIB_SONAME) $(CFLAGS_ALL) $(LDFLAGS) \
+	$(CC) -shared -Wl,-soname,$(LIB_SONAME) $(CFLAGS_ALL) \
+		$(HARDEN_SOFLAGS) $(LDFLAGS) \
 		-o $@ $^ $(ZLIB_LIBS)
 	ln -sf libdfufile.so.$(VERSION) $(B)/$(LIB_SONAME)
 	ln -sf libdfufile.so.$(VERSION) $(B)/libdfufile.so
@@ -121,7 +144,7 @@ define TOOL_RULE
 $(B)/$(1)/%.o: CPPFLAGS_ALL += $$($(1)_CFLAGS)
 $(B)/bin/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_ALL) $$(LDFLAGS) -o $$@ $$^ $$(ZLIB_LIBS) $$($(1)_LIBS)
+	$$(CC) $$(CFLAGS_ALL) $$(LDFLAGS_ALL) -o $$@ $$^ $$(ZLIB_LIBS) $$($(1)_LIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 
@@ -140,7 +163,7 @@ $(DFUFLASH_TESTS): $(B)/tests/%: tests/unit/%.c $(DFUFLASH_ENGINE_OBJS) \
 		$(DFU_MODEL_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Idfuflash $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP \
-		$(LDFLAGS) -o $@ $< $(DFUFLASH_ENGINE_OBJS) $(DFU_MODEL_OBJS) \
+		$(LDFLAGS_ALL) -o $@ $< $(DFUFLASH_ENGINE_OBJS) $(DFU_MODEL_OBJS) \
 		$(LIB_A) $(ZLIB_LIBS) $(CMOCKA_LIBS)
 
 # `make bench` also prints dfuflash's table: transfers and modelled time.
@@ -150,15 +173,16 @@ bench-flash: $(B)/bin/dfuflash
 	bench/flash.sh $(B)
 # ---- end of dfuflash -------------------------------------------------------
 
-$(B)/tests/%: tests/unit/%.c $(LIB_A)
+$(B)/tests/%: tests/unit/%.c $(LIB_A) $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP \
-		$(LDFLAGS) -o $@ $< $(LIB_A) $(ZLIB_LIBS) $(CMOCKA_LIBS)
+		$(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(ZLIB_LIBS) $(CMOCKA_LIBS)
 
-$(B)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_A)
+$(B)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_A) \
+		$(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -DFUZZ_DIRS='"$(call fuzz_dirs,$*)"' \
-		-MMD -MP $(LDFLAGS) -o $@ tests/fuzz/fuzz_$*.c \
+		-MMD -MP $(LDFLAGS_ALL) -o $@ tests/fuzz/fuzz_$*.c \
 		tests/fuzz/replay.c $(LIB_A) $(ZLIB_LIBS)
 
 # libFuzzer runs (clang): each target for FUZZ_SECONDS, on a working
@@ -180,7 +204,7 @@ fuzz: $(FUZZ_NAMES:%=fuzz-%)
 # Tests that compile programs against the library link them with the
 # same sanitizers (SAN_FLAGS, empty without SANITIZE=1).
 check: tests
-	@SAN_FLAGS='$(SAN_FLAGS)' tests/run.sh $(B)
+	@SAN_FLAGS='$(SAN_FLAGS)' HARDEN='$(HARDEN)' tests/run.sh $(B)
 
 # A warning-free build with -Werror in a separate tree, and mandoc's lint.
 lint:
@@ -236,6 +260,8 @@ help:
 	@echo '  clean      remove $(B)/'
 	@echo 'Variables: PREFIX DESTDIR BINDIR LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR'
 	@echo '           CC CFLAGS LDFLAGS B (build directory, default build)'
+	@echo '           HARDEN=0 (no _FORTIFY_SOURCE, stack protector, PIE, relro/now)'
+	@echo '           HARDEN=0 (no _FORTIFY_SOURCE, stack protector, PIE, relro/now)'
 	@echo '           SANITIZE=1 (ASan + UBSan build in build/sanitize) FUZZ_SECONDS'
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
