@@ -711,23 +711,35 @@ check_writable(struct dfl_session *s, struct target *tg)
 	return 0;
 }
 
+/*
+ * Widening to WRITE_UNIT stays inside a region that is erasable (so the
+ * filling lands on erased flash) and made of whole units.
+ */
+static int
+unit_aligned(const struct dfu_layout_region *r)
+{
+	return (r->access & DFU_LAYOUT_ERASABLE) &&
+	    r->page_size % WRITE_UNIT == 0 && r->start % WRITE_UNIT == 0;
+}
+
 /* Segments into runs, widened to WRITE_UNIT in erasable regions. */
 static int
 make_runs(struct dfl_session *s, struct target *tg)
 {
 	for (size_t i = 0; i < tg->nsegs; i++) {
 		const struct dfl_segment *sg = tg->segs[i];
-		const struct dfu_layout_region *r =
-		    dfu_layout_find(tg->layout, sg->address, NULL);
 		uint64_t start = sg->address, end = start + sg->size;
+		const struct dfu_layout_region *r0 =
+		    dfu_layout_find(tg->layout, sg->address, NULL);
+		const struct dfu_layout_region *r1 =
+		    dfu_layout_find(tg->layout, (uint32_t)(end - 1), NULL);
 		struct run *last = tg->nruns ? &tg->runs[tg->nruns - 1] : NULL;
 
-		if ((r->access & DFU_LAYOUT_ERASABLE) &&
-		    r->page_size % WRITE_UNIT == 0 &&
-		    (r->start % WRITE_UNIT) == 0) {
+		/* Each end widens only inside its own region. */
+		if (unit_aligned(r0))
 			start -= start % WRITE_UNIT;
+		if (unit_aligned(r1))
 			end += (WRITE_UNIT - end % WRITE_UNIT) % WRITE_UNIT;
-		}
 		if (last != NULL && start <= (uint64_t)last->start + last->size) {
 			uint64_t nend = (uint64_t)last->start + last->size;
 			uint8_t *d;
@@ -801,6 +813,10 @@ make_pages(struct dfl_session *s, struct target *tg)
 			    dfu_layout_find(tg->layout, (uint32_t)a, &ps);
 			unsigned flags = DFL_PAGE_WRITE;
 
+			if (r == NULL) /* check_writable() and widening */
+				return fail(s, DFL_ERR_PLAN, "alt %u: 0x%08llx "
+				    "is outside the memory", tg->alt,
+				    (unsigned long long)a);
 			if ((r->access & DFU_LAYOUT_ERASABLE) && !mass)
 				flags |= DFL_PAGE_ERASE;
 			if (s->npages == tg->page0 ||
@@ -1386,7 +1402,7 @@ dfl_download(struct dfl_session *s, const struct dfl_image *img,
 	s->idle_checked = 0;
 	targets_free(s);
 	memset(&s->res, 0, sizeof(s->res));
-	if (img->nsegs == 0)
+	if (img->nsegs == 0 || (img->plain && img->segs[0].size == 0))
 		return fail(s, DFL_ERR_PLAN, "the image holds no data");
 	if ((rc = enter_dfu_mode(s)) != 0)
 		return rc;

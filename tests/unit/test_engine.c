@@ -131,7 +131,7 @@ image(struct dfl_image *img, int plain, unsigned n, const uint32_t *spec)
 	for (unsigned i = 0; i < n; i++) {
 		img->segs[i].address = spec[3 * i];
 		img->segs[i].size = spec[3 * i + 1];
-		img->segs[i].data = malloc(spec[3 * i + 1]);
+		img->segs[i].data = malloc(spec[3 * i + 1] + 1);
 		assert_non_null(img->segs[i].data);
 		fill(img->segs[i].data, spec[3 * i + 1], spec[3 * i + 2]);
 	}
@@ -441,6 +441,47 @@ test_plan_not_writable_and_bad_layout(void **state)
 	assert_string_equal(dfl_errmsg(s), "alt 1: memory layout \"@Broken "
 	    "/0x1FFF0000/2*16Kx\": offset 25: expected a type letter from 'a' "
 	    "to 'g', found 'x'");
+	dfl_image_free(&img);
+	dfl_session_free(s);
+}
+
+/*
+ * Widening to 8-byte units stays inside each region: here the image ends
+ * in a region of 5-byte pages, which is left as it is.
+ */
+static void
+test_plan_widening_stays_in_regions(void **state)
+{
+	static const struct dfl_alt alts[] = {
+		{ 0, "@Odd /0x08000000/1*1Kg,1*5 g" },
+	};
+	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
+		0x0b, 255, 2048, 0x011a, alts, 1 };
+	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
+		NULL, NULL };
+	struct dfl_session *s = dfl_session_new(&t, &dev);
+	const uint32_t spec[] = { FLASH + 0x3fc, 6, 1 };
+	struct dfl_options o;
+	struct dfl_result res;
+	struct dfl_image img;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.flags = DFL_PLAN_ONLY | DFL_FORCE;
+	image(&img, 0, 1, spec);
+	assert_int_equal(dfl_download(s, &img, &o, &res), 0);
+	assert_int_equal(res.nwrites, 1);
+	assert_int_equal(res.writes[0].start, FLASH + 0x3f8);
+	assert_int_equal(res.writes[0].size, 10);
+	assert_int_equal(res.npages, 2);
+	assert_int_equal(res.pages[1].start, FLASH + 0x400);
+	assert_int_equal(res.pages[1].size, 5);
+	dfl_image_free(&img);
+	/* A plain image without payload. */
+	dev.bcdDFUVersion = 0x0110;
+	image(&img, 1, 1, (const uint32_t[]){ 0, 0, 1 });
+	assert_int_equal(dfl_download(s, &img, &o, &res), DFL_ERR_PLAN);
+	assert_string_equal(dfl_errmsg(s), "the image holds no data");
 	dfl_image_free(&img);
 	dfl_session_free(s);
 }
@@ -1114,6 +1155,7 @@ main(void)
 		cmocka_unit_test(test_plan_only_sends_no_dnload),
 		cmocka_unit_test(test_plan_outside_memory),
 		cmocka_unit_test(test_plan_not_writable_and_bad_layout),
+		cmocka_unit_test(test_plan_widening_stays_in_regions),
 		cmocka_unit_test(test_vid_pid),
 		cmocka_unit_test(test_format_mismatch),
 		cmocka_unit_test(test_erase_order),
