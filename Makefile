@@ -206,10 +206,14 @@ fuzz: $(FUZZ_NAMES:%=fuzz-%)
 check: tests
 	@SAN_FLAGS='$(SAN_FLAGS)' HARDEN='$(HARDEN)' tests/run.sh $(B)
 
-# A warning-free build with -Werror in a separate tree, and mandoc's lint.
+# A warning-free build with -Werror in a separate tree, mandoc's lint of
+# the man pages and cppcheck's of the code.
 lint:
 	$(MAKE) --no-print-directory B=$(B)/lint EXTRA_CFLAGS=-Werror all tests
 	mandoc -T lint -W warning $(MANPAGES)
+	cppcheck -q --std=c11 --enable=warning,portability,performance \
+		--error-exitcode=1 --suppress=missingIncludeSystem -Icommon \
+		common $(TOOLS) tests/model
 
 # The CLI tests with every tool under valgrind (slow; not part of check).
 memcheck: tests
@@ -251,7 +255,7 @@ help:
 	@echo 'Targets:'
 	@echo '  all        build libdfufile (static and shared), the tools and libdfufile.pc'
 	@echo '  check      build and run the unit, CLI, corpus and interoperability tests'
-	@echo '  lint       -Werror build of everything and mandoc -T lint of the man pages'
+	@echo '  lint       -Werror build of everything, mandoc -T lint of the man pages, cppcheck'
 	@echo '  bench      time bin2dfu and dfuinfo against cp/cat and dfu-util (not in CI)'
 	@echo '  fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60; needs clang)'
 	@echo '  memcheck   the CLI tests with every tool under valgrind (slow; not in CI)'

@@ -215,10 +215,13 @@ put(struct writer *w, const void *p, size_t len)
 	return 0;
 }
 
-/* Element data or a plain payload, read straight into the output buffer. */
+/*
+ * Element data (el, whose source is src) or a plain payload (el NULL),
+ * read straight into the output buffer.
+ */
 static int
 put_data(struct writer *w, const struct dfu_elem *el,
-    const struct dfu_source *payload, uint64_t size)
+    const struct dfu_source *src, uint64_t size)
 {
 	uint64_t off = 0;
 	size_t n;
@@ -232,7 +235,7 @@ put_data(struct writer *w, const struct dfu_elem *el,
 			n = (size_t)(size - off);
 		rc = el != NULL ?
 		    dfu_elem_read(w->f, el, off, w->buf + w->used, n) :
-		    dfu_source_read(w->f, payload, off, w->buf + w->used, n);
+		    dfu_source_read(w->f, src, off, w->buf + w->used, n);
 		if (rc != 0)
 			return rc;
 		w->used += n;
@@ -301,7 +304,7 @@ write_dfuse(struct writer *w)
 			dfu_put_le32(h, el->pub.address);
 			dfu_put_le32(h + 4, el->pub.size);
 			if ((rc = put(w, h, sizeof(h))) != 0 ||
-			    (rc = put_data(w, el, NULL, el->pub.size)) != 0)
+			    (rc = put_data(w, el, &el->src, el->pub.size)) != 0)
 				return rc;
 		}
 	}

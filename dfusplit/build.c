@@ -493,37 +493,56 @@ unite(const struct input *inputs, struct plan_element *cur,
 	return 0;
 }
 
+/* Drop element k of a target; the last one takes its place. */
+static void
+remove_element(struct plan_target *pt, size_t k)
+{
+	free(pt->els[k].mem);
+	pt->nels--;
+	if (k != pt->nels)
+		pt->els[k] = pt->els[pt->nels];
+	pt->els[pt->nels].mem = NULL;
+}
+
+static int
+contains(const struct plan_element *a, const struct plan_element *b)
+{
+	return a->address <= b->address && (uint64_t)a->address + a->size >=
+	    (uint64_t)b->address + b->size;
+}
+
 /* Add el to a target that already has elements from other inputs. */
 static int
 merge_element(const struct input *inputs, struct plan_target *pt,
     struct plan_element el)
 {
-	size_t k;
-	int rc;
+	size_t k = 0;
 
-	for (k = 0; k < pt->nels; k++) {
+	while (k < pt->nels) {
 		struct plan_element *old = &pt->els[k];
 
 		if (el.size == 0 || old->size == 0 ||
 		    (uint64_t)el.address >= (uint64_t)old->address +
 		    old->size || (uint64_t)old->address >= (uint64_t)el.address +
-		    el.size)
+		    el.size) {
+			k++;
 			continue;
-		if ((rc = compare_overlap(inputs, old, &el)) != 0)
+		}
+		if (compare_overlap(inputs, old, &el) != 0) {
+			free(el.mem);
 			return -1;
+		}
 		/* Equal bytes: one element holds both. */
-		if (old->address <= el.address && (uint64_t)old->address +
-		    old->size >= (uint64_t)el.address + el.size) {
+		if (contains(old, &el)) {
 			free(el.mem);
 			return 0;
 		}
-		if (unite(inputs, &el, old) != 0) {
+		if (!contains(&el, old) && unite(inputs, &el, old) != 0) {
 			free(el.mem);
 			return -1;
 		}
-		free(old->mem);
-		pt->els[k] = pt->els[--pt->nels];
-		k = (size_t)-1;	/* the union may reach others: again */
+		remove_element(pt, k);
+		k = 0;	/* the grown element may reach others: look again */
 	}
 	plan_add_element(pt, &el);
 	return 0;

@@ -238,8 +238,8 @@ add_data(struct join *j, json_t *je, const char *prefix, int t,
 	json_t *jsha = json_object_get(je, "sha256");
 	enum elem_format format = ELEM_BIN;
 	uint8_t *mem = NULL;
-	uint64_t size;
-	uint32_t want;
+	uint64_t size = 0;
+	uint32_t want = 0;
 	struct stat st;
 	int fd, has_size, rc = -1;
 
@@ -349,7 +349,7 @@ read_targets(struct join *j, json_t *m)
 	json_t *jts = json_object_get(m, "targets"), *jt, *jes, *je, *jn;
 	char field[128], prefix[96];
 	size_t t, e;
-	uint32_t alt, address;
+	uint32_t alt = 0, address = 0;
 	int ti;
 
 	if (!json_is_array(jts) || json_array_size(jts) == 0)
@@ -407,7 +407,7 @@ run_join(const struct options *o)
 	json_error_t err;
 	json_t *m, *jv, *jfmt;
 	const char *slash = strrchr(o->manifest, '/');
-	uint32_t version;
+	uint32_t version = 0;
 	int plain, rc = CLI_EXIT_FAIL;
 	size_t i;
 
