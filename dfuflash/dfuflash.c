@@ -559,12 +559,44 @@ on_warn(void *ctx, const char *msg)
 
 /* ---- Actions ------------------------------------------------------------- */
 
+/*
+ * The image is held in memory: refuse one larger than all the writable
+ * memory of the device before loading it, so that memory use is bounded
+ * by the device, not by the file.
+ */
+static int
+too_large(const char *name, uint64_t bytes, const struct dfl_device *dev)
+{
+	uint64_t cap = dfl_device_capacity(dev);
+
+	if (bytes <= cap)
+		return 0;
+	cli_error(name, "%llu bytes of data, more than the %llu bytes of "
+	    "writable memory the device describes",
+	    (unsigned long long)bytes, (unsigned long long)cap);
+	return 1;
+}
+
+/* The bytes of all elements of a DfuSe file. */
+static uint64_t
+dfuse_bytes(struct dfu_file *f)
+{
+	uint64_t n = 0;
+
+	for (unsigned t = 0; t < dfu_file_target_count(f); t++)
+		for (unsigned e = 0; e < dfu_file_element_count(f, t); e++)
+			n += dfu_file_element(f, t, e)->size;
+	return n;
+}
+
 /* Read and check the whole file; its image into img. */
 static int
-load_file(const char *path, struct dfl_image *img)
+load_file(const char *path, const struct dfl_device *dev,
+    struct dfl_image *img)
 {
 	const char *name = cli_input_name(path);
 	struct dfu_file *f;
+	uint64_t bytes = 0;
 	int fd, err;
 
 	if ((fd = cli_open_input(path)) < 0)
@@ -582,6 +614,9 @@ load_file(const char *path, struct dfl_image *img)
 	} else if (err != 0) {
 		cli_error(name, "%s", dfu_file_errmsg(f)[0] != '\0' ?
 		    dfu_file_errmsg(f) : dfu_strerror(err));
+	} else if (dfu_file_format(f) == DFU_FORMAT_DFUSE &&
+	    (bytes = dfuse_bytes(f), too_large(name, bytes, dev))) {
+		err = -1;
 	} else if ((err = dfl_image_from_file(img, f)) != 0) {
 		cli_error(name, "%s", dfu_file_errmsg(f)[0] != '\0' ?
 		    dfu_file_errmsg(f) : dfu_strerror(err));
@@ -623,6 +658,10 @@ load_raw(const struct options *o, const struct dfl_device *dev,
 		cli_error(name, size == 0 ? "empty file" : "%llu bytes at "
 		    "0x%08x pass the end of the 32-bit address space",
 		    (unsigned long long)size, o->address);
+		close(fd);
+		return -1;
+	}
+	if (too_large(name, (uint64_t)size, dev)) {
 		close(fd);
 		return -1;
 	}
@@ -715,7 +754,7 @@ do_download(const struct options *o, struct dfl_session *s,
 	int rc;
 
 	memset(&img, 0, sizeof(img));
-	rc = o->file != NULL ? load_file(o->file, &img) :
+	rc = o->file != NULL ? load_file(o->file, dev, &img) :
 	    load_raw(o, dev, &img);
 	if (rc != 0) {
 		dfl_image_free(&img);

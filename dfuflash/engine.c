@@ -155,6 +155,33 @@ dfl_image_free(struct dfl_image *img)
 	memset(img, 0, sizeof(*img));
 }
 
+uint64_t
+dfl_device_capacity(const struct dfl_device *dev)
+{
+	struct dfu_layout *l;
+	uint64_t total = 0;
+
+	if (dev->bcdDFUVersion != DFU_BCD_DFUSE ||
+	    dev->bInterfaceProtocol != DFL_PROTOCOL_DFU ||
+	    (l = dfu_layout_new()) == NULL)
+		return UINT64_MAX;
+	for (unsigned i = 0; i < dev->nalts && total != UINT64_MAX; i++) {
+		if (dfu_layout_parse(l, dev->alts[i].name) != 0) {
+			total = UINT64_MAX;
+			break;
+		}
+		for (unsigned r = 0; r < dfu_layout_region_count(l); r++) {
+			const struct dfu_layout_region *rg =
+			    dfu_layout_region(l, r);
+
+			if (rg->access & DFU_LAYOUT_WRITABLE)
+				total += rg->end - rg->start;
+		}
+	}
+	dfu_layout_free(l);
+	return total;
+}
+
 /* ---- Sessions ------------------------------------------------------------ */
 
 const char *

@@ -62,6 +62,14 @@ int dfl_image_raw(struct dfl_image *img, int plain, uint8_t alt,
 		  uint32_t address, const void *data, uint32_t size);
 void dfl_image_free(struct dfl_image *img);
 
+/*
+ * Bytes of writable memory the device's layout strings describe, over all
+ * its alternate settings; UINT64_MAX when they do not say (a plain DFU
+ * device, a run-time descriptor set, a string that does not parse).  An
+ * image larger than this cannot fit, and need not be loaded to know it.
+ */
+uint64_t dfl_device_capacity(const struct dfl_device *dev);
+
 /* ---- Sessions ------------------------------------------------------------ */
 
 enum dfl_phase {

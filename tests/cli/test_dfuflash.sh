@@ -440,6 +440,18 @@ run "$DFUFLASH" --sim f405 -D app.bin -s 0x08000000
 expect_stderr_empty
 case_end
 
+begin "an image larger than the device's writable memory is not even loaded"
+head -c 2000000 /dev/zero >big.bin
+"$BUILD/bin/bin2dfu" -a 0x20000000:big.bin -o big.dfu || fail "bin2dfu failed"
+# 1 MiB of flash, 16 option bytes, 528 of OTP, 4 of device feature.
+run "$DFUFLASH" --sim f405 big.dfu
+expect_status 1
+expect_stderr_line "dfuflash: big.dfu: 2000000 bytes of data, more than the 1049124 bytes of writable memory the device describes"
+run "$DFUFLASH" --sim f405 -D big.bin -s 0x08000000
+expect_status 1
+expect_stderr_line "dfuflash: big.bin: 2000000 bytes of data, more than the 1049124 bytes of writable memory the device describes"
+case_end
+
 # ---- the state file -------------------------------------------------------------------------
 
 begin "--sim state: a file of the wrong size is refused"

@@ -486,6 +486,27 @@ test_plan_widening_stays_in_regions(void **state)
 	dfl_session_free(s);
 }
 
+/* Writable bytes over all alts, from the layout strings only. */
+static void
+test_device_capacity(void **state)
+{
+	struct dfu_model *m = dfu_model_new("f405");
+	char err[128];
+
+	(void)state;
+	/* 1 MiB flash + 16 option bytes + 512 + 16 OTP + 4 feature bytes. */
+	assert_int_equal(dfl_device_capacity(dfu_model_device(m)), 1049124);
+	assert_int_equal(dfu_model_fault(m, "runtime", err, sizeof(err)), 0);
+	assert_true(dfl_device_capacity(dfu_model_device(m)) == UINT64_MAX);
+	dfu_model_free(m);
+	m = dfu_model_new("l476");
+	assert_int_equal(dfl_device_capacity(dfu_model_device(m)), 1048576);
+	dfu_model_free(m);
+	m = dfu_model_new("dfu11");
+	assert_true(dfl_device_capacity(dfu_model_device(m)) == UINT64_MAX);
+	dfu_model_free(m);
+}
+
 static void
 test_vid_pid(void **state)
 {
@@ -1156,6 +1177,7 @@ main(void)
 		cmocka_unit_test(test_plan_outside_memory),
 		cmocka_unit_test(test_plan_not_writable_and_bad_layout),
 		cmocka_unit_test(test_plan_widening_stays_in_regions),
+		cmocka_unit_test(test_device_capacity),
 		cmocka_unit_test(test_vid_pid),
 		cmocka_unit_test(test_format_mismatch),
 		cmocka_unit_test(test_erase_order),
