@@ -182,6 +182,9 @@ check_args(struct options *o, int argc, char *argv[])
 	    (o->flags || o->start_set))
 		bad_usage("%s takes no download options", o->upload != NULL ?
 		    "-U" : "--unprotect");
+	if (o->start_set && (o->flags & DFL_NO_LEAVE))
+		bad_usage("--start is where the device goes when it leaves; "
+		    "--no-leave keeps it in DFU mode");
 	if ((o->flags & DFL_PLAN_ONLY) && (o->flags & DFL_MASS_ERASE))
 		bad_usage("--plan and --mass-erase do not go together");
 	if ((o->flags & DFL_MASS_ERASE) && (o->flags & DFL_SKIP_UNCHANGED))

@@ -1100,6 +1100,12 @@ plan_dfuse(struct dfl_session *s)
 		    (rc = make_pages(s, tg)) != 0)
 			return rc;
 	}
+	/* The address the device will be told to run must be in its memory. */
+	if (s->o->start_set && !(s->o->flags & DFL_NO_LEAVE) &&
+	    dfu_layout_find(s->targets[0].layout, s->o->start, NULL) == NULL)
+		return fail(s, DFL_ERR_PLAN, "start address 0x%08x is outside "
+		    "the memory of alt %u (%s)", s->o->start,
+		    s->targets[0].alt, dfu_layout_name(s->targets[0].layout));
 	/* Reads only after every target passed the checks above. */
 	for (size_t t = 0; t < s->ntargets; t++) {
 		struct target *tg = &s->targets[t];

@@ -119,6 +119,7 @@ for args in \
     "--sim f405 --format hex -U o -s 0:1|dfuflash: --format hex: expected bin or dfu" \
     "--sim f405 --verify -U o -s 0:1|dfuflash: -U takes no download options" \
     "--sim f405 --plan --mass-erase a.dfu|dfuflash: --plan and --mass-erase do not go together" \
+    "--sim f405 --start 0x08000000 --no-leave a.dfu|dfuflash: --start is where the device goes when it leaves; --no-leave keeps it in DFU mode" \
     "--sim f405 --mass-erase --skip-unchanged a.dfu|dfuflash: --mass-erase erases everything: --skip-unchanged cannot skip anything" \
     "--sim f405 --progress=xml a.dfu|dfuflash: --progress=xml: expected bar, json or none" \
     "--sim f405 --start 0x1g a.dfu|dfuflash: --start 0x1g: not a 32-bit number" \

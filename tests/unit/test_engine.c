@@ -697,6 +697,13 @@ test_leave_options(void **state)
 	r->o.start = 0x08000000;
 	assert_int_equal(flash_img(r, &img, 0), 0);
 	assert_int_equal(dfu_model_stats(r->m)->left_address, 0x08000000);
+	/* A start outside the memory is refused before anything is sent. */
+	rig_replug(r);
+	r->o.start = 0x20000000;
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN, "start address "
+	    "0x20000000 is outside the memory of alt 0 (Internal Flash)");
+	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	r->o.start = 0x08000000;
 	assert_false(r->res.left_vanished);
 	/* A device that resets before answering has left: success. */
 	rig_replug(r);
