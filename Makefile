@@ -72,6 +72,7 @@ MANPAGES := $(wildcard man/*.1 man/*.3)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(B)/tests/test_fuzz_%)
 FUZZ_SEEDS_dfufile := tests/fixtures/corpus tests/fixtures/invalid
+FUZZ_SEEDS_image := tests/fixtures/elf tests/fixtures/invalid
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 empty :=
