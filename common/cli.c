@@ -464,51 +464,12 @@ cli_same_file(const char *path, int fd)
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-/* ---- Converters: elf2dfu, hex2dfu ----------------------------------------- */
+/* ---- Options and DfuSe building: bin2dfu, elf2dfu, hex2dfu ---------------- */
 
-#include <getopt.h>
+#define TARGET_NAME_MAX (DFUSE_TARGET_NAME_SIZE - 1)
 
-#include "dfufile.h"
-
-#define CONV_TARGET_NAME_MAX (DFUSE_TARGET_NAME_SIZE - 1)
-#define CONV_PAD_FILL 0xff	/* erased flash reads 0xff */
-
-enum {
-	CONV_OPT_GAP_FILL = 256,
-	CONV_OPT_MAX_GAP,
-	CONV_OPT_PAD,
-	CONV_OPT_RANGE,
-	CONV_OPT_SPLIT_AT,
-};
-
-static const struct option conv_longopts[] = {
-	{ "device",		required_argument,	NULL,	'd' },
-	{ "gap-fill",		required_argument,	NULL,	CONV_OPT_GAP_FILL },
-	{ "help",		no_argument,		NULL,	'h' },
-	{ "max-gap",		required_argument,	NULL,	CONV_OPT_MAX_GAP },
-	{ "only-section",	required_argument,	NULL,	'j' },
-	{ "output",		required_argument,	NULL,	'o' },
-	{ "pad",		required_argument,	NULL,	CONV_OPT_PAD },
-	{ "range",		required_argument,	NULL,	CONV_OPT_RANGE },
-	{ "release",		required_argument,	NULL,	'r' },
-	{ "remove-section",	required_argument,	NULL,	'R' },
-	{ "split-at",		required_argument,	NULL,	CONV_OPT_SPLIT_AT },
-	{ "target",		required_argument,	NULL,	't' },
-	{ "version",		no_argument,		NULL,	'V' },
-	{ NULL,			0,			NULL,	0 }
-};
-
-static const char *conv_usage_text;
-
-static void __attribute__((noreturn))
-conv_usage(void)
-{
-	fputs(conv_usage_text, stderr);
-	exit(CLI_EXIT_USAGE);
-}
-
-static void __attribute__((noreturn))
-conv_bad(const char *fmt, ...)
+void
+cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -521,8 +482,15 @@ conv_bad(const char *fmt, ...)
 	exit(CLI_EXIT_USAGE);
 }
 
-static void *
-conv_grow(void *p, size_t n, size_t size)
+void
+cli_opts_usage(const struct cli_opts *o)
+{
+	fputs(o->usage, stderr);
+	exit(CLI_EXIT_USAGE);
+}
+
+void *
+cli_grow(void *p, size_t n, size_t size)
 {
 	void *q;
 
@@ -535,9 +503,8 @@ conv_grow(void *p, size_t n, size_t size)
 	return q;
 }
 
-/* cli_parse_u32() of the first n bytes of s. */
-static int
-conv_parse_u32_prefix(const char *s, size_t n, uint32_t *out)
+int
+cli_parse_u32_prefix(const char *s, size_t n, uint32_t *out)
 {
 	char buf[32];
 
@@ -548,64 +515,332 @@ conv_parse_u32_prefix(const char *s, size_t n, uint32_t *out)
 	return cli_parse_u32(buf, out);
 }
 
-/* -t ALT[:NAME], with bin2dfu's messages. */
+void
+cli_opts_init(struct cli_opts *o, const char *tool, const char *usage,
+    const struct option *longopts)
+{
+	memset(o, 0, sizeof(*o));
+	o->tool = tool;
+	o->usage = usage;
+	o->longopts = longopts;
+	o->vid = 0x0483;	/* STMicroelectronics */
+	o->pid = 0xdf11;	/* STM32 ROM bootloader in DFU mode */
+	o->bcd_device = DFU_ID_ANY;
+	o->pad = 1;
+}
+
+void
+cli_opts_free(struct cli_opts *o)
+{
+	free(o->targets);
+	o->targets = NULL;
+	o->ntargets = 0;
+}
+
+size_t
+cli_opts_add_target(struct cli_opts *o, const char *arg, uint8_t alt,
+    const char *name)
+{
+	struct cli_target *t;
+
+	if (o->ntargets == DFUSE_MAX_TARGETS)
+		cli_usage_error("-t %s: more than %d targets", arg,
+		    DFUSE_MAX_TARGETS);
+	o->targets = cli_grow(o->targets, o->ntargets, sizeof(*o->targets));
+	t = &o->targets[o->ntargets];
+	t->arg = arg;
+	t->alt = alt;
+	t->name = name;
+	return o->ntargets++;
+}
+
+/* -t ALT[:NAME] */
 static void
-conv_target(struct cli_conv *c, const char *arg)
+opts_target(struct cli_opts *o, const char *arg)
 {
 	const char *colon = strchr(arg, ':');
 	const char *name = colon != NULL ? colon + 1 : NULL;
 	size_t altlen = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
-	struct cli_conv_target *t;
 	uint32_t alt;
 
-	if (conv_parse_u32_prefix(arg, altlen, &alt) != 0 || alt > 255)
-		conv_bad("-t %s: alternate setting is not a number from 0 to "
-		    "255", arg);
+	if (cli_parse_u32_prefix(arg, altlen, &alt) != 0 || alt > 255)
+		cli_usage_error("-t %s: alternate setting is not a number from "
+		    "0 to 255", arg);
 	if (name != NULL && *name == '\0')
-		conv_bad("-t %s: empty target name", arg);
-	if (name != NULL && strlen(name) > CONV_TARGET_NAME_MAX)
-		conv_bad("-t %.*s: target name is %zu bytes, longer than %d",
-		    (int)altlen, arg, strlen(name), CONV_TARGET_NAME_MAX);
-	if (c->ntargets == DFUSE_MAX_TARGETS)
-		conv_bad("-t %s: more than %d targets", arg,
-		    DFUSE_MAX_TARGETS);
-	c->targets = conv_grow(c->targets, c->ntargets, sizeof(*c->targets));
-	t = &c->targets[c->ntargets++];
-	memset(t, 0, sizeof(*t));
-	t->arg = arg;
-	t->alt = (uint8_t)alt;
-	t->name = name;
+		cli_usage_error("-t %s: empty target name", arg);
+	if (name != NULL && strlen(name) > TARGET_NAME_MAX)
+		cli_usage_error("-t %.*s: target name is %zu bytes, longer "
+		    "than %d", (int)altlen, arg, strlen(name), TARGET_NAME_MAX);
+	cli_opts_add_target(o, arg, (uint8_t)alt, name);
 }
+
+/*
+ * The long option of argv element el ("--name" or "--name=value") if it
+ * is the one whose code is val; NULL if el is not a long option.
+ */
+static const struct option *
+opts_long(const struct cli_opts *o, const char *el, int val)
+{
+	size_t n;
+
+	if (strncmp(el, "--", 2) != 0)
+		return NULL;
+	el += 2;
+	n = strcspn(el, "=");
+	for (const struct option *lo = o->longopts; lo->name != NULL; lo++)
+		if (lo->val == val && strncmp(lo->name, el, n) == 0)
+			return lo;
+	return NULL;
+}
+
+/*
+ * If the long option el abbreviates more than one, print "ambiguous
+ * option: --p (--pad, --plain)" and return 1.
+ */
+static int
+opts_ambiguous(const struct cli_opts *o, const char *el)
+{
+	const char *name = el + 2;
+	size_t n = strcspn(name, "="), len = 0, matches = 0;
+	char list[256];
+
+	list[0] = '\0';
+	for (const struct option *lo = o->longopts; lo->name != NULL; lo++) {
+		if (n == 0 || strncmp(lo->name, name, n) != 0)
+			continue;
+		if (len < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+			    "%s--%s", matches > 0 ? ", " : "", lo->name);
+		matches++;
+	}
+	if (matches < 2)
+		return 0;
+	cli_error(NULL, "ambiguous option: --%.*s (%s)", (int)n, name, list);
+	return 1;
+}
+
+/*
+ * getopt_long() refused an option.  Name it as the user wrote it: "-x",
+ * or "--name" without any "=value" ('--device' with no argument is not
+ * "-d", '--help=x' is not "-h").  For a long option getopt_long() has
+ * already stepped optind past its element; for a short one optopt is the
+ * character and the element may hold others.
+ */
+static void __attribute__((noreturn))
+opts_refused(const struct cli_opts *o, int ch, char *argv[])
+{
+	const char *el = optind > 0 ? argv[optind - 1] : "";
+	const char *what = ch == ':' ? "option needs an argument" :
+	    "unknown option";
+	int longopt;
+
+	if (ch == ':')
+		longopt = strncmp(el, "--", 2) == 0;
+	else if (optopt == 0)
+		longopt = 1;	/* unknown or ambiguous long option */
+	else {
+		/* A long option given an argument it does not take. */
+		longopt = strchr(el, '=') != NULL &&
+		    opts_long(o, el, optopt) != NULL;
+		if (longopt)
+			what = "option takes no argument";
+	}
+	if (longopt && ch == '?' && optopt == 0 && opts_ambiguous(o, el))
+		cli_opts_usage(o);
+	if (longopt)
+		cli_error(NULL, "%s: %.*s", what, (int)strcspn(el, "="), el);
+	else
+		cli_error(NULL, "%s: -%c", what, optopt);
+	cli_opts_usage(o);
+}
+
+void
+cli_opts_option(struct cli_opts *o, int ch, char *argv[])
+{
+	switch (ch) {
+	case 'd':
+		if (cli_parse_ids(optarg, &o->vid, &o->pid) != 0)
+			cli_usage_error("-d %s: expected vid:pid, two hexadecimal "
+			    "numbers up to ffff", optarg);
+		o->ids_set = 1;
+		break;
+	case 'h':
+		fputs(o->usage, stdout);
+		exit(CLI_EXIT_OK);
+	case 'o':
+		o->output = optarg;
+		break;
+	case 'r':
+		if (cli_parse_hex16(optarg, &o->bcd_device) != 0)
+			cli_usage_error("-r %s: bcdDevice is not a hexadecimal "
+			    "number up to ffff", optarg);
+		break;
+	case 't':
+		opts_target(o, optarg);
+		break;
+	case 'V':
+		printf("%s %s\n", o->tool, DFUFILE_VERSION_STRING);
+		exit(CLI_EXIT_OK);
+	case CLI_OPT_PAD:
+		if (cli_parse_u32(optarg, &o->pad) != 0 || o->pad == 0)
+			cli_usage_error("--pad %s: not a number from 1 to "
+			    "4294967295", optarg);
+		break;
+	default:
+		opts_refused(o, ch, argv);
+	}
+}
+
+void
+cli_opts_check(const struct cli_opts *o)
+{
+	if (o->output == NULL) {
+		cli_error(NULL, "missing -o output");
+		cli_opts_usage(o);
+	}
+}
+
+const char *
+cli_output_name(const char *path)
+{
+	return strcmp(path, "-") == 0 ? "(stdout)" : path;
+}
+
+void
+cli_file_error(const struct dfu_file *f, const char *file, int err)
+{
+	const char *msg = dfu_file_errmsg(f);
+	const char *sys = "";
+	int e = dfu_file_errno(f);
+
+	if (*msg == '\0')
+		msg = dfu_strerror(err);
+	if (err == DFU_ERR_IO && e != 0 && strstr(msg, strerror(e)) == NULL)
+		sys = strerror(e);
+	cli_error(file, "%s%s%s", msg, *sys != '\0' ? ": " : "", sys);
+}
+
+int
+cli_build_dfuse(const struct cli_opts *o, struct dfu_file *f,
+    int (*add)(void *ctx, struct dfu_file *f, size_t t, unsigned index),
+    void *ctx, const char *pad_file)
+{
+	int err, idx;
+
+	if ((err = dfu_file_init(f, DFU_FORMAT_DFUSE)) != 0 ||
+	    (err = dfu_file_set_ids(f, o->vid, o->pid, o->bcd_device)) != 0) {
+		cli_file_error(f, NULL, err);
+		return -1;
+	}
+	for (size_t t = 0; t < o->ntargets; t++) {
+		const struct cli_target *tg = &o->targets[t];
+
+		if ((idx = dfu_file_add_target(f, tg->alt, tg->name)) < 0) {
+			cli_file_error(f, NULL, idx);
+			return -1;
+		}
+		if (add(ctx, f, t, (unsigned)idx) != 0)
+			return -1;
+	}
+	if (o->pad > 1 &&
+	    (err = dfu_file_pad_elements(f, o->pad, CLI_PAD_FILL)) != 0) {
+		cli_file_error(f, pad_file, err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_output_is_input(const char *output, int in_fd, const char *in_path)
+{
+	struct stat a, b;
+
+	if (strcmp(output, "-") == 0) {
+		if (fstat(STDOUT_FILENO, &a) != 0 || fstat(in_fd, &b) != 0 ||
+		    !S_ISREG(a.st_mode) || a.st_dev != b.st_dev ||
+		    a.st_ino != b.st_ino)
+			return 0;
+	} else if (!cli_same_file(output, in_fd))
+		return 0;
+	cli_error(cli_output_name(output), "output is also the input %s; "
+	    "refusing to overwrite it", cli_input_name(in_path));
+	return 1;
+}
+
+int
+cli_write_dfu(struct dfu_file *f, const char *output)
+{
+	struct cli_output out;
+	int err;
+
+	if (cli_output_open(&out, output) != 0)
+		return CLI_EXIT_FAIL;
+	if ((err = dfu_file_write_fd(f, out.fd)) != 0) {
+		cli_file_error(f, cli_output_name(output), err);
+		cli_output_abort(&out);
+		return CLI_EXIT_FAIL;
+	}
+	return cli_output_commit(&out) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
+/* ---- Converters: elf2dfu, hex2dfu ----------------------------------------- */
+
+enum {
+	CONV_OPT_GAP_FILL = CLI_OPT_TOOL,
+	CONV_OPT_MAX_GAP,
+	CONV_OPT_RANGE,
+	CONV_OPT_SPLIT_AT,
+};
+
+#define CONV_LONGOPTS \
+	CLI_OPTS_LONGOPTS, \
+	{ "gap-fill",	required_argument,	NULL,	CONV_OPT_GAP_FILL }, \
+	{ "max-gap",	required_argument,	NULL,	CONV_OPT_MAX_GAP }, \
+	{ "range",	required_argument,	NULL,	CONV_OPT_RANGE }, \
+	{ "split-at",	required_argument,	NULL,	CONV_OPT_SPLIT_AT }
+
+static const struct option conv_longopts[] = {
+	CONV_LONGOPTS,
+	{ NULL,		0,			NULL,	0 }
+};
+
+/* With CLI_CONV_SECTIONS. */
+static const struct option conv_section_longopts[] = {
+	CONV_LONGOPTS,
+	{ "only-section",	required_argument,	NULL,	'j' },
+	{ "remove-section",	required_argument,	NULL,	'R' },
+	{ NULL,			0,			NULL,	0 }
+};
 
 /* --range FIRST-LAST or FIRST+SIZE, for the last -t. */
 static void
 conv_range(struct cli_conv *c, const char *arg)
 {
 	const char *sep = strpbrk(arg, "-+");
-	struct cli_conv_target *t;
 	struct cli_range r;
 	uint32_t first, second;
 
-	if (c->ntargets == 0)
-		conv_bad("--range %s: give -t before the ranges of its target",
-		    arg);
-	if (sep == NULL || conv_parse_u32_prefix(arg, (size_t)(sep - arg),
+	if (c->opts.ntargets == 0)
+		cli_usage_error("--range %s: give -t before the ranges of its "
+		    "target", arg);
+	if (sep == NULL || cli_parse_u32_prefix(arg, (size_t)(sep - arg),
 	    &first) != 0 || cli_parse_u32(sep + 1, &second) != 0)
-		conv_bad("--range %s: expected first-last or first+size, "
+		cli_usage_error("--range %s: expected first-last or first+size, "
 		    "32-bit numbers", arg);
 	if (*sep == '-' && second < first)
-		conv_bad("--range %s: the last address is below the first", arg);
+		cli_usage_error("--range %s: the last address is below the "
+		    "first", arg);
 	if (*sep == '+' && second == 0)
-		conv_bad("--range %s: empty range", arg);
+		cli_usage_error("--range %s: empty range", arg);
 	if (*sep == '+' && (uint64_t)first + second > (UINT64_C(1) << 32))
-		conv_bad("--range %s: runs past the end of the 32-bit address "
-		    "space", arg);
+		cli_usage_error("--range %s: runs past the end of the 32-bit "
+		    "address space", arg);
 	r.first = first;
 	r.last = *sep == '-' ? second : (uint32_t)(first + (second - 1));
 	r.arg = arg;
-	t = &c->targets[c->ntargets - 1];
-	t->ranges = conv_grow(t->ranges, t->nranges, sizeof(*t->ranges));
-	t->ranges[t->nranges++] = r;
+	r.target = c->opts.ntargets - 1;
+	c->ranges = cli_grow(c->ranges, c->nranges, sizeof(*c->ranges));
+	c->ranges[c->nranges++] = r;
 }
 
 static int
@@ -616,207 +851,150 @@ conv_cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Number of --range options of target t. */
+static size_t
+conv_nranges(const struct cli_conv *c, size_t t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->nranges; i++)
+		n += c->ranges[i].target == t;
+	return n;
+}
+
 /* What the options left to check once all are read. */
 static void
 conv_check(struct cli_conv *c, int argc, char *argv[])
 {
-	size_t i, j, k, l, rest = 0;
+	struct cli_opts *o = &c->opts;
 	const char *rest_arg = NULL;
+	size_t i, j, rest = 0;
 
 	if (argc == 0) {
 		cli_error(NULL, "no input: give a file");
-		conv_usage();
+		cli_opts_usage(o);
 	}
 	if (argc > 1) {
 		cli_error(NULL, "%s: unexpected argument; give one input file",
 		    argv[1]);
-		conv_usage();
+		cli_opts_usage(o);
 	}
 	c->input = argv[0];
-	if (c->output == NULL) {
-		cli_error(NULL, "missing -o output");
-		conv_usage();
-	}
+	cli_opts_check(o);
 	if (c->nsplits > 0) {
-		for (i = 0; i < c->ntargets; i++)
-			if (c->targets[i].nranges > 0)
-				conv_bad("--range cannot be used with "
-				    "--split-at");
+		if (c->nranges > 0)
+			cli_usage_error("--range cannot be used with "
+			    "--split-at");
 		qsort(c->splits, c->nsplits, sizeof(*c->splits), conv_cmp_u32);
 		for (i = 1; i < c->nsplits; i++)
 			if (c->splits[i] == c->splits[i - 1])
-				conv_bad("--split-at 0x%08x: given twice",
+				cli_usage_error("--split-at 0x%08x: given twice",
 				    c->splits[i]);
-		if (c->ntargets > 0 && c->ntargets != c->nsplits + 1)
-			conv_bad("--split-at cuts the addresses into %zu parts, "
-			    "but %zu targets are given with -t",
-			    c->nsplits + 1, c->ntargets);
-		if (c->ntargets == 0 && c->nsplits + 1 > DFUSE_MAX_TARGETS)
-			conv_bad("--split-at cuts the addresses into %zu parts, "
-			    "more than %d targets", c->nsplits + 1,
+		if (o->ntargets > 0 && o->ntargets != c->nsplits + 1)
+			cli_usage_error("--split-at cuts the addresses into %zu "
+			    "parts, but %zu targets are given with -t",
+			    c->nsplits + 1, o->ntargets);
+		if (o->ntargets == 0 && c->nsplits + 1 > DFUSE_MAX_TARGETS)
+			cli_usage_error("--split-at cuts the addresses into %zu "
+			    "parts, more than %d targets", c->nsplits + 1,
 			    DFUSE_MAX_TARGETS);
-		if (c->ntargets == 0)
-			for (i = 0; i <= c->nsplits; i++) {
-				c->targets = conv_grow(c->targets,
-				    c->ntargets, sizeof(*c->targets));
-				memset(&c->targets[c->ntargets], 0,
-				    sizeof(*c->targets));
-				c->targets[c->ntargets++].alt = (uint8_t)i;
-			}
+		if (o->ntargets == 0)
+			for (i = 0; i <= c->nsplits; i++)
+				cli_opts_add_target(o, NULL, (uint8_t)i, NULL);
 		return;
 	}
-	if (c->ntargets == 0) {
-		c->targets = conv_grow(c->targets, 0, sizeof(*c->targets));
-		memset(c->targets, 0, sizeof(*c->targets));
-		c->ntargets = 1;
+	if (o->ntargets == 0) {
+		cli_opts_add_target(o, NULL, 0, NULL);
 		return;
 	}
-	for (i = 0; i < c->ntargets; i++) {
-		if (c->targets[i].nranges > 0)
+	for (i = 0; i < o->ntargets; i++) {
+		if (conv_nranges(c, i) > 0)
 			continue;
 		if (rest++ > 0)
-			conv_bad("-t %s and -t %s have no --range: only one "
-			    "target can take the addresses no --range names",
-			    rest_arg, c->targets[i].arg);
-		rest_arg = c->targets[i].arg;
+			cli_usage_error("-t %s and -t %s have no --range: only "
+			    "one target can take the addresses no --range "
+			    "names", rest_arg, o->targets[i].arg);
+		rest_arg = o->targets[i].arg;
 	}
-	for (i = 0; i < c->ntargets; i++)
-		for (j = 0; j < c->targets[i].nranges; j++)
-			for (k = i; k < c->ntargets; k++)
-				for (l = k == i ? j + 1 : 0;
-				    l < c->targets[k].nranges; l++) {
-					const struct cli_range *a =
-					    &c->targets[i].ranges[j];
-					const struct cli_range *b =
-					    &c->targets[k].ranges[l];
+	for (i = 0; i < c->nranges; i++)
+		for (j = i + 1; j < c->nranges; j++) {
+			const struct cli_range *a = &c->ranges[i];
+			const struct cli_range *b = &c->ranges[j];
 
-					if (a->first <= b->last &&
-					    b->first <= a->last)
-						conv_bad("--range %s overlaps "
-						    "--range %s", b->arg,
-						    a->arg);
-				}
+			if (a->first <= b->last && b->first <= a->last)
+				cli_usage_error("--range %s overlaps --range %s",
+				    b->arg, a->arg);
+		}
 }
 
 void
 cli_conv_parse(struct cli_conv *c, const char *tool, const char *usage,
     unsigned flags, int argc, char *argv[])
 {
-	const char *shortopts = flags & CLI_CONV_SECTIONS ?
-	    ":d:hj:o:R:r:t:V" : ":d:ho:r:t:V";
+	int sections = (flags & CLI_CONV_SECTIONS) != 0;
+	const char *shortopts = sections ? ":" CLI_OPTS_SHORTOPTS "j:R:" :
+	    ":" CLI_OPTS_SHORTOPTS;
+	const struct option *longopts = sections ? conv_section_longopts :
+	    conv_longopts;
 	uint32_t v;
 	int ch;
 
 	memset(c, 0, sizeof(*c));
-	c->tool = tool;
-	c->vid = 0x0483;	/* STMicroelectronics */
-	c->pid = 0xdf11;	/* STM32 ROM bootloader in DFU mode */
-	c->bcd_device = DFU_ID_ANY;
-	c->pad = 1;
+	cli_opts_init(&c->opts, tool, usage, longopts);
 	c->gap_fill = -1;
-	conv_usage_text = usage;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, shortopts, conv_longopts,
-	    NULL)) != -1) {
-		/* Short -j and -R are not in shortopts without the flag. */
-		if ((ch == 'j' || ch == 'R') && !(flags & CLI_CONV_SECTIONS)) {
-			cli_error(NULL, "unknown option: --%s", ch == 'j' ?
-			    "only-section" : "remove-section");
-			conv_usage();
-		}
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'd':
-			if (cli_parse_ids(optarg, &c->vid, &c->pid) != 0)
-				conv_bad("-d %s: expected vid:pid, two "
-				    "hexadecimal numbers up to ffff", optarg);
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(CLI_EXIT_OK);
 		case 'j':
-			c->only = conv_grow(c->only, c->nonly,
-			    sizeof(*c->only));
+			c->only = cli_grow(c->only, c->nonly, sizeof(*c->only));
 			c->only[c->nonly++] = optarg;
 			break;
-		case 'o':
-			c->output = optarg;
-			break;
 		case 'R':
-			c->remove = conv_grow(c->remove, c->nremove,
+			c->remove = cli_grow(c->remove, c->nremove,
 			    sizeof(*c->remove));
 			c->remove[c->nremove++] = optarg;
 			break;
-		case 'r':
-			if (cli_parse_hex16(optarg, &c->bcd_device) != 0)
-				conv_bad("-r %s: bcdDevice is not a "
-				    "hexadecimal number up to ffff", optarg);
-			break;
-		case 't':
-			conv_target(c, optarg);
-			break;
-		case 'V':
-			printf("%s %s\n", tool, DFUFILE_VERSION_STRING);
-			exit(CLI_EXIT_OK);
 		case CONV_OPT_GAP_FILL:
 			if (cli_parse_u32(optarg, &v) != 0 || v > 255)
-				conv_bad("--gap-fill %s: not a byte value from "
-				    "0 to 255", optarg);
+				cli_usage_error("--gap-fill %s: not a byte value "
+				    "from 0 to 255", optarg);
 			c->gap_fill = (int)v;
 			break;
 		case CONV_OPT_MAX_GAP:
 			if (cli_parse_u32(optarg, &c->max_gap) != 0 ||
 			    c->max_gap == 0)
-				conv_bad("--max-gap %s: not a number from 1 to "
-				    "4294967295", optarg);
-			break;
-		case CONV_OPT_PAD:
-			if (cli_parse_u32(optarg, &c->pad) != 0 || c->pad == 0)
-				conv_bad("--pad %s: not a number from 1 to "
-				    "4294967295", optarg);
+				cli_usage_error("--max-gap %s: not a number from "
+				    "1 to 4294967295", optarg);
 			break;
 		case CONV_OPT_RANGE:
 			conv_range(c, optarg);
 			break;
 		case CONV_OPT_SPLIT_AT:
 			if (cli_parse_u32(optarg, &v) != 0 || v == 0)
-				conv_bad("--split-at %s: not an address from 1 "
-				    "to 0xffffffff", optarg);
-			c->splits = conv_grow(c->splits, c->nsplits,
+				cli_usage_error("--split-at %s: not an address "
+				    "from 1 to 0xffffffff", optarg);
+			c->splits = cli_grow(c->splits, c->nsplits,
 			    sizeof(*c->splits));
 			c->splits[c->nsplits++] = v;
 			break;
-		case ':':
-			if (optopt > 0 && optopt < 256)
-				cli_error(NULL, "option needs an argument: -%c",
-				    optopt);
-			else
-				cli_error(NULL, "option needs an argument: %s",
-				    argv[optind - 1]);
-			conv_usage();
 		default:
-			if (optopt > 0 && optopt < 256)
-				cli_error(NULL, "unknown option: -%c", optopt);
-			else
-				cli_error(NULL, "unknown option: %s",
-				    argv[optind - 1]);
-			conv_usage();
+			cli_opts_option(&c->opts, ch, argv);
 		}
 	}
 	if (c->gap_fill >= 0 && c->max_gap == 0)
-		conv_bad("--gap-fill needs --max-gap: say how large a gap may "
-		    "be filled");
+		cli_usage_error("--gap-fill needs --max-gap: say how large a gap "
+		    "may be filled");
 	if (c->gap_fill < 0)
-		c->gap_fill = CONV_PAD_FILL;
+		c->gap_fill = CLI_PAD_FILL;
 	conv_check(c, argc - optind, argv + optind);
 }
 
 void
 cli_conv_free(struct cli_conv *c)
 {
-	for (size_t i = 0; i < c->ntargets; i++)
-		free(c->targets[i].ranges);
-	free(c->targets);
+	cli_opts_free(&c->opts);
+	free(c->ranges);
 	free(c->splits);
 	free(c->only);
 	free(c->remove);
@@ -877,13 +1055,13 @@ static struct conv_iv *
 conv_intervals(const struct cli_conv *c, size_t *n, int *has_rest)
 {
 	struct conv_iv *v = NULL, *r;
-	size_t nv = 0, i, j, nr, rest = SIZE_MAX;
+	size_t nv = 0, i, nr, rest = SIZE_MAX;
 	uint64_t next;
 
 	*has_rest = 0;
 	if (c->nsplits > 0) {
 		for (i = 0; i <= c->nsplits; i++) {
-			v = conv_grow(v, nv, sizeof(*v));
+			v = cli_grow(v, nv, sizeof(*v));
 			v[nv].first = i == 0 ? 0 : c->splits[i - 1];
 			v[nv].last = i == c->nsplits ? UINT32_MAX :
 			    c->splits[i] - 1;
@@ -893,15 +1071,14 @@ conv_intervals(const struct cli_conv *c, size_t *n, int *has_rest)
 		*n = nv;
 		return v;
 	}
-	for (i = 0; i < c->ntargets; i++) {
-		if (c->targets[i].nranges == 0)
+	for (i = 0; i < c->opts.ntargets; i++)
+		if (conv_nranges(c, i) == 0)
 			rest = i;
-		for (j = 0; j < c->targets[i].nranges; j++) {
-			v = conv_grow(v, nv, sizeof(*v));
-			v[nv].first = c->targets[i].ranges[j].first;
-			v[nv].last = c->targets[i].ranges[j].last;
-			v[nv++].target = i;
-		}
+	for (i = 0; i < c->nranges; i++) {
+		v = cli_grow(v, nv, sizeof(*v));
+		v[nv].first = c->ranges[i].first;
+		v[nv].last = c->ranges[i].last;
+		v[nv++].target = c->ranges[i].target;
 	}
 	if (nv > 0)
 		qsort(v, nv, sizeof(*v), conv_cmp_iv);
@@ -916,13 +1093,13 @@ conv_intervals(const struct cli_conv *c, size_t *n, int *has_rest)
 			uint64_t end = i < nr ? r[i].first : UINT64_C(1) << 32;
 
 			if (end > next) {
-				v = conv_grow(v, nv, sizeof(*v));
+				v = cli_grow(v, nv, sizeof(*v));
 				v[nv].first = (uint32_t)next;
 				v[nv].last = (uint32_t)(end - 1);
 				v[nv++].target = rest;
 			}
 			if (i < nr) {
-				v = conv_grow(v, nv, sizeof(*v));
+				v = cli_grow(v, nv, sizeof(*v));
 				v[nv++] = r[i];
 				next = (uint64_t)r[i].last + 1;
 			}
@@ -934,49 +1111,57 @@ conv_intervals(const struct cli_conv *c, size_t *n, int *has_rest)
 	return v;
 }
 
-/* Name of a target in messages. */
-static void
-conv_target_label(const struct cli_conv *c, size_t t, char *buf, size_t len)
-{
-	if (c->targets[t].arg != NULL)
-		snprintf(buf, len, "-t %s", c->targets[t].arg);
-	else
-		snprintf(buf, len, "target alt %u", c->targets[t].alt);
-}
+/* What conv_add_elements() needs. */
+struct conv_build {
+	const struct cli_conv *c;
+	struct dfu_image *img;
+	const struct conv_iv *v;
+	size_t nv;
+};
 
-static void
-conv_file_error(const struct dfu_file *f, const char *name, int err)
-{
-	const char *msg = dfu_file_errmsg(f);
-	const char *sys = "";
-	int e = dfu_file_errno(f);
-
-	if (*msg == '\0')
-		msg = dfu_strerror(err);
-	if (err == DFU_ERR_IO && e != 0 && strstr(msg, strerror(e)) == NULL)
-		sys = strerror(e);
-	cli_error(name, "%s%s%s", msg, *sys != '\0' ? ": " : "", sys);
-}
-
-/* Targets and elements of f from the image. */
+/* The elements of target t: the image in that target's intervals. */
 static int
-conv_describe(const struct cli_conv *c, struct dfu_image *img,
-    struct dfu_file *f)
+conv_add_elements(void *ctx, struct dfu_file *f, size_t t, unsigned index)
 {
+	const struct conv_build *b = ctx;
+	const struct cli_conv *c = b->c;
 	const char *name = cli_input_name(c->input);
-	struct conv_iv *v;
-	size_t nv, i, t;
-	int has_rest, err, idx, rc = -1;
+	const struct cli_target *tg = &c->opts.targets[t];
+	unsigned total = 0, n;
 	char label[300];
+	int err;
 
-	if ((err = dfu_file_init(f, DFU_FORMAT_DFUSE)) != 0 ||
-	    (err = dfu_file_set_ids(f, c->vid, c->pid, c->bcd_device)) != 0) {
-		conv_file_error(f, NULL, err);
-		return -1;
+	for (size_t i = 0; i < b->nv; i++) {
+		if (b->v[i].target != t)
+			continue;
+		err = dfu_image_add_elements(b->img, f, index, b->v[i].first,
+		    b->v[i].last, c->max_gap, (uint8_t)c->gap_fill, &n);
+		if (err != 0) {
+			cli_image_error(b->img, name, err);
+			return -1;
+		}
+		total += n;
 	}
-	v = conv_intervals(c, &nv, &has_rest);
-	/* Without a target for the rest, every byte must be in a --range. */
-	for (i = 0; !has_rest && i < dfu_image_range_count(img); i++) {
+	if (total > 0)
+		return 0;
+	if (tg->arg != NULL)
+		snprintf(label, sizeof(label), "-t %s", tg->arg);
+	else
+		snprintf(label, sizeof(label), "target alt %u", tg->alt);
+	if (c->nsplits > 0)
+		cli_error(name, "%s: no data in 0x%08x-0x%08x", label,
+		    b->v[t].first, b->v[t].last);
+	else
+		cli_error(name, "%s: no data in its address ranges", label);
+	return -1;
+}
+
+/* Without a target for the rest, every byte must be in a --range. */
+static int
+conv_check_covered(const struct cli_conv *c, const struct dfu_image *img,
+    const struct conv_iv *v, size_t nv)
+{
+	for (size_t i = 0; i < dfu_image_range_count(img); i++) {
 		uint32_t a;
 		uint64_t size, cur, e;
 
@@ -996,85 +1181,37 @@ conv_describe(const struct cli_conv *c, struct dfu_image *img,
 			for (size_t k = 0; k < nv; k++)
 				if (v[k].first > cur && v[k].first < ue)
 					ue = v[k].first;
-			cli_error(name, "0x%08llx-0x%08llx is in no target's "
-			    "--range", (unsigned long long)cur,
+			cli_error(cli_input_name(c->input), "0x%08llx-0x%08llx "
+			    "is in no target's --range",
+			    (unsigned long long)cur,
 			    (unsigned long long)(ue - 1));
-			goto out;
+			return -1;
 		}
 	}
-	for (t = 0; t < c->ntargets; t++) {
-		const struct cli_conv_target *tg = &c->targets[t];
-		unsigned total = 0, n;
-
-		if ((idx = dfu_file_add_target(f, tg->alt, tg->name)) < 0) {
-			conv_file_error(f, NULL, idx);
-			goto out;
-		}
-		for (i = 0; i < nv; i++) {
-			if (v[i].target != t)
-				continue;
-			err = dfu_image_add_elements(img, f, (unsigned)idx,
-			    v[i].first, v[i].last, c->max_gap,
-			    (uint8_t)c->gap_fill, &n);
-			if (err != 0) {
-				cli_image_error(img, name, err);
-				goto out;
-			}
-			total += n;
-		}
-		if (total == 0) {
-			conv_target_label(c, t, label, sizeof(label));
-			if (c->nsplits > 0)
-				cli_error(name, "%s: no data in "
-				    "0x%08x-0x%08x", label, v[t].first,
-				    v[t].last);
-			else
-				cli_error(name, "%s: no data in its address "
-				    "ranges", label);
-			goto out;
-		}
-	}
-	if (c->pad > 1 &&
-	    (err = dfu_file_pad_elements(f, c->pad, CONV_PAD_FILL)) != 0) {
-		conv_file_error(f, name, err);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(v);
-	return rc;
+	return 0;
 }
 
 int
 cli_conv_write(const struct cli_conv *c, struct dfu_image *img, int in_fd)
 {
-	const char *oname = strcmp(c->output, "-") == 0 ? "(stdout)" :
-	    c->output;
-	struct cli_output out;
+	struct conv_build b = { .c = c, .img = img };
+	struct conv_iv *v;
 	struct dfu_file *f;
-	struct stat a, b;
-	int err, rc = CLI_EXIT_FAIL;
+	int has_rest, rc = CLI_EXIT_FAIL;
 
-	if (strcmp(c->output, "-") == 0 ?
-	    fstat(STDOUT_FILENO, &a) == 0 && fstat(in_fd, &b) == 0 &&
-	    S_ISREG(a.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino :
-	    cli_same_file(c->output, in_fd)) {
-		cli_error(oname, "output is also the input %s; refusing to "
-		    "overwrite it", cli_input_name(c->input));
+	if (cli_output_is_input(c->opts.output, in_fd, c->input))
 		return CLI_EXIT_FAIL;
-	}
 	if ((f = dfu_file_new()) == NULL) {
 		cli_error(NULL, "out of memory");
 		return CLI_EXIT_FAIL;
 	}
-	if (conv_describe(c, img, f) == 0 &&
-	    cli_output_open(&out, c->output) == 0) {
-		if ((err = dfu_file_write_fd(f, out.fd)) != 0) {
-			conv_file_error(f, oname, err);
-			cli_output_abort(&out);
-		} else if (cli_output_commit(&out) == 0)
-			rc = CLI_EXIT_OK;
-	}
+	v = conv_intervals(c, &b.nv, &has_rest);
+	b.v = v;
+	if ((has_rest || conv_check_covered(c, img, v, b.nv) == 0) &&
+	    cli_build_dfuse(&c->opts, f, conv_add_elements, &b,
+	    cli_input_name(c->input)) == 0)
+		rc = cli_write_dfu(f, c->opts.output);
+	free(v);
 	dfu_file_free(f);
 	return rc;
 }

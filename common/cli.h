@@ -72,17 +72,129 @@ void cli_output_abort(struct cli_output *o);
  */
 int cli_same_file(const char *path, int fd);
 
-/* ---- Converters: elf2dfu, hex2dfu ----------------------------------------- */
+/* ---- Options and DfuSe building: bin2dfu, elf2dfu, hex2dfu ---------------- */
 
+#include <getopt.h>
+
+#include "dfufile.h"
 #include "dfuimage.h"
 
 /*
- * The options that every converter from a memory image to a DfuSe file
- * takes, parsed once here so that they mean the same in each tool:
- *   -d vid:pid, -r bcddevice, --pad n, -o output (as bin2dfu);
- *   -t alt[:name], each optionally followed by --range first-last or
- *   --range first+size (inclusive, repeatable): which addresses go to
- *   which target; one target without --range takes the rest;
+ * The options that every tool writing a DfuSe file takes, handled here so
+ * that each means the same and says the same in every tool:
+ *   -d vid:pid, -r bcddevice, --pad n, -o output, -t alt[:name] (repeatable:
+ *   one target each, in order), -h, -V.
+ * A tool puts CLI_OPTS_SHORTOPTS and CLI_OPTS_LONGOPTS into its own getopt
+ * tables next to its own options (whose long-only codes start at
+ * CLI_OPT_TOOL), handles its own options in its getopt_long() loop and
+ * passes every other return value, '?' and ':' included, to cli_opts_option().
+ * What a tool attaches to a target (bin2dfu's -a, the converters' --range)
+ * goes to the last -t, by index.
+ */
+#define CLI_OPTS_SHORTOPTS "d:ho:r:t:V"
+enum {
+	CLI_OPT_PAD = 256,
+	CLI_OPT_TOOL = 300	/* first long-only option code of a tool */
+};
+#define CLI_OPTS_LONGOPTS \
+	{ "device",	required_argument,	NULL,	'd' }, \
+	{ "help",	no_argument,		NULL,	'h' }, \
+	{ "output",	required_argument,	NULL,	'o' }, \
+	{ "pad",	required_argument,	NULL,	CLI_OPT_PAD }, \
+	{ "release",	required_argument,	NULL,	'r' }, \
+	{ "target",	required_argument,	NULL,	't' }, \
+	{ "version",	no_argument,		NULL,	'V' }
+
+#define CLI_PAD_FILL 0xff	/* --pad fills with what erased flash reads */
+
+struct cli_target {
+	const char *arg;	/* the -t argument; NULL if implicit */
+	uint8_t alt;
+	const char *name;	/* NULL: unnamed (bTargetNamed 0) */
+};
+
+struct cli_opts {
+	const char *tool;	/* for -V */
+	const char *usage;	/* for -h and usage errors */
+	const struct option *longopts;	/* the tool's whole table */
+	const char *output;	/* -o; NULL until given */
+	uint16_t vid, pid;	/* -d; 0483:df11 (the STM32 ROM) by default */
+	int ids_set;		/* -d was given */
+	uint16_t bcd_device;	/* -r; DFU_ID_ANY by default */
+	uint32_t pad;		/* --pad; 1 (no padding) by default */
+	struct cli_target *targets;	/* owned; cli_opts_free() */
+	size_t ntargets;
+};
+
+void cli_opts_init(struct cli_opts *o, const char *tool, const char *usage,
+		   const struct option *longopts);
+void cli_opts_free(struct cli_opts *o);
+
+/*
+ * Handle what getopt_long() returned for an option the tool does not take
+ * itself: a common option, or '?' (unknown option, or an argument to an
+ * option that takes none) or ':' (missing argument).  A bad value prints
+ * "prog: -d value: what is wrong" and exits 2; '?' and ':' also print the
+ * usage.  -h prints the usage on stdout and -V "tool version", and exit 0.
+ */
+void cli_opts_option(struct cli_opts *o, int ch, char *argv[]);
+
+/* Once the operands are checked: a missing -o is a usage error. */
+void cli_opts_check(const struct cli_opts *o);
+
+/* A target with no -t (arg NULL), as -t would add it; exits 2 past 255. */
+size_t cli_opts_add_target(struct cli_opts *o, const char *arg, uint8_t alt,
+			   const char *name);
+
+/* Usage errors: "prog: message" and exit 2; the second also prints usage. */
+void cli_usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+void cli_opts_usage(const struct cli_opts *o) __attribute__((noreturn));
+
+/* cli_parse_u32() of the first n bytes of s. */
+int cli_parse_u32_prefix(const char *s, size_t n, uint32_t *out);
+
+/* Grow an array of n elements by 16 when n is a multiple of 16; exits 1
+ * when out of memory. */
+void *cli_grow(void *p, size_t n, size_t size);
+
+/*
+ * The DfuSe file the options describe: their IDs, one target per
+ * o->targets in order, each given its elements by add(ctx, f, t, index)
+ * (t indexes o->targets, index is the target in f; add returns 0, or -1
+ * after printing the error), then every element padded to o->pad.
+ * pad_file names the file in a padding error (NULL: none).  -1 after
+ * printing the error.
+ */
+int cli_build_dfuse(const struct cli_opts *o, struct dfu_file *f,
+		    int (*add)(void *ctx, struct dfu_file *f, size_t t,
+			       unsigned index),
+		    void *ctx, const char *pad_file);
+
+/*
+ * 1 after printing "prog: output: output is also the input NAME; refusing
+ * to overwrite it" if output ("-" is stdout) is the file open as in_fd;
+ * 0 if not.  Check every input before writing anything.
+ */
+int cli_output_is_input(const char *output, int in_fd, const char *in_path);
+
+/* Write f to output atomically (cli_output_open()); returns an exit status. */
+int cli_write_dfu(struct dfu_file *f, const char *output);
+
+/* Name of an output in messages: "-" becomes "(stdout)". */
+const char *cli_output_name(const char *path);
+
+/* "prog: file: message" for a failed dfu_file_*() call, with errno's text
+ * for an I/O error when the message lacks it. */
+void cli_file_error(const struct dfu_file *f, const char *file, int err);
+
+/* ---- Converters: elf2dfu, hex2dfu ----------------------------------------- */
+
+/*
+ * What the converters from a memory image take beyond cli_opts:
+ *   --range first-last or --range first+size (inclusive, repeatable) after
+ *   a -t: which addresses go to that target; one target without --range
+ *   takes the rest;
  *   --split-at address (repeatable): cut the address space there, one
  *   target per part, in address order;
  *   --gap-fill byte, --max-gap n: fill gaps of at most n bytes;
@@ -91,28 +203,18 @@ int cli_same_file(const char *path, int fd);
 struct cli_range {
 	uint32_t first, last;	/* inclusive */
 	const char *arg;	/* as given, for messages */
-};
-
-struct cli_conv_target {
-	const char *arg;	/* the -t argument; NULL if implicit */
-	uint8_t alt;
-	const char *name;	/* NULL: unnamed */
-	struct cli_range *ranges;	/* --range options after this -t */
-	size_t nranges;
+	size_t target;		/* index into opts.targets */
 };
 
 struct cli_conv {
-	const char *tool;	/* for -V */
+	struct cli_opts opts;
 	const char *input;
-	const char *output;
-	uint16_t vid, pid, bcd_device;
-	uint32_t pad;
 	int gap_fill;		/* -1: not given */
 	uint32_t max_gap;	/* 0: every gap starts a new element */
 	uint32_t *splits;	/* sorted */
 	size_t nsplits;
-	struct cli_conv_target *targets;
-	size_t ntargets;
+	struct cli_range *ranges;	/* in command-line order */
+	size_t nranges;
 	const char **only, **remove;	/* -j, -R */
 	size_t nonly, nremove;
 };

@@ -142,6 +142,13 @@ expect_stderr_line "$USAGE1"
 run "$BIN2DFU" --bogus -a 0:a.bin -o out.dfu
 expect_fail 2 "bin2dfu: unknown option: --bogus"
 expect_stderr_line "$USAGE3"
+run "$BIN2DFU" --bogus=1 -a 0:a.bin -o out.dfu
+expect_fail 2 "bin2dfu: unknown option: --bogus"
+run "$BIN2DFU" --force=yes -a 0:a.bin -o out.dfu
+expect_fail 2 "bin2dfu: option takes no argument: --force"
+expect_stderr_line "$USAGE1"
+run "$BIN2DFU" --p 8 -o out.dfu a.bin
+expect_fail 2 "bin2dfu: ambiguous option: --p (--pad, --plain)"
 expect_dir_only . a.bin
 case_end
 
@@ -152,6 +159,8 @@ expect_fail 2 "bin2dfu: option needs an argument: -a"
 expect_stderr_line "$USAGE1"
 run "$BIN2DFU" -a 0:a.bin -o out.dfu --pad
 expect_fail 2 "bin2dfu: option needs an argument: --pad"
+run "$BIN2DFU" -o out.dfu --element
+expect_fail 2 "bin2dfu: option needs an argument: --element"
 expect_dir_only . a.bin
 case_end
 

@@ -118,6 +118,10 @@ run "$ELF2DFU" -o out.dfu "$FIX/lma.elf" -j
 expect_fail 2 "elf2dfu: option needs an argument: -j"
 run "$ELF2DFU" -o out.dfu "$FIX/lma.elf" --max-gap
 expect_fail 2 "elf2dfu: option needs an argument: --max-gap"
+run "$ELF2DFU" -o out.dfu "$FIX/lma.elf" --only-section
+expect_fail 2 "elf2dfu: option needs an argument: --only-section"
+run "$ELF2DFU" --gap-fill=1 --max-gap=4 --help=x -o out.dfu "$FIX/lma.elf"
+expect_fail 2 "elf2dfu: option takes no argument: --help"
 expect_dir_only .
 case_end
 

@@ -119,6 +119,11 @@ run "$HEX2DFU" --only-section .text -o out.dfu fw.hex
 expect_fail 2 "hex2dfu: unknown option: --only-section"
 run "$HEX2DFU" --remove-section=.text -o out.dfu fw.hex
 expect_fail 2 "hex2dfu: unknown option: --remove-section"
+run "$HEX2DFU" -o out.dfu fw.hex --only-section
+expect_fail 2 "hex2dfu: unknown option: --only-section"
+run "$HEX2DFU" --re 0102 -o out.dfu fw.hex
+expect_status 0
+rm -f out.dfu
 run "$HEX2DFU" fw.hex
 expect_fail 2 "hex2dfu: missing -o output"
 run "$HEX2DFU" -o out.dfu
