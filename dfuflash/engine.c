@@ -1259,13 +1259,11 @@ dfuse_leave(struct dfl_session *s, uint8_t alt, uint32_t address)
 }
 
 static int
-download_dfuse(struct dfl_session *s, const struct dfl_image *img)
+download_dfuse(struct dfl_session *s)
 {
 	uint64_t total, done;
-	char at[64];
 	int rc;
 
-	(void)img;
 	if ((rc = plan_dfuse(s)) != 0)
 		return rc;
 	if (s->o->flags & DFL_PLAN_ONLY)
@@ -1329,7 +1327,6 @@ download_dfuse(struct dfl_session *s, const struct dfl_image *img)
 		uint32_t start = s->o->start_set ? s->o->start :
 		    tg->segs[0]->address;
 
-		(void)at;
 		return dfuse_leave(s, tg->alt, start);
 	}
 }
@@ -1471,7 +1468,7 @@ dfl_download(struct dfl_session *s, const struct dfl_image *img,
 	if (img->plain)
 		rc = download_plain(s, img);
 	else if ((rc = make_targets(s, img)) == 0)
-		rc = download_dfuse(s, img);
+		rc = download_dfuse(s);
 	s->res.pages = s->pages;
 	s->res.npages = s->npages;
 	s->res.writes = s->writes;
