@@ -430,7 +430,8 @@ sim_close(struct sim *s, const struct options *o, int report)
 		cli_error(o->trace, "write: %s", strerror(errno));
 		rc = -1;
 	}
-	if (s->state != NULL) {
+	/* A device that received nothing is as it was: nothing to save. */
+	if (s->state != NULL && st->requests > 0) {
 		if (cli_output_open(&out, s->state) != 0)
 			rc = -1;
 		else if (write_all(out.fd, mem, size) != 0) {

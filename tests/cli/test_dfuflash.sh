@@ -195,8 +195,10 @@ expect_same_bytes payload.bin got.bin
 case_end
 
 begin "corpus: files that are not valid DFU files are refused before the device"
-run "$DFUFLASH" --sim f405 "$VLX"
+run "$DFUFLASH" --sim f405:flash.img "$VLX"
 expect_status 1
+# Nothing was sent, so no state file was written either.
+expect_no_file flash.img
 expect_stderr_contains "dfuflash: $VLX: offset 0x0 (file): neither a DfuSe prefix nor a DFU suffix"
 expect_stdout_contains "sim f405: 0 control transfers"
 run "$DFUFLASH" --force --sim dfu11 "$HACKRF"
