@@ -96,7 +96,7 @@ lib: $(LIB_A) $(LIB_SO) $(PC)
 
 tools: $(TOOL_BINS)
 
-tests: $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_REPLAYS)
+tests: lib $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_REPLAYS)
 
 # Everything compiled depends on the flags it was compiled with: a change
 # of CFLAGS, SANITIZE, HARDEN... rewrites $(B)/.flags and rebuilds.
