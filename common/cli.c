@@ -668,6 +668,8 @@ cli_opts_option(struct cli_opts *o, int ch, char *argv[])
 		fputs(o->usage, stdout);
 		exit(CLI_EXIT_OK);
 	case 'o':
+		if (*optarg == '\0')
+			cli_usage_error("-o: empty file name");
 		o->output = optarg;
 		break;
 	case 'r':

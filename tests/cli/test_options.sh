@@ -161,8 +161,9 @@ expect_status 0
 expect_stdout_contains "bin2dfu "
 case_end
 
-begin "a missing -o gives the same message in every tool"
+begin "a missing or empty -o gives the same message in every tool"
 inputs
+same 2 "-o: empty file name" -o ''
 run "$BIN2DFU" -a 0x08000000:a.bin
 expect_status 2
 expect_stderr_line "bin2dfu: missing -o output"
