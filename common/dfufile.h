@@ -153,6 +153,8 @@ struct dfu_vendor_prefix {
  *   not-dfu              neither a DfuSe prefix nor a DFU suffix
  *   too-short            fewer bytes than a DFU suffix
  *   no-suffix            DfuSe file whose ucDfuSignature is not "UFD"
+ *   dfuse-signature      a "Target" prefix at offset 11 after a damaged
+ *                        "DfuSe" signature
  *   suffix-length        bLength below 16 or beyond the file
  *   crc-mismatch         dwCRC differs from the computed CRC
  *   dfuse-version        bVersion is not 1
@@ -179,6 +181,7 @@ struct dfu_vendor_prefix {
  *   target-named         bTargetNamed is not 0 or 1, or 0 with a name
  *   wildcard-id          idVendor, idProduct or bcdDevice is 0xffff
  *   empty-element        an element of size 0
+ *   empty-payload        a plain file with nothing before its suffix
  *   duplicate-alt        two targets with the same bAlternateSetting
  *   bcddfu-mismatch      bcdDFU 0x011a without a DfuSe prefix, or a DfuSe
  *                        prefix with another bcdDFU

@@ -294,6 +294,32 @@ read_suffix(struct dfu_file *f, int is_dfuse, uint64_t *end)
 	return 0;
 }
 
+/*
+ * A plain file that is a DfuSe file whose "DfuSe" signature was damaged
+ * (a target prefix's "Target" follows at offset 11) would send DfuSe
+ * headers to a device as firmware: an error.  An empty payload is a note.
+ */
+static int
+plain_checks(struct dfu_file *f, const uint8_t *head, uint64_t end)
+{
+	uint8_t sig[6];
+	int rc;
+
+	if (end >= DFUSE_PREFIX_SIZE + sizeof(sig) &&
+	    (rc = dfu_input_read(f, DFUSE_PREFIX_SIZE, sig, sizeof(sig))) == 0 &&
+	    memcmp(sig, "Target", sizeof(sig)) == 0 &&
+	    (rc = dfu_diag_add(f, DFU_ERROR, "dfuse-signature", 0,
+	    "szSignature", "a DfuSe target prefix (\"Target\") is at offset "
+	    "11, but the file starts with %02x %02x %02x %02x %02x, not "
+	    "\"DfuSe\": a damaged DfuSe file", head[0], head[1], head[2],
+	    head[3], head[4])) != 0)
+		return rc;
+	if (f->payload.size == 0)
+		return dfu_diag_add(f, DFU_NOTE, "empty-payload", 0, "payload",
+		    "the payload is empty: there is nothing to download");
+	return 0;
+}
+
 static int
 parse(struct dfu_file *f, unsigned flags)
 {
@@ -332,6 +358,8 @@ parse(struct dfu_file *f, unsigned flags)
 		f->payload.kind = DFU_SRC_INPUT;
 		f->payload.offset = start;
 		f->payload.size = end - start;
+		if ((rc = plain_checks(f, head, end)) != 0)
+			return rc;
 	}
 	return 0;
 }

@@ -150,6 +150,13 @@ check_rewrite(struct dfu_file *f)
 		free(img);
 		goto out;
 	}
+	/* Likewise, a payload that has "Target" where a DfuSe file has its
+	 * first target prefix reads back as a damaged DfuSe file. */
+	if (dfu_file_format(f) == DFU_FORMAT_PLAIN && len >= 17 &&
+	    memcmp(img + 11, "Target", 6) == 0) {
+		free(img);
+		goto out;
+	}
 	CHECK(dfu_file_read_mem(g, img, len, 0) == 0);
 	CHECK(dfu_file_format(g) == dfu_file_format(f));
 	s2 = dfu_file_suffix(g);

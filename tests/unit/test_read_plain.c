@@ -116,6 +116,41 @@ test_plain_empty_payload(void **state)
 	f = rd(&b, 0, 0);
 	assert_int_equal(dfu_file_format(f), DFU_FORMAT_PLAIN);
 	assert_int_equal(dfu_file_payload_size(f), 0);
+	assert_diag(f, DFU_NOTE, "empty-payload", 0, "payload");
+	dfu_file_free(f);
+	tb_free(&b);
+}
+
+/*
+ * A DfuSe file whose "DfuSe" was damaged but whose suffix is intact: not a
+ * plain file to download headers and all, but an error.  The same bytes
+ * further on (not at offset 11) are payload like any other.
+ */
+static void
+test_damaged_dfuse_signature(void **state)
+{
+	uint8_t payload[40] = { 'D', 'f', 'u', 'S', 'E', 1, 0, 0, 0, 0, 1,
+				'T', 'a', 'r', 'g', 'e', 't' };
+	struct tb b;
+	struct dfu_file *f;
+
+	(void)state;
+	tb_init(&b);
+	tb_put(&b, payload, sizeof(payload));
+	tb_suffix_std(&b, DFU_BCD_DFUSE);
+	f = rd(&b, 0, DFU_ERR_FORMAT);
+	assert_diag(f, DFU_ERROR, "dfuse-signature", 0, "szSignature");
+	assert_non_null(strstr(td_find(f, "dfuse-signature")->message,
+			       "44 66 75 53 45"));
+	dfu_file_free(f);
+	tb_free(&b);
+
+	memmove(payload + 1, payload, sizeof(payload) - 1);
+	tb_init(&b);
+	tb_put(&b, payload, sizeof(payload));
+	tb_suffix_std(&b, DFU_BCD_DFU_1_1);
+	f = rd(&b, 0, 0);
+	assert_null(td_find(f, "dfuse-signature"));
 	dfu_file_free(f);
 	tb_free(&b);
 }
@@ -545,6 +580,7 @@ main(void)
 		cmocka_unit_test(test_plain_1_0),
 		cmocka_unit_test(test_plain_1_1),
 		cmocka_unit_test(test_plain_empty_payload),
+		cmocka_unit_test(test_damaged_dfuse_signature),
 		cmocka_unit_test(test_payload_read_bounds),
 		cmocka_unit_test(test_not_dfu),
 		cmocka_unit_test(test_too_short),
