@@ -50,7 +50,10 @@ CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 
 # Everything built goes under $(B); `make B=elsewhere` keeps builds apart.
+# An absolute B inside this tree is made relative, so that the
+# dependency files always name the same targets.
 B ?= build
+override B := $(patsubst $(CURDIR)/%,%,$(B))
 
 LIB_SRCS := $(filter-out common/cli.c,$(wildcard common/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
@@ -257,7 +260,7 @@ help:
 	@echo '  all        build libdfufile (static and shared), the tools and libdfufile.pc'
 	@echo '  check      build and run the unit, CLI, corpus and interoperability tests'
 	@echo '  lint       -Werror build of everything, mandoc -T lint of the man pages, cppcheck'
-	@echo '  bench      time bin2dfu and dfuinfo against cp/cat and dfu-util (not in CI)'
+	@echo '  bench      time bin2dfu and dfuinfo against cp/cat and dfu-util, and dfuflash on the model (not in CI)'
 	@echo '  fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60; needs clang)'
 	@echo '  memcheck   the CLI tests with every tool under valgrind (slow; not in CI)'
 	@echo '  install    install tools, library, header, pkg-config file and man pages'
