@@ -16,6 +16,9 @@ PKG_CONFIG ?= pkg-config
 INSTALL ?= install
 CFLAGS ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
+# The library, the tools and the device model are also -Wconversion
+# clean (the tests, which build inputs byte by byte, are not held to it).
+CODE_WARNFLAGS := -Wconversion
 # Hardening of every build (as Debian's dpkg-buildflags with hardening=+all):
 # bounds-checked libc calls, stack protector, position-independent
 # executables, read-only relocations bound at start.  HARDEN= turns it off.
@@ -111,11 +114,11 @@ endif
 
 $(B)/%.o: %.c $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(CODE_WARNFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/pic/%.o: %.c $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fPIC -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(CODE_WARNFLAGS) -fPIC -MMD -MP -c -o $@ $<
 
 $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
