@@ -106,7 +106,7 @@ plan_add_target(struct plan *p, const struct input *in, size_t index,
 	const struct dfuse_target *src = dfu_file_target(in->f, t);
 	struct plan_target *pt;
 
-	p->tgs = grow(p->tgs, p->ntgs, sizeof(*p->tgs));
+	p->tgs = cli_grow(p->tgs, p->ntgs, sizeof(*p->tgs));
 	pt = &p->tgs[p->ntgs++];
 	memset(pt, 0, sizeof(*pt));
 	pt->alt = pt->orig_alt = src->bAlternateSetting;
@@ -121,7 +121,7 @@ plan_add_target(struct plan *p, const struct input *in, size_t index,
 static void
 plan_add_element(struct plan_target *pt, const struct plan_element *el)
 {
-	pt->els = grow(pt->els, pt->nels, sizeof(*pt->els));
+	pt->els = cli_grow(pt->els, pt->nels, sizeof(*pt->els));
 	pt->els[pt->nels++] = *el;
 }
 

@@ -83,19 +83,6 @@ usage(void)
 	exit(CLI_EXIT_USAGE);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	cli_error(NULL, "%s", msg);
-	exit(CLI_EXIT_USAGE);
-}
-
 void *
 xcalloc(size_t n, size_t size)
 {
@@ -106,22 +93,6 @@ xcalloc(size_t n, size_t size)
 		exit(CLI_EXIT_FAIL);
 	}
 	return p;
-}
-
-/* Room for element n of an array that grows 16 at a time. */
-void *
-grow(void *p, size_t n, size_t size)
-{
-	void *q;
-
-	if (n % 16 != 0)
-		return p;
-	q = reallocarray(p, n + 16, size);
-	if (q == NULL) {
-		cli_error(NULL, "out of memory");
-		exit(CLI_EXIT_FAIL);
-	}
-	return q;
 }
 
 char *
@@ -136,26 +107,13 @@ xstrdup(const char *s)
 	return p;
 }
 
-/* cli_parse_u32() of the first n bytes of s. */
-static int
-parse_u32_prefix(const char *s, size_t n, uint32_t *out)
-{
-	char buf[32];
-
-	if (n >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return cli_parse_u32(buf, out);
-}
-
 static uint8_t
 parse_alt(const char *opt, const char *arg, const char *s, size_t n)
 {
 	uint32_t alt;
 
-	if (parse_u32_prefix(s, n, &alt) != 0 || alt > 255)
-		usage_error("%s %s: alternate setting is not a number from 0 "
+	if (cli_parse_u32_prefix(s, n, &alt) != 0 || alt > 255)
+		cli_usage_error("%s %s: alternate setting is not a number from 0 "
 		    "to 255", opt, arg);
 	return (uint8_t)alt;
 }
@@ -166,7 +124,7 @@ parse_id(const char *opt, const char *arg)
 	uint16_t v;
 
 	if (cli_parse_hex16(arg, &v) != 0)
-		usage_error("%s %s: not a hexadecimal number up to ffff", opt,
+		cli_usage_error("%s %s: not a hexadecimal number up to ffff", opt,
 		    arg);
 	return v;
 }
@@ -179,11 +137,11 @@ parse_set_name(struct options *o, const char *arg)
 	struct edit_name *e;
 
 	if (colon == NULL)
-		usage_error("--set-name %s: expected alt:name", arg);
+		cli_usage_error("--set-name %s: expected alt:name", arg);
 	if (strlen(colon + 1) > DFUSE_TARGET_NAME_SIZE - 1)
-		usage_error("--set-name %s: target name is longer than 254 "
+		cli_usage_error("--set-name %s: target name is longer than 254 "
 		    "bytes", arg);
-	o->set_names = grow(o->set_names, o->nset_names, sizeof(*e));
+	o->set_names = cli_grow(o->set_names, o->nset_names, sizeof(*e));
 	e = &o->set_names[o->nset_names++];
 	e->arg = arg;
 	e->alt = parse_alt("--set-name", arg, arg, (size_t)(colon - arg));
@@ -198,8 +156,8 @@ parse_set_alt(struct options *o, const char *arg)
 	struct edit_alt *e;
 
 	if (colon == NULL)
-		usage_error("--set-alt %s: expected old:new", arg);
-	o->set_alts = grow(o->set_alts, o->nset_alts, sizeof(*e));
+		cli_usage_error("--set-alt %s: expected old:new", arg);
+	o->set_alts = cli_grow(o->set_alts, o->nset_alts, sizeof(*e));
 	e = &o->set_alts[o->nset_alts++];
 	e->arg = arg;
 	e->from = parse_alt("--set-alt", arg, arg, (size_t)(colon - arg));
@@ -215,8 +173,8 @@ parse_set_address(struct options *o, const char *arg)
 	struct edit_address *e;
 
 	if (colon == NULL || colon < from)
-		usage_error("--set-address %s: expected [alt/]old:new", arg);
-	o->set_addresses = grow(o->set_addresses, o->nset_addresses,
+		cli_usage_error("--set-address %s: expected [alt/]old:new", arg);
+	o->set_addresses = cli_grow(o->set_addresses, o->nset_addresses,
 	    sizeof(*e));
 	e = &o->set_addresses[o->nset_addresses++];
 	e->arg = arg;
@@ -224,9 +182,9 @@ parse_set_address(struct options *o, const char *arg)
 	if (slash != NULL)
 		e->alt = parse_alt("--set-address", arg, arg,
 		    (size_t)(slash - arg));
-	if (parse_u32_prefix(from, (size_t)(colon - from), &e->from) != 0 ||
+	if (cli_parse_u32_prefix(from, (size_t)(colon - from), &e->from) != 0 ||
 	    cli_parse_u32(colon + 1, &e->to) != 0)
-		usage_error("--set-address %s: addresses are not 32-bit "
+		cli_usage_error("--set-address %s: addresses are not 32-bit "
 		    "numbers", arg);
 }
 
@@ -259,34 +217,34 @@ check_operands(struct options *o)
 	if (o->mode == MODE_SPLIT && has_edits(o))
 		o->mode = MODE_EDIT;
 	if (o->mode == MODE_MERGE && (o->nalts > 0 || o->nnames > 0))
-		usage_error("%s: -t and -n cannot be used with --merge; "
+		cli_usage_error("%s: -t and -n cannot be used with --merge; "
 		    "extract from the merged file", "--merge");
 	if ((o->mode == MODE_STRIP || o->mode == MODE_ADD || o->mode ==
 	    MODE_JOIN) && has_edits(o))
-		usage_error("%s: edit options cannot be used in this mode",
+		cli_usage_error("%s: edit options cannot be used in this mode",
 		    o->mode == MODE_JOIN ? "--join" : o->mode == MODE_STRIP ?
 		    "--strip-suffix" : "--add-suffix");
 	if (o->ids_given && o->mode != MODE_ADD)
-		usage_error("%s: -d and -r are for --add-suffix; use "
+		cli_usage_error("%s: -d and -r are for --add-suffix; use "
 		    "--set-vid, --set-pid, --set-bcddevice", "-d/-r");
 	if (o->format != ELEM_BIN && o->mode != MODE_SPLIT)
-		usage_error("%s: --format is for splitting", "--format");
+		cli_usage_error("%s: --format is for splitting", "--format");
 	if (o->in_place && (o->mode == MODE_SPLIT || o->mode == MODE_JOIN ||
 	    o->mode == MODE_MERGE))
-		usage_error("%s: --in-place needs a mode that changes one "
+		cli_usage_error("%s: --in-place needs a mode that changes one "
 		    "file", "--in-place");
 	if (o->in_place && o->output != NULL)
-		usage_error("%s: -o and --in-place exclude each other",
+		cli_usage_error("%s: -o and --in-place exclude each other",
 		    "--in-place");
 	if (o->mode == MODE_JOIN) {
 		if (o->nfiles > 0)
-			usage_error("%s: unexpected argument: --join takes its "
+			cli_usage_error("%s: unexpected argument: --join takes its "
 			    "files from the manifest", o->files[0]);
 	} else if (o->nfiles == 0) {
 		cli_error(NULL, "no input file");
 		usage();
 	} else if (o->mode != MODE_MERGE && o->nfiles > 1) {
-		usage_error("%s: unexpected argument: one input file only, "
+		cli_usage_error("%s: unexpected argument: one input file only, "
 		    "except with --merge", o->files[1]);
 	}
 	if (o->mode != MODE_SPLIT && !o->in_place && o->output == NULL) {
@@ -296,10 +254,10 @@ check_operands(struct options *o)
 	}
 	if (o->mode == MODE_SPLIT && o->output != NULL &&
 	    strcmp(o->output, "-") == 0)
-		usage_error("%s: split writes files into a directory, not to "
+		cli_usage_error("%s: split writes files into a directory, not to "
 		    "standard output", "-o -");
 	if (o->in_place && strcmp(o->files[0], "-") == 0)
-		usage_error("%s: --in-place needs a file, not standard input",
+		cli_usage_error("%s: --in-place needs a file, not standard input",
 		    "-");
 }
 
@@ -316,7 +274,7 @@ parse_args(struct options *o, int argc, char *argv[])
 		switch (ch) {
 		case 'd':
 			if (cli_parse_ids(optarg, &o->vid, &o->pid) != 0)
-				usage_error("-d %s: expected vid:pid, two "
+				cli_usage_error("-d %s: expected vid:pid, two "
 				    "hexadecimal numbers up to ffff", optarg);
 			o->ids_given = 1;
 			break;
@@ -324,7 +282,7 @@ parse_args(struct options *o, int argc, char *argv[])
 			fputs(usage_text, stdout);
 			exit(CLI_EXIT_OK);
 		case 'n':
-			o->names = grow(o->names, o->nnames, sizeof(*o->names));
+			o->names = cli_grow(o->names, o->nnames, sizeof(*o->names));
 			o->names[o->nnames++] = optarg;
 			break;
 		case 'o':
@@ -335,8 +293,8 @@ parse_args(struct options *o, int argc, char *argv[])
 			o->ids_given = 1;
 			break;
 		case 't':
-			o->alts = grow(o->alts, o->nalts, sizeof(*o->alts));
-			o->alts_arg = grow(o->alts_arg, o->nalts,
+			o->alts = cli_grow(o->alts, o->nalts, sizeof(*o->alts));
+			o->alts_arg = cli_grow(o->alts_arg, o->nalts,
 			    sizeof(*o->alts_arg));
 			o->alts_arg[o->nalts] = optarg;
 			o->alts[o->nalts++] = parse_alt("-t", optarg, optarg,
@@ -359,7 +317,7 @@ parse_args(struct options *o, int argc, char *argv[])
 			else if (strcmp(optarg, "srec") == 0)
 				o->format = ELEM_SREC;
 			else
-				usage_error("--format %s: expected bin, hex or "
+				cli_usage_error("--format %s: expected bin, hex or "
 				    "srec", optarg);
 			break;
 		case OPT_IGNORE_CRC:

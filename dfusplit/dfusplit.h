@@ -86,7 +86,6 @@ struct input {
 
 /* dfusplit.c */
 void *xcalloc(size_t n, size_t size);
-void *grow(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 /* Open and read a DFU file, refusing a damaged one; -1 after the message. */
 int input_open(struct input *in, const char *path, int ignore_crc);

@@ -283,7 +283,7 @@ add_data(struct join *j, json_t *je, const char *prefix, int t,
 		return -1;
 	}
 	/* Kept as an input, so that -o cannot name it. */
-	j->files = grow(j->files, j->nfiles, sizeof(*j->files));
+	j->files = cli_grow(j->files, j->nfiles, sizeof(*j->files));
 	memset(&j->files[j->nfiles], 0, sizeof(*j->files));
 	j->files[j->nfiles].fd = fd;
 	j->files[j->nfiles].path = j->files[j->nfiles].name = path;

@@ -74,7 +74,7 @@ output_new(struct outputs *outs, char *path, const struct input *in)
 		free(path);
 		return NULL;
 	}
-	outs->v = grow(outs->v, outs->n, sizeof(*outs->v));
+	outs->v = cli_grow(outs->v, outs->n, sizeof(*outs->v));
 	o = &outs->v[outs->n];
 	if (cli_output_open(o, path) != 0) {
 		free(path);

@@ -146,6 +146,20 @@ expect_dir_only() {
 	[ "$_want" = "$_have" ] || fail "directory $_dir holds: $(echo $_have), expected: $(echo $_want)"
 }
 
+# fixed_bytes FILE SIZE SEED: SIZE bytes that look random but are the same
+# on every run (a linear congruential generator), so a failure repeats.
+fixed_bytes() {
+	python3 -c '
+import sys
+name, size, x = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out = bytearray()
+for _ in range(size):
+    x = (x * 1103515245 + 12345) & 0x7fffffff
+    out.append(x >> 16 & 0xff)
+open(name, "wb").write(out)
+' "$1" "$2" "$3"
+}
+
 have() {
 	command -v "$1" >/dev/null 2>&1
 }

@@ -13,15 +13,9 @@ DFUSPLIT=$BUILD/bin/dfusplit
 #   C.dfu  alt 0 "Internal Flash": b.bin at 0x08004000
 #   AB.dfu both targets of A and B, 0483:df11, bcdDevice 0x2200
 make_inputs() {
-	python3 -c '
-for name, size, seed in (("a.bin", 1000, 1), ("b.bin", 300, 2), ("ob.bin", 16, 3)):
-    x = seed
-    out = bytearray()
-    for _ in range(size):
-        x = (x * 1103515245 + 12345) & 0x7fffffff
-        out.append(x >> 16 & 0xff)
-    open(name, "wb").write(out)
-'
+	fixed_bytes a.bin 1000 1 &&
+	fixed_bytes b.bin 300 2 &&
+	fixed_bytes ob.bin 16 3 &&
 	"$BIN2DFU" -t "0:Internal Flash" -a 0x08000000:a.bin -o A.dfu &&
 	"$BIN2DFU" -t "1:Option Bytes" -a 0x1fffc000:ob.bin -o B.dfu &&
 	"$BIN2DFU" -t "0:Internal Flash" -a 0x08004000:b.bin -o C.dfu &&

@@ -18,17 +18,10 @@ need() {
 
 # Three files: DfuSe with one target, DfuSe with two targets, plain.
 build_files() {
-	# Fixed contents: the same bytes on every run, so a failure repeats.
-	python3 -c '
-import sys
-for name, size, seed in (("a.bin", 1000, 1), ("b.bin", 300, 2), ("ob.bin", 16, 3)):
-    x = seed
-    out = bytearray()
-    for _ in range(size):
-        x = (x * 1103515245 + 12345) & 0x7fffffff
-        out.append(x >> 16 & 0xff)
-    open(name, "wb").write(out)
-'
+	# Fixed contents (lib.sh): the same bytes on every run.
+	fixed_bytes a.bin 1000 1 &&
+	fixed_bytes b.bin 300 2 &&
+	fixed_bytes ob.bin 16 3 &&
 	"$BIN2DFU" -d 1209:70b1 -r 0102 -a 0x08000000:a.bin -o single.dfu &&
 	"$BIN2DFU" -d 1209:70b1 -r 0102 -a 0x08000000:a.bin \
 	    -a 0x08004000:b.bin -t "1:Option Bytes" -a 0x1fffc000:ob.bin \

@@ -22,15 +22,7 @@
 #include <unistd.h>
 
 #include "dfufile.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "%s:%d: property failed: %s\n",       \
-			    __FILE__, __LINE__, #cond);                       \
-			abort();                                              \
-		}                                                             \
-	} while (0)
+#include "fuzz.h"
 
 /* Keep the fuzzer's memory small: skip element data beyond this. */
 #define MAX_DATA (1u << 20)
@@ -210,8 +202,6 @@ out:
 	dfu_file_free(g);
 	dfu_file_free(h);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -24,15 +24,7 @@
 #include <unistd.h>
 
 #include "dfuimage.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "%s:%d: property failed: %s\n",       \
-			    __FILE__, __LINE__, #cond);                       \
-			abort();                                              \
-		}                                                             \
-	} while (0)
+#include "fuzz.h"
 
 /* Keep the fuzzer's memory small: images larger than this are only
  * checked for their ranges. */
@@ -138,8 +130,6 @@ check_image(struct dfu_image *img)
 	if (total > 0 && total <= MAX_IMAGE)
 		check_conversion(img, total);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

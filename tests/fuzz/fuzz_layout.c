@@ -17,17 +17,7 @@
 #include <string.h>
 
 #include "dfulayout.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "%s:%d: property failed: %s\n",       \
-			    __FILE__, __LINE__, #cond);                       \
-			abort();                                              \
-		}                                                             \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

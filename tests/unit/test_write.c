@@ -416,24 +416,16 @@ test_large_file_crc(void **state)
 
 /* ---- writing to a pipe --------------------------------------------------- */
 
-static void
-test_write_pipe(void **state)
+/* f written through a pipe by a child process: the bytes read (len + 1
+ * bytes of room, so that one too many would be seen). */
+static uint8_t *
+write_pipe(struct dfu_file *f, size_t len, size_t *got)
 {
-	struct dfu_file *f = new_dfuse();
-	size_t n = 300000, got = 0, len, i;
-	uint8_t *data = malloc(n), *want, *buf;
+	uint8_t *buf = malloc(len + 1);
 	int p[2], status;
 	pid_t pid;
 	ssize_t k;
 
-	(void)state;
-	for (i = 0; i < n; i++)
-		data[i] = (uint8_t)(i * 3u);
-	assert_int_equal(dfu_file_add_target(f, 0, "pipe"), 0);
-	assert_int_equal(dfu_file_add_element_mem(f, 0, 0, data,
-						  (uint32_t)n), 0);
-	want = write_mem(f, &len);
-	buf = malloc(len + 1);
 	assert_non_null(buf);
 	assert_int_equal(pipe(p), 0);
 	pid = fork();
@@ -443,12 +435,31 @@ test_write_pipe(void **state)
 		_exit(dfu_file_write_fd(f, p[1]) == 0 ? 0 : 1);
 	}
 	close(p[1]);
-	while ((k = read(p[0], buf + got, len + 1 - got)) > 0)
-		got += (size_t)k;
+	*got = 0;
+	while ((k = read(p[0], buf + *got, len + 1 - *got)) > 0)
+		*got += (size_t)k;
 	close(p[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+	return buf;
+}
+
+static void
+test_write_pipe(void **state)
+{
+	struct dfu_file *f = new_dfuse();
+	size_t n = 300000, got = 0, len, i;
+	uint8_t *data = malloc(n), *want, *buf;
+
+	(void)state;
+	for (i = 0; i < n; i++)
+		data[i] = (uint8_t)(i * 3u);
+	assert_int_equal(dfu_file_add_target(f, 0, "pipe"), 0);
+	assert_int_equal(dfu_file_add_element_mem(f, 0, 0, data,
+						  (uint32_t)n), 0);
+	want = write_mem(f, &len);
+	buf = write_pipe(f, len, &got);
 	assert_int_equal(got, len);
 	assert_memory_equal(buf, want, len);
 	free(buf);
@@ -467,9 +478,7 @@ test_write_large_fd_to_pipe(void **state)
 	struct dfu_file *f = new_dfuse();
 	size_t n = (6u << 20) + 5, got = 0, len, i;
 	uint8_t *data = malloc(n), *want, *buf;
-	int src = tmpfd(), p[2], status;
-	pid_t pid;
-	ssize_t k;
+	int src = tmpfd();
 
 	(void)state;
 	assert_non_null(data);
@@ -483,22 +492,7 @@ test_write_large_fd_to_pipe(void **state)
 	assert_int_equal(len, 11 + 274 + 8 + n - 3 + 16);
 	assert_memory_equal(want + 11 + 274 + 8, data + 3, n - 3);
 	assert_int_equal(tb_get_u32(want + len - 4), tb_crc(want, len - 4));
-	buf = malloc(len + 1);
-	assert_non_null(buf);
-	assert_int_equal(pipe(p), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(p[0]);
-		_exit(dfu_file_write_fd(f, p[1]) == 0 ? 0 : 1);
-	}
-	close(p[1]);
-	while ((k = read(p[0], buf + got, len + 1 - got)) > 0)
-		got += (size_t)k;
-	close(p[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	buf = write_pipe(f, len, &got);
 	assert_int_equal(got, len);
 	assert_memory_equal(buf, want, len);
 	free(buf);
