@@ -392,28 +392,32 @@ sim_open(struct sim *s, const struct options *o)
 			    "is a file of exactly %u bytes",
 			    (unsigned long long)st.st_size, s->profile, size);
 			close(fd);
-			return -1;
+			goto fail;
 		}
 		if (read_all(fd, mem, size) != 0) {
 			cli_error(s->state, "read: %s", strerror(errno));
 			close(fd);
-			return -1;
+			goto fail;
 		}
 		close(fd);
 	} else if (s->state != NULL && errno != ENOENT) {
 		cli_error(s->state, "%s", strerror(errno));
-		return -1;
+		goto fail;
 	}
 	if (o->trace != NULL) {
 		s->trace = strcmp(o->trace, "-") == 0 ? stdout :
 		    fopen(o->trace, "we");
 		if (s->trace == NULL) {
 			cli_error(o->trace, "%s", strerror(errno));
-			return -1;
+			goto fail;
 		}
 		dfu_model_trace(s->model, s->trace);
 	}
 	return 0;
+fail:
+	dfu_model_free(s->model);
+	s->model = NULL;
+	return -1;
 }
 
 /* Save the flash (whatever happened: it is what the device now holds). */
