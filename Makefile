@@ -78,7 +78,7 @@ MANPAGES := $(wildcard man/*.1 man/*.3)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(B)/tests/test_fuzz_%)
 FUZZ_SEEDS_dfufile := tests/fixtures/corpus tests/fixtures/invalid
-FUZZ_SEEDS_image := tests/fixtures/elf tests/fixtures/invalid
+FUZZ_SEEDS_image := tests/fixtures/elf tests/fixtures/corpus tests/fixtures/invalid
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 empty :=
@@ -186,7 +186,7 @@ $(B)/tests/%: tests/unit/%.c $(LIB_A) $(B)/.flags
 		$(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(ZLIB_LIBS) $(CMOCKA_LIBS)
 
 $(B)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_A) \
-		$(B)/.flags
+		$(B)/.flags Makefile
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -DFUZZ_DIRS='"$(call fuzz_dirs,$*)"' \
 		-MMD -MP $(LDFLAGS_ALL) -o $@ tests/fuzz/fuzz_$*.c \

@@ -27,6 +27,7 @@ case_begin "corpus: every file in the corpus has a verdict in this test"
 for f in "$CORPUS"/*; do
 	case $f in
 	*/README.md|"$VRBRAIN"|"$FULL"|"$RAM"|"$KIIBOHD"|"$HACKRF"|"$VLX") ;;
+	*.elf|*.hex) ;;	# inputs of elf2dfu and hex2dfu; see the case below
 	*) fail "no verdict tested for $f" ;;
 	esac
 	case $f in
@@ -35,6 +36,18 @@ for f in "$CORPUS"/*; do
 		fail "$(basename "$f") is not in the corpus README" ;;
 	esac
 done
+case_end
+
+case_begin "corpus: the ELF and HEX files are not DFU files"
+n=0
+for f in "$CORPUS"/*.elf "$CORPUS"/*.hex; do
+	[ -f "$f" ] || continue
+	n=$((n + 1))
+	run "$DFUINFO" "$f"
+	expect_status 1
+	expect_stdout_contains "(not-dfu)"
+done
+[ $n -eq 3 ] || fail "$n ELF and HEX files, expected 3"
 case_end
 
 case_begin "corpus: fwupd VRBRAIN is a valid DfuSe file with two notes"

@@ -9,7 +9,7 @@
 ELF2DFU=$BUILD/bin/elf2dfu
 CHECK="python3 $ROOT/tests/cli/image_check.py"
 FIX=$FIXTURES/elf
-SHARED=$ROOT/../shared/corpus
+SHARED=$CORPUS
 TEENSY=$SHARED/teensy41_imxrt1062_multi_lma.elf
 FLIPPER=$SHARED/flipper_zero_f7_updater_ram.elf
 FLIPPER_DFU=$SHARED/flipper_zero_f7_updater_ram.dfu

@@ -8,7 +8,7 @@
 HEX2DFU=$BUILD/bin/hex2dfu
 ELF2DFU=$BUILD/bin/elf2dfu
 CHECK="python3 $ROOT/tests/cli/image_check.py"
-SHARED=$ROOT/../shared/corpus
+SHARED=$CORPUS
 TEENSY_HEX=$SHARED/teensy41_imxrt1062_crlf.hex
 TEENSY_ELF=$SHARED/teensy41_imxrt1062_multi_lma.elf
 VERSION=$(sed -n 's/^#define DFUFILE_VERSION_STRING "\(.*\)"$/\1/p' \

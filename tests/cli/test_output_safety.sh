@@ -129,7 +129,12 @@ case_end
 INTERRUPT='
 import os, signal, subprocess, sys, time
 sig = getattr(signal, sys.argv[1])
-p = subprocess.Popen(sys.argv[2:])
+# As from a terminal: a test started in the background or under nohup
+# inherits these signals ignored, and a tool rightly keeps them so.
+def defaults():
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
+p = subprocess.Popen(sys.argv[2:], preexec_fn=defaults)
 deadline = time.time() + 30
 while time.time() < deadline and p.poll() is None:
     if any(n.startswith(".old.dfu.") for n in os.listdir(".")):

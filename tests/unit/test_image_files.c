@@ -1,6 +1,6 @@
 /*
  * test_image_files.c - the loaders on real files: the ELF fixtures of
- * tests/fixtures/elf and the corpus ELF and HEX of ../shared/corpus.
+ * tests/fixtures/elf and the corpus ELF and HEX of tests/fixtures/corpus.
  *
  * Round trip: every file is converted to a DfuSe file, which is written,
  * read back through the library, and every element must hold exactly the
@@ -145,9 +145,9 @@ static void
 test_round_trip_corpus(void **state)
 {
 	(void)state;
-	round_trip("../shared/corpus/teensy41_imxrt1062_multi_lma.elf", 1);
-	round_trip("../shared/corpus/teensy41_imxrt1062_crlf.hex", 1);
-	round_trip("../shared/corpus/flipper_zero_f7_updater_ram.elf", 3);
+	round_trip("tests/fixtures/corpus/teensy41_imxrt1062_multi_lma.elf", 1);
+	round_trip("tests/fixtures/corpus/teensy41_imxrt1062_crlf.hex", 1);
+	round_trip("tests/fixtures/corpus/flipper_zero_f7_updater_ram.elf", 3);
 }
 
 /* A load that fails says why and leaves no range behind. */
@@ -243,7 +243,7 @@ static void
 test_corrupted_hex(void **state)
 {
 	(void)state;
-	corrupt("../shared/corpus/teensy41_imxrt1062_crlf.hex", DFU_IMAGE_IHEX,
+	corrupt("tests/fixtures/corpus/teensy41_imxrt1062_crlf.hex", DFU_IMAGE_IHEX,
 		300, 1);
 }
 
