@@ -416,12 +416,22 @@ cli_output_commit(struct cli_output *o)
 	}
 	/* The data reaches the disk before the name does, so that after a
 	 * crash the output is either the old file or the whole new one. */
-	if (o->fd >= 0 && (fsync(o->fd) != 0 || close(o->fd) != 0)) {
-		cli_error(o->path, "write: %s", strerror(errno));
-		cli_output_abort(o);
-		return -1;
+	if (o->fd >= 0) {
+		int bad = fsync(o->fd) != 0;
+		int err = errno;
+
+		/* close() once, whatever fsync() said. */
+		if (close(o->fd) != 0 && !bad) {
+			bad = 1;
+			err = errno;
+		}
+		o->fd = -1;
+		if (bad) {
+			cli_error(o->path, "write: %s", strerror(err));
+			cli_output_abort(o);
+			return -1;
+		}
 	}
-	o->fd = -1;
 	if (rename(o->tmp, o->path) != 0) {
 		cli_error(o->path, "cannot rename %s into place: %s", o->tmp,
 		    strerror(errno));
