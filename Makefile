@@ -185,12 +185,21 @@ $(B)/tests/%: tests/unit/%.c $(LIB_A) $(B)/.flags
 	$(CC) $(CPPFLAGS_ALL) $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP \
 		$(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(ZLIB_LIBS) $(CMOCKA_LIBS)
 
+# A target that tests a tool's code also links that code: FUZZ_SRCS_NAME
+# (sources, compiled in) and FUZZ_LIBS_NAME.  The manifest reader is
+# dfusplit's, so its target takes dfusplit's files but not its main().
+FUZZ_SRCS_manifest := dfusplit/manifest.c dfusplit/input.c common/cli.c
+FUZZ_CFLAGS_manifest = -Idfusplit $(dfusplit_CFLAGS)
+FUZZ_LIBS_manifest = $(dfusplit_LIBS)
+
+.SECONDEXPANSION:
 $(B)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_A) \
-		$(B)/.flags Makefile
+		$(B)/.flags Makefile $$(FUZZ_SRCS_$$*)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -DFUZZ_DIRS='"$(call fuzz_dirs,$*)"' \
-		-MMD -MP $(LDFLAGS_ALL) -o $@ tests/fuzz/fuzz_$*.c \
-		tests/fuzz/replay.c $(LIB_A) $(ZLIB_LIBS)
+	$(CC) $(CPPFLAGS_ALL) $(FUZZ_CFLAGS_$*) $(CFLAGS_ALL) \
+		-DFUZZ_DIRS='"$(call fuzz_dirs,$*)"' -MMD -MP $(LDFLAGS_ALL) \
+		-o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(FUZZ_SRCS_$*) \
+		$(LIB_A) $(ZLIB_LIBS) $(FUZZ_LIBS_$*)
 
 # libFuzzer runs (clang): each target for FUZZ_SECONDS, on a working
 # corpus in $(B)/fuzz/ seeded from the committed ones.  Not part of check.
@@ -199,7 +208,8 @@ fuzz-$(1): $(LIB_SRCS) tests/fuzz/fuzz_$(1).c
 	@mkdir -p $(B)/fuzz/corpus-$(1)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined $(CPPFLAGS_ALL) \
-		-o $(B)/fuzz/$(1) tests/fuzz/fuzz_$(1).c $(LIB_SRCS) $(ZLIB_LIBS)
+		$(FUZZ_CFLAGS_$(1)) -o $(B)/fuzz/$(1) tests/fuzz/fuzz_$(1).c \
+		$(FUZZ_SRCS_$(1)) $(LIB_SRCS) $(ZLIB_LIBS) $(FUZZ_LIBS_$(1))
 	$(B)/fuzz/$(1) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(B)/fuzz/$(1)- \
 		$(addprefix -dict=,$(wildcard tests/fuzz/$(1).dict)) \

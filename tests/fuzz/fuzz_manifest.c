@@ -1,0 +1,124 @@
+/*
+ * fuzz_manifest - libFuzzer target for dfusplit's manifest reader
+ * (--join): the input is the manifest.
+ *
+ * The manifest is written to a scratch directory that also holds element
+ * files it can name: a.bin (16 bytes), b.bin (4 bytes), c.hex (Intel HEX,
+ * 4 bytes at 0x08000000) and d.srec (S-records, 2 bytes at 0x1fffc000).
+ * Properties checked, not only "no crash" (messages go to stderr):
+ *   - join ends with 0 or 1, never anything else;
+ *   - on 0 the output is a DFU file that libdfufile reads without errors;
+ *     on 1 no output and no temporary file is left.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dfusplit.h"
+#include "fuzz.h"
+
+static char dir[] = "/tmp/fuzz_manifest.XXXXXX";
+
+static void
+put_file(const char *name, const char *text, size_t len)
+{
+	char path[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "wb");
+	CHECK(fp != NULL && fwrite(text, 1, len, fp) == len);
+	CHECK(fclose(fp) == 0);
+}
+
+static void
+setup(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	CHECK(mkdtemp(dir) != NULL);
+	put_file("a.bin", "0123456789abcdef", 16);
+	put_file("b.bin", "wxyz", 4);
+	put_file("c.hex", ":020000040800F2\n:0400000001020304F2\n:00000001FF\n",
+	    48);
+	put_file("d.srec", "S3071FFFC000AABBB5\nS70500000000FA\n", 34);
+	cli_init("dfusplit");
+	done = 1;
+}
+
+/* Every name in the scratch directory that is not an element file. */
+static unsigned
+leftovers(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	unsigned n = 0;
+
+	CHECK(d != NULL);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' || (strcmp(e->d_name, ".") != 0 &&
+		    strcmp(e->d_name, "..") != 0))
+			n += strcmp(e->d_name, "a.bin") != 0 &&
+			    strcmp(e->d_name, "b.bin") != 0 &&
+			    strcmp(e->d_name, "c.hex") != 0 &&
+			    strcmp(e->d_name, "d.srec") != 0 &&
+			    strcmp(e->d_name, "m.json") != 0;
+	closedir(d);
+	return n;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct options o;
+	char manifest[256], out[256];
+	struct dfu_file *f;
+	FILE *err = stderr;
+	int rc;
+
+	setup();
+	put_file("m.json", (const char *)data, size);
+	snprintf(manifest, sizeof(manifest), "%s/m.json", dir);
+	snprintf(out, sizeof(out), "%s/out.dfu", dir);
+	memset(&o, 0, sizeof(o));
+	o.mode = MODE_JOIN;
+	o.manifest = manifest;
+	o.output = out;
+	/* The messages are not what is tested: keep the fuzzer's log short. */
+	stderr = fopen("/dev/null", "w");
+	rc = run_join(&o);
+	fclose(stderr);
+	stderr = err;
+	CHECK(rc == CLI_EXIT_OK || rc == CLI_EXIT_FAIL);
+	if (rc == CLI_EXIT_OK) {
+		f = dfu_file_new();
+		CHECK(f != NULL);
+		CHECK(access(out, F_OK) == 0);
+		{
+			FILE *fp = fopen(out, "rb");
+			uint8_t *buf;
+			long len;
+
+			CHECK(fp != NULL && fseek(fp, 0, SEEK_END) == 0);
+			len = ftell(fp);
+			CHECK(len > 0 && fseek(fp, 0, SEEK_SET) == 0);
+			buf = malloc((size_t)len);
+			CHECK(buf != NULL &&
+			    fread(buf, 1, (size_t)len, fp) == (size_t)len);
+			fclose(fp);
+			CHECK(dfu_file_read_mem(f, buf, (size_t)len, 0) == 0);
+			free(buf);
+		}
+		dfu_file_free(f);
+		CHECK(unlink(out) == 0);
+	}
+	CHECK(leftovers() == 0);
+	return 0;
+}
