@@ -26,7 +26,7 @@ parse_line(struct dfu_image *img, struct img_lines *r, uint8_t rec[261],
 	const char *s = r->line;
 	size_t n = r->linelen;
 	unsigned sum = 0;
-	long bad;
+	long len;
 
 	/* White space at the end of a line is harmless; keep it allowed. */
 	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
@@ -36,22 +36,10 @@ parse_line(struct dfu_image *img, struct img_lines *r, uint8_t rec[261],
 		    "with ':'", r->lineno);
 	s++;
 	n--;
-	if (n > 2 * 260)	/* LL AAAA TT, 255 data bytes, CC */
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu "
-		    "hexadecimal digits, more than any record holds (520)",
-		    r->lineno, n);
-	if ((bad = img_unhex(s, n & ~(size_t)1, rec)) >= 0 ||
-	    (n % 2 != 0 && img_hexval((unsigned char)s[n - 1]) < 0)) {
-		size_t col = bad >= 0 ? (size_t)bad : n - 1;
-
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu, column %zu: "
-		    "'%c' is not a hexadecimal digit", r->lineno, col + 2,
-		    s[col] >= ' ' && s[col] < 127 ? s[col] : '?');
-	}
-	if (n % 2 != 0)
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: odd number of "
-		    "hexadecimal digits", r->lineno);
-	n /= 2;
+	/* LL AAAA TT, 255 data bytes, CC: 520 digits at most. */
+	if ((len = img_record_bytes(img, r->lineno, s, n, 2 * 260, 2, rec)) < 0)
+		return (int)len;
+	n = (size_t)len;
 	if (n < 5)
 		return img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu bytes, "
 		    "shorter than any record (5)", r->lineno, n);

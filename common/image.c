@@ -764,3 +764,27 @@ img_lines_next(struct img_lines *r, struct dfu_image *img)
 	r->linelen = n;
 	return 1;
 }
+
+long
+img_record_bytes(struct dfu_image *img, unsigned long lineno, const char *s,
+    size_t n, size_t max_digits, size_t col0, uint8_t *out)
+{
+	long bad;
+
+	if (n > max_digits)
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu "
+		    "hexadecimal digits, more than any record holds (%zu)",
+		    lineno, n, max_digits);
+	if ((bad = img_unhex(s, n & ~(size_t)1, out)) >= 0 ||
+	    (n % 2 != 0 && img_hexval((unsigned char)s[n - 1]) < 0)) {
+		size_t col = bad >= 0 ? (size_t)bad : n - 1;
+
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu, column %zu: "
+		    "'%c' is not a hexadecimal digit", lineno, col + col0,
+		    s[col] >= ' ' && s[col] < 127 ? s[col] : '?');
+	}
+	if (n % 2 != 0)
+		return img_fail(img, DFU_ERR_FORMAT, "line %lu: odd number of "
+		    "hexadecimal digits", lineno);
+	return (long)(n / 2);
+}

@@ -91,5 +91,14 @@ int img_hexval(int c);
  * Returns -1, or the index of the first character that is not a digit.
  */
 long img_unhex(const char *s, size_t n, uint8_t *out);
+/*
+ * The record digits of a HEX or S-record line: n characters of s, which
+ * start at column `col0` (1-based) of line `lineno`, into out.  At most
+ * max_digits digits; every character a digit; an even count.  Returns
+ * the number of bytes, or a negative error with "line N..." on img.
+ */
+long img_record_bytes(struct dfu_image *img, unsigned long lineno,
+		      const char *s, size_t n, size_t max_digits, size_t col0,
+		      uint8_t *out);
 
 #endif /* DFU_IMAGE_PRIVATE_H */

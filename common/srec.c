@@ -27,7 +27,7 @@ parse_line(struct dfu_image *img, struct img_lines *r, uint8_t rec[256],
 	const char *s = r->line;
 	size_t n = r->linelen;
 	unsigned sum = 0;
-	long bad;
+	long len;
 
 	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		n--;
@@ -40,22 +40,10 @@ parse_line(struct dfu_image *img, struct img_lines *r, uint8_t rec[256],
 		    "is reserved", r->lineno);
 	s += 2;
 	n -= 2;
-	if (n > 2 * 256)	/* count, then at most 255 bytes */
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu "
-		    "hexadecimal digits, more than any record holds (512)",
-		    r->lineno, n);
-	if ((bad = img_unhex(s, n & ~(size_t)1, rec)) >= 0 ||
-	    (n % 2 != 0 && img_hexval((unsigned char)s[n - 1]) < 0)) {
-		size_t col = bad >= 0 ? (size_t)bad : n - 1;
-
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu, column %zu: "
-		    "'%c' is not a hexadecimal digit", r->lineno, col + 3,
-		    s[col] >= ' ' && s[col] < 127 ? s[col] : '?');
-	}
-	if (n % 2 != 0)
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: odd number of "
-		    "hexadecimal digits", r->lineno);
-	n /= 2;
+	/* count, then at most 255 bytes: 512 digits at most. */
+	if ((len = img_record_bytes(img, r->lineno, s, n, 2 * 256, 3, rec)) < 0)
+		return (int)len;
+	n = (size_t)len;
 	if (n < 2 + addr_len[*type])
 		return img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu bytes, "
 		    "too short for an S%u record", r->lineno, n, *type);
