@@ -160,6 +160,24 @@ open(name, "wb").write(out)
 ' "$1" "$2" "$3"
 }
 
+# expect_usage_synopsis TOOL PAGE: the usage TOOL -h prints equals the
+# SYNOPSIS of man/PAGE, white space aside (skips the case without mandoc).
+expect_usage_synopsis() {
+	if ! have mandoc; then
+		skip_case "mandoc not installed (Debian package mandoc)"
+		return
+	fi
+	run "$1" -h
+	sed 's/^usage://' "$OUT" | tr '\t\n' '  ' | tr -s ' ' |
+	    sed 's/^ //; s/ $//' >"$TMP/usage.txt"
+	mandoc -T ascii "$ROOT/man/$2" | col -b |
+	    sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' |
+	    tr '\t\n' '  ' | tr -s ' ' | sed 's/^ //; s/ $//' >"$TMP/synopsis.txt"
+	[ -s "$TMP/synopsis.txt" ] || fail "no SYNOPSIS in man/$2"
+	cmp -s "$TMP/usage.txt" "$TMP/synopsis.txt" ||
+	    fail "usage: $(cat "$TMP/usage.txt") / SYNOPSIS: $(cat "$TMP/synopsis.txt")"
+}
+
 have() {
 	command -v "$1" >/dev/null 2>&1
 }

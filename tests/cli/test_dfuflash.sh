@@ -86,18 +86,7 @@ expect_stdout_file usage.txt
 case_end
 
 begin "the usage equals the SYNOPSIS of dfuflash(1)"
-if have mandoc; then
-	run "$DFUFLASH" -h
-	sed 's/^usage://' "$OUT" | tr '\t\n' '  ' | tr -s ' ' |
-	    sed 's/^ //; s/ $//' >usage.txt
-	mandoc -T ascii "$ROOT/man/dfuflash.1" | col -b |
-	    sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' |
-	    tr '\t\n' '  ' | tr -s ' ' | sed 's/^ //; s/ $//' >synopsis.txt
-	cmp -s usage.txt synopsis.txt ||
-	    fail "usage and SYNOPSIS differ: $(cat usage.txt) / $(cat synopsis.txt)"
-else
-	skip_case "mandoc is not installed"
-fi
+expect_usage_synopsis "$DFUFLASH" dfuflash.1
 case_end
 
 begin "usage errors exit 2 with a message and the usage"

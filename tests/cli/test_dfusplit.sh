@@ -654,6 +654,10 @@ check_usage "dfusplit: -o needs an argument" A.dfu -o
 expect_no_file x
 case_end
 
+case_begin "the usage equals the SYNOPSIS of dfusplit(1)"
+expect_usage_synopsis "$DFUSPLIT" dfusplit.1
+case_end
+
 case_begin "-h and -V"
 run "$DFUSPLIT" -h
 expect_status 0

@@ -82,19 +82,7 @@ expect_stdout_file usage.txt
 case_end
 
 begin "the usage equals the SYNOPSIS of elf2dfu(1)"
-if have mandoc; then
-	run "$ELF2DFU" -h
-	sed 's/^usage://' "$OUT" | tr '\t\n' '  ' | tr -s ' ' | sed 's/^ //; s/ $//' \
-	    >usage.txt
-	mandoc -T ascii "$ROOT/man/elf2dfu.1" | col -b |
-	    sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' |
-	    tr '\t\n' '  ' | tr -s ' ' | sed 's/^ //; s/ $//' >synopsis.txt
-	[ -s synopsis.txt ] || fail "no SYNOPSIS in man/elf2dfu.1"
-	cmp -s usage.txt synopsis.txt ||
-	    fail "usage: $(cat usage.txt) / SYNOPSIS: $(cat synopsis.txt)"
-else
-	skip_case "mandoc not installed (Debian package mandoc)"
-fi
+expect_usage_synopsis "$ELF2DFU" elf2dfu.1
 case_end
 
 begin "-V and --version print the library version"
