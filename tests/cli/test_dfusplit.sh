@@ -131,6 +131,31 @@ assert any(l.startswith("S5") and int(l[4:8], 16) == 1 for l in lines)
 EOF
 case_end
 
+case_begin "split from stdin, join from a manifest on stdin"
+cd "$TMP" && make_inputs && mkdir p
+run_stdin AB.dfu sh -c 'cd p && exec "$0" -' "$DFUSPLIT"
+expect_status 0
+expect_dir_only p stdin.manifest.json stdin.t0-08000000.bin \
+    stdin.t0-08004000.bin stdin.t1-1fffc000.bin
+[ "$(jq -r .source p/stdin.manifest.json)" = "(stdin)" ] || fail "source"
+run_stdin p/stdin.manifest.json sh -c 'cd p && exec "$0" --join - -o ../re.dfu' "$DFUSPLIT"
+expect_status 0
+expect_same_bytes re.dfu AB.dfu
+case_end
+
+case_begin "an extended suffix is not kept, with a warning"
+cd "$TMP" && make_inputs
+python3 -c '
+import struct, zlib
+d = open("A.dfu", "rb").read()[:-16] + b"EXTR"
+d += struct.pack("<4H3sB", 0xffff, 0xdf11, 0x0483, 0x011a, b"UFD", 20)
+open("ext.dfu", "wb").write(d + struct.pack("<I", ~zlib.crc32(d) & 0xffffffff))'
+run "$DFUSPLIT" --set-vid 1209 -o e.dfu ext.dfu
+expect_status 0
+expect_stderr_line "dfusplit: ext.dfu: warning: the 4 bytes that extend its suffix (bLength 20) are not kept"
+[ "$(stat -c %s e.dfu)" = "$(stat -c %s A.dfu)" ] || fail "size"
+case_end
+
 case_begin "split: an HEX element across a 64 KiB boundary"
 cd "$TMP"
 head -c 100 /dev/zero | tr '\0' '\125' >x.bin
