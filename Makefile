@@ -145,6 +145,9 @@ $(PC): common/libdfufile.pc.in common/dfufile.h
 # dfusplit: jansson for its JSON manifest, nettle for SHA-256.
 dfusplit_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson nettle)
 dfusplit_LIBS = $(shell $(PKG_CONFIG) --libs jansson nettle)
+# dfuflash: libusb-1.0 for USB.
+dfuflash_CFLAGS = $(shell $(PKG_CONFIG) --cflags libusb-1.0)
+dfuflash_LIBS = $(shell $(PKG_CONFIG) --libs libusb-1.0)
 
 # Each tool is every .c file of its folder, linked with the static library.
 define TOOL_RULE
@@ -169,9 +172,31 @@ $(B)/bin/dfuflash: $(DFU_MODEL_OBJS)
 $(DFUFLASH_TESTS): $(B)/tests/%: tests/unit/%.c $(DFUFLASH_ENGINE_OBJS) \
 		$(DFU_MODEL_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -Idfuflash $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP \
-		$(LDFLAGS_ALL) -o $@ $< $(DFUFLASH_ENGINE_OBJS) $(DFU_MODEL_OBJS) \
-		$(LIB_A) $(ZLIB_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(CPPFLAGS_ALL) -Idfuflash $(dfuflash_CFLAGS) $(CMOCKA_CFLAGS) \
+		$(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< \
+		$(DFUFLASH_ENGINE_OBJS) $(DFU_MODEL_OBJS) $(LIB_A) $(ZLIB_LIBS) \
+		$(dfuflash_LIBS) $(CMOCKA_LIBS)
+
+# ---- tests/usbhost: the device model on emulated USB (umockdev) ----------
+# The end-to-end tests run the real dfuflash and dfu-util, through the real
+# libusb, against the device model behind a umockdev testbed.  usbhost is
+# built only where umockdev's development files are installed; the tests
+# that need it skip (status 77) without it.
+UMOCKDEV_CFLAGS = $(shell $(PKG_CONFIG) --cflags umockdev-1.0)
+UMOCKDEV_LIBS = $(shell $(PKG_CONFIG) --libs umockdev-1.0)
+USBHOST_SRCS := $(wildcard tests/usbhost/*.c)
+ifneq ($(USBHOST_SRCS),)
+ifeq ($(shell $(PKG_CONFIG) --exists umockdev-1.0 && echo yes),yes)
+USBHOST := $(B)/tests/usbhost
+tests: $(USBHOST)
+$(USBHOST): $(USBHOST_SRCS) $(DFU_MODEL_OBJS) $(LIB_A) $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(UMOCKDEV_CFLAGS) $(CFLAGS_ALL) -MMD -MP \
+		$(LDFLAGS_ALL) -o $@ $(USBHOST_SRCS) $(DFU_MODEL_OBJS) $(LIB_A) \
+		$(ZLIB_LIBS) $(UMOCKDEV_LIBS)
+endif
+endif
+# ---- end of tests/usbhost ------------------------------------------------
 
 # `make bench` also prints dfuflash's table: transfers and modelled time.
 .PHONY: bench-flash
@@ -281,7 +306,6 @@ help:
 	@echo '  clean      remove $(B)/'
 	@echo 'Variables: PREFIX DESTDIR BINDIR LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR'
 	@echo '           CC CFLAGS LDFLAGS B (build directory, default build)'
-	@echo '           HARDEN=0 (no _FORTIFY_SOURCE, stack protector, PIE, relro/now)'
 	@echo '           HARDEN=0 (no _FORTIFY_SOURCE, stack protector, PIE, relro/now)'
 	@echo '           SANITIZE=1 (ASan + UBSan build in build/sanitize) FUZZ_SECONDS'
 
