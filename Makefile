@@ -165,7 +165,8 @@ $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 DFUFLASH_ENGINE_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
 	dfuflash/dfuflash.c,$(wildcard dfuflash/*.c)))
 DFU_MODEL_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard tests/model/*.c))
-DFUFLASH_TESTS := $(B)/tests/test_engine $(B)/tests/test_model
+DFUFLASH_TESTS := $(B)/tests/test_engine $(B)/tests/test_model \
+	$(B)/tests/test_descriptor $(B)/tests/test_select
 
 $(B)/bin/dfuflash: $(DFU_MODEL_OBJS)
 
