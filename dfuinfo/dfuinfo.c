@@ -22,11 +22,14 @@
 
 #include "cli.h"
 #include "dfufile.h"
+#include "fit.h"
 #include "json.h"
 
 struct options {
 	int json;  /* -j: one JSON document on stdout */
 	int quiet; /* -q: no output at all, only the exit status */
+	struct fit_layout *layouts; /* -L: device memory to check against */
+	size_t nlayouts;
 };
 
 /* What was found in one file. */
@@ -36,7 +39,8 @@ enum verdict {
 	VERDICT_FAILED,	 /* could not be opened or read */
 };
 
-static const char usage_text[] = "usage: dfuinfo [-hjqV] file ...\n";
+static const char usage_text[] =
+    "usage: dfuinfo [-hjqV] [-L [alt=]layout] file ...\n";
 
 static void
 usage(FILE *fp)
@@ -170,8 +174,29 @@ print_element(const struct dfu_element *e, unsigned index)
 	    plural(e->size, "byte", "bytes"), e->offset);
 }
 
+/* -L: what the target would cost on the device. */
 static void
-print_target(const struct dfu_file *f, unsigned t)
+print_fit(const struct fit_target *ft, unsigned alt)
+{
+	printf("    layout:     ");
+	print_name(ft->name);
+	printf(" (alt %u): ", alt);
+	if (!ft->fits) {
+		printf("does not fit\n");
+		return;
+	}
+	printf("fits; erases %" PRIu64 " %s, %" PRIu64 " %s", ft->pages_erased,
+	    plural(ft->pages_erased, "page", "pages"), ft->bytes_erased,
+	    plural(ft->bytes_erased, "byte", "bytes"));
+	if (ft->bytes_outside > 0)
+		printf(", %" PRIu64 " of them not in the image",
+		    ft->bytes_outside);
+	putchar('\n');
+}
+
+static void
+print_target(const struct dfu_file *f, unsigned t,
+	     const struct fit_report *fit)
 {
 	const struct dfuse_target *tg = dfu_file_target(f, t);
 	unsigned ne = dfu_file_element_count(f, t);
@@ -195,16 +220,35 @@ print_target(const struct dfu_file *f, unsigned t)
 		if (e != NULL)
 			print_element(e, i);
 	}
+	if (fit != NULL && t < fit->ntargets && fit->targets[t].checked)
+		print_fit(&fit->targets[t], tg->bAlternateSetting);
 }
 
 static void
-print_text(const struct dfu_file *f, const char *name)
+print_diag(int error, uint64_t offset, const char *field,
+	   const char *message, const char *code)
+{
+	printf("  %s: 0x%08" PRIx64 " ", error ? "error" : "note", offset);
+	if (field != NULL && field[0] != '\0')
+		printf("%s: ", field);
+	printf("%s (%s)\n", message != NULL ? message : "",
+	    code != NULL ? code : "");
+}
+
+static void
+print_text(const struct dfu_file *f, const char *name,
+	   const struct fit_report *fit)
 {
 	const struct dfu_vendor_prefix *vp = dfu_file_vendor_prefix(f);
 	const struct dfu_suffix *s = dfu_file_suffix(f);
 	const struct dfuse_prefix *p = dfu_file_dfuse_prefix(f);
 	size_t nd = dfu_file_diag_count(f), nerr = dfu_file_error_count(f);
 	size_t nnote = nd - nerr;
+
+	if (fit != NULL) {
+		nerr += fit->nerrors;
+		nnote += fit->ndiags - fit->nerrors;
+	}
 
 	print_header(f, name);
 	if (vp != NULL && vp->kind != DFU_VENDOR_PREFIX_NONE) {
@@ -234,19 +278,18 @@ print_text(const struct dfu_file *f, const char *name)
 		printf("  payload:   %" PRIu64 " %s\n", dfu_file_payload_size(f),
 		    plural(dfu_file_payload_size(f), "byte", "bytes"));
 	for (unsigned t = 0; t < dfu_file_target_count(f); t++)
-		print_target(f, t);
+		print_target(f, t, fit);
 	for (size_t i = 0; i < nd; i++) {
 		const struct dfu_diag *d = dfu_file_diag(f, i);
 
-		if (d == NULL)
-			continue;
-		printf("  %s: 0x%08" PRIx64 " ",
-		    d->severity == DFU_ERROR ? "error" : "note", d->offset);
-		if (d->field != NULL && d->field[0] != '\0')
-			printf("%s: ", d->field);
-		printf("%s (%s)\n", d->message != NULL ? d->message : "",
-		    d->code != NULL ? d->code : "");
+		if (d != NULL)
+			print_diag(d->severity == DFU_ERROR, d->offset,
+			    d->field, d->message, d->code);
 	}
+	for (size_t i = 0; fit != NULL && i < fit->ndiags; i++)
+		print_diag(fit->diags[i].error, fit->diags[i].offset,
+		    fit->diags[i].field, fit->diags[i].message,
+		    fit->diags[i].code);
 	printf("  verdict: %s", nerr > 0 ? "invalid" : "valid");
 	if (nerr > 0 && nnote > 0)
 		printf(" (%zu %s, %zu %s)", nerr, plural(nerr, "error", "errors"),
@@ -274,7 +317,42 @@ json_element(struct json *j, const struct dfu_element *e, unsigned index)
 }
 
 static void
-json_target(struct json *j, const struct dfu_file *f, unsigned t)
+json_fit(struct json *j, const struct fit_report *fit, unsigned t)
+{
+	const struct fit_target *ft;
+
+	if (fit == NULL || t >= fit->ntargets || !fit->targets[t].checked) {
+		json_null(j, "layout");
+		return;
+	}
+	ft = &fit->targets[t];
+	json_object_begin(j, "layout");
+	json_string(j, "name", ft->name);
+	json_bool(j, "fits", ft->fits);
+	if (ft->fits) {
+		json_uint(j, "pages_erased", ft->pages_erased);
+		json_uint(j, "bytes_erased", ft->bytes_erased);
+		json_uint(j, "bytes_outside", ft->bytes_outside);
+	}
+	json_object_end(j);
+}
+
+static void
+json_diag(struct json *j, int error, const char *code, uint64_t offset,
+	  const char *field, const char *message)
+{
+	json_object_begin(j, NULL);
+	json_string(j, "severity", error ? "error" : "note");
+	json_string(j, "code", code);
+	json_uint(j, "offset", offset);
+	json_string(j, "field", field);
+	json_string(j, "message", message);
+	json_object_end(j);
+}
+
+static void
+json_target(struct json *j, const struct dfu_file *f, unsigned t,
+	    const struct fit_report *fit)
 {
 	const struct dfuse_target *tg = dfu_file_target(f, t);
 	unsigned ne = dfu_file_element_count(f, t);
@@ -297,16 +375,24 @@ json_target(struct json *j, const struct dfu_file *f, unsigned t)
 			json_element(j, e, i);
 	}
 	json_array_end(j);
+	json_fit(j, fit, t);
 	json_object_end(j);
 }
 
 static void
-print_json(struct json *j, const struct dfu_file *f, const char *name)
+print_json(struct json *j, const struct dfu_file *f, const char *name,
+	   const struct fit_report *fit)
 {
 	const struct dfu_vendor_prefix *vp = dfu_file_vendor_prefix(f);
 	const struct dfu_suffix *s = dfu_file_suffix(f);
 	const struct dfuse_prefix *p = dfu_file_dfuse_prefix(f);
 	size_t nd = dfu_file_diag_count(f), nerr = dfu_file_error_count(f);
+	size_t nnote = nd - nerr;
+
+	if (fit != NULL) {
+		nerr += fit->nerrors;
+		nnote += fit->ndiags - fit->nerrors;
+	}
 
 	json_object_begin(j, NULL);
 	json_string(j, "path", name);
@@ -350,7 +436,7 @@ print_json(struct json *j, const struct dfu_file *f, const char *name)
 		json_null(j, "dfuse_prefix");
 	json_array_begin(j, "targets");
 	for (unsigned t = 0; t < dfu_file_target_count(f); t++)
-		json_target(j, f, t);
+		json_target(j, f, t, fit);
 	json_array_end(j);
 	if (dfu_file_format(f) == DFU_FORMAT_PLAIN)
 		json_uint(j, "payload_size", dfu_file_payload_size(f));
@@ -360,20 +446,17 @@ print_json(struct json *j, const struct dfu_file *f, const char *name)
 	for (size_t i = 0; i < nd; i++) {
 		const struct dfu_diag *d = dfu_file_diag(f, i);
 
-		if (d == NULL)
-			continue;
-		json_object_begin(j, NULL);
-		json_string(j, "severity",
-		    d->severity == DFU_ERROR ? "error" : "note");
-		json_string(j, "code", d->code);
-		json_uint(j, "offset", d->offset);
-		json_string(j, "field", d->field);
-		json_string(j, "message", d->message);
-		json_object_end(j);
+		if (d != NULL)
+			json_diag(j, d->severity == DFU_ERROR, d->code,
+			    d->offset, d->field, d->message);
 	}
+	for (size_t i = 0; fit != NULL && i < fit->ndiags; i++)
+		json_diag(j, fit->diags[i].error, fit->diags[i].code,
+		    fit->diags[i].offset, fit->diags[i].field,
+		    fit->diags[i].message);
 	json_array_end(j);
 	json_uint(j, "errors", nerr);
-	json_uint(j, "notes", nd - nerr);
+	json_uint(j, "notes", nnote);
 	json_object_end(j);
 }
 
@@ -416,6 +499,7 @@ show_file(const struct options *opt, struct json *j, const char *path,
 	  int first)
 {
 	const char *name = cli_input_name(path);
+	struct fit_report fit = { 0 };
 	struct dfu_file *f;
 	enum verdict v;
 	int fd, rc;
@@ -444,16 +528,26 @@ show_file(const struct options *opt, struct json *j, const char *path,
 		if (j != NULL)
 			json_failure(j, name, msg);
 		v = VERDICT_FAILED;
-	} else {
-		v = rc == 0 ? VERDICT_VALID : VERDICT_INVALID;
+	} else if (opt->nlayouts > 0 &&
+	    fit_check(f, opt->layouts, opt->nlayouts, &fit) != 0) {
+		cli_error(name, "%s", dfu_strerror(DFU_ERR_NOMEM));
 		if (j != NULL)
-			print_json(j, f, name);
+			json_failure(j, name, dfu_strerror(DFU_ERR_NOMEM));
+		v = VERDICT_FAILED;
+	} else {
+		const struct fit_report *fr = opt->nlayouts > 0 ? &fit : NULL;
+
+		v = rc == 0 && (fr == NULL || fr->nerrors == 0) ?
+		    VERDICT_VALID : VERDICT_INVALID;
+		if (j != NULL)
+			print_json(j, f, name, fr);
 		else if (!opt->quiet) {
 			if (!first)
 				putchar('\n');
-			print_text(f, name);
+			print_text(f, name, fr);
 		}
 	}
+	fit_report_free(&fit);
 	dfu_file_free(f);
 	close(fd);
 	return v;
@@ -505,47 +599,122 @@ silence_stderr(void)
 	close(fd);
 }
 
+/*
+ * -L [ALT=]LAYOUT: a layout string for an alternate setting (0 when ALT
+ * is not given; a layout starts with '@', so "1=@..." is unambiguous).
+ */
+static int
+add_layout(struct options *opt, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	const char *text = arg;
+	struct fit_layout *ls;
+	uint32_t alt = 0;
+	char num[16];
+
+	if (eq != NULL && arg[0] != '@') {
+		size_t n = (size_t)(eq - arg);
+
+		if (n == 0 || n >= sizeof(num))
+			goto bad_alt;
+		memcpy(num, arg, n);
+		num[n] = '\0';
+		if (cli_parse_u32(num, &alt) != 0 || alt > 255)
+			goto bad_alt;
+		text = eq + 1;
+	}
+	for (size_t i = 0; i < opt->nlayouts; i++)
+		if (opt->layouts[i].alt == alt) {
+			cli_error(NULL, "-L %s: a second layout for alt %u",
+			    arg, (unsigned)alt);
+			return -1;
+		}
+	ls = realloc(opt->layouts, (opt->nlayouts + 1) * sizeof(*ls));
+	if (ls == NULL) {
+		cli_error(NULL, "%s", dfu_strerror(DFU_ERR_NOMEM));
+		return -1;
+	}
+	opt->layouts = ls;
+	ls = &ls[opt->nlayouts];
+	ls->alt = alt;
+	if ((ls->layout = dfu_layout_new()) == NULL) {
+		cli_error(NULL, "%s", dfu_strerror(DFU_ERR_NOMEM));
+		return -1;
+	}
+	opt->nlayouts++;
+	if (dfu_layout_parse(ls->layout, text) != 0) {
+		cli_error(NULL, "-L %s: layout %s", arg,
+		    dfu_layout_errmsg(ls->layout));
+		return -1;
+	}
+	return 0;
+bad_alt:
+	cli_error(NULL, "-L %s: expected [alt=]layout, alt from 0 to 255",
+	    arg);
+	return -1;
+}
+
+static void
+free_layouts(struct options *opt)
+{
+	for (size_t i = 0; i < opt->nlayouts; i++)
+		dfu_layout_free(opt->layouts[i].layout);
+	free(opt->layouts);
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "layout", required_argument, NULL, 'L' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct options opt = { 0 };
-	int ch;
+	int ch, status;
 
 	cli_init(argv[0]);
-	while ((ch = getopt_long(argc, argv, "hjqV", longopts, NULL)) != -1) {
+	status = -1;
+	while (status < 0 && (ch = getopt_long(argc, argv, "hjL:qV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(stdout);
-			return CLI_EXIT_OK;
+			status = CLI_EXIT_OK;
+			break;
 		case 'j':
 			opt.json = 1;
+			break;
+		case 'L':
+			if (add_layout(&opt, optarg) != 0)
+				status = CLI_EXIT_USAGE;
 			break;
 		case 'q':
 			opt.quiet = 1;
 			break;
 		case 'V':
 			printf("dfuinfo %s\n", dfufile_version());
-			return CLI_EXIT_OK;
+			status = CLI_EXIT_OK;
+			break;
 		default:
 			usage(stderr);
-			return CLI_EXIT_USAGE;
+			status = CLI_EXIT_USAGE;
+			break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0) {
+	if (status < 0 && optind == argc) {
 		cli_error(NULL, "no input file");
 		usage(stderr);
-		return CLI_EXIT_USAGE;
+		status = CLI_EXIT_USAGE;
 	}
-	if (opt.quiet)
-		silence_stderr();
-	return show_files(&opt, argc, argv);
+	if (status < 0) {
+		if (opt.quiet)
+			silence_stderr();
+		status = show_files(&opt, argc - optind, argv + optind);
+	}
+	free_layouts(&opt);
+	return status;
 }

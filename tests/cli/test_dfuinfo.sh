@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 VERSION=$(sed -n 's/^#define DFUFILE_VERSION_STRING "\(.*\)"$/\1/p' "$ROOT/common/dfufile.h")
-USAGE="usage: dfuinfo [-hjqV] file ..."
+USAGE="usage: dfuinfo [-hjqV] [-L [alt=]layout] file ..."
 
 # mkdfu OUT [KEY=PYTHON-EXPR ...]: write a DFU file built from a description.
 #   targets=[dict(alt=, name=, named=, size=, nb=, elements=[(addr, data[, declared size]), ...])]
@@ -756,6 +756,95 @@ expect_diag note vendor-prefix
 run "$DFUINFO" "$F"
 expect_stdout_line "$F: plain DFU with NXP LPC prefix, 1032 bytes"
 expect_stdout_line "  vendor:    NXP LPC prefix, 16 bytes  length 2 blocks"
+case_end
+
+# ---- -L: does the file fit a device's memory? -------------------------------
+F405='@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg'
+OPTB='@Option Bytes  /0x1FFFC000/01*016 e'
+
+case_begin "dfuinfo -L: pages erased, bytes erased beyond the image"
+# 20000 bytes at the start (two 16 KiB pages) and 100 bytes in the 64 KiB page
+mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 20000), (0x08010000, b"\x22" * 100)])]'
+run "$DFUINFO" -L "$F405" "$TMP/a.dfu"
+expect_status 0
+expect_stdout_line '    layout:     "Internal Flash" (alt 0): fits; erases 3 pages, 98304 bytes, 78204 of them not in the image'
+expect_stdout_line "  verdict: valid (1 note)"
+case_end
+
+case_begin "dfuinfo -L: elements sharing a page count it once"
+mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 16), (0x08000100, b"\x22" * 16), (0x08003ff0, b"\x33" * 32)])]'
+run "$DFUINFO" -L "0=$F405" "$TMP/a.dfu"
+expect_status 0
+expect_stdout_line '    layout:     "Internal Flash" (alt 0): fits; erases 2 pages, 32768 bytes, 32704 of them not in the image'
+case_end
+
+case_begin "dfuinfo -L: an element past the layout is an error naming the first address outside"
+mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x080ffff0, b"\x11" * 32)])]'
+run "$DFUINFO" -L "$F405" "$TMP/a.dfu"
+expect_status 1
+expect_stdout_line '    layout:     "Internal Flash" (alt 0): does not fit'
+expect_stdout_line '  error: 0x00000125 target 0 element 0: 0x08100000 is outside every region of "Internal Flash" (layout-outside)'
+expect_stdout_line "  verdict: invalid (1 error, 1 note)"
+case_end
+
+case_begin "dfuinfo -L: memory that is not writable is an error"
+mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x1fff7800, b"\x11" * 4)])]'
+run "$DFUINFO" -L '@OTP /0x1FFF7800/01*512 a' "$TMP/a.dfu"
+expect_status 1
+expect_stdout_contains '0x1fff7800 is in a region of "OTP" that is not writable (readable) (layout-not-writable)'
+case_end
+
+case_begin "dfuinfo -L: each target is checked against the layout of its alt"
+mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 16)]), dict(alt=1, name=b"", elements=[(0x1fffc000, b"\xaa" * 16)])]'
+run "$DFUINFO" -L "$F405" -L "1=$OPTB" "$TMP/a.dfu"
+expect_status 0
+expect_stdout_line '    layout:     "Internal Flash" (alt 0): fits; erases 1 page, 16384 bytes, 16368 of them not in the image'
+# the option bytes region is writable but not erasable ('e'): nothing to erase
+expect_stdout_line '    layout:     "Option Bytes" (alt 1): fits; erases 0 pages, 0 bytes'
+run "$DFUINFO" -L "$F405" "$TMP/a.dfu"
+expect_status 1
+expect_stdout_contains 'target 1: alt 1 has no layout: give one with -L 1=LAYOUT (layout-missing)'
+case_end
+
+case_begin "dfuinfo -L --json: layout of each target, errors in the diagnostics"
+if have jq; then
+	mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 20000), (0x08010000, b"\x22" * 100)])]'
+	run "$DFUINFO" -j -L "$F405" "$TMP/a.dfu"
+	expect_status 0
+	jqe '.files[0].targets[0].layout == {"name": "Internal Flash", "fits": true, "pages_erased": 3, "bytes_erased": 98304, "bytes_outside": 78204}'
+	run "$DFUINFO" -j "$TMP/a.dfu"
+	jqe '.files[0].targets[0].layout == null'
+	run "$DFUINFO" -j -L '@Small /0x08000000/01*016Kg' "$TMP/a.dfu"
+	expect_status 1
+	jqe '.files[0].valid == false and .files[0].errors == 2'
+	jqe '.files[0].targets[0].layout == {"name": "Small", "fits": false}'
+	jqe '[.files[0].diagnostics[] | select(.severity == "error") | [.code, .field]] == [["layout-outside", "target 0 element 0"], ["layout-outside", "target 0 element 1"]]'
+else
+	skip_case "jq is not installed"
+fi
+case_end
+
+case_begin "dfuinfo -L: a plain file gets a note, not an error"
+mkdfu "$TMP/p.dfu" 'plain=b"\x5a" * 100'
+run "$DFUINFO" -L "$F405" "$TMP/p.dfu"
+expect_status 0
+expect_stdout_contains 'a plain DFU file has no addresses: -L was not checked (layout-plain)'
+case_end
+
+case_begin "dfuinfo -L: bad layouts and alts are usage errors"
+mkdfu "$TMP/a.dfu"
+run "$DFUINFO" -L '@Flash/0x08000000/04*016Kx' "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: -L @Flash/0x08000000/04*016Kx: layout offset 25: expected a type letter from 'a' to 'g', found 'x'"
+expect_stdout_empty
+run "$DFUINFO" -L "256=$F405" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: -L 256=$F405: expected [alt=]layout, alt from 0 to 255"
+run "$DFUINFO" -L "$F405" -L "0=$F405" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: -L 0=$F405: a second layout for alt 0"
+run "$DFUINFO" -L
+expect_status 2
 case_end
 
 finish
