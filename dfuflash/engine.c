@@ -402,9 +402,29 @@ busy_state(int state)
 }
 
 /*
+ * A bwPollTimeout is 24 bits: a device may ask for 4.66 hours.  A wait
+ * longer than what is left of the step's limit fails at once rather than
+ * hang the host (the limits are at the top of this file).
+ */
+static int
+wait_too_long(struct dfl_session *s, const char *at, const struct status *st,
+    uint32_t waited, uint32_t limit_ms)
+{
+	if (waited == 0)
+		return fail(s, DFL_ERR_DEVICE, "%s: device asks to wait %u ms "
+		    "(bwPollTimeout) in %s, longer than the %u ms this step "
+		    "may take", at, st->poll_ms, dfu_state_name(st->state),
+		    limit_ms);
+	return fail(s, DFL_ERR_DEVICE, "%s: device asks to wait %u ms more "
+	    "(bwPollTimeout) in %s after %u ms; this step may take %u ms",
+	    at, st->poll_ms, dfu_state_name(st->state), waited, limit_ms);
+}
+
+/*
  * GETSTATUS until the device is no longer busy, waiting bwPollTimeout
- * between polls (DFU 1.1 6.1.2).  A zero bwPollTimeout is honoured once;
- * if the device is still busy the waits grow to ZERO_POLL_MAX_MS.
+ * between polls (DFU 1.1 6.1.2), at most limit_ms in all.  A zero
+ * bwPollTimeout is honoured once; if the device is still busy the waits
+ * grow to ZERO_POLL_MAX_MS.
  */
 static int
 poll_done(struct dfl_session *s, const char *at, uint32_t limit_ms,
@@ -420,9 +440,14 @@ poll_done(struct dfl_session *s, const char *at, uint32_t limit_ms,
 			return status_fail(s, at, st);
 		if (!busy_state(st->state))
 			return 0;
+		if (waited < limit_ms && st->poll_ms > limit_ms - waited)
+			return wait_too_long(s, at, st, waited, limit_ms);
 		if (st->state == DFU_STATE_MANIFEST && !is_dfuse(s) &&
 		    !(s->dev->bmAttributes & DFU_ATTR_MANIFESTATION_TOLERANT)) {
 			/* DFU 1.1 A.2.7: it goes on to dfuMANIFEST-WAIT-RESET. */
+			if (st->poll_ms > 0 && waited >= limit_ms)
+				return wait_too_long(s, at, st, waited,
+				    limit_ms);
 			if (st->poll_ms > 0)
 				s->t->sleep_ms(s->t->ctx, st->poll_ms);
 			st->state = DFU_STATE_MANIFEST_WAIT_RESET;
@@ -434,7 +459,8 @@ poll_done(struct dfl_session *s, const char *at, uint32_t limit_ms,
 			    waited);
 		ms = st->poll_ms;
 		if (ms == 0) {
-			ms = backoff;
+			ms = backoff < limit_ms - waited ? backoff :
+			    limit_ms - waited;
 			backoff = backoff == 0 ? 1 : backoff * 2;
 			if (backoff > ZERO_POLL_MAX_MS)
 				backoff = ZERO_POLL_MAX_MS;

@@ -900,6 +900,142 @@ test_istring(void **state)
 }
 
 /*
+ * A device whose GETSTATUS in one busy state asks for a bwPollTimeout of
+ * its choice (up to 0xffffff, 4.66 hours): the model behind a transport
+ * that rewrites the field and counts what the engine does after it.
+ */
+struct hostile {
+	struct dfl_transport inner, t;
+	uint8_t state;	   /* rewrite bwPollTimeout in this bState */
+	uint32_t poll_ms;
+	int seen;	   /* a rewritten reply was sent */
+	unsigned after;	   /* requests after the last rewritten reply */
+	uint64_t slept_ms; /* waits after the first one */
+};
+
+static int
+hostile_out(void *ctx, uint8_t req, uint16_t value, const uint8_t *data,
+    uint16_t len)
+{
+	struct hostile *h = ctx;
+
+	h->after += h->seen;
+	return h->inner.out(h->inner.ctx, req, value, data, len);
+}
+
+static int
+hostile_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data,
+    uint16_t len)
+{
+	struct hostile *h = ctx;
+	int rc;
+
+	h->after += h->seen;
+	rc = h->inner.in(h->inner.ctx, req, value, data, len);
+	if (req == DFU_GETSTATUS && rc == DFU_STATUS_SIZE &&
+	    data[4] == h->state) {
+		data[1] = (uint8_t)h->poll_ms;
+		data[2] = (uint8_t)(h->poll_ms >> 8);
+		data[3] = (uint8_t)(h->poll_ms >> 16);
+		h->seen = 1;
+		h->after = 0;
+	}
+	return rc;
+}
+
+static void
+hostile_sleep(void *ctx, uint32_t ms)
+{
+	struct hostile *h = ctx;
+
+	if (h->seen)
+		h->slept_ms += ms;
+	h->inner.sleep_ms(h->inner.ctx, ms);
+}
+
+static int
+hostile_set_alt(void *ctx, uint8_t alt)
+{
+	struct hostile *h = ctx;
+
+	h->after += h->seen;
+	return h->inner.set_alt(h->inner.ctx, alt);
+}
+
+static int
+hostile_reset(void *ctx)
+{
+	struct hostile *h = ctx;
+
+	h->after += h->seen;
+	return h->inner.reset(h->inner.ctx);
+}
+
+static int
+hostile_get_string(void *ctx, uint8_t index, char *buf, size_t len)
+{
+	struct hostile *h = ctx;
+
+	return h->inner.get_string(h->inner.ctx, index, buf, len);
+}
+
+static void
+check_hostile_poll(const char *profile, int plain, const char *fault_spec,
+    uint8_t state, uint32_t poll_ms, uint64_t slept_ms, const char *msg)
+{
+	const uint32_t spec[] = { plain ? 0 : FLASH, 3000, 5 };
+	struct rig *r = rig_new(profile);
+	struct hostile h;
+	struct dfl_image img;
+
+	memset(&h, 0, sizeof(h));
+	h.inner = r->t;
+	h.t = r->t;
+	h.t.ctx = &h;
+	h.t.out = hostile_out;
+	h.t.in = hostile_in;
+	h.t.sleep_ms = hostile_sleep;
+	h.t.set_alt = hostile_set_alt;
+	h.t.reset = hostile_reset;
+	h.t.get_string = hostile_get_string;
+	h.t.reenumerate = NULL; /* the model starts in DFU mode */
+	h.state = state;
+	h.poll_ms = poll_ms;
+	dfl_session_free(r->s);
+	r->s = dfl_session_new(&h.t, dfu_model_device(r->m));
+	assert_non_null(r->s);
+	if (fault_spec != NULL)
+		fault(r, fault_spec);
+	image(&img, plain, 1, spec);
+	assert_error(r, flash_img(r, &img, DFL_FORCE), DFL_ERR_DEVICE, msg);
+	assert_true(h.seen);
+	assert_int_equal(h.after, 0);
+	assert_int_equal(h.slept_ms, slept_ms);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* A hostile bwPollTimeout fails at once: no 4.66-hour sleep. */
+static void
+test_poll_timeout_limit(void **state)
+{
+	(void)state;
+	check_hostile_poll("f405", 0, NULL, DFU_STATE_DNBUSY, 0xffffff, 0,
+	    "erase at 0x08000000: device asks to wait 16777215 ms "
+	    "(bwPollTimeout) in dfuDNBUSY, longer than the 10000 ms this "
+	    "step may take");
+	check_hostile_poll("dfu11-reset", 1, NULL, DFU_STATE_MANIFEST,
+	    0xffffff, 0, "write at offset 0x00000bb8: device asks to wait "
+	    "16777215 ms (bwPollTimeout) in dfuMANIFEST, longer than the "
+	    "10000 ms this step may take");
+	/* Waits that add up past the limit stop before they pass it. */
+	check_hostile_poll("f405", 0, "erase:1=busy", DFU_STATE_DNBUSY, 3000,
+	    9000, "erase at 0x08000000: device asks to wait 3000 ms more "
+	    "(bwPollTimeout) in dfuDNBUSY after 9000 ms; this step may "
+	    "take 10000 ms");
+}
+
+/*
  * The fault matrix: every profile with every kind of fault.  The image
  * covers two pages of each profile in part, so that each session reads,
  * erases, writes and verifies; each fault must fail the session with a
@@ -1197,6 +1333,7 @@ main(void)
 		cmocka_unit_test(test_runtime_detach),
 		cmocka_unit_test(test_runtime_without_reenumerate),
 		cmocka_unit_test(test_zero_poll_timeout),
+		cmocka_unit_test(test_poll_timeout_limit),
 		cmocka_unit_test(test_recover_start_state),
 		cmocka_unit_test(test_mass_erase),
 		cmocka_unit_test(test_upload_plain),
