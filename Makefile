@@ -189,11 +189,15 @@ USBHOST_SRCS := $(wildcard tests/usbhost/*.c)
 ifneq ($(USBHOST_SRCS),)
 ifeq ($(shell $(PKG_CONFIG) --exists umockdev-1.0 && echo yes),yes)
 USBHOST := $(B)/tests/usbhost
+# The model names DFU states with dfuflash's proto.c.
+USBHOST_OBJS := $(DFU_MODEL_OBJS) $(B)/dfuflash/proto.o
 tests: $(USBHOST)
-$(USBHOST): $(USBHOST_SRCS) $(DFU_MODEL_OBJS) $(LIB_A) $(B)/.flags
+$(USBHOST): $(USBHOST_SRCS) $(wildcard tests/usbhost/*.h) tests/model/model.h \
+		dfuflash/transport.h dfuflash/dfuproto.h $(USBHOST_OBJS) \
+		$(LIB_A) $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(UMOCKDEV_CFLAGS) $(CFLAGS_ALL) -MMD -MP \
-		$(LDFLAGS_ALL) -o $@ $(USBHOST_SRCS) $(DFU_MODEL_OBJS) $(LIB_A) \
+	$(CC) $(CPPFLAGS_ALL) $(UMOCKDEV_CFLAGS) $(CFLAGS_ALL) \
+		$(LDFLAGS_ALL) -o $@ $(USBHOST_SRCS) $(USBHOST_OBJS) $(LIB_A) \
 		$(ZLIB_LIBS) $(UMOCKDEV_LIBS)
 endif
 endif
