@@ -10,6 +10,9 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# udev reads /etc/udev/rules.d and /usr/lib/udev/rules.d, not /usr/local:
+# with the default PREFIX give UDEVRULESDIR=/etc/udev/rules.d.
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 DESTDIR ?=
 
 PKG_CONFIG ?= pkg-config
@@ -274,6 +277,8 @@ install: all
 		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	$(INSTALL) -m 755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)
+	$(INSTALL) -d $(DESTDIR)$(UDEVRULESDIR)
+	$(INSTALL) -m 644 dfuflash/70-dfuflash.rules $(DESTDIR)$(UDEVRULESDIR)
 	$(INSTALL) -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)
 	$(INSTALL) -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)
 	ln -sf libdfufile.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
@@ -286,6 +291,7 @@ install: all
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%)
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/70-dfuflash.rules
 	rm -f $(DESTDIR)$(LIBDIR)/libdfufile.a \
 		$(DESTDIR)$(LIBDIR)/libdfufile.so.$(VERSION) \
 		$(DESTDIR)$(LIBDIR)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libdfufile.so
@@ -310,6 +316,8 @@ help:
 	@echo '  uninstall  remove what install installed'
 	@echo '  clean      remove $(B)/'
 	@echo 'Variables: PREFIX DESTDIR BINDIR LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR'
+	@echo '           UDEVRULESDIR (70-dfuflash.rules; default $$(PREFIX)/lib/udev/rules.d,'
+	@echo '           which udev does not read for /usr/local: give /etc/udev/rules.d)'
 	@echo '           CC CFLAGS LDFLAGS B (build directory, default build)'
 	@echo '           HARDEN=0 (no _FORTIFY_SOURCE, stack protector, PIE, relro/now)'
 	@echo '           SANITIZE=1 (ASan + UBSan build in build/sanitize) FUZZ_SECONDS'

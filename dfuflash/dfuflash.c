@@ -2,10 +2,10 @@
  * dfuflash - program a USB DFU or DfuSe device from a .dfu file or a raw
  * binary, erasing only the pages the image covers.
  *
- * This part runs against the built-in device model (--sim); real USB
- * comes with libusb in a later part.  Everything is checked (arguments,
- * the whole file, the plan against the device's memory layout) before the
- * first request that changes the device.
+ * A device on USB (libusb, usb.h), chosen with -d, -S and -p (select.h),
+ * or the built-in device model (--sim).  Everything is checked
+ * (arguments, the whole file, the plan against the device's memory
+ * layout) before the first request that changes the device.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../tests/model/model.h"
@@ -24,6 +25,9 @@
 #include "dfufile.h"
 #include "dfuproto.h"
 #include "engine.h"
+#include "list.h"
+#include "select.h"
+#include "usb.h"
 
 enum progress_mode { PROGRESS_AUTO, PROGRESS_BAR, PROGRESS_JSON,
 	PROGRESS_NONE };
@@ -35,8 +39,15 @@ struct options {
 	int unprotect;
 	int have_address, have_length;
 	uint32_t address, length;	/* -s ADDR[:LEN] */
-	uint8_t alt;			/* -a */
+	uint8_t alt;			/* -a, once resolved */
+	const char *alt_arg;		/* -a as given */
 	int alt_set;
+	int list, json;			/* -l, --json */
+	struct dfl_match match;		/* -d, -S, -p */
+	int wait;			/* -w */
+	uint32_t wait_timeout;		/* --wait-timeout, seconds */
+	int wait_timeout_set;
+	uint32_t transfer_size;		/* --transfer-size */
 	int format_dfu;
 	unsigned flags;
 	int start_set;
@@ -52,6 +63,7 @@ struct options {
 enum {
 	OPT_FORCE = 256,
 	OPT_FORMAT,
+	OPT_JSON,
 	OPT_MASS_ERASE,
 	OPT_NO_LEAVE,
 	OPT_PLAN,
@@ -61,44 +73,57 @@ enum {
 	OPT_SIM_TRACE,
 	OPT_SKIP_UNCHANGED,
 	OPT_START,
+	OPT_TRANSFER_SIZE,
 	OPT_UNPROTECT,
 	OPT_VERIFY,
+	OPT_WAIT_TIMEOUT,
 };
 
 static const struct option longopts[] = {
 	{ "alt",		required_argument,	NULL,	'a' },
+	{ "device",		required_argument,	NULL,	'd' },
 	{ "download",		required_argument,	NULL,	'D' },
 	{ "force",		no_argument,		NULL,	OPT_FORCE },
 	{ "format",		required_argument,	NULL,	OPT_FORMAT },
 	{ "help",		no_argument,		NULL,	'h' },
+	{ "json",		no_argument,		NULL,	OPT_JSON },
+	{ "list",		no_argument,		NULL,	'l' },
 	{ "mass-erase",		no_argument,		NULL,	OPT_MASS_ERASE },
 	{ "no-leave",		no_argument,		NULL,	OPT_NO_LEAVE },
+	{ "path",		required_argument,	NULL,	'p' },
 	{ "plan",		no_argument,		NULL,	OPT_PLAN },
 	{ "progress",		optional_argument,	NULL,	OPT_PROGRESS },
 	{ "quiet",		no_argument,		NULL,	'q' },
 	{ "address",		required_argument,	NULL,	's' },
+	{ "serial",		required_argument,	NULL,	'S' },
 	{ "sim",		required_argument,	NULL,	OPT_SIM },
 	{ "sim-fault",		required_argument,	NULL,	OPT_SIM_FAULT },
 	{ "sim-trace",		required_argument,	NULL,	OPT_SIM_TRACE },
 	{ "skip-unchanged",	no_argument,		NULL,	OPT_SKIP_UNCHANGED },
 	{ "start",		required_argument,	NULL,	OPT_START },
+	{ "transfer-size",	required_argument,	NULL,	OPT_TRANSFER_SIZE },
 	{ "unprotect",		no_argument,		NULL,	OPT_UNPROTECT },
 	{ "upload",		required_argument,	NULL,	'U' },
 	{ "verify",		no_argument,		NULL,	OPT_VERIFY },
 	{ "version",		no_argument,		NULL,	'V' },
+	{ "wait",		no_argument,		NULL,	'w' },
+	{ "wait-timeout",	required_argument,	NULL,	OPT_WAIT_TIMEOUT },
 	{ NULL,			0,			NULL,	0 }
 };
 
 static const char usage_text[] =
-    "usage: dfuflash [-q] [--force] [--mass-erase] [--no-leave] [--plan]\n"
+    "usage: dfuflash [-qw] [--force] [--mass-erase] [--no-leave] [--plan]\n"
     "                [--progress[=bar|json|none]] [--skip-unchanged]\n"
-    "                [--start address] [--verify] [--sim-fault spec]\n"
-    "                [--sim-trace file] --sim profile[:state] file\n"
-    "       dfuflash [options] [-a alt] --sim profile[:state] -D file -s address\n"
-    "       dfuflash [-q] [-a alt] [--format bin|dfu] --sim profile[:state]\n"
-    "                -U file -s address:length\n"
-    "       dfuflash [-q] --sim profile[:state] --unprotect\n"
-    "       dfuflash -h | -V\n";
+    "                [--start address] [--verify] [device] file\n"
+    "       dfuflash [options] [device] [-a alt] -D file -s address\n"
+    "       dfuflash [-qw] [device] [-a alt] [--format bin|dfu] -U file\n"
+    "                -s address:length\n"
+    "       dfuflash [-qw] [device] --unprotect\n"
+    "       dfuflash -l [-w] [--json] [--wait-timeout seconds]\n"
+    "       dfuflash -h | -V\n"
+    "device: [-d vid:pid[,vid:pid]] [-p path] [-S serial]\n"
+    "        [--transfer-size n] [--wait-timeout seconds]\n"
+    "        | --sim profile[:state] [--sim-fault spec] [--sim-trace file]\n";
 
 static void __attribute__((noreturn))
 usage(void)
@@ -150,12 +175,28 @@ check_args(struct options *o, int argc, char *argv[])
 {
 	int modes;
 
+	int usb_opts = o->match.ids_set || o->match.serial != NULL ||
+	    o->match.path != NULL || o->transfer_size != 0 || o->wait ||
+	    o->wait_timeout_set;
+
 	if (argc > 1)
 		bad_usage("%s: more than one file", argv[1]);
 	if (argc == 1)
 		o->file = argv[0];
 	modes = (o->file != NULL) + (o->raw != NULL) + (o->upload != NULL) +
 	    o->unprotect;
+	if (o->json && !o->list)
+		bad_usage("--json is for -l");
+	if (o->list) {
+		if (modes > 0 || o->sim != NULL || o->flags || o->start_set ||
+		    o->alt_arg != NULL || o->have_address ||
+		    o->format_dfu >= 0 || o->match.ids_set ||
+		    o->match.serial != NULL || o->match.path != NULL ||
+		    o->transfer_size != 0)
+			bad_usage("-l lists the USB devices and takes only "
+			    "--json, -w and --wait-timeout");
+		return;
+	}
 	if (modes == 0) {
 		cli_error(NULL, "nothing to do: give a file, -D, -U or "
 		    "--unprotect");
@@ -163,15 +204,17 @@ check_args(struct options *o, int argc, char *argv[])
 	}
 	if (modes > 1)
 		bad_usage("give only one of a file, -D, -U and --unprotect");
-	if (o->sim == NULL)
-		bad_usage("USB devices are not supported yet: use --sim "
-		    "profile (%s)", dfu_model_profile_names());
+	if (o->sim != NULL && usb_opts)
+		bad_usage("-d, -S, -p, -w, --wait-timeout and --transfer-size "
+		    "choose a USB device; --sim has its own");
+	if (o->sim == NULL && (o->nfaults > 0 || o->trace != NULL))
+		bad_usage("--sim-fault and --sim-trace are for --sim");
 	if (o->have_length && o->upload == NULL)
 		bad_usage("-s: a length is for -U only");
 	if (o->file != NULL && o->have_address)
 		bad_usage("-s is for -D and -U; a .dfu file has its "
 		    "addresses");
-	if (o->file != NULL && o->alt_set)
+	if (o->file != NULL && o->alt_arg != NULL)
 		bad_usage("-a is for -D and -U; a .dfu file names its "
 		    "alternate settings");
 	if (o->upload != NULL && !o->have_length)
@@ -201,22 +244,67 @@ parse_args(struct options *o, int argc, char *argv[])
 
 	memset(o, 0, sizeof(*o));
 	o->format_dfu = -1;
+	o->wait_timeout = 10;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":a:D:hqs:U:V", longopts,
+	while ((ch = getopt_long(argc, argv, ":a:d:D:hlp:qs:S:U:Vw", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a': {
 			uint32_t v;
 
-			if (cli_parse_u32(optarg, &v) != 0 || v > 255)
+			/* A number, or a name resolved once the device is
+			 * known (select.h). */
+			if (optarg[0] >= '0' && optarg[0] <= '9' &&
+			    (cli_parse_u32(optarg, &v) != 0 || v > 255))
 				bad_usage("-a %s: alternate setting is not a "
 				    "number from 0 to 255", optarg);
-			o->alt = (uint8_t)v;
-			o->alt_set = 1;
+			if (optarg[0] == '\0')
+				bad_usage("-a: empty alternate setting");
+			o->alt_arg = optarg;
 			break;
 		}
+		case 'd':
+			if (dfl_match_parse_ids(&o->match, optarg) != 0)
+				bad_usage("-d %s: expected vid:pid or "
+				    "vid:pid,dfu_vid:dfu_pid in hexadecimal",
+				    optarg);
+			break;
 		case 'D':
 			o->raw = optarg;
+			break;
+		case 'l':
+			o->list = 1;
+			break;
+		case 'p':
+			if (dfl_path_valid(optarg) != 0)
+				bad_usage("-p %s: expected a port path such as "
+				    "1-2 or 1-2.3 (bus-port.port..., as -l "
+				    "shows)", optarg);
+			o->match.path = optarg;
+			break;
+		case 'S':
+			if (optarg[0] == '\0')
+				bad_usage("-S: empty serial number");
+			o->match.serial = optarg;
+			break;
+		case 'w':
+			o->wait = 1;
+			break;
+		case OPT_JSON:
+			o->json = 1;
+			break;
+		case OPT_TRANSFER_SIZE:
+			if (cli_parse_u32(optarg, &o->transfer_size) != 0 ||
+			    o->transfer_size == 0 || o->transfer_size > 65535)
+				bad_usage("--transfer-size %s: not a number from "
+				    "1 to 65535", optarg);
+			break;
+		case OPT_WAIT_TIMEOUT:
+			if (cli_parse_u32(optarg, &o->wait_timeout) != 0 ||
+			    o->wait_timeout > 3600)
+				bad_usage("--wait-timeout %s: not a number of "
+				    "seconds from 0 to 3600", optarg);
+			o->wait_timeout_set = 1;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -482,6 +570,7 @@ struct ui {
 	uint64_t (*now_us)(void *ctx);
 	void *clock_ctx;
 	uint64_t phase_start;
+	struct dfl_usb_handle *usb;	/* NULL with --sim */
 };
 
 static uint64_t
@@ -566,6 +655,31 @@ on_warn(void *ctx, const char *msg)
 }
 
 /* ---- Actions ------------------------------------------------------------- */
+
+/*
+ * What the engine said went wrong, and what to do about it.  A detached
+ * device that did not come back is described by the USB side, which
+ * knows where it looked and for how long.
+ */
+static void
+engine_error(const struct ui *ui, const struct dfl_session *s,
+    const char *name, int rc)
+{
+	const char *lost = ui->usb != NULL ? dfl_usb_errmsg(ui->usb) : "";
+
+	if (lost[0] != '\0') {
+		cli_error(NULL, "%s", lost);
+		return;
+	}
+	cli_error(name, "%s", dfl_errmsg(s));
+	if (rc == DFL_ERR_DEVICE)
+		cli_error(NULL, "the device stays in DFU mode; run again to "
+		    "retry");
+	else if (rc == DFL_ERR_GONE && ui->usb != NULL)
+		cli_error(NULL, "the device disconnected: check the cable and "
+		    "that nothing resets the board, put it back in DFU mode "
+		    "and run again");
+}
 
 /*
  * The image is held in memory: refuse one larger than all the writable
@@ -786,10 +900,7 @@ do_download(const struct options *o, struct dfl_session *s,
 		return CLI_EXIT_OK;
 	}
 	if (rc != 0) {
-		cli_error(name, "%s", dfl_errmsg(s));
-		if (rc == DFL_ERR_DEVICE)
-			cli_error(NULL, "the device stays in DFU mode; run "
-			    "again to retry");
+		engine_error(ui, s, name, rc);
 		return CLI_EXIT_FAIL;
 	}
 	report(o, name, &res);
@@ -823,7 +934,7 @@ do_upload(const struct options *o, struct dfl_session *s,
 	err = dfl_upload(s, o->alt, o->address, buf, o->length, &got, &eo);
 	ui_end(ui);
 	if (err != 0) {
-		cli_error(NULL, "%s", dfl_errmsg(s));
+		engine_error(ui, s, NULL, err);
 		goto done;
 	}
 	if (cli_output_open(&out, o->upload) != 0)
@@ -867,13 +978,14 @@ static int
 do_unprotect(const struct options *o, struct dfl_session *s, struct ui *ui)
 {
 	struct dfl_options eo;
+	int rc;
 
 	memset(&eo, 0, sizeof(eo));
 	eo.cb_ctx = ui;
 	cli_error(NULL, "warning: --unprotect removes read protection: the "
 	    "device erases all of its flash and resets");
-	if (dfl_unprotect(s, &eo) != 0) {
-		cli_error(NULL, "%s", dfl_errmsg(s));
+	if ((rc = dfl_unprotect(s, &eo)) != 0) {
+		engine_error(ui, s, NULL, rc);
 		return CLI_EXIT_FAIL;
 	}
 	if (!o->quiet)
@@ -882,43 +994,276 @@ do_unprotect(const struct options *o, struct dfl_session *s, struct ui *ui)
 	return CLI_EXIT_OK;
 }
 
+/* ---- USB devices ---------------------------------------------------------- */
+
+static uint64_t
+mono_us(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void
+usb_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	cli_error(NULL, "warning: %s", msg);
+}
+
+/* Scan, waiting with -w until a device matches or --wait-timeout ends. */
+static struct dfl_usb *
+usb_scan(const struct options *o, int listing)
+{
+	uint64_t deadline = mono_us(NULL) + (uint64_t)o->wait_timeout * 1000000u;
+	char msg[256];
+	struct dfl_usb *u = dfl_usb_new(msg, sizeof(msg));
+
+	if (u == NULL) {
+		cli_error(NULL, "%s", msg);
+		return NULL;
+	}
+	for (;;) {
+		size_t hits = 0;
+
+		if (dfl_usb_scan(u, 1, msg, sizeof(msg)) != 0) {
+			cli_error(NULL, "%s", msg);
+			dfl_usb_free(u);
+			return NULL;
+		}
+		for (size_t i = 0; i < dfl_usb_count(u); i++) {
+			const struct dfl_usb_info *in = dfl_usb_info(u, i);
+			struct dfl_candidate c = { in->path, in->vid, in->pid,
+				in->serial, in->protocol == DFL_PROTOCOL_RUNTIME };
+
+			hits += listing || dfl_match(&o->match, &c);
+		}
+		if (hits > 0 || !o->wait || mono_us(NULL) >= deadline)
+			return u;
+		usleep(100000);
+	}
+}
+
+static int
+do_list(const struct options *o)
+{
+	struct dfl_usb *u = usb_scan(o, 1);
+	int rc = CLI_EXIT_OK;
+
+	if (u == NULL)
+		return CLI_EXIT_FAIL;
+	if (dfl_usb_count(u) == 0 && !o->json)
+		cli_error(NULL, "no DFU device found");
+	else if (dfl_list_print(stdout, u, o->json) != 0) {
+		cli_error(NULL, "stdout: write error");
+		rc = CLI_EXIT_FAIL;
+	}
+	dfl_usb_free(u);
+	return rc;
+}
+
+static void
+describe(const struct dfl_usb_info *in)
+{
+	fprintf(stderr, "  %s %04x:%04x serial %s %s mode%s\n", in->path,
+	    in->vid, in->pid, in->serial != NULL ? in->serial :
+	    in->access ? "(none)" : "(unknown: permission denied)",
+	    in->protocol == DFL_PROTOCOL_DFU ? "DFU" : "run-time",
+	    in->access ? "" : ", no access");
+}
+
+/*
+ * The one device the options mean, opened; NULL after printing why.
+ * Nothing is sent to any device here beyond reading descriptors.
+ */
+static struct dfl_usb_handle *
+usb_select(const struct options *o, struct dfl_usb **up)
+{
+	struct dfl_usb_params p;
+	struct dfl_usb_handle *h = NULL;
+	struct dfl_usb *u = usb_scan(o, 0);
+	size_t n, hits = 0, which = 0, denied = 0;
+	char msg[1024];
+
+	*up = u;
+	if (u == NULL)
+		return NULL;
+	n = dfl_usb_count(u);
+	for (size_t i = 0; i < n; i++) {
+		const struct dfl_usb_info *in = dfl_usb_info(u, i);
+		struct dfl_candidate c = { in->path, in->vid, in->pid,
+			in->serial, in->protocol == DFL_PROTOCOL_RUNTIME };
+
+		denied += !in->access;
+		if (dfl_match(&o->match, &c)) {
+			hits++;
+			which = i;
+		}
+	}
+	if (n == 0) {
+		cli_error(NULL, "no DFU device found");
+		cli_error(NULL, "plug in the device in DFU mode (on STM32: "
+		    "BOOT0 high, then reset)%s; dfuflash -l lists what is "
+		    "found", o->wait ? "" : ", or wait for it with -w");
+		return NULL;
+	}
+	if (hits == 0) {
+		cli_error(NULL, "no DFU device matches%s%s%s%s%s%s; %zu found:",
+		    o->match.ids_set ? " -d" : "", o->match.serial ? " -S " :
+		    "", o->match.serial ? o->match.serial : "",
+		    o->match.path ? " -p " : "", o->match.path ?
+		    o->match.path : "", o->wait ? " (after waiting)" : "", n);
+		for (size_t i = 0; i < n; i++)
+			describe(dfl_usb_info(u, i));
+		if (denied > 0 && o->match.serial != NULL)
+			cli_error(NULL, "the serial number of a device that "
+			    "cannot be opened is unknown: see PERMISSIONS in "
+			    "dfuflash(1)");
+		return NULL;
+	}
+	if (hits > 1) {
+		cli_error(NULL, "%zu DFU devices match; pick one with -S "
+		    "SERIAL or -p PATH:", hits);
+		for (size_t i = 0; i < n; i++) {
+			const struct dfl_usb_info *in = dfl_usb_info(u, i);
+			struct dfl_candidate c = { in->path, in->vid, in->pid,
+				in->serial, in->protocol == DFL_PROTOCOL_RUNTIME };
+
+			if (dfl_match(&o->match, &c))
+				describe(in);
+		}
+		return NULL;
+	}
+	memset(&p, 0, sizeof(p));
+	p.transfer_size = o->transfer_size;
+	p.wait_timeout_ms = o->wait_timeout * 1000u;
+	p.warn = usb_warn;
+	if (dfl_usb_open(u, which, &p, &h, msg, sizeof(msg)) != 0) {
+		cli_error(NULL, "%s", msg);
+		return NULL;
+	}
+	if (dfl_usb_check_transfer(h, msg, sizeof(msg)) != 0) {
+		cli_error(NULL, "%s", msg);
+		dfl_usb_close(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* -a by number or name, once the device's alternate settings are known. */
+static int
+resolve_alt(struct options *o, const struct dfl_device *dev)
+{
+	char msg[1024];
+	uint32_t v;
+
+	if (o->alt_arg == NULL)
+		return 0;
+	if (dev->bInterfaceProtocol == DFL_PROTOCOL_RUNTIME) {
+		/* Its DFU-mode alternate settings are not known yet. */
+		if (cli_parse_u32(o->alt_arg, &v) == 0 && v <= 255) {
+			o->alt = (uint8_t)v;
+			return 0;
+		}
+		cli_error(NULL, "-a %s: the device is in run-time mode, whose "
+		    "alternate settings are not those of DFU mode; give the "
+		    "number", o->alt_arg);
+		return -1;
+	}
+	if (dfl_alt_resolve(dev->alts, dev->nalts, o->alt_arg, &o->alt, msg,
+	    sizeof(msg)) != 0) {
+		cli_error(NULL, "%s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run_session(struct options *o, const struct dfl_transport *t,
+    const struct dfl_device *dev, struct ui *ui)
+{
+	struct dfl_session *s;
+	int rc;
+
+	if (resolve_alt(o, dev) != 0)
+		return CLI_EXIT_USAGE;
+	ui->mode = o->progress;
+	if (ui->mode == PROGRESS_AUTO)
+		ui->mode = !o->quiet && isatty(STDERR_FILENO) ?
+		    PROGRESS_BAR : PROGRESS_NONE;
+	if (o->quiet && ui->mode == PROGRESS_BAR)
+		ui->mode = PROGRESS_NONE;
+	if ((s = dfl_session_new(t, dev)) == NULL) {
+		cli_error(NULL, "out of memory");
+		return CLI_EXIT_FAIL;
+	}
+	if (o->upload != NULL)
+		rc = do_upload(o, s, dev, ui);
+	else if (o->unprotect)
+		rc = do_unprotect(o, s, ui);
+	else
+		rc = do_download(o, s, dev, ui);
+	dfl_session_free(s);
+	return rc;
+}
+
+static int
+run_usb(struct options *o)
+{
+	struct dfl_usb *u = NULL;
+	struct dfl_usb_handle *h;
+	struct dfl_transport t;
+	struct ui ui;
+	const char *in;
+	int rc;
+
+	/* A missing input is said before any device is looked for. */
+	if ((in = o->file != NULL ? o->file : o->raw) != NULL &&
+	    strcmp(in, "-") != 0) {
+		int fd = cli_open_input(in);
+
+		if (fd < 0)
+			return CLI_EXIT_FAIL;
+		close(fd);
+	}
+	if ((h = usb_select(o, &u)) == NULL) {
+		dfl_usb_free(u);
+		return CLI_EXIT_FAIL;
+	}
+	memset(&ui, 0, sizeof(ui));
+	ui.now_us = mono_us;
+	ui.usb = h;
+	dfl_usb_transport(h, &t);
+	rc = run_session(o, &t, dfl_usb_device(h), &ui);
+	dfl_usb_close(h);
+	dfl_usb_free(u);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct options opt;
 	struct dfl_transport t;
-	struct dfl_session *s;
-	const struct dfl_device *dev;
 	struct sim sim;
 	struct ui ui;
 	int rc;
 
 	cli_init(argv[0]);
 	parse_args(&opt, argc, argv);
+	if (opt.list)
+		return do_list(&opt);
+	if (opt.sim == NULL)
+		return run_usb(&opt);
 	if (sim_open(&sim, &opt) != 0)
 		return CLI_EXIT_FAIL;
 	memset(&ui, 0, sizeof(ui));
-	ui.mode = opt.progress;
 	ui.now_us = sim_now_us;
 	ui.clock_ctx = sim.model;
-	if (ui.mode == PROGRESS_AUTO)
-		ui.mode = !opt.quiet && isatty(STDERR_FILENO) ?
-		    PROGRESS_BAR : PROGRESS_NONE;
-	if (opt.quiet && ui.mode == PROGRESS_BAR)
-		ui.mode = PROGRESS_NONE;
 	dfu_model_transport(sim.model, &t);
-	dev = dfu_model_device(sim.model);
-	if ((s = dfl_session_new(&t, dev)) == NULL) {
-		cli_error(NULL, "out of memory");
-		return CLI_EXIT_FAIL;
-	}
-	if (opt.upload != NULL)
-		rc = do_upload(&opt, s, dev, &ui);
-	else if (opt.unprotect)
-		rc = do_unprotect(&opt, s, &ui);
-	else
-		rc = do_download(&opt, s, dev, &ui);
-	dfl_session_free(s);
+	rc = run_session(&opt, &t, dfu_model_device(sim.model), &ui);
 	/* A usage error found once the device is known: nothing was sent. */
 	if (sim_close(&sim, &opt, rc != CLI_EXIT_USAGE) != 0 &&
 	    rc == CLI_EXIT_OK)

@@ -63,15 +63,18 @@ sys.exit(0 if a[o:o + n] == b[o:o + n] else 1)' "$@" ||
 }
 
 USAGE=$(cat <<'EOF'
-usage: dfuflash [-q] [--force] [--mass-erase] [--no-leave] [--plan]
+usage: dfuflash [-qw] [--force] [--mass-erase] [--no-leave] [--plan]
                 [--progress[=bar|json|none]] [--skip-unchanged]
-                [--start address] [--verify] [--sim-fault spec]
-                [--sim-trace file] --sim profile[:state] file
-       dfuflash [options] [-a alt] --sim profile[:state] -D file -s address
-       dfuflash [-q] [-a alt] [--format bin|dfu] --sim profile[:state]
-                -U file -s address:length
-       dfuflash [-q] --sim profile[:state] --unprotect
+                [--start address] [--verify] [device] file
+       dfuflash [options] [device] [-a alt] -D file -s address
+       dfuflash [-qw] [device] [-a alt] [--format bin|dfu] -U file
+                -s address:length
+       dfuflash [-qw] [device] --unprotect
+       dfuflash -l [-w] [--json] [--wait-timeout seconds]
        dfuflash -h | -V
+device: [-d vid:pid[,vid:pid]] [-p path] [-S serial]
+        [--transfer-size n] [--wait-timeout seconds]
+        | --sim profile[:state] [--sim-fault spec] [--sim-trace file]
 EOF
 )
 
@@ -93,7 +96,19 @@ begin "usage errors exit 2 with a message and the usage"
 mkbin a.bin 100 1
 for args in \
     "--sim f405|dfuflash: nothing to do: give a file, -D, -U or --unprotect" \
-    "a.dfu|dfuflash: USB devices are not supported yet: use --sim profile (f405 f107 l476 dfu11 dfu11-reset)" \
+    "-l a.dfu|dfuflash: -l lists the USB devices and takes only --json, -w and --wait-timeout" \
+    "-l -S x|dfuflash: -l lists the USB devices and takes only --json, -w and --wait-timeout" \
+    "--json a.dfu|dfuflash: --json is for -l" \
+    "-d 0483 a.dfu|dfuflash: -d 0483: expected vid:pid or vid:pid,dfu_vid:dfu_pid in hexadecimal" \
+    "-d 0483:df11, a.dfu|dfuflash: -d 0483:df11,: expected vid:pid or vid:pid,dfu_vid:dfu_pid in hexadecimal" \
+    "-p 1-0 a.dfu|dfuflash: -p 1-0: expected a port path such as 1-2 or 1-2.3 (bus-port.port..., as -l shows)" \
+    "--transfer-size 0 a.dfu|dfuflash: --transfer-size 0: not a number from 1 to 65535" \
+    "--wait-timeout 1x a.dfu|dfuflash: --wait-timeout 1x: not a number of seconds from 0 to 3600" \
+    "--sim f405 -S DFU1 a.dfu|dfuflash: -d, -S, -p, -w, --wait-timeout and --transfer-size choose a USB device; --sim has its own" \
+    "--sim f405 -w a.dfu|dfuflash: -d, -S, -p, -w, --wait-timeout and --transfer-size choose a USB device; --sim has its own" \
+    "--sim-fault stall:1 a.dfu|dfuflash: --sim-fault and --sim-trace are for --sim" \
+    "--sim f405 -a Nope -D a.bin -s 0x08000000|dfuflash: -a Nope: no alternate setting has that number or name; the device has alt 0 \"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg\", alt 1 \"@Option Bytes  /0x1FFFC000/01*016 e\", alt 2 \"@OTP Memory /0x1FFF7800/01*512 e,01*016 e\", alt 3 \"@Device Feature/0xFFFF0000/01*004 g\"" \
+    "--sim f405 -a 7 -D a.bin -s 0x08000000|dfuflash: -a 7: the device has no alternate setting 7; it has alt 0 \"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg\", alt 1 \"@Option Bytes  /0x1FFFC000/01*016 e\", alt 2 \"@OTP Memory /0x1FFF7800/01*512 e,01*016 e\", alt 3 \"@Device Feature/0xFFFF0000/01*004 g\"" \
     "--sim f999 a.dfu|dfuflash: --sim f999: unknown profile f999 (f405 f107 l476 dfu11 dfu11-reset)" \
     "--sim f405: a.dfu|dfuflash: --sim f405:: empty state file name" \
     "--sim f405 a.dfu b.dfu|dfuflash: b.dfu: more than one file" \
@@ -316,6 +331,15 @@ expect_stdout_contains "element 0:  0x08000000-0x08001387  5000 bytes"
 run "$DFUFLASH" -q --sim f405 -a 1 -U ob.bin -s 0x1fffc000:16
 expect_status 0
 python3 -c 'import sys; sys.exit(open("ob.bin", "rb").read(1) != b"\xaa")' || fail "RDP byte"
+# -a by a unique part of the alt's name, as by its number.
+run "$DFUFLASH" -q --sim f405 -a Option -U ob2.bin -s 0x1fffc000:16
+expect_status 0
+expect_same_bytes ob.bin ob2.bin
+# A part that two names share is a usage error listing both.
+run "$DFUFLASH" -q --sim f405 -a /0x1FFF -U ob3.bin -s 0x1fffc000:16
+expect_status 2
+expect_stderr_line "dfuflash: -a /0x1FFF: 2 alternate settings match, give more of the name or the number: alt 1 \"@Option Bytes  /0x1FFFC000/01*016 e\", alt 2 \"@OTP Memory /0x1FFF7800/01*512 e,01*016 e\""
+expect_no_file ob3.bin
 case_end
 
 begin "--mass-erase and --unprotect warn about what they erase"

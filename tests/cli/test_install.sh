@@ -12,7 +12,8 @@ run $MAKE -s -C "$ROOT" B="$BUILD" install DESTDIR="$D" PREFIX=/opt/dfu \
 expect_status 0
 for f in tools/bin2dfu tools/dfuinfo lib64/libdfufile.a lib64/libdfufile.so \
 	lib64/libdfufile.so.0 include/dfufile.h lib64/pkgconfig/libdfufile.pc \
-	man/man1/bin2dfu.1 man/man1/dfuinfo.1 man/man3/libdfufile.3; do
+	man/man1/bin2dfu.1 man/man1/dfuinfo.1 man/man3/libdfufile.3 \
+	lib/udev/rules.d/70-dfuflash.rules; do
 	expect_file_exists "$D/opt/dfu/$f"
 done
 [ -x "$D/opt/dfu/tools/dfuinfo" ] || fail "dfuinfo not executable"
@@ -63,6 +64,18 @@ expect_status 0
 run env LD_LIBRARY_PATH="$D/opt/dfu/lib64" "$TMP/prog-shared"
 expect_status 0
 expect_stdout_line "ok"
+case_end
+
+case_begin "the udev rules go to UDEVRULESDIR, and uninstall removes them from there"
+run $MAKE -s -C "$ROOT" B="$BUILD" install DESTDIR="$_tmproot/udev" \
+	UDEVRULESDIR=/etc/udev/rules.d
+expect_status 0
+expect_same_bytes "$_tmproot/udev/etc/udev/rules.d/70-dfuflash.rules" \
+	"$ROOT/dfuflash/70-dfuflash.rules"
+run $MAKE -s -C "$ROOT" B="$BUILD" uninstall DESTDIR="$_tmproot/udev" \
+	UDEVRULESDIR=/etc/udev/rules.d
+expect_status 0
+expect_no_file "$_tmproot/udev/etc/udev/rules.d/70-dfuflash.rules"
 case_end
 
 case_begin "uninstall removes every installed file"

@@ -1,0 +1,169 @@
+/*
+ * list.c - dfuflash -l (list.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dfulayout.h"
+#include "dfuproto.h"
+#include "list.h"
+
+/* A JSON string, or null. */
+static void
+json_str(FILE *f, const char *s)
+{
+	if (s == NULL) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static const char *
+tf(int v)
+{
+	return v ? "true" : "false";
+}
+
+static void
+json_layout(FILE *f, struct dfu_layout *l, const char *name)
+{
+	if (name == NULL || name[0] != '@' || dfu_layout_parse(l, name) != 0) {
+		fputs("null", f);
+		return;
+	}
+	fputs("{\"name\":", f);
+	json_str(f, dfu_layout_name(l));
+	fputs(",\"regions\":[", f);
+	for (unsigned r = 0; r < dfu_layout_region_count(l); r++) {
+		const struct dfu_layout_region *g = dfu_layout_region(l, r);
+
+		fprintf(f, "%s{\"address\":%u,\"pages\":%u,\"page_size\":%u,"
+		    "\"readable\":%s,\"erasable\":%s,\"writable\":%s}",
+		    r > 0 ? "," : "", g->start, g->count, g->page_size,
+		    tf(g->access & DFU_LAYOUT_READABLE),
+		    tf(g->access & DFU_LAYOUT_ERASABLE),
+		    tf(g->access & DFU_LAYOUT_WRITABLE));
+	}
+	fputs("]}", f);
+}
+
+static void
+json_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
+{
+	fprintf(f, "{\"path\":");
+	json_str(f, in->path);
+	fprintf(f, ",\"vid\":%u,\"pid\":%u,\"serial\":", in->vid, in->pid);
+	json_str(f, in->serial);
+	fprintf(f, ",\"bcdDevice\":%u,\"mode\":\"%s\"", in->bcdDevice,
+	    in->protocol == DFL_PROTOCOL_DFU ? "dfu" : "runtime");
+	if (in->has_func)
+		fprintf(f, ",\"dfu_version\":%u,\"transfer_size\":%u,"
+		    "\"detach_timeout\":%u,\"attributes\":{\"can_download\":%s,"
+		    "\"can_upload\":%s,\"manifestation_tolerant\":%s,"
+		    "\"will_detach\":%s}", in->func.bcdDFUVersion,
+		    in->func.wTransferSize, in->func.wDetachTimeOut,
+		    tf(in->func.bmAttributes & DFU_ATTR_CAN_DNLOAD),
+		    tf(in->func.bmAttributes & DFU_ATTR_CAN_UPLOAD),
+		    tf(in->func.bmAttributes & DFU_ATTR_MANIFESTATION_TOLERANT),
+		    tf(in->func.bmAttributes & DFU_ATTR_WILL_DETACH));
+	else {
+		fputs(",\"dfu_version\":null,\"transfer_size\":null,"
+		    "\"detach_timeout\":null,\"attributes\":null,"
+		    "\"descriptor_error\":", f);
+		json_str(f, in->func_error);
+	}
+	fprintf(f, ",\"access\":%s,\"alts\":[", tf(in->access));
+	for (unsigned a = 0; a < in->nalts; a++) {
+		fprintf(f, "%s{\"alt\":%u,\"name\":", a > 0 ? "," : "",
+		    in->alts[a].alt);
+		json_str(f, in->alts[a].name);
+		fputs(",\"layout\":", f);
+		json_layout(f, l, in->alts[a].name);
+		fputc('}', f);
+	}
+	fputs("]}", f);
+}
+
+static void
+text_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
+{
+	fprintf(f, "%s %04x:%04x serial %s%s%s bcdDevice %04x, %s mode", in->path,
+	    in->vid, in->pid, in->serial != NULL ? "\"" : "",
+	    in->serial != NULL ? in->serial : in->access ? "(none)" :
+	    "(no access)", in->serial != NULL ? "\"" : "", in->bcdDevice,
+	    in->protocol == DFL_PROTOCOL_DFU ? "DFU" : "run-time");
+	if (in->has_func) {
+		unsigned a = in->func.bmAttributes;
+
+		fprintf(f, ", DFU %x.%02x%s, transfer size %u, detach timeout "
+		    "%u ms, attributes 0x%02x:%s%s%s%s", in->func.bcdDFUVersion
+		    >> 8, in->func.bcdDFUVersion & 0xff,
+		    in->func.bcdDFUVersion == 0x011a ? " (DfuSe)" : "",
+		    in->func.wTransferSize, in->func.wDetachTimeOut, a,
+		    a & DFU_ATTR_CAN_DNLOAD ? " can-download" : "",
+		    a & DFU_ATTR_CAN_UPLOAD ? " can-upload" : "",
+		    a & DFU_ATTR_MANIFESTATION_TOLERANT ?
+		    " manifestation-tolerant" : "",
+		    a & DFU_ATTR_WILL_DETACH ? " will-detach" : "");
+	} else
+		fprintf(f, ", %s", in->func_error);
+	fputc('\n', f);
+	if (!in->access)
+		fprintf(f, "  permission denied: serial and alt names need "
+		    "access (see PERMISSIONS in dfuflash(1))\n");
+	for (unsigned a = 0; a < in->nalts; a++) {
+		const char *name = in->alts[a].name;
+
+		fprintf(f, "  alt %u", in->alts[a].alt);
+		if (name != NULL)
+			fprintf(f, " \"%s\"", name);
+		fputc('\n', f);
+		if (name == NULL || name[0] != '@' ||
+		    dfu_layout_parse(l, name) != 0)
+			continue;
+		for (unsigned r = 0; r < dfu_layout_region_count(l); r++) {
+			const struct dfu_layout_region *g =
+			    dfu_layout_region(l, r);
+
+			fprintf(f, "    0x%08x-0x%08llx %u x %u bytes, %s\n",
+			    g->start, (unsigned long long)(g->end - 1),
+			    g->count, g->page_size,
+			    dfu_layout_access_name(g->access));
+		}
+	}
+}
+
+int
+dfl_list_print(FILE *f, const struct dfl_usb *u, int json)
+{
+	struct dfu_layout *l = dfu_layout_new();
+
+	if (l == NULL)
+		return -1;
+	if (json)
+		fputs("{\"devices\":[", f);
+	for (size_t i = 0; i < dfl_usb_count(u); i++) {
+		if (json) {
+			if (i > 0)
+				fputc(',', f);
+			json_device(f, dfl_usb_info(u, i), l);
+		} else
+			text_device(f, dfl_usb_info(u, i), l);
+	}
+	if (json)
+		fputs("]}\n", f);
+	dfu_layout_free(l);
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
