@@ -1,0 +1,675 @@
+/*
+ * fuzz_device - libFuzzer target for what a USB DFU device sends to the
+ * host: GETSTATUS replies, UPLOAD data and string descriptors, as the
+ * flashing engine (dfuflash/engine.h) takes them, for a download and an
+ * upload on one session.
+ *
+ * The input is a header, then the device's side of the conversation:
+ *
+ *   mode             bit 0 DfuSe (bcdDFUVersion 0x011a), bit 1 the device
+ *                    starts in run-time mode
+ *   bmAttributes, wTransferSize (2 bytes LE), wDetachTimeOut (2 bytes LE)
+ *   flags            DFL_* download options; 0x80: start_set
+ *   layout           iInterface of alt 0, up to NUL (at most 127 bytes)
+ *   image            address (4 bytes LE), size (2 bytes LE, 1 to 4096),
+ *                    seed of its pseudo-random bytes
+ *   start            (4 bytes LE) leave address when start_set
+ *   upload           alt, address (4 bytes LE), length (2 bytes LE, at
+ *                    most 4096)
+ *   replies          one record per transport call, in the order the
+ *                    engine makes them:
+ *     in (GETSTATUS, UPLOAD) and get_string: a tag, 0xfc stall, 0xfd
+ *       gone, 0xfe timeout, 0xff I/O error, 0xfb a 2-byte LE length,
+ *       otherwise the length itself, then that many bytes.  The reply
+ *       is an exact-size heap copy; a reply longer than asked is an
+ *       I/O error (libusb: overflow).  get_string's bytes are a string
+ *       descriptor (bLength, bDescriptorType 3, UTF-16LE);
+ *     out, set_alt, reset, reenumerate: one tag byte, the error codes
+ *       above, 0xfb (out) the device took half the bytes, anything else
+ *       success.
+ *   When the input runs out, the device is gone.
+ *
+ * Properties checked:
+ *   - a call that fails says why (dfl_errmsg() not empty);
+ *   - after a failure nothing is sent but GETSTATUS and, right after a
+ *     GETSTATUS that said dfuERROR, CLRSTATUS (engine.h); a failure is
+ *     a transfer error, a GETSTATUS of the wrong size, or one that
+ *     reports an error outside the setup of a call;
+ *   - no single wait is longer than the engine's longest step (40 s of
+ *     a mass erase), nor the waits between two requests together;
+ *   - a DfuSe download writes (DNLOAD data blocks at the address
+ *     pointer) only inside the image, widened by at most 7 bytes, each
+ *     byte the image's or 0xff; on success it wrote each byte of the
+ *     planned writes exactly once, bytes_written is their sum, each
+ *     page marked for erasing was erased once and before it was written,
+ *     and a verified download read back the image;
+ *   - a plain download sends the image from block 0 in order, then a
+ *     zero-length DNLOAD;
+ *   - an upload never reports more bytes than asked, and what it returns
+ *     is exactly the data of the device's UPLOAD replies, in order.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dfulayout.h"
+#include "dfuproto.h"
+#include "engine.h"
+#include "fuzz.h"
+
+#define MAX_IMAGE 4096u
+#define MAX_UPLOAD 4096u
+/* The engine's longest wait for one step (MASS_ERASE_LIMIT_MS). */
+#define MAX_WAIT_MS 40000u
+/* Image bytes are widened to 8-byte units (engine.h). */
+#define WIDEN 7u
+
+#define TAG_LEN16 0xfb
+#define TAG_STALL 0xfc
+#define TAG_GONE 0xfd
+#define TAG_TIMEOUT 0xfe
+#define TAG_IO 0xff
+
+struct input {
+	const uint8_t *p;
+	size_t left;
+};
+
+/* The fuzzed device and what the host was seen to do to it. */
+struct dev {
+	struct input in;
+	struct dfl_device *dev;
+	/* The current call. */
+	int failed;	   /* something failed: only GETSTATUS/CLRSTATUS now */
+	int setup;	   /* before the first DNLOAD/UPLOAD/DETACH of a call */
+	int last_error;	   /* the last GETSTATUS said dfuERROR */
+	int left;	   /* the DfuSe leave request was sent */
+	uint64_t slept;	   /* since the last request but GETSTATUS */
+	/* DfuSe: address pointer and the window around the image. */
+	uint32_t pointer;
+	int pointer_set;
+	uint64_t win_start, win_size;
+	uint8_t *written;  /* times each window byte was written */
+	uint8_t *wdata;    /* the last byte written there */
+	int *read_back;    /* the last byte the device sent there, or -1 */
+	uint32_t *erased;  /* page erase addresses, in order */
+	size_t nerased, ecap;
+	uint64_t *erase_seq; /* request number of each erase */
+	uint64_t *write_seq; /* request number of the first write of a byte */
+	uint64_t requests;
+	/* Plain download: the bytes sent, in order. */
+	uint8_t *plain;
+	size_t nplain;
+	uint16_t next_block;
+	int manifested;
+	/* Upload: the data of every UPLOAD reply, in order. */
+	uint8_t *uploaded;
+	size_t nuploaded, ucap;
+	const struct dfl_segment *img;
+};
+
+static uint8_t
+take8(struct input *in)
+{
+	uint8_t v;
+
+	if (in->left == 0)
+		return 0;
+	v = *in->p++;
+	in->left--;
+	return v;
+}
+
+static uint16_t
+take16(struct input *in)
+{
+	uint16_t lo = take8(in);
+
+	return (uint16_t)(lo | (uint16_t)take8(in) << 8);
+}
+
+static uint32_t
+take32(struct input *in)
+{
+	uint32_t lo = take16(in);
+
+	return lo | (uint32_t)take16(in) << 16;
+}
+
+static int
+tag_error(uint8_t tag)
+{
+	switch (tag) {
+	case TAG_STALL:
+		return DFL_XFER_STALL;
+	case TAG_GONE:
+		return DFL_XFER_GONE;
+	case TAG_TIMEOUT:
+		return DFL_XFER_TIMEOUT;
+	case TAG_IO:
+		return DFL_XFER_IO;
+	}
+	return 0;
+}
+
+/*
+ * The next reply record: an error, or a heap buffer of exactly the
+ * length the input gives (*len), which the caller frees.
+ */
+static int
+next_reply(struct dev *d, uint8_t **reply, size_t *len)
+{
+	uint8_t tag;
+	size_t n;
+
+	*reply = NULL;
+	*len = 0;
+	if (d->in.left == 0)
+		return DFL_XFER_GONE;
+	tag = take8(&d->in);
+	if (tag_error(tag) != 0)
+		return tag_error(tag);
+	n = tag == TAG_LEN16 ? take16(&d->in) : tag;
+	if (n > d->in.left)
+		return DFL_XFER_GONE;
+	if ((*reply = malloc(n > 0 ? n : 1)) == NULL)
+		abort();
+	memcpy(*reply, d->in.p, n);
+	d->in.p += n;
+	d->in.left -= n;
+	*len = n;
+	return 0;
+}
+
+static int
+next_tag(struct dev *d)
+{
+	if (d->in.left == 0)
+		return DFL_XFER_GONE;
+	return tag_error(take8(&d->in));
+}
+
+/* Every request: what may be sent now, and the wait before it. */
+static void
+request(struct dev *d, int req)
+{
+	d->requests++;
+	if (d->failed)
+		CHECK(req == DFU_GETSTATUS ||
+		    (req == DFU_CLRSTATUS && d->last_error));
+	if (req != DFU_GETSTATUS)
+		d->slept = 0;
+	if (req == DFU_DNLOAD || req == DFU_UPLOAD || req == DFU_DETACH)
+		d->setup = 0;
+}
+
+static int
+in_window(const struct dev *d, uint64_t a)
+{
+	return a >= d->win_start && a < d->win_start + d->win_size;
+}
+
+static void
+dfuse_dnload(struct dev *d, uint16_t block, const uint8_t *data, uint16_t len)
+{
+	if (block == 0) {
+		CHECK(len >= 1);
+		if (data[0] == DFUSE_CMD_SET_ADDRESS) {
+			CHECK(len == 5);
+			d->pointer = (uint32_t)data[1] | (uint32_t)data[2] << 8 |
+			    (uint32_t)data[3] << 16 | (uint32_t)data[4] << 24;
+			d->pointer_set = 1;
+		} else if (data[0] == DFUSE_CMD_ERASE && len == 5) {
+			if (d->nerased == d->ecap) {
+				d->ecap = d->ecap ? 2 * d->ecap : 16;
+				d->erased = realloc(d->erased,
+				    d->ecap * sizeof(*d->erased));
+				d->erase_seq = realloc(d->erase_seq,
+				    d->ecap * sizeof(*d->erase_seq));
+				CHECK(d->erased != NULL && d->erase_seq != NULL);
+			}
+			d->erase_seq[d->nerased] = d->requests;
+			d->erased[d->nerased++] = (uint32_t)data[1] |
+			    (uint32_t)data[2] << 8 | (uint32_t)data[3] << 16 |
+			    (uint32_t)data[4] << 24;
+		} else {
+			/* Mass erase; the engine sends no other command. */
+			CHECK(data[0] == DFUSE_CMD_ERASE && len == 1);
+		}
+		return;
+	}
+	if (len == 0) {
+		/* Leave: block 2, after the address pointer was set. */
+		CHECK(block == DFUSE_FIRST_BLOCK && d->pointer_set);
+		d->left = 1;
+		return;
+	}
+	CHECK(block >= DFUSE_FIRST_BLOCK && d->pointer_set);
+	CHECK(len <= d->dev->wTransferSize);
+	{
+		uint64_t a = (uint64_t)d->pointer +
+		    (uint64_t)(block - DFUSE_FIRST_BLOCK) * d->dev->wTransferSize;
+
+		for (uint16_t i = 0; i < len; i++, a++) {
+			uint64_t off = a - d->win_start;
+			uint64_t ioff = a - d->img->address;
+
+			/* Only the image and its widening, never elsewhere. */
+			CHECK(in_window(d, a));
+			if (a >= d->img->address && ioff < d->img->size)
+				CHECK(data[i] == d->img->data[ioff]);
+			else
+				CHECK(data[i] == 0xff);
+			if (d->written[off] == 0)
+				d->write_seq[off] = d->requests;
+			if (d->written[off] < UINT8_MAX)
+				d->written[off]++;
+			d->wdata[off] = data[i];
+		}
+	}
+}
+
+static void
+plain_dnload(struct dev *d, uint16_t block, const uint8_t *data, uint16_t len)
+{
+	CHECK(!d->manifested);
+	CHECK(block == d->next_block);
+	d->next_block++;
+	if (len == 0) {
+		d->manifested = 1;
+		return;
+	}
+	CHECK(len <= d->dev->wTransferSize);
+	CHECK(d->nplain + len <= d->img->size);
+	memcpy(d->plain + d->nplain, data, len);
+	d->nplain += len;
+}
+
+static int
+t_out(void *ctx, uint8_t req, uint16_t value, const uint8_t *data,
+    uint16_t len)
+{
+	struct dev *d = ctx;
+	int tag;
+
+	request(d, req);
+	CHECK(len == 0 || data != NULL);
+	if (req == DFU_DNLOAD && d->img != NULL) {
+		if (d->dev->bcdDFUVersion == DFU_BCD_DFUSE)
+			dfuse_dnload(d, value, data, len);
+		else
+			plain_dnload(d, value, data, len);
+	} else if (req == DFU_DNLOAD) {
+		/* An upload sends nothing but the DfuSe address pointer. */
+		CHECK(d->dev->bcdDFUVersion == DFU_BCD_DFUSE && value == 0 &&
+		    len == 5 && data[0] == DFUSE_CMD_SET_ADDRESS);
+		d->pointer = (uint32_t)data[1] | (uint32_t)data[2] << 8 |
+		    (uint32_t)data[3] << 16 | (uint32_t)data[4] << 24;
+		d->pointer_set = 1;
+	}
+	if (d->in.left > 0 && *d->in.p == TAG_LEN16) {
+		take8(&d->in);
+		if (len / 2 != len && !d->left)
+			d->failed = 1;
+		return len / 2;
+	}
+	if ((tag = next_tag(d)) != 0) {
+		/* DETACH: a device may go at once (DFU 1.1 5.1). */
+		if (req != DFU_DETACH && !d->left)
+			d->failed = 1;
+		return tag;
+	}
+	return len;
+}
+
+static int
+t_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data, uint16_t len)
+{
+	struct dev *d = ctx;
+	uint8_t *reply;
+	size_t n;
+	int rc;
+
+	request(d, req);
+	CHECK(req == DFU_GETSTATUS || req == DFU_UPLOAD);
+	CHECK(data != NULL || len == 0);
+	if ((rc = next_reply(d, &reply, &n)) != 0) {
+		if (!d->left)
+			d->failed = 1;
+		return rc;
+	}
+	if (n > len) {
+		free(reply);
+		if (!d->left)
+			d->failed = 1;
+		return DFL_XFER_IO;
+	}
+	memcpy(data, reply, n);
+	if (req == DFU_GETSTATUS) {
+		if (n != DFU_STATUS_SIZE) {
+			if (!d->left)
+				d->failed = 1;
+		} else {
+			int bad = reply[4] == DFU_STATE_ERROR ||
+			    reply[0] != DFU_STATUS_OK;
+
+			d->last_error = reply[4] == DFU_STATE_ERROR;
+			if (bad && !d->setup && !d->left)
+				d->failed = 1;
+		}
+	} else {
+		if (d->ucap < d->nuploaded + n + 1) {
+			d->ucap = d->nuploaded + n + 4096;
+			d->uploaded = realloc(d->uploaded, d->ucap);
+			CHECK(d->uploaded != NULL);
+		}
+		memcpy(d->uploaded + d->nuploaded, reply, n);
+		d->nuploaded += n;
+		if (d->dev->bcdDFUVersion == DFU_BCD_DFUSE && d->img != NULL &&
+		    d->pointer_set && value >= DFUSE_FIRST_BLOCK) {
+			uint64_t a = (uint64_t)d->pointer + (uint64_t)(value -
+			    DFUSE_FIRST_BLOCK) * d->dev->wTransferSize;
+
+			for (size_t i = 0; i < n; i++, a++)
+				if (in_window(d, a))
+					d->read_back[a - d->win_start] = reply[i];
+		}
+	}
+	free(reply);
+	return (int)n;
+}
+
+static int
+t_set_alt(void *ctx, uint8_t alt)
+{
+	struct dev *d = ctx;
+	int rc;
+
+	(void)alt;
+	request(d, -1);
+	if ((rc = next_tag(d)) != 0)
+		d->failed = 1;
+	return rc;
+}
+
+static void
+t_sleep(void *ctx, uint32_t ms)
+{
+	struct dev *d = ctx;
+
+	CHECK(ms <= MAX_WAIT_MS);
+	d->slept += ms;
+	CHECK(d->slept <= MAX_WAIT_MS);
+}
+
+static int
+t_reset(void *ctx)
+{
+	struct dev *d = ctx;
+
+	int rc;
+
+	request(d, -2);
+	/* Gone is what a reset usually does. */
+	if ((rc = next_tag(d)) != 0 && rc != DFL_XFER_GONE)
+		d->failed = 1;
+	return rc;
+}
+
+/* Interim: the string descriptor's UTF-16LE as ASCII, '?' for the rest. */
+static int
+t_get_string(void *ctx, uint8_t index, char *buf, size_t len)
+{
+	struct dev *d = ctx;
+	uint8_t *reply;
+	size_t n, o = 0;
+	int rc;
+
+	CHECK(index != 0 && buf != NULL && len > 0);
+	if ((rc = next_reply(d, &reply, &n)) != 0)
+		return rc;
+	if (n < 2 || reply[1] != 3 || reply[0] > n || reply[0] < 2) {
+		free(reply);
+		return DFL_XFER_IO;
+	}
+	for (size_t i = 2; i + 1 < reply[0] && o + 1 < len; i += 2) {
+		unsigned c = reply[i] | (unsigned)reply[i + 1] << 8;
+
+		buf[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	buf[o] = '\0';
+	free(reply);
+	return 0;
+}
+
+static int
+t_reenumerate(void *ctx, uint32_t timeout_ms)
+{
+	struct dev *d = ctx;
+	int rc;
+
+	(void)timeout_ms;
+	request(d, -3);
+	if ((rc = next_tag(d)) != 0)
+		return DFL_XFER_GONE;
+	d->dev->bInterfaceProtocol = DFL_PROTOCOL_DFU;
+	d->setup = 1;
+	return 0;
+}
+
+static void
+call_start(struct dev *d)
+{
+	d->failed = 0;
+	d->setup = 1;
+	d->last_error = 0;
+	d->left = 0;
+	d->slept = 0;
+	d->pointer_set = 0;
+}
+
+/* What a successful DfuSe download must have done. */
+static void
+check_dfuse(struct dev *d, const struct dfl_result *res, unsigned flags)
+{
+	uint64_t sum = 0, n = 0;
+
+	for (size_t w = 0; w < res->nwrites; w++) {
+		const struct dfl_range *r = &res->writes[w];
+
+		sum += r->size;
+		for (uint64_t a = r->start; a < (uint64_t)r->start + r->size;
+		    a++) {
+			CHECK(in_window(d, a));
+			CHECK(d->written[a - d->win_start] == 1);
+		}
+	}
+	CHECK(sum == res->bytes_written);
+	for (uint64_t i = 0; i < d->win_size; i++)
+		n += d->written[i];
+	CHECK(n == sum);
+	if (flags & DFL_MASS_ERASE) {
+		CHECK(res->mass_erased && d->nerased == 0);
+	} else {
+		unsigned want = 0;
+
+		for (size_t p = 0; p < res->npages; p++) {
+			const struct dfl_page *pg = &res->pages[p];
+			size_t e, count = 0;
+			uint64_t at = 0;
+
+			if (!(pg->flags & DFL_PAGE_ERASE))
+				continue;
+			want++;
+			for (e = 0; e < d->nerased; e++)
+				if (d->erased[e] == pg->start) {
+					count++;
+					at = d->erase_seq[e];
+				}
+			CHECK(count == 1);
+			/* Erased before any byte of it was written. */
+			for (uint64_t a = pg->start;
+			    a < (uint64_t)pg->start + pg->size; a++)
+				if (in_window(d, a) &&
+				    d->written[a - d->win_start])
+					CHECK(d->write_seq[a - d->win_start] >
+					    at);
+		}
+		CHECK(want == res->pages_erased && want == d->nerased);
+	}
+	if (res->verified)
+		for (uint32_t i = 0; i < d->img->size; i++)
+			CHECK(d->read_back[d->img->address + i - d->win_start] ==
+			    d->img->data[i]);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct input in = { data, size };
+	struct dfl_device device;
+	struct dfl_alt alt;
+	struct dfl_transport t;
+	struct dfl_options o;
+	struct dfl_result res;
+	struct dfl_session *s;
+	struct dfl_image img;
+	struct dev d;
+	char layout[128];
+	uint8_t mode, flags, up_alt, *buf, *bytes;
+	uint32_t address, start, up_address, x;
+	uint16_t isize, up_len;
+	uint32_t got;
+	size_t i;
+	int rc;
+
+	memset(&device, 0, sizeof(device));
+	memset(&o, 0, sizeof(o));
+	memset(&d, 0, sizeof(d));
+	mode = take8(&in);
+	device.bInterfaceProtocol = (mode & 2) ? DFL_PROTOCOL_RUNTIME :
+	    DFL_PROTOCOL_DFU;
+	device.bcdDFUVersion = (mode & 1) ? DFU_BCD_DFUSE : 0x0110;
+	device.bmAttributes = take8(&in);
+	device.wTransferSize = take16(&in);
+	device.wDetachTimeOut = take16(&in);
+	device.idVendor = device.idProduct = 0x1234;
+	flags = take8(&in);
+	for (i = 0; i < sizeof(layout) - 1 && in.left > 0; i++)
+		if ((layout[i] = (char)take8(&in)) == '\0')
+			break;
+	layout[i] = '\0';
+	alt.alt = 0;
+	alt.name = layout;
+	device.alts = &alt;
+	device.nalts = 1;
+	address = take32(&in);
+	isize = take16(&in);
+	isize = (uint16_t)(isize % MAX_IMAGE + 1);
+	x = take8(&in) | 1u;
+	start = take32(&in);
+	up_alt = take8(&in);
+	up_address = take32(&in);
+	up_len = (uint16_t)(take16(&in) % (MAX_UPLOAD + 1));
+
+	if ((bytes = malloc(isize)) == NULL)
+		abort();
+	for (i = 0; i < isize; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		bytes[i] = (uint8_t)x;
+	}
+	CHECK(dfl_image_raw(&img, !(mode & 1), 0, address, bytes, isize) == 0);
+	free(bytes);
+	d.img = &img.segs[0];
+	d.in = in;
+	d.dev = &device;
+	d.win_start = address >= WIDEN ? address - WIDEN : 0;
+	d.win_size = (uint64_t)address + isize + WIDEN - d.win_start;
+	d.written = calloc(d.win_size, 1);
+	d.wdata = calloc(d.win_size, 1);
+	d.write_seq = calloc(d.win_size, sizeof(*d.write_seq));
+	d.read_back = malloc(d.win_size * sizeof(*d.read_back));
+	d.plain = malloc(isize);
+	CHECK(d.written && d.wdata && d.write_seq && d.read_back && d.plain);
+	for (i = 0; i < d.win_size; i++)
+		d.read_back[i] = -1;
+
+	t.ctx = &d;
+	t.out = t_out;
+	t.in = t_in;
+	t.set_alt = t_set_alt;
+	t.sleep_ms = t_sleep;
+	t.reset = t_reset;
+	t.get_string = t_get_string;
+	t.reenumerate = t_reenumerate;
+	CHECK((s = dfl_session_new(&t, &device)) != NULL);
+
+	/* A download of the image. */
+	o.flags = flags & 0x3fu;
+	o.start_set = (flags & 0x80) != 0;
+	o.start = start;
+	call_start(&d);
+	rc = dfl_download(s, &img, &o, &res);
+#ifdef FUZZ_DEBUG
+	fprintf(stderr, "download: %d %s\n", rc, dfl_errmsg(s));
+#endif
+	if (rc != 0) {
+		CHECK(rc == DFL_ERR_PLAN || rc == DFL_ERR_DEVICE ||
+		    rc == DFL_ERR_GONE || rc == DFL_ERR_NOMEM);
+		CHECK(dfl_errmsg(s)[0] != '\0');
+	} else {
+		CHECK(dfl_errmsg(s)[0] == '\0');
+		CHECK(!d.failed);
+		if (!(o.flags & DFL_PLAN_ONLY) && (mode & 1))
+			check_dfuse(&d, &res, o.flags);
+		if (!(o.flags & DFL_PLAN_ONLY) && !(mode & 1)) {
+			CHECK(d.manifested && d.nplain == isize);
+			CHECK(memcmp(d.plain, img.segs[0].data, isize) == 0);
+			CHECK(res.bytes_written == isize);
+			if (res.verified)
+				CHECK(d.nuploaded >= isize && memcmp(d.uploaded,
+				    img.segs[0].data, isize) == 0);
+		}
+		if (o.flags & DFL_PLAN_ONLY)
+			CHECK(res.bytes_written == 0 && d.nerased == 0);
+	}
+
+	/* An upload on the same session. */
+	d.img = NULL;
+	d.nuploaded = 0;
+	call_start(&d);
+	if ((buf = malloc(up_len > 0 ? up_len : 1)) == NULL)
+		abort();
+	got = 0xdeadbeef;
+	rc = dfl_upload(s, up_alt, up_address, buf, up_len, &got, &o);
+#ifdef FUZZ_DEBUG
+	fprintf(stderr, "upload: %d %s (%u bytes)\n", rc, dfl_errmsg(s), got);
+#endif
+	CHECK(got <= up_len);
+	if (rc != 0) {
+		CHECK(dfl_errmsg(s)[0] != '\0');
+	} else {
+		CHECK(dfl_errmsg(s)[0] == '\0');
+		CHECK(!d.failed);
+		CHECK(d.nuploaded == got);
+		CHECK(got == 0 || memcmp(buf, d.uploaded, got) == 0);
+		if (mode & 1)
+			CHECK(got == up_len);
+	}
+	free(buf);
+
+	dfl_session_free(s);
+	dfl_image_free(&img);
+	free(d.written);
+	free(d.wdata);
+	free(d.write_seq);
+	free(d.read_back);
+	free(d.plain);
+	free(d.erased);
+	free(d.erase_seq);
+	free(d.uploaded);
+	return 0;
+}

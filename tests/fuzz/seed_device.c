@@ -1,0 +1,328 @@
+/*
+ * seed_device - write seeds for fuzz_device: the device model
+ * (tests/model/) answers a download and an upload by the engine, and
+ * each answer is recorded in fuzz_device's input format (see there).
+ *
+ *   seed_device DIR
+ *
+ * writes one file per case into DIR.  Built by hand, e.g. after
+ * `make B=build tests`:
+ *
+ *   cc -Icommon -Idfuflash -o build/seed_device tests/fuzz/seed_device.c \
+ *       dfuflash/engine.c dfuflash/proto.c tests/model/model.c \
+ *       build/libdfufile.a -lz
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../model/model.h"
+#include "dfuproto.h"
+#include "engine.h"
+
+struct rec {
+	struct dfl_transport model;
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+static void
+put(struct rec *r, const void *p, size_t n)
+{
+	if (r->len + n > r->cap) {
+		r->cap = (r->len + n) * 2;
+		if ((r->buf = realloc(r->buf, r->cap)) == NULL)
+			abort();
+	}
+	memcpy(r->buf + r->len, p, n);
+	r->len += n;
+}
+
+static void
+put8(struct rec *r, unsigned v)
+{
+	uint8_t b = (uint8_t)v;
+
+	put(r, &b, 1);
+}
+
+static void
+put16(struct rec *r, unsigned v)
+{
+	put8(r, v & 0xff);
+	put8(r, (v >> 8) & 0xff);
+}
+
+static void
+put32(struct rec *r, uint32_t v)
+{
+	put16(r, v & 0xffff);
+	put16(r, v >> 16);
+}
+
+static unsigned
+err_tag(int rc)
+{
+	switch (rc) {
+	case DFL_XFER_STALL:
+		return 0xfc;
+	case DFL_XFER_GONE:
+		return 0xfd;
+	case DFL_XFER_TIMEOUT:
+		return 0xfe;
+	default:
+		return 0xff;
+	}
+}
+
+static void
+put_reply(struct rec *r, int rc, const uint8_t *data)
+{
+	if (rc < 0) {
+		put8(r, err_tag(rc));
+		return;
+	}
+	if (rc >= 0xfb) {
+		put8(r, 0xfb);
+		put16(r, (unsigned)rc);
+	} else {
+		put8(r, (unsigned)rc);
+	}
+	put(r, data, (size_t)rc);
+}
+
+static void
+put_tag(struct rec *r, int rc)
+{
+	put8(r, rc < 0 ? err_tag(rc) : 0);
+}
+
+static int
+r_out(void *ctx, uint8_t req, uint16_t value, const uint8_t *data,
+    uint16_t len)
+{
+	struct rec *r = ctx;
+	int rc = r->model.out(r->model.ctx, req, value, data, len);
+
+	if (rc >= 0 && rc != len)
+		put8(r, 0xfb);
+	else
+		put_tag(r, rc);
+	return rc;
+}
+
+static int
+r_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data, uint16_t len)
+{
+	struct rec *r = ctx;
+	int rc = r->model.in(r->model.ctx, req, value, data, len);
+
+	put_reply(r, rc, data);
+	return rc;
+}
+
+static int
+r_set_alt(void *ctx, uint8_t alt)
+{
+	struct rec *r = ctx;
+	int rc = r->model.set_alt(r->model.ctx, alt);
+
+	put_tag(r, rc);
+	return rc;
+}
+
+static void
+r_sleep(void *ctx, uint32_t ms)
+{
+	struct rec *r = ctx;
+
+	r->model.sleep_ms(r->model.ctx, ms);
+}
+
+static int
+r_reset(void *ctx)
+{
+	struct rec *r = ctx;
+	int rc = r->model.reset(r->model.ctx);
+
+	put_tag(r, rc);
+	return rc;
+}
+
+/* The model answers ASCII; the device sent it as a string descriptor. */
+static int
+r_get_string(void *ctx, uint8_t index, char *buf, size_t len)
+{
+	struct rec *r = ctx;
+	int rc = r->model.get_string(r->model.ctx, index, buf, len);
+	uint8_t desc[255];
+	size_t n, i;
+
+	if (rc < 0) {
+		put8(r, err_tag(rc));
+		return rc;
+	}
+	n = strlen(buf);
+	if (n > 126)
+		n = 126;
+	desc[0] = (uint8_t)(2 + 2 * n);
+	desc[1] = 3;
+	for (i = 0; i < n; i++) {
+		desc[2 + 2 * i] = (uint8_t)buf[i];
+		desc[3 + 2 * i] = 0;
+	}
+	put_reply(r, desc[0], desc);
+	return rc;
+}
+
+static int
+r_reenumerate(void *ctx, uint32_t timeout_ms)
+{
+	struct rec *r = ctx;
+	int rc = r->model.reenumerate(r->model.ctx, timeout_ms);
+
+	put_tag(r, rc);
+	return rc;
+}
+
+struct seed {
+	const char *name, *profile, *fault;
+	uint16_t xfer;
+	unsigned flags; /* DFL_* */
+	uint32_t address;
+	uint16_t size;
+	uint32_t up_address;
+	uint16_t up_len;
+};
+
+static const struct seed seeds[] = {
+	{ "f107-verify", "f107", NULL, 64, DFL_VERIFY, 0x08000010, 100,
+	  0x08000000, 64 },
+	{ "f107-skip-unchanged", "f107", NULL, 256, DFL_SKIP_UNCHANGED,
+	  0x08000800, 300, 0x08000800, 300 },
+	{ "f107-mass-erase-no-leave", "f107", NULL, 512,
+	  DFL_MASS_ERASE | DFL_NO_LEAVE, 0x08000000, 600, 0x08000000, 16 },
+	{ "f107-erase-error", "f107", "erase:1=errERASE", 64, 0, 0x08000000,
+	  40, 0x08000000, 8 },
+	{ "f107-write-stall", "f107", "stall:6", 64, 0, 0x08000000, 200,
+	  0x08000000, 8 },
+	{ "f107-zero-poll", "f107", "zero-poll", 128, 0, 0x08000000, 300,
+	  0x08000000, 8 },
+	{ "f107-leave-gone", "f107", "leave-gone", 128, 0, 0x08000000, 50,
+	  0x08000000, 8 },
+	{ "f405-runtime", "f405", "runtime", 128, DFL_NO_LEAVE | DFL_FORCE, 0x08000000,
+	  64, 0x08000000, 8 },
+	{ "l476-verify", "l476", NULL, 64, DFL_VERIFY | DFL_FORCE,
+	  0x08000803, 77, 0x08000800, 100 },
+	{ "dfu11-verify", "dfu11", NULL, 64, DFL_VERIFY, 0, 200, 0, 100 },
+	{ "dfu11-reset", "dfu11-reset", NULL, 64, 0, 0, 150, 0, 70 },
+	{ "dfu11-write-error", "dfu11", "write:2=errWRITE", 32, 0, 0, 100, 0,
+	  10 },
+};
+
+static void
+run_seed(const char *dir, const struct seed *sd)
+{
+	struct dfu_model *m = dfu_model_new(sd->profile);
+	const struct dfl_device *dev;
+	struct dfl_transport t;
+	struct dfl_options o;
+	struct dfl_session *s;
+	struct dfl_image img;
+	struct rec r;
+	uint8_t *data, *buf;
+	uint32_t x = 1, got;
+	char path[512], err[256];
+	FILE *fp;
+	int dfuse, rc1, rc2;
+
+	if (m == NULL)
+		abort();
+	memset(&r, 0, sizeof(r));
+	if (sd->fault != NULL && dfu_model_fault(m, sd->fault, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "seed_device: %s: %s\n", sd->name, err);
+		exit(1);
+	}
+	dfu_model_set_transfer_size(m, sd->xfer);
+	dfu_model_transport(m, &r.model);
+	dev = dfu_model_device(m);
+	dfuse = dev->bcdDFUVersion == DFU_BCD_DFUSE;
+	put8(&r, (dfuse ? 1u : 0u) |
+	    (dev->bInterfaceProtocol == DFL_PROTOCOL_RUNTIME ? 2u : 0u));
+	put8(&r, dev->bmAttributes);
+	put16(&r, dev->wTransferSize);
+	put16(&r, dev->wDetachTimeOut);
+	put8(&r, sd->flags);
+	{
+		/* In run-time mode the model names alt 0 otherwise. */
+		struct dfu_model *plain = dfu_model_new(sd->profile);
+		const char *name = dfu_model_device(plain)->alts[0].name;
+
+		put(&r, name, strlen(name) + 1);
+		dfu_model_free(plain);
+	}
+	put32(&r, sd->address);
+	put16(&r, sd->size - 1u);
+	put8(&r, 1); /* seed: x = 1 */
+	put32(&r, 0);
+	put8(&r, 0);
+	put32(&r, sd->up_address);
+	put16(&r, sd->up_len);
+
+	/* The image as fuzz_device makes it. */
+	if ((data = malloc(sd->size)) == NULL)
+		abort();
+	for (size_t i = 0; i < sd->size; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		data[i] = (uint8_t)x;
+	}
+	if (dfl_image_raw(&img, !dfuse, 0, sd->address, data, sd->size) != 0)
+		abort();
+	free(data);
+	t = r.model;
+	t.ctx = &r;
+	t.out = r_out;
+	t.in = r_in;
+	t.set_alt = r_set_alt;
+	t.sleep_ms = r_sleep;
+	t.reset = r_reset;
+	t.get_string = r_get_string;
+	t.reenumerate = r_reenumerate;
+	if ((s = dfl_session_new(&t, dev)) == NULL)
+		abort();
+	memset(&o, 0, sizeof(o));
+	o.flags = sd->flags;
+	rc1 = dfl_download(s, &img, &o, NULL);
+	if ((buf = malloc(sd->up_len + 1u)) == NULL)
+		abort();
+	rc2 = dfl_upload(s, 0, sd->up_address, buf, sd->up_len, &got, &o);
+	printf("%s: download %d, upload %d, %zu bytes\n", sd->name, rc1, rc2,
+	    r.len);
+	free(buf);
+	dfl_session_free(s);
+	dfl_image_free(&img);
+	dfu_model_free(m);
+	snprintf(path, sizeof(path), "%s/%s", dir, sd->name);
+	if ((fp = fopen(path, "wb")) == NULL ||
+	    fwrite(r.buf, 1, r.len, fp) != r.len || fclose(fp) != 0) {
+		perror(path);
+		exit(1);
+	}
+	free(r.buf);
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: seed_device DIR\n");
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		run_seed(argv[1], &seeds[i]);
+	return 0;
+}
