@@ -1086,6 +1086,7 @@ usb_select(const struct options *o, struct dfl_usb **up)
 	struct dfl_usb *u = usb_scan(o, 0);
 	size_t n, hits = 0, which = 0, denied = 0;
 	char msg[1024];
+	int rc;
 
 	*up = u;
 	if (u == NULL)
@@ -1140,8 +1141,15 @@ usb_select(const struct options *o, struct dfl_usb **up)
 	p.transfer_size = o->transfer_size;
 	p.wait_timeout_ms = o->wait_timeout * 1000u;
 	p.warn = usb_warn;
-	if (dfl_usb_open(u, which, &p, &h, msg, sizeof(msg)) != 0) {
+	if ((rc = dfl_usb_open(u, which, &p, &h, msg, sizeof(msg))) != 0) {
 		cli_error(NULL, "%s", msg);
+		if (rc == DFL_USB_ACCESS)
+			cli_error(NULL, "to fix it install the udev rules file "
+			    "70-dfuflash.rules (make install "
+			    "UDEVRULESDIR=/etc/udev/rules.d), run 'udevadm "
+			    "control --reload-rules' and plug the device in "
+			    "again, or run dfuflash as root; see PERMISSIONS "
+			    "in dfuflash(1)");
 		return NULL;
 	}
 	if (dfl_usb_check_transfer(h, msg, sizeof(msg)) != 0) {

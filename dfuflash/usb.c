@@ -301,12 +301,8 @@ dfl_usb_access_hint(char *msg, size_t msglen, const char *path, uint16_t vid,
     uint16_t pid)
 {
 	say(msg, msglen, "%s (%04x:%04x): permission denied opening the USB "
-	    "device; this user may not write to it.  Install the udev rules "
-	    "file 70-dfuflash.rules (make install puts it in "
-	    "$(PREFIX)/lib/udev/rules.d; udev reads /etc/udev/rules.d and "
-	    "/usr/lib/udev/rules.d), run 'udevadm control --reload-rules', "
-	    "unplug and plug in the device; or run dfuflash as root", path,
-	    vid, pid);
+	    "device (LIBUSB_ERROR_ACCESS): this user may not write to it",
+	    path, vid, pid);
 }
 
 /* Copy the list entry, names and reference included. */
@@ -370,7 +366,7 @@ open_info(struct dfl_usb_handle *h, char *msg, size_t msglen)
 		h->h = NULL;
 		return rc == LIBUSB_ERROR_BUSY ? DFL_USB_BUSY :
 		    rc == LIBUSB_ERROR_NO_DEVICE ? DFL_USB_GONE :
-		    rc == LIBUSB_ERROR_ACCESS ? DFL_USB_ACCESS : DFL_USB_ERROR;
+		    DFL_USB_ERROR;
 	}
 	h->langid = langid(h->h);
 	/* Names not read while listing (no access then) are read now. */

@@ -85,7 +85,8 @@ struct dfl_usb_handle;
 /*
  * Open device i of the list and claim its DFU interface.  0 with *h set,
  * or a negative enum dfl_usb_error with msg set (for DFL_USB_ACCESS it
- * says "permission denied" and what to do).  p is copied.
+ * says "permission denied"; what to do is the caller's to say).  p is
+ * copied.
  */
 int dfl_usb_open(struct dfl_usb *u, size_t i, const struct dfl_usb_params *p,
 		 struct dfl_usb_handle **h, char *msg, size_t msglen);
@@ -111,7 +112,7 @@ int dfl_usb_check_transfer(struct dfl_usb_handle *h, char *msg,
 /* Why the last reenumerate failed ("" if it did not). */
 const char *dfl_usb_errmsg(const struct dfl_usb_handle *h);
 
-/* "permission denied" text for a device path: udev rules, root. */
+/* "PATH (VID:PID): permission denied opening the USB device ..." */
 void dfl_usb_access_hint(char *msg, size_t msglen, const char *path,
 			 uint16_t vid, uint16_t pid);
 

@@ -1,0 +1,385 @@
+#!/bin/sh
+# End to end: the real dfuflash, through the real libusb, against the
+# device model on emulated USB (tests/usbhost, umockdev).  Listing (text
+# and JSON), programming with leave, --verify, --skip-unchanged, -U, a
+# plain DFU 1.1 device, a run-time device that detaches and comes back
+# with another PID, two devices and -S/-p, permission denied, a stall, an
+# error status, a lost device, no device, wTransferSize 0, -a by name,
+# --transfer-size.  Flash contents are checked here with python3, from the
+# state files usbhost saves, independently of dfuflash.
+. "$(dirname "$0")/lib.sh"
+
+DFUFLASH=$BUILD/bin/dfuflash
+USBHOST=$BUILD/tests/usbhost
+MIB=1048576
+F405_FLASH="@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg"
+
+if [ ! -x "$USBHOST" ]; then
+	echo "skipped: $USBHOST not built (needs umockdev-1.0, Debian package libumockdev-dev)"
+	exit 77
+fi
+"$USBHOST" --device f405 -- true 2>"$_tmproot/pre"
+case $? in
+0) ;;
+77) echo "skipped: $(tail -n 1 "$_tmproot/pre")"; exit 77 ;;
+*) echo "usbhost cannot run:"; cat "$_tmproot/pre"; exit 1 ;;
+esac
+
+begin() {
+	case_begin "$1"
+	cd "$TMP" || exit 1
+}
+
+# host ARGS...: usbhost --stats stats.json ARGS (usbhost ran above, so a
+# skip now would be a failure of the case).
+host() {
+	rm -f stats.json
+	run "$USBHOST" --stats stats.json "$@"
+}
+
+# expect_stat N KEY VALUE: field KEY of device N (from 0) in stats.json.
+expect_stat() {
+	_v=$(python3 -c 'import json, sys
+print(json.dumps(json.load(open("stats.json"))[int(sys.argv[1])][sys.argv[2]]))' "$1" "$2") ||
+	    { fail "no stats"; return; }
+	[ "$_v" = "$3" ] || fail "stats: device $1 $2 is $_v, expected $3"
+}
+
+# mkbin FILE SIZE SEED: SIZE reproducible pseudo-random bytes.
+mkbin() {
+	python3 -c 'import random, sys
+r = random.Random(int(sys.argv[3]))
+open(sys.argv[1], "wb").write(bytes(r.getrandbits(8) for _ in range(int(sys.argv[2]))))' "$@"
+}
+
+# mkstate FILE SIZE [OFFSET LEN SEED]...: 0xff with random bytes there.
+mkstate() {
+	python3 -c 'import random, sys
+a = sys.argv
+d = bytearray(b"\xff" * int(a[2]))
+for i in range(3, len(a), 3):
+    o, n, r = int(a[i], 0), int(a[i + 1], 0), random.Random(int(a[i + 2]))
+    d[o:o + n] = bytes(r.getrandbits(8) for _ in range(n))
+open(a[1], "wb").write(d)' "$@"
+}
+
+# expect_flash STATE OLD BASE PAGES DFU: every element of the DfuSe file
+# DFU (decoded here from UM0391) is in STATE (flash from BASE); the other
+# bytes of the pages PAGES (python list of (offset, size)) are 0xff; all
+# bytes outside those pages are as in OLD.
+expect_flash() {
+	python3 -c 'import struct, sys
+st, old = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+base, pages, d = int(sys.argv[3], 0), eval(sys.argv[4]), open(sys.argv[5], "rb").read()
+want = bytearray(old)
+for p, n in pages:
+    want[p:p + n] = b"\xff" * n
+off = 11
+for t in range(d[10]):
+    nel = struct.unpack_from("<I", d, off + 270)[0]; off += 274
+    for e in range(nel):
+        a, n = struct.unpack_from("<II", d, off); off += 8
+        want[a - base:a - base + n] = d[off:off + n]; off += n
+if len(st) != len(want):
+    sys.exit("size %d, expected %d" % (len(st), len(want)))
+for i in range(len(st)):
+    if st[i] != want[i]:
+        sys.exit("first difference at 0x%08x: 0x%02x, expected 0x%02x" % (base + i, st[i], want[i]))' "$@" ||
+	    fail "$1 is not $2 with $5 programmed"
+}
+
+# plaindfu OUT PAYLOAD VID PID: a plain DFU 1.1 file (DFU 1.1 appendix B:
+# suffix with bcdDFU 0x0100, CRC-32 without the final XOR).
+plaindfu() {
+	python3 -c 'import struct, sys, zlib
+p = open(sys.argv[2], "rb").read()
+d = p + struct.pack("<HHHH3sB", 0xffff, int(sys.argv[4], 16), int(sys.argv[3], 16), 0x0100, b"UFD", 16)
+open(sys.argv[1], "wb").write(d + struct.pack("<I", ~zlib.crc32(d) & 0xffffffff))' "$@"
+}
+
+# The firmware: 40000 bytes at 0x08004000, in sectors 1 to 3 of the
+# STM32F405 (16 KiB each); sector 0 and sector 4 (64 KiB) hold data that
+# must survive.
+fixture() {
+	mkbin app.bin 40000 1
+	"$BUILD/bin/bin2dfu" -a 0x08004000:app.bin -o app.dfu ||
+	    fail "bin2dfu failed"
+	mkstate flash.img $MIB 0 16384 2 0x10000 65536 3
+	cp flash.img old.img
+}
+PAGES="[(0x4000, 0x4000), (0x8000, 0x4000), (0xc000, 0x4000)]"
+
+# ---- listing -------------------------------------------------------------
+
+begin "-l lists a device with its alt settings and their memory layout"
+host --device f405 --device dfu11,serial=PLAIN -- "$DFUFLASH" -l
+expect_status 0
+expect_stdout_line '1-1 0483:df11 serial "DFU000000001" bcdDevice 2200, DFU mode, DFU 1.1a (DfuSe), transfer size 2048, detach timeout 255 ms, attributes 0x0b: can-download can-upload will-detach'
+expect_stdout_line "  alt 0 \"$F405_FLASH\""
+expect_stdout_line "    0x08000000-0x0800ffff 4 x 16384 bytes, readable, erasable, writable"
+expect_stdout_line "    0x08020000-0x080fffff 7 x 131072 bytes, readable, erasable, writable"
+expect_stdout_line '  alt 1 "@Option Bytes  /0x1FFFC000/01*016 e"'
+expect_stdout_line "    0x1fffc000-0x1fffc00f 1 x 16 bytes, readable, writable"
+expect_stdout_contains '1-2 1209:0001 serial "PLAIN" '
+expect_stdout_contains ", DFU mode, DFU 1.10, transfer size 1024, "
+case_end
+
+begin "-l --json: the contract's document, checked with jq"
+if ! have jq; then
+	skip_case "jq not installed (Debian package jq)"
+else
+	host --device f405 --device f405,runtime=5740,serial=RT --device f405,access=denied -- "$DFUFLASH" -l --json
+	expect_status 0
+	cp "$OUT" out.json
+	run jq -c '.devices | length, .[0].path, .[0].vid, .[0].pid, .[0].serial, .[0].bcdDevice, .[0].mode, .[0].dfu_version, .[0].transfer_size, .[0].detach_timeout, .[0].attributes, .[0].access, (.[0].alts | length), .[0].alts[0].name, .[0].alts[0].layout.name, .[0].alts[0].layout.regions[0], .[0].alts[1].layout.regions[0].erasable, .[1].mode, .[1].pid, .[1].serial, .[1].alts[0].layout, .[2].access, .[2].serial, .[2].alts[0].name' out.json
+	expect_status 0
+	cat >want.txt <<EOF
+3
+"1-1"
+1155
+57105
+"DFU000000001"
+8704
+"dfu"
+282
+2048
+255
+{"can_download":true,"can_upload":true,"manifestation_tolerant":false,"will_detach":true}
+true
+4
+"$F405_FLASH"
+"Internal Flash"
+{"address":134217728,"pages":4,"page_size":16384,"readable":true,"erasable":true,"writable":true}
+false
+"runtime"
+22336
+"RT"
+null
+false
+null
+null
+EOF
+	expect_stdout_file want.txt
+fi
+case_end
+
+begin "-l with no device: {\"devices\":[]} and exit 0; text mode says so on stderr"
+# A testbed with no device at all: the preload sees an empty /sys.
+mkdir -p empty/sys/bus/usb/devices empty/dev/bus/usb
+run env LD_PRELOAD=libumockdev-preload.so.0 UMOCKDEV_DIR="$TMP/empty" \
+    ASAN_OPTIONS=verify_asan_link_order=0 "$DFUFLASH" -l --json
+expect_status 0
+expect_stdout_line '{"devices":[]}'
+run env LD_PRELOAD=libumockdev-preload.so.0 UMOCKDEV_DIR="$TMP/empty" \
+    ASAN_OPTIONS=verify_asan_link_order=0 "$DFUFLASH" -l
+expect_status 0
+expect_stdout_empty
+expect_stderr_line "dfuflash: no DFU device found"
+case_end
+
+# ---- programming ----------------------------------------------------------
+
+begin "the file alone programs the one device attached and it leaves; other bytes are untouched"
+fixture
+host --device f405,state=flash.img -- "$DFUFLASH" app.dfu
+expect_status 0
+expect_stdout_line "app.dfu: erased 3 pages, skipped 0 unchanged, wrote 40000 bytes"
+expect_stdout_line "app.dfu: device left DFU mode to run 0x08004000"
+expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
+expect_stat 0 left true
+expect_stat 0 left_address 134234112
+expect_stat 0 pages_erased 3
+expect_stat 0 bytes_written 40000
+case_end
+
+begin "--verify reads everything back through USB, and finds a corrupted block"
+fixture
+host --device f405,state=flash.img -- "$DFUFLASH" --verify app.dfu
+expect_status 0
+expect_stdout_line "app.dfu: erased 3 pages, skipped 0 unchanged, wrote 40000 bytes, verified"
+[ "$(python3 -c 'import json; print(json.load(open("stats.json"))[0]["bytes_read"])')" -ge 40000 ] ||
+    fail "fewer than 40000 bytes read back"
+expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
+# The model clears bit 0 of the first byte of the 4th block, 0x09 at
+# 0x08005800 in app.bin, and reports it good.
+cp old.img flash.img
+host --device f405,state=flash.img,fault=write:4=corrupt -- "$DFUFLASH" --verify app.dfu
+expect_status 1
+expect_stderr_line "dfuflash: app.dfu: verify at 0x08005800: device holds 0x08, the image 0x09"
+expect_stat 0 left false
+case_end
+
+begin "--skip-unchanged: a second run erases and writes nothing"
+fixture
+host --device f405,state=flash.img -- "$DFUFLASH" app.dfu
+expect_status 0
+host --device f405,state=flash.img -- "$DFUFLASH" --skip-unchanged app.dfu
+expect_status 0
+expect_stdout_line "app.dfu: erased 0 pages, skipped 3 unchanged, wrote 0 bytes"
+expect_stat 0 pages_erased 0
+expect_stat 0 bytes_written 0
+expect_stat 0 left true
+expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
+case_end
+
+begin "-U reads what the device holds; -a by a part of the alt's name"
+mkstate flash.img $MIB 0 $MIB 9
+host --device f405,state=flash.img -- "$DFUFLASH" -U up.bin -s 0x08010000:70000
+expect_status 0
+expect_stdout_line "up.bin: 70000 bytes read from alt 0 at 0x08010000"
+python3 -c 'import sys
+sys.exit(open("up.bin", "rb").read() != open("flash.img", "rb").read()[0x10000:0x10000 + 70000])' ||
+    fail "up.bin differs from the flash at 0x08010000"
+host --device f405 -- "$DFUFLASH" -a Option -U ob.bin -s 0x1fffc000:16
+expect_status 0
+expect_stdout_line "ob.bin: 16 bytes read from alt 1 at 0x1fffc000"
+python3 -c 'import sys; sys.exit(open("ob.bin", "rb").read(1) != b"\xaa")' || fail "RDP byte"
+host --device f405 -- "$DFUFLASH" -a Nope -U ob.bin -s 0x1fffc000:16
+expect_status 2
+expect_stderr_contains "dfuflash: -a Nope: no alternate setting has that number or name; the device has alt 0 "
+case_end
+
+begin "a plain DFU 1.1 device: the payload from offset 0, then a reset"
+mkbin fw.bin 5000 4
+plaindfu fw.dfu fw.bin 1209 0001
+host --device dfu11,state=fw.img -- "$DFUFLASH" --verify fw.dfu
+expect_status 0
+expect_stdout_line "fw.dfu: erased 0 pages, skipped 0 unchanged, wrote 5000 bytes, verified"
+expect_stat 0 left true
+python3 -c 'import sys
+s = open("fw.img", "rb").read()
+sys.exit(s[:5000] != open("fw.bin", "rb").read() or len(s) != 131072)' ||
+    fail "fw.img does not start with fw.bin"
+case_end
+
+begin "--transfer-size: a warning on a plain device; refused on DfuSe, whose blocks it places"
+mkbin fw.bin 5000 4
+plaindfu fw.dfu fw.bin 1209 0001
+host --device dfu11,state=fw.img -- "$DFUFLASH" --transfer-size 512 fw.dfu
+expect_status 0
+expect_stderr_line "dfuflash: warning: --transfer-size 512 overrides the device's wTransferSize 1024"
+expect_stat 0 bytes_written 5000
+# 10 blocks of 512 bytes, each a DNLOAD and a GETSTATUS, where 1024 takes 5.
+[ "$(python3 -c 'import json; print(json.load(open("stats.json"))[0]["requests"])')" -ge 20 ] ||
+    fail "fewer requests than 512-byte blocks need"
+fixture
+host --device f405,state=flash.img -- "$DFUFLASH" --transfer-size 1024 app.dfu
+expect_status 1
+expect_stderr_line "dfuflash: --transfer-size 1024: a DfuSe device places block n at the address pointer + (n - 2) x its own wTransferSize (2048), so another size would write to the wrong addresses"
+expect_stat 0 requests 0
+cmp -s flash.img old.img || fail "flash changed"
+case_end
+
+begin "a run-time device detaches, comes back as 0483:df11 and is programmed"
+fixture
+host --device f405,runtime=5740,state=flash.img -- "$DFUFLASH" -d 0483:5740,0483:df11 app.dfu
+expect_status 0
+expect_stdout_line "app.dfu: device left DFU mode to run 0x08004000"
+expect_stat 0 reenumerated 1
+expect_stat 0 left true
+expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
+case_end
+
+# ---- selection ------------------------------------------------------------
+
+begin "two devices: an error listing both, nothing programmed; -S or -p picks one"
+fixture
+cp flash.img b.img
+host --device f405,state=flash.img --device f405,serial=SECOND,state=b.img -- "$DFUFLASH" app.dfu
+expect_status 1
+expect_stderr_line "dfuflash: 2 DFU devices match; pick one with -S SERIAL or -p PATH:"
+expect_stderr_line "  1-1 0483:df11 serial DFU000000001 DFU mode"
+expect_stderr_line "  1-2 0483:df11 serial SECOND DFU mode"
+expect_stat 0 requests 0
+expect_stat 1 requests 0
+host --device f405,state=flash.img --device f405,serial=SECOND,state=b.img -- "$DFUFLASH" -S SECOND app.dfu
+expect_status 0
+expect_stat 0 requests 0
+expect_stat 1 bytes_written 40000
+expect_flash b.img old.img 0x08000000 "$PAGES" app.dfu
+cmp -s flash.img old.img || fail "the device not chosen by -S changed"
+cp old.img b.img
+host --device f405,state=flash.img --device f405,serial=SECOND,state=b.img -- "$DFUFLASH" -p 1-1 app.dfu
+expect_status 0
+expect_stat 0 bytes_written 40000
+expect_stat 1 requests 0
+cmp -s b.img old.img || fail "the device not chosen by -p changed"
+host --device f405 --device f405 -- "$DFUFLASH" -S NOPE app.dfu
+expect_status 1
+expect_stderr_line "dfuflash: no DFU device matches -S NOPE; 2 found:"
+case_end
+
+begin "no device: a message that says what to do"
+mkdir -p empty/sys/bus/usb/devices empty/dev/bus/usb
+"$BUILD/bin/bin2dfu" -a 0x08000000:"$ROOT/README.md" -o a.dfu >/dev/null
+run env LD_PRELOAD=libumockdev-preload.so.0 UMOCKDEV_DIR="$TMP/empty" \
+    ASAN_OPTIONS=verify_asan_link_order=0 "$DFUFLASH" a.dfu
+expect_status 1
+expect_stderr_line "dfuflash: no DFU device found"
+expect_stderr_line "dfuflash: plug in the device in DFU mode (on STM32: BOOT0 high, then reset), or wait for it with -w; dfuflash -l lists what is found"
+# -w waits the --wait-timeout first.
+t0=$(date +%s)
+run env LD_PRELOAD=libumockdev-preload.so.0 UMOCKDEV_DIR="$TMP/empty" \
+    ASAN_OPTIONS=verify_asan_link_order=0 "$DFUFLASH" -w --wait-timeout 2 a.dfu
+t1=$(date +%s)
+expect_status 1
+expect_stderr_line "dfuflash: no DFU device found"
+[ $((t1 - t0)) -ge 1 ] || fail "-w --wait-timeout 2 returned after $((t1 - t0)) s"
+case_end
+
+begin "permission denied: says so, names the udev rules, programs nothing"
+fixture
+host --device f405,access=denied,state=flash.img -- "$DFUFLASH" app.dfu
+expect_status 1
+expect_stderr_line "dfuflash: 1-1 (0483:df11): permission denied opening the USB device (LIBUSB_ERROR_ACCESS): this user may not write to it"
+expect_stderr_contains "install the udev rules file 70-dfuflash.rules"
+expect_stderr_contains "or run dfuflash as root"
+expect_stat 0 requests 0
+cmp -s flash.img old.img || fail "flash changed"
+case_end
+
+# ---- faults ---------------------------------------------------------------
+
+begin "a stall mid-download: the message, the device stays in DFU mode, a retry succeeds"
+fixture
+host --device f405,state=flash.img,fault=stall:20 -- "$DFUFLASH" app.dfu
+expect_status 1
+expect_stderr_contains "device stalled"
+expect_stderr_line "dfuflash: the device stays in DFU mode; run again to retry"
+expect_stat 0 left false
+host --device f405,state=flash.img -- "$DFUFLASH" app.dfu
+expect_status 0
+expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
+case_end
+
+begin "an error status mid-download: the status by name, what to do"
+fixture
+host --device f405,state=flash.img,fault=write:3=errWRITE -- "$DFUFLASH" app.dfu
+expect_status 1
+expect_stderr_line "dfuflash: app.dfu: write at 0x08005000: device reports errWRITE (device is unable to write memory), state dfuERROR"
+expect_stderr_line "dfuflash: the device stays in DFU mode; run again to retry"
+expect_stat 0 left false
+case_end
+
+begin "a device lost mid-download: says so and what to do"
+fixture
+host --device f405,state=flash.img,fault=disconnect:30 -- "$DFUFLASH" app.dfu
+expect_status 1
+expect_stderr_contains "device disconnected during"
+expect_stderr_line "dfuflash: the device disconnected: check the cable and that nothing resets the board, put it back in DFU mode and run again"
+case_end
+
+begin "wTransferSize 0: a clear error, nothing sent"
+fixture
+host --device f405,transfer-size=0,state=flash.img -- "$DFUFLASH" app.dfu
+expect_status 1
+expect_stderr_contains "wTransferSize 0"
+expect_stat 0 requests 0
+mkbin fw.bin 100 4
+plaindfu fw.dfu fw.bin 1209 0001
+host --device dfu11,transfer-size=0 -- "$DFUFLASH" fw.dfu
+expect_status 1
+expect_stderr_line "dfuflash: 1-1 (1209:0001): the DFU functional descriptor says wTransferSize 0, so no data can be sent or read; give the size the device takes with --transfer-size"
+case_end
+
+finish
