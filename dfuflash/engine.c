@@ -1114,6 +1114,11 @@ plan_dfuse(struct dfl_session *s)
 			return fail(s, DFL_ERR_PLAN, "the image has data for "
 			    "alt %u, and the device has no such alternate "
 			    "setting", tg->alt);
+		/* usb.c leaves a name it could not read NULL. */
+		if (a->name == NULL)
+			return fail(s, DFL_ERR_PLAN, "alt %u: the device did "
+			    "not give its name (iInterface), which is its "
+			    "memory layout", tg->alt);
 		tg->alt_name = a->name;
 		if ((tg->layout = dfu_layout_new()) == NULL)
 			return fail(s, DFL_ERR_NOMEM, "out of memory");

@@ -445,6 +445,31 @@ test_plan_not_writable_and_bad_layout(void **state)
 	dfl_session_free(s);
 }
 
+/* An alt whose name could not be read (descriptor.h: NULL) has no layout. */
+static void
+test_plan_alt_without_name(void **state)
+{
+	static const struct dfl_alt alts[] = { { 0, NULL } };
+	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
+		0x0b, 255, 2048, 0x011a, alts, 1 };
+	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
+		NULL, NULL };
+	struct dfl_session *s = dfl_session_new(&t, &dev);
+	const uint32_t spec[] = { FLASH, 0x100, 1 };
+	struct dfl_options o;
+	struct dfl_image img;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	image(&img, 0, 1, spec);
+	assert_int_equal(dfl_download(s, &img, &o, NULL), DFL_ERR_PLAN);
+	assert_string_equal(dfl_errmsg(s), "alt 0: the device did not give "
+	    "its name (iInterface), which is its memory layout");
+	assert_int_equal(dfl_device_capacity(&dev), UINT64_MAX);
+	dfl_image_free(&img);
+	dfl_session_free(s);
+}
+
 /*
  * Widening to 8-byte units stays inside each region: here the image ends
  * in a region of 5-byte pages, which is left as it is.
@@ -1319,6 +1344,7 @@ main(void)
 		cmocka_unit_test(test_plan_only_sends_no_dnload),
 		cmocka_unit_test(test_plan_outside_memory),
 		cmocka_unit_test(test_plan_not_writable_and_bad_layout),
+		cmocka_unit_test(test_plan_alt_without_name),
 		cmocka_unit_test(test_plan_widening_stays_in_regions),
 		cmocka_unit_test(test_device_capacity),
 		cmocka_unit_test(test_vid_pid),
