@@ -224,8 +224,9 @@ $(B)/tests/%: tests/unit/%.c $(LIB_A) $(B)/.flags
 FUZZ_SRCS_manifest := dfusplit/manifest.c dfusplit/input.c common/cli.c
 FUZZ_CFLAGS_manifest = -Idfusplit $(dfusplit_CFLAGS)
 FUZZ_LIBS_manifest = $(dfusplit_LIBS)
-# The device target drives dfuflash's engine (not usb.c: no libusb).
-FUZZ_SRCS_device := dfuflash/engine.c dfuflash/proto.c
+# The device target drives dfuflash's engine and descriptor decoders (not
+# usb.c: no libusb).
+FUZZ_SRCS_device := dfuflash/engine.c dfuflash/proto.c dfuflash/descriptor.c
 FUZZ_CFLAGS_device = -Idfuflash
 FUZZ_LIBS_device =
 

@@ -1,16 +1,25 @@
 /*
  * fuzz_device - libFuzzer target for what a USB DFU device sends to the
- * host: GETSTATUS replies, UPLOAD data and string descriptors, as the
- * flashing engine (dfuflash/engine.h) takes them, for a download and an
- * upload on one session.
+ * host: its DFU functional and string descriptors (descriptor.h), and the
+ * GETSTATUS replies, UPLOAD data and error strings the flashing engine
+ * (engine.h) takes during a download and an upload on one session.
  *
  * The input is a header, then the device's side of the conversation:
  *
  *   mode             bit 0 DfuSe (bcdDFUVersion 0x011a), bit 1 the device
- *                    starts in run-time mode
+ *                    starts in run-time mode, bit 2 raw descriptors
  *   bmAttributes, wTransferSize (2 bytes LE), wDetachTimeOut (2 bytes LE)
  *   flags            DFL_* download options; 0x80: start_set
- *   layout           iInterface of alt 0, up to NUL (at most 127 bytes)
+ *   descriptors      without bit 2: the iInterface of alt 0 in ASCII up
+ *                    to NUL (at most 126 bytes); the functional and string
+ *                    descriptors are made from these fields and decoded.
+ *                    With bit 2 (the fields above then unused):
+ *                    bInterfaceProtocol, a length and that many bytes of
+ *                    interface "extra" (dfl_func_desc_find()), a count of
+ *                    alternate settings (mod 4), and for each: the size of
+ *                    the buffer its name is decoded into (0xff: the
+ *                    largest, else 1 + the byte), its number, a length
+ *                    and that many bytes of string descriptor
  *   image            address (4 bytes LE), size (2 bytes LE, 1 to 4096),
  *                    seed of its pseudo-random bytes
  *   start            (4 bytes LE) leave address when start_set
@@ -23,14 +32,25 @@
  *       otherwise the length itself, then that many bytes.  The reply
  *       is an exact-size heap copy; a reply longer than asked is an
  *       I/O error (libusb: overflow).  get_string's bytes are a string
- *       descriptor (bLength, bDescriptorType 3, UTF-16LE);
+ *       descriptor, decoded by dfl_string_decode() as usb.c does;
  *     out, set_alt, reset, reenumerate: one tag byte, the error codes
  *       above, 0xfb (out) the device took half the bytes, anything else
  *       success.
  *   When the input runs out, the device is gone.
  *
  * Properties checked:
- *   - a call that fails says why (dfl_errmsg() not empty);
+ *   - dfl_func_desc_find() agrees with a walk of the descriptors written
+ *     here: the same result, fields read from inside the descriptor's
+ *     bLength, a message on -1;
+ *   - dfl_string_decode() into a buffer of exactly the given size agrees
+ *     with a decoder written here (UTF-16LE, surrogate pairs, U+FFFD,
+ *     controls as '?', cut at the last whole character that fits): NUL-
+ *     terminated within the buffer, well-formed UTF-8 without control
+ *     characters; printable ASCII comes back unchanged;
+ *   - dfl_device_fill() fails exactly for a protocol other than 1 or 2,
+ *     no alternate setting or a repeated one, and else copies the fields;
+ *   - a call that fails says why (dfl_errmsg() not empty, and never
+ *     "(null)" for a name the device did not give);
  *   - after a failure nothing is sent but GETSTATUS and, right after a
  *     GETSTATUS that said dfuERROR, CLRSTATUS (engine.h); a failure is
  *     a transfer error, a GETSTATUS of the wrong size, or one that
@@ -44,7 +64,7 @@
  *     page marked for erasing was erased once and before it was written,
  *     and a verified download read back the image;
  *   - a plain download sends the image from block 0 in order, then a
- *     zero-length DNLOAD;
+ *     zero-length DNLOAD, and a verified one read it back;
  *   - an upload never reports more bytes than asked, and what it returns
  *     is exactly the data of the device's UPLOAD replies, in order.
  */
@@ -53,6 +73,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "descriptor.h"
 #include "dfulayout.h"
 #include "dfuproto.h"
 #include "engine.h"
@@ -60,6 +81,8 @@
 
 #define MAX_IMAGE 4096u
 #define MAX_UPLOAD 4096u
+/* The longest name a string descriptor holds: 126 UTF-16 units. */
+#define MAX_LAYOUT 126u
 /* The engine's longest wait for one step (MASS_ERASE_LIMIT_MS). */
 #define MAX_WAIT_MS 40000u
 /* Image bytes are widened to 8-byte units (engine.h). */
@@ -188,6 +211,173 @@ next_tag(struct dev *d)
 	if (d->in.left == 0)
 		return DFL_XFER_GONE;
 	return tag_error(take8(&d->in));
+}
+
+/* ---- descriptor.h, against a reference written here ---------------- */
+
+/* UTF-8 of c into b; its length. */
+static size_t
+utf8(uint32_t c, uint8_t b[4])
+{
+	if (c < 0x80) {
+		b[0] = (uint8_t)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		b[0] = (uint8_t)(0xc0 | c >> 6);
+		b[1] = (uint8_t)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		b[0] = (uint8_t)(0xe0 | c >> 12);
+		b[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+		b[2] = (uint8_t)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	b[0] = (uint8_t)(0xf0 | c >> 18);
+	b[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3f));
+	b[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+	b[3] = (uint8_t)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+/* Well-formed UTF-8 (RFC 3629) without C0/C1 controls or DEL. */
+static int
+printable_utf8(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t c = p[i];
+		size_t k, j;
+
+		if (c < 0x80)
+			k = 1;
+		else if ((c & 0xe0) == 0xc0)
+			k = 2, c &= 0x1f;
+		else if ((c & 0xf0) == 0xe0)
+			k = 3, c &= 0x0f;
+		else if ((c & 0xf8) == 0xf0)
+			k = 4, c &= 0x07;
+		else
+			return 0;
+		if (i + k > n)
+			return 0;
+		for (j = 1; j < k; j++) {
+			if ((p[i + j] & 0xc0) != 0x80)
+				return 0;
+			c = c << 6 | (p[i + j] & 0x3fu);
+		}
+		if ((k == 2 && c < 0x80) || (k == 3 && c < 0x800) ||
+		    (k == 4 && c < 0x10000) || c > 0x10ffff ||
+		    (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+		if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/*
+ * dfl_string_decode() of desc (len bytes) into out (outlen bytes, a heap
+ * buffer of exactly that size or the engine's), checked against the
+ * reference: USB 2.0 9.6.7 UTF-16LE, the bytes received when bLength says
+ * more, pairs joined, lone surrogates U+FFFD, controls '?', cut at the
+ * last whole character that fits with the NUL.
+ */
+static int
+check_string(const uint8_t *desc, size_t len, char *out, size_t outlen)
+{
+	uint8_t want[4 * 128 + 1];
+	size_t n = 0, end, i, fit = 0;
+	char msg[160];
+	int rc;
+
+	msg[0] = '\0';
+	rc = dfl_string_decode(desc, len, out, outlen, msg, sizeof(msg));
+	if (len < 2 || desc[0] < 2 || desc[1] != DFL_DT_STRING) {
+		CHECK(rc == -1);
+		CHECK(msg[0] != '\0' && memchr(msg, '\0', sizeof(msg)) != NULL);
+		return -1;
+	}
+	CHECK(rc >= 0 && (size_t)rc < outlen);
+	end = desc[0] < len ? desc[0] : len;
+	for (i = 2; i + 1 < end; i += 2) {
+		uint32_t c = (uint32_t)desc[i] | (uint32_t)desc[i + 1] << 8;
+		uint8_t b[4];
+		size_t k;
+
+		if (c >= 0xd800 && c < 0xdc00 && i + 3 < end) {
+			uint32_t lo = (uint32_t)desc[i + 2] |
+			    (uint32_t)desc[i + 3] << 8;
+
+			if (lo >= 0xdc00 && lo < 0xe000) {
+				c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+				i += 2;
+			}
+		}
+		if (c >= 0xd800 && c < 0xe000)
+			c = 0xfffd;
+		else if (c < 0x20 || (c >= 0x7f && c < 0xa0))
+			c = '?';
+		k = utf8(c, b);
+		memcpy(want + n, b, k);
+		n += k;
+		if (n < outlen)
+			fit = n;
+	}
+	CHECK((size_t)rc == fit);
+	CHECK(memcmp(out, want, fit) == 0 && out[fit] == '\0');
+	CHECK(printable_utf8((const unsigned char *)out, fit));
+	return rc;
+}
+
+/*
+ * dfl_func_desc_find() of extra, checked against a walk of the
+ * descriptors written here (USB 2.0 9.5; DFU 1.1 table 4.2).
+ */
+static int
+check_func(const uint8_t *extra, size_t len, struct dfl_func_desc *f)
+{
+	size_t off = 0;
+	char msg[160];
+	int rc, want = 0;
+
+	msg[0] = '\0';
+	memset(f, 0xa5, sizeof(*f));
+	rc = dfl_func_desc_find(extra, len, f, msg, sizeof(msg));
+	while (off < len) {
+		size_t left = len - off;
+
+		if (left < 2 || extra[off] < 2 || extra[off] > left) {
+			want = -1;
+			break;
+		}
+		if (extra[off + 1] == DFL_DT_DFU_FUNCTIONAL) {
+			uint8_t bl = extra[off];
+
+			if (bl != 7 && bl != 9) {
+				want = -1;
+				break;
+			}
+			CHECK(rc == 1);
+			/* Every field from within the descriptor's bLength. */
+			CHECK(f->bLength == bl && f->bmAttributes == extra[off + 2]);
+			CHECK(f->wDetachTimeOut == (extra[off + 3] |
+			    extra[off + 4] << 8));
+			CHECK(f->wTransferSize == (extra[off + 5] |
+			    extra[off + 6] << 8));
+			CHECK(f->bcdDFUVersion == (bl == 9 ? (extra[off + 7] |
+			    extra[off + 8] << 8) : 0x0100));
+			return 1;
+		}
+		off += extra[off];
+	}
+	CHECK(rc == want);
+	if (rc < 0)
+		CHECK(msg[0] != '\0' && memchr(msg, '\0', sizeof(msg)) != NULL);
+	return rc;
 }
 
 /* Every request: what may be sent now, and the wait before it. */
@@ -417,30 +607,21 @@ t_reset(void *ctx)
 	return rc;
 }
 
-/* Interim: the string descriptor's UTF-16LE as ASCII, '?' for the rest. */
+/* As usb.c: the string descriptor decoded by descriptor.h. */
 static int
 t_get_string(void *ctx, uint8_t index, char *buf, size_t len)
 {
 	struct dev *d = ctx;
 	uint8_t *reply;
-	size_t n, o = 0;
+	size_t n;
 	int rc;
 
 	CHECK(index != 0 && buf != NULL && len > 0);
 	if ((rc = next_reply(d, &reply, &n)) != 0)
 		return rc;
-	if (n < 2 || reply[1] != 3 || reply[0] > n || reply[0] < 2) {
-		free(reply);
-		return DFL_XFER_IO;
-	}
-	for (size_t i = 2; i + 1 < reply[0] && o + 1 < len; i += 2) {
-		unsigned c = reply[i] | (unsigned)reply[i + 1] << 8;
-
-		buf[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	buf[o] = '\0';
+	rc = check_string(reply, n, buf, len);
 	free(reply);
-	return 0;
+	return rc < 0 ? DFL_XFER_IO : 0;
 }
 
 static int
@@ -529,41 +710,155 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { data, size };
 	struct dfl_device device;
-	struct dfl_alt alt;
 	struct dfl_transport t;
 	struct dfl_options o;
 	struct dfl_result res;
 	struct dfl_session *s;
 	struct dfl_image img;
 	struct dev d;
-	char layout[128];
-	uint8_t mode, flags, up_alt, *buf, *bytes;
+	struct dfl_desc_parts parts;
+	struct dfl_func_desc func;
+	struct dfl_alt alts[3];
+	char *names[3] = { NULL, NULL, NULL };
+	uint8_t mode, bm, flags, up_alt, *buf, *bytes;
 	uint32_t address, start, up_address, x;
-	uint16_t isize, up_len;
+	uint16_t xfer, detach, isize, up_len;
+	int dfuse, null_name = 0;
 	uint32_t got;
 	size_t i;
 	int rc;
 
-	memset(&device, 0, sizeof(device));
 	memset(&o, 0, sizeof(o));
 	memset(&d, 0, sizeof(d));
 	mode = take8(&in);
-	device.bInterfaceProtocol = (mode & 2) ? DFL_PROTOCOL_RUNTIME :
-	    DFL_PROTOCOL_DFU;
-	device.bcdDFUVersion = (mode & 1) ? DFU_BCD_DFUSE : 0x0110;
-	device.bmAttributes = take8(&in);
-	device.wTransferSize = take16(&in);
-	device.wDetachTimeOut = take16(&in);
-	device.idVendor = device.idProduct = 0x1234;
+	bm = take8(&in);
+	xfer = take16(&in);
+	detach = take16(&in);
 	flags = take8(&in);
-	for (i = 0; i < sizeof(layout) - 1 && in.left > 0; i++)
-		if ((layout[i] = (char)take8(&in)) == '\0')
-			break;
-	layout[i] = '\0';
-	alt.alt = 0;
-	alt.name = layout;
-	device.alts = &alt;
-	device.nalts = 1;
+	memset(&parts, 0, sizeof(parts));
+	parts.idVendor = parts.idProduct = 0x1234;
+	parts.alts = alts;
+	if (!(mode & 4)) {
+		/*
+		 * The fields above, and an ASCII layout up to NUL, made into
+		 * the descriptors a device would send; they must decode to
+		 * what they were made of.
+		 */
+		uint16_t bcd = (mode & 1) ? DFU_BCD_DFUSE : 0x0110;
+		uint8_t fd[9] = { 9, DFL_DT_DFU_FUNCTIONAL, bm, (uint8_t)detach,
+			(uint8_t)(detach >> 8), (uint8_t)xfer,
+			(uint8_t)(xfer >> 8), (uint8_t)bcd, (uint8_t)(bcd >> 8) };
+		uint8_t sd[2 + 2 * MAX_LAYOUT];
+		size_t n = 0;
+
+		while (n < MAX_LAYOUT && in.left > 0) {
+			uint8_t c = take8(&in);
+
+			if (c == 0)
+				break;
+			sd[2 + 2 * n] = c;
+			sd[3 + 2 * n] = 0;
+			n++;
+		}
+		sd[0] = (uint8_t)(2 + 2 * n);
+		sd[1] = DFL_DT_STRING;
+		CHECK(check_func(fd, sizeof(fd), &func) == 1);
+		CHECK(func.bmAttributes == bm && func.wTransferSize == xfer &&
+		    func.wDetachTimeOut == detach && func.bcdDFUVersion == bcd);
+		parts.func = &func;
+		parts.bInterfaceProtocol = (mode & 2) ? DFL_PROTOCOL_RUNTIME :
+		    DFL_PROTOCOL_DFU;
+		names[0] = malloc(DFL_STRING_MAX);
+		CHECK(names[0] != NULL);
+		CHECK(check_string(sd, sd[0], names[0], DFL_STRING_MAX) >= 0);
+		/* Printable ASCII comes back as it was. */
+		for (i = 0; i < n && sd[2 + 2 * i] >= 0x20 &&
+		    sd[2 + 2 * i] < 0x7f; i++)
+			CHECK(names[0][i] == (char)sd[2 + 2 * i]);
+		if (i == n)
+			CHECK(names[0][n] == '\0');
+		alts[0].alt = 0;
+		alts[0].name = names[0];
+		parts.nalts = 1;
+	} else {
+		/*
+		 * Raw descriptors from the input: bInterfaceProtocol, the
+		 * interface's extra bytes, then up to 3 alternate settings,
+		 * each a number, the size of the buffer its name is decoded
+		 * into and its string descriptor.
+		 */
+		size_t n;
+		uint8_t *extra;
+
+		parts.bInterfaceProtocol = take8(&in);
+		n = take8(&in);
+		n = n < in.left ? n : in.left;
+		CHECK((extra = malloc(n > 0 ? n : 1)) != NULL);
+		memcpy(extra, in.p, n);
+		in.p += n;
+		in.left -= n;
+		if (check_func(n > 0 ? extra : NULL, n, &func) == 1)
+			parts.func = &func;
+		free(extra);
+		parts.nalts = take8(&in) % 4u;
+		for (unsigned a = 0; a < parts.nalts; a++) {
+			size_t outlen = take8(&in);
+			uint8_t *desc;
+
+			alts[a].alt = take8(&in);
+			outlen = outlen == 0xff ? DFL_STRING_MAX : outlen + 1;
+			n = take8(&in);
+			n = n < in.left ? n : in.left;
+			CHECK((desc = malloc(n > 0 ? n : 1)) != NULL);
+			memcpy(desc, in.p, n);
+			in.p += n;
+			in.left -= n;
+			CHECK((names[a] = malloc(outlen)) != NULL);
+			/* usb.c gives no name to a string it cannot decode. */
+			alts[a].name = check_string(desc, n, names[a], outlen) < 0 ?
+			    NULL : names[a];
+			free(desc);
+		}
+	}
+	{
+		char msg[160] = "";
+		int ok = (parts.bInterfaceProtocol == DFL_PROTOCOL_RUNTIME ||
+		    parts.bInterfaceProtocol == DFL_PROTOCOL_DFU) &&
+		    parts.nalts > 0;
+
+		for (unsigned a = 0; a < parts.nalts; a++)
+			for (unsigned b = a + 1; b < parts.nalts; b++)
+				if (alts[a].alt == alts[b].alt)
+					ok = 0;
+		memset(&device, 0xa5, sizeof(device));
+		rc = dfl_device_fill(&device, &parts, msg, sizeof(msg));
+		if (!ok) {
+			/* Not a DFU interface: nothing is sent to it. */
+			CHECK(rc == -1 && msg[0] != '\0');
+			goto out;
+		}
+		CHECK(rc == 0);
+		CHECK(device.bInterfaceProtocol == parts.bInterfaceProtocol);
+		CHECK(device.alts == alts && device.nalts == parts.nalts);
+		CHECK(device.idVendor == 0x1234 && device.idProduct == 0x1234);
+		if (parts.func != NULL)
+			CHECK(device.bmAttributes == func.bmAttributes &&
+			    device.wTransferSize == func.wTransferSize &&
+			    device.wDetachTimeOut == func.wDetachTimeOut &&
+			    device.bcdDFUVersion == func.bcdDFUVersion);
+		else
+			CHECK(device.bmAttributes == 0 &&
+			    device.wTransferSize == 0 &&
+			    device.bcdDFUVersion == 0x0100);
+	}
+	dfuse = device.bcdDFUVersion == DFU_BCD_DFUSE;
+	/* A name the device did not give must not show as "(null)". */
+	for (unsigned a = 0; a < parts.nalts; a++)
+		if (alts[a].name == NULL)
+			null_name = 1;
+	for (unsigned a = 0; a < parts.nalts; a++)
+		if (alts[a].name != NULL && strstr(alts[a].name, "(null)"))
+			null_name = 0;
 	address = take32(&in);
 	isize = take16(&in);
 	isize = (uint16_t)(isize % MAX_IMAGE + 1);
@@ -581,7 +876,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		x ^= x << 5;
 		bytes[i] = (uint8_t)x;
 	}
-	CHECK(dfl_image_raw(&img, !(mode & 1), 0, address, bytes, isize) == 0);
+	CHECK(dfl_image_raw(&img, !dfuse, 0, address, bytes, isize) == 0);
 	free(bytes);
 	d.img = &img.segs[0];
 	d.in = in;
@@ -620,12 +915,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(rc == DFL_ERR_PLAN || rc == DFL_ERR_DEVICE ||
 		    rc == DFL_ERR_GONE || rc == DFL_ERR_NOMEM);
 		CHECK(dfl_errmsg(s)[0] != '\0');
+		CHECK(!null_name || strstr(dfl_errmsg(s), "(null)") == NULL);
 	} else {
 		CHECK(dfl_errmsg(s)[0] == '\0');
 		CHECK(!d.failed);
-		if (!(o.flags & DFL_PLAN_ONLY) && (mode & 1))
+		if (!(o.flags & DFL_PLAN_ONLY) && dfuse)
 			check_dfuse(&d, &res, o.flags);
-		if (!(o.flags & DFL_PLAN_ONLY) && !(mode & 1)) {
+		if (!(o.flags & DFL_PLAN_ONLY) && !dfuse) {
 			CHECK(d.manifested && d.nplain == isize);
 			CHECK(memcmp(d.plain, img.segs[0].data, isize) == 0);
 			CHECK(res.bytes_written == isize);
@@ -651,12 +947,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(got <= up_len);
 	if (rc != 0) {
 		CHECK(dfl_errmsg(s)[0] != '\0');
+		CHECK(!null_name || strstr(dfl_errmsg(s), "(null)") == NULL);
 	} else {
 		CHECK(dfl_errmsg(s)[0] == '\0');
 		CHECK(!d.failed);
 		CHECK(d.nuploaded == got);
 		CHECK(got == 0 || memcmp(buf, d.uploaded, got) == 0);
-		if (mode & 1)
+		if (dfuse)
 			CHECK(got == up_len);
 	}
 	free(buf);
@@ -671,5 +968,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(d.erased);
 	free(d.erase_seq);
 	free(d.uploaded);
+out:
+	for (i = 0; i < 3; i++)
+		free(names[i]);
 	return 0;
 }

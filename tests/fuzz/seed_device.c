@@ -188,6 +188,7 @@ r_reenumerate(void *ctx, uint32_t timeout_ms)
 
 struct seed {
 	const char *name, *profile, *fault;
+	int raw; /* descriptors as the device sends them */
 	uint16_t xfer;
 	unsigned flags; /* DFL_* */
 	uint32_t address;
@@ -197,28 +198,34 @@ struct seed {
 };
 
 static const struct seed seeds[] = {
-	{ "f107-verify", "f107", NULL, 64, DFL_VERIFY, 0x08000010, 100,
+	{ "f107-verify", "f107", NULL, 0, 64, DFL_VERIFY, 0x08000010, 100,
 	  0x08000000, 64 },
-	{ "f107-skip-unchanged", "f107", NULL, 256, DFL_SKIP_UNCHANGED,
+	{ "f107-skip-unchanged", "f107", NULL, 0, 256, DFL_SKIP_UNCHANGED,
 	  0x08000800, 300, 0x08000800, 300 },
-	{ "f107-mass-erase-no-leave", "f107", NULL, 512,
+	{ "f107-mass-erase-no-leave", "f107", NULL, 0, 512,
 	  DFL_MASS_ERASE | DFL_NO_LEAVE, 0x08000000, 600, 0x08000000, 16 },
-	{ "f107-erase-error", "f107", "erase:1=errERASE", 64, 0, 0x08000000,
+	{ "f107-erase-error", "f107", "erase:1=errERASE", 0, 64, 0, 0x08000000,
 	  40, 0x08000000, 8 },
-	{ "f107-write-stall", "f107", "stall:6", 64, 0, 0x08000000, 200,
+	{ "f107-write-stall", "f107", "stall:6", 0, 64, 0, 0x08000000, 200,
 	  0x08000000, 8 },
-	{ "f107-zero-poll", "f107", "zero-poll", 128, 0, 0x08000000, 300,
+	{ "f107-zero-poll", "f107", "zero-poll", 0, 128, 0, 0x08000000, 300,
 	  0x08000000, 8 },
-	{ "f107-leave-gone", "f107", "leave-gone", 128, 0, 0x08000000, 50,
+	{ "f107-leave-gone", "f107", "leave-gone", 0, 128, 0, 0x08000000, 50,
 	  0x08000000, 8 },
-	{ "f405-runtime", "f405", "runtime", 128, DFL_NO_LEAVE | DFL_FORCE, 0x08000000,
-	  64, 0x08000000, 8 },
-	{ "l476-verify", "l476", NULL, 64, DFL_VERIFY | DFL_FORCE,
+	{ "f405-runtime", "f405", "runtime", 0, 128,
+	  DFL_NO_LEAVE | DFL_FORCE, 0x08000000, 64, 0x08000000, 8 },
+	{ "l476-verify", "l476", NULL, 0, 64, DFL_VERIFY | DFL_FORCE,
 	  0x08000803, 77, 0x08000800, 100 },
-	{ "dfu11-verify", "dfu11", NULL, 64, DFL_VERIFY, 0, 200, 0, 100 },
-	{ "dfu11-reset", "dfu11-reset", NULL, 64, 0, 0, 150, 0, 70 },
-	{ "dfu11-write-error", "dfu11", "write:2=errWRITE", 32, 0, 0, 100, 0,
+	{ "dfu11-verify", "dfu11", NULL, 0, 64, DFL_VERIFY, 0, 200, 0, 100 },
+	{ "dfu11-reset", "dfu11-reset", NULL, 0, 64, 0, 0, 150, 0, 70 },
+	{ "dfu11-write-error", "dfu11", "write:2=errWRITE", 0, 32, 0, 0, 100, 0,
 	  10 },
+	{ "raw-f405-verify", "f405", NULL, 1, 256, DFL_VERIFY | DFL_FORCE,
+	  0x08000000, 1000, 0x08000000, 64 },
+	{ "raw-f107-runtime", "f107", "runtime", 1, 64, DFL_NO_LEAVE,
+	  0x08000000, 2048, 0x08000100, 64 },
+	{ "raw-dfu11-verify", "dfu11", NULL, 1, 64, DFL_VERIFY, 0, 100, 0,
+	  50 },
 };
 
 static void
@@ -250,18 +257,48 @@ run_seed(const char *dir, const struct seed *sd)
 	dev = dfu_model_device(m);
 	dfuse = dev->bcdDFUVersion == DFU_BCD_DFUSE;
 	put8(&r, (dfuse ? 1u : 0u) |
-	    (dev->bInterfaceProtocol == DFL_PROTOCOL_RUNTIME ? 2u : 0u));
+	    (dev->bInterfaceProtocol == DFL_PROTOCOL_RUNTIME ? 2u : 0u) |
+	    (sd->raw ? 4u : 0u));
 	put8(&r, dev->bmAttributes);
 	put16(&r, dev->wTransferSize);
 	put16(&r, dev->wDetachTimeOut);
 	put8(&r, sd->flags);
 	{
 		/* In run-time mode the model names alt 0 otherwise. */
-		struct dfu_model *plain = dfu_model_new(sd->profile);
-		const char *name = dfu_model_device(plain)->alts[0].name;
+		struct dfu_model *dfu = dfu_model_new(sd->profile);
+		const struct dfl_device *dd = dfu_model_device(dfu);
 
-		put(&r, name, strlen(name) + 1);
-		dfu_model_free(plain);
+		if (!sd->raw) {
+			put(&r, dd->alts[0].name, strlen(dd->alts[0].name) + 1);
+		} else {
+			/* A class descriptor first, then the functional one. */
+			const uint8_t other[5] = { 5, 0x24, 0, 0x10, 0x01 };
+			unsigned n = dd->nalts < 3 ? dd->nalts : 3;
+
+			put8(&r, dev->bInterfaceProtocol);
+			put8(&r, sizeof(other) + 9);
+			put(&r, other, sizeof(other));
+			put8(&r, 9);
+			put8(&r, 0x21);
+			put8(&r, dev->bmAttributes);
+			put16(&r, dev->wDetachTimeOut);
+			put16(&r, dev->wTransferSize);
+			put16(&r, dev->bcdDFUVersion);
+			put8(&r, n);
+			for (unsigned a = 0; a < n; a++) {
+				const char *name = dd->alts[a].name;
+				size_t k = strlen(name);
+
+				put8(&r, 0xff);
+				put8(&r, dd->alts[a].alt);
+				put8(&r, (unsigned)(2 + 2 * k));
+				put8(&r, (unsigned)(2 + 2 * k));
+				put8(&r, 3);
+				for (size_t c = 0; c < k; c++)
+					put16(&r, (unsigned char)name[c]);
+			}
+		}
+		dfu_model_free(dfu);
 	}
 	put32(&r, sd->address);
 	put16(&r, sd->size - 1u);
