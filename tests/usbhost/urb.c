@@ -330,38 +330,45 @@ since_start(const struct usbhost *h)
 	return (double)ns_between(&h->start, &now) / 1e9;
 }
 
-/* One --trace line for a control URB. */
+/* Up to 8 bytes in brackets: DfuSe commands, GETSTATUS answers. */
+static void
+trace_bytes(FILE *fp, const uint8_t *p, int n)
+{
+	if (n <= 0 || n > 8)
+		return;
+	for (int i = 0; i < n; i++)
+		fprintf(fp, "%s%02x", i == 0 ? " [" : " ", p[i]);
+	fputc(']', fp);
+}
+
+/*
+ * One --trace line for a control URB: bmRequestType bRequest wValue
+ * wIndex wLength [OUT data] -> result [IN data].
+ */
 static void
 trace_urb(const struct node *n, const uint8_t *setup, const uint8_t *data,
     int rc)
 {
 	FILE *fp = n->h->trace;
+	int in = (setup[0] & 0x80) != 0;
 	uint16_t wlength = (uint16_t)(setup[6] | setup[7] << 8);
 
 	if (fp == NULL)
 		return;
-	fprintf(fp, "%.6f 1-%u dev %u: %02x %02x %02x%02x %02x%02x %u", since_start(n->h),
-	    n->d->port, n->devnum, setup[0], setup[1], setup[3], setup[2],
-	    setup[5], setup[4], wlength);
-	/* The data of short transfers: DfuSe commands, GETSTATUS. */
-	if (!(setup[0] & 0x80) && wlength > 0 && wlength <= 8)
-		for (unsigned i = 0; i < wlength; i++)
-			fprintf(fp, "%s%02x", i == 0 ? " [" : " ", data[i]);
-	if (!(setup[0] & 0x80) && wlength > 0 && wlength <= 8)
-		fputc(']', fp);
+	fprintf(fp, "%.6f 1-%u dev %u: %02x %02x %02x%02x %02x%02x %u",
+	    since_start(n->h), n->d->port, n->devnum, setup[0], setup[1],
+	    setup[3], setup[2], setup[5], setup[4], wlength);
+	if (!in)
+		trace_bytes(fp, data, wlength);
 	if (rc == -EPIPE)
-		fprintf(fp, " -> STALL\n");
+		fputs(" -> STALL", fp);
 	else if (rc < 0)
-		fprintf(fp, " -> %s\n", strerrorname_np(-rc));
-	else {
+		fprintf(fp, " -> %s", strerrorname_np(-rc));
+	else
 		fprintf(fp, " -> %d", rc);
-		if ((setup[0] & 0x80) && rc > 0 && rc <= 8)
-			for (int i = 0; i < rc; i++)
-				fprintf(fp, "%s%02x", i == 0 ? " [" : " ",
-				    data[i]);
-		fprintf(fp, "%s\n", (setup[0] & 0x80) && rc > 0 && rc <= 8 ?
-		    "]" : "");
-	}
+	if (in)
+		trace_bytes(fp, data, rc);
+	fputc('\n', fp);
 }
 
 static void
@@ -369,8 +376,9 @@ trace_ioctl(const struct node *n, const char *what, int err)
 {
 	if (n->h->trace == NULL)
 		return;
-	fprintf(n->h->trace, "%.6f 1-%u dev %u: %s -> %s\n", since_start(n->h),
-	    n->d->port, n->devnum, what, err == 0 ? "0" : strerrorname_np(err));
+	fprintf(n->h->trace, "%.6f 1-%u dev %u: %s -> %s\n",
+	    since_start(n->h), n->d->port, n->devnum, what,
+	    err == 0 ? "0" : strerrorname_np(err));
 }
 
 /* SUBMITURB: run the request now, queue the answer for REAPURB. */
@@ -507,18 +515,117 @@ reset(struct node *n)
 	return ENODEV;
 }
 
+/* The usbfs ioctls answered here, by name, for --trace. */
+static const char *
+ioctl_name(gulong request)
+{
+	switch (request) {
+	case USBDEVFS_GET_CAPABILITIES: return "GET_CAPABILITIES";
+	case USBDEVFS_CLAIMINTERFACE: return "CLAIMINTERFACE";
+	case USBDEVFS_RELEASEINTERFACE: return "RELEASEINTERFACE";
+	case USBDEVFS_DISCONNECT_CLAIM: return "DISCONNECT_CLAIM";
+	case USBDEVFS_SETINTERFACE: return "SETINTERFACE";
+	case USBDEVFS_SETCONFIGURATION: return "SETCONFIGURATION";
+	case USBDEVFS_RESET: return "RESET";
+	case USBDEVFS_GETDRIVER: return "GETDRIVER";
+	case USBDEVFS_IOCTL: return "IOCTL";
+	case USBDEVFS_CONNECTINFO: return "CONNECTINFO";
+	case USBDEVFS_GET_SPEED: return "GET_SPEED";
+	case USBDEVFS_CLEAR_HALT: return "CLEAR_HALT";
+	case USBDEVFS_RESETEP: return "RESETEP";
+	default: return NULL;
+	}
+}
+
+/* Every ioctl but the URB ones: its errno (0 for success), *res. */
+static int
+other_ioctl(struct node *n, gulong request, UMockdevIoctlData *arg,
+    long *res)
+{
+	struct usbdev *d = n->d;
+	UMockdevIoctlData *s;
+	int err = 0;
+
+	switch (request) {
+	case USBDEVFS_GET_CAPABILITIES:
+		if ((s = arg_struct(arg, sizeof(uint32_t))) == NULL)
+			return EFAULT;
+		*(uint32_t *)s->data = USBDEVFS_CAP_ZERO_PACKET |
+		    USBDEVFS_CAP_BULK_CONTINUATION |
+		    USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
+		    USBDEVFS_CAP_REAP_AFTER_DISCONNECT;
+		g_object_unref(s);
+		return 0;
+	case USBDEVFS_CLAIMINTERFACE:
+	case USBDEVFS_RELEASEINTERFACE:
+	case USBDEVFS_DISCONNECT_CLAIM:
+		/* Each argument starts with the interface number. */
+		if ((s = arg_struct(arg, sizeof(unsigned))) == NULL)
+			return EFAULT;
+		if (*(unsigned *)s->data != 0)
+			err = request == USBDEVFS_RELEASEINTERFACE ? EINVAL :
+			    ENOENT;
+		g_object_unref(s);
+		return err;
+	case USBDEVFS_SETINTERFACE: {
+		struct usbdevfs_setinterface si;
+
+		if ((s = arg_struct(arg, sizeof(si))) == NULL)
+			return EFAULT;
+		memcpy(&si, s->data, sizeof(si));
+		g_object_unref(s);
+		/* The kernel checks the descriptors before the device. */
+		if (si.interface != 0 || !has_alt(d, si.altsetting))
+			return EINVAL;
+		err = -set_alt(d, si.altsetting);
+		if (err == 0)
+			d->alt = si.altsetting;
+		return err;
+	}
+	case USBDEVFS_SETCONFIGURATION:
+		if ((s = arg_struct(arg, sizeof(int))) == NULL)
+			return EFAULT;
+		if (*(int *)s->data < -1 || *(int *)s->data > 1)
+			err = EINVAL;
+		g_object_unref(s);
+		return err;
+	case USBDEVFS_RESET:
+		return reset(n);
+	case USBDEVFS_GETDRIVER:
+	case USBDEVFS_IOCTL:
+		/* No kernel driver is bound to the DFU interface. */
+		return ENODATA;
+	case USBDEVFS_CONNECTINFO: {
+		struct usbdevfs_connectinfo ci = { n->devnum, 0 };
+
+		if ((s = arg_struct(arg, sizeof(ci))) == NULL)
+			return EFAULT;
+		memcpy(s->data, &ci, sizeof(ci));
+		g_object_unref(s);
+		return 0;
+	}
+	case USBDEVFS_GET_SPEED:
+		*res = USB_SPEED_FULL;
+		return 0;
+	case USBDEVFS_CLEAR_HALT:
+	case USBDEVFS_RESETEP:
+		return 0;
+	default:
+		return ENOTTY;
+	}
+}
+
 static gboolean
 handle_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *client,
     gpointer user_data)
 {
 	struct node *n = user_data;
-	struct usbdev *d = n->d;
 	UMockdevIoctlData *arg = umockdev_ioctl_client_get_arg(client);
 	gulong request = umockdev_ioctl_client_get_request(client);
-	UMockdevIoctlData *s;
+	const char *name = ioctl_name(request);
+	char what[64];
 	long res = 0;
-	int err = 0;
-	const char *name = NULL;
+	int err;
 
 	(void)handler;
 	pthread_mutex_lock(&n->h->lock);
@@ -532,130 +639,30 @@ handle_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *client,
 		goto out;
 	case USBDEVFS_DISCARDURB:
 		/* Every URB completes when submitted: none is pending. */
-		err = EINVAL;
-		goto complete;
+		umockdev_ioctl_client_complete(client, -1, EINVAL);
+		goto out;
 	default:
 		break;
 	}
-	if (!d->present || d->gen != n->gen) {
-		/* The kernel's answer to a handle on a vanished device. */
-		err = ENODEV;
-		trace_ioctl(n, "ioctl on a device that left", err);
-		goto complete;
+	if (!n->d->present || n->d->gen != n->gen)
+		err = ENODEV; /* the kernel's answer on a vanished device */
+	else
+		err = other_ioctl(n, request, arg, &res);
+	if (name == NULL) {
+		snprintf(what, sizeof(what), "ioctl 0x%lx", request);
+		name = what;
 	}
-	switch (request) {
-	case USBDEVFS_GET_CAPABILITIES:
-		name = "GET_CAPABILITIES";
-		if ((s = arg_struct(arg, sizeof(uint32_t))) == NULL) {
-			err = EFAULT;
-			break;
-		}
-		*(uint32_t *)s->data = USBDEVFS_CAP_ZERO_PACKET |
-		    USBDEVFS_CAP_BULK_CONTINUATION |
-		    USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
-		    USBDEVFS_CAP_REAP_AFTER_DISCONNECT;
-		g_object_unref(s);
-		break;
-	case USBDEVFS_CLAIMINTERFACE:
-	case USBDEVFS_RELEASEINTERFACE:
-		name = request == USBDEVFS_CLAIMINTERFACE ? "CLAIMINTERFACE" :
-		    "RELEASEINTERFACE";
-		if ((s = arg_struct(arg, sizeof(unsigned))) == NULL) {
-			err = EFAULT;
-			break;
-		}
-		if (*(unsigned *)s->data != 0)
-			err = request == USBDEVFS_CLAIMINTERFACE ? ENOENT :
-			    EINVAL;
-		g_object_unref(s);
-		break;
-	case USBDEVFS_DISCONNECT_CLAIM:
-		name = "DISCONNECT_CLAIM";
-		if ((s = arg_struct(arg, sizeof(unsigned))) == NULL) {
-			err = EFAULT;
-			break;
-		}
-		if (*(unsigned *)s->data != 0)
-			err = ENOENT;
-		g_object_unref(s);
-		break;
-	case USBDEVFS_SETINTERFACE: {
-		struct usbdevfs_setinterface si;
+	if (request == USBDEVFS_SETINTERFACE && err != EFAULT) {
+		UMockdevIoctlData *s = arg_struct(arg, 2 * sizeof(unsigned));
 
-		name = "SETINTERFACE";
-		if ((s = arg_struct(arg, sizeof(si))) == NULL) {
-			err = EFAULT;
-			break;
+		if (s != NULL) {
+			snprintf(what, sizeof(what), "SETINTERFACE %u",
+			    ((unsigned *)s->data)[1]);
+			name = what;
+			g_object_unref(s);
 		}
-		memcpy(&si, s->data, sizeof(si));
-		g_object_unref(s);
-		/* The kernel checks the descriptors before the device. */
-		if (si.interface != 0 || !has_alt(d, si.altsetting)) {
-			err = EINVAL;
-			break;
-		}
-		err = -set_alt(d, si.altsetting);
-		if (err == 0)
-			d->alt = si.altsetting;
-		if (n->h->trace != NULL)
-			fprintf(n->h->trace, "%.6f 1-%u dev %u: SETINTERFACE "
-			    "%u -> %s\n", since_start(n->h), d->port,
-			    n->devnum, si.altsetting,
-			    err == 0 ? "0" : strerrorname_np(err));
-		name = NULL;
-		break;
 	}
-	case USBDEVFS_SETCONFIGURATION:
-		name = "SETCONFIGURATION";
-		if ((s = arg_struct(arg, sizeof(int))) == NULL) {
-			err = EFAULT;
-			break;
-		}
-		if (*(int *)s->data < -1 || *(int *)s->data > 1)
-			err = EINVAL;
-		g_object_unref(s);
-		break;
-	case USBDEVFS_RESET:
-		name = "RESET";
-		err = reset(n);
-		break;
-	case USBDEVFS_GETDRIVER:
-	case USBDEVFS_IOCTL:
-		/* No kernel driver is bound to the DFU interface. */
-		name = request == USBDEVFS_GETDRIVER ? "GETDRIVER" : "IOCTL";
-		err = ENODATA;
-		break;
-	case USBDEVFS_CONNECTINFO: {
-		struct usbdevfs_connectinfo ci = { n->devnum, 0 };
-
-		name = "CONNECTINFO";
-		if ((s = arg_struct(arg, sizeof(ci))) == NULL) {
-			err = EFAULT;
-			break;
-		}
-		memcpy(s->data, &ci, sizeof(ci));
-		g_object_unref(s);
-		break;
-	}
-	case USBDEVFS_GET_SPEED:
-		name = "GET_SPEED";
-		res = USB_SPEED_FULL;
-		break;
-	case USBDEVFS_CLEAR_HALT:
-	case USBDEVFS_RESETEP:
-		name = "CLEAR_HALT/RESETEP";
-		break;
-	default:
-		if (n->h->trace != NULL)
-			fprintf(n->h->trace, "%.6f 1-%u dev %u: ioctl 0x%lx "
-			    "-> ENOTTY\n", since_start(n->h), d->port,
-			    n->devnum, request);
-		err = ENOTTY;
-		break;
-	}
-	if (name != NULL)
-		trace_ioctl(n, name, err);
-complete:
+	trace_ioctl(n, name, err);
 	umockdev_ioctl_client_complete(client, err != 0 ? -1 : res, err);
 out:
 	pthread_mutex_unlock(&n->h->lock);
