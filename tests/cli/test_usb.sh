@@ -280,6 +280,25 @@ expect_stat 0 left true
 expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
 case_end
 
+begin "a run-time device without bitWillDetach is reset after DETACH; one with it is not"
+mkbin fw.bin 5000 4
+plaindfu fw.dfu fw.bin 1209 0001
+host --trace trace.txt --device dfu11,runtime=4321,state=fw.img -- "$DFUFLASH" fw.dfu
+expect_status 0
+expect_stat 0 reenumerated 1
+python3 -c 'import sys
+s = open("fw.img", "rb").read()
+sys.exit(s[:5000] != open("fw.bin", "rb").read())' || fail "fw.img does not start with fw.bin"
+# DETACH (21 00) then RESET, by the run-time device (dev 2).
+grep -q "dev 2: 21 00 " trace.txt || fail "no DETACH in the trace"
+grep -q "dev 2: RESET" trace.txt || fail "no USB reset after DETACH"
+fixture
+host --trace trace.txt --device f405,runtime=5740,state=flash.img -- "$DFUFLASH" app.dfu
+expect_status 0
+grep -q "dev 2: 21 00 " trace.txt || fail "no DETACH in the trace"
+! grep -q "dev 2: RESET" trace.txt || fail "a device that detaches itself was reset"
+case_end
+
 # ---- selection ------------------------------------------------------------
 
 begin "two devices: an error listing both, nothing programmed; -S or -p picks one"
