@@ -211,6 +211,7 @@ endif
 bench: bench-flash
 bench-flash: $(B)/bin/dfuflash
 	bench/flash.sh $(B)
+	$(if $(USBHOST),$(MAKE) --no-print-directory $(USBHOST) &&) bench/flash-usb.sh $(B)
 # ---- end of dfuflash -------------------------------------------------------
 
 $(B)/tests/%: tests/unit/%.c $(LIB_A) $(B)/.flags
