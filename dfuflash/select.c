@@ -123,7 +123,8 @@ dfl_path_format(char *buf, size_t len, uint8_t bus, const uint8_t *ports,
 	size_t n;
 	int k;
 
-	k = snprintf(buf, len, "%u-%u", bus, nports > 0 ? ports[0] : 0);
+	k = snprintf(buf, len, "%u-%u", (unsigned)bus,
+	    nports > 0 ? (unsigned)ports[0] : 0u);
 	if (k < 0 || (size_t)k >= len)
 		return -1;
 	n = (size_t)k;
