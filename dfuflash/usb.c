@@ -651,11 +651,16 @@ t_reenumerate(void *ctx, uint32_t timeout_ms)
 	}
 	memset(&h->info, 0, sizeof(h->info));
 	deadline = now_ms() + wait;
-	do {
+	for (int first = 1; !got; first = 0) {
 		libusb_device **devs;
 		ssize_t n;
 
-		sleep_ms(POLL_MS);
+		/* Look at once, then every POLL_MS until the deadline. */
+		if (!first) {
+			if (now_ms() >= deadline)
+				break;
+			sleep_ms(POLL_MS);
+		}
 		if ((n = libusb_get_device_list(h->u->ctx, &devs)) < 0)
 			continue;
 		/* By port path first: no need to open anything. */
@@ -673,7 +678,7 @@ t_reenumerate(void *ctx, uint32_t timeout_ms)
 					info_free(&found);
 			}
 		libusb_free_device_list(devs, 1);
-	} while (!got && now_ms() < deadline);
+	}
 	if (!got) {
 		snprintf(h->err, sizeof(h->err), "%s: the device detached "
 		    "and did not come back in DFU mode within %u ms (at the "
@@ -683,9 +688,6 @@ t_reenumerate(void *ctx, uint32_t timeout_ms)
 		    old.serial != NULL ? "\"" : "");
 		info_free(&old);
 		return DFL_XFER_GONE;
-	}
-	if (found.serial == NULL && !found.access) {
-		/* Read by path: strings come with the open below. */
 	}
 	h->info = found;
 	if ((rc = open_info(h, why, sizeof(why))) != 0 ||

@@ -299,6 +299,17 @@ grep -q "dev 2: 21 00 " trace.txt || fail "no DETACH in the trace"
 ! grep -q "dev 2: RESET" trace.txt || fail "a device that detaches itself was reset"
 case_end
 
+begin "a run-time device that does not come back in DFU mode in time: says where it looked"
+fixture
+# --wait-timeout 0: one look right after DETACH, before usbhost brings the
+# device back (about 100 ms later).
+host --device f405,runtime=5740,state=flash.img -- "$DFUFLASH" --wait-timeout 0 app.dfu
+expect_status 1
+expect_stderr_line "dfuflash: 1-1: the device detached and did not come back in DFU mode within 0 ms (at the same port or with serial \"DFU000000001\"); give it longer with --wait-timeout"
+expect_stat 0 bytes_written 0
+cmp -s flash.img old.img || fail "flash changed"
+case_end
+
 # ---- selection ------------------------------------------------------------
 
 begin "two devices: an error listing both, nothing programmed; -S or -p picks one"
