@@ -310,6 +310,24 @@ expect_stat 0 bytes_written 0
 cmp -s flash.img old.img || fail "flash changed"
 case_end
 
+begin "each target of a .dfu file goes to its own alt setting, with no -a"
+mkbin app.bin 3000 5
+printf '\125\252\022\064\126\170\232\274' >ob.bin
+"$BUILD/bin/bin2dfu" -t "0:Internal Flash" -a 0x08000000:app.bin \
+    -t "1:Option Bytes" -a 0x1fffc000:ob.bin -o two.dfu || fail "bin2dfu failed"
+# One session of the emulated device: program (staying in DFU mode),
+# then read the option bytes back from alt 1.
+host --trace trace.txt --device f405,state=flash.img -- sh -c \
+    '"$1" --verify --no-leave two.dfu && "$1" -q -a 1 -U back.bin -s 0x1fffc000:8' sh "$DFUFLASH"
+expect_status 0
+expect_stdout_line "two.dfu: erased 1 page, skipped 0 unchanged, wrote 3008 bytes, verified"
+expect_same_bytes ob.bin back.bin
+python3 -c 'import sys
+sys.exit(open("flash.img", "rb").read()[:3000] != open("app.bin", "rb").read())' ||
+    fail "flash.img does not start with app.bin"
+grep -q "SETINTERFACE 1" trace.txt || fail "alt 1 was never selected"
+case_end
+
 # ---- selection ------------------------------------------------------------
 
 begin "two devices: an error listing both, nothing programmed; -S or -p picks one"
