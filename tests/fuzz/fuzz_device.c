@@ -7,9 +7,11 @@
  * The input is a header, then the device's side of the conversation:
  *
  *   mode             bit 0 DfuSe (bcdDFUVersion 0x011a), bit 1 the device
- *                    starts in run-time mode, bit 2 raw descriptors
+ *                    starts in run-time mode, bit 2 raw descriptors, bit 3
+ *                    a read unprotect after the upload
  *   bmAttributes, wTransferSize (2 bytes LE), wDetachTimeOut (2 bytes LE)
- *   flags            DFL_* download options; 0x80: start_set
+ *   flags            DFL_* download options; 0x40: a second segment;
+ *                    0x80: start_set
  *   descriptors      without bit 2: the iInterface of alt 0 in ASCII up
  *                    to NUL (at most 126 bytes); the functional and string
  *                    descriptors are made from these fields and decoded.
@@ -21,7 +23,8 @@
  *                    largest, else 1 + the byte), its number, a length
  *                    and that many bytes of string descriptor
  *   image            address (4 bytes LE), size (2 bytes LE, 1 to 4096),
- *                    seed of its pseudo-random bytes
+ *                    seed of its pseudo-random bytes; with flag 0x40 the
+ *                    gap to a second segment and its size - 1 (a byte each)
  *   start            (4 bytes LE) leave address when start_set
  *   upload           alt, address (4 bytes LE), length (2 bytes LE, at
  *                    most 4096)
@@ -50,7 +53,9 @@
  *   - dfl_device_fill() fails exactly for a protocol other than 1 or 2,
  *     no alternate setting or a repeated one, and else copies the fields;
  *   - a call that fails says why (dfl_errmsg() not empty, and never
- *     "(null)" for a name the device did not give);
+ *     "(null)" for a name the device did not give); progress never says
+ *     more done than its total; an image that was flashed is no larger
+ *     than dfl_device_capacity();
  *   - after a failure nothing is sent but GETSTATUS and, right after a
  *     GETSTATUS that said dfuERROR, CLRSTATUS (engine.h); a failure is
  *     a transfer error, a GETSTATUS of the wrong size, or one that
@@ -129,8 +134,22 @@ struct dev {
 	/* Upload: the data of every UPLOAD reply, in order. */
 	uint8_t *uploaded;
 	size_t nuploaded, ucap;
-	const struct dfl_segment *img;
+	const struct dfl_image *img; /* NULL but in a download */
+	int unprotect;		     /* in dfl_unprotect() */
 };
+
+/* The image byte at a, or -1 where the image has none. */
+static int
+img_byte(const struct dev *d, uint64_t a)
+{
+	for (size_t i = 0; i < d->img->nsegs; i++) {
+		const struct dfl_segment *sg = &d->img->segs[i];
+
+		if (a >= sg->address && a - sg->address < sg->size)
+			return sg->data[a - sg->address];
+	}
+	return -1;
+}
 
 static uint8_t
 take8(struct input *in)
@@ -443,14 +462,11 @@ dfuse_dnload(struct dev *d, uint16_t block, const uint8_t *data, uint16_t len)
 
 		for (uint16_t i = 0; i < len; i++, a++) {
 			uint64_t off = a - d->win_start;
-			uint64_t ioff = a - d->img->address;
+			int v = img_byte(d, a);
 
-			/* Only the image and its widening, never elsewhere. */
+			/* Only the image and its filling, never elsewhere. */
 			CHECK(in_window(d, a));
-			if (a >= d->img->address && ioff < d->img->size)
-				CHECK(data[i] == d->img->data[ioff]);
-			else
-				CHECK(data[i] == 0xff);
+			CHECK(data[i] == (v >= 0 ? v : 0xff));
 			if (d->written[off] == 0)
 				d->write_seq[off] = d->requests;
 			if (d->written[off] < UINT8_MAX)
@@ -471,7 +487,8 @@ plain_dnload(struct dev *d, uint16_t block, const uint8_t *data, uint16_t len)
 		return;
 	}
 	CHECK(len <= d->dev->wTransferSize);
-	CHECK(d->nplain + len <= d->img->size);
+	CHECK(d->img->nsegs == 1);
+	CHECK(d->nplain + len <= d->img->segs[0].size);
 	memcpy(d->plain + d->nplain, data, len);
 	d->nplain += len;
 }
@@ -490,6 +507,11 @@ t_out(void *ctx, uint8_t req, uint16_t value, const uint8_t *data,
 			dfuse_dnload(d, value, data, len);
 		else
 			plain_dnload(d, value, data, len);
+	} else if (req == DFU_DNLOAD && d->unprotect) {
+		CHECK(value == 0 && len == 1 &&
+		    data[0] == DFUSE_CMD_READ_UNPROTECT);
+		/* The device erases and resets (AN3156): it may be gone. */
+		d->left = 1;
 	} else if (req == DFU_DNLOAD) {
 		/* An upload sends nothing but the DfuSe address pointer. */
 		CHECK(d->dev->bcdDFUVersion == DFU_BCD_DFUSE && value == 0 &&
@@ -640,6 +662,21 @@ t_reenumerate(void *ctx, uint32_t timeout_ms)
 }
 
 static void
+on_progress(void *ctx, const struct dfl_event *ev)
+{
+	(void)ctx;
+	CHECK(ev->done <= ev->total);
+	CHECK(strcmp(dfl_phase_name(ev->phase), "?") != 0);
+}
+
+static void
+on_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	CHECK(msg[0] != '\0');
+}
+
+static void
 call_start(struct dev *d)
 {
 	d->failed = 0;
@@ -700,9 +737,13 @@ check_dfuse(struct dev *d, const struct dfl_result *res, unsigned flags)
 		CHECK(want == res->pages_erased && want == d->nerased);
 	}
 	if (res->verified)
-		for (uint32_t i = 0; i < d->img->size; i++)
-			CHECK(d->read_back[d->img->address + i - d->win_start] ==
-			    d->img->data[i]);
+		for (size_t g = 0; g < d->img->nsegs; g++) {
+			const struct dfl_segment *sg = &d->img->segs[g];
+
+			for (uint32_t i = 0; i < sg->size; i++)
+				CHECK(d->read_back[sg->address + i -
+				    d->win_start] == sg->data[i]);
+		}
 }
 
 int
@@ -720,9 +761,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dfl_func_desc func;
 	struct dfl_alt alts[3];
 	char *names[3] = { NULL, NULL, NULL };
-	uint8_t mode, bm, flags, up_alt, *buf, *bytes;
-	uint32_t address, start, up_address, x;
+	uint8_t mode, bm, flags, up_alt, *buf;
+	uint32_t address, start, up_address, x, gap = 0, size2 = 0;
 	uint16_t xfer, detach, isize, up_len;
+	uint64_t capacity;
 	int dfuse, null_name = 0;
 	uint32_t got;
 	size_t i;
@@ -863,26 +905,42 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	isize = take16(&in);
 	isize = (uint16_t)(isize % MAX_IMAGE + 1);
 	x = take8(&in) | 1u;
+	if (flags & 0x40) {
+		gap = take8(&in);
+		size2 = (uint32_t)take8(&in) + 1;
+	}
 	start = take32(&in);
 	up_alt = take8(&in);
 	up_address = take32(&in);
 	up_len = (uint16_t)(take16(&in) % (MAX_UPLOAD + 1));
 
-	if ((bytes = malloc(isize)) == NULL)
-		abort();
-	for (i = 0; i < isize; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		bytes[i] = (uint8_t)x;
+	/* One segment, or two with a gap (flag 0x40). */
+	memset(&img, 0, sizeof(img));
+	img.plain = !dfuse;
+	img.idVendor = img.idProduct = DFU_ID_ANY;
+	img.nsegs = 1;
+	if (size2 > 0 && (uint64_t)address + isize + gap + size2 <= UINT32_MAX)
+		img.nsegs = 2;
+	CHECK((img.segs = calloc(img.nsegs, sizeof(*img.segs))) != NULL);
+	for (size_t g = 0; g < img.nsegs; g++) {
+		struct dfl_segment *sg = &img.segs[g];
+
+		sg->address = g == 0 ? address : address + isize + gap;
+		sg->size = g == 0 ? isize : size2;
+		CHECK((sg->data = malloc(sg->size)) != NULL);
+		for (i = 0; i < sg->size; i++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			sg->data[i] = (uint8_t)x;
+		}
 	}
-	CHECK(dfl_image_raw(&img, !dfuse, 0, address, bytes, isize) == 0);
-	free(bytes);
-	d.img = &img.segs[0];
+	d.img = &img;
 	d.in = in;
 	d.dev = &device;
 	d.win_start = address >= WIDEN ? address - WIDEN : 0;
-	d.win_size = (uint64_t)address + isize + WIDEN - d.win_start;
+	d.win_size = (uint64_t)img.segs[img.nsegs - 1].address +
+	    img.segs[img.nsegs - 1].size + WIDEN - d.win_start;
 	d.written = calloc(d.win_size, 1);
 	d.wdata = calloc(d.win_size, 1);
 	d.write_seq = calloc(d.win_size, sizeof(*d.write_seq));
@@ -903,6 +961,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK((s = dfl_session_new(&t, &device)) != NULL);
 
 	/* A download of the image. */
+	capacity = dfl_device_capacity(&device);
+	o.progress = on_progress;
+	o.warn = on_warn;
 	o.flags = flags & 0x3fu;
 	o.start_set = (flags & 0x80) != 0;
 	o.start = start;
@@ -931,6 +992,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (o.flags & DFL_PLAN_ONLY)
 			CHECK(res.bytes_written == 0 && d.nerased == 0);
+		/* What fits is no more than the layouts' writable bytes. */
+		if (capacity != UINT64_MAX)
+			CHECK(isize + size2 <= capacity);
 	}
 
 	/* An upload on the same session. */
@@ -957,6 +1021,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(got == up_len);
 	}
 	free(buf);
+
+	/* DfuSe read unprotect (mode bit 3). */
+	if (mode & 8) {
+		d.unprotect = 1;
+		call_start(&d);
+		rc = dfl_unprotect(s, &o);
+		if (rc != 0)
+			CHECK(dfl_errmsg(s)[0] != '\0');
+		else
+			CHECK(!d.failed && dfuse);
+	}
 
 	dfl_session_free(s);
 	dfl_image_free(&img);

@@ -195,37 +195,59 @@ struct seed {
 	uint16_t size;
 	uint32_t up_address;
 	uint16_t up_len;
+	uint8_t gap, size2; /* a second segment when size2 > 0 */
+	int preflash;	    /* the model holds the image already */
 };
 
 static const struct seed seeds[] = {
 	{ "f107-verify", "f107", NULL, 0, 64, DFL_VERIFY, 0x08000010, 100,
-	  0x08000000, 64 },
+	  0x08000000, 64,
+	  0, 0, 0 },
 	{ "f107-skip-unchanged", "f107", NULL, 0, 256, DFL_SKIP_UNCHANGED,
-	  0x08000800, 300, 0x08000800, 300 },
+	  0x08000800, 300, 0x08000800, 300,
+	  0, 0, 0 },
 	{ "f107-mass-erase-no-leave", "f107", NULL, 0, 512,
-	  DFL_MASS_ERASE | DFL_NO_LEAVE, 0x08000000, 600, 0x08000000, 16 },
+	  DFL_MASS_ERASE | DFL_NO_LEAVE, 0x08000000, 600, 0x08000000, 16,
+	  0, 0, 0 },
 	{ "f107-erase-error", "f107", "erase:1=errERASE", 0, 64, 0, 0x08000000,
-	  40, 0x08000000, 8 },
+	  40, 0x08000000, 8,
+	  0, 0, 0 },
 	{ "f107-write-stall", "f107", "stall:6", 0, 64, 0, 0x08000000, 200,
-	  0x08000000, 8 },
+	  0x08000000, 8,
+	  0, 0, 0 },
 	{ "f107-zero-poll", "f107", "zero-poll", 0, 128, 0, 0x08000000, 300,
-	  0x08000000, 8 },
+	  0x08000000, 8,
+	  0, 0, 0 },
 	{ "f107-leave-gone", "f107", "leave-gone", 0, 128, 0, 0x08000000, 50,
-	  0x08000000, 8 },
+	  0x08000000, 8,
+	  0, 0, 0 },
 	{ "f405-runtime", "f405", "runtime", 0, 128,
-	  DFL_NO_LEAVE | DFL_FORCE, 0x08000000, 64, 0x08000000, 8 },
+	  DFL_NO_LEAVE | DFL_FORCE, 0x08000000, 64, 0x08000000, 8,
+	  0, 0, 0 },
 	{ "l476-verify", "l476", NULL, 0, 64, DFL_VERIFY | DFL_FORCE,
-	  0x08000803, 77, 0x08000800, 100 },
-	{ "dfu11-verify", "dfu11", NULL, 0, 64, DFL_VERIFY, 0, 200, 0, 100 },
-	{ "dfu11-reset", "dfu11-reset", NULL, 0, 64, 0, 0, 150, 0, 70 },
+	  0x08000803, 77, 0x08000800, 100,
+	  0, 0, 0 },
+	{ "dfu11-verify", "dfu11", NULL, 0, 64, DFL_VERIFY, 0, 200, 0, 100,
+	  0, 0, 0 },
+	{ "dfu11-reset", "dfu11-reset", NULL, 0, 64, 0, 0, 150, 0, 70,
+	  0, 0, 0 },
 	{ "dfu11-write-error", "dfu11", "write:2=errWRITE", 0, 32, 0, 0, 100, 0,
-	  10 },
+	  10,
+	  0, 0, 0 },
 	{ "raw-f405-verify", "f405", NULL, 1, 256, DFL_VERIFY | DFL_FORCE,
-	  0x08000000, 1000, 0x08000000, 64 },
+	  0x08000000, 1000, 0x08000000, 64,
+	  0, 0, 0 },
 	{ "raw-f107-runtime", "f107", "runtime", 1, 64, DFL_NO_LEAVE,
-	  0x08000000, 2048, 0x08000100, 64 },
+	  0x08000000, 2048, 0x08000100, 64,
+	  0, 0, 0 },
 	{ "raw-dfu11-verify", "dfu11", NULL, 1, 64, DFL_VERIFY, 0, 100, 0,
-	  50 },
+	  50,
+	  0, 0, 0 },
+	{ "f107-two-segments-unchanged", "f107", NULL, 0, 256,
+	  DFL_SKIP_UNCHANGED | DFL_NO_LEAVE, 0x08000010, 1000, 0x08000000,
+	  16, 5, 100, 1 },
+	{ "l476-two-segments-verify", "l476", NULL, 0, 512,
+	  DFL_VERIFY | DFL_FORCE, 0x08000003, 500, 0x08000000, 16, 2, 20, 0 },
 };
 
 static void
@@ -238,7 +260,7 @@ run_seed(const char *dir, const struct seed *sd)
 	struct dfl_session *s;
 	struct dfl_image img;
 	struct rec r;
-	uint8_t *data, *buf;
+	uint8_t *buf;
 	uint32_t x = 1, got;
 	char path[512], err[256];
 	FILE *fp;
@@ -262,7 +284,7 @@ run_seed(const char *dir, const struct seed *sd)
 	put8(&r, dev->bmAttributes);
 	put16(&r, dev->wTransferSize);
 	put16(&r, dev->wDetachTimeOut);
-	put8(&r, sd->flags);
+	put8(&r, sd->flags | (sd->size2 > 0 ? 0x40u : 0u));
 	{
 		/* In run-time mode the model names alt 0 otherwise. */
 		struct dfu_model *dfu = dfu_model_new(sd->profile);
@@ -303,23 +325,46 @@ run_seed(const char *dir, const struct seed *sd)
 	put32(&r, sd->address);
 	put16(&r, sd->size - 1u);
 	put8(&r, 1); /* seed: x = 1 */
+	if (sd->size2 > 0) {
+		put8(&r, sd->gap);
+		put8(&r, sd->size2 - 1u);
+	}
 	put32(&r, 0);
 	put8(&r, 0);
 	put32(&r, sd->up_address);
 	put16(&r, sd->up_len);
 
 	/* The image as fuzz_device makes it. */
-	if ((data = malloc(sd->size)) == NULL)
+	memset(&img, 0, sizeof(img));
+	img.plain = !dfuse;
+	img.idVendor = img.idProduct = DFU_ID_ANY;
+	img.nsegs = sd->size2 > 0 ? 2 : 1;
+	if ((img.segs = calloc(img.nsegs, sizeof(*img.segs))) == NULL)
 		abort();
-	for (size_t i = 0; i < sd->size; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		data[i] = (uint8_t)x;
+	for (size_t g = 0; g < img.nsegs; g++) {
+		struct dfl_segment *sg = &img.segs[g];
+
+		sg->address = g == 0 ? sd->address :
+		    sd->address + sd->size + sd->gap;
+		sg->size = g == 0 ? sd->size : sd->size2;
+		if ((sg->data = malloc(sg->size)) == NULL)
+			abort();
+		for (size_t i = 0; i < sg->size; i++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			sg->data[i] = (uint8_t)x;
+		}
 	}
-	if (dfl_image_raw(&img, !dfuse, 0, sd->address, data, sd->size) != 0)
-		abort();
-	free(data);
+	if (sd->preflash) {
+		struct dfl_session *pre = dfl_session_new(&r.model, dev);
+
+		memset(&o, 0, sizeof(o));
+		o.flags = DFL_NO_LEAVE | DFL_FORCE;
+		if (pre == NULL || dfl_download(pre, &img, &o, NULL) != 0)
+			abort();
+		dfl_session_free(pre);
+	}
 	t = r.model;
 	t.ctx = &r;
 	t.out = r_out;
