@@ -23,7 +23,7 @@
 #include "cli.h"
 #include "dfufile.h"
 #include "fit.h"
-#include "json.h"
+#include "jsonwriter.h"
 
 struct options {
 	int json;  /* -j: one JSON document on stdout */
@@ -302,56 +302,56 @@ print_text(const struct dfu_file *f, const char *name,
 }
 
 static void
-json_element(struct json *j, const struct dfu_element *e, unsigned index)
+json_element(struct jw *j, const struct dfu_element *e, unsigned index)
 {
-	json_object_begin(j, NULL);
-	json_uint(j, "index", index);
-	json_uint(j, "address", e->address);
-	json_uint(j, "size", e->size);
+	jw_object_begin(j, NULL);
+	jw_uint(j, "index", index);
+	jw_uint(j, "address", e->address);
+	jw_uint(j, "size", e->size);
 	if (e->size > 0)
-		json_uint(j, "end", (uint64_t)e->address + e->size - 1);
+		jw_uint(j, "end", (uint64_t)e->address + e->size - 1);
 	else
-		json_null(j, "end");
-	json_uint(j, "offset", e->offset);
-	json_object_end(j);
+		jw_null(j, "end");
+	jw_uint(j, "offset", e->offset);
+	jw_object_end(j);
 }
 
 static void
-json_fit(struct json *j, const struct fit_report *fit, unsigned t)
+json_fit(struct jw *j, const struct fit_report *fit, unsigned t)
 {
 	const struct fit_target *ft;
 
 	if (fit == NULL || t >= fit->ntargets || !fit->targets[t].checked) {
-		json_null(j, "layout");
+		jw_null(j, "layout");
 		return;
 	}
 	ft = &fit->targets[t];
-	json_object_begin(j, "layout");
-	json_string(j, "name", ft->name);
-	json_bool(j, "fits", ft->fits);
+	jw_object_begin(j, "layout");
+	jw_string(j, "name", ft->name);
+	jw_bool(j, "fits", ft->fits);
 	if (ft->fits) {
-		json_uint(j, "pages_erased", ft->pages_erased);
-		json_uint(j, "bytes_erased", ft->bytes_erased);
-		json_uint(j, "bytes_outside", ft->bytes_outside);
+		jw_uint(j, "pages_erased", ft->pages_erased);
+		jw_uint(j, "bytes_erased", ft->bytes_erased);
+		jw_uint(j, "bytes_outside", ft->bytes_outside);
 	}
-	json_object_end(j);
+	jw_object_end(j);
 }
 
 static void
-json_diag(struct json *j, int error, const char *code, uint64_t offset,
+json_diag(struct jw *j, int error, const char *code, uint64_t offset,
 	  const char *field, const char *message)
 {
-	json_object_begin(j, NULL);
-	json_string(j, "severity", error ? "error" : "note");
-	json_string(j, "code", code);
-	json_uint(j, "offset", offset);
-	json_string(j, "field", field);
-	json_string(j, "message", message);
-	json_object_end(j);
+	jw_object_begin(j, NULL);
+	jw_string(j, "severity", error ? "error" : "note");
+	jw_string(j, "code", code);
+	jw_uint(j, "offset", offset);
+	jw_string(j, "field", field);
+	jw_string(j, "message", message);
+	jw_object_end(j);
 }
 
 static void
-json_target(struct json *j, const struct dfu_file *f, unsigned t,
+json_target(struct jw *j, const struct dfu_file *f, unsigned t,
 	    const struct fit_report *fit)
 {
 	const struct dfuse_target *tg = dfu_file_target(f, t);
@@ -359,28 +359,28 @@ json_target(struct json *j, const struct dfu_file *f, unsigned t,
 
 	if (tg == NULL)
 		return;
-	json_object_begin(j, NULL);
-	json_uint(j, "index", t);
-	json_uint(j, "alt", tg->bAlternateSetting);
-	json_uint(j, "named", tg->bTargetNamed);
-	json_string(j, "name", tg->szTargetName);
-	json_uint(j, "offset", tg->offset);
-	json_uint(j, "size", tg->dwTargetSize);
-	json_uint(j, "declared_elements", tg->dwNbElements);
-	json_array_begin(j, "elements");
+	jw_object_begin(j, NULL);
+	jw_uint(j, "index", t);
+	jw_uint(j, "alt", tg->bAlternateSetting);
+	jw_uint(j, "named", tg->bTargetNamed);
+	jw_string(j, "name", tg->szTargetName);
+	jw_uint(j, "offset", tg->offset);
+	jw_uint(j, "size", tg->dwTargetSize);
+	jw_uint(j, "declared_elements", tg->dwNbElements);
+	jw_array_begin(j, "elements");
 	for (unsigned i = 0; i < ne; i++) {
 		const struct dfu_element *e = dfu_file_element(f, t, i);
 
 		if (e != NULL)
 			json_element(j, e, i);
 	}
-	json_array_end(j);
+	jw_array_end(j);
 	json_fit(j, fit, t);
-	json_object_end(j);
+	jw_object_end(j);
 }
 
 static void
-print_json(struct json *j, const struct dfu_file *f, const char *name,
+print_json(struct jw *j, const struct dfu_file *f, const char *name,
 	   const struct fit_report *fit)
 {
 	const struct dfu_vendor_prefix *vp = dfu_file_vendor_prefix(f);
@@ -394,55 +394,55 @@ print_json(struct json *j, const struct dfu_file *f, const char *name,
 		nnote += fit->ndiags - fit->nerrors;
 	}
 
-	json_object_begin(j, NULL);
-	json_string(j, "path", name);
-	json_bool(j, "valid", nerr == 0);
-	json_string(j, "format", format_name(dfu_file_format(f)));
-	json_uint(j, "size", dfu_file_size(f));
+	jw_object_begin(j, NULL);
+	jw_string(j, "path", name);
+	jw_bool(j, "valid", nerr == 0);
+	jw_string(j, "format", format_name(dfu_file_format(f)));
+	jw_uint(j, "size", dfu_file_size(f));
 	if (vp != NULL && vp->kind != DFU_VENDOR_PREFIX_NONE) {
-		json_object_begin(j, "vendor_prefix");
-		json_string(j, "kind", vendor_prefix_name(vp->kind));
-		json_uint(j, "size", vp->size);
-		json_uint(j, "address", vp->address);
-		json_uint(j, "length", vp->length);
-		json_object_end(j);
+		jw_object_begin(j, "vendor_prefix");
+		jw_string(j, "kind", vendor_prefix_name(vp->kind));
+		jw_uint(j, "size", vp->size);
+		jw_uint(j, "address", vp->address);
+		jw_uint(j, "length", vp->length);
+		jw_object_end(j);
 	} else
-		json_null(j, "vendor_prefix");
+		jw_null(j, "vendor_prefix");
 	if (s != NULL) {
-		json_object_begin(j, "suffix");
-		json_uint(j, "bcdDevice", s->bcdDevice);
-		json_uint(j, "idProduct", s->idProduct);
-		json_uint(j, "idVendor", s->idVendor);
-		json_uint(j, "bcdDFU", s->bcdDFU);
-		json_uint(j, "bLength", s->bLength);
-		json_uint(j, "dwCRC", s->dwCRC);
-		json_object_end(j);
-		json_object_begin(j, "crc");
-		json_uint(j, "stored", s->dwCRC);
-		json_uint(j, "computed", dfu_file_crc(f));
-		json_bool(j, "match", s->dwCRC == dfu_file_crc(f));
-		json_object_end(j);
+		jw_object_begin(j, "suffix");
+		jw_uint(j, "bcdDevice", s->bcdDevice);
+		jw_uint(j, "idProduct", s->idProduct);
+		jw_uint(j, "idVendor", s->idVendor);
+		jw_uint(j, "bcdDFU", s->bcdDFU);
+		jw_uint(j, "bLength", s->bLength);
+		jw_uint(j, "dwCRC", s->dwCRC);
+		jw_object_end(j);
+		jw_object_begin(j, "crc");
+		jw_uint(j, "stored", s->dwCRC);
+		jw_uint(j, "computed", dfu_file_crc(f));
+		jw_bool(j, "match", s->dwCRC == dfu_file_crc(f));
+		jw_object_end(j);
 	} else {
-		json_null(j, "suffix");
-		json_null(j, "crc");
+		jw_null(j, "suffix");
+		jw_null(j, "crc");
 	}
 	if (p != NULL) {
-		json_object_begin(j, "dfuse_prefix");
-		json_uint(j, "bVersion", p->bVersion);
-		json_uint(j, "DFUImageSize", p->DFUImageSize);
-		json_uint(j, "bTargets", p->bTargets);
-		json_object_end(j);
+		jw_object_begin(j, "dfuse_prefix");
+		jw_uint(j, "bVersion", p->bVersion);
+		jw_uint(j, "DFUImageSize", p->DFUImageSize);
+		jw_uint(j, "bTargets", p->bTargets);
+		jw_object_end(j);
 	} else
-		json_null(j, "dfuse_prefix");
-	json_array_begin(j, "targets");
+		jw_null(j, "dfuse_prefix");
+	jw_array_begin(j, "targets");
 	for (unsigned t = 0; t < dfu_file_target_count(f); t++)
 		json_target(j, f, t, fit);
-	json_array_end(j);
+	jw_array_end(j);
 	if (dfu_file_format(f) == DFU_FORMAT_PLAIN)
-		json_uint(j, "payload_size", dfu_file_payload_size(f));
+		jw_uint(j, "payload_size", dfu_file_payload_size(f));
 	else
-		json_null(j, "payload_size");
-	json_array_begin(j, "diagnostics");
+		jw_null(j, "payload_size");
+	jw_array_begin(j, "diagnostics");
 	for (size_t i = 0; i < nd; i++) {
 		const struct dfu_diag *d = dfu_file_diag(f, i);
 
@@ -454,10 +454,10 @@ print_json(struct json *j, const struct dfu_file *f, const char *name,
 		json_diag(j, fit->diags[i].error, fit->diags[i].code,
 		    fit->diags[i].offset, fit->diags[i].field,
 		    fit->diags[i].message);
-	json_array_end(j);
-	json_uint(j, "errors", nerr);
-	json_uint(j, "notes", nnote);
-	json_object_end(j);
+	jw_array_end(j);
+	jw_uint(j, "errors", nerr);
+	jw_uint(j, "notes", nnote);
+	jw_object_end(j);
 }
 
 /*
@@ -484,18 +484,18 @@ open_failure(const char *path)
 }
 
 static void
-json_failure(struct json *j, const char *name, const char *message)
+json_failure(struct jw *j, const char *name, const char *message)
 {
-	json_object_begin(j, NULL);
-	json_string(j, "path", name);
-	json_bool(j, "valid", 0);
-	json_string(j, "error", message);
-	json_object_end(j);
+	jw_object_begin(j, NULL);
+	jw_string(j, "path", name);
+	jw_bool(j, "valid", 0);
+	jw_string(j, "error", message);
+	jw_object_end(j);
 }
 
 /* Read one file and report it; j is NULL for the text report. */
 static enum verdict
-show_file(const struct options *opt, struct json *j, const char *path,
+show_file(const struct options *opt, struct jw *j, const char *path,
 	  int first)
 {
 	const char *name = cli_input_name(path);
@@ -556,15 +556,15 @@ show_file(const struct options *opt, struct json *j, const char *path,
 static int
 show_files(const struct options *opt, int argc, char **argv)
 {
-	struct json js, *j = NULL;
+	struct jw js, *j = NULL;
 	int status = CLI_EXIT_OK, shown = 0;
 
 	if (opt->json && !opt->quiet) {
 		j = &js;
-		json_init(j, stdout);
-		json_object_begin(j, NULL);
-		json_string(j, "dfuinfo", dfufile_version());
-		json_array_begin(j, "files");
+		jw_init(j, stdout);
+		jw_object_begin(j, NULL);
+		jw_string(j, "dfuinfo", dfufile_version());
+		jw_array_begin(j, "files");
 	}
 	for (int i = 0; i < argc; i++) {
 		enum verdict v = show_file(opt, j, argv[i], shown == 0);
@@ -575,9 +575,9 @@ show_files(const struct options *opt, int argc, char **argv)
 			status = CLI_EXIT_FAIL;
 	}
 	if (j != NULL) {
-		json_array_end(j);
-		json_object_end(j);
-		json_finish(j);
+		jw_array_end(j);
+		jw_object_end(j);
+		jw_finish(j);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_error("stdout", "%s", errno != 0 ? strerror(errno) :

@@ -1,13 +1,13 @@
 /*
- * json.c - a small streaming JSON writer (see json.h).
+ * jsonwriter.c - a small streaming JSON writer (see jsonwriter.h).
  */
-#include "json.h"
+#include "jsonwriter.h"
 
 #include <inttypes.h>
 #include <string.h>
 
 void
-json_init(struct json *j, FILE *fp)
+jw_init(struct jw *j, FILE *fp)
 {
 	j->fp = fp;
 	j->depth = 0;
@@ -72,7 +72,7 @@ put_string(FILE *fp, const unsigned char *s, size_t len)
 }
 
 static void
-indent(struct json *j)
+indent(struct jw *j)
 {
 	fputc('\n', j->fp);
 	for (int i = 0; i < j->depth; i++)
@@ -81,7 +81,7 @@ indent(struct json *j)
 
 /* Separator, indentation and "key": before a value. */
 static void
-member(struct json *j, const char *key)
+member(struct jw *j, const char *key)
 {
 	if (j->count[j->depth] > 0)
 		fputc(',', j->fp);
@@ -95,18 +95,18 @@ member(struct json *j, const char *key)
 }
 
 static void
-open_container(struct json *j, const char *key, int c)
+open_container(struct jw *j, const char *key, int c)
 {
 	member(j, key);
 	fputc(c, j->fp);
-	if (j->depth + 1 < JSON_MAX_DEPTH) {
+	if (j->depth + 1 < JW_MAX_DEPTH) {
 		j->depth++;
 		j->count[j->depth] = 0;
 	}
 }
 
 static void
-close_container(struct json *j, int c)
+close_container(struct jw *j, int c)
 {
 	int empty = j->count[j->depth] == 0;
 
@@ -118,69 +118,69 @@ close_container(struct json *j, int c)
 }
 
 void
-json_object_begin(struct json *j, const char *key)
+jw_object_begin(struct jw *j, const char *key)
 {
 	open_container(j, key, '{');
 }
 
 void
-json_object_end(struct json *j)
+jw_object_end(struct jw *j)
 {
 	close_container(j, '}');
 }
 
 void
-json_array_begin(struct json *j, const char *key)
+jw_array_begin(struct jw *j, const char *key)
 {
 	open_container(j, key, '[');
 }
 
 void
-json_array_end(struct json *j)
+jw_array_end(struct jw *j)
 {
 	close_container(j, ']');
 }
 
 void
-json_uint(struct json *j, const char *key, uint64_t v)
+jw_uint(struct jw *j, const char *key, uint64_t v)
 {
 	member(j, key);
 	fprintf(j->fp, "%" PRIu64, v);
 }
 
 void
-json_bool(struct json *j, const char *key, int v)
+jw_bool(struct jw *j, const char *key, int v)
 {
 	member(j, key);
 	fputs(v ? "true" : "false", j->fp);
 }
 
 void
-json_null(struct json *j, const char *key)
+jw_null(struct jw *j, const char *key)
 {
 	member(j, key);
 	fputs("null", j->fp);
 }
 
 void
-json_string(struct json *j, const char *key, const char *s)
+jw_string(struct jw *j, const char *key, const char *s)
 {
 	if (s == NULL) {
-		json_null(j, key);
+		jw_null(j, key);
 		return;
 	}
-	json_string_len(j, key, s, strlen(s));
+	jw_string_len(j, key, s, strlen(s));
 }
 
 void
-json_string_len(struct json *j, const char *key, const void *s, size_t len)
+jw_string_len(struct jw *j, const char *key, const void *s, size_t len)
 {
 	member(j, key);
 	put_string(j->fp, s, len);
 }
 
 void
-json_finish(struct json *j)
+jw_finish(struct jw *j)
 {
 	fputc('\n', j->fp);
 }
