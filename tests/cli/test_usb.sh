@@ -163,6 +163,19 @@ EOF
 fi
 case_end
 
+begin "-l --json escapes the strings a device sends"
+if ! have jq; then
+	skip_case "jq not installed (Debian package jq)"
+else
+	host --device 'f405,serial=A"B/C' -- "$DFUFLASH" -l --json
+	expect_status 0
+	cp "$OUT" out.json
+	run jq -r '.devices[0].serial' out.json
+	expect_status 0
+	expect_stdout_line 'A"B/C'
+fi
+case_end
+
 begin "-l with no device: {\"devices\":[]} and exit 0; text mode says so on stderr"
 # A testbed with no device at all: the preload sees an empty /sys.
 mkdir -p empty/sys/bus/usb/devices empty/dev/bus/usb
@@ -262,6 +275,12 @@ expect_stat 0 bytes_written 5000
 # 10 blocks of 512 bytes, each a DNLOAD and a GETSTATUS, where 1024 takes 5.
 [ "$(python3 -c 'import json; print(json.load(open("stats.json"))[0]["requests"])')" -ge 20 ] ||
     fail "fewer requests than 512-byte blocks need"
+# Above the 4096 bytes libusb sends in one control transfer: reduced.
+host --device dfu11,transfer-size=4096,state=fw.img -- "$DFUFLASH" --transfer-size 8192 --verify fw.dfu
+expect_status 0
+expect_stderr_line "dfuflash: warning: --transfer-size 8192 overrides the device's wTransferSize 4096"
+expect_stderr_line "dfuflash: warning: transfer size 8192 is more than libusb sends in one control transfer; using 4096"
+expect_stdout_line "fw.dfu: erased 0 pages, skipped 0 unchanged, wrote 5000 bytes, verified"
 fixture
 host --device f405,state=flash.img -- "$DFUFLASH" --transfer-size 1024 app.dfu
 expect_status 1
