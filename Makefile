@@ -148,6 +148,9 @@ $(PC): common/libdfufile.pc.in common/dfufile.h
 # dfusplit: jansson for its JSON manifest, nettle for SHA-256.
 dfusplit_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson nettle)
 dfusplit_LIBS = $(shell $(PKG_CONFIG) --libs jansson nettle)
+# dfuinfo: jansson to read the device list of dfuflash -l --json (-L FILE).
+dfuinfo_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson)
+dfuinfo_LIBS = $(shell $(PKG_CONFIG) --libs jansson)
 # dfuflash: libusb-1.0 for USB.
 dfuflash_CFLAGS = $(shell $(PKG_CONFIG) --cflags libusb-1.0)
 dfuflash_LIBS = $(shell $(PKG_CONFIG) --libs libusb-1.0)
@@ -270,6 +273,10 @@ lint:
 	cppcheck -q --std=c11 --enable=warning,portability,performance \
 		--error-exitcode=1 --suppress=missingIncludeSystem -Icommon \
 		common $(TOOLS) tests/model
+	printf '%s\n' $(wildcard common/*.c $(TOOLS:%=%/*.c) tests/model/*.c \
+		tests/usbhost/*.c) | xargs -n 1 -P 2 sh -c 'clang-tidy --quiet \
+		"$$0" -- -std=c11 -O2 $(CPPFLAGS_ALL) $(dfusplit_CFLAGS) \
+		$(dfuinfo_CFLAGS) $(dfuflash_CFLAGS) $(UMOCKDEV_CFLAGS)'
 
 # The CLI tests with every tool under valgrind (slow; not part of check).
 memcheck: tests

@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "dfufile.h"
+#include "devlist.h"
 #include "fit.h"
 #include "jsonwriter.h"
 
@@ -40,7 +41,7 @@ enum verdict {
 };
 
 static const char usage_text[] =
-    "usage: dfuinfo [-hjqV] [-L [alt=]layout] file ...\n";
+    "usage: dfuinfo [-hjqV] [-L [alt=]layout | devices.json] file ...\n";
 
 static void
 usage(FILE *fp)
@@ -602,6 +603,7 @@ silence_stderr(void)
 /*
  * -L [ALT=]LAYOUT: a layout string for an alternate setting (0 when ALT
  * is not given; a layout starts with '@', so "1=@..." is unambiguous).
+ * -L FILE: every layout of the device that `dfuflash -l --json` saved.
  */
 static int
 add_layout(struct options *opt, const char *arg)
@@ -610,8 +612,16 @@ add_layout(struct options *opt, const char *arg)
 	const char *text = arg;
 	struct fit_layout *ls;
 	uint32_t alt = 0;
-	char num[16];
+	char num[16], err[256];
 
+	if (arg[0] != '@' && (eq == NULL || eq[1] != '@')) {
+		if (devlist_read_layouts(arg, &opt->layouts, &opt->nlayouts,
+		    err, sizeof(err)) != 0) {
+			cli_error(arg, "%s", err);
+			return -1;
+		}
+		return 0;
+	}
 	if (eq != NULL && arg[0] != '@') {
 		size_t n = (size_t)(eq - arg);
 

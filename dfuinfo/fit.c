@@ -122,7 +122,10 @@ count_erased(struct fit_target *ft, struct extent *ext, size_t n,
 {
 	uint64_t reach = 0;
 
-	qsort(ext, n, sizeof(*ext), by_start);
+	/* qsort(NULL, 0, ...) is undefined (C11 7.22.5): ext is NULL when
+	 * no element touched the target. */
+	if (n > 0)
+		qsort(ext, n, sizeof(*ext), by_start);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t start = ext[i].start > reach ? ext[i].start : reach;
 

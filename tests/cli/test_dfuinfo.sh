@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 VERSION=$(sed -n 's/^#define DFUFILE_VERSION_STRING "\(.*\)"$/\1/p' "$ROOT/common/dfufile.h")
-USAGE="usage: dfuinfo [-hjqV] [-L [alt=]layout] file ..."
+USAGE="usage: dfuinfo [-hjqV] [-L [alt=]layout | devices.json] file ..."
 
 # mkdfu OUT [KEY=PYTHON-EXPR ...]: write a DFU file built from a description.
 #   targets=[dict(alt=, name=, named=, size=, nb=, elements=[(addr, data[, declared size]), ...])]
@@ -845,6 +845,58 @@ expect_status 2
 expect_stderr_line "dfuinfo: -L 0=$F405: a second layout for alt 0"
 run "$DFUINFO" -L
 expect_status 2
+case_end
+
+# devlist FILE NDEVICES: a device list as dfuflash -l --json writes it
+# (dfuflash(1)), with NDEVICES copies of an STM32F405 ROM bootloader.
+devlist() {
+	python3 - "$@" <<'EOF'
+import json, sys
+alts = [dict(alt=0, name="@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg"),
+        dict(alt=1, name="@Option Bytes  /0x1FFFC000/01*016 e"),
+        dict(alt=4, name="no layout here")]
+dev = dict(path="1-1", vid=0x0483, pid=0xdf11, serial="3276", mode="dfu", alts=alts)
+json.dump(dict(devices=[dev] * int(sys.argv[2])), open(sys.argv[1], "w"))
+EOF
+}
+
+case_begin "dfuinfo -L FILE: the layouts of a device list from dfuflash -l --json"
+devlist "$TMP/dev.json" 1
+mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 16)]), dict(alt=1, name=b"", elements=[(0x1fffc000, b"\xaa" * 16)])]'
+run "$DFUINFO" -L "$TMP/dev.json" "$TMP/a.dfu"
+expect_status 0
+expect_stdout_line '    layout:     "Internal Flash" (alt 0): fits; erases 1 page, 16384 bytes, 16368 of them not in the image'
+expect_stdout_line '    layout:     "Option Bytes" (alt 1): fits; erases 0 pages, 0 bytes'
+run "$DFUINFO" -L "$TMP/dev.json" -L "1=$OPTB" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: -L 1=$OPTB: a second layout for alt 1"
+case_end
+
+case_begin "dfuinfo -L FILE: a list that is not of one DfuSe device is a usage error"
+mkdfu "$TMP/a.dfu"
+devlist "$TMP/two.json" 2
+run "$DFUINFO" -L "$TMP/two.json" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: $TMP/two.json: 2 devices in the list: -L needs the list of one (dfuflash -l --json -S SERIAL)"
+printf '{"devices":[{"alts":[{"alt":0,"name":"Firmware"}]}]}' >"$TMP/plain.json"
+run "$DFUINFO" -L "$TMP/plain.json" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: $TMP/plain.json: the device names no alternate setting with a memory layout (it is not a DfuSe device)"
+printf '{"devices":[{"alts":[{"alt":0,"name":"@F /0x08000000/1*1Kq"}]}]}' >"$TMP/bad.json"
+run "$DFUINFO" -L "$TMP/bad.json" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: $TMP/bad.json: alt 0: layout offset 19: expected a type letter from 'a' to 'g', found 'q'"
+printf '{"devices":\n[' >"$TMP/cut.json"
+run "$DFUINFO" -L "$TMP/cut.json" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_contains "dfuinfo: $TMP/cut.json: line 2, column"
+printf '{"devices":[{"alts":[{"alt":256,"name":"@x"}]}]}' >"$TMP/alt.json"
+run "$DFUINFO" -L "$TMP/alt.json" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: $TMP/alt.json: not a device list of dfuflash -l --json: alts[0] has no \"alt\" from 0 to 255"
+run "$DFUINFO" -L "$TMP/none.json" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: $TMP/none.json: No such file or directory"
 case_end
 
 finish
