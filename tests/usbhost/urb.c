@@ -220,7 +220,10 @@ get_string(struct usbdev *d, uint8_t index, uint8_t *in, uint16_t wlength)
 		check_gone(d);
 		if (rc < 0)
 			return xfer_errno(rc);
+		/* bLength is one byte: at most 126 UTF-16 code units. */
 		n = (int)strlen(text);
+		if (n > 126)
+			n = 126;
 		desc[0] = (uint8_t)(2 + 2 * n);
 		desc[1] = DT_STRING;
 		for (int i = 0; i < n; i++) {

@@ -383,6 +383,24 @@ time_reached(const struct timespec *t)
 }
 
 /*
+ * The next free device number, as the kernel hands them out: counting up
+ * to 127, then again from 2 (1 is the root hub), skipping those in use.
+ */
+static unsigned
+next_devnum(struct usbhost *h)
+{
+	for (;;) {
+		unsigned n = h->next_devnum, used = 0;
+
+		h->next_devnum = n >= 127 ? 2 : n + 1;
+		for (unsigned i = 0; i < h->ndevs; i++)
+			used |= h->devs[i].devnum == n;
+		if (!used)
+			return n;
+	}
+}
+
+/*
  * What the ioctl handlers asked for: a device that left goes from sysfs
  * (with a "remove" uevent); a detached one comes back REPLUG_DELAY_MS
  * later in DFU mode with a new device number, on the same port.
@@ -411,7 +429,7 @@ bus_events(struct usbhost *h)
 			d->event = EV_NONE;
 			d->t.reenumerate(d->t.ctx, 0);
 			d->gen++;
-			d->devnum = h->next_devnum++;
+			d->devnum = next_devnum(h);
 			d->alt = 0;
 			d->reenumerated++;
 			usb_build_descriptors(d);
@@ -641,7 +659,7 @@ main(int argc, char **argv)
 	for (unsigned i = 0; i < h.ndevs; i++) {
 		struct usbdev *d = &h.devs[i];
 
-		d->devnum = h.next_devnum++;
+		d->devnum = next_devnum(&h);
 		d->present = 1;
 		usb_build_descriptors(d);
 		plug(&h, d);

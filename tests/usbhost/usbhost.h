@@ -20,7 +20,7 @@
 
 #include "../model/model.h"
 
-#define USBHOST_BUS 1
+#define USBHOST_BUS 1u
 /* Room for the device and configuration descriptors of any profile. */
 #define USBHOST_DESC_MAX 256
 
