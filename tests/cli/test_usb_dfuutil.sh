@@ -324,6 +324,13 @@ expect_stderr_line "usbhost: small.img: 1000 bytes, but the memory of f405 is 10
 expect_same_bytes small.img small.orig
 case_end
 
+begin "usbhost: a preload library that cannot be loaded is a skip (77), the command not run"
+USBHOST_PRELOAD=$TMP/no-such-preload.so run "$USBHOST" --device f405 -- touch ran
+expect_status 77
+expect_stderr_line "usbhost: skipped: $TMP/no-such-preload.so could not be preloaded (Debian package libumockdev0)"
+expect_no_file ran
+case_end
+
 begin "usbhost: no command is a usage error (exit 99)"
 run "$USBHOST" --device f405
 expect_status 99

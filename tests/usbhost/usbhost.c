@@ -35,6 +35,7 @@
 
 #include "usbhost.h"
 
+/* USBHOST_PRELOAD overrides it: a umockdev elsewhere, or none (tests). */
 #define PRELOAD_LIB "libumockdev-preload.so.0"
 /* Set in the environment of the re-executed usbhost. */
 #define REEXEC_MARK "USBHOST_UNDER_PRELOAD"
@@ -46,6 +47,8 @@
 #define MAX_PORT 31
 
 static volatile sig_atomic_t got_signal;
+/* The testbed, so that die() removes its directory too. */
+static UMockdevTestbed *testbed;
 
 static void __attribute__((noreturn, format(printf, 2, 3)))
 die(int status, const char *fmt, ...)
@@ -57,6 +60,8 @@ die(int status, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	if (testbed != NULL)
+		g_object_unref(testbed);
 	exit(status);
 }
 
@@ -71,6 +76,14 @@ usage(int status)
 	    "\n      [,access=denied][,port=N][,transfer-size=N]\n"
 	    "profiles: %s\n", dfu_model_profile_names());
 	exit(status);
+}
+
+static const char *
+preload_lib(void)
+{
+	const char *lib = getenv("USBHOST_PRELOAD");
+
+	return lib != NULL && *lib != '\0' ? lib : PRELOAD_LIB;
 }
 
 /*
@@ -90,7 +103,7 @@ run_under_preload(char **argv)
 		unsetenv(REEXEC_MARK);
 		return;
 	}
-	v = g_strdup_printf("%s%s%s", PRELOAD_LIB, pre != NULL && *pre ?
+	v = g_strdup_printf("%s%s%s", preload_lib(), pre != NULL && *pre ?
 	    ":" : "", pre != NULL ? pre : "");
 	setenv("LD_PRELOAD", v, 1);
 	g_free(v);
@@ -650,9 +663,10 @@ main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &h.start);
 	h.tb = umockdev_testbed_new();
 	/* True once a testbed exists, if the preload library is loaded. */
+	testbed = h.tb;
 	if (!umockdev_in_mock_environment())
 		die(EXIT_SKIP, "skipped: %s could not be preloaded (Debian "
-		    "package libumockdev0)", PRELOAD_LIB);
+		    "package libumockdev0)", preload_lib());
 	if (!umockdev_testbed_add_from_string(h.tb, root_hub_record, &err))
 		die(EXIT_HOST, "root hub: %s", err->message);
 	h.next_devnum = 2;
@@ -674,6 +688,7 @@ main(int argc, char **argv)
 		failed |= write_stats(&h, stats) != 0;
 	pthread_mutex_unlock(&h.lock);
 	/* The testbed's directory goes with it. */
+	testbed = NULL;
 	g_object_unref(h.tb);
 	if (h.trace != NULL)
 		fclose(h.trace);
