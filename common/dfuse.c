@@ -139,11 +139,14 @@ check_overlaps(struct dfu_file *f, struct dfu_tgt *t, unsigned index)
 
 	if (t->nelems < 2)
 		return 0;
+	/* An array of pointers (.clang-tidy: sizeof-expression).
+	 * NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	v = malloc(t->nelems * sizeof(*v));
 	if (v == NULL)
 		return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
 	for (i = 0; i < t->nelems; i++)
 		v[i] = &t->elems[i];
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): as above */
 	qsort(v, t->nelems, sizeof(*v), elem_cmp);
 	for (i = 0; i < t->nelems && rc == 0; i++) {
 		struct dfu_elem *e = v[i];
@@ -278,7 +281,7 @@ walk_elements(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
 			    epos + 4, "dwElementSize", "target %u, element %u "
 			    "ends at offset 0x%llx, past the end of its target "
 			    "at 0x%llx (dwTargetSize %u)", index, i,
-			    (unsigned long long)(data + size),
+			    (unsigned long long)data + size,
 			    (unsigned long long)target_end,
 			    t->pub.dwTargetSize);
 			if (rc != 0)

@@ -283,7 +283,7 @@ piece_read(struct dfu_image *img, const struct img_piece *p, uint64_t skip,
 	}
 	if (img_pread(p->fd, buf, len, p->off + skip) != 0)
 		return img_fail_errno(img, errno, "%s: read at offset 0x%llx",
-		    p->origin, (unsigned long long)(p->off + skip));
+		    p->origin, (unsigned long long)p->off + skip);
 	return 0;
 }
 
@@ -402,7 +402,7 @@ img_commit(struct dfu_image *img, struct img_batch *b)
 					err = img_fail(img, DFU_ERR_RANGE,
 					    "%s: 0x%08llx holds 0x%02x, but %s "
 					    "put 0x%02x there", p.origin,
-					    (unsigned long long)(a + k), y[k],
+					    (unsigned long long)a + k, y[k],
 					    out[j].origin, x[k]);
 					break;
 				}

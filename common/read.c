@@ -306,7 +306,7 @@ plain_checks(struct dfu_file *f, const uint8_t *head, uint64_t end)
 	int rc;
 
 	if (end >= DFUSE_PREFIX_SIZE + sizeof(sig) &&
-	    (rc = dfu_input_read(f, DFUSE_PREFIX_SIZE, sig, sizeof(sig))) == 0 &&
+	    dfu_input_read(f, DFUSE_PREFIX_SIZE, sig, sizeof(sig)) == 0 &&
 	    memcmp(sig, "Target", sizeof(sig)) == 0 &&
 	    (rc = dfu_diag_add(f, DFU_ERROR, "dfuse-signature", 0,
 	    "szSignature", "a DfuSe target prefix (\"Target\") is at offset "

@@ -718,16 +718,21 @@ make_targets(struct dfl_session *s, const struct dfl_image *img)
 			memset(tg, 0, sizeof(*tg));
 			tg->alt = sg->alt;
 		}
+		/* An array of pointers (.clang-tidy: sizeof-expression).
+		 * NOLINTBEGIN(bugprone-sizeof-expression) */
 		const struct dfl_segment **ns = realloc(tg->segs,
 		    (tg->nsegs + 1) * sizeof(*ns));
+		/* NOLINTEND(bugprone-sizeof-expression) */
 		if (ns == NULL)
 			return fail(s, DFL_ERR_NOMEM, "out of memory");
 		tg->segs = ns;
 		tg->segs[tg->nsegs++] = sg;
 	}
 	for (size_t t = 0; t < s->ntargets; t++)
+		/* NOLINTBEGIN(bugprone-sizeof-expression): pointers */
 		qsort(s->targets[t].segs, s->targets[t].nsegs,
 		    sizeof(*s->targets[t].segs), cmp_seg);
+		/* NOLINTEND(bugprone-sizeof-expression) */
 	return 0;
 }
 

@@ -786,9 +786,8 @@ getstatus(struct dfu_model *m, uint8_t *data, uint16_t len)
 			m->state = DFU_STATE_MANIFEST_WAIT_RESET;
 		break;
 	case DFU_STATE_MANIFEST:
-		return stall(m);
 	case DFU_STATE_MANIFEST_WAIT_RESET:
-		/* DFU 1.1 A.2.8: only a reset gets it out. */
+		/* DFU 1.1 A.2.8: only a reset gets out of the latter. */
 		return stall(m);
 	default:
 		break;
