@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -50,6 +51,8 @@ static volatile sig_atomic_t got_signal;
 /* The testbed, so that die() removes its directory too. */
 static UMockdevTestbed *testbed;
 
+static void testbed_free(UMockdevTestbed *tb);
+
 static void __attribute__((noreturn, format(printf, 2, 3)))
 die(int status, const char *fmt, ...)
 {
@@ -61,7 +64,7 @@ die(int status, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	if (testbed != NULL)
-		g_object_unref(testbed);
+		testbed_free(testbed);
 	exit(status);
 }
 
@@ -597,6 +600,31 @@ write_stats(struct usbhost *h, const char *path)
 	return 0;
 }
 
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/*
+ * Drop the testbed, and its directory with it: umockdev removes it when
+ * the testbed is finalized, which another reference (its worker thread
+ * finishing with a client) can put off past our exit.
+ */
+static void
+testbed_free(UMockdevTestbed *tb)
+{
+	gchar *root = umockdev_testbed_get_root_dir(tb);
+
+	g_object_unref(tb);
+	if (access(root, F_OK) == 0)
+		nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	g_free(root);
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 int
@@ -689,7 +717,7 @@ main(int argc, char **argv)
 	pthread_mutex_unlock(&h.lock);
 	/* The testbed's directory goes with it. */
 	testbed = NULL;
-	g_object_unref(h.tb);
+	testbed_free(h.tb);
 	if (h.trace != NULL)
 		fclose(h.trace);
 	for (unsigned i = 0; i < h.ndevs; i++) {
