@@ -5,8 +5,9 @@
  *
  * Threads: umockdev answers the ioctls of the program under test in its
  * own worker thread (urb.c); main() changes the bus (plug, unplug) and
- * reads the counters.  Everything in struct usbdev below "bus state" is
- * shared between them and is only touched with usbhost.lock held.
+ * reads the counters.  The model (m, t) and everything in struct usbdev
+ * below "bus state" are shared between them and only touched with
+ * usbhost.lock held.
  */
 #ifndef USBHOST_H
 #define USBHOST_H
