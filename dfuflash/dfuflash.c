@@ -524,13 +524,16 @@ sim_close(struct sim *s, const struct options *o, int report)
 	}
 	/* A device that received nothing is as it was: nothing to save. */
 	if (s->state != NULL && st->requests > 0) {
-		if (cli_output_open(&out, s->state) != 0)
-			rc = -1;
-		else if (write_all(out.fd, mem, size) != 0) {
+		int ok = cli_output_open(&out, s->state) == 0;
+
+		if (ok && write_all(out.fd, mem, size) != 0) {
 			cli_error(s->state, "write: %s", strerror(errno));
 			cli_output_abort(&out);
-			rc = -1;
-		} else if (cli_output_commit(&out) != 0)
+			ok = 0;
+		} else if (ok) {
+			ok = cli_output_commit(&out) == 0;
+		}
+		if (!ok)
 			rc = -1;
 	}
 	if (o->quiet || !report)
@@ -733,13 +736,10 @@ load_file(const char *path, const struct dfl_device *dev,
 		cli_error(name, "not a DFU file: neither a DfuSe prefix nor a "
 		    "DFU suffix (for a raw binary use -D file -s address)");
 		err = -1;
-	} else if (err != 0) {
-		cli_error(name, "%s", dfu_file_errmsg(f)[0] != '\0' ?
-		    dfu_file_errmsg(f) : dfu_strerror(err));
-	} else if (dfu_file_format(f) == DFU_FORMAT_DFUSE &&
+	} else if (err == 0 && dfu_file_format(f) == DFU_FORMAT_DFUSE &&
 	    (bytes = dfuse_bytes(f), too_large(name, bytes, dev))) {
 		err = -1;
-	} else if ((err = dfl_image_from_file(img, f)) != 0) {
+	} else if (err != 0 || (err = dfl_image_from_file(img, f)) != 0) {
 		cli_error(name, "%s", dfu_file_errmsg(f)[0] != '\0' ?
 		    dfu_file_errmsg(f) : dfu_strerror(err));
 	}
@@ -787,14 +787,13 @@ load_raw(const struct options *o, const struct dfl_device *dev,
 		close(fd);
 		return -1;
 	}
-	if ((buf = malloc((size_t)size)) == NULL) {
-		cli_error(name, "out of memory");
-	} else if (read_all(fd, buf, (size_t)size) != 0) {
+	if ((buf = malloc((size_t)size)) != NULL &&
+	    read_all(fd, buf, (size_t)size) != 0)
 		cli_error(name, "read: %s", strerror(errno));
-	} else if (dfl_image_raw(img, !dfuse, o->alt, o->address, buf,
-	    (uint32_t)size) != 0) {
+	else if (buf == NULL || dfl_image_raw(img, !dfuse, o->alt, o->address,
+	    buf, (uint32_t)size) != 0)
 		cli_error(name, "out of memory");
-	} else
+	else
 		rc = 0;
 	free(buf);
 	close(fd);

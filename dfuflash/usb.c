@@ -640,9 +640,10 @@ t_reenumerate(void *ctx, uint32_t timeout_ms)
 	uint64_t deadline;
 	uint32_t wait = h->p.wait_timeout_ms;
 	char why[512];
-	int got = 0, rc;
+	int got = 0;
 
 	(void)timeout_ms; /* --wait-timeout, as the user gave it, rules */
+	memset(&found, 0, sizeof(found));
 	h->err[0] = '\0';
 	if (h->h != NULL) {
 		libusb_release_interface(h->h, h->info.interface);
@@ -690,7 +691,7 @@ t_reenumerate(void *ctx, uint32_t timeout_ms)
 		return DFL_XFER_GONE;
 	}
 	h->info = found;
-	if ((rc = open_info(h, why, sizeof(why))) != 0 ||
+	if (open_info(h, why, sizeof(why)) != 0 ||
 	    dfl_usb_check_transfer(h, why, sizeof(why)) != 0) {
 		snprintf(h->err, sizeof(h->err), "%s", why);
 		info_free(&old);

@@ -18,6 +18,11 @@ if [ ! -x "$USBHOST" ]; then
 	echo "skipped: $USBHOST not built (needs umockdev-1.0, Debian package libumockdev-dev)"
 	exit 77
 fi
+# umockdev's testbeds go in this test's own directory: another program
+# that clears $TMPDIR/umockdev.* cannot pull them away mid-test, and a
+# crashed host leaves nothing behind.
+TMPDIR=$_tmproot
+export TMPDIR
 "$USBHOST" --device f405 -- true 2>"$_tmproot/pre"
 case $? in
 0) ;;
