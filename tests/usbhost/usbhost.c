@@ -357,12 +357,53 @@ deny_access(struct usbhost *h, const struct usbdev *d)
 }
 
 /* Put d on the bus at its current device number. */
+/*
+ * Stop the command while a uevent goes out.  umockdev 0.17.16 ends this
+ * process (err() in its uevent sender) when a client closes its uevent
+ * socket between the sender's connect() and sendmsg(), which a command
+ * that exits just as its device leaves does now and then.  A stopped
+ * command closes nothing; one that has ended has closed everything, and
+ * the sender skips a socket it cannot connect to.  Returns 1 when the
+ * command was stopped (resume it with release_command()).
+ */
+static int
+hold_command(struct usbhost *h)
+{
+	int st;
+
+	if (h->cmd_pid <= 0 || h->cmd_done)
+		return 0;
+	if (kill(h->cmd_pid, SIGSTOP) != 0)
+		return 0;
+	for (;;) {
+		pid_t r = waitpid(h->cmd_pid, &st, WUNTRACED);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == h->cmd_pid && WIFSTOPPED(st))
+			return 1;
+		if (r == h->cmd_pid) {
+			h->cmd_done = 1;
+			h->cmd_status = st;
+		}
+		return 0;
+	}
+}
+
+static void
+release_command(struct usbhost *h, int held)
+{
+	if (held)
+		kill(h->cmd_pid, SIGCONT);
+}
+
 static void
 plug(struct usbhost *h, struct usbdev *d)
 {
 	gchar node[32], *rec;
 	UMockdevIoctlBase *handler;
 	GError *err = NULL;
+	int held, ok;
 
 	snprintf(node, sizeof(node), "/dev/bus/usb/%03u/%03u", USBHOST_BUS,
 	    d->devnum);
@@ -374,7 +415,11 @@ plug(struct usbhost *h, struct usbdev *d)
 	if (!umockdev_testbed_attach_ioctl(h->tb, node, handler, &err))
 		die(EXIT_HOST, "%s: %s", node, err->message);
 	g_object_unref(handler);
-	if (!umockdev_testbed_add_from_string(h->tb, rec, &err))
+	/* Adding the device sends its "add" uevent. */
+	held = hold_command(h);
+	ok = umockdev_testbed_add_from_string(h->tb, rec, &err);
+	release_command(h, held);
+	if (!ok)
 		die(EXIT_HOST, "%s: %s", d->syspath, err->message);
 	g_free(rec);
 	if (d->access_denied)
@@ -384,7 +429,10 @@ plug(struct usbhost *h, struct usbdev *d)
 static void
 unplug(struct usbhost *h, struct usbdev *d)
 {
+	int held = hold_command(h);
+
 	umockdev_testbed_uevent(h->tb, d->syspath, "remove");
+	release_command(h, held);
 	umockdev_testbed_remove_device(h->tb, d->syspath);
 }
 
@@ -523,9 +571,15 @@ run_command(struct usbhost *h, char **argv, int deny)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	h->cmd_pid = pid;
 	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
+		pid_t r;
 
+		if (h->cmd_done) {
+			status = h->cmd_status;
+			break;
+		}
+		r = waitpid(pid, &status, WNOHANG);
 		if (r == pid)
 			break;
 		if (r < 0 && errno != EINTR)

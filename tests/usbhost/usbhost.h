@@ -74,6 +74,10 @@ struct usbhost {
 	unsigned next_devnum;
 	FILE *trace;	       /* --trace, or NULL */
 	struct timespec start;
+	/* The command, held stopped while a uevent is sent (usbhost.c). */
+	pid_t cmd_pid;	       /* 0 before it starts */
+	int cmd_done;	       /* cmd_status is its wait status */
+	int cmd_status;
 };
 
 /* descriptors.c */
