@@ -359,7 +359,7 @@ deny_access(struct usbhost *h, const struct usbdev *d)
 /* Put d on the bus at its current device number. */
 /*
  * Stop the command while a uevent goes out.  umockdev 0.17.16 ends this
- * process (err() in its uevent sender) when a client closes its uevent
+ * process (its uevent sender gives up) when a client closes its uevent
  * socket between the sender's connect() and sendmsg(), which a command
  * that exits just as its device leaves does now and then.  A stopped
  * command closes nothing; one that has ended has closed everything, and
