@@ -356,7 +356,6 @@ deny_access(struct usbhost *h, const struct usbdev *d)
 	g_free(root);
 }
 
-/* Put d on the bus at its current device number. */
 /*
  * Stop the command while a uevent goes out.  umockdev 0.17.16 ends this
  * process (its uevent sender gives up) when a client closes its uevent
@@ -397,6 +396,7 @@ release_command(struct usbhost *h, int held)
 		kill(h->cmd_pid, SIGCONT);
 }
 
+/* Put d on the bus at its current device number. */
 static void
 plug(struct usbhost *h, struct usbdev *d)
 {
