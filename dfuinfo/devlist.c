@@ -65,7 +65,7 @@ devlist_read_layouts(const char *path, struct fit_layout **layouts,
 	if ((fp = fopen(path, "re")) == NULL)
 		return fail(err, errlen, "%s", strerror(errno));
 	root = json_loadf(fp, JSON_REJECT_DUPLICATES, &jerr);
-	fclose(fp);
+	(void)fclose(fp); /* read only: nothing to lose */
 	if (root == NULL)
 		return fail(err, errlen, "line %d, column %d: %s", jerr.line,
 		    jerr.column, jerr.text);
