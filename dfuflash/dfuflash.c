@@ -119,7 +119,8 @@ static const char usage_text[] =
     "       dfuflash [-qw] [device] [-a alt] [--format bin|dfu] -U file\n"
     "                -s address:length\n"
     "       dfuflash [-qw] [device] --unprotect\n"
-    "       dfuflash -l [-w] [--json] [--wait-timeout seconds]\n"
+    "       dfuflash -l [-w] [--json] [-d vid:pid[,vid:pid]] [-p path]\n"
+    "                [-S serial] [--wait-timeout seconds]\n"
     "       dfuflash -h | -V\n"
     "device: [-d vid:pid[,vid:pid]] [-p path] [-S serial]\n"
     "        [--transfer-size n] [--wait-timeout seconds]\n"
@@ -190,11 +191,9 @@ check_args(struct options *o, int argc, char *argv[])
 	if (o->list) {
 		if (modes > 0 || o->sim != NULL || o->flags || o->start_set ||
 		    o->alt_arg != NULL || o->have_address ||
-		    o->format_dfu >= 0 || o->match.ids_set ||
-		    o->match.serial != NULL || o->match.path != NULL ||
-		    o->transfer_size != 0)
+		    o->format_dfu >= 0 || o->transfer_size != 0)
 			bad_usage("-l lists the USB devices and takes only "
-			    "--json, -w and --wait-timeout");
+			    "--json, -d, -S, -p, -w and --wait-timeout");
 		return;
 	}
 	if (modes == 0) {
@@ -1014,7 +1013,7 @@ usb_warn(void *ctx, const char *msg)
 
 /* Scan, waiting with -w until a device matches or --wait-timeout ends. */
 static struct dfl_usb *
-usb_scan(const struct options *o, int listing)
+usb_scan(const struct options *o)
 {
 	uint64_t deadline = mono_us(NULL) + (uint64_t)o->wait_timeout * 1000000u;
 	char msg[256];
@@ -1037,7 +1036,8 @@ usb_scan(const struct options *o, int listing)
 			struct dfl_candidate c = { in->path, in->vid, in->pid,
 				in->serial, in->protocol == DFL_PROTOCOL_RUNTIME };
 
-			hits += listing || dfl_match(&o->match, &c);
+			if (dfl_match(&o->match, &c))
+				hits++;
 		}
 		if (hits > 0 || !o->wait || mono_us(NULL) >= deadline)
 			return u;
@@ -1048,17 +1048,18 @@ usb_scan(const struct options *o, int listing)
 static int
 do_list(const struct options *o)
 {
-	struct dfl_usb *u = usb_scan(o, 1);
+	struct dfl_usb *u = usb_scan(o);
 	int rc = CLI_EXIT_OK;
+	size_t shown = 0;
 
 	if (u == NULL)
 		return CLI_EXIT_FAIL;
-	if (dfl_usb_count(u) == 0 && !o->json)
-		cli_error(NULL, "no DFU device found");
-	else if (dfl_list_print(stdout, u, o->json) != 0) {
+	if (dfl_list_print(stdout, u, &o->match, o->json, &shown) != 0) {
 		cli_error(NULL, "stdout: write error");
 		rc = CLI_EXIT_FAIL;
-	}
+	} else if (shown == 0 && !o->json)
+		cli_error(NULL, "no DFU device found%s", dfl_usb_count(u) > 0 ?
+		    " that matches -d, -S and -p" : "");
 	dfl_usb_free(u);
 	return rc;
 }
@@ -1082,7 +1083,7 @@ usb_select(const struct options *o, struct dfl_usb **up)
 {
 	struct dfl_usb_params p;
 	struct dfl_usb_handle *h = NULL;
-	struct dfl_usb *u = usb_scan(o, 0);
+	struct dfl_usb *u = usb_scan(o);
 	size_t n, hits = 0, which = 0, denied = 0;
 	char msg[1024];
 	int rc;

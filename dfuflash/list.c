@@ -146,21 +146,30 @@ text_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
 }
 
 int
-dfl_list_print(FILE *f, const struct dfl_usb *u, int json)
+dfl_list_print(FILE *f, const struct dfl_usb *u, const struct dfl_match *m,
+	       int json, size_t *shown)
 {
 	struct dfu_layout *l = dfu_layout_new();
 
+	*shown = 0;
 	if (l == NULL)
 		return -1;
 	if (json)
 		fputs("{\"devices\":[", f);
 	for (size_t i = 0; i < dfl_usb_count(u); i++) {
+		const struct dfl_usb_info *in = dfl_usb_info(u, i);
+		struct dfl_candidate c = { in->path, in->vid, in->pid,
+			in->serial, in->protocol == DFL_PROTOCOL_RUNTIME };
+
+		if (!dfl_match(m, &c))
+			continue;
 		if (json) {
-			if (i > 0)
+			if (*shown > 0)
 				fputc(',', f);
-			json_device(f, dfl_usb_info(u, i), l);
+			json_device(f, in, l);
 		} else
-			text_device(f, dfl_usb_info(u, i), l);
+			text_device(f, in, l);
+		(*shown)++;
 	}
 	if (json)
 		fputs("]}\n", f);

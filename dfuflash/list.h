@@ -7,9 +7,15 @@
 
 #include <stdio.h>
 
+#include "select.h"
 #include "usb.h"
 
-/* Print every device of the last scan of u; 0, or -1 on a write error. */
-int dfl_list_print(FILE *f, const struct dfl_usb *u, int json);
+/*
+ * Print the devices of the last scan of u that m matches (-d, -S, -p; an
+ * empty match is every device), their number in *shown; 0, or -1 on a
+ * write error.
+ */
+int dfl_list_print(FILE *f, const struct dfl_usb *u,
+		   const struct dfl_match *m, int json, size_t *shown);
 
 #endif /* DFUFLASH_LIST_H */

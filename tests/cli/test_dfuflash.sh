@@ -70,7 +70,8 @@ usage: dfuflash [-qw] [--force] [--mass-erase] [--no-leave] [--plan]
        dfuflash [-qw] [device] [-a alt] [--format bin|dfu] -U file
                 -s address:length
        dfuflash [-qw] [device] --unprotect
-       dfuflash -l [-w] [--json] [--wait-timeout seconds]
+       dfuflash -l [-w] [--json] [-d vid:pid[,vid:pid]] [-p path]
+                [-S serial] [--wait-timeout seconds]
        dfuflash -h | -V
 device: [-d vid:pid[,vid:pid]] [-p path] [-S serial]
         [--transfer-size n] [--wait-timeout seconds]
@@ -96,8 +97,8 @@ begin "usage errors exit 2 with a message and the usage"
 mkbin a.bin 100 1
 for args in \
     "--sim f405|dfuflash: nothing to do: give a file, -D, -U or --unprotect" \
-    "-l a.dfu|dfuflash: -l lists the USB devices and takes only --json, -w and --wait-timeout" \
-    "-l -S x|dfuflash: -l lists the USB devices and takes only --json, -w and --wait-timeout" \
+    "-l a.dfu|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout" \
+    "-l -a 0|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout" \
     "--json a.dfu|dfuflash: --json is for -l" \
     "-d 0483 a.dfu|dfuflash: -d 0483: expected vid:pid or vid:pid,dfu_vid:dfu_pid in hexadecimal" \
     "-d 0483:df11, a.dfu|dfuflash: -d 0483:df11,: expected vid:pid or vid:pid,dfu_vid:dfu_pid in hexadecimal" \

@@ -181,6 +181,33 @@ else
 fi
 case_end
 
+begin "-l -S, -p, -d list only what they select; dfuinfo -L reads the saved list"
+host --device f405 --device dfu11,serial=PLAIN -- sh -c '
+	"$1" -l -S PLAIN >s.txt && "$1" -l -p 1-1 >p.txt &&
+	"$1" -l -d 1209:0001 >d.txt && "$1" -l --json -S DFU000000001 >f405.json &&
+	"$1" -l -S nobody' sh "$DFUFLASH"
+expect_status 0
+expect_stderr_line "dfuflash: no DFU device found that matches -d, -S and -p"
+grep -q '^1-2 1209:0001 serial "PLAIN"' s.txt && ! grep -q '^1-1' s.txt ||
+    fail "-l -S PLAIN: $(cat s.txt)"
+grep -q '^1-1 0483:df11' p.txt && ! grep -q '^1-2' p.txt ||
+    fail "-l -p 1-1: $(cat p.txt)"
+grep -q '^1-2 1209:0001' d.txt && ! grep -q '^1-1' d.txt ||
+    fail "-l -d 1209:0001: $(cat d.txt)"
+# The saved list of the f405 checks a file offline: alt 0 and alt 1.
+"$BUILD/bin/bin2dfu" -a 0x08000000:"$ROOT/examples/blinky-f411.bin" -o fw.dfu ||
+    fail "bin2dfu failed"
+run "$BUILD/bin/dfuinfo" -L f405.json fw.dfu
+expect_status 0
+expect_stdout_contains '    layout:     "Internal Flash" (alt 0): fits; erases '
+"$BUILD/bin/bin2dfu" -a 0x08000000:"$ROOT/examples/blinky-f411.bin" \
+    -a 0x08100000:"$ROOT/examples/blinky-f411.bin" -o big.dfu ||
+    fail "bin2dfu failed"
+run "$BUILD/bin/dfuinfo" -L f405.json big.dfu
+expect_status 1
+expect_stdout_contains '0x08100000 is outside every region of "Internal Flash" (layout-outside)'
+case_end
+
 begin "-l with no device: {\"devices\":[]} and exit 0; text mode says so on stderr"
 # A testbed with no device at all: the preload sees an empty /sys.
 mkdir -p empty/sys/bus/usb/devices empty/dev/bus/usb
