@@ -439,6 +439,23 @@ case_end
 
 # ---- faults ---------------------------------------------------------------
 
+begin "-w waits for a device that is plugged in later, then programs it"
+fixture
+host --device f405,state=flash.img,plug-after=800 -- "$DFUFLASH" -w --wait-timeout 10 app.dfu
+expect_status 0
+expect_stderr_empty
+expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
+expect_stat 0 left true
+# Without -w the device is not there yet.
+host --device f405,plug-after=800 -- "$DFUFLASH" app.dfu
+expect_status 1
+expect_stderr_line "dfuflash: no DFU device found"
+# -l -w waits too, for a device that -S selects.
+host --device f405 --device f405,serial=LATE,plug-after=800 -- "$DFUFLASH" -l -w -S LATE
+expect_status 0
+expect_stdout_contains '1-2 0483:df11 serial "LATE"'
+case_end
+
 begin "a stall mid-download: the message, the device stays in DFU mode, a retry succeeds"
 fixture
 host --device f405,state=flash.img,fault=stall:20 -- "$DFUFLASH" app.dfu

@@ -76,7 +76,7 @@ usage(int status)
 	    "[--device spec]...\n"
 	    "               -- command [arg ...]\n"
 	    "spec: profile[,serial=S][,state=FILE][,fault=F]...[,runtime[=PID]]"
-	    "\n      [,access=denied][,port=N][,transfer-size=N]\n"
+	    "\n      [,access=denied][,port=N][,transfer-size=N][,plug-after=MS]\n"
 	    "profiles: %s\n", dfu_model_profile_names());
 	exit(status);
 }
@@ -205,6 +205,11 @@ parse_spec(struct usbdev *d, unsigned index, const char *spec)
 				die(EXIT_HOST, "--device %s: port=%s: expected "
 				    "1 to %d", spec, val, MAX_PORT);
 			d->port = (unsigned)v;
+		} else if (strcmp(key, "plug-after") == 0 && val != NULL) {
+			if (parse_uint(val, 10, 600000, &v) != 0 || v == 0)
+				die(EXIT_HOST, "--device %s: plug-after=%s: "
+				    "expected 1 to 600000 ms", spec, val);
+			d->plug_after_ms = (unsigned)v;
 		} else if (strcmp(key, "transfer-size") == 0 && val != NULL) {
 			if (parse_uint(val, 10, 4096, &v) != 0)
 				die(EXIT_HOST, "--device %s: transfer-size=%s: "
@@ -217,7 +222,7 @@ parse_spec(struct usbdev *d, unsigned index, const char *spec)
 		} else {
 			die(EXIT_HOST, "--device %s: unknown key '%s' (serial=, "
 			    "state=, fault=, runtime[=PID], access=denied, "
-			    "port=, transfer-size=)", spec, key);
+			    "port=, transfer-size=, plug-after=)", spec, key);
 		}
 	}
 	g_strfreev(kv);
@@ -432,8 +437,9 @@ unplug(struct usbhost *h, struct usbdev *d)
 	int held = hold_command(h);
 
 	umockdev_testbed_uevent(h->tb, d->syspath, "remove");
-	release_command(h, held);
+	/* Gone from sysfs too before the command runs on. */
 	umockdev_testbed_remove_device(h->tb, d->syspath);
+	release_command(h, held);
 }
 
 static int
@@ -489,6 +495,11 @@ bus_events(struct usbhost *h)
 				d->replug_at.tv_sec++;
 				d->replug_at.tv_nsec -= 1000000000L;
 			}
+		} else if (ev == EV_PLUG_LATER && time_reached(&d->replug_at)) {
+			d->event = EV_NONE;
+			d->devnum = next_devnum(h);
+			d->present = 1;
+			replug = 1;
 		} else if (ev == EV_REPLUG_WAIT && time_reached(&d->replug_at)) {
 			d->event = EV_NONE;
 			d->t.reenumerate(d->t.ctx, 0);
@@ -755,9 +766,22 @@ main(int argc, char **argv)
 	for (unsigned i = 0; i < h.ndevs; i++) {
 		struct usbdev *d = &h.devs[i];
 
+		usb_build_descriptors(d);
+		if (d->plug_after_ms > 0) {
+			/* Plugged in by bus_events() once the time comes. */
+			clock_gettime(CLOCK_MONOTONIC, &d->replug_at);
+			d->replug_at.tv_sec += d->plug_after_ms / 1000;
+			d->replug_at.tv_nsec += (long)(d->plug_after_ms %
+			    1000) * 1000000L;
+			if (d->replug_at.tv_nsec >= 1000000000L) {
+				d->replug_at.tv_sec++;
+				d->replug_at.tv_nsec -= 1000000000L;
+			}
+			d->event = EV_PLUG_LATER;
+			continue;
+		}
 		d->devnum = next_devnum(&h);
 		d->present = 1;
-		usb_build_descriptors(d);
 		plug(&h, d);
 	}
 

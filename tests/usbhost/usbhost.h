@@ -31,6 +31,7 @@ enum bus_event {
 	EV_UNPLUG,     /* it left: gone for good */
 	EV_REPLUG_DFU, /* detached: gone, then back in DFU mode */
 	EV_REPLUG_WAIT, /* off the bus until replug_at */
+	EV_PLUG_LATER, /* plug-after=MS: first plugged in at replug_at */
 };
 
 struct usbdev {
@@ -45,6 +46,7 @@ struct usbdev {
 	uint16_t runtime_pid;
 	int access_denied;
 	int transfer_size;     /* wTransferSize override, or -1 */
+	unsigned plug_after_ms; /* plug-after=MS: absent at the start */
 	struct dfu_model *m;
 	struct dfl_transport t;
 	char syspath[64];      /* "/sys/devices/usb1/1-PORT" */
