@@ -796,8 +796,10 @@ main(int argc, char **argv)
 	/* The testbed's directory goes with it. */
 	testbed = NULL;
 	testbed_free(h.tb);
-	if (h.trace != NULL)
-		fclose(h.trace);
+	if (h.trace != NULL && fclose(h.trace) != 0) {
+		fprintf(stderr, "usbhost: --trace: %s\n", strerror(errno));
+		failed = 1;
+	}
 	for (unsigned i = 0; i < h.ndevs; i++) {
 		dfu_model_free(h.devs[i].m);
 		g_free(h.devs[i].profile);
