@@ -178,6 +178,46 @@ expect_usage_synopsis() {
 	    fail "usage: $(cat "$TMP/usage.txt") / SYNOPSIS: $(cat "$TMP/synopsis.txt")"
 }
 
+# mkbin FILE SIZE SEED: SIZE reproducible pseudo-random bytes.
+mkbin() {
+	python3 -c 'import random, sys
+r = random.Random(int(sys.argv[3]))
+open(sys.argv[1], "wb").write(bytes(r.getrandbits(8) for _ in range(int(sys.argv[2]))))' "$@"
+}
+
+# mkstate FILE SIZE [OFFSET LEN SEED]...: a flash image of SIZE bytes of
+# 0xff with reproducible pseudo-random bytes at the offsets given.
+mkstate() {
+	python3 -c 'import random, sys
+a = sys.argv
+d = bytearray(b"\xff" * int(a[2]))
+for i in range(3, len(a), 3):
+    o, n, r = int(a[i], 0), int(a[i + 1], 0), random.Random(int(a[i + 2]))
+    d[o:o + n] = bytes(r.getrandbits(8) for _ in range(n))
+open(a[1], "wb").write(d)' "$@"
+}
+
+# require_usbhost: USBHOST is the emulated-USB test host (tests/usbhost);
+# exit 77 (the whole script skipped, with the reason) when it was not
+# built or umockdev's preload library cannot be used.  umockdev's
+# testbeds go in this script's own directory: nothing else that clears
+# $TMPDIR/umockdev.* can pull them away mid-test.
+require_usbhost() {
+	USBHOST=$BUILD/tests/usbhost
+	if [ ! -x "$USBHOST" ]; then
+		echo "skipped: $USBHOST not built (needs umockdev-1.0, Debian package libumockdev-dev)"
+		exit 77
+	fi
+	TMPDIR=$_tmproot
+	export TMPDIR
+	"$USBHOST" --device f405 -- true 2>"$_tmproot/pre"
+	case $? in
+	0) ;;
+	77) echo "skipped: $(tail -n 1 "$_tmproot/pre")"; exit 77 ;;
+	*) echo "usbhost cannot run:"; cat "$_tmproot/pre"; exit 1 ;;
+	esac
+}
+
 have() {
 	command -v "$1" >/dev/null 2>&1
 }

@@ -19,25 +19,6 @@ begin() {
 	cd "$TMP" || exit 1
 }
 
-# mkbin FILE SIZE SEED: SIZE reproducible pseudo-random bytes.
-mkbin() {
-	python3 -c 'import random, sys
-r = random.Random(int(sys.argv[3]))
-open(sys.argv[1], "wb").write(bytes(r.getrandbits(8) for _ in range(int(sys.argv[2]))))' "$@"
-}
-
-# mkstate FILE SIZE [ADDR_OFFSET LEN SEED]...: SIZE bytes of 0xff with
-# pseudo-random bytes at the offsets given.
-mkstate() {
-	python3 -c 'import random, sys
-a = sys.argv
-d = bytearray(b"\xff" * int(a[2]))
-for i in range(3, len(a), 3):
-    o, n, r = int(a[i], 0), int(a[i + 1], 0), random.Random(int(a[i + 2]))
-    d[o:o + n] = bytes(r.getrandbits(8) for _ in range(n))
-open(a[1], "wb").write(d)' "$@"
-}
-
 # holds STATE BASE DFU: every element of the DfuSe file DFU is in STATE
 # (a flash image starting at BASE).  Decoded here from UM0391.
 holds() {

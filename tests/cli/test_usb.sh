@@ -10,25 +10,10 @@
 . "$(dirname "$0")/lib.sh"
 
 DFUFLASH=$BUILD/bin/dfuflash
-USBHOST=$BUILD/tests/usbhost
 MIB=1048576
 F405_FLASH="@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg"
 
-if [ ! -x "$USBHOST" ]; then
-	echo "skipped: $USBHOST not built (needs umockdev-1.0, Debian package libumockdev-dev)"
-	exit 77
-fi
-# umockdev's testbeds go in this test's own directory: another program
-# that clears $TMPDIR/umockdev.* cannot pull them away mid-test, and a
-# crashed host leaves nothing behind.
-TMPDIR=$_tmproot
-export TMPDIR
-"$USBHOST" --device f405 -- true 2>"$_tmproot/pre"
-case $? in
-0) ;;
-77) echo "skipped: $(tail -n 1 "$_tmproot/pre")"; exit 77 ;;
-*) echo "usbhost cannot run:"; cat "$_tmproot/pre"; exit 1 ;;
-esac
+require_usbhost
 
 begin() {
 	case_begin "$1"
@@ -48,24 +33,6 @@ expect_stat() {
 print(json.dumps(json.load(open("stats.json"))[int(sys.argv[1])][sys.argv[2]]))' "$1" "$2") ||
 	    { fail "no stats"; return; }
 	[ "$_v" = "$3" ] || fail "stats: device $1 $2 is $_v, expected $3"
-}
-
-# mkbin FILE SIZE SEED: SIZE reproducible pseudo-random bytes.
-mkbin() {
-	python3 -c 'import random, sys
-r = random.Random(int(sys.argv[3]))
-open(sys.argv[1], "wb").write(bytes(r.getrandbits(8) for _ in range(int(sys.argv[2]))))' "$@"
-}
-
-# mkstate FILE SIZE [OFFSET LEN SEED]...: 0xff with random bytes there.
-mkstate() {
-	python3 -c 'import random, sys
-a = sys.argv
-d = bytearray(b"\xff" * int(a[2]))
-for i in range(3, len(a), 3):
-    o, n, r = int(a[i], 0), int(a[i + 1], 0), random.Random(int(a[i + 2]))
-    d[o:o + n] = bytes(r.getrandbits(8) for _ in range(n))
-open(a[1], "wb").write(d)' "$@"
 }
 
 # expect_flash STATE OLD BASE PAGES DFU: every element of the DfuSe file

@@ -7,25 +7,15 @@
 # interface: bad --device specs and the exit status of the command.
 . "$(dirname "$0")/lib.sh"
 
-USBHOST=$BUILD/tests/usbhost
 F405_FLASH="@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg"
 MIB=1048576
 
 # Skip everything (77) when a tool is missing, saying which.
-if [ ! -x "$USBHOST" ]; then
-	echo "skipped: $USBHOST not built (needs libumockdev-dev)"
-	exit 77
-fi
 if ! have dfu-util; then
 	echo "skipped: dfu-util not installed (Debian package dfu-util)"
 	exit 77
 fi
-"$USBHOST" --device f405 -- true 2>"$_tmproot/pre"
-case $? in
-0) ;;
-77) echo "skipped: $(tail -n 1 "$_tmproot/pre")"; exit 77 ;;
-*) echo "usbhost cannot run:"; cat "$_tmproot/pre"; exit 1 ;;
-esac
+require_usbhost
 
 begin() {
 	case_begin "$1"
@@ -52,13 +42,6 @@ print(json.dumps(v))' "$1" "$2"
 expect_stat() {
 	_v=$(stat_of "$1" "$2") || { fail "no stats"; return; }
 	[ "$_v" = "$3" ] || fail "stats: device $1 $2 is $_v, expected $3"
-}
-
-# mkbin FILE SIZE SEED: SIZE reproducible pseudo-random bytes.
-mkbin() {
-	python3 -c 'import random, sys
-r = random.Random(int(sys.argv[3]))
-open(sys.argv[1], "wb").write(bytes(r.getrandbits(8) for _ in range(int(sys.argv[2]))))' "$@"
 }
 
 # expect_image STATE SIZE OLD [OFFSET FILE]... : STATE is SIZE bytes; it
