@@ -1,24 +1,11 @@
 /*
  * descriptor.c - decode the USB descriptors of a DFU device (descriptor.h).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "descriptor.h"
-
-static int __attribute__((format(printf, 3, 4)))
-say(char *msg, size_t msglen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (msg != NULL && msglen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(msg, msglen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+#include "msg.h"
 
 static uint16_t
 le16(const uint8_t *p)
@@ -38,21 +25,21 @@ dfl_func_desc_find(const uint8_t *extra, size_t len,
 		uint8_t blen, type;
 
 		if (left < 2)
-			return say(msg, msglen, "descriptor at offset %zu: "
+			return dfl_msg(msg, msglen, "descriptor at offset %zu: "
 			    "1 byte left, a descriptor has at least 2", off);
 		blen = d[0];
 		type = d[1];
 		if (blen < 2)
-			return say(msg, msglen, "descriptor at offset %zu: "
+			return dfl_msg(msg, msglen, "descriptor at offset %zu: "
 			    "bLength %u, less than 2", off, blen);
 		if (blen > left)
-			return say(msg, msglen, "descriptor at offset %zu: "
+			return dfl_msg(msg, msglen, "descriptor at offset %zu: "
 			    "bLength %u runs past the %zu bytes that remain",
 			    off, blen, left);
 		if (type == DFL_DT_DFU_FUNCTIONAL) {
 			if (blen != DFL_FUNC_LENGTH &&
 			    blen != DFL_FUNC_LENGTH_DFU10)
-				return say(msg, msglen, "DFU functional "
+				return dfl_msg(msg, msglen, "DFU functional "
 				    "descriptor at offset %zu: bLength %u, "
 				    "expected 9 (or 7 for DFU 1.0)", off, blen);
 			memset(out, 0, sizeof(*out));
@@ -110,13 +97,13 @@ dfl_string_decode(const uint8_t *desc, size_t len, char *out, size_t outlen,
 
 	out[0] = '\0';
 	if (len < 2)
-		return say(msg, msglen, "string descriptor of %zu byte%s, "
+		return dfl_msg(msg, msglen, "string descriptor of %zu byte%s, "
 		    "shorter than its 2-byte header", len, len == 1 ? "" : "s");
 	if (desc[0] < 2)
-		return say(msg, msglen, "string descriptor with bLength %u, "
+		return dfl_msg(msg, msglen, "string descriptor with bLength %u, "
 		    "less than 2", desc[0]);
 	if (desc[1] != DFL_DT_STRING)
-		return say(msg, msglen, "descriptor type 0x%02x, expected a "
+		return dfl_msg(msg, msglen, "descriptor type 0x%02x, expected a "
 		    "string descriptor (0x03)", desc[1]);
 	end = desc[0] < len ? desc[0] : len;
 	for (i = 2; i + 1 < end; i += 2) {
@@ -145,16 +132,16 @@ dfl_device_fill(struct dfl_device *dev, const struct dfl_desc_parts *p,
 {
 	if (p->bInterfaceProtocol != DFL_PROTOCOL_RUNTIME &&
 	    p->bInterfaceProtocol != DFL_PROTOCOL_DFU)
-		return say(msg, msglen, "bInterfaceProtocol %u: a DFU "
+		return dfl_msg(msg, msglen, "bInterfaceProtocol %u: a DFU "
 		    "interface is 1 (run-time) or 2 (DFU mode)",
 		    p->bInterfaceProtocol);
 	if (p->nalts == 0 || p->alts == NULL)
-		return say(msg, msglen, "the DFU interface has no alternate "
+		return dfl_msg(msg, msglen, "the DFU interface has no alternate "
 		    "setting");
 	for (unsigned i = 0; i < p->nalts; i++)
 		for (unsigned j = i + 1; j < p->nalts; j++)
 			if (p->alts[i].alt == p->alts[j].alt)
-				return say(msg, msglen, "alternate setting %u "
+				return dfl_msg(msg, msglen, "alternate setting %u "
 				    "appears twice", p->alts[i].alt);
 	memset(dev, 0, sizeof(*dev));
 	dev->bInterfaceProtocol = p->bInterfaceProtocol;

@@ -1,24 +1,11 @@
 /*
  * select.c - device and alternate setting selection (select.h).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "select.h"
-
-static int __attribute__((format(printf, 3, 4)))
-say(char *msg, size_t msglen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (msg != NULL && msglen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(msg, msglen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+#include "msg.h"
 
 /* Hexadecimal digits of [s, end), 1 to 4 of them after an optional 0x. */
 static int
@@ -205,7 +192,7 @@ dfl_alt_resolve(const struct dfl_alt *alts, unsigned nalts, const char *arg,
 				*alt = alts[i].alt;
 				return 0;
 			}
-		return say(msg, msglen, "-a %s: the device has no alternate "
+		return dfl_msg(msg, msglen, "-a %s: the device has no alternate "
 		    "setting %lu; it has %s", arg, v, list);
 	}
 	for (unsigned i = 0; i < nalts; i++)
@@ -226,10 +213,10 @@ dfl_alt_resolve(const struct dfl_alt *alts, unsigned nalts, const char *arg,
 		return 0;
 	}
 	if (found == 0)
-		return say(msg, msglen, "-a %s: no alternate setting has that "
+		return dfl_msg(msg, msglen, "-a %s: no alternate setting has that "
 		    "number or name; the device has %s", arg, list);
 	list_alts(list, sizeof(list), alts, nalts, hit);
-	say(msg, msglen, "-a %s: %u alternate settings match, give more of "
+	dfl_msg(msg, msglen, "-a %s: %u alternate settings match, give more of "
 	    "the name or the number: %s", arg, found, list);
 	return -2;
 }

@@ -14,6 +14,7 @@
 #include "dfuproto.h"
 #include "select.h"
 #include "usb.h"
+#include "msg.h"
 
 /* How often a detached device is looked for while it re-enumerates. */
 #define POLL_MS 50u
@@ -33,19 +34,6 @@ struct dfl_usb_handle {
 	uint16_t langid;
 	char err[512];
 };
-
-static int __attribute__((format(printf, 3, 4)))
-say(char *msg, size_t msglen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (msg != NULL && msglen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(msg, msglen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static void
 sleep_ms(uint32_t ms)
@@ -94,11 +82,11 @@ dfl_usb_new(char *msg, size_t msglen)
 	int rc;
 
 	if (u == NULL) {
-		say(msg, msglen, "out of memory");
+		dfl_msg(msg, msglen, "out of memory");
 		return NULL;
 	}
 	if ((rc = libusb_init(&u->ctx)) != 0) {
-		say(msg, msglen, "cannot start libusb: %s",
+		dfl_msg(msg, msglen, "cannot start libusb: %s",
 		    libusb_strerror(rc));
 		free(u);
 		return NULL;
@@ -270,19 +258,19 @@ dfl_usb_scan(struct dfl_usb *u, int read_strings, char *msg, size_t msglen)
 	list_free(u);
 	n = libusb_get_device_list(u->ctx, &devs);
 	if (n < 0)
-		return say(msg, msglen, "cannot list USB devices: %s",
+		return dfl_msg(msg, msglen, "cannot list USB devices: %s",
 		    libusb_strerror((int)n));
 	u->list = calloc((size_t)n + 1, sizeof(*u->list));
 	if (u->list == NULL) {
 		libusb_free_device_list(devs, 1);
-		return say(msg, msglen, "out of memory");
+		return dfl_msg(msg, msglen, "out of memory");
 	}
 	for (ssize_t i = 0; i < n; i++) {
 		int p = probe(devs[i], read_strings, &u->list[u->n]);
 
 		if (p < 0) {
 			info_free(&u->list[u->n]);
-			rc = say(msg, msglen, "out of memory");
+			rc = dfl_msg(msg, msglen, "out of memory");
 			break;
 		}
 		if (p == 1)
@@ -300,7 +288,7 @@ void
 dfl_usb_access_hint(char *msg, size_t msglen, const char *path, uint16_t vid,
     uint16_t pid)
 {
-	say(msg, msglen, "%s (%04x:%04x): permission denied opening the USB "
+	dfl_msg(msg, msglen, "%s (%04x:%04x): permission denied opening the USB "
 	    "device (LIBUSB_ERROR_ACCESS): this user may not write to it",
 	    path, vid, pid);
 }
@@ -337,7 +325,7 @@ open_info(struct dfl_usb_handle *h, char *msg, size_t msglen)
 	int rc;
 
 	if (!in->has_func && in->protocol == DFL_PROTOCOL_DFU) {
-		say(msg, msglen, "%s (%04x:%04x): unusable DFU descriptors: "
+		dfl_msg(msg, msglen, "%s (%04x:%04x): unusable DFU descriptors: "
 		    "%s", in->path, in->vid, in->pid, in->func_error);
 		return DFL_USB_DEVICE;
 	}
@@ -347,17 +335,17 @@ open_info(struct dfl_usb_handle *h, char *msg, size_t msglen)
 		return DFL_USB_ACCESS;
 	}
 	if (rc == LIBUSB_ERROR_NO_DEVICE) {
-		say(msg, msglen, "%s: the device was unplugged", in->path);
+		dfl_msg(msg, msglen, "%s: the device was unplugged", in->path);
 		return DFL_USB_GONE;
 	}
 	if (rc != 0) {
-		say(msg, msglen, "%s (%04x:%04x): cannot open the device: %s",
+		dfl_msg(msg, msglen, "%s (%04x:%04x): cannot open the device: %s",
 		    in->path, in->vid, in->pid, libusb_strerror(rc));
 		return DFL_USB_ERROR;
 	}
 	rc = libusb_claim_interface(h->h, in->interface);
 	if (rc != 0) {
-		say(msg, msglen, "%s (%04x:%04x): cannot claim interface %u: "
+		dfl_msg(msg, msglen, "%s (%04x:%04x): cannot claim interface %u: "
 		    "%s%s", in->path, in->vid, in->pid, in->interface,
 		    libusb_strerror(rc), rc == LIBUSB_ERROR_BUSY ?
 		    " (another program or a kernel driver holds it; close "
@@ -401,7 +389,7 @@ open_info(struct dfl_usb_handle *h, char *msg, size_t msglen)
 	parts.alts = in->alts;
 	parts.nalts = in->nalts;
 	if (dfl_device_fill(&h->dev, &parts, why, sizeof(why)) != 0) {
-		say(msg, msglen, "%s (%04x:%04x): %s", in->path, in->vid,
+		dfl_msg(msg, msglen, "%s (%04x:%04x): %s", in->path, in->vid,
 		    in->pid, why);
 		libusb_release_interface(h->h, in->interface);
 		libusb_close(h->h);
@@ -442,14 +430,14 @@ dfl_usb_check_transfer(struct dfl_usb_handle *h, char *msg, size_t msglen)
 	if (d->bInterfaceProtocol != DFL_PROTOCOL_DFU)
 		return 0;
 	if (want == 0 && (h->p.transfer_size == 0 || dfuse))
-		return say(msg, msglen, "%s (%04x:%04x): the DFU functional "
+		return dfl_msg(msg, msglen, "%s (%04x:%04x): the DFU functional "
 		    "descriptor says wTransferSize 0, so no data can be sent "
 		    "or read%s", h->info.path, d->idVendor, d->idProduct,
 		    dfuse ? " (and a DfuSe device places blocks by it)" :
 		    "; give the size the device takes with --transfer-size");
 	if (h->p.transfer_size != 0 && h->p.transfer_size != want) {
 		if (dfuse)
-			return say(msg, msglen, "--transfer-size %u: a DfuSe "
+			return dfl_msg(msg, msglen, "--transfer-size %u: a DfuSe "
 			    "device places block n at the address pointer + "
 			    "(n - 2) x its own wTransferSize (%u), so another "
 			    "size would write to the wrong addresses",
@@ -460,7 +448,7 @@ dfl_usb_check_transfer(struct dfl_usb_handle *h, char *msg, size_t msglen)
 	}
 	if (want > DFL_USB_MAX_TRANSFER) {
 		if (dfuse)
-			return say(msg, msglen, "%s: wTransferSize %u is more "
+			return dfl_msg(msg, msglen, "%s: wTransferSize %u is more "
 			    "than the %u bytes libusb sends in one control "
 			    "transfer, and a DfuSe device places blocks by it",
 			    h->info.path, want, DFL_USB_MAX_TRANSFER);
@@ -481,15 +469,15 @@ dfl_usb_open(struct dfl_usb *u, size_t i, const struct dfl_usb_params *p,
 
 	*out = NULL;
 	if (i >= u->n)
-		return say(msg, msglen, "no such device"), DFL_USB_ERROR;
+		return dfl_msg(msg, msglen, "no such device"), DFL_USB_ERROR;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
-		return say(msg, msglen, "out of memory"), DFL_USB_ERROR;
+		return dfl_msg(msg, msglen, "out of memory"), DFL_USB_ERROR;
 	h->u = u;
 	h->p = *p;
 	if (info_copy(&h->info, &u->list[i]) != 0) {
 		info_free(&h->info);
 		free(h);
-		return say(msg, msglen, "out of memory"), DFL_USB_ERROR;
+		return dfl_msg(msg, msglen, "out of memory"), DFL_USB_ERROR;
 	}
 	if ((rc = open_info(h, msg, msglen)) != 0) {
 		info_free(&h->info);
