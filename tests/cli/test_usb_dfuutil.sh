@@ -125,8 +125,10 @@ fi
 case_end
 
 begin "dfu-util: after :leave the device has left the bus"
+# A device leaves the bus a little after it answers, on real USB as here:
+# the listings wait up to 2 s for it to go (the "gone" loops below).
 mkbin img.bin 3000 3
-if host --device f405 -- sh -c 'dfu-util -a 0 -s 0x08000000:leave -D img.bin && dfu-util -l'; then
+if host --device f405 -- sh -c 'dfu-util -a 0 -s 0x08000000:leave -D img.bin && { i=0; while [ $i -lt 40 ] && dfu-util -l 2>/dev/null | grep -q "Found DFU"; do sleep 0.05; i=$((i + 1)); done; dfu-util -l; }'; then
 	expect_status 0
 	expect_stdout_contains "File downloaded successfully"
 	expect_stdout_lacks "Found DFU"
@@ -189,7 +191,7 @@ case_end
 
 begin "dfu-util: a device that vanishes mid-download (fault=disconnect:20) is gone"
 mkbin img.bin 40000 14
-if host --device f405,fault=disconnect:20 -- sh -c 'dfu-util -a 0 -s 0x08000000 -D img.bin; st=$?; echo; echo "exit $st"; dfu-util -l'; then
+if host --device f405,fault=disconnect:20 -- sh -c 'dfu-util -a 0 -s 0x08000000 -D img.bin; st=$?; echo; echo "exit $st"; i=0; while [ $i -lt 40 ] && dfu-util -l 2>/dev/null | grep -q "Found DFU"; do sleep 0.05; i=$((i + 1)); done; dfu-util -l'; then
 	expect_stdout_line "exit 74"
 	expect_stderr_contains 'Error during special command "SET_ADDRESS" get_status'
 	expect_stdout_lacks "Found DFU"
@@ -231,7 +233,7 @@ case_end
 
 begin "dfu-util: dfu11-reset is reset after manifestation and leaves the bus"
 mkbin img.bin 2048 10
-if host --device dfu11-reset,state=d11.img -- sh -c 'dfu-util -D img.bin; echo "exit $?"; dfu-util -l'; then
+if host --device dfu11-reset,state=d11.img -- sh -c 'dfu-util -D img.bin; echo "exit $?"; i=0; while [ $i -lt 40 ] && dfu-util -l 2>/dev/null | grep -q "Found DFU"; do sleep 0.05; i=$((i + 1)); done; dfu-util -l'; then
 	expect_stdout_contains "dfuMANIFEST-WAIT-RESET"
 	expect_stdout_contains "Resetting USB to switch back to runtime mode"
 	# The kernel answers the reset of a device that comes back as

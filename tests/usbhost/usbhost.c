@@ -21,10 +21,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -362,13 +364,56 @@ deny_access(struct usbhost *h, const struct usbdev *d)
 }
 
 /*
- * Stop the command while a uevent goes out.  umockdev 0.17.16 ends this
- * process (its uevent sender gives up) when a client closes its uevent
- * socket between the sender's connect() and sendmsg(), which a command
- * that exits just as its device leaves does now and then.  A stopped
- * command closes nothing; one that has ended has closed everything, and
- * the sender skips a socket it cannot connect to.  Returns 1 when the
- * command was stopped (resume it with release_command()).
+ * 1 when no process of process group pgrp is still running: each is
+ * stopped, a zombie, or gone (from /proc/PID/stat: "PID (COMM) STATE
+ * PPID PGRP ...", COMM possibly holding spaces and parentheses).
+ */
+static int
+group_stopped(pid_t pgrp)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *e;
+	int stopped = 1;
+
+	if (dir == NULL)
+		return 1;
+	while (stopped && (e = readdir(dir)) != NULL) {
+		char path[300], buf[512], state;
+		const char *p;
+		long ppid, grp;
+		ssize_t n;
+		int fd;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if ((p = strrchr(buf, ')')) == NULL ||
+		    sscanf(p + 1, " %c %ld %ld", &state, &ppid, &grp) != 3)
+			continue;
+		if (grp == (long)pgrp && strchr("TtZX", state) == NULL)
+			stopped = 0;
+	}
+	closedir(dir);
+	return stopped;
+}
+
+/*
+ * Stop the command, and every process it started, while a uevent goes
+ * out.  umockdev 0.17.16 ends this process (its uevent sender gives up)
+ * when a client closes its uevent socket between the sender's connect()
+ * and sendmsg(), which a command that exits just as its device leaves
+ * does now and then.  A stopped process closes nothing; one that has
+ * ended has closed everything, and the sender skips a socket it cannot
+ * connect to.  The command is the leader of its own process group
+ * (run_command()).  Returns 1 when it was stopped (resume it with
+ * release_command()).
  */
 static int
 hold_command(struct usbhost *h)
@@ -377,7 +422,7 @@ hold_command(struct usbhost *h)
 
 	if (h->cmd_pid <= 0 || h->cmd_done)
 		return 0;
-	if (kill(h->cmd_pid, SIGSTOP) != 0)
+	if (kill(-h->cmd_pid, SIGSTOP) != 0)
 		return 0;
 	for (;;) {
 		pid_t r = waitpid(h->cmd_pid, &st, WUNTRACED);
@@ -385,20 +430,26 @@ hold_command(struct usbhost *h)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == h->cmd_pid && WIFSTOPPED(st))
-			return 1;
+			break;
 		if (r == h->cmd_pid) {
 			h->cmd_done = 1;
 			h->cmd_status = st;
 		}
+		/* The rest of the group may still run: let it go on. */
+		kill(-h->cmd_pid, SIGCONT);
 		return 0;
 	}
+	/* Its children (sh -c '...') stop on their own time: up to 1 s. */
+	for (int i = 0; i < 1000 && !group_stopped(h->cmd_pid); i++)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	return 1;
 }
 
 static void
 release_command(struct usbhost *h, int held)
 {
 	if (held)
-		kill(h->cmd_pid, SIGCONT);
+		kill(-h->cmd_pid, SIGCONT);
 }
 
 /* Put d on the bus at its current device number. */
@@ -567,6 +618,8 @@ run_command(struct usbhost *h, char **argv, int deny)
 	if (pid < 0)
 		die(EXIT_HOST, "fork: %s", strerror(errno));
 	if (pid == 0) {
+		/* A group of its own, for hold_command(). */
+		setpgid(0, 0);
 		if (deny && geteuid() == 0 && drop_dac_override() != 0) {
 			fprintf(stderr, "usbhost: access=denied: cannot drop "
 			    "CAP_DAC_OVERRIDE: %s\n", strerror(errno));
@@ -582,6 +635,7 @@ run_command(struct usbhost *h, char **argv, int deny)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	setpgid(pid, pid);
 	h->cmd_pid = pid;
 	for (;;) {
 		pid_t r;
@@ -596,7 +650,7 @@ run_command(struct usbhost *h, char **argv, int deny)
 		if (r < 0 && errno != EINTR)
 			die(EXIT_HOST, "waitpid: %s", strerror(errno));
 		if (got_signal != 0 && !fwd) {
-			kill(pid, got_signal);
+			kill(-pid, got_signal);
 			fwd = 1;
 		}
 		bus_events(h);
