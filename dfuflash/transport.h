@@ -38,7 +38,7 @@ struct dfl_transport {
 	/* USB bus reset (a plain DFU device then runs its firmware). */
 	int (*reset)(void *ctx);
 	/*
-	 * String descriptor index as NUL-terminated ASCII in buf (len > 0),
+	 * String descriptor index as NUL-terminated UTF-8 in buf (len > 0),
 	 * for the iString of GETSTATUS; 0 or a negative error.  May be NULL.
 	 */
 	int (*get_string)(void *ctx, uint8_t index, char *buf, size_t len);

@@ -604,14 +604,15 @@ static int
 t_get_string(void *ctx, uint8_t index, char *buf, size_t len)
 {
 	struct dfl_usb_handle *h = ctx;
-	char *s;
+	uint8_t b[255];
+	int n;
 
 	if (h->h == NULL || len == 0)
 		return DFL_XFER_GONE;
-	if ((s = read_string(h->h, h->langid, index)) == NULL)
+	/* Decoded straight into buf: a long string is cut at a character. */
+	n = libusb_get_string_descriptor(h->h, index, h->langid, b, sizeof(b));
+	if (n < 0 || dfl_string_decode(b, (size_t)n, buf, len, NULL, 0) < 0)
 		return DFL_XFER_IO;
-	snprintf(buf, len, "%s", s);
-	free(s);
 	return 0;
 }
 

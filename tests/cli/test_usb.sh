@@ -444,6 +444,13 @@ expect_stderr_line "dfuflash: the device stays in DFU mode; run again to retry"
 expect_stat 0 left false
 case_end
 
+begin "an error status with the device's own string (iString), read through USB"
+mkbin small.bin 3000 21
+host --device dfu11,fault=write:2=errWRITE -- "$DFUFLASH" -D small.bin
+expect_status 1
+expect_stderr_line 'dfuflash: small.bin: write at offset 0x00000400: device reports errWRITE (device is unable to write memory), state dfuERROR; the device says "write failed at offset 0x400: errWRITE"'
+case_end
+
 begin "a device lost mid-download: says so and what to do"
 fixture
 host --device f405,state=flash.img,fault=disconnect:30 -- "$DFUFLASH" app.dfu
