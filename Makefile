@@ -267,7 +267,7 @@ check: tests
 	@SAN_FLAGS='$(SAN_FLAGS)' HARDEN='$(HARDEN)' tests/run.sh $(B)
 
 # A warning-free build with -Werror in a separate tree, mandoc's lint of
-# the man pages and cppcheck's of the code.
+# the man pages, and cppcheck's and clang-tidy's (.clang-tidy) of the code.
 lint:
 	$(MAKE) --no-print-directory B=$(B)/lint EXTRA_CFLAGS=-Werror all tests
 	mandoc -T lint -W warning $(MANPAGES)
@@ -322,7 +322,7 @@ help:
 	@echo 'Targets:'
 	@echo '  all        build libdfufile (static and shared), the tools and libdfufile.pc'
 	@echo '  check      build and run the unit, CLI, corpus and interoperability tests'
-	@echo '  lint       -Werror build of everything, mandoc -T lint of the man pages, cppcheck'
+	@echo '  lint       -Werror build of everything, mandoc -T lint of the man pages, cppcheck, clang-tidy'
 	@echo '  bench      time bin2dfu and dfuinfo against cp/cat and dfu-util, and dfuflash on the model (not in CI)'
 	@echo '  fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60; needs clang)'
 	@echo '  memcheck   the CLI tests with every tool under valgrind (slow; not in CI)'
