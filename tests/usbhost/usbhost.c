@@ -378,9 +378,9 @@ group_stopped(pid_t pgrp)
 	if (dir == NULL)
 		return 1;
 	while (stopped && (e = readdir(dir)) != NULL) {
-		char path[300], buf[512], state;
+		char path[300], buf[512], state, *end;
 		const char *p;
-		long ppid, grp;
+		long grp;
 		ssize_t n;
 		int fd;
 
@@ -394,8 +394,15 @@ group_stopped(pid_t pgrp)
 		if (n <= 0)
 			continue;
 		buf[n] = '\0';
-		if ((p = strrchr(buf, ')')) == NULL ||
-		    sscanf(p + 1, " %c %ld %ld", &state, &ppid, &grp) != 3)
+		/* ") STATE PPID PGRP" */
+		if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' ||
+		    p[2] == '\0' || p[3] != ' ')
+			continue;
+		state = p[2];
+		errno = 0;
+		(void)strtol(p + 4, &end, 10);
+		grp = strtol(end, &end, 10);
+		if (errno != 0 || *end != ' ')
 			continue;
 		if (grp == (long)pgrp && strchr("TtZX", state) == NULL)
 			stopped = 0;
