@@ -29,6 +29,7 @@ for tool in "$B"/bin/*; do
 	cat >"$work/build/bin/$name" <<EOF
 #!/bin/sh
 exec valgrind -q --error-exitcode=99 --leak-check=full \\
+    --suppressions="$top/tests/memcheck.supp" \\
     --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \\
     --log-file="$work/logs/$name.%p.log" "$tool" "\$@"
 EOF
@@ -42,6 +43,7 @@ for t in "$@"; do
 	printf '%s: ' "$t"
 	BUILD="$work/build" sh "$top/tests/cli/$t.sh" >"$work/$t.out" 2>&1
 	echo "exit $? ($(grep -c '^ok' "$work/$t.out") ok, $(grep -c '^not ok' "$work/$t.out") not ok)"
+	grep '^not ok' "$work/$t.out" | sed 's/^/    /'
 done
 
 # With -q a log is empty unless memcheck reports something ("==PID=="
