@@ -273,7 +273,7 @@ lint:
 	mandoc -T lint -W warning $(MANPAGES)
 	cppcheck -q --std=c11 --enable=warning,portability,performance \
 		--error-exitcode=1 --suppress=missingIncludeSystem -Icommon \
-		common $(TOOLS) tests/model
+		common $(TOOLS) tests/model tests/usbhost
 	printf '%s\n' $(wildcard common/*.c $(TOOLS:%=%/*.c) tests/model/*.c \
 		tests/usbhost/*.c) | xargs -n 1 -P 2 sh -c 'clang-tidy --quiet \
 		"$$0" -- -std=c11 -O2 $(CPPFLAGS_ALL) $(dfusplit_CFLAGS) \
@@ -323,7 +323,8 @@ help:
 	@echo '  all        build libdfufile (static and shared), the tools and libdfufile.pc'
 	@echo '  check      build and run the unit, CLI, corpus and interoperability tests'
 	@echo '  lint       -Werror build of everything, mandoc -T lint of the man pages, cppcheck, clang-tidy'
-	@echo '  bench      time bin2dfu and dfuinfo against cp/cat and dfu-util, and dfuflash on the model (not in CI)'
+	@echo '  bench      time bin2dfu and dfuinfo against cp/cat and dfu-util; dfuflash on the model, and against'
+	@echo '             dfu-util over emulated USB (not in CI)'
 	@echo '  fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60; needs clang)'
 	@echo '  memcheck   the CLI tests with every tool under valgrind (slow; not in CI)'
 	@echo '  install    install tools, library, header, pkg-config file and man pages'
