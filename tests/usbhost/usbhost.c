@@ -431,25 +431,24 @@ hold_command(struct usbhost *h)
 		return 0;
 	if (kill(-h->cmd_pid, SIGSTOP) != 0)
 		return 0;
-	for (;;) {
-		pid_t r = waitpid(h->cmd_pid, &st, WUNTRACED);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r == h->cmd_pid && WIFSTOPPED(st))
-			break;
-		if (r == h->cmd_pid) {
+	/*
+	 * Wait until /proc shows every member stopped (up to 1 s), without
+	 * blocking in waitpid(): a member may be in a tracing stop that is
+	 * never reported to us (LeakSanitizer's tracer at exit).
+	 */
+	for (int i = 0; i < 1000; i++) {
+		if (waitpid(h->cmd_pid, &st, WNOHANG) == h->cmd_pid) {
 			h->cmd_done = 1;
 			h->cmd_status = st;
+			break;
 		}
-		/* The rest of the group may still run: let it go on. */
-		kill(-h->cmd_pid, SIGCONT);
-		return 0;
-	}
-	/* Its children (sh -c '...') stop on their own time: up to 1 s. */
-	for (int i = 0; i < 1000 && !group_stopped(h->cmd_pid); i++)
+		if (group_stopped(h->cmd_pid))
+			return 1;
 		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	return 1;
+	}
+	/* It ended, or did not stop in time: let the rest go on. */
+	kill(-h->cmd_pid, SIGCONT);
+	return 0;
 }
 
 static void
