@@ -236,6 +236,19 @@ print_diag(int error, uint64_t offset, const char *field,
 	    code != NULL ? code : "");
 }
 
+/* Errors and notes of the file and, with -L, of the layout check. */
+static void
+count_diags(const struct dfu_file *f, const struct fit_report *fit,
+	    size_t *nerr, size_t *nnote)
+{
+	*nerr = dfu_file_error_count(f);
+	*nnote = dfu_file_diag_count(f) - *nerr;
+	if (fit != NULL) {
+		*nerr += fit->nerrors;
+		*nnote += fit->ndiags - fit->nerrors;
+	}
+}
+
 static void
 print_text(const struct dfu_file *f, const char *name,
 	   const struct fit_report *fit)
@@ -243,13 +256,9 @@ print_text(const struct dfu_file *f, const char *name,
 	const struct dfu_vendor_prefix *vp = dfu_file_vendor_prefix(f);
 	const struct dfu_suffix *s = dfu_file_suffix(f);
 	const struct dfuse_prefix *p = dfu_file_dfuse_prefix(f);
-	size_t nd = dfu_file_diag_count(f), nerr = dfu_file_error_count(f);
-	size_t nnote = nd - nerr;
+	size_t nd = dfu_file_diag_count(f), nerr, nnote;
 
-	if (fit != NULL) {
-		nerr += fit->nerrors;
-		nnote += fit->ndiags - fit->nerrors;
-	}
+	count_diags(f, fit, &nerr, &nnote);
 
 	print_header(f, name);
 	if (vp != NULL && vp->kind != DFU_VENDOR_PREFIX_NONE) {
@@ -387,13 +396,9 @@ print_json(struct jw *j, const struct dfu_file *f, const char *name,
 	const struct dfu_vendor_prefix *vp = dfu_file_vendor_prefix(f);
 	const struct dfu_suffix *s = dfu_file_suffix(f);
 	const struct dfuse_prefix *p = dfu_file_dfuse_prefix(f);
-	size_t nd = dfu_file_diag_count(f), nerr = dfu_file_error_count(f);
-	size_t nnote = nd - nerr;
+	size_t nd = dfu_file_diag_count(f), nerr, nnote;
 
-	if (fit != NULL) {
-		nerr += fit->nerrors;
-		nnote += fit->ndiags - fit->nerrors;
-	}
+	count_diags(f, fit, &nerr, &nnote);
 
 	jw_object_begin(j, NULL);
 	jw_string(j, "path", name);

@@ -897,6 +897,14 @@ expect_stderr_line "dfuinfo: $TMP/alt.json: not a device list of dfuflash -l --j
 run "$DFUINFO" -L "$TMP/none.json" "$TMP/a.dfu"
 expect_status 2
 expect_stderr_line "dfuinfo: $TMP/none.json: No such file or directory"
+printf '{"list":[]}' >"$TMP/nodev.json"
+run "$DFUINFO" --layout "$TMP/nodev.json" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: $TMP/nodev.json: not a device list of dfuflash -l --json: no \"devices\" array"
+printf '{"devices":[{"path":"1-1"}]}' >"$TMP/noalts.json"
+run "$DFUINFO" -L "$TMP/noalts.json" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: $TMP/noalts.json: not a device list of dfuflash -l --json: the device has no \"alts\" array"
 case_end
 
 finish
