@@ -284,6 +284,7 @@ case_end
 for bad in "f999|unknown profile 'f999'" "f405,colour=red|unknown key 'colour'" \
     "f405,port=0|port=0: expected 1 to 31" "f405,runtime=xyz|runtime=xyz" \
     "f405,transfer-size=5000|transfer-size=5000: expected 0 to 4096" \
+    "f405,plug-after=0|plug-after=0: expected 1 to 600000 ms" \
     "f405,fault=stall:x|fault=stall:x: expected stall:N" \
     "f405,fault=runtime|use the key runtime" "f405,access=maybe|unknown key 'access'"; do
 	spec=${bad%%|*} msg=${bad#*|}
