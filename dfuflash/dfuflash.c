@@ -871,8 +871,8 @@ leave_text(char *buf, size_t len, const struct dfl_result *r)
 		    r->leave_address);
 		break;
 	case DFL_LEAVE_FLASH:
-		snprintf(buf, len, "to 0x%08x, the start of flash: no vector "
-		    "table in the image", r->leave_address);
+		snprintf(buf, len, "to run 0x%08x, the start of flash (no "
+		    "vector table in the image)", r->leave_address);
 		break;
 	case DFL_LEAVE_START:
 		snprintf(buf, len, "to run 0x%08x (--start)", r->leave_address);
