@@ -998,7 +998,7 @@ check_pages(struct dfl_session *s, struct target *tg)
 		    (s->pages[j].flags & 0x100) &&
 		    s->pages[j].start == start + len; j++)
 			len += s->pages[j].size;
-		if ((buf = malloc(len)) == NULL)
+		if ((buf = malloc(len > 0 ? len : 1)) == NULL)
 			return fail(s, DFL_ERR_NOMEM, "out of memory");
 		if ((rc = dfuse_read(s, start, buf, len, DFL_PHASE_CHECK,
 		    &done, total)) != 0) {

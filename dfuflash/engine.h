@@ -83,7 +83,7 @@ uint64_t dfl_device_capacity(const struct dfl_device *dev);
 /* ---- Sessions ------------------------------------------------------------ */
 
 enum dfl_phase {
-	DFL_PHASE_CHECK,  /* reading pages before the plan is final */
+	DFL_PHASE_CHECK,  /* --skip-unchanged: reading pages before erasing */
 	DFL_PHASE_ERASE,
 	DFL_PHASE_WRITE,
 	DFL_PHASE_VERIFY,
