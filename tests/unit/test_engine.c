@@ -539,6 +539,39 @@ test_preserve_usage(void **state)
 	rig_free(r);
 }
 
+/* A kept byte that does not come back as it was is an error. */
+static void
+test_preserve_check(void **state)
+{
+	const uint32_t spec[] = { FLASH, 0x2000, 1 };
+	const struct dfl_keep keep = { FLASH + 0x2100, FLASH + 0x21ff };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	fill(mem_at(r, FLASH), 0x4000, 31);
+	*mem_at(r, FLASH + 0x2100) = 0x33;
+	image(&img, 0, 1, spec);
+	r->o.preserve = &keep;
+	r->o.npreserve = 1;
+	/* Blocks 1-4 are the image, block 5 the kept bytes. */
+	fault(r, "write:5=corrupt");
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_DEVICE, "preserve at "
+	    "0x08002100: device holds 0x32, and held 0x33 before the erase");
+	assert_false(dfu_model_stats(r->m)->left);
+	dfl_image_free(&img);
+	/* The library refuses to keep bytes through a mass erase. */
+	rig_replug(r);
+	image(&img, 0, 1, spec);
+	r->o.npreserve = 0;
+	assert_error(r, flash_img(r, &img, DFL_MASS_ERASE |
+	    DFL_PRESERVE_UNCOVERED), DFL_ERR_PLAN, "--preserve-uncovered "
+	    "needs page erase, not --mass-erase");
+	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
 /* ---- Leaving to the application -------------------------------------------- */
 
 static void
@@ -548,6 +581,38 @@ put32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)(v >> 8);
 	p[2] = (uint8_t)(v >> 16);
 	p[3] = (uint8_t)(v >> 24);
+}
+
+/* No vector table, and no flash in alt 0 to start: refused in the plan. */
+static void
+test_leave_no_flash(void **state)
+{
+	static const struct dfl_alt ram[] = {
+		{ 0, "@RAM /0x20000000/4*1Ke" },
+	};
+	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
+		0x0b, 255, 2048, 0x011a, ram, 1 };
+	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
+		NULL, NULL };
+	struct dfl_session *s = dfl_session_new(&t, &dev);
+	const uint32_t spec[] = { 0x20000000, 0x100, 1 };
+	struct dfl_options o;
+	struct dfl_result res;
+	struct dfl_image img;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.flags = DFL_PLAN_ONLY;
+	image(&img, 0, 1, spec);
+	assert_int_equal(dfl_download(s, &img, &o, &res), DFL_ERR_PLAN);
+	assert_string_equal(dfl_errmsg(s), "the image holds no vector table "
+	    "and the device describes no flash to start (an erasable, "
+	    "writable region of alt 0); give --start address or --no-leave");
+	o.flags = DFL_PLAN_ONLY | DFL_NO_LEAVE;
+	assert_int_equal(dfl_download(s, &img, &o, &res), 0);
+	assert_int_equal(res.leave_reason, 0);
+	dfl_image_free(&img);
+	dfl_session_free(s);
 }
 
 static void
@@ -1635,6 +1700,8 @@ main(void)
 		cmocka_unit_test(test_preserve_widening),
 		cmocka_unit_test(test_preserve_unreadable),
 		cmocka_unit_test(test_preserve_usage),
+		cmocka_unit_test(test_preserve_check),
+		cmocka_unit_test(test_leave_no_flash),
 		cmocka_unit_test(test_vector_table),
 		cmocka_unit_test(test_leave_application),
 		cmocka_unit_test(test_plan_only_sends_no_dnload),
