@@ -205,6 +205,24 @@ expect_stat 0 pages_erased 3
 expect_stat 0 bytes_written 40000
 case_end
 
+begin "--preserve-uncovered reads and restores the rest of a partly covered page over USB"
+fixture
+# Data after the image's end (0x0800dc40) in its last page.
+python3 -c 'd = bytearray(open("flash.img", "rb").read())
+d[0xdc40:0x10000] = bytes((i * 7 + 1) & 0xff for i in range(0x10000 - 0xdc40))
+open("flash.img", "wb").write(d)'
+cp flash.img old.img
+host --device f405,state=flash.img -- "$DFUFLASH" --preserve-uncovered app.dfu
+expect_status 0
+expect_stdout_contains "app.dfu: erased 3 pages (49152 bytes, 9152 of them outside the image, 9152 of those preserved), "
+python3 -c 'import sys
+a, b = open("old.img", "rb").read(), open("flash.img", "rb").read()
+sys.exit(a[0xdc40:0x10000] != b[0xdc40:0x10000] or a[:0x4000] != b[:0x4000] or a[0x10000:] != b[0x10000:])' ||
+    fail "bytes outside the image changed"
+# Read twice: before the erase and back after writing.
+expect_stat 0 bytes_read 18304
+case_end
+
 begin "--verify reads everything back through USB, and finds a corrupted block"
 fixture
 host --device f405,state=flash.img -- "$DFUFLASH" --verify app.dfu
