@@ -52,6 +52,8 @@ struct options {
 	unsigned flags;
 	int start_set;
 	uint32_t start;
+	struct dfl_keep *preserve;	/* --preserve */
+	size_t npreserve;
 	enum progress_mode progress;
 	int quiet;
 	const char *sim;	/* --sim PROFILE[:STATE] */
@@ -63,10 +65,13 @@ struct options {
 enum {
 	OPT_FORCE = 256,
 	OPT_FORMAT,
+	OPT_IGNORE_ID,
 	OPT_JSON,
 	OPT_MASS_ERASE,
 	OPT_NO_LEAVE,
 	OPT_PLAN,
+	OPT_PRESERVE,
+	OPT_PRESERVE_UNCOVERED,
 	OPT_PROGRESS,
 	OPT_SIM,
 	OPT_SIM_FAULT,
@@ -86,12 +91,16 @@ static const struct option longopts[] = {
 	{ "force",		no_argument,		NULL,	OPT_FORCE },
 	{ "format",		required_argument,	NULL,	OPT_FORMAT },
 	{ "help",		no_argument,		NULL,	'h' },
+	{ "ignore-id",		no_argument,		NULL,	OPT_IGNORE_ID },
 	{ "json",		no_argument,		NULL,	OPT_JSON },
 	{ "list",		no_argument,		NULL,	'l' },
 	{ "mass-erase",		no_argument,		NULL,	OPT_MASS_ERASE },
 	{ "no-leave",		no_argument,		NULL,	OPT_NO_LEAVE },
 	{ "path",		required_argument,	NULL,	'p' },
 	{ "plan",		no_argument,		NULL,	OPT_PLAN },
+	{ "preserve",		required_argument,	NULL,	OPT_PRESERVE },
+	{ "preserve-uncovered",	no_argument,		NULL,
+	  OPT_PRESERVE_UNCOVERED },
 	{ "progress",		optional_argument,	NULL,	OPT_PROGRESS },
 	{ "quiet",		no_argument,		NULL,	'q' },
 	{ "address",		required_argument,	NULL,	's' },
@@ -112,7 +121,8 @@ static const struct option longopts[] = {
 };
 
 static const char usage_text[] =
-    "usage: dfuflash [-qw] [--force] [--mass-erase] [--no-leave] [--plan]\n"
+    "usage: dfuflash [-qw] [--ignore-id] [--mass-erase] [--no-leave] [--plan]\n"
+    "                [--preserve range ...] [--preserve-uncovered]\n"
     "                [--progress[=bar|json|none]] [--skip-unchanged]\n"
     "                [--start address] [--verify] [device] file\n"
     "       dfuflash [options] [device] [-a alt] -D file -s address\n"
@@ -171,6 +181,40 @@ parse_address(struct options *o, const char *arg)
 	}
 }
 
+/* --preserve FIRST-LAST or FIRST+SIZE */
+static void
+parse_preserve(struct options *o, const char *arg)
+{
+	const char *sep = strpbrk(arg, "-+");
+	struct dfl_keep k;
+	uint32_t a, b;
+
+	if (sep == NULL || sep == arg ||
+	    cli_parse_u32_prefix(arg, (size_t)(sep - arg), &a) != 0 ||
+	    cli_parse_u32(sep + 1, &b) != 0)
+		bad_usage("--preserve %s: expected first-last or first+size",
+		    arg);
+	k.first = a;
+	if (*sep == '+') {
+		if (b == 0 || (uint64_t)a + b > UINT64_C(1) << 32)
+			bad_usage("--preserve %s: size is 0 or runs past the "
+			    "32-bit address space", arg);
+		k.last = (uint32_t)(a + (b - 1));
+	} else {
+		if (b < a)
+			bad_usage("--preserve %s: the range ends before it "
+			    "starts", arg);
+		k.last = b;
+	}
+	o->preserve = reallocarray(o->preserve, o->npreserve + 1,
+	    sizeof(*o->preserve));
+	if (o->preserve == NULL) {
+		cli_error(NULL, "out of memory");
+		exit(CLI_EXIT_FAIL);
+	}
+	o->preserve[o->npreserve++] = k;
+}
+
 static void
 check_args(struct options *o, int argc, char *argv[])
 {
@@ -190,6 +234,7 @@ check_args(struct options *o, int argc, char *argv[])
 		bad_usage("--json is for -l");
 	if (o->list) {
 		if (modes > 0 || o->sim != NULL || o->flags || o->start_set ||
+		    o->npreserve > 0 ||
 		    o->alt_arg != NULL || o->have_address ||
 		    o->format_dfu >= 0 || o->transfer_size != 0)
 			bad_usage("-l lists the USB devices and takes only "
@@ -221,7 +266,7 @@ check_args(struct options *o, int argc, char *argv[])
 	if (o->format_dfu >= 0 && o->upload == NULL)
 		bad_usage("--format is for -U only");
 	if ((o->upload != NULL || o->unprotect) &&
-	    (o->flags || o->start_set))
+	    (o->flags || o->start_set || o->npreserve > 0))
 		bad_usage("%s takes no download options", o->upload != NULL ?
 		    "-U" : "--unprotect");
 	if (o->start_set && (o->flags & DFL_NO_LEAVE))
@@ -232,6 +277,11 @@ check_args(struct options *o, int argc, char *argv[])
 	if ((o->flags & DFL_MASS_ERASE) && (o->flags & DFL_SKIP_UNCHANGED))
 		bad_usage("--mass-erase erases everything: --skip-unchanged "
 		    "cannot skip anything");
+	if ((o->flags & DFL_MASS_ERASE) &&
+	    (o->npreserve > 0 || (o->flags & DFL_PRESERVE_UNCOVERED)))
+		bad_usage("--mass-erase erases everything: %s cannot keep "
+		    "anything", o->npreserve > 0 ? "--preserve" :
+		    "--preserve-uncovered");
 	if (o->format_dfu < 0)
 		o->format_dfu = 0;
 }
@@ -321,7 +371,19 @@ parse_args(struct options *o, int argc, char *argv[])
 			printf("dfuflash %s\n", DFUFILE_VERSION_STRING);
 			exit(CLI_EXIT_OK);
 		case OPT_FORCE:
-			o->flags |= DFL_FORCE;
+			bad_usage("--force is gone: --ignore-id flashes a file "
+			    "made for another VID:PID, and the pages the image "
+			    "covers in part are erased without a check "
+			    "(--preserve range and --preserve-uncovered keep "
+			    "bytes in them)");
+		case OPT_IGNORE_ID:
+			o->flags |= DFL_IGNORE_ID;
+			break;
+		case OPT_PRESERVE:
+			parse_preserve(o, optarg);
+			break;
+		case OPT_PRESERVE_UNCOVERED:
+			o->flags |= DFL_PRESERVE_UNCOVERED;
 			break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "bin") == 0)
@@ -799,11 +861,64 @@ load_raw(const struct options *o, const struct dfl_device *dev,
 	return rc;
 }
 
+/* "the application at 0x08000000", "0x08000000 (--start)", ... */
+static const char *
+leave_text(char *buf, size_t len, const struct dfl_result *r)
+{
+	switch (r->leave_reason) {
+	case DFL_LEAVE_APP:
+		snprintf(buf, len, "to run the application at 0x%08x",
+		    r->leave_address);
+		break;
+	case DFL_LEAVE_FLASH:
+		snprintf(buf, len, "to run 0x%08x, the start of flash (no "
+		    "vector table in the image)", r->leave_address);
+		break;
+	case DFL_LEAVE_START:
+		snprintf(buf, len, "to run 0x%08x (--start)", r->leave_address);
+		break;
+	default:
+		buf[0] = '\0';
+	}
+	return buf;
+}
+
+static const char *
+leave_reason_name(enum dfl_leave_reason why)
+{
+	switch (why) {
+	case DFL_LEAVE_APP:
+		return "\"application\"";
+	case DFL_LEAVE_FLASH:
+		return "\"flash\"";
+	case DFL_LEAVE_START:
+		return "\"start\"";
+	}
+	return "null";
+}
+
+/* " (278528 bytes, 61440 of them outside the image)" */
+static const char *
+erase_text(char *buf, size_t len, const struct dfl_result *r)
+{
+	int n = snprintf(buf, len, " (%llu bytes, %llu of them outside the "
+	    "image", (unsigned long long)r->bytes_erased,
+	    (unsigned long long)r->bytes_erased_outside);
+
+	if (r->bytes_kept > 0 && n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", %llu of those "
+		    "preserved", (unsigned long long)r->bytes_kept);
+	if (n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, ")");
+	return buf;
+}
+
 static void
 print_plan(const struct dfl_result *r)
 {
-	uint64_t erase = 0, write = 0;
+	uint64_t write = 0;
 	unsigned nerase = 0, nskip = 0;
+	char buf[160];
 
 	for (size_t i = 0; i < r->npages; i++) {
 		const struct dfl_page *p = &r->pages[i];
@@ -813,12 +928,16 @@ print_plan(const struct dfl_result *r)
 
 		printf("page   alt %u 0x%08x-0x%08x %7u bytes  %s\n", p->alt,
 		    p->start, p->start + p->size - 1, p->size, what);
-		if (p->flags & DFL_PAGE_ERASE) {
-			erase += p->size;
+		if (p->flags & DFL_PAGE_ERASE)
 			nerase++;
-		}
 		if (p->flags & DFL_PAGE_UNCHANGED)
 			nskip++;
+	}
+	for (size_t i = 0; i < r->nkept; i++) {
+		const struct dfl_range *k = &r->kept[i];
+
+		printf("keep   alt %u 0x%08x-0x%08x %7u bytes\n", k->alt,
+		    k->start, k->start + k->size - 1, k->size);
 	}
 	for (size_t i = 0; i < r->nwrites; i++) {
 		const struct dfl_range *w = &r->writes[i];
@@ -827,39 +946,58 @@ print_plan(const struct dfl_result *r)
 		    w->start, w->start + w->size - 1, w->size);
 		write += w->size;
 	}
-	printf("plan: erase %u pages (%llu bytes), skip %u unchanged, write "
-	    "%llu bytes in %zu ranges\n", nerase, (unsigned long long)erase,
-	    nskip, (unsigned long long)write, r->nwrites);
+	if (r->leave_reason != 0)
+		printf("leave  alt %u %s\n", r->leave_alt,
+		    leave_text(buf, sizeof(buf), r));
+	printf("plan: erase %u pages (%llu bytes, %llu of them outside the "
+	    "image), keep %llu bytes, skip %u unchanged, write %llu bytes in "
+	    "%zu ranges\n", nerase, (unsigned long long)r->bytes_erased,
+	    (unsigned long long)r->bytes_erased_outside,
+	    (unsigned long long)r->bytes_kept, nskip,
+	    (unsigned long long)write, r->nwrites);
 }
 
 static void
 report(const struct options *o, const char *name, const struct dfl_result *r)
 {
+	char erased[160], left[160];
+
 	if (o->quiet)
 		return;
 	if (o->progress == PROGRESS_JSON) {
 		printf("{\"event\":\"done\",\"pages_erased\":%u,"
-		    "\"pages_skipped\":%u,\"bytes_written\":%llu,"
-		    "\"verified\":%s,\"left\":%s}\n", r->pages_erased,
-		    r->pages_skipped, (unsigned long long)r->bytes_written,
+		    "\"bytes_erased\":%llu,\"bytes_erased_outside\":%llu,"
+		    "\"bytes_preserved\":%llu,\"pages_skipped\":%u,"
+		    "\"bytes_written\":%llu,\"verified\":%s,\"left\":%s,"
+		    "\"leave_address\":", r->pages_erased,
+		    (unsigned long long)r->bytes_erased,
+		    (unsigned long long)r->bytes_erased_outside,
+		    (unsigned long long)r->bytes_kept, r->pages_skipped,
+		    (unsigned long long)r->bytes_written,
 		    r->verified ? "true" : "false", r->left ? "true" : "false");
+		if (r->left && r->leave_reason != 0)
+			printf("%u", r->leave_address);
+		else
+			fputs("null", stdout);
+		printf(",\"leave_reason\":%s}\n", r->left ?
+		    leave_reason_name(r->leave_reason) : "null");
 		return;
 	}
-	printf("%s: %serased %u page%s, skipped %u unchanged, wrote %llu "
+	printf("%s: %serased %u page%s%s, skipped %u unchanged, wrote %llu "
 	    "bytes%s\n", name, r->mass_erased ? "mass erase, " : "",
 	    r->pages_erased, r->pages_erased == 1 ? "" : "s",
+	    r->pages_erased > 0 ? erase_text(erased, sizeof(erased), r) : "",
 	    r->pages_skipped, (unsigned long long)r->bytes_written,
 	    r->verified ? ", verified" : "");
+	leave_text(left, sizeof(left), r);
 	if (!r->left)
 		printf("%s: device stays in DFU mode\n", name);
-	else if (r->left_vanished)
-		printf("%s: device left DFU mode (it reset before answering)\n",
-		    name);
-	else if (r->leave_address != 0 || o->start_set)
-		printf("%s: device left DFU mode to run 0x%08x\n", name,
-		    r->leave_address);
+	else if (left[0] == '\0')
+		printf("%s: device left DFU mode%s\n", name, r->left_vanished ?
+		    " (it reset before answering)" : "");
 	else
-		printf("%s: device left DFU mode\n", name);
+		printf("%s: device left DFU mode %s%s\n", name, left,
+		    r->left_vanished ? " (it reset before answering)" : "");
 }
 
 static int
@@ -884,6 +1022,8 @@ do_download(const struct options *o, struct dfl_session *s,
 	eo.flags = o->flags;
 	eo.start_set = o->start_set;
 	eo.start = o->start;
+	eo.preserve = o->preserve;
+	eo.npreserve = o->npreserve;
 	eo.progress = on_progress;
 	eo.warn = on_warn;
 	eo.cb_ctx = ui;
@@ -896,6 +1036,10 @@ do_download(const struct options *o, struct dfl_session *s,
 	if (rc == 0 && (o->flags & DFL_PLAN_ONLY)) {
 		print_plan(&res);
 		return CLI_EXIT_OK;
+	}
+	if (rc == DFL_ERR_USAGE) {
+		cli_error(NULL, "%s", dfl_errmsg(s));
+		return CLI_EXIT_USAGE;
 	}
 	if (rc != 0) {
 		engine_error(ui, s, name, rc);
@@ -1277,5 +1421,6 @@ main(int argc, char *argv[])
 	    rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_FAIL;
 	free(opt.faults);
+	free(opt.preserve);
 	return rc;
 }

@@ -52,6 +52,13 @@ struct target {
 	size_t page0, npages; /* slice of the session's pages */
 };
 
+/* Bytes of an erased page that survive: read first, written back. */
+struct keep {
+	uint8_t alt;
+	uint32_t start, size;
+	uint8_t *data;
+};
+
 struct dfl_session {
 	const struct dfl_transport *t;
 	const struct dfl_device *dev;
@@ -65,6 +72,10 @@ struct dfl_session {
 	size_t nwrites, wcap;
 	struct target *targets;
 	size_t ntargets;
+	struct keep *keeps;
+	struct dfl_range *kept; /* the ranges of keeps, for the result */
+	size_t nkeeps, kcap;
+	struct dfu_layout *main_layout; /* alt 0's, for leaving */
 	struct dfl_result res;
 };
 
@@ -202,6 +213,8 @@ dfl_phase_name(enum dfl_phase phase)
 		return "leave";
 	case DFL_PHASE_SETUP:
 		return "setup";
+	case DFL_PHASE_PRESERVE:
+		return "preserve";
 	}
 	return "?";
 }
@@ -235,6 +248,11 @@ targets_free(struct dfl_session *s)
 	s->targets = NULL;
 	s->ntargets = 0;
 	s->npages = s->nwrites = 0;
+	for (size_t i = 0; i < s->nkeeps; i++)
+		free(s->keeps[i].data);
+	s->nkeeps = 0;
+	dfu_layout_free(s->main_layout);
+	s->main_layout = NULL;
 }
 
 void
@@ -245,6 +263,8 @@ dfl_session_free(struct dfl_session *s)
 	targets_free(s);
 	free(s->pages);
 	free(s->writes);
+	free(s->keeps);
+	free(s->kept);
 	free(s);
 }
 
@@ -912,11 +932,11 @@ image_byte(const struct target *tg, uint32_t addr)
 	return -1;
 }
 
-/* Does the image cover every byte of the page? */
-static int
-page_covered(const struct target *tg, const struct dfl_page *p)
+/* How many bytes of [start, start + size) the image holds. */
+static uint64_t
+image_bytes_in(const struct target *tg, uint32_t start, uint32_t size)
 {
-	uint64_t a = p->start, end = a + p->size;
+	uint64_t a = start, end = a + size, n = 0;
 
 	for (size_t i = 0; i < tg->nsegs && a < end; i++) {
 		const struct dfl_segment *sg = tg->segs[i];
@@ -924,50 +944,45 @@ page_covered(const struct target *tg, const struct dfl_page *p)
 
 		if (se <= a)
 			continue;
+		if (ss >= end)
+			break;
 		if (ss > a)
-			return 0;
+			a = ss;
+		if (se > end)
+			se = end;
+		n += se - a;
 		a = se;
 	}
-	return a >= end;
+	return n;
 }
 
 /*
- * Read the pages that must be looked at before the plan is final: with
- * --skip-unchanged all of them, otherwise those an erase would take bytes
- * from that the image does not cover.  Then mark unchanged pages and
- * refuse erases that would lose data.
+ * --skip-unchanged: read the pages (readable ones) and mark those that
+ * already hold the image, which are then neither erased nor written.
  */
 static int
 check_pages(struct dfl_session *s, struct target *tg)
 {
-	int skip = s->o->flags & DFL_SKIP_UNCHANGED;
 	int can_read = s->dev->bmAttributes & DFU_ATTR_CAN_UPLOAD;
 	uint64_t total = 0, done = 0;
-	unsigned lossy = 0;
-	char first_loss[400] = "";
 	size_t i, j;
 	int rc;
 
+	if (!(s->o->flags & DFL_SKIP_UNCHANGED))
+		return 0;
 	for (i = tg->page0; i < tg->page0 + tg->npages; i++) {
 		struct dfl_page *p = &s->pages[i];
 		const struct dfu_layout_region *r =
 		    dfu_layout_find(tg->layout, p->start, NULL);
-		int need_loss = (p->flags & DFL_PAGE_ERASE) &&
-		    !(s->o->flags & DFL_FORCE) && !page_covered(tg, p);
-		int readable = can_read && (r->access & DFU_LAYOUT_READABLE);
 
 		/* Bit 0x100 (private): read this page. */
-		if ((skip || need_loss) && readable) {
+		if (can_read && (r->access & DFU_LAYOUT_READABLE)) {
 			p->flags |= 0x100;
 			total += p->size;
-		} else if (need_loss)
-			return fail(s, DFL_ERR_PLAN, "alt %u: page "
-			    "0x%08x-0x%08x would be erased, and the image "
-			    "does not cover all of it; the device cannot "
-			    "read it back to check that nothing is lost "
-			    "(--force erases it anyway)", tg->alt, p->start,
-			    p->start + p->size - 1);
+		}
 	}
+	if (total > 0 && (rc = select_alt(s, tg->alt)) != 0)
+		return rc;
 	for (i = tg->page0; i < tg->page0 + tg->npages; i = j) {
 		uint32_t start, len;
 		uint8_t *buf;
@@ -983,7 +998,7 @@ check_pages(struct dfl_session *s, struct target *tg)
 		    (s->pages[j].flags & 0x100) &&
 		    s->pages[j].start == start + len; j++)
 			len += s->pages[j].size;
-		if ((buf = malloc(len)) == NULL)
+		if ((buf = malloc(len > 0 ? len : 1)) == NULL)
 			return fail(s, DFL_ERR_NOMEM, "out of memory");
 		if ((rc = dfuse_read(s, start, buf, len, DFL_PHASE_CHECK,
 		    &done, total)) != 0) {
@@ -994,44 +1009,376 @@ check_pages(struct dfl_session *s, struct target *tg)
 			struct dfl_page *p = &s->pages[k];
 			const uint8_t *dev = buf + (p->start - start);
 			int same = 1;
-			uint32_t lo = 0, hi = 0, n = 0;
 
 			p->flags &= ~0x100u;
-			for (uint32_t b = 0; b < p->size; b++) {
+			for (uint32_t b = 0; b < p->size && same; b++) {
 				int v = image_byte(tg, p->start + b);
 
 				if (v >= 0 && v != dev[b])
 					same = 0;
-				if (v < 0 && dev[b] != ERASED) {
-					if (n++ == 0)
-						lo = p->start + b;
-					hi = p->start + b;
-				}
 			}
-			if (skip && same) {
+			if (same)
 				p->flags = DFL_PAGE_UNCHANGED;
-				continue;
-			}
-			if (!(p->flags & DFL_PAGE_ERASE) || n == 0 ||
-			    (s->o->flags & DFL_FORCE))
-				continue;
-			if (lossy++ == 0)
-				snprintf(first_loss, sizeof(first_loss),
-				    "alt %u: erasing page 0x%08x-0x%08x would "
-				    "lose %u bytes at 0x%08x-0x%08x that are "
-				    "not in the image", tg->alt, p->start,
-				    p->start + p->size - 1, n, lo, hi);
 		}
 		free(buf);
 	}
-	if (lossy > 0) {
-		if (lossy > 1)
-			return fail(s, DFL_ERR_PLAN, "%s (and %u more pages); "
-			    "--force erases them anyway", first_loss,
-			    lossy - 1);
-		return fail(s, DFL_ERR_PLAN, "%s; --force erases them anyway",
-		    first_loss);
+	return 0;
+}
+
+/* ---- Kept bytes ------------------------------------------------------------ */
+
+/* Is addr, which the image does not hold, to survive the erase? */
+static int
+keep_wanted(const struct dfl_session *s, uint32_t addr)
+{
+	if (s->o->flags & DFL_PRESERVE_UNCOVERED)
+		return 1;
+	for (size_t i = 0; i < s->o->npreserve; i++)
+		if (addr >= s->o->preserve[i].first &&
+		    addr <= s->o->preserve[i].last)
+			return 1;
+	return 0;
+}
+
+static int
+add_keep(struct dfl_session *s, uint8_t alt, uint32_t start, uint32_t size)
+{
+	struct keep *k;
+
+	if (s->nkeeps > 0) {
+		k = &s->keeps[s->nkeeps - 1];
+		if (k->alt == alt && (uint64_t)k->start + k->size == start) {
+			k->size += size;
+			return 0;
+		}
 	}
+	if (s->nkeeps == s->kcap) {
+		size_t cap = s->kcap ? s->kcap * 2 : 16;
+		struct dfl_range *r;
+
+		if ((k = realloc(s->keeps, cap * sizeof(*k))) == NULL)
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		s->keeps = k;
+		if ((r = realloc(s->kept, cap * sizeof(*r))) == NULL)
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		s->kept = r;
+		s->kcap = cap;
+	}
+	k = &s->keeps[s->nkeeps++];
+	k->alt = alt;
+	k->start = start;
+	k->size = size;
+	k->data = NULL;
+	return 0;
+}
+
+/*
+ * Put bytes [a, b) that must be written (data at a) into the runs of tg
+ * as image bytes are: widened to WRITE_UNIT inside their regions, merged
+ * with the runs they overlap or touch.  Kept bytes are never image bytes,
+ * so they only replace the 0xff filling of a run.
+ */
+static int
+fold_piece(struct dfl_session *s, struct target *tg, uint32_t a, uint32_t b,
+    const uint8_t *data)
+{
+	uint64_t ws = a, we = b, ns, ne;
+	size_t lo, hi;
+	uint8_t *buf;
+
+	if (unit_aligned(dfu_layout_find(tg->layout, a, NULL)))
+		ws -= ws % WRITE_UNIT;
+	if (unit_aligned(dfu_layout_find(tg->layout, b - 1, NULL)))
+		we += (WRITE_UNIT - we % WRITE_UNIT) % WRITE_UNIT;
+	for (lo = 0; lo < tg->nruns &&
+	    (uint64_t)tg->runs[lo].start + tg->runs[lo].size < ws; lo++)
+		;
+	for (hi = lo; hi < tg->nruns && tg->runs[hi].start <= we; hi++)
+		;
+	ns = ws;
+	ne = we;
+	if (hi > lo) {
+		const struct run *last = &tg->runs[hi - 1];
+
+		if (tg->runs[lo].start < ns)
+			ns = tg->runs[lo].start;
+		if ((uint64_t)last->start + last->size > ne)
+			ne = (uint64_t)last->start + last->size;
+	}
+	if ((buf = malloc(ne - ns)) == NULL)
+		return fail(s, DFL_ERR_NOMEM, "out of memory");
+	memset(buf, ERASED, ne - ns);
+	for (size_t i = lo; i < hi; i++) {
+		memcpy(buf + (tg->runs[i].start - ns), tg->runs[i].data,
+		    tg->runs[i].size);
+		free(tg->runs[i].data);
+	}
+	memcpy(buf + (a - ns), data, b - a);
+	if (hi == lo) {
+		struct run *n = realloc(tg->runs, (tg->nruns + 1) * sizeof(*n));
+
+		if (n == NULL) {
+			free(buf);
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		}
+		tg->runs = n;
+		memmove(&tg->runs[lo + 1], &tg->runs[lo],
+		    (tg->nruns - lo) * sizeof(*n));
+		tg->nruns++;
+	} else {
+		memmove(&tg->runs[lo + 1], &tg->runs[hi],
+		    (tg->nruns - hi) * sizeof(*tg->runs));
+		tg->nruns -= hi - lo - 1;
+	}
+	tg->runs[lo].alt = tg->alt;
+	tg->runs[lo].start = (uint32_t)ns;
+	tg->runs[lo].size = (uint32_t)(ne - ns);
+	tg->runs[lo].data = buf;
+	return 0;
+}
+
+/*
+ * The bytes of the pages to erase that the image does not cover and that
+ * must survive: find them, make sure they can be read, read them (only
+ * them), and fold those that are not 0xff into the runs.
+ */
+static int
+plan_keeps(struct dfl_session *s, struct target *tg)
+{
+	int can_read = s->dev->bmAttributes & DFU_ATTR_CAN_UPLOAD;
+	size_t k0 = s->nkeeps;
+	uint64_t total = 0, done = 0;
+	int rc;
+
+	if (s->o->npreserve == 0 && !(s->o->flags & DFL_PRESERVE_UNCOVERED))
+		return 0;
+	for (size_t i = tg->page0; i < tg->page0 + tg->npages; i++) {
+		const struct dfl_page *p = &s->pages[i];
+		uint32_t b = 0;
+
+		if (!(p->flags & DFL_PAGE_ERASE))
+			continue;
+		while (b < p->size) {
+			uint32_t a = p->start + b, n = 0;
+
+			while (b + n < p->size && image_byte(tg, a + n) < 0 &&
+			    keep_wanted(s, a + n))
+				n++;
+			if (n == 0) {
+				b++;
+				continue;
+			}
+			if ((rc = add_keep(s, tg->alt, a, n)) != 0)
+				return rc;
+			b += n;
+		}
+	}
+	for (size_t i = k0; i < s->nkeeps; i++) {
+		const struct keep *k = &s->keeps[i];
+		const struct dfu_layout_region *r =
+		    dfu_layout_find(tg->layout, k->start, NULL);
+
+		if (!can_read)
+			return fail(s, DFL_ERR_PLAN, "alt %u: 0x%08x-0x%08x "
+			    "are to be preserved, and the device cannot read "
+			    "them back (bitCanUpload is 0); nothing was "
+			    "erased", tg->alt, k->start,
+			    k->start + k->size - 1);
+		if (!(r->access & DFU_LAYOUT_READABLE))
+			return fail(s, DFL_ERR_PLAN, "alt %u: 0x%08x-0x%08x "
+			    "are to be preserved, and region 0x%08x-0x%08llx "
+			    "is %s, not readable; nothing was erased",
+			    tg->alt, k->start, k->start + k->size - 1,
+			    r->start, (unsigned long long)(r->end - 1),
+			    dfu_layout_access_name(r->access));
+		total += k->size;
+	}
+	if (total == 0)
+		return 0;
+	if ((rc = select_alt(s, tg->alt)) != 0)
+		return rc;
+	for (size_t i = k0; i < s->nkeeps; i++) {
+		struct keep *k = &s->keeps[i];
+
+		if ((k->data = malloc(k->size)) == NULL)
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		if ((rc = dfuse_read(s, k->start, k->data, k->size,
+		    DFL_PHASE_PRESERVE, &done, total)) != 0) {
+			size_t n = strlen(s->err);
+
+			snprintf(s->err + n, sizeof(s->err) - n, "; the bytes "
+			    "to preserve cannot be read, and nothing was "
+			    "erased");
+			return rc;
+		}
+		s->res.bytes_kept += k->size;
+		for (uint32_t b = 0; b < k->size;) {
+			uint32_t n = 0;
+
+			while (b + n < k->size && k->data[b + n] != ERASED)
+				n++;
+			if (n == 0) {
+				b++;
+				continue;
+			}
+			if ((rc = fold_piece(s, tg, k->start + b,
+			    k->start + b + n, k->data + b)) != 0)
+				return rc;
+			s->res.bytes_restored += n;
+			b += n;
+		}
+	}
+	return 0;
+}
+
+/* After writing: every kept byte of tg's alt holds what it held. */
+static int
+check_keeps(struct dfl_session *s, const struct target *tg)
+{
+	uint64_t total = 0, done = 0;
+	int rc;
+
+	for (size_t i = 0; i < s->nkeeps; i++)
+		if (s->keeps[i].alt == tg->alt)
+			total += s->keeps[i].size;
+	for (size_t i = 0; i < s->nkeeps && total > 0; i++) {
+		const struct keep *k = &s->keeps[i];
+		uint8_t *buf;
+
+		if (k->alt != tg->alt)
+			continue;
+		if ((buf = malloc(k->size)) == NULL)
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		if ((rc = dfuse_read(s, k->start, buf, k->size,
+		    DFL_PHASE_PRESERVE, &done, total)) != 0) {
+			free(buf);
+			return rc;
+		}
+		for (uint32_t b = 0; b < k->size; b++)
+			if (buf[b] != k->data[b]) {
+				rc = fail(s, DFL_ERR_DEVICE, "preserve at "
+				    "0x%08x: device holds 0x%02x, and held "
+				    "0x%02x before the erase", k->start + b,
+				    buf[b], k->data[b]);
+				free(buf);
+				return rc;
+			}
+		free(buf);
+	}
+	return 0;
+}
+
+/* ---- Leaving ------------------------------------------------------------- */
+
+static uint32_t
+le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static int
+is_flash(const struct dfu_layout_region *r)
+{
+	unsigned both = DFU_LAYOUT_ERASABLE | DFU_LAYOUT_WRITABLE;
+
+	return r != NULL && (r->access & both) == both;
+}
+
+int
+dfl_vector_table(const uint8_t p[8], const struct dfu_layout *layout)
+{
+	uint32_t sp = le32(p), reset = le32(p + 4);
+
+	return sp % 4 == 0 && sp >= 0x20000000u && sp <= 0x40000000u &&
+	    (reset & 1) != 0 &&
+	    is_flash(dfu_layout_find(layout, reset & ~1u, NULL));
+}
+
+/*
+ * Where the device goes when it leaves, decided before anything is sent:
+ * the start address given, else the application (the lowest segment
+ * start in flash that holds a vector table), else the start of main
+ * flash: the first erasable, writable region of alt 0.
+ */
+static int
+plan_leave(struct dfl_session *s)
+{
+	const struct dfl_alt *a0 = find_alt(s->dev, 0);
+	const struct dfu_layout_region *main_flash = NULL;
+	int found = 0;
+
+	if (s->o->flags & DFL_NO_LEAVE)
+		return 0;
+	if (a0 == NULL && s->dev->nalts > 0)
+		a0 = &s->dev->alts[0];
+	if (a0 != NULL && a0->name != NULL &&
+	    (s->main_layout = dfu_layout_new()) != NULL &&
+	    dfu_layout_parse(s->main_layout, a0->name) == 0)
+		for (unsigned r = 0; r < dfu_layout_region_count(s->main_layout)
+		    && main_flash == NULL; r++)
+			if (is_flash(dfu_layout_region(s->main_layout, r)))
+				main_flash = dfu_layout_region(s->main_layout,
+				    r);
+	if (s->o->start_set) {
+		for (size_t t = 0; t < s->ntargets && !found; t++)
+			if (dfu_layout_find(s->targets[t].layout, s->o->start,
+			    NULL) != NULL) {
+				s->res.leave_alt = s->targets[t].alt;
+				found = 1;
+			}
+		if (!found && main_flash != NULL &&
+		    dfu_layout_find(s->main_layout, s->o->start, NULL) != NULL) {
+			s->res.leave_alt = a0->alt;
+			found = 1;
+		}
+		if (!found)
+			return fail(s, DFL_ERR_PLAN, "start address 0x%08x is "
+			    "outside the memory of alt %u (%s)", s->o->start,
+			    s->targets[0].alt,
+			    dfu_layout_name(s->targets[0].layout));
+		s->res.leave_address = s->o->start;
+		s->res.leave_reason = DFL_LEAVE_START;
+		return 0;
+	}
+	for (size_t t = 0; t < s->ntargets; t++) {
+		const struct target *tg = &s->targets[t];
+
+		for (size_t i = 0; i < tg->nsegs; i++) {
+			const struct dfl_segment *sg = tg->segs[i];
+			uint8_t w[8];
+			int ok = is_flash(dfu_layout_find(tg->layout,
+			    sg->address, NULL));
+
+			for (unsigned b = 0; b < 8 && ok; b++) {
+				int v = sg->address + b < sg->address ? -1 :
+				    image_byte(tg, sg->address + b);
+
+				if (v < 0)
+					ok = 0;
+				else
+					w[b] = (uint8_t)v;
+			}
+			if (!ok || !dfl_vector_table(w, tg->layout) ||
+			    (found && sg->address >= s->res.leave_address))
+				continue;
+			s->res.leave_address = sg->address;
+			s->res.leave_alt = tg->alt;
+			found = 1;
+		}
+	}
+	if (found) {
+		s->res.leave_reason = DFL_LEAVE_APP;
+		return 0;
+	}
+	if (main_flash == NULL)
+		return fail(s, DFL_ERR_PLAN, "the image holds no vector table "
+		    "and the device describes no flash to start (an "
+		    "erasable, writable region of alt 0); give --start "
+		    "address or --no-leave");
+	s->res.leave_address = main_flash->start;
+	s->res.leave_alt = a0->alt;
+	s->res.leave_reason = DFL_LEAVE_FLASH;
 	return 0;
 }
 
@@ -1136,29 +1483,45 @@ plan_dfuse(struct dfl_session *s)
 		    (rc = make_pages(s, tg)) != 0)
 			return rc;
 	}
-	/* The address the device will be told to run must be in its memory. */
-	if (s->o->start_set && !(s->o->flags & DFL_NO_LEAVE) &&
-	    dfu_layout_find(s->targets[0].layout, s->o->start, NULL) == NULL)
-		return fail(s, DFL_ERR_PLAN, "start address 0x%08x is outside "
-		    "the memory of alt %u (%s)", s->o->start,
-		    s->targets[0].alt, dfu_layout_name(s->targets[0].layout));
+	/* Where it leaves to, before anything is sent. */
+	if ((rc = plan_leave(s)) != 0)
+		return rc;
 	/* Reads only after every target passed the checks above. */
 	for (size_t t = 0; t < s->ntargets; t++) {
 		struct target *tg = &s->targets[t];
 
-		int reads = 0;
-
-		for (size_t i = tg->page0; i < tg->page0 + tg->npages; i++)
-			if ((s->o->flags & DFL_SKIP_UNCHANGED) ||
-			    ((s->pages[i].flags & DFL_PAGE_ERASE) &&
-			    !(s->o->flags & DFL_FORCE) &&
-			    !page_covered(tg, &s->pages[i])))
-				reads = 1;
-		if (reads && (rc = select_alt(s, tg->alt)) != 0)
-			return rc;
 		if ((rc = check_pages(s, tg)) != 0 ||
+		    (rc = plan_keeps(s, tg)) != 0 ||
 		    (rc = make_writes(s, tg)) != 0)
 			return rc;
+		for (size_t i = tg->page0; i < tg->page0 + tg->npages; i++) {
+			const struct dfl_page *p = &s->pages[i];
+
+			if (!(p->flags & DFL_PAGE_ERASE))
+				continue;
+			s->res.bytes_erased += p->size;
+			s->res.bytes_erased_outside += p->size -
+			    image_bytes_in(tg, p->start, p->size);
+		}
+	}
+	for (size_t i = 0; i < s->nkeeps; i++) {
+		s->kept[i].alt = s->keeps[i].alt;
+		s->kept[i].start = s->keeps[i].start;
+		s->kept[i].size = s->keeps[i].size;
+	}
+	/* A range to preserve in no page that is erased needs nothing. */
+	for (size_t k = 0; k < s->o->npreserve; k++) {
+		const struct dfl_keep *pr = &s->o->preserve[k];
+		int erased = 0;
+
+		for (size_t i = 0; i < s->npages && !erased; i++)
+			erased = (s->pages[i].flags & DFL_PAGE_ERASE) &&
+			    pr->first <= s->pages[i].start + (s->pages[i].size
+			    - 1) && pr->last >= s->pages[i].start;
+		if (!erased)
+			warn(s, "--preserve 0x%08x-0x%08x: no page that is "
+			    "erased holds these bytes; they stay as they are",
+			    pr->first, pr->last);
 	}
 	return 0;
 }
@@ -1344,6 +1707,8 @@ download_dfuse(struct dfl_session *s)
 			    total)) != 0)
 				return rc;
 		}
+		if ((rc = check_keeps(s, tg)) != 0)
+			return rc;
 		if (s->o->flags & DFL_VERIFY) {
 			total = done = 0;
 			for (size_t i = 0; i < tg->nruns; i++)
@@ -1358,13 +1723,7 @@ download_dfuse(struct dfl_session *s)
 			s->res.pages_skipped++;
 	if (s->o->flags & DFL_NO_LEAVE)
 		return 0;
-	{
-		const struct target *tg = &s->targets[0];
-		uint32_t start = s->o->start_set ? s->o->start :
-		    tg->segs[0]->address;
-
-		return dfuse_leave(s, tg->alt, start);
-	}
+	return dfuse_leave(s, s->res.leave_alt, s->res.leave_address);
 }
 
 static int
@@ -1456,6 +1815,33 @@ download_plain(struct dfl_session *s, const struct dfl_image *img)
 	return 0;
 }
 
+/* A range to preserve that the image writes is a contradiction. */
+static int
+check_preserve(struct dfl_session *s, const struct dfl_image *img)
+{
+	for (size_t k = 0; k < s->o->npreserve; k++) {
+		const struct dfl_keep *pr = &s->o->preserve[k];
+
+		if (pr->last < pr->first)
+			return fail(s, DFL_ERR_USAGE, "--preserve 0x%08x-0x%08x: "
+			    "the range ends before it starts", pr->first,
+			    pr->last);
+		for (size_t i = 0; i < img->nsegs && !img->plain; i++) {
+			const struct dfl_segment *sg = &img->segs[i];
+			uint64_t last = (uint64_t)sg->address + sg->size - 1;
+
+			if (sg->size > 0 && pr->first <= last &&
+			    pr->last >= sg->address)
+				return fail(s, DFL_ERR_USAGE, "--preserve "
+				    "0x%08x-0x%08x: the image writes "
+				    "0x%08x-0x%08llx (alt %u), which overlaps "
+				    "it", pr->first, pr->last, sg->address,
+				    (unsigned long long)last, sg->alt);
+		}
+	}
+	return 0;
+}
+
 int
 dfl_download(struct dfl_session *s, const struct dfl_image *img,
     const struct dfl_options *o, struct dfl_result *res)
@@ -1470,15 +1856,17 @@ dfl_download(struct dfl_session *s, const struct dfl_image *img,
 	memset(&s->res, 0, sizeof(s->res));
 	if (img->nsegs == 0 || (img->plain && img->segs[0].size == 0))
 		return fail(s, DFL_ERR_PLAN, "the image holds no data");
+	if ((rc = check_preserve(s, img)) != 0)
+		return rc;
 	if ((rc = enter_dfu_mode(s)) != 0)
 		return rc;
 	if ((img->idVendor != DFU_ID_ANY && img->idVendor != d->idVendor) ||
 	    (img->idProduct != DFU_ID_ANY && img->idProduct != d->idProduct)) {
-		if (!(o->flags & DFL_FORCE))
+		if (!(o->flags & DFL_IGNORE_ID))
 			return fail(s, DFL_ERR_PLAN, "the file is for device "
-			    "%04x:%04x, this is %04x:%04x (--force flashes "
-			    "it anyway)", img->idVendor, img->idProduct,
-			    d->idVendor, d->idProduct);
+			    "%04x:%04x, this is %04x:%04x (--ignore-id "
+			    "flashes it anyway)", img->idVendor,
+			    img->idProduct, d->idVendor, d->idProduct);
 		warn(s, "the file is for device %04x:%04x, flashing "
 		    "%04x:%04x anyway", img->idVendor, img->idProduct,
 		    d->idVendor, d->idProduct);
@@ -1496,6 +1884,12 @@ dfl_download(struct dfl_session *s, const struct dfl_image *img,
 		return fail(s, DFL_ERR_PLAN, "a DfuSe image needs a DfuSe "
 		    "device (bcdDFU 0x011a); this one is DFU %x.%02x",
 		    d->bcdDFUVersion >> 8, d->bcdDFUVersion & 0xff);
+	if ((o->npreserve > 0 || (o->flags & DFL_PRESERVE_UNCOVERED)) &&
+	    (img->plain || (o->flags & DFL_MASS_ERASE)))
+		return fail(s, DFL_ERR_PLAN, "%s needs %s",
+		    o->npreserve > 0 ? "--preserve" : "--preserve-uncovered",
+		    img->plain ? "a DfuSe device (a DFU 1.1 device erases "
+		    "what it likes)" : "page erase, not --mass-erase");
 	if (!(d->bmAttributes & DFU_ATTR_CAN_UPLOAD) &&
 	    (o->flags & (DFL_VERIFY | DFL_SKIP_UNCHANGED)))
 		return fail(s, DFL_ERR_PLAN, "%s needs a device that can "
@@ -1509,6 +1903,8 @@ dfl_download(struct dfl_session *s, const struct dfl_image *img,
 	s->res.npages = s->npages;
 	s->res.writes = s->writes;
 	s->res.nwrites = s->nwrites;
+	s->res.kept = s->kept;
+	s->res.nkept = s->nkeeps;
 	if (res != NULL)
 		*res = s->res;
 	return rc;

@@ -12,12 +12,22 @@
  *     iInterface string is the memory layout (dfulayout.h);
  *   - every byte must lie in a writable region; pages of erasable
  *     regions that the image touches are erased once each, in address
- *     order, and a page is refused (unless force) when the bytes of it
- *     that the image does not cover hold anything but 0xff, because the
- *     erase would lose them;
+ *     order, as dfu-util, pydfu.py and STM32CubeProgrammer do, and no
+ *     other page is; the bytes of those pages that the image does not
+ *     cover are lost unless they are kept (struct dfl_keep,
+ *     DFL_PRESERVE_UNCOVERED): then only those bytes are read before the
+ *     first erase, written back with the image (0xff needs no write) and
+ *     read back to check them;
  *   - writes in erasable regions are widened to 8-byte units with 0xff
  *     (STM32L4 flash programs 64-bit double words, RM0351 3.3.7; 0xff on
- *     a freshly erased page changes nothing on any STM32);
+ *     a freshly erased page changes nothing on any STM32); kept bytes are
+ *     folded into the runs as image bytes are, so that widening never
+ *     writes 0xff over one of them;
+ *   - the device leaves to the application: the lowest segment start in
+ *     an erasable, writable region whose first two words look like a
+ *     Cortex-M vector table (dfl_vector_table()), else the start of the
+ *     first erasable, writable region of alt 0 (main flash), never to
+ *     data, option bytes or OTP; or to an explicit start address;
  *   - SET_ADDRESS is sent once per contiguous run and again before
  *     wBlockNum would pass 65535; blocks count up from 2.
  * Plain DFU 1.1 sessions send the payload from block 0 and manifest.
@@ -73,13 +83,14 @@ uint64_t dfl_device_capacity(const struct dfl_device *dev);
 /* ---- Sessions ------------------------------------------------------------ */
 
 enum dfl_phase {
-	DFL_PHASE_CHECK,  /* reading pages before the plan is final */
+	DFL_PHASE_CHECK,  /* --skip-unchanged: reading pages before erasing */
 	DFL_PHASE_ERASE,
 	DFL_PHASE_WRITE,
 	DFL_PHASE_VERIFY,
 	DFL_PHASE_UPLOAD,
 	DFL_PHASE_LEAVE,
 	DFL_PHASE_SETUP,  /* reaching dfuIDLE, selecting an alt setting */
+	DFL_PHASE_PRESERVE, /* reading kept bytes before the erase, and back */
 };
 const char *dfl_phase_name(enum dfl_phase phase); /* "erase", ... */
 
@@ -96,12 +107,21 @@ struct dfl_event {
 #define DFL_SKIP_UNCHANGED 0x04u /* read pages first, skip equal ones */
 #define DFL_NO_LEAVE 0x08u	 /* stay in DFU mode after success */
 #define DFL_MASS_ERASE 0x10u	 /* mass erase instead of page erase */
-#define DFL_FORCE 0x20u		 /* override the refusals that say so */
+#define DFL_IGNORE_ID 0x20u	 /* flash a file made for another VID:PID */
+#define DFL_PRESERVE_UNCOVERED 0x40u /* keep every byte of an erased page
+					that the image does not cover */
+
+/* Bytes first to last (inclusive) survive the erase of their pages. */
+struct dfl_keep {
+	uint32_t first, last;
+};
 
 struct dfl_options {
 	unsigned flags;
-	int start_set; /* leave to `start` rather than the image start */
+	int start_set; /* leave to `start` rather than the application */
 	uint32_t start;
+	const struct dfl_keep *preserve; /* borrowed; any alt */
+	size_t npreserve;
 	void (*progress)(void *ctx, const struct dfl_event *ev);
 	void (*warn)(void *ctx, const char *msg);
 	void *cb_ctx;
@@ -123,18 +143,33 @@ struct dfl_range {
 	uint32_t start, size;
 };
 
+/* Why the device is sent to leave_address. */
+enum dfl_leave_reason {
+	DFL_LEAVE_START = 1, /* the caller's start address */
+	DFL_LEAVE_APP,	     /* the image's vector table is there */
+	DFL_LEAVE_FLASH,     /* no vector table: the start of main flash */
+};
+
 /* What a session did, or with DFL_PLAN_ONLY would do. */
 struct dfl_result {
 	const struct dfl_page *pages; /* owned by the session */
 	size_t npages;
 	const struct dfl_range *writes;
 	size_t nwrites;
+	const struct dfl_range *kept; /* read before the erase, restored */
+	size_t nkept;
+	uint64_t bytes_kept;	       /* in kept */
+	uint64_t bytes_restored;       /* of those, not 0xff: written back */
+	uint64_t bytes_erased;	       /* in the pages planned for erase */
+	uint64_t bytes_erased_outside; /* ... of them not in the image */
 	uint64_t bytes_written;
 	unsigned pages_erased, pages_skipped;
 	int mass_erased;
 	int left;	     /* the leave request was sent and accepted */
 	int left_vanished;   /* ... and the device left without answering */
-	uint32_t leave_address;
+	uint32_t leave_address;	/* planned, even when it does not leave */
+	uint8_t leave_alt;
+	enum dfl_leave_reason leave_reason; /* 0: it does not leave */
 	int verified;
 };
 
@@ -154,7 +189,19 @@ enum dfl_error {
 	DFL_ERR_DEVICE = -11, /* the device failed or reported an error */
 	DFL_ERR_GONE = -12,   /* the device disappeared */
 	DFL_ERR_NOMEM = -13,
+	DFL_ERR_USAGE = -14,  /* the options contradict the image: nothing sent */
 };
+
+/*
+ * Do the 8 bytes at p look like the start of a Cortex-M vector table?
+ * Word 0, the initial main stack pointer, is a multiple of 4 in
+ * 0x20000000-0x40000000 (the SRAM region of the ARMv7-M and ARMv6-M
+ * memory maps; the stack starts just past its top); word 1, the reset
+ * handler, is odd (Thumb, ARMv7-M B1.5.3) and points into an erasable,
+ * writable region of layout.
+ */
+struct dfu_layout;
+int dfl_vector_table(const uint8_t p[8], const struct dfu_layout *layout);
 
 /*
  * Program img.  0 on success (res then says what was done), or a

@@ -44,7 +44,8 @@ sys.exit(0 if a[o:o + n] == b[o:o + n] else 1)' "$@" ||
 }
 
 USAGE=$(cat <<'EOF'
-usage: dfuflash [-qw] [--force] [--mass-erase] [--no-leave] [--plan]
+usage: dfuflash [-qw] [--ignore-id] [--mass-erase] [--no-leave] [--plan]
+                [--preserve range ...] [--preserve-uncovered]
                 [--progress[=bar|json|none]] [--skip-unchanged]
                 [--start address] [--verify] [device] file
        dfuflash [options] [device] [-a alt] -D file -s address
@@ -110,7 +111,7 @@ for args in \
     "--sim f405 --progress=xml a.dfu|dfuflash: --progress=xml: expected bar, json or none" \
     "--sim f405 --start 0x1g a.dfu|dfuflash: --start 0x1g: not a 32-bit number" \
     "--sim f405 -a 256 -D a.bin -s 0|dfuflash: -a 256: alternate setting is not a number from 0 to 255" \
-    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll, leave-gone or runtime" \
+    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll, leave-gone, runtime or read-protect (DfuSe)" \
     "--sim f405 --sim-fault write:1=errNOPE a.dfu|dfuflash: --sim-fault write:1=errNOPE: unknown status errNOPE (errWRITE, errERASE, errVERIFY, ...)" \
     "--sim f405 -D a.bin|dfuflash: -D: a DfuSe device needs -s address" \
     "--sim f405 --bogus a.dfu|dfuflash: unknown option: --bogus" \
@@ -136,22 +137,23 @@ run "$DFUFLASH" --verify --sim f405:flash.img "$FULL"
 expect_status 0
 expect_stderr_empty
 # 0x08000000-0x080bbd93: 4 x 16K, 64K and 5 x 128K sectors.
-expect_stdout_line "$FULL: erased 10 pages, skipped 0 unchanged, wrote 769432 bytes, verified"
-expect_stdout_line "$FULL: device left DFU mode to run 0x08000000"
+expect_stdout_line "$FULL: erased 10 pages (786432 bytes, 17004 of them outside the image), skipped 0 unchanged, wrote 769432 bytes, verified"
+# Its first words are a vector table: SP 0x20030000, reset 0x08000xxx odd.
+expect_stdout_line "$FULL: device left DFU mode to run the application at 0x08000000"
 holds flash.img 0x08000000 "$FULL"
 case_end
 
-begin "corpus: VRBRAIN is for 0483:0000, refused without --force, then flashed"
+begin "corpus: VRBRAIN is for 0483:0000, refused without --ignore-id, then flashed"
 run "$DFUFLASH" --sim f405:flash.img "$VRBRAIN"
 expect_status 1
-expect_stderr_line "dfuflash: $VRBRAIN: the file is for device 0483:0000, this is 0483:df11 (--force flashes it anyway)"
+expect_stderr_line "dfuflash: $VRBRAIN: the file is for device 0483:0000, this is 0483:df11 (--ignore-id flashes it anyway)"
 expect_no_file flash.img.ff
-run "$DFUFLASH" --force --verify --sim f405:flash.img "$VRBRAIN"
+run "$DFUFLASH" --ignore-id --verify --sim f405:flash.img "$VRBRAIN"
 expect_status 0
 expect_stderr_line "dfuflash: warning: the file is for device 0483:0000, flashing 0483:df11 anyway"
 # 0x08000000-0x080168d7: 4 x 16K and the 64K sector; the 3-byte gap is
 # written as 0xff so that the run stays one.
-expect_stdout_line "$VRBRAIN: erased 5 pages, skipped 0 unchanged, wrote 92376 bytes, verified"
+expect_stdout_line "$VRBRAIN: erased 5 pages (131072 bytes, 38699 of them outside the image), skipped 0 unchanged, wrote 92376 bytes, verified"
 holds flash.img 0x08000000 "$VRBRAIN"
 # The 3-byte gap between the two elements is 0xff (erased).
 python3 -c 'import sys; d = open("flash.img", "rb").read(); sys.exit(d[0x166d1:0x166d4] != b"\xff" * 3)' ||
@@ -168,11 +170,11 @@ case_end
 begin "corpus: the plain kiibohd file goes to a plain DFU 1.1 device"
 run "$DFUFLASH" --sim f405 "$KIIBOHD"
 expect_status 1
-expect_stderr_line "dfuflash: $KIIBOHD: the file is for device 1c11:b007, this is 0483:df11 (--force flashes it anyway)"
-run "$DFUFLASH" --force --sim f405 "$KIIBOHD"
+expect_stderr_line "dfuflash: $KIIBOHD: the file is for device 1c11:b007, this is 0483:df11 (--ignore-id flashes it anyway)"
+run "$DFUFLASH" --ignore-id --sim f405 "$KIIBOHD"
 expect_status 1
 expect_stderr_line "dfuflash: $KIIBOHD: a plain DFU image has no address, and this is a DfuSe device; give one with -D file -s address"
-run "$DFUFLASH" --force --verify --sim dfu11:fw.img "$KIIBOHD"
+run "$DFUFLASH" --ignore-id --verify --sim dfu11:fw.img "$KIIBOHD"
 expect_status 0
 expect_stdout_line "$KIIBOHD: erased 0 pages, skipped 0 unchanged, wrote 60200 bytes, verified"
 head -c 60200 "$KIIBOHD" >payload.bin
@@ -187,7 +189,7 @@ expect_status 1
 expect_no_file flash.img
 expect_stderr_contains "dfuflash: $VLX: offset 0x0 (file): neither a DfuSe prefix nor a DFU suffix"
 expect_stdout_contains "sim f405: 0 control transfers"
-run "$DFUFLASH" --force --sim dfu11 "$HACKRF"
+run "$DFUFLASH" --ignore-id --sim dfu11 "$HACKRF"
 expect_status 1
 expect_stderr_contains "dfuflash: $HACKRF: offset 0x89d4 (dwCRC): stored 0x1fb74f59, computed 0xf26caa4d"
 case_end
@@ -209,13 +211,13 @@ begin "pyboard: the filesystem between the two parts is untouched"
 pyboard
 run "$DFUFLASH" --verify --sim f405:flash.img fw.dfu
 expect_status 0
-expect_stdout_line "fw.dfu: erased 3 pages, skipped 0 unchanged, wrote 217088 bytes, verified"
+expect_stdout_line "fw.dfu: erased 3 pages (278528 bytes, 61440 of them outside the image), skipped 0 unchanged, wrote 217088 bytes, verified"
 holds flash.img 0x08000000 fw.dfu
 same_range before.img flash.img 0x4000 0x1c000
 case_end
 
-# The plan reads the two partly covered sectors (16K at 0x08000000, 128K at
-# 0x08040000) to check what their erase would lose.
+# The plan sends nothing: the partly covered sectors (16K at 0x08000000,
+# 128K at 0x08040000) are erased without being read.
 begin "pyboard: --plan lists the pages and ranges and changes nothing"
 pyboard
 run "$DFUFLASH" --plan --sim f405:flash.img fw.dfu
@@ -226,26 +228,142 @@ page   alt 0 0x08020000-0x0803ffff  131072 bytes  erase
 page   alt 0 0x08040000-0x0805ffff  131072 bytes  erase
 write  alt 0 0x08000000-0x08002fff   12288 bytes
 write  alt 0 0x08020000-0x08051fff  204800 bytes
-plan: erase 3 pages (278528 bytes), skip 0 unchanged, write 217088 bytes in 2 ranges
-sim f405: 84 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 147456 bytes read, 0.261 s modelled
+leave  alt 0 to run 0x08000000, the start of flash (no vector table in the image)
+plan: erase 3 pages (278528 bytes, 61440 of them outside the image), keep 0 bytes, skip 0 unchanged, write 217088 bytes in 2 ranges
+sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled
 EOF
 expect_stdout_file want.txt
 expect_same_bytes before.img flash.img
 case_end
 
-begin "pyboard: an erase that would lose bytes is refused, --force erases them"
-pyboard
-mkbin fw0.bin 8192 10
-"$BUILD/bin/bin2dfu" -a 0x08000000:fw0.bin -o small.dfu || fail "bin2dfu failed"
+# all_ff IMG OFFSET LEN: those bytes of the flash image are erased.
+all_ff() {
+	python3 -c 'import sys
+d, o, n = open(sys.argv[1], "rb").read(), int(sys.argv[2], 0), int(sys.argv[3], 0)
+sys.exit(0 if d[o:o + n] == b"\xff" * n else 1)' "$@" ||
+	    fail "$1: $2+$3 is not erased"
+}
+
+# some_data IMG OFFSET LEN: not all of those bytes are 0xff.
+some_data() {
+	python3 -c 'import sys
+d, o, n = open(sys.argv[1], "rb").read(), int(sys.argv[2], 0), int(sys.argv[3], 0)
+sys.exit(0 if d[o:o + n] != b"\xff" * n else 1)' "$@" ||
+	    fail "$1: $2+$3 holds no data"
+}
+
+# The release story: build 1 is flashed (12 KiB + 200 KiB), then build 2,
+# whose first part is 2 KiB smaller.  flashed.img is the device after
+# build 1, with the old tail 0x08002800-0x08002fff.
+release() {
+	pyboard
+	"$DFUFLASH" -q --sim f405:flash.img fw.dfu || fail "build 1"
+	cp flash.img flashed.img
+	head -c 10240 fw0.bin >fw0s.bin
+	"$BUILD/bin/bin2dfu" -a 0x08000000:fw0s.bin -a 0x08020000:fw1.bin \
+	    -o small.dfu || fail "bin2dfu failed"
+}
+
+begin "pyboard: a build whose first part is 2 KiB smaller flashes with no option"
+release
+some_data flashed.img 0x2800 0x800
 run "$DFUFLASH" --sim f405:flash.img small.dfu
-expect_status 1
-n=$(python3 -c 'd = open("before.img", "rb").read(); print(sum(b != 0xff for b in d[0x2000:0x3000]))')
-expect_stderr_line "dfuflash: small.dfu: alt 0: erasing page 0x08000000-0x08003fff would lose $n bytes at 0x08002000-0x08002fff that are not in the image; --force erases them anyway"
-expect_same_bytes before.img flash.img
-run "$DFUFLASH" --force --sim f405:flash.img small.dfu
 expect_status 0
+expect_stderr_empty
+# 16K - 10K in sector 0, 2 x 128K - 200K in sectors 5 and 6.
+expect_stdout_line "small.dfu: erased 3 pages (278528 bytes, 63488 of them outside the image), skipped 0 unchanged, wrote 215040 bytes"
+# Nothing is read to decide the erase.
+expect_stdout_contains " 0 bytes read, "
 holds flash.img 0x08000000 small.dfu
-same_range before.img flash.img 0x4000 0xfc000
+same_range before.img flash.img 0x4000 0x1c000
+all_ff flash.img 0x2800 0x1800
+case_end
+
+begin "pyboard: --preserve keeps a range inside a page the image touches"
+release
+run "$DFUFLASH" --plan --sim f405:flash.img --preserve 0x08002c00+256 small.dfu
+expect_status 0
+cat >want.txt <<'EOF'
+page   alt 0 0x08000000-0x08003fff   16384 bytes  erase
+page   alt 0 0x08020000-0x0803ffff  131072 bytes  erase
+page   alt 0 0x08040000-0x0805ffff  131072 bytes  erase
+keep   alt 0 0x08002c00-0x08002cff     256 bytes
+write  alt 0 0x08000000-0x080027ff   10240 bytes
+write  alt 0 0x08002c00-0x08002cff     256 bytes
+write  alt 0 0x08020000-0x08051fff  204800 bytes
+leave  alt 0 to run 0x08000000, the start of flash (no vector table in the image)
+plan: erase 3 pages (278528 bytes, 63488 of them outside the image), keep 256 bytes, skip 0 unchanged, write 215296 bytes in 3 ranges
+sim f405: 8 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 256 bytes read, 0.008 s modelled
+EOF
+expect_stdout_file want.txt
+expect_same_bytes flashed.img flash.img
+run "$DFUFLASH" --sim f405:flash.img --preserve 0x08002c00-0x08002cff small.dfu
+expect_status 0
+expect_stdout_line "small.dfu: erased 3 pages (278528 bytes, 63488 of them outside the image, 256 of those preserved), skipped 0 unchanged, wrote 215296 bytes"
+# Read before the erase and read back after writing: 256 bytes each.
+expect_stdout_contains " 512 bytes read, "
+holds flash.img 0x08000000 small.dfu
+same_range flashed.img flash.img 0x2c00 0x100
+same_range before.img flash.img 0x4000 0x1c000
+all_ff flash.img 0x2800 0x400
+all_ff flash.img 0x2d00 0x1300
+if have jq; then
+	cp flashed.img flash.img
+	run "$DFUFLASH" --progress=json --sim f405:flash.img --preserve 0x08002c00+256 small.dfu
+	expect_status 0
+	jq -s -e 'map(select(.event == "done")) | .[0] | .bytes_erased == 278528 and .bytes_erased_outside == 63488 and .bytes_preserved == 256 and .leave_address == 134217728 and .leave_reason == "flash"' "$OUT" >/dev/null ||
+	    fail "done event"
+	jq -s -e 'map(select(.phase == "preserve")) | length > 0' "$OUT" >/dev/null ||
+	    fail "no preserve phase"
+fi
+case_end
+
+begin "pyboard: --preserve-uncovered keeps every byte the image does not cover"
+release
+run "$DFUFLASH" --sim f405:flash.img --preserve-uncovered small.dfu
+expect_status 0
+# 0x08002800-0x08003fff and 0x08052000-0x0805ffff: 63488 bytes read
+# before the erase, and again after writing.
+expect_stdout_line "small.dfu: erased 3 pages (278528 bytes, 63488 of them outside the image, 63488 of those preserved), skipped 0 unchanged, wrote 217088 bytes"
+expect_stdout_contains " 126976 bytes read, "
+holds flash.img 0x08000000 small.dfu
+same_range flashed.img flash.img 0x2800 0x1800
+same_range flashed.img flash.img 0x52000 0xe000
+same_range before.img flash.img 0x4000 0x1c000
+case_end
+
+begin "--preserve: bytes that cannot be read are refused before any erase"
+release
+run "$DFUFLASH" --sim f405:flash.img --sim-fault read-protect --preserve 0x08002c00+256 small.dfu
+expect_status 1
+expect_stderr_line "dfuflash: small.dfu: preserve at 0x08002c00: device stalled UPLOAD; state dfuERROR, status errVENDOR (vendor-specific error); the bytes to preserve cannot be read, and nothing was erased"
+expect_stdout_contains " 0 pages erased (0 bytes), 0 bytes programmed, "
+expect_same_bytes flashed.img flash.img
+case_end
+
+begin "--preserve: usage errors"
+release
+for args in \
+    "--preserve 0x08002000 small.dfu|dfuflash: --preserve 0x08002000: expected first-last or first+size" \
+    "--preserve 0x08002000+0 small.dfu|dfuflash: --preserve 0x08002000+0: size is 0 or runs past the 32-bit address space" \
+    "--preserve 0xffffff00+0x101 small.dfu|dfuflash: --preserve 0xffffff00+0x101: size is 0 or runs past the 32-bit address space" \
+    "--preserve 0x08002000-0x08001000 small.dfu|dfuflash: --preserve 0x08002000-0x08001000: the range ends before it starts" \
+    "--preserve 0x080027f0+0x20 small.dfu|dfuflash: --preserve 0x080027f0-0x0800280f: the image writes 0x08000000-0x080027ff (alt 0), which overlaps it" \
+    "--preserve-uncovered --mass-erase small.dfu|dfuflash: --mass-erase erases everything: --preserve-uncovered cannot keep anything" \
+    "--preserve 0x08002c00+1 --mass-erase small.dfu|dfuflash: --mass-erase erases everything: --preserve cannot keep anything" \
+    "--preserve 0x08002c00+1 -U o.bin -s 0x08000000:16|dfuflash: -U takes no download options" \
+    "--force small.dfu|dfuflash: --force is gone: --ignore-id flashes a file made for another VID:PID, and the pages the image covers in part are erased without a check (--preserve range and --preserve-uncovered keep bytes in them)"; do
+	# shellcheck disable=SC2086
+	run "$DFUFLASH" --sim f405:flash.img ${args%%|*}
+	expect_status 2
+	expect_stderr_line "${args#*|}"
+	expect_same_bytes flashed.img flash.img
+done
+# A range in no page that is erased: nothing to keep, and a warning.
+run "$DFUFLASH" -q --sim f405:flash.img --preserve 0x08004000+16 small.dfu
+expect_status 0
+expect_stderr_line "dfuflash: warning: --preserve 0x08004000-0x0800400f: no page that is erased holds these bytes; they stay as they are"
+same_range before.img flash.img 0x4000 0x1c000
 case_end
 
 # ---- --skip-unchanged -------------------------------------------------------------------
@@ -269,7 +387,7 @@ python3 -c 'd = bytearray(open("fw1.bin", "rb").read()); d[150000] ^= 0xff; open
 "$BUILD/bin/bin2dfu" -a 0x08000000:fw0.bin -a 0x08020000:fw1.bin -o fw2.dfu
 run "$DFUFLASH" --skip-unchanged --verify --sim f405:flash.img fw2.dfu
 expect_status 0
-expect_stdout_line "fw2.dfu: erased 1 page, skipped 2 unchanged, wrote 73728 bytes, verified"
+expect_stdout_line "fw2.dfu: erased 1 page (131072 bytes, 57344 of them outside the image), skipped 2 unchanged, wrote 73728 bytes, verified"
 holds flash.img 0x08000000 fw2.dfu
 same_range before.img flash.img 0x4000 0x1c000
 case_end
@@ -280,13 +398,48 @@ begin "-D and -s: a raw binary; --no-leave and --start"
 mkbin app.bin 5000 7
 run "$DFUFLASH" --no-leave --sim l476:l4.img -D app.bin -s 0x08000800
 expect_status 0
-expect_stdout_line "app.bin: erased 3 pages, skipped 0 unchanged, wrote 5000 bytes"
+expect_stdout_line "app.bin: erased 3 pages (6144 bytes, 1144 of them outside the image), skipped 0 unchanged, wrote 5000 bytes"
 expect_stdout_line "app.bin: device stays in DFU mode"
-run "$DFUFLASH" --start 0x08000000 --sim l476:l4.img -D app.bin -s 0x08000800
+run "$DFUFLASH" --start 0x08000800 --sim l476:l4.img -D app.bin -s 0x08000800
 expect_status 0
-expect_stdout_line "app.bin: device left DFU mode to run 0x08000000"
+expect_stdout_line "app.bin: device left DFU mode to run 0x08000800 (--start)"
 python3 -c 'import sys; d = open("l4.img", "rb").read(); sys.exit(d[0x800:0x800 + 5000] != open("app.bin", "rb").read())' ||
     fail "app.bin not at 0x08000800"
+case_end
+
+begin "leave: to the application's vector table, never to data or option bytes"
+# Data at 0x08060000: the device starts its flash, not the data.
+mkbin data.bin 4096 9
+run "$DFUFLASH" --sim f405 --sim-trace trace.txt -D data.bin -s 0x08060000
+expect_status 0
+expect_stdout_line "data.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+[ "$(tail -n 1 trace.txt)" = "GETSTATUS -> OK dfuMANIFEST (left to 0x08000000)" ] ||
+    fail "left to: $(tail -n 1 trace.txt)"
+# Option bytes only (alt 1): the device leaves from alt 0, at its flash.
+printf '\252\0\377\377\377\377\377\377\377\377\377\377\377\377\377\377' >ob.bin
+"$BUILD/bin/bin2dfu" -t 1 -a 0x1fffc000:ob.bin -o ob.dfu || fail "bin2dfu failed"
+run "$DFUFLASH" --sim f405 --sim-trace trace.txt ob.dfu
+expect_status 0
+expect_stdout_line "ob.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+[ "$(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')" = "SET_INTERFACE 1 SET_INTERFACE 0 " ] ||
+    fail "alt settings: $(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')"
+[ "$(tail -n 1 trace.txt)" = "GETSTATUS -> OK dfuMANIFEST (left to 0x08000000)" ] ||
+    fail "left to: $(tail -n 1 trace.txt)"
+# An application at 0x08004000 (SP 0x20020000, reset 0x08004101) after
+# data at 0x08000000: the application.
+python3 -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("<II", 0x20020000, 0x08004101) + bytes(range(256)) * 8)' >app.bin
+"$BUILD/bin/bin2dfu" -a 0x08000000:data.bin -a 0x08004000:app.bin -o both.dfu || fail "bin2dfu failed"
+run "$DFUFLASH" --sim f405 --sim-trace trace.txt both.dfu
+expect_status 0
+expect_stdout_line "both.dfu: device left DFU mode to run the application at 0x08004000"
+[ "$(tail -n 1 trace.txt)" = "GETSTATUS -> OK dfuMANIFEST (left to 0x08004000)" ] ||
+    fail "left to: $(tail -n 1 trace.txt)"
+run "$DFUFLASH" --plan --sim f405 both.dfu
+expect_stdout_line "leave  alt 0 to run the application at 0x08004000"
+# An even reset vector (not Thumb) is no vector table.
+python3 -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("<II", 0x20020000, 0x08004100))' >bad.bin
+run "$DFUFLASH" --sim f405 -D bad.bin -s 0x08004000
+expect_stdout_line "bad.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 case_end
 
 begin "a device that resets before answering the leave request has left"
@@ -294,7 +447,7 @@ mkbin app.bin 5000 7
 run "$DFUFLASH" --sim f405 --sim-fault leave-gone -D app.bin -s 0x08000000
 expect_status 0
 expect_stderr_empty
-expect_stdout_line "app.bin: device left DFU mode (it reset before answering)"
+expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image) (it reset before answering)"
 case_end
 
 begin "-U reads back, as a raw binary or as a DfuSe file"
@@ -349,7 +502,7 @@ python3 -c 'import sys; sys.exit(open("app.bin", "rb").read()[0x800] != 0xfb)' |
 for spec in \
     "write:3=errWRITE|write at 0x08001000: device reports errWRITE (device is unable to write memory), state dfuERROR" \
     "erase:2=errERASE|erase at 0x08004000: device reports errERASE (memory erase function failed), state dfuERROR" \
-    "stall:16|erase at 0x08000000: device stalled DNLOAD; state dfuERROR, status errSTALLEDPKT (device stalled an unexpected request)" \
+    "stall:3|erase at 0x08000000: device stalled DNLOAD; state dfuERROR, status errSTALLEDPKT (device stalled an unexpected request)" \
     "write:1=busy|write at 0x08000000: device still busy (dfuDNBUSY) after 10000 ms" \
     "write:2=corrupt|verify at 0x08000800: device holds 0xfa, the image 0xfb"; do
 	rm -f flash.img
@@ -360,25 +513,25 @@ for spec in \
 	expect_stdout_lacks "device left"
 	run "$DFUFLASH" --verify --sim f405:flash.img -D app.bin -s 0x08000000
 	expect_status 0
-	expect_stdout_line "app.bin: device left DFU mode to run 0x08000000"
+	expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 done
 case_end
 
 begin "faults: a device that disconnects mid-download"
 mkbin app.bin 20000 5
-run "$DFUFLASH" --sim f405:flash.img --sim-fault disconnect:28 -D app.bin -s 0x08000000
+run "$DFUFLASH" --sim f405:flash.img --sim-fault disconnect:15 -D app.bin -s 0x08000000
 expect_status 1
 expect_stderr_line "dfuflash: app.bin: write at 0x08000800: device disconnected during DNLOAD"
 run "$DFUFLASH" --skip-unchanged --verify --sim f405:flash.img -D app.bin -s 0x08000000
 expect_status 0
-expect_stdout_line "app.bin: erased 2 pages, skipped 0 unchanged, wrote 20000 bytes, verified"
+expect_stdout_line "app.bin: erased 2 pages (32768 bytes, 12768 of them outside the image), skipped 0 unchanged, wrote 20000 bytes, verified"
 case_end
 
 begin "a device in run-time mode is detached into DFU mode first"
 mkbin app.bin 3000 5
 run "$DFUFLASH" --sim f405 --sim-fault runtime --sim-trace trace.txt -D app.bin -s 0x08000000
 expect_status 0
-expect_stdout_line "app.bin: device left DFU mode to run 0x08000000"
+expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 [ "$(head -n 2 trace.txt | tr '\n' ' ')" = "DETACH re-enumerate -> DFU mode " ] ||
     fail "trace starts with: $(head -n 2 trace.txt | tr '\n' ' ')"
 case_end
@@ -393,7 +546,7 @@ expect_status 0
 if have jq; then
 	run "$DFUFLASH" --progress=json --sim f405 -D app.bin -s 0x08000000
 	expect_status 0
-	jq -s -e 'map(select(.phase)) | (map(.phase) | unique) == ["check", "erase", "leave", "write"]' "$OUT" >/dev/null ||
+	jq -s -e 'map(select(.phase)) | (map(.phase) | unique) == ["erase", "leave", "write"]' "$OUT" >/dev/null ||
 	    fail "phases in the JSON progress"
 	jq -s -e 'map(select(.phase == "write")) | last | .done == 3000 and .total == 3000' "$OUT" >/dev/null ||
 	    fail "last write event"
@@ -411,7 +564,7 @@ printf '\125\252\022\064\126\170\232\274' >ob.bin
     -t "1:Option Bytes" -a 0x1fffc000:ob.bin -o two.dfu || fail "bin2dfu failed"
 run "$DFUFLASH" --verify --sim f405 --sim-trace trace.txt two.dfu
 expect_status 0
-expect_stdout_line "two.dfu: erased 1 page, skipped 0 unchanged, wrote 3008 bytes, verified"
+expect_stdout_line "two.dfu: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3008 bytes, verified"
 # alt 0, alt 1 (option bytes: written, never erased), alt 0 again to leave.
 [ "$(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')" = "SET_INTERFACE 0 SET_INTERFACE 1 SET_INTERFACE 0 " ] ||
     fail "alt settings: $(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')"
@@ -433,7 +586,7 @@ tr '\r' '\n' <"$ERR" | grep -q '^erase   \[=========================\] 100% 0x08
     fail "no complete erase bar"
 tr '\r' '\n' <"$ERR" | grep -q '^leave   \[=========================\] 100% 0x08000000$' ||
     fail "no complete leave bar"
-[ "$(grep -c . "$ERR")" -eq 4 ] || fail "expected 4 bar lines (check, erase, write, leave)"
+[ "$(grep -c . "$ERR")" -eq 3 ] || fail "expected 3 bar lines (erase, write, leave)"
 run "$DFUFLASH" --sim f405 -D app.bin -s 0x08000000
 expect_stderr_empty
 case_end

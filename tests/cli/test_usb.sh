@@ -195,20 +195,39 @@ begin "the file alone programs the one device attached and it leaves; other byte
 fixture
 host --device f405,state=flash.img -- "$DFUFLASH" app.dfu
 expect_status 0
-expect_stdout_line "app.dfu: erased 3 pages, skipped 0 unchanged, wrote 40000 bytes"
-expect_stdout_line "app.dfu: device left DFU mode to run 0x08004000"
+expect_stdout_line "app.dfu: erased 3 pages (49152 bytes, 9152 of them outside the image), skipped 0 unchanged, wrote 40000 bytes"
+# Random bytes at 0x08004000 are no vector table: the start of flash.
+expect_stdout_line "app.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
 expect_stat 0 left true
-expect_stat 0 left_address 134234112
+expect_stat 0 left_address 134217728
 expect_stat 0 pages_erased 3
 expect_stat 0 bytes_written 40000
+case_end
+
+begin "--preserve-uncovered reads and restores the rest of a partly covered page over USB"
+fixture
+# Data after the image's end (0x0800dc40) in its last page.
+python3 -c 'd = bytearray(open("flash.img", "rb").read())
+d[0xdc40:0x10000] = bytes((i * 7 + 1) & 0xff for i in range(0x10000 - 0xdc40))
+open("flash.img", "wb").write(d)'
+cp flash.img old.img
+host --device f405,state=flash.img -- "$DFUFLASH" --preserve-uncovered app.dfu
+expect_status 0
+expect_stdout_contains "app.dfu: erased 3 pages (49152 bytes, 9152 of them outside the image, 9152 of those preserved), "
+python3 -c 'import sys
+a, b = open("old.img", "rb").read(), open("flash.img", "rb").read()
+sys.exit(a[0xdc40:0x10000] != b[0xdc40:0x10000] or a[:0x4000] != b[:0x4000] or a[0x10000:] != b[0x10000:])' ||
+    fail "bytes outside the image changed"
+# Read twice: before the erase and back after writing.
+expect_stat 0 bytes_read 18304
 case_end
 
 begin "--verify reads everything back through USB, and finds a corrupted block"
 fixture
 host --device f405,state=flash.img -- "$DFUFLASH" --verify app.dfu
 expect_status 0
-expect_stdout_line "app.dfu: erased 3 pages, skipped 0 unchanged, wrote 40000 bytes, verified"
+expect_stdout_line "app.dfu: erased 3 pages (49152 bytes, 9152 of them outside the image), skipped 0 unchanged, wrote 40000 bytes, verified"
 [ "$(python3 -c 'import json; print(json.load(open("stats.json"))[0]["bytes_read"])')" -ge 40000 ] ||
     fail "fewer than 40000 bytes read back"
 expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
@@ -292,7 +311,7 @@ begin "a run-time device detaches, comes back as 0483:df11 and is programmed"
 fixture
 host --device f405,runtime=5740,state=flash.img -- "$DFUFLASH" -d 0483:5740,0483:df11 app.dfu
 expect_status 0
-expect_stdout_line "app.dfu: device left DFU mode to run 0x08004000"
+expect_stdout_line "app.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 expect_stat 0 reenumerated 1
 expect_stat 0 left true
 expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
@@ -338,7 +357,7 @@ printf '\125\252\022\064\126\170\232\274' >ob.bin
 host --trace trace.txt --device f405,state=flash.img -- sh -c \
     '"$1" --verify --no-leave two.dfu && "$1" -q -a 1 -U back.bin -s 0x1fffc000:8' sh "$DFUFLASH"
 expect_status 0
-expect_stdout_line "two.dfu: erased 1 page, skipped 0 unchanged, wrote 3008 bytes, verified"
+expect_stdout_line "two.dfu: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3008 bytes, verified"
 expect_same_bytes ob.bin back.bin
 python3 -c 'import sys
 sys.exit(open("flash.img", "rb").read()[:3000] != open("app.bin", "rb").read())' ||

@@ -222,9 +222,9 @@ static const struct seed seeds[] = {
 	  0x08000000, 8,
 	  0, 0, 0 },
 	{ "f405-runtime", "f405", "runtime", 0, 128,
-	  DFL_NO_LEAVE | DFL_FORCE, 0x08000000, 64, 0x08000000, 8,
+	  DFL_NO_LEAVE, 0x08000000, 64, 0x08000000, 8,
 	  0, 0, 0 },
-	{ "l476-verify", "l476", NULL, 0, 64, DFL_VERIFY | DFL_FORCE,
+	{ "l476-verify", "l476", NULL, 0, 64, DFL_VERIFY,
 	  0x08000803, 77, 0x08000800, 100,
 	  0, 0, 0 },
 	{ "dfu11-verify", "dfu11", NULL, 0, 64, DFL_VERIFY, 0, 200, 0, 100,
@@ -234,7 +234,7 @@ static const struct seed seeds[] = {
 	{ "dfu11-write-error", "dfu11", "write:2=errWRITE", 0, 32, 0, 0, 100, 0,
 	  10,
 	  0, 0, 0 },
-	{ "raw-f405-verify", "f405", NULL, 1, 256, DFL_VERIFY | DFL_FORCE,
+	{ "raw-f405-verify", "f405", NULL, 1, 256, DFL_VERIFY,
 	  0x08000000, 1000, 0x08000000, 64,
 	  0, 0, 0 },
 	{ "raw-f107-runtime", "f107", "runtime", 1, 64, DFL_NO_LEAVE,
@@ -247,7 +247,7 @@ static const struct seed seeds[] = {
 	  DFL_SKIP_UNCHANGED | DFL_NO_LEAVE, 0x08000010, 1000, 0x08000000,
 	  16, 5, 100, 1 },
 	{ "l476-two-segments-verify", "l476", NULL, 0, 512,
-	  DFL_VERIFY | DFL_FORCE, 0x08000003, 500, 0x08000000, 16, 2, 20, 0 },
+	  DFL_VERIFY, 0x08000003, 500, 0x08000000, 16, 2, 20, 0 },
 };
 
 static void
@@ -360,7 +360,7 @@ run_seed(const char *dir, const struct seed *sd)
 		struct dfl_session *pre = dfl_session_new(&r.model, dev);
 
 		memset(&o, 0, sizeof(o));
-		o.flags = DFL_NO_LEAVE | DFL_FORCE;
+		o.flags = DFL_NO_LEAVE;
 		if (pre == NULL || dfl_download(pre, &img, &o, NULL) != 0)
 			abort();
 		dfl_session_free(pre);

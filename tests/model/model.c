@@ -248,6 +248,7 @@ struct dfu_model {
 	struct fault faults[16];
 	unsigned nfaults;
 	int zero_poll, leave_gone;
+	int read_protected; /* the read-protect fault, until unprotected */
 	int dfu_pending; /* detached from run-time mode, back in DFU mode next */
 	struct dfl_alt runtime_alt;
 	FILE *trace;
@@ -380,6 +381,7 @@ dfu_model_replug(struct dfu_model *m)
 	m->op_busy_forever = 0;
 	m->nfaults = 0;
 	m->zero_poll = m->leave_gone = 0;
+	m->read_protected = 0;
 	m->dfu_pending = 0;
 	dfu_mode(m);
 	m->plain_off = m->plain_up_off = 0;
@@ -403,6 +405,11 @@ dfu_model_fault(struct dfu_model *m, const char *spec, char *err,
 	}
 	if (strcmp(spec, "leave-gone") == 0) {
 		m->leave_gone = 1;
+		return 0;
+	}
+	if (strcmp(spec, "read-protect") == 0 &&
+	    m->p->bcd_dfu == DFU_BCD_DFUSE) {
+		m->read_protected = 1;
 		return 0;
 	}
 	if (strcmp(spec, "runtime") == 0) {
@@ -468,7 +475,7 @@ dfu_model_fault(struct dfu_model *m, const char *spec, char *err,
 bad:
 	snprintf(err, errlen, "%s: expected stall:N, disconnect:N, "
 	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll, "
-	    "leave-gone or runtime", spec);
+	    "leave-gone, runtime or read-protect (DfuSe)", spec);
 	return -1;
 }
 
@@ -622,6 +629,9 @@ run_op(struct dfu_model *m, uint64_t *us)
 		m->st.set_address++;
 		return DFU_STATUS_OK;
 	case OP_ERASE:
+		/* AN2662 4.5.3: with read protection the erase is ignored. */
+		if (m->read_protected)
+			return DFU_STATUS_VENDOR;
 		x = find_mem(m, m->op_addr, 1);
 		if (x == NULL || x->def->kind != MEM_FLASH ||
 		    !(x->def->access & 2))
@@ -634,6 +644,8 @@ run_op(struct dfu_model *m, uint64_t *us)
 		return DFU_STATUS_OK;
 	case OP_MASS_ERASE:
 	case OP_UNPROTECT:
+		if (m->op == OP_UNPROTECT)
+			m->read_protected = 0;
 		erase_all(m);
 		*us = m->p->mass_erase_us;
 		m->st.mass_erases++;
@@ -904,6 +916,15 @@ upload(struct dfu_model *m, uint16_t value, uint8_t *data, uint16_t len)
 		x = find_mem(m, addr, 1);
 		if (x == NULL || !(x->def->access & 1))
 			return stall(m);
+		/*
+		 * AN2662 4.4.1 (and AN3156): with read protection the read is
+		 * not performed and the device reports dfuERROR, errVENDOR.
+		 */
+		if (m->read_protected) {
+			stall(m);
+			m->status = DFU_STATUS_VENDOR;
+			return DFL_XFER_STALL;
+		}
 		n = x->def->base + x->size - addr;
 		if (n > len)
 			n = len;

@@ -68,6 +68,11 @@ uint8_t *dfu_model_memory(struct dfu_model *m, uint32_t *base,
  *   runtime          the device starts in run-time mode (appIDLE) and
  *                    enters DFU mode after DETACH (and a reset when it
  *                    does not detach by itself)
+ *   read-protect     (DfuSe) flash read protection is active, as on an
+ *                    STM32 at RDP level 1: an UPLOAD of data is stalled
+ *                    and a page erase fails, both with dfuERROR and
+ *                    errVENDOR (AN2662 4.4.1 and 4.5.3), until read
+ *                    unprotect (which also erases everything)
  */
 int dfu_model_fault(struct dfu_model *m, const char *spec, char *err,
 		    size_t errlen);

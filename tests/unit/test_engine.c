@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "../model/model.h"
+#include "dfulayout.h"
 #include "dfuproto.h"
 #include "engine.h"
 
@@ -308,40 +309,405 @@ test_pyboard_filesystem(void **state)
 }
 
 /*
- * The old firmware was longer than the new one: erasing sector 0 would
- * lose its tail.  Refused before anything is written; --force erases it,
- * and the filesystem stays untouched either way.
+ * The old firmware was longer than the new one (a release whose first
+ * part shrank): sector 0 is erased with its old tail, nothing is read,
+ * and the filesystem in sectors 1-3 stays untouched.
  */
 static void
-test_pyboard_loss_refused(void **state)
+test_pyboard_shrink(void **state)
 {
 	const uint32_t spec[] = { FLASH, 0x2000, 1, 0x08020000, 0x32000, 2 };
 	struct rig *r = rig_new("f405");
 	uint8_t *fs = malloc(FS_SIZE);
 	const struct dfu_model_stats *st;
 	struct dfl_image img;
-	char msg[256];
 
 	(void)state;
 	pyboard_prepare(r, 0x3800);
 	memcpy(fs, mem_at(r, FS_START), FS_SIZE);
 	image(&img, 0, 2, spec);
-	/* How many of the lost bytes are not 0xff already. */
-	unsigned n = 0;
-	for (uint32_t a = FLASH + 0x2000; a < FLASH + 0x3800; a++)
-		n += *mem_at(r, a) != 0xff;
-	snprintf(msg, sizeof(msg), "alt 0: erasing page 0x08000000-0x08003fff "
-	    "would lose %u bytes at 0x08002000-0x080037ff that are not in the "
-	    "image; --force erases them anyway", n);
-	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN, msg);
-	st = dfu_model_stats(r->m);
-	assert_int_equal(st->pages_erased, 0);
-	assert_int_equal(st->bytes_written, 0);
-	assert_false(st->left);
-	assert_int_equal(flash_img(r, &img, DFL_FORCE), 0);
+	assert_int_equal(flash_img(r, &img, 0), 0);
 	assert_holds(r, &img);
 	assert_memory_equal(mem_at(r, FS_START), fs, FS_SIZE);
+	for (uint32_t a = FLASH + 0x2000; a < FS_START; a++)
+		assert_int_equal(*mem_at(r, a), 0xff);
+	st = dfu_model_stats(r->m);
+	assert_int_equal(st->bytes_read, 0);
+	assert_int_equal(st->pages_erased, 3);
+	/* 16K + 2 x 128K erased; 8K of sector 0, 56K of the 128K ones. */
+	assert_int_equal(r->res.bytes_erased, 0x4000 + 0x40000);
+	assert_int_equal(r->res.bytes_erased_outside, 0x2000 + 0xe000);
+	assert_int_equal(r->res.nkept, 0);
 	free(fs);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/*
+ * --preserve over part of the old tail: only those bytes are read, they
+ * survive (0xff ones need no write), the rest of the tail is erased, and
+ * the range is read back after writing.
+ */
+static void
+test_preserve_range(void **state)
+{
+	const uint32_t spec[] = { FLASH, 0x2000, 1, 0x08020000, 0x32000, 2 };
+	const struct dfl_keep keep = { FLASH + 0x2100, FLASH + 0x21ff };
+	struct rig *r = rig_new("f405");
+	uint8_t *fs = malloc(FS_SIZE), before[0x100];
+	const struct dfu_model_stats *st;
+	struct dfl_image img;
+	unsigned n;
+
+	(void)state;
+	pyboard_prepare(r, 0x3800);
+	memset(mem_at(r, FLASH + 0x2100), 0xff, 0x10);
+	memcpy(before, mem_at(r, FLASH + 0x2100), sizeof(before));
+	memcpy(fs, mem_at(r, FS_START), FS_SIZE);
+	image(&img, 0, 2, spec);
+	r->o.preserve = &keep;
+	r->o.npreserve = 1;
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_holds(r, &img);
+	assert_memory_equal(mem_at(r, FLASH + 0x2100), before, sizeof(before));
+	assert_memory_equal(mem_at(r, FS_START), fs, FS_SIZE);
+	assert_int_equal(*mem_at(r, FLASH + 0x20ff), 0xff);
+	assert_int_equal(*mem_at(r, FLASH + 0x2200), 0xff);
+	st = dfu_model_stats(r->m);
+	/* Read before the erase and read back: 0x100 bytes each time. */
+	assert_int_equal(st->bytes_read, 0x200);
+	assert_int_equal(r->res.nkept, 1);
+	assert_int_equal(r->res.kept[0].start, FLASH + 0x2100);
+	assert_int_equal(r->res.kept[0].size, 0x100);
+	assert_int_equal(r->res.bytes_kept, 0x100);
+	n = 0;
+	for (unsigned i = 0x10; i < sizeof(before); i++)
+		n += before[i] != 0xff;
+	assert_int_equal(r->res.bytes_restored, n);
+	/* The image, and 0x08002110-0x080021ff at most. */
+	assert_true(st->bytes_written >= 0x34000 + n &&
+	    st->bytes_written <= 0x34000 + 0xf0);
+	assert_string_equal(r->warnings, "");
+	/* Without --preserve the same bytes are erased. */
+	rig_replug(r);
+	r->o.npreserve = 0;
+	pyboard_prepare(r, 0x3800);
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	for (uint32_t a = FLASH + 0x2000; a < FS_START; a++)
+		assert_int_equal(*mem_at(r, a), 0xff);
+	free(fs);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/*
+ * Kept bytes next to image bytes in the same 8-byte unit: widening must
+ * not write 0xff over them.  On the L476, which programs whole aligned
+ * double words, the kept bytes are written in the same units as the
+ * image's.
+ */
+static void
+test_preserve_widening(void **state)
+{
+	const uint32_t spec[] = { FLASH + 3, 1001, 1 };
+	const char *profiles[] = { "f405", "l476" };
+	const uint32_t page[] = { 0x4000, 0x800 };
+
+	(void)state;
+	for (unsigned i = 0; i < 2; i++) {
+		struct rig *r = rig_new(profiles[i]);
+		struct dfl_image img;
+		uint8_t old[32];
+
+		fill(mem_at(r, FLASH), 0x800, 77);
+		memcpy(old, mem_at(r, FLASH), 3);
+		memcpy(old + 3, mem_at(r, FLASH + 1004), 12);
+		image(&img, 0, 1, spec);
+		assert_int_equal(flash_img(r, &img,
+		    DFL_PRESERVE_UNCOVERED | DFL_VERIFY), 0);
+		assert_holds(r, &img);
+		assert_memory_equal(mem_at(r, FLASH), old, 3);
+		assert_memory_equal(mem_at(r, FLASH + 1004), old + 3, 12);
+		/* The whole page survives but for the image. */
+		assert_int_equal(r->res.bytes_kept, page[i] - 1001);
+		dfl_image_free(&img);
+		rig_free(r);
+	}
+}
+
+static int no_out(void *, uint8_t, uint16_t, const uint8_t *, uint16_t);
+static int no_in(void *, uint8_t, uint16_t, uint8_t *, uint16_t);
+
+/* Bytes to preserve that cannot be read: refused before any erase. */
+static void
+test_preserve_unreadable(void **state)
+{
+	static const struct dfl_alt noread[] = {
+		{ 0, "@Flash /0x08000000/4*16Kf" },
+	}, readable[] = {
+		{ 0, "@Flash /0x08000000/4*16Kg" },
+	};
+	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
+		0x0b, 255, 2048, 0x011a, noread, 1 };
+	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
+		NULL, NULL };
+	const uint32_t spec[] = { FLASH, 0x1000, 1 };
+	const struct dfl_keep keep = { FLASH + 0x3000, FLASH + 0x3fff };
+	struct dfl_session *s = dfl_session_new(&t, &dev);
+	struct dfl_options o;
+	struct dfl_result res;
+	struct dfl_image img;
+	struct rig *r;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.preserve = &keep;
+	o.npreserve = 1;
+	image(&img, 0, 1, spec);
+	assert_int_equal(dfl_download(s, &img, &o, &res), DFL_ERR_PLAN);
+	assert_string_equal(dfl_errmsg(s), "alt 0: 0x08003000-0x08003fff are "
+	    "to be preserved, and region 0x08000000-0x0800ffff is erasable, "
+	    "writable, not readable; nothing was erased");
+	/* A device without bitCanUpload. */
+	dev.bmAttributes = 0x09;
+	dev.alts = readable;
+	assert_int_equal(dfl_download(s, &img, &o, &res), DFL_ERR_PLAN);
+	assert_string_equal(dfl_errmsg(s), "alt 0: 0x08003000-0x08003fff are "
+	    "to be preserved, and the device cannot read them back "
+	    "(bitCanUpload is 0); nothing was erased");
+	dfl_session_free(s);
+	/* Read protection: the device refuses the upload. */
+	r = rig_new("f405");
+	fill(mem_at(r, FLASH), 0x4000, 9);
+	fault(r, "read-protect");
+	r->o.preserve = &keep;
+	r->o.npreserve = 1;
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_DEVICE, "preserve at "
+	    "0x08003000: device stalled UPLOAD; state dfuERROR, status "
+	    "errVENDOR (vendor-specific error); the bytes to preserve cannot "
+	    "be read, and nothing was erased");
+	assert_int_equal(dfu_model_stats(r->m)->pages_erased, 0);
+	assert_int_equal(dfu_model_stats(r->m)->bytes_written, 0);
+	assert_false(dfu_model_stats(r->m)->left);
+	/* The same device erases without --preserve: the model refuses. */
+	rig_replug(r);
+	fault(r, "read-protect");
+	r->o.npreserve = 0;
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_DEVICE, "erase at "
+	    "0x08000000: device reports errVENDOR (vendor-specific error), "
+	    "state dfuERROR");
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* A range to preserve that the image writes; other misuses. */
+static void
+test_preserve_usage(void **state)
+{
+	const uint32_t spec[] = { FLASH, 0x1000, 1, FLASH + 0x2000, 0x10, 2 };
+	struct dfl_keep keep[2] = { { FLASH + 0x1800, FLASH + 0x1fff },
+		{ FLASH + 0x200f, FLASH + 0x2100 } };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 2, spec);
+	r->o.preserve = keep;
+	r->o.npreserve = 2;
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_USAGE, "--preserve "
+	    "0x0800200f-0x08002100: the image writes 0x08002000-0x0800200f "
+	    "(alt 0), which overlaps it");
+	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	/* A range in no erased page: a warning, and nothing to keep. */
+	keep[1].first = 0x08010000;
+	keep[1].last = 0x080100ff;
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_string_equal(r->warnings, "--preserve 0x08010000-0x080100ff: "
+	    "no page that is erased holds these bytes; they stay as they "
+	    "are\n");
+	assert_int_equal(r->res.bytes_kept, 0x800);
+	dfl_image_free(&img);
+	rig_free(r);
+	/* A plain DFU device erases what it likes. */
+	r = rig_new("dfu11");
+	image(&img, 1, 1, spec);
+	r->o.preserve = keep;
+	r->o.npreserve = 1;
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN, "--preserve "
+	    "needs a DfuSe device (a DFU 1.1 device erases what it likes)");
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* A kept byte that does not come back as it was is an error. */
+static void
+test_preserve_check(void **state)
+{
+	const uint32_t spec[] = { FLASH, 0x2000, 1 };
+	const struct dfl_keep keep = { FLASH + 0x2100, FLASH + 0x21ff };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	fill(mem_at(r, FLASH), 0x4000, 31);
+	*mem_at(r, FLASH + 0x2100) = 0x33;
+	image(&img, 0, 1, spec);
+	r->o.preserve = &keep;
+	r->o.npreserve = 1;
+	/* Blocks 1-4 are the image, block 5 the kept bytes. */
+	fault(r, "write:5=corrupt");
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_DEVICE, "preserve at "
+	    "0x08002100: device holds 0x32, and held 0x33 before the erase");
+	assert_false(dfu_model_stats(r->m)->left);
+	dfl_image_free(&img);
+	/* The library refuses to keep bytes through a mass erase. */
+	rig_replug(r);
+	image(&img, 0, 1, spec);
+	r->o.npreserve = 0;
+	assert_error(r, flash_img(r, &img, DFL_MASS_ERASE |
+	    DFL_PRESERVE_UNCOVERED), DFL_ERR_PLAN, "--preserve-uncovered "
+	    "needs page erase, not --mass-erase");
+	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* ---- Leaving to the application -------------------------------------------- */
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* No vector table, and no flash in alt 0 to start: refused in the plan. */
+static void
+test_leave_no_flash(void **state)
+{
+	static const struct dfl_alt ram[] = {
+		{ 0, "@RAM /0x20000000/4*1Ke" },
+	};
+	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
+		0x0b, 255, 2048, 0x011a, ram, 1 };
+	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
+		NULL, NULL };
+	struct dfl_session *s = dfl_session_new(&t, &dev);
+	const uint32_t spec[] = { 0x20000000, 0x100, 1 };
+	struct dfl_options o;
+	struct dfl_result res;
+	struct dfl_image img;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.flags = DFL_PLAN_ONLY;
+	image(&img, 0, 1, spec);
+	assert_int_equal(dfl_download(s, &img, &o, &res), DFL_ERR_PLAN);
+	assert_string_equal(dfl_errmsg(s), "the image holds no vector table "
+	    "and the device describes no flash to start (an erasable, "
+	    "writable region of alt 0); give --start address or --no-leave");
+	o.flags = DFL_PLAN_ONLY | DFL_NO_LEAVE;
+	assert_int_equal(dfl_download(s, &img, &o, &res), 0);
+	assert_int_equal(res.leave_reason, 0);
+	dfl_image_free(&img);
+	dfl_session_free(s);
+}
+
+static void
+test_vector_table(void **state)
+{
+	static const struct {
+		uint32_t sp, reset;
+		int ok;
+	} cases[] = {
+		{ 0x20020000, 0x08000199, 1 },
+		{ 0x20000000, 0x080fffff, 1 },
+		{ 0x40000000, 0x08000001, 1 },
+		{ 0x40000004, 0x08000199, 0 }, /* past the SRAM region */
+		{ 0x1ffffffc, 0x08000199, 0 }, /* below it */
+		{ 0x20020002, 0x08000199, 0 }, /* not a multiple of 4 */
+		{ 0x08001000, 0x08000199, 0 }, /* stack in flash */
+		{ 0x20020000, 0x08000198, 0 }, /* even: not Thumb */
+		{ 0x20020000, 0x20000101, 0 }, /* reset handler in RAM */
+		{ 0x20020000, 0x08100001, 0 }, /* past the flash */
+		{ 0xffffffff, 0xffffffff, 0 }, /* erased flash */
+	};
+	struct dfu_layout *l = dfu_layout_new();
+	uint8_t w[8];
+
+	(void)state;
+	assert_int_equal(dfu_layout_parse(l, "@Internal Flash  /0x08000000/"
+	    "04*016Kg,01*064Kg,07*128Kg"), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		put32(w, cases[i].sp);
+		put32(w + 4, cases[i].reset);
+		if (dfl_vector_table(w, l) != cases[i].ok)
+			fail_msg("sp 0x%08x reset 0x%08x: expected %d",
+			    cases[i].sp, cases[i].reset, cases[i].ok);
+	}
+	/* Flash that is not erasable (read-only or OTP) is not flash. */
+	assert_int_equal(dfu_layout_parse(l, "@OTP /0x08000000/01*512 e"), 0);
+	put32(w, 0x20020000);
+	put32(w + 4, 0x08000011);
+	assert_false(dfl_vector_table(w, l));
+	dfu_layout_free(l);
+}
+
+/*
+ * The device leaves to the lowest image address in flash that holds a
+ * vector table; without one, to the start of main flash; never to data
+ * or option bytes; --start overrides.
+ */
+static void
+test_leave_application(void **state)
+{
+	const uint32_t spec[] = { 0x08060000, 0x1000, 1, 0x08004000, 0x800,
+		2, 0x08010000, 0x100, 3 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 3, spec);
+	/* Data only: the start of flash. */
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_int_equal(r->res.leave_reason, DFL_LEAVE_FLASH);
+	assert_int_equal(r->res.leave_address, FLASH);
+	assert_int_equal(dfu_model_stats(r->m)->left_address, FLASH);
+	/* An application at 0x08010000 and one at 0x08004000: the lower. */
+	put32(img.segs[2].data, 0x20020000);
+	put32(img.segs[2].data + 4, 0x08010101);
+	put32(img.segs[1].data, 0x2001fff8);
+	put32(img.segs[1].data + 4, 0x08004199);
+	rig_replug(r);
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_int_equal(r->res.leave_reason, DFL_LEAVE_APP);
+	assert_int_equal(r->res.leave_address, 0x08004000);
+	assert_int_equal(dfu_model_stats(r->m)->left_address, 0x08004000);
+	/* A reset vector into RAM does not make a table: 0x08010000. */
+	put32(img.segs[1].data + 4, 0x20000199);
+	rig_replug(r);
+	assert_int_equal(flash_img(r, &img, DFL_PLAN_ONLY), 0);
+	assert_int_equal(r->res.leave_reason, DFL_LEAVE_APP);
+	assert_int_equal(r->res.leave_address, 0x08010000);
+	/* --start wins. */
+	r->o.start_set = 1;
+	r->o.start = 0x08060000;
+	rig_replug(r);
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_int_equal(r->res.leave_reason, DFL_LEAVE_START);
+	assert_int_equal(dfu_model_stats(r->m)->left_address, 0x08060000);
+	r->o.start_set = 0;
+	dfl_image_free(&img);
+	/* Option bytes only (alt 1): leave from alt 0, at its flash. */
+	image(&img, 0, 1, (const uint32_t[]){ 0x1fffc000, 16, 4 });
+	img.segs[0].alt = 1;
+	rig_replug(r);
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_int_equal(r->res.leave_reason, DFL_LEAVE_FLASH);
+	assert_int_equal(r->res.leave_alt, 0);
+	assert_int_equal(dfu_model_stats(r->m)->left_address, FLASH);
 	dfl_image_free(&img);
 	rig_free(r);
 }
@@ -363,13 +729,15 @@ test_plan_only_sends_no_dnload(void **state)
 	assert_int_equal(st->pages_erased, 0);
 	assert_int_equal(st->blocks_written, 0);
 	assert_false(st->left);
-	/* Two 16K pages, read to check their uncovered bytes. */
+	/* Two 16K pages, erased without reading them. */
 	assert_int_equal(r->res.npages, 2);
 	assert_int_equal(r->res.pages[0].flags, DFL_PAGE_ERASE | DFL_PAGE_WRITE);
 	assert_int_equal(r->res.nwrites, 1);
 	assert_int_equal(r->res.writes[0].start, FLASH + 0x1000);
 	assert_int_equal(r->res.writes[0].size, 0x5000);
-	assert_int_equal(st->bytes_read, 0x8000);
+	assert_int_equal(st->bytes_read, 0);
+	assert_int_equal(r->res.bytes_erased, 0x8000);
+	assert_int_equal(r->res.bytes_erased_outside, 0x3000);
 	dfl_image_free(&img);
 	rig_free(r);
 }
@@ -383,7 +751,7 @@ test_plan_outside_memory(void **state)
 
 	(void)state;
 	image(&img, 0, 1, spec);
-	assert_error(r, flash_img(r, &img, DFL_FORCE), DFL_ERR_PLAN,
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN,
 	    "alt 0 (Internal Flash): 0x080ff000-0x08100fff: 0x08100000 is "
 	    "outside the device's memory \"@Internal Flash  /0x08000000/"
 	    "04*016Kg,01*064Kg,07*128Kg\"");
@@ -492,7 +860,7 @@ test_plan_widening_stays_in_regions(void **state)
 
 	(void)state;
 	memset(&o, 0, sizeof(o));
-	o.flags = DFL_PLAN_ONLY | DFL_FORCE;
+	o.flags = DFL_PLAN_ONLY;
 	image(&img, 0, 1, spec);
 	assert_int_equal(dfl_download(s, &img, &o, &res), 0);
 	assert_int_equal(res.nwrites, 1);
@@ -544,10 +912,10 @@ test_vid_pid(void **state)
 	img.idVendor = 0x0483;
 	img.idProduct = 0x0000;
 	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN,
-	    "the file is for device 0483:0000, this is 0483:df11 (--force "
+	    "the file is for device 0483:0000, this is 0483:df11 (--ignore-id "
 	    "flashes it anyway)");
 	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
-	assert_int_equal(flash_img(r, &img, DFL_FORCE), 0);
+	assert_int_equal(flash_img(r, &img, DFL_IGNORE_ID), 0);
 	assert_string_equal(r->warnings, "the file is for device 0483:0000, "
 	    "flashing 0483:df11 anyway\n");
 	rig_replug(r);
@@ -608,7 +976,7 @@ test_erase_order(void **state)
 	(void)state;
 	image(&img, 0, 4, spec);
 	dfu_model_trace(r->m, fp);
-	assert_int_equal(flash_img(r, &img, DFL_FORCE), 0);
+	assert_int_equal(flash_img(r, &img, 0), 0);
 	fclose(fp);
 	for (char *p = buf; (p = strstr(p, "DNLOAD 0 41")) != NULL; p++) {
 		unsigned b0, b1, b2, b3;
@@ -650,17 +1018,14 @@ test_block_number_limit(void **state)
 	image(&img, 0, 1, spec);
 	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE | DFL_VERIFY), 0);
 	assert_holds(r, &img);
-	/*
-	 * 1 to read the last, partly covered 128K sector before erasing it,
-	 * 2 for writing, 2 for verifying.
-	 */
-	assert_int_equal(dfu_model_stats(r->m)->set_address, 5);
+	/* 2 for writing, 2 for verifying. */
+	assert_int_equal(dfu_model_stats(r->m)->set_address, 4);
 	back = malloc(600000);
 	assert_int_equal(dfl_upload(r->s, 0, FLASH, back, 600000, &got,
 	    &r->o), 0);
 	assert_int_equal(got, 600000);
 	assert_memory_equal(back, img.segs[0].data, 600000);
-	assert_int_equal(dfu_model_stats(r->m)->set_address, 7);
+	assert_int_equal(dfu_model_stats(r->m)->set_address, 6);
 	free(back);
 	dfl_image_free(&img);
 	rig_free(r);
@@ -737,7 +1102,8 @@ test_leave_options(void **state)
 	assert_int_equal(flash_img(r, &img, 0), 0);
 	assert_true(r->res.left);
 	assert_true(r->res.left_vanished);
-	assert_int_equal(dfu_model_stats(r->m)->left_address, FLASH + 0x200);
+	/* Random bytes are no vector table: the start of flash. */
+	assert_int_equal(dfu_model_stats(r->m)->left_address, FLASH);
 	dfl_image_free(&img);
 	rig_free(r);
 }
@@ -751,26 +1117,29 @@ struct fault_case {
 };
 
 /*
- * Image: 0x08000000 + 20000 bytes (sectors 0 and 1), blocks of 2048.
- * Requests: 1 SET_INTERFACE, 2 GETSTATUS, 3-5 set address 0x08004000 to
- * read sector 1 (partly covered), 6 ABORT, 7-14 UPLOAD, 15 ABORT, 16-18
- * erase 0x08000000, 19-21 erase 0x08004000, 22-24 set address, 25-27
- * block 2 (0x08000000), 28-30 block 3, 31-33 block 4, ...
+ * Image: 0x08000000 + 20000 bytes (sectors 0 and 1), blocks of 2048,
+ * with --preserve-uncovered.  Requests: 1 SET_INTERFACE, 2 GETSTATUS,
+ * 3-5 set address 0x08004e20 to read the rest of sector 1, 6 ABORT, 7-13
+ * UPLOAD, 14 ABORT, 15-17 erase 0x08000000, 18-20 erase 0x08004000, 21-23
+ * set address, 24-26 block 2 (0x08000000), 27-29 block 3, 30-32 block 4,
+ * ..., then the kept bytes read back (set address 3), the verify (4).
  */
 static const struct fault_case fault_cases[] = {
-	{ "stall:4", DFL_ERR_DEVICE, "check at 0x08004000: device stalled "
+	{ "stall:4", DFL_ERR_DEVICE, "preserve at 0x08004e20: device stalled "
 	  "GETSTATUS; state dfuERROR, status errSTALLEDPKT (device stalled an "
-	  "unexpected request)" },
-	{ "stall:16", DFL_ERR_DEVICE, "erase at 0x08000000: device stalled "
+	  "unexpected request); the bytes to preserve cannot be read, and "
+	  "nothing was erased" },
+	{ "stall:15", DFL_ERR_DEVICE, "erase at 0x08000000: device stalled "
 	  "DNLOAD; state dfuERROR, status errSTALLEDPKT (device stalled an "
 	  "unexpected request)" },
-	{ "stall:31", DFL_ERR_DEVICE, "write at 0x08001000: device stalled "
+	{ "stall:30", DFL_ERR_DEVICE, "write at 0x08001000: device stalled "
 	  "DNLOAD; state dfuERROR, status errSTALLEDPKT (device stalled an "
 	  "unexpected request)" },
-	{ "disconnect:28", DFL_ERR_GONE, "write at 0x08000800: device "
+	{ "disconnect:27", DFL_ERR_GONE, "write at 0x08000800: device "
 	  "disconnected during DNLOAD" },
-	{ "disconnect:9", DFL_ERR_GONE, "check at 0x08005000: device "
-	  "disconnected during UPLOAD" },
+	{ "disconnect:9", DFL_ERR_GONE, "preserve at 0x08005e20: device "
+	  "disconnected during UPLOAD; the bytes to preserve cannot be read, "
+	  "and nothing was erased" },
 	{ "erase:2=errERASE", DFL_ERR_DEVICE, "erase at 0x08004000: device "
 	  "reports errERASE (memory erase function failed), state dfuERROR" },
 	{ "erase:1=errTARGET", DFL_ERR_DEVICE, "erase at 0x08000000: device "
@@ -785,7 +1154,10 @@ static const struct fault_case fault_cases[] = {
 	{ "address:2=errADDRESS", DFL_ERR_DEVICE, "write at 0x08000000: "
 	  "device reports errADDRESS (cannot program memory due to received "
 	  "address that is out of range), state dfuERROR" },
-	{ "address:3=errADDRESS", DFL_ERR_DEVICE, "verify at 0x08000000: "
+	{ "address:3=errADDRESS", DFL_ERR_DEVICE, "preserve at 0x08004e20: "
+	  "device reports errADDRESS (cannot program memory due to received "
+	  "address that is out of range), state dfuERROR" },
+	{ "address:4=errADDRESS", DFL_ERR_DEVICE, "verify at 0x08000000: "
 	  "device reports errADDRESS (cannot program memory due to received "
 	  "address that is out of range), state dfuERROR" },
 	{ "erase:1=busy", DFL_ERR_DEVICE, "erase at 0x08000000: device still "
@@ -819,7 +1191,7 @@ test_faults(void **state)
 			    img.segs[0].data[0x800] & 0xfe,
 			    img.segs[0].data[0x800]);
 		fault(r, c->spec);
-		rc = flash_img(r, &img, DFL_VERIFY);
+		rc = flash_img(r, &img, DFL_VERIFY | DFL_PRESERVE_UNCOVERED);
 		if (rc != c->rc || strcmp(dfl_errmsg(r->s), msg) != 0)
 			fail_msg("%s: got %d \"%s\", expected %d \"%s\"",
 			    c->spec, rc, dfl_errmsg(r->s), c->rc, msg);
@@ -1032,7 +1404,7 @@ check_hostile_poll(const char *profile, int plain, const char *fault_spec,
 	if (fault_spec != NULL)
 		fault(r, fault_spec);
 	image(&img, plain, 1, spec);
-	assert_error(r, flash_img(r, &img, DFL_FORCE), DFL_ERR_DEVICE, msg);
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_DEVICE, msg);
 	assert_true(h.seen);
 	assert_int_equal(h.after, 0);
 	assert_int_equal(h.slept_ms, slept_ms);
@@ -1062,7 +1434,8 @@ test_poll_timeout_limit(void **state)
 
 /*
  * The fault matrix: every profile with every kind of fault.  The image
- * covers two pages of each profile in part, so that each session reads,
+ * covers two pages of each profile in part and keeps their other bytes
+ * (--preserve-uncovered), so that each session reads,
  * erases, writes and verifies; each fault must fail the session with a
  * message that names the phase and the status, never make the device
  * leave, and a retry after replugging must succeed.
@@ -1079,10 +1452,10 @@ static const struct matrix_case dfuse_matrix[] = {
 	{ "write:1=errWRITE", "write at ", "errWRITE" },
 	{ "write:2=errVERIFY", "write at ", "errVERIFY" },
 	{ "write:2=errPROG", "write at ", "errPROG" },
-	{ "address:1=errADDRESS", "check at ", "errADDRESS" },
-	{ "address:2=errADDRESS", "write at ", "errADDRESS" },
+	{ "address:1=errADDRESS", "preserve at ", "errADDRESS" },
+	{ "address:3=errADDRESS", "write at ", "errADDRESS" }, /* 2 reads first */
 	{ "stall:2", "setup of alt 0", "errSTALLEDPKT" },
-	{ "stall:7", "check at ", "errSTALLEDPKT" }, /* the first UPLOAD */
+	{ "stall:7", "preserve at ", "errSTALLEDPKT" }, /* the first UPLOAD */
 	{ "disconnect:20", "", "device disconnected during" },
 	{ "erase:1=busy", "erase at ", "still busy (dfuDNBUSY)" },
 	{ "write:2=busy", "write at ", "still busy (dfuDNBUSY)" },
@@ -1143,9 +1516,12 @@ test_fault_matrix(void **state)
 	const size_t np = sizeof(plain_matrix) / sizeof(plain_matrix[0]);
 
 	(void)state;
-	run_matrix("f405", 0, 20000, DFL_VERIFY, dfuse_matrix, nd);
-	run_matrix("f107", 0, 3000, DFL_VERIFY, dfuse_matrix, nd);
-	run_matrix("l476", 0, 3000, DFL_VERIFY, dfuse_matrix, nd);
+	run_matrix("f405", 0, 20000, DFL_VERIFY | DFL_PRESERVE_UNCOVERED,
+	    dfuse_matrix, nd);
+	run_matrix("f107", 0, 3000, DFL_VERIFY | DFL_PRESERVE_UNCOVERED,
+	    dfuse_matrix, nd);
+	run_matrix("l476", 0, 3000, DFL_VERIFY | DFL_PRESERVE_UNCOVERED,
+	    dfuse_matrix, nd);
 	run_matrix("dfu11", 1, 3000, DFL_VERIFY, plain_matrix, np);
 	/* It cannot verify: all but the corrupt block, which needs it. */
 	run_matrix("dfu11-reset", 1, 3000, 0, plain_matrix, np - 1);
@@ -1250,27 +1626,6 @@ test_upload_plain(void **state)
 static const char golden[] =
     "SET_INTERFACE 0\n"
     "GETSTATUS -> OK dfuIDLE 0ms\n"
-    "DNLOAD 0 21 00 00 00 08\n"
-    "GETSTATUS -> OK dfuDNBUSY 0ms\n"
-    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms\n"
-    "ABORT\n"
-    "UPLOAD 2 len 2048 -> 2048\n"
-    "UPLOAD 3 len 2048 -> 2048\n"
-    "UPLOAD 4 len 2048 -> 2048\n"
-    "UPLOAD 5 len 2048 -> 2048\n"
-    "UPLOAD 6 len 2048 -> 2048\n"
-    "UPLOAD 7 len 2048 -> 2048\n"
-    "UPLOAD 8 len 2048 -> 2048\n"
-    "UPLOAD 9 len 2048 -> 2048\n"
-    "UPLOAD 10 len 2048 -> 2048\n"
-    "UPLOAD 11 len 2048 -> 2048\n"
-    "UPLOAD 12 len 2048 -> 2048\n"
-    "UPLOAD 13 len 2048 -> 2048\n"
-    "UPLOAD 14 len 2048 -> 2048\n"
-    "UPLOAD 15 len 2048 -> 2048\n"
-    "UPLOAD 16 len 2048 -> 2048\n"
-    "UPLOAD 17 len 2048 -> 2048\n"
-    "ABORT\n"
     "DNLOAD 0 41 00 00 00 08\n"
     "GETSTATUS -> OK dfuDNBUSY 250ms\n"
     "sleep 250 ms\n"
@@ -1322,8 +1677,8 @@ test_golden_trace(void **state)
 		fprintf(stderr, "trace:\n%s", buf);
 		fail_msg("the trace differs from the golden trace");
 	}
-	/* 54 lines, 5 of them sleeps: 49 requests. */
-	assert_int_equal(dfu_model_stats(r->m)->requests, 49);
+	/* 33 lines, 5 of them sleeps: 28 requests. */
+	assert_int_equal(dfu_model_stats(r->m)->requests, 28);
 	free(buf);
 	dfl_image_free(&img);
 	rig_free(r);
@@ -1340,7 +1695,15 @@ main(void)
 		cmocka_unit_test(test_profile_dfu11_reset),
 		cmocka_unit_test(test_l476_unaligned),
 		cmocka_unit_test(test_pyboard_filesystem),
-		cmocka_unit_test(test_pyboard_loss_refused),
+		cmocka_unit_test(test_pyboard_shrink),
+		cmocka_unit_test(test_preserve_range),
+		cmocka_unit_test(test_preserve_widening),
+		cmocka_unit_test(test_preserve_unreadable),
+		cmocka_unit_test(test_preserve_usage),
+		cmocka_unit_test(test_preserve_check),
+		cmocka_unit_test(test_leave_no_flash),
+		cmocka_unit_test(test_vector_table),
+		cmocka_unit_test(test_leave_application),
 		cmocka_unit_test(test_plan_only_sends_no_dnload),
 		cmocka_unit_test(test_plan_outside_memory),
 		cmocka_unit_test(test_plan_not_writable_and_bad_layout),

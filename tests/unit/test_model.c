@@ -350,6 +350,52 @@ test_runtime_mode(void **state)
 	dfu_model_free(d.m);
 }
 
+/*
+ * Read protection (AN2662 4.4.1, 4.5.3): UPLOAD of memory is stalled and
+ * a page erase fails, both leaving dfuERROR with errVENDOR; the command
+ * list is still given; read unprotect erases everything and lifts it.
+ */
+static void
+test_read_protect(void **state)
+{
+	struct dev d = open_model("f405");
+	const uint8_t erase[5] = { 0x41, 0, 0, 0, 0x08 };
+	const uint8_t unprotect[1] = { 0x92 };
+	uint8_t buf[16], st;
+	uint32_t base, size;
+	char err[128];
+
+	(void)state;
+	dfu_model_memory(d.m, &base, &size)[0] = 0x12;
+	assert_int_equal(dfu_model_fault(d.m, "read-protect", err,
+	    sizeof(err)), 0);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16), 4);
+	set_address(&d, 0x08000000);
+	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16),
+	    DFL_XFER_STALL);
+	assert_int_equal(status(&d, &st, NULL), DFU_STATE_ERROR);
+	assert_int_equal(st, DFU_STATUS_VENDOR);
+	assert_int_equal(out(&d, DFU_CLRSTATUS, 0, NULL, 0), 0);
+	assert_int_equal(command(&d, erase, 5, &st, NULL), DFU_STATE_ERROR);
+	assert_int_equal(st, DFU_STATUS_VENDOR);
+	assert_int_equal(dfu_model_memory(d.m, &base, &size)[0], 0x12);
+	assert_int_equal(out(&d, DFU_CLRSTATUS, 0, NULL, 0), 0);
+	assert_int_equal(command(&d, unprotect, 1, &st, NULL),
+	    DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(dfu_model_memory(d.m, &base, &size)[0], 0xff);
+	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
+	set_address(&d, 0x08000000);
+	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16), 16);
+	dfu_model_free(d.m);
+	/* A plain DFU device has no read protection to model. */
+	d = open_model("dfu11");
+	assert_int_equal(dfu_model_fault(d.m, "read-protect", err,
+	    sizeof(err)), -1);
+	dfu_model_free(d.m);
+}
+
 static void
 test_fault_specs(void **state)
 {
@@ -370,7 +416,7 @@ test_fault_specs(void **state)
 	assert_int_equal(dfu_model_fault(m, "stall:0", err, sizeof(err)), -1);
 	assert_string_equal(err, "stall:0: expected stall:N, disconnect:N, "
 	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll, "
-	    "leave-gone or runtime");
+	    "leave-gone, runtime or read-protect (DfuSe)");
 	assert_int_equal(dfu_model_fault(m, "erase:1=corrupt", err,
 	    sizeof(err)), -1);
 	assert_int_equal(dfu_model_fault(m, "fly:1=errWRITE", err,
@@ -390,6 +436,7 @@ main(void)
 		cmocka_unit_test(test_l476_double_words),
 		cmocka_unit_test(test_dfuse_commands),
 		cmocka_unit_test(test_runtime_mode),
+		cmocka_unit_test(test_read_protect),
 		cmocka_unit_test(test_fault_specs),
 	};
 
