@@ -74,13 +74,9 @@ parse_element(struct options *o, const char *arg)
 		cli_usage_error("-a %s: missing address before ':'", arg);
 	if (colon[1] == '\0')
 		cli_usage_error("-a %s: missing file after ':'", arg);
-	if (cli_parse_u32_prefix(arg, (size_t)(colon - arg), &address) != 0)
+	/* The classic slip, 08000000 for 0x08000000, is a usage error. */
+	if (cli_arg_u32("-a", arg, arg, (size_t)(colon - arg), &address) != 0)
 		cli_usage_error("-a %s: address is not a 32-bit number", arg);
-	/* The classic slip: a hexadecimal address written without 0x. */
-	if (arg[0] == '0' && arg[1] >= '0' && arg[1] <= '9')
-		cli_error(NULL, "warning: -a %s: address read as decimal %u "
-		    "(0x%08x); write 0x%.*s for hexadecimal", arg, address,
-		    address, (int)(colon - arg), arg);
 	if (strcmp(colon + 1, "-") == 0) {
 		if (o->stdin_used)
 			cli_usage_error("-a %s: standard input can be read "

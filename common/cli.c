@@ -94,10 +94,38 @@ cli_parse_u32(const char *s, uint32_t *out)
 
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		rc = parse_unsigned(s + 2, 16, UINT32_MAX, &v);
+	else if (s[0] == '0' && s[1] != '\0')
+		return parse_unsigned(s, 10, UINT64_MAX, &v) == 0 ?
+		    CLI_NUM_AMBIGUOUS : -1;
 	else
 		rc = parse_unsigned(s, 10, UINT32_MAX, &v);
 	if (rc == 0)
 		*out = (uint32_t)v;
+	return rc;
+}
+
+void
+cli_number_ambiguous(const char *opt, const char *arg, const char *s,
+    size_t n)
+{
+	size_t z = 0;
+
+	while (z + 1 < n && s[z] == '0')
+		z++;
+	cli_usage_error("%s %s: %.*s has a leading zero, which could mean "
+	    "octal, decimal or hexadecimal: write 0x%.*s for hexadecimal or "
+	    "%.*s for decimal", opt, arg, (int)n, s, (int)n, s, (int)(n - z),
+	    s + z);
+}
+
+int
+cli_arg_u32(const char *opt, const char *arg, const char *s, size_t n,
+    uint32_t *out)
+{
+	int rc = cli_parse_u32_prefix(s, n, out);
+
+	if (rc == CLI_NUM_AMBIGUOUS)
+		cli_number_ambiguous(opt, arg, s, n);
 	return rc;
 }
 
@@ -573,7 +601,7 @@ opts_target(struct cli_opts *o, const char *arg)
 	size_t altlen = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
 	uint32_t alt;
 
-	if (cli_parse_u32_prefix(arg, altlen, &alt) != 0 || alt > 255)
+	if (cli_arg_u32("-t", arg, arg, altlen, &alt) != 0 || alt > 255)
 		cli_usage_error("-t %s: alternate setting is not a number from "
 		    "0 to 255", arg);
 	if (name != NULL && *name == '\0')
@@ -694,7 +722,8 @@ cli_opts_option(struct cli_opts *o, int ch, char *argv[])
 		printf("%s %s\n", o->tool, DFUFILE_VERSION_STRING);
 		exit(CLI_EXIT_OK);
 	case CLI_OPT_PAD:
-		if (cli_parse_u32(optarg, &o->pad) != 0 || o->pad == 0)
+		if (cli_arg_u32("--pad", optarg, optarg, strlen(optarg),
+		    &o->pad) != 0 || o->pad == 0)
 			cli_usage_error("--pad %s: not a number from 1 to "
 			    "4294967295", optarg);
 		break;
@@ -835,8 +864,9 @@ conv_range(struct cli_conv *c, const char *arg)
 	if (c->opts.ntargets == 0)
 		cli_usage_error("--range %s: give -t before the ranges of its "
 		    "target", arg);
-	if (sep == NULL || cli_parse_u32_prefix(arg, (size_t)(sep - arg),
-	    &first) != 0 || cli_parse_u32(sep + 1, &second) != 0)
+	if (sep == NULL || cli_arg_u32("--range", arg, arg, (size_t)(sep - arg),
+	    &first) != 0 || cli_arg_u32("--range", arg, sep + 1,
+	    strlen(sep + 1), &second) != 0)
 		cli_usage_error("--range %s: expected first-last or first+size, "
 		    "32-bit numbers", arg);
 	if (*sep == '-' && second < first)
@@ -968,13 +998,15 @@ cli_conv_parse(struct cli_conv *c, const char *tool, const char *usage,
 			c->remove[c->nremove++] = optarg;
 			break;
 		case CONV_OPT_GAP_FILL:
-			if (cli_parse_u32(optarg, &v) != 0 || v > 255)
+			if (cli_arg_u32("--gap-fill", optarg, optarg,
+			    strlen(optarg), &v) != 0 || v > 255)
 				cli_usage_error("--gap-fill %s: not a byte value "
 				    "from 0 to 255", optarg);
 			c->gap_fill = (int)v;
 			break;
 		case CONV_OPT_MAX_GAP:
-			if (cli_parse_u32(optarg, &c->max_gap) != 0 ||
+			if (cli_arg_u32("--max-gap", optarg, optarg,
+			    strlen(optarg), &c->max_gap) != 0 ||
 			    c->max_gap == 0)
 				cli_usage_error("--max-gap %s: not a number from "
 				    "1 to 4294967295", optarg);
@@ -983,7 +1015,8 @@ cli_conv_parse(struct cli_conv *c, const char *tool, const char *usage,
 			conv_range(c, optarg);
 			break;
 		case CONV_OPT_SPLIT_AT:
-			if (cli_parse_u32(optarg, &v) != 0 || v == 0)
+			if (cli_arg_u32("--split-at", optarg, optarg,
+			    strlen(optarg), &v) != 0 || v == 0)
 				cli_usage_error("--split-at %s: not an address "
 				    "from 1 to 0xffffffff", optarg);
 			c->splits = cli_grow(c->splits, c->nsplits,

@@ -26,10 +26,26 @@ void cli_error(const char *file, const char *fmt, ...)
 
 /*
  * Numbers on the command line.  "0x" or "0X" starts a hexadecimal number,
- * anything else is decimal (a leading 0 is not octal).  The whole string
- * must be the number.  Return 0, or -1 if s is not a number in range.
+ * anything else is decimal.  The whole string must be the number.  A
+ * number of more than one digit that starts with 0 and no "0x" (010,
+ * 08000000) is never guessed: C reads it as octal, a user often means
+ * hexadecimal, and a plain reading gives decimal; "0" itself is zero.
+ * Return 0, -1 if s is not a number in range, or CLI_NUM_AMBIGUOUS for a
+ * leading zero (*out untouched).
  */
+#define CLI_NUM_AMBIGUOUS (-2)
 int cli_parse_u32(const char *s, uint32_t *out);
+/*
+ * The number in the first n bytes of s, part of the argument arg of
+ * option opt: as cli_parse_u32(), but a leading zero is a usage error
+ * (cli_number_ambiguous()).  0, or -1 if not a number in range.
+ */
+int cli_arg_u32(const char *opt, const char *arg, const char *s, size_t n,
+		uint32_t *out);
+/* "prog: opt arg: 010 has a leading zero ...: write 0x010 for hexadecimal
+ * or 10 for decimal" (the number is the first n bytes of s); exits 2. */
+void cli_number_ambiguous(const char *opt, const char *arg, const char *s,
+			  size_t n) __attribute__((noreturn));
 /* Hexadecimal with or without "0x", as USB IDs are written: "df11". */
 int cli_parse_hex16(const char *s, uint16_t *out);
 /* "VID:PID" in hexadecimal: "0483:df11". */

@@ -159,11 +159,12 @@ parse_address(struct options *o, const char *arg)
 		bad_usage("-s %s: expected address or address:length", arg);
 	memcpy(buf, arg, n);
 	buf[n] = '\0';
-	if (cli_parse_u32(buf, &o->address) != 0)
+	if (cli_arg_u32("-s", arg, buf, n, &o->address) != 0)
 		bad_usage("-s %s: address is not a 32-bit number", arg);
 	o->have_address = 1;
 	if (colon != NULL) {
-		if (cli_parse_u32(colon + 1, &o->length) != 0 ||
+		if (cli_arg_u32("-s", arg, colon + 1, strlen(colon + 1),
+		    &o->length) != 0 ||
 		    o->length == 0)
 			bad_usage("-s %s: length is not a number from 1 to "
 			    "4294967295", arg);
@@ -254,7 +255,8 @@ parse_args(struct options *o, int argc, char *argv[])
 			/* A number, or a name resolved once the device is
 			 * known (select.h). */
 			if (optarg[0] >= '0' && optarg[0] <= '9' &&
-			    (cli_parse_u32(optarg, &v) != 0 || v > 255))
+			    (cli_arg_u32("-a", optarg, optarg, strlen(optarg),
+			    &v) != 0 || v > 255))
 				bad_usage("-a %s: alternate setting is not a "
 				    "number from 0 to 255", optarg);
 			if (optarg[0] == '\0')
@@ -293,13 +295,15 @@ parse_args(struct options *o, int argc, char *argv[])
 			o->json = 1;
 			break;
 		case OPT_TRANSFER_SIZE:
-			if (cli_parse_u32(optarg, &o->transfer_size) != 0 ||
+			if (cli_arg_u32("--transfer-size", optarg, optarg,
+			    strlen(optarg), &o->transfer_size) != 0 ||
 			    o->transfer_size == 0 || o->transfer_size > 65535)
 				bad_usage("--transfer-size %s: not a number from "
 				    "1 to 65535", optarg);
 			break;
 		case OPT_WAIT_TIMEOUT:
-			if (cli_parse_u32(optarg, &o->wait_timeout) != 0 ||
+			if (cli_arg_u32("--wait-timeout", optarg, optarg,
+			    strlen(optarg), &o->wait_timeout) != 0 ||
 			    o->wait_timeout > 3600)
 				bad_usage("--wait-timeout %s: not a number of "
 				    "seconds from 0 to 3600", optarg);
@@ -371,7 +375,8 @@ parse_args(struct options *o, int argc, char *argv[])
 			o->flags |= DFL_SKIP_UNCHANGED;
 			break;
 		case OPT_START:
-			if (cli_parse_u32(optarg, &o->start) != 0)
+			if (cli_arg_u32("--start", optarg, optarg,
+			    strlen(optarg), &o->start) != 0)
 				bad_usage("--start %s: not a 32-bit number",
 				    optarg);
 			o->start_set = 1;

@@ -516,17 +516,24 @@ expect_fail 2 "bin2dfu: -a 0x08000000:: missing file after ':'"
 expect_dir_only . x
 case_end
 
-begin "an address with a leading zero is decimal, with a warning"
+begin "an address with a leading zero is a usage error, never guessed"
 mkrandom x 10
 run "$BIN2DFU" -a 08000000:x -o out.dfu
-expect_status 0
-expect_stdout_empty
-expect_stderr_line "bin2dfu: warning: -a 08000000:x: address read as decimal 8000000 (0x007a1200); write 0x08000000 for hexadecimal"
-decode dfuse out.dfu
-expect_stdout_line "element 0.0 offset=285 address=0x007a1200 size=10"
+expect_fail 2 "bin2dfu: -a 08000000:x: 08000000 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x08000000 for hexadecimal or 8000000 for decimal"
+run "$BIN2DFU" -a 00:x -o out.dfu
+expect_fail 2 "bin2dfu: -a 00:x: 00 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x00 for hexadecimal or 0 for decimal"
+run "$BIN2DFU" -t 01 -a 0x08000000:x -o out.dfu
+expect_fail 2 "bin2dfu: -t 01: 01 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x01 for hexadecimal or 1 for decimal"
+run "$BIN2DFU" --pad 08 -a 0x08000000:x -o out.dfu
+expect_fail 2 "bin2dfu: --pad 08: 08 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x08 for hexadecimal or 8 for decimal"
+expect_dir_only . x
 run "$BIN2DFU" -a 0:x -o zero.dfu
 expect_status 0
 expect_stderr_empty
+run "$BIN2DFU" -a 0x08000000:x -o hex.dfu
+expect_status 0
+decode dfuse hex.dfu
+expect_stdout_line "element 0.0 offset=285 address=0x08000000 size=10"
 run "$BIN2DFU" -a 4294967295:x -o max.dfu
 expect_status 1
 expect_stderr_line "bin2dfu: x: 0xffffffff-0x100000008 runs past the end of the 32-bit address space"

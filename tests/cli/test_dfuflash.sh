@@ -470,4 +470,31 @@ expect_status 0
 holds flash.img 0x08000000 app.dfu
 case_end
 
+# ---- what every input is, and never clobbering one (issue 11) ----------------
+
+begin "numbers with a leading zero are usage errors, never guessed"
+mkbin a.bin 100 1
+lz="has a leading zero, which could mean octal, decimal or hexadecimal"
+for args in \
+    "-D a.bin -s 08000000|-s 08000000: 08000000 $lz: write 0x08000000 for hexadecimal or 8000000 for decimal" \
+    "-U o.bin -s 0x08000000:0100|-s 0x08000000:0100: 0100 $lz: write 0x0100 for hexadecimal or 100 for decimal" \
+    "-a 01 -D a.bin -s 0x08000000|-a 01: 01 $lz: write 0x01 for hexadecimal or 1 for decimal" \
+    "--start 08000000 a.dfu|--start 08000000: 08000000 $lz: write 0x08000000 for hexadecimal or 8000000 for decimal"; do
+	# shellcheck disable=SC2086
+	run "$DFUFLASH" --sim f405:st.img ${args%%|*}
+	expect_status 2
+	expect_stderr_line "dfuflash: ${args#*|}"
+	expect_stdout_empty
+done
+run "$DFUFLASH" --transfer-size 0100 a.dfu
+expect_status 2
+expect_stderr_line "dfuflash: --transfer-size 0100: 0100 $lz: write 0x0100 for hexadecimal or 100 for decimal"
+run "$DFUFLASH" --wait-timeout 05 a.dfu
+expect_status 2
+expect_stderr_line "dfuflash: --wait-timeout 05: 05 $lz: write 0x05 for hexadecimal or 5 for decimal"
+expect_no_file st.img
+run "$DFUFLASH" --sim f405:st.img -a 0 -D a.bin -s 0x08000000
+expect_status 0
+case_end
+
 finish
