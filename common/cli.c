@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1046,6 +1047,52 @@ cli_conv_free(struct cli_conv *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* The byte of two hexadecimal digits at p, or -1. */
+static int
+hex_byte(const char *p)
+{
+	int h = digit_value(p[0], 16), l = h < 0 ? -1 : digit_value(p[1], 16);
+
+	return l < 0 ? -1 : h * 16 + l;
+}
+
+enum dfu_image_format
+cli_image_sniff(const void *buf, size_t len)
+{
+	enum dfu_image_format format = dfu_image_detect(buf, len);
+	const char *p = buf, *end = p + len;
+	unsigned sum = 0;
+	int count, b;
+
+	if (format != DFU_IMAGE_IHEX && format != DFU_IMAGE_SREC)
+		return format;
+	while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+		p++;
+	p += format == DFU_IMAGE_IHEX ? 1 : 2;	/* ':' or "Sn" */
+	if (end - p < 2 || (count = hex_byte(p)) < 0)
+		return DFU_IMAGE_UNKNOWN;
+	/* HEX: count, address (2), type, data, checksum: all sum to 0.
+	 * S-records: count (of the bytes after it), then the bytes, the
+	 * last the one's complement of the sum of all but itself. */
+	if (format == DFU_IMAGE_IHEX)
+		count += 5;
+	else
+		count += 1;
+	if (end - p < 2 * (ptrdiff_t)count)
+		return DFU_IMAGE_UNKNOWN;
+	for (int i = 0; i < count; i++) {
+		if ((b = hex_byte(p + 2 * i)) < 0)
+			return DFU_IMAGE_UNKNOWN;
+		sum += (unsigned)b;
+	}
+	p += 2 * count;
+	if (p < end && *p != '\n' && *p != '\r')
+		return DFU_IMAGE_UNKNOWN;
+	if (format == DFU_IMAGE_IHEX)
+		return (sum & 0xff) == 0 ? format : DFU_IMAGE_UNKNOWN;
+	return (sum & 0xff) == 0xff ? format : DFU_IMAGE_UNKNOWN;
+}
+
 void
 cli_image_error(const struct dfu_image *img, const char *file, int err)
 {
@@ -1237,12 +1284,28 @@ conv_check_covered(const struct cli_conv *c, const struct dfu_image *img,
 }
 
 int
-cli_conv_write(const struct cli_conv *c, struct dfu_image *img, int in_fd)
+cli_conv_build(const struct cli_conv *c, struct dfu_image *img,
+    struct dfu_file *f)
 {
 	struct conv_build b = { .c = c, .img = img };
 	struct conv_iv *v;
+	int has_rest, rc = -1;
+
+	v = conv_intervals(c, &b.nv, &has_rest);
+	b.v = v;
+	if ((has_rest || conv_check_covered(c, img, v, b.nv) == 0) &&
+	    cli_build_dfuse(&c->opts, f, conv_add_elements, &b,
+	    cli_input_name(c->input)) == 0)
+		rc = 0;
+	free(v);
+	return rc;
+}
+
+int
+cli_conv_write(const struct cli_conv *c, struct dfu_image *img, int in_fd)
+{
 	struct dfu_file *f;
-	int has_rest, rc = CLI_EXIT_FAIL;
+	int rc = CLI_EXIT_FAIL;
 
 	if (cli_output_is_input(c->opts.output, in_fd, c->input))
 		return CLI_EXIT_FAIL;
@@ -1250,13 +1313,8 @@ cli_conv_write(const struct cli_conv *c, struct dfu_image *img, int in_fd)
 		cli_error(NULL, "out of memory");
 		return CLI_EXIT_FAIL;
 	}
-	v = conv_intervals(c, &b.nv, &has_rest);
-	b.v = v;
-	if ((has_rest || conv_check_covered(c, img, v, b.nv) == 0) &&
-	    cli_build_dfuse(&c->opts, f, conv_add_elements, &b,
-	    cli_input_name(c->input)) == 0)
+	if (cli_conv_build(c, img, f) == 0)
 		rc = cli_write_dfu(f, c->opts.output);
-	free(v);
 	dfu_file_free(f);
 	return rc;
 }

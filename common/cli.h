@@ -259,6 +259,22 @@ int cli_conv_open(const struct cli_conv *c, enum dfu_image_format *format);
  */
 int cli_conv_write(const struct cli_conv *c, struct dfu_image *img,
 		   int in_fd);
+/*
+ * The DfuSe file of cli_conv_write(), built into f (fresh from
+ * dfu_file_new()) and not written: what dfuflash flashes from an ELF,
+ * HEX or S-record file.  -1 after printing the error.
+ */
+int cli_conv_build(const struct cli_conv *c, struct dfu_image *img,
+		   struct dfu_file *f);
+
+/*
+ * What the first len bytes of a file that should be raw data are:
+ * dfu_image_detect(), where Intel HEX and S-records must also start with
+ * one whole well-formed record (hexadecimal digits, the length its count
+ * byte gives, a checksum that matches, then a line end), so that binary
+ * data that happens to start with ':' or "S1" stays data.
+ */
+enum dfu_image_format cli_image_sniff(const void *buf, size_t len);
 
 /* "prog: file: message" for a failed dfu_image_*() call. */
 void cli_image_error(const struct dfu_image *img, const char *file, int err);

@@ -46,8 +46,9 @@ sys.exit(0 if a[o:o + n] == b[o:o + n] else 1)' "$@" ||
 USAGE=$(cat <<'EOF'
 usage: dfuflash [-qw] [--force] [--mass-erase] [--no-leave] [--plan]
                 [--progress[=bar|json|none]] [--skip-unchanged]
-                [--start address] [--verify] [device] file
-       dfuflash [options] [device] [-a alt] -D file -s address
+                [--start address] [--verify] [device] [-a alt] file
+       dfuflash [options] [device] [-a alt] [--raw-container] -D file
+                -s address
        dfuflash [-qw] [device] [-a alt] [--format bin|dfu] -U file
                 -s address:length
        dfuflash [-qw] [device] --unprotect
@@ -96,7 +97,6 @@ for args in \
     "--sim f405 a.dfu b.dfu|dfuflash: b.dfu: more than one file" \
     "--sim f405 -D a.bin a.dfu|dfuflash: give only one of a file, -D, -U and --unprotect" \
     "--sim f405 -s 0x08000000 a.dfu|dfuflash: -s is for -D and -U; a .dfu file has its addresses" \
-    "--sim f405 -a 1 a.dfu|dfuflash: -a is for -D and -U; a .dfu file names its alternate settings" \
     "--sim f405 -U out.bin|dfuflash: -U needs -s address:length" \
     "--sim f405 -U out.bin -s 0x08000000:0|dfuflash: -s 0x08000000:0: length is not a number from 1 to 4294967295" \
     "--sim f405 -D a.bin -s 0x8000000x|dfuflash: -s 0x8000000x: address is not a 32-bit number" \
@@ -185,7 +185,7 @@ run "$DFUFLASH" --sim f405:flash.img "$VLX"
 expect_status 1
 # Nothing was sent, so no state file was written either.
 expect_no_file flash.img
-expect_stderr_contains "dfuflash: $VLX: offset 0x0 (file): neither a DfuSe prefix nor a DFU suffix"
+expect_stderr_line "dfuflash: $VLX: not a DFU file: neither a DfuSe prefix nor a DFU suffix, nor ELF, Intel HEX or S-records (for a raw binary use -D file -s address)"
 expect_stdout_contains "sim f405: 0 control transfers"
 run "$DFUFLASH" --force --sim dfu11 "$HACKRF"
 expect_status 1
