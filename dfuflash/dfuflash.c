@@ -486,7 +486,8 @@ check_clashes(const struct options *o)
 				    cli_input_name(f[j].path), f[j].what,
 				    f[i].what, strcmp(f[i].path, f[j].path) ?
 				    " " : "", strcmp(f[i].path, f[j].path) ?
-				    f[i].path : "");
+				    (f[i].output ? cli_output_name(f[i].path) :
+				    cli_input_name(f[i].path)) : "");
 		}
 }
 
