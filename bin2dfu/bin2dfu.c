@@ -58,7 +58,7 @@ static const struct option longopts[] = {
 };
 
 static const char usage_text[] =
-    "usage: bin2dfu [--pad n] [--raw-container] [-d vid:pid] [-r bcddevice]\n"
+    "usage: bin2dfu [--raw-container] [--pad n] [-d vid:pid] [-r bcddevice]\n"
     "               -o output [-t alt[:name]] -a address:file ...\n"
     "       bin2dfu --plain [--raw-container] [-d vid:pid] [-r bcddevice]\n"
     "               -o output file\n"

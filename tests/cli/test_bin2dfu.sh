@@ -90,7 +90,7 @@ expect_fail() {
 	expect_stdout_empty
 }
 
-USAGE1='usage: bin2dfu [--pad n] [--raw-container] [-d vid:pid] [-r bcddevice]'
+USAGE1='usage: bin2dfu [--raw-container] [--pad n] [-d vid:pid] [-r bcddevice]'
 USAGE2='               -o output [-t alt[:name]] -a address:file ...'
 USAGE3='       bin2dfu --plain [--raw-container] [-d vid:pid] [-r bcddevice]'
 USAGE4='               -o output file'
