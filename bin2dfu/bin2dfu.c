@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "dfufile.h"
+#include "dfuimage.h"
 
 #define ELEMENT_SIZE_MAX UINT32_MAX	/* dwElementSize is 32 bits */
 #define ADDRESS_SPACE (UINT64_C(1) << 32)
@@ -33,7 +34,7 @@ struct input {
 
 struct options {
 	struct cli_opts opts;	/* -d, -r, --pad, -o, -t: as every tool */
-	int force;
+	int raw_container;	/* --raw-container (or its old name --force) */
 	int plain;
 	const char *plain_conflict;	/* first option --plain excludes */
 	struct input *inputs;
@@ -44,6 +45,7 @@ struct options {
 enum {
 	OPT_FORCE = CLI_OPT_TOOL,
 	OPT_PLAIN,
+	OPT_RAW_CONTAINER,
 };
 
 static const struct option longopts[] = {
@@ -51,13 +53,15 @@ static const struct option longopts[] = {
 	{ "element",	required_argument,	NULL,	'a' },
 	{ "force",	no_argument,		NULL,	OPT_FORCE },
 	{ "plain",	no_argument,		NULL,	OPT_PLAIN },
+	{ "raw-container", no_argument,		NULL,	OPT_RAW_CONTAINER },
 	{ NULL,		0,			NULL,	0 }
 };
 
 static const char usage_text[] =
-    "usage: bin2dfu [--force] [--pad n] [-d vid:pid] [-r bcddevice] -o output\n"
-    "               [-t alt[:name]] -a address:file ...\n"
-    "       bin2dfu --plain [--force] [-d vid:pid] [-r bcddevice] -o output file\n"
+    "usage: bin2dfu [--raw-container] [--pad n] [-d vid:pid] [-r bcddevice]\n"
+    "               -o output [-t alt[:name]] -a address:file ...\n"
+    "       bin2dfu --plain [--raw-container] [-d vid:pid] [-r bcddevice]\n"
+    "               -o output file\n"
     "       bin2dfu -h | -V\n";
 
 /* -a ADDRESS:FILE, an element of the last -t */
@@ -74,13 +78,9 @@ parse_element(struct options *o, const char *arg)
 		cli_usage_error("-a %s: missing address before ':'", arg);
 	if (colon[1] == '\0')
 		cli_usage_error("-a %s: missing file after ':'", arg);
-	if (cli_parse_u32_prefix(arg, (size_t)(colon - arg), &address) != 0)
+	/* The classic slip, 08000000 for 0x08000000, is a usage error. */
+	if (cli_arg_u32("-a", arg, arg, (size_t)(colon - arg), &address) != 0)
 		cli_usage_error("-a %s: address is not a 32-bit number", arg);
-	/* The classic slip: a hexadecimal address written without 0x. */
-	if (arg[0] == '0' && arg[1] >= '0' && arg[1] <= '9')
-		cli_error(NULL, "warning: -a %s: address read as decimal %u "
-		    "(0x%08x); write 0x%.*s for hexadecimal", arg, address,
-		    address, (int)(colon - arg), arg);
 	if (strcmp(colon + 1, "-") == 0) {
 		if (o->stdin_used)
 			cli_usage_error("-a %s: standard input can be read "
@@ -171,7 +171,8 @@ parse_args(struct options *o, int argc, char *argv[])
 				o->plain_conflict = "-a";
 			break;
 		case OPT_FORCE:
-			o->force = 1;
+		case OPT_RAW_CONTAINER:
+			o->raw_container = 1;
 			break;
 		case OPT_PLAIN:
 			o->plain = 1;
@@ -239,8 +240,10 @@ static int
 open_input(const struct options *o, struct input *in)
 {
 	const char *name = cli_input_name(in->path);
-	char magic[5];
+	uint8_t head[1024];
+	enum dfu_image_format format;
 	off_t end;
+	ssize_t n;
 
 	if ((in->fd = cli_open_input(in->path)) < 0)
 		return -1;
@@ -258,18 +261,34 @@ open_input(const struct options *o, struct input *in)
 		    "(4 GiB - 1)", (unsigned long long)in->size);
 		return -1;
 	}
-	if (o->force)
+	if (o->raw_container)
 		return 0;
-	if (in->size >= sizeof(magic) &&
-	    read_at(in->fd, magic, sizeof(magic), 0) == 0 &&
-	    memcmp(magic, "DfuSe", sizeof(magic)) == 0) {
-		cli_error(name, "is already a DfuSe file; --force adds it "
-		    "as data");
+	do
+		n = pread(in->fd, head, sizeof(head), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		cli_error(name, "read: %s", strerror(errno));
+		return -1;
+	}
+	if (n >= 5 && memcmp(head, "DfuSe", 5) == 0) {
+		cli_error(name, "is already a DfuSe file; --raw-container adds "
+		    "it as data");
 		return -1;
 	}
 	if (has_dfu_suffix(in->fd, in->size)) {
-		cli_error(name, "already has a DFU suffix; --force adds it "
-		    "as data");
+		cli_error(name, "already has a DFU suffix; --raw-container adds "
+		    "it as data");
+		return -1;
+	}
+	/* Its headers or text would become the firmware. */
+	format = cli_image_sniff(head, (size_t)n);
+	if (format != DFU_IMAGE_UNKNOWN) {
+		cli_error(name, "%s, not raw data: convert it with '%s -o "
+		    "%s %s'; --raw-container adds it as data",
+		    format == DFU_IMAGE_ELF ? "an ELF file" :
+		    format == DFU_IMAGE_IHEX ? "an Intel HEX file" :
+		    "an S-record file", format == DFU_IMAGE_ELF ? "elf2dfu" :
+		    "hex2dfu", o->opts.output, in->path);
 		return -1;
 	}
 	return 0;

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,10 +95,38 @@ cli_parse_u32(const char *s, uint32_t *out)
 
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		rc = parse_unsigned(s + 2, 16, UINT32_MAX, &v);
+	else if (s[0] == '0' && s[1] != '\0')
+		return parse_unsigned(s, 10, UINT64_MAX, &v) == 0 ?
+		    CLI_NUM_AMBIGUOUS : -1;
 	else
 		rc = parse_unsigned(s, 10, UINT32_MAX, &v);
 	if (rc == 0)
 		*out = (uint32_t)v;
+	return rc;
+}
+
+void
+cli_number_ambiguous(const char *opt, const char *arg, const char *s,
+    size_t n)
+{
+	size_t z = 0;
+
+	while (z + 1 < n && s[z] == '0')
+		z++;
+	cli_usage_error("%s %s: %.*s has a leading zero, which could mean "
+	    "octal, decimal or hexadecimal: write 0x%.*s for hexadecimal or "
+	    "%.*s for decimal", opt, arg, (int)n, s, (int)n, s, (int)(n - z),
+	    s + z);
+}
+
+int
+cli_arg_u32(const char *opt, const char *arg, const char *s, size_t n,
+    uint32_t *out)
+{
+	int rc = cli_parse_u32_prefix(s, n, out);
+
+	if (rc == CLI_NUM_AMBIGUOUS)
+		cli_number_ambiguous(opt, arg, s, n);
 	return rc;
 }
 
@@ -573,7 +602,7 @@ opts_target(struct cli_opts *o, const char *arg)
 	size_t altlen = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
 	uint32_t alt;
 
-	if (cli_parse_u32_prefix(arg, altlen, &alt) != 0 || alt > 255)
+	if (cli_arg_u32("-t", arg, arg, altlen, &alt) != 0 || alt > 255)
 		cli_usage_error("-t %s: alternate setting is not a number from "
 		    "0 to 255", arg);
 	if (name != NULL && *name == '\0')
@@ -694,7 +723,8 @@ cli_opts_option(struct cli_opts *o, int ch, char *argv[])
 		printf("%s %s\n", o->tool, DFUFILE_VERSION_STRING);
 		exit(CLI_EXIT_OK);
 	case CLI_OPT_PAD:
-		if (cli_parse_u32(optarg, &o->pad) != 0 || o->pad == 0)
+		if (cli_arg_u32("--pad", optarg, optarg, strlen(optarg),
+		    &o->pad) != 0 || o->pad == 0)
 			cli_usage_error("--pad %s: not a number from 1 to "
 			    "4294967295", optarg);
 		break;
@@ -835,8 +865,9 @@ conv_range(struct cli_conv *c, const char *arg)
 	if (c->opts.ntargets == 0)
 		cli_usage_error("--range %s: give -t before the ranges of its "
 		    "target", arg);
-	if (sep == NULL || cli_parse_u32_prefix(arg, (size_t)(sep - arg),
-	    &first) != 0 || cli_parse_u32(sep + 1, &second) != 0)
+	if (sep == NULL || cli_arg_u32("--range", arg, arg, (size_t)(sep - arg),
+	    &first) != 0 || cli_arg_u32("--range", arg, sep + 1,
+	    strlen(sep + 1), &second) != 0)
 		cli_usage_error("--range %s: expected first-last or first+size, "
 		    "32-bit numbers", arg);
 	if (*sep == '-' && second < first)
@@ -968,13 +999,15 @@ cli_conv_parse(struct cli_conv *c, const char *tool, const char *usage,
 			c->remove[c->nremove++] = optarg;
 			break;
 		case CONV_OPT_GAP_FILL:
-			if (cli_parse_u32(optarg, &v) != 0 || v > 255)
+			if (cli_arg_u32("--gap-fill", optarg, optarg,
+			    strlen(optarg), &v) != 0 || v > 255)
 				cli_usage_error("--gap-fill %s: not a byte value "
 				    "from 0 to 255", optarg);
 			c->gap_fill = (int)v;
 			break;
 		case CONV_OPT_MAX_GAP:
-			if (cli_parse_u32(optarg, &c->max_gap) != 0 ||
+			if (cli_arg_u32("--max-gap", optarg, optarg,
+			    strlen(optarg), &c->max_gap) != 0 ||
 			    c->max_gap == 0)
 				cli_usage_error("--max-gap %s: not a number from "
 				    "1 to 4294967295", optarg);
@@ -983,7 +1016,8 @@ cli_conv_parse(struct cli_conv *c, const char *tool, const char *usage,
 			conv_range(c, optarg);
 			break;
 		case CONV_OPT_SPLIT_AT:
-			if (cli_parse_u32(optarg, &v) != 0 || v == 0)
+			if (cli_arg_u32("--split-at", optarg, optarg,
+			    strlen(optarg), &v) != 0 || v == 0)
 				cli_usage_error("--split-at %s: not an address "
 				    "from 1 to 0xffffffff", optarg);
 			c->splits = cli_grow(c->splits, c->nsplits,
@@ -1011,6 +1045,52 @@ cli_conv_free(struct cli_conv *c)
 	free(c->only);
 	free(c->remove);
 	memset(c, 0, sizeof(*c));
+}
+
+/* The byte of two hexadecimal digits at p, or -1. */
+static int
+hex_byte(const char *p)
+{
+	int h = digit_value(p[0], 16), l = h < 0 ? -1 : digit_value(p[1], 16);
+
+	return l < 0 ? -1 : h * 16 + l;
+}
+
+enum dfu_image_format
+cli_image_sniff(const void *buf, size_t len)
+{
+	enum dfu_image_format format = dfu_image_detect(buf, len);
+	const char *p = buf, *end = p + len;
+	unsigned sum = 0;
+	int count, b;
+
+	if (format != DFU_IMAGE_IHEX && format != DFU_IMAGE_SREC)
+		return format;
+	while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+		p++;
+	p += format == DFU_IMAGE_IHEX ? 1 : 2;	/* ':' or "Sn" */
+	if (end - p < 2 || (count = hex_byte(p)) < 0)
+		return DFU_IMAGE_UNKNOWN;
+	/* HEX: count, address (2), type, data, checksum: all sum to 0.
+	 * S-records: count (of the bytes after it), then the bytes, the
+	 * last the one's complement of the sum of all but itself. */
+	if (format == DFU_IMAGE_IHEX)
+		count += 5;
+	else
+		count += 1;
+	if (end - p < 2 * (ptrdiff_t)count)
+		return DFU_IMAGE_UNKNOWN;
+	for (int i = 0; i < count; i++) {
+		if ((b = hex_byte(p + 2 * i)) < 0)
+			return DFU_IMAGE_UNKNOWN;
+		sum += (unsigned)b;
+	}
+	p += 2 * count;
+	if (p < end && *p != '\n' && *p != '\r')
+		return DFU_IMAGE_UNKNOWN;
+	if (format == DFU_IMAGE_IHEX)
+		return (sum & 0xff) == 0 ? format : DFU_IMAGE_UNKNOWN;
+	return (sum & 0xff) == 0xff ? format : DFU_IMAGE_UNKNOWN;
 }
 
 void
@@ -1204,12 +1284,28 @@ conv_check_covered(const struct cli_conv *c, const struct dfu_image *img,
 }
 
 int
-cli_conv_write(const struct cli_conv *c, struct dfu_image *img, int in_fd)
+cli_conv_build(const struct cli_conv *c, struct dfu_image *img,
+    struct dfu_file *f)
 {
 	struct conv_build b = { .c = c, .img = img };
 	struct conv_iv *v;
+	int has_rest, rc = -1;
+
+	v = conv_intervals(c, &b.nv, &has_rest);
+	b.v = v;
+	if ((has_rest || conv_check_covered(c, img, v, b.nv) == 0) &&
+	    cli_build_dfuse(&c->opts, f, conv_add_elements, &b,
+	    cli_input_name(c->input)) == 0)
+		rc = 0;
+	free(v);
+	return rc;
+}
+
+int
+cli_conv_write(const struct cli_conv *c, struct dfu_image *img, int in_fd)
+{
 	struct dfu_file *f;
-	int has_rest, rc = CLI_EXIT_FAIL;
+	int rc = CLI_EXIT_FAIL;
 
 	if (cli_output_is_input(c->opts.output, in_fd, c->input))
 		return CLI_EXIT_FAIL;
@@ -1217,13 +1313,8 @@ cli_conv_write(const struct cli_conv *c, struct dfu_image *img, int in_fd)
 		cli_error(NULL, "out of memory");
 		return CLI_EXIT_FAIL;
 	}
-	v = conv_intervals(c, &b.nv, &has_rest);
-	b.v = v;
-	if ((has_rest || conv_check_covered(c, img, v, b.nv) == 0) &&
-	    cli_build_dfuse(&c->opts, f, conv_add_elements, &b,
-	    cli_input_name(c->input)) == 0)
+	if (cli_conv_build(c, img, f) == 0)
 		rc = cli_write_dfu(f, c->opts.output);
-	free(v);
 	dfu_file_free(f);
 	return rc;
 }

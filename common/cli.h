@@ -26,10 +26,26 @@ void cli_error(const char *file, const char *fmt, ...)
 
 /*
  * Numbers on the command line.  "0x" or "0X" starts a hexadecimal number,
- * anything else is decimal (a leading 0 is not octal).  The whole string
- * must be the number.  Return 0, or -1 if s is not a number in range.
+ * anything else is decimal.  The whole string must be the number.  A
+ * number of more than one digit that starts with 0 and no "0x" (010,
+ * 08000000) is never guessed: C reads it as octal, a user often means
+ * hexadecimal, and a plain reading gives decimal; "0" itself is zero.
+ * Return 0, -1 if s is not a number in range, or CLI_NUM_AMBIGUOUS for a
+ * leading zero (*out untouched).
  */
+#define CLI_NUM_AMBIGUOUS (-2)
 int cli_parse_u32(const char *s, uint32_t *out);
+/*
+ * The number in the first n bytes of s, part of the argument arg of
+ * option opt: as cli_parse_u32(), but a leading zero is a usage error
+ * (cli_number_ambiguous()).  0, or -1 if not a number in range.
+ */
+int cli_arg_u32(const char *opt, const char *arg, const char *s, size_t n,
+		uint32_t *out);
+/* "prog: opt arg: 010 has a leading zero ...: write 0x010 for hexadecimal
+ * or 10 for decimal" (the number is the first n bytes of s); exits 2. */
+void cli_number_ambiguous(const char *opt, const char *arg, const char *s,
+			  size_t n) __attribute__((noreturn));
 /* Hexadecimal with or without "0x", as USB IDs are written: "df11". */
 int cli_parse_hex16(const char *s, uint16_t *out);
 /* "VID:PID" in hexadecimal: "0483:df11". */
@@ -243,6 +259,22 @@ int cli_conv_open(const struct cli_conv *c, enum dfu_image_format *format);
  */
 int cli_conv_write(const struct cli_conv *c, struct dfu_image *img,
 		   int in_fd);
+/*
+ * The DfuSe file of cli_conv_write(), built into f (fresh from
+ * dfu_file_new()) and not written: what dfuflash flashes from an ELF,
+ * HEX or S-record file.  -1 after printing the error.
+ */
+int cli_conv_build(const struct cli_conv *c, struct dfu_image *img,
+		   struct dfu_file *f);
+
+/*
+ * What the first len bytes of a file that should be raw data are:
+ * dfu_image_detect(), where Intel HEX and S-records must also start with
+ * one whole well-formed record (hexadecimal digits, the length its count
+ * byte gives, a checksum that matches, then a line end), so that binary
+ * data that happens to start with ':' or "S1" stays data.
+ */
+enum dfu_image_format cli_image_sniff(const void *buf, size_t len);
 
 /* "prog: file: message" for a failed dfu_image_*() call. */
 void cli_image_error(const struct dfu_image *img, const char *file, int err);

@@ -23,6 +23,7 @@
 #include "../tests/model/model.h"
 #include "cli.h"
 #include "dfufile.h"
+#include "dfuimage.h"
 #include "dfuproto.h"
 #include "engine.h"
 #include "list.h"
@@ -31,6 +32,10 @@
 
 enum progress_mode { PROGRESS_AUTO, PROGRESS_BAR, PROGRESS_JSON,
 	PROGRESS_NONE };
+
+/* What an input is, from its content (sniff_input()), never its name. */
+enum input_kind { INPUT_RAW, INPUT_DFUSE, INPUT_DFU, INPUT_ELF, INPUT_IHEX,
+	INPUT_SREC };
 
 struct options {
 	const char *file;	/* FW.dfu operand */
@@ -60,6 +65,9 @@ struct options {
 	const char **faults;
 	size_t nfaults;
 	const char *trace;	/* --sim-trace */
+	int raw_container;	/* --raw-container */
+	int in_fd;		/* the file or -D, once open_input() ran */
+	enum input_kind kind;
 };
 
 enum {
@@ -73,6 +81,7 @@ enum {
 	OPT_PRESERVE,
 	OPT_PRESERVE_UNCOVERED,
 	OPT_PROGRESS,
+	OPT_RAW_CONTAINER,
 	OPT_SIM,
 	OPT_SIM_FAULT,
 	OPT_SIM_TRACE,
@@ -103,6 +112,7 @@ static const struct option longopts[] = {
 	  OPT_PRESERVE_UNCOVERED },
 	{ "progress",		optional_argument,	NULL,	OPT_PROGRESS },
 	{ "quiet",		no_argument,		NULL,	'q' },
+	{ "raw-container",	no_argument,		NULL,	OPT_RAW_CONTAINER },
 	{ "address",		required_argument,	NULL,	's' },
 	{ "serial",		required_argument,	NULL,	'S' },
 	{ "sim",		required_argument,	NULL,	OPT_SIM },
@@ -124,8 +134,9 @@ static const char usage_text[] =
     "usage: dfuflash [-qw] [--ignore-id] [--mass-erase] [--no-leave] [--plan]\n"
     "                [--preserve range ...] [--preserve-uncovered]\n"
     "                [--progress[=bar|json|none]] [--skip-unchanged]\n"
-    "                [--start address] [--verify] [device] file\n"
-    "       dfuflash [options] [device] [-a alt] -D file -s address\n"
+    "                [--start address] [--verify] [device] [-a alt] file\n"
+    "       dfuflash [options] [device] [-a alt] [--raw-container] -D file\n"
+    "                -s address\n"
     "       dfuflash [-qw] [device] [-a alt] [--format bin|dfu] -U file\n"
     "                -s address:length\n"
     "       dfuflash [-qw] [device] --unprotect\n"
@@ -169,11 +180,12 @@ parse_address(struct options *o, const char *arg)
 		bad_usage("-s %s: expected address or address:length", arg);
 	memcpy(buf, arg, n);
 	buf[n] = '\0';
-	if (cli_parse_u32(buf, &o->address) != 0)
+	if (cli_arg_u32("-s", arg, buf, n, &o->address) != 0)
 		bad_usage("-s %s: address is not a 32-bit number", arg);
 	o->have_address = 1;
 	if (colon != NULL) {
-		if (cli_parse_u32(colon + 1, &o->length) != 0 ||
+		if (cli_arg_u32("-s", arg, colon + 1, strlen(colon + 1),
+		    &o->length) != 0 ||
 		    o->length == 0)
 			bad_usage("-s %s: length is not a number from 1 to "
 			    "4294967295", arg);
@@ -258,9 +270,9 @@ check_args(struct options *o, int argc, char *argv[])
 	if (o->file != NULL && o->have_address)
 		bad_usage("-s is for -D and -U; a .dfu file has its "
 		    "addresses");
-	if (o->file != NULL && o->alt_arg != NULL)
-		bad_usage("-a is for -D and -U; a .dfu file names its "
-		    "alternate settings");
+	if (o->raw_container && o->raw == NULL)
+		bad_usage("--raw-container is for -D: it writes a DfuSe, DFU, "
+		    "ELF, HEX or S-record file as raw data");
 	if (o->upload != NULL && !o->have_length)
 		bad_usage("-U needs -s address:length");
 	if (o->format_dfu >= 0 && o->upload == NULL)
@@ -292,6 +304,7 @@ parse_args(struct options *o, int argc, char *argv[])
 	int ch;
 
 	memset(o, 0, sizeof(*o));
+	o->in_fd = -1;
 	o->format_dfu = -1;
 	o->wait_timeout = 10;
 	opterr = 0;
@@ -304,7 +317,8 @@ parse_args(struct options *o, int argc, char *argv[])
 			/* A number, or a name resolved once the device is
 			 * known (select.h). */
 			if (optarg[0] >= '0' && optarg[0] <= '9' &&
-			    (cli_parse_u32(optarg, &v) != 0 || v > 255))
+			    (cli_arg_u32("-a", optarg, optarg, strlen(optarg),
+			    &v) != 0 || v > 255))
 				bad_usage("-a %s: alternate setting is not a "
 				    "number from 0 to 255", optarg);
 			if (optarg[0] == '\0')
@@ -343,13 +357,15 @@ parse_args(struct options *o, int argc, char *argv[])
 			o->json = 1;
 			break;
 		case OPT_TRANSFER_SIZE:
-			if (cli_parse_u32(optarg, &o->transfer_size) != 0 ||
+			if (cli_arg_u32("--transfer-size", optarg, optarg,
+			    strlen(optarg), &o->transfer_size) != 0 ||
 			    o->transfer_size == 0 || o->transfer_size > 65535)
 				bad_usage("--transfer-size %s: not a number from "
 				    "1 to 65535", optarg);
 			break;
 		case OPT_WAIT_TIMEOUT:
-			if (cli_parse_u32(optarg, &o->wait_timeout) != 0 ||
+			if (cli_arg_u32("--wait-timeout", optarg, optarg,
+			    strlen(optarg), &o->wait_timeout) != 0 ||
 			    o->wait_timeout > 3600)
 				bad_usage("--wait-timeout %s: not a number of "
 				    "seconds from 0 to 3600", optarg);
@@ -414,6 +430,9 @@ parse_args(struct options *o, int argc, char *argv[])
 				bad_usage("--progress=%s: expected bar, json "
 				    "or none", optarg);
 			break;
+		case OPT_RAW_CONTAINER:
+			o->raw_container = 1;
+			break;
 		case OPT_SIM:
 			o->sim = optarg;
 			break;
@@ -433,7 +452,8 @@ parse_args(struct options *o, int argc, char *argv[])
 			o->flags |= DFL_SKIP_UNCHANGED;
 			break;
 		case OPT_START:
-			if (cli_parse_u32(optarg, &o->start) != 0)
+			if (cli_arg_u32("--start", optarg, optarg,
+			    strlen(optarg), &o->start) != 0)
 				bad_usage("--start %s: not a 32-bit number",
 				    optarg);
 			o->start_set = 1;
@@ -462,6 +482,209 @@ parse_args(struct options *o, int argc, char *argv[])
 		}
 	}
 	check_args(o, argc - optind, argv + optind);
+}
+
+/* ---- Inputs and outputs --------------------------------------------------- */
+
+/* A file dfuflash reads or writes, for check_clashes(). */
+struct named_file {
+	const char *what;	/* "input", "-U output", ... */
+	const char *path;	/* as given; "-" is stdin or stdout */
+	int output;		/* "-" is stdout, not stdin */
+};
+
+/* The regular file that f names, if it exists. */
+static int
+stat_named(const struct named_file *f, struct stat *st)
+{
+	int rc;
+
+	if (strcmp(f->path, "-") == 0)
+		rc = fstat(f->output ? STDOUT_FILENO : STDIN_FILENO, st);
+	else
+		rc = stat(f->path, st);
+	return rc == 0 && S_ISREG(st->st_mode) ? 0 : -1;
+}
+
+/*
+ * The input, the -U output, the --sim-trace file and the --sim state file
+ * must be four files: the trace would empty the input before it is read,
+ * and the saved state would replace an upload.  The state file itself is
+ * read and written on purpose.  Checked before anything is opened for
+ * writing; the same path, or the same file through a link, is a clash.
+ */
+static void
+check_clashes(const struct options *o)
+{
+	struct named_file f[4];
+	size_t n = 0;
+	const char *colon = o->sim != NULL ? strchr(o->sim, ':') : NULL;
+	struct stat a, b;
+
+	if (o->file != NULL || o->raw != NULL)
+		f[n++] = (struct named_file){ o->file != NULL ? "input" :
+		    "-D input", o->file != NULL ? o->file : o->raw, 0 };
+	if (o->upload != NULL)
+		f[n++] = (struct named_file){ "-U output", o->upload, 1 };
+	if (o->trace != NULL)
+		f[n++] = (struct named_file){ "--sim-trace file", o->trace, 1 };
+	if (colon != NULL && colon[1] != '\0')
+		f[n++] = (struct named_file){ "--sim state file", colon + 1,
+		    0 };
+	for (size_t j = 1; j < n; j++)
+		for (size_t i = 0; i < j; i++) {
+			int same = strcmp(f[i].path, f[j].path) == 0 &&
+			    (strcmp(f[i].path, "-") != 0 ||
+			    f[i].output == f[j].output);
+
+			if (!same && stat_named(&f[i], &a) == 0 &&
+			    stat_named(&f[j], &b) == 0)
+				same = a.st_dev == b.st_dev &&
+				    a.st_ino == b.st_ino;
+			if (same)
+				bad_usage("%s: the %s is also the %s%s%s: give "
+				    "each its own file",
+				    f[j].output ? cli_output_name(f[j].path) :
+				    cli_input_name(f[j].path), f[j].what,
+				    f[i].what, strcmp(f[i].path, f[j].path) ?
+				    " " : "", strcmp(f[i].path, f[j].path) ?
+				    (f[i].output ? cli_output_name(f[i].path) :
+				    cli_input_name(f[i].path)) : "");
+		}
+}
+
+/*
+ * What the input open as fd is: a DfuSe file, a plain DFU file (*valid:
+ * its suffix and CRC are right), ELF, HEX, S-records or raw data.  As raw
+ * data (-D) HEX and S-records must start with a whole record, so that
+ * binary data that starts with ':' stays data; as the file operand, the
+ * first bytes decide and the loader says what is wrong with the rest.
+ */
+static int
+sniff_input(int fd, const char *name, int raw, enum input_kind *kind,
+    int *valid)
+{
+	struct dfu_file *f = dfu_file_new();
+	uint8_t buf[1024];
+	ssize_t n;
+	int err;
+
+	if (f == NULL) {
+		cli_error(name, "out of memory");
+		return -1;
+	}
+	err = dfu_file_read_fd(f, fd, 0);
+	if (err != 0 && err != DFU_ERR_FORMAT) {
+		cli_file_error(f, name, err);
+		dfu_file_free(f);
+		return -1;
+	}
+	*valid = err == 0;
+	*kind = dfu_file_format(f) == DFU_FORMAT_DFUSE ? INPUT_DFUSE :
+	    dfu_file_format(f) == DFU_FORMAT_PLAIN ? INPUT_DFU : INPUT_RAW;
+	dfu_file_free(f);
+	if (*kind != INPUT_RAW)
+		return 0;
+	do
+		n = pread(fd, buf, sizeof(buf), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		cli_error(name, "read: %s", strerror(errno));
+		return -1;
+	}
+	switch (raw ? cli_image_sniff(buf, (size_t)n) :
+	    dfu_image_detect(buf, (size_t)n)) {
+	case DFU_IMAGE_ELF:
+		*kind = INPUT_ELF;
+		break;
+	case DFU_IMAGE_IHEX:
+		*kind = INPUT_IHEX;
+		break;
+	case DFU_IMAGE_SREC:
+		*kind = INPUT_SREC;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const char *
+input_kind_name(enum input_kind kind)
+{
+	switch (kind) {
+	case INPUT_DFUSE:
+		return "a DfuSe file";
+	case INPUT_DFU:
+		return "a DFU file (payload and DFU suffix)";
+	case INPUT_ELF:
+		return "an ELF file";
+	case INPUT_IHEX:
+		return "an Intel HEX file";
+	case INPUT_SREC:
+		return "an S-record file";
+	default:
+		return "raw data";
+	}
+}
+
+/*
+ * Open the file or -D and find what it is, before any device is looked
+ * for: a container given as raw data is refused (its headers would land
+ * in flash), and so is a file that is none of the formats.  An exit
+ * status, 0 when the input can go on.
+ */
+static int
+open_input(struct options *o)
+{
+	const char *path = o->file != NULL ? o->file : o->raw;
+	const char *name;
+	int valid;
+
+	if (path == NULL)
+		return CLI_EXIT_OK;
+	name = cli_input_name(path);
+	if ((o->in_fd = cli_open_input(path)) < 0 ||
+	    sniff_input(o->in_fd, name, o->raw != NULL, &o->kind,
+	    &valid) != 0)
+		return CLI_EXIT_FAIL;
+	if (o->raw != NULL) {
+		/* A UFD signature whose CRC does not match is data. */
+		if (o->kind == INPUT_DFU && !valid)
+			o->kind = INPUT_RAW;
+		if (o->kind == INPUT_RAW || o->raw_container)
+			return CLI_EXIT_OK;
+		cli_error(name, "%s, not raw data: flash it with 'dfuflash "
+		    "%s' (--raw-container writes it as data)",
+		    input_kind_name(o->kind), path);
+		return CLI_EXIT_FAIL;
+	}
+	if (o->kind == INPUT_RAW) {
+		cli_error(name, "not a DFU file: neither a DfuSe prefix nor a "
+		    "DFU suffix, nor ELF, Intel HEX or S-records (for a raw "
+		    "binary use -D file -s address)");
+		return CLI_EXIT_FAIL;
+	}
+	if ((o->kind == INPUT_DFUSE || o->kind == INPUT_DFU) &&
+	    o->alt_arg != NULL)
+		bad_usage("-a is for -D, -U and ELF, HEX or S-record files; a "
+		    ".dfu file names its alternate settings");
+	return CLI_EXIT_OK;
+}
+
+/*
+ * Standard output can fail (a full disk, /dev/full): what went there
+ * (--plan, --progress=json, --sim-trace -, the summary) is then lost.
+ */
+static int
+stdout_ok(void)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 1;
+	cli_error("stdout", "%s", errno != 0 ? strerror(errno) :
+	    "write error");
+	return 0;
 }
 
 /* ---- The simulated device ------------------------------------------------ */
@@ -775,24 +998,21 @@ dfuse_bytes(struct dfu_file *f)
 	return n;
 }
 
-/* Read and check the whole file; its image into img. */
+/* Read and check the whole DFU or DfuSe file; its image into img. */
 static int
-load_file(const char *path, const struct dfl_device *dev,
+load_file(const struct options *o, const struct dfl_device *dev,
     struct dfl_image *img)
 {
-	const char *name = cli_input_name(path);
+	const char *name = cli_input_name(o->file);
 	struct dfu_file *f;
 	uint64_t bytes = 0;
-	int fd, err;
+	int err;
 
-	if ((fd = cli_open_input(path)) < 0)
-		return -1;
 	if ((f = dfu_file_new()) == NULL) {
 		cli_error(name, "out of memory");
-		close(fd);
 		return -1;
 	}
-	err = dfu_file_read_fd(f, fd, 0);
+	err = dfu_file_read_fd(f, o->in_fd, 0);
 	if (err == 0 && dfu_file_format(f) == DFU_FORMAT_UNKNOWN) {
 		cli_error(name, "not a DFU file: neither a DfuSe prefix nor a "
 		    "DFU suffix (for a raw binary use -D file -s address)");
@@ -805,8 +1025,58 @@ load_file(const char *path, const struct dfl_device *dev,
 		    dfu_file_errmsg(f) : dfu_strerror(err));
 	}
 	dfu_file_free(f);
-	close(fd);
 	return err == 0 ? 0 : -1;
+}
+
+/*
+ * An ELF, Intel HEX or S-record file, loaded and mapped by the code of
+ * elf2dfu and hex2dfu (cli_conv_build()) into one target of the -a alt
+ * (0 by default, as elf2dfu makes it), so that the bytes land exactly
+ * where flashing the converted .dfu puts them.  The file names no device:
+ * any takes it.
+ */
+static int
+load_image(const struct options *o, const struct dfl_device *dev,
+    struct dfl_image *img)
+{
+	const char *name = cli_input_name(o->file);
+	struct cli_conv c;
+	struct dfu_image *im = dfu_image_new();
+	struct dfu_file *f = dfu_file_new();
+	int err = 0, rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	cli_opts_init(&c.opts, "dfuflash", usage_text, longopts);
+	c.opts.vid = c.opts.pid = DFU_ID_ANY;
+	c.input = o->file;
+	c.gap_fill = CLI_PAD_FILL;
+	cli_opts_add_target(&c.opts, NULL, o->alt, NULL);
+	if (im == NULL || f == NULL) {
+		cli_error(name, "out of memory");
+		goto done;
+	}
+	if (o->kind == INPUT_ELF)
+		err = dfu_image_load_elf(im, o->in_fd, NULL);
+	else if (lseek(o->in_fd, 0, SEEK_SET) != 0) {
+		cli_error(name, "cannot seek to the start");
+		goto done;
+	} else
+		err = o->kind == INPUT_IHEX ? dfu_image_load_ihex(im,
+		    o->in_fd) : dfu_image_load_srec(im, o->in_fd);
+	if (err != 0)
+		cli_image_error(im, name, err);
+	else if (cli_conv_build(&c, im, f) == 0 &&
+	    !too_large(name, dfuse_bytes(f), dev)) {
+		if ((err = dfl_image_from_file(img, f)) != 0)
+			cli_file_error(f, name, err);
+		else
+			rc = 0;
+	}
+done:
+	cli_opts_free(&c.opts);
+	dfu_file_free(f);
+	dfu_image_free(im);
+	return rc;
 }
 
 static int
@@ -817,7 +1087,7 @@ load_raw(const struct options *o, const struct dfl_device *dev,
 	int dfuse = dev->bcdDFUVersion == DFU_BCD_DFUSE;
 	uint8_t *buf;
 	off_t size;
-	int fd, rc = -1;
+	int fd = o->in_fd, rc = -1;
 
 	if (dfuse && !o->have_address) {
 		cli_error(NULL, "-D: a DfuSe device needs -s address");
@@ -828,12 +1098,9 @@ load_raw(const struct options *o, const struct dfl_device *dev,
 		    "addresses", o->address);
 		return -2;
 	}
-	if ((fd = cli_open_input(o->raw)) < 0)
-		return -1;
 	if ((size = lseek(fd, 0, SEEK_END)) < 0 ||
 	    lseek(fd, 0, SEEK_SET) < 0) {
 		cli_error(name, "%s", strerror(errno));
-		close(fd);
 		return -1;
 	}
 	if (size == 0 || (uint64_t)size > UINT32_MAX ||
@@ -841,13 +1108,10 @@ load_raw(const struct options *o, const struct dfl_device *dev,
 		cli_error(name, size == 0 ? "empty file" : "%llu bytes at "
 		    "0x%08x pass the end of the 32-bit address space",
 		    (unsigned long long)size, o->address);
-		close(fd);
 		return -1;
 	}
-	if (too_large(name, (uint64_t)size, dev)) {
-		close(fd);
+	if (too_large(name, (uint64_t)size, dev))
 		return -1;
-	}
 	if ((buf = malloc((size_t)size)) != NULL &&
 	    read_all(fd, buf, (size_t)size) != 0)
 		cli_error(name, "read: %s", strerror(errno));
@@ -857,7 +1121,6 @@ load_raw(const struct options *o, const struct dfl_device *dev,
 	else
 		rc = 0;
 	free(buf);
-	close(fd);
 	return rc;
 }
 
@@ -1012,8 +1275,12 @@ do_download(const struct options *o, struct dfl_session *s,
 	int rc;
 
 	memset(&img, 0, sizeof(img));
-	rc = o->file != NULL ? load_file(o->file, dev, &img) :
-	    load_raw(o, dev, &img);
+	if (o->file == NULL)
+		rc = load_raw(o, dev, &img);
+	else if (o->kind == INPUT_DFUSE || o->kind == INPUT_DFU)
+		rc = load_file(o, dev, &img);
+	else
+		rc = load_image(o, dev, &img);
 	if (rc != 0) {
 		dfl_image_free(&img);
 		return rc == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
@@ -1368,18 +1635,8 @@ run_usb(struct options *o)
 	struct dfl_usb_handle *h;
 	struct dfl_transport t;
 	struct ui ui;
-	const char *in;
 	int rc;
 
-	/* A missing input is said before any device is looked for. */
-	if ((in = o->file != NULL ? o->file : o->raw) != NULL &&
-	    strcmp(in, "-") != 0) {
-		int fd = cli_open_input(in);
-
-		if (fd < 0)
-			return CLI_EXIT_FAIL;
-		close(fd);
-	}
 	if ((h = usb_select(o, &u)) == NULL) {
 		dfl_usb_free(u);
 		return CLI_EXIT_FAIL;
@@ -1407,19 +1664,34 @@ main(int argc, char *argv[])
 	parse_args(&opt, argc, argv);
 	if (opt.list)
 		return do_list(&opt);
-	if (opt.sim == NULL)
-		return run_usb(&opt);
-	if (sim_open(&sim, &opt) != 0)
-		return CLI_EXIT_FAIL;
-	memset(&ui, 0, sizeof(ui));
-	ui.now_us = sim_now_us;
-	ui.clock_ctx = sim.model;
-	dfu_model_transport(sim.model, &t);
-	rc = run_session(&opt, &t, dfu_model_device(sim.model), &ui);
-	/* A usage error found once the device is known: nothing was sent. */
-	if (sim_close(&sim, &opt, rc != CLI_EXIT_USAGE) != 0 &&
-	    rc == CLI_EXIT_OK)
+	check_clashes(&opt);
+	/*
+	 * What the input is, before any USB device is looked for; the model
+	 * comes first, so that a bad --sim is said as a usage error.
+	 */
+	if (opt.sim == NULL) {
+		if ((rc = open_input(&opt)) == CLI_EXIT_OK)
+			rc = run_usb(&opt);
+	} else if (sim_open(&sim, &opt) != 0) {
 		rc = CLI_EXIT_FAIL;
+	} else {
+		memset(&ui, 0, sizeof(ui));
+		ui.now_us = sim_now_us;
+		ui.clock_ctx = sim.model;
+		dfu_model_transport(sim.model, &t);
+		if ((rc = open_input(&opt)) == CLI_EXIT_OK)
+			rc = run_session(&opt, &t, dfu_model_device(sim.model),
+			    &ui);
+		/* A usage error found once the device is known: nothing was
+		 * sent. */
+		if (sim_close(&sim, &opt, rc != CLI_EXIT_USAGE) != 0 &&
+		    rc == CLI_EXIT_OK)
+			rc = CLI_EXIT_FAIL;
+	}
+	if (!stdout_ok() && rc == CLI_EXIT_OK)
+		rc = CLI_EXIT_FAIL;
+	if (opt.in_fd >= 0)
+		close(opt.in_fd);
 	free(opt.faults);
 	free(opt.preserve);
 	return rc;

@@ -634,7 +634,7 @@ add_layout(struct options *opt, const char *arg)
 			goto bad_alt;
 		memcpy(num, arg, n);
 		num[n] = '\0';
-		if (cli_parse_u32(num, &alt) != 0 || alt > 255)
+		if (cli_arg_u32("-L", arg, num, n, &alt) != 0 || alt > 255)
 			goto bad_alt;
 		text = eq + 1;
 	}

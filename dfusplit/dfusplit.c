@@ -88,7 +88,7 @@ parse_alt(const char *opt, const char *arg, const char *s, size_t n)
 {
 	uint32_t alt;
 
-	if (cli_parse_u32_prefix(s, n, &alt) != 0 || alt > 255)
+	if (cli_arg_u32(opt, arg, s, n, &alt) != 0 || alt > 255)
 		cli_usage_error("%s %s: alternate setting is not a number from 0 "
 		    "to 255", opt, arg);
 	return (uint8_t)alt;
@@ -158,8 +158,9 @@ parse_set_address(struct options *o, const char *arg)
 	if (slash != NULL)
 		e->alt = parse_alt("--set-address", arg, arg,
 		    (size_t)(slash - arg));
-	if (cli_parse_u32_prefix(from, (size_t)(colon - from), &e->from) != 0 ||
-	    cli_parse_u32(colon + 1, &e->to) != 0)
+	if (cli_arg_u32("--set-address", arg, from, (size_t)(colon - from),
+	    &e->from) != 0 || cli_arg_u32("--set-address", arg, colon + 1,
+	    strlen(colon + 1), &e->to) != 0)
 		cli_usage_error("--set-address %s: addresses are not 32-bit "
 		    "numbers", arg);
 }

@@ -57,6 +57,7 @@ get_number(const struct join *j, json_t *obj, const char *key,
 {
 	json_t *v = json_object_get(obj, key);
 	uint32_t n;
+	int rc = -1;
 
 	if (v == NULL || json_is_null(v)) {
 		if (required)
@@ -72,7 +73,12 @@ get_number(const struct join *j, json_t *obj, const char *key,
 		*out = (uint32_t)i;
 		return 0;
 	}
-	if (!json_is_string(v) || cli_parse_u32(json_string_value(v), &n) != 0)
+	if (json_is_string(v) && (rc = cli_parse_u32(json_string_value(v),
+	    &n)) == CLI_NUM_AMBIGUOUS)
+		return bad(j, field, "%s has a leading zero, which could mean "
+		    "octal, decimal or hexadecimal: write 0x%s for hexadecimal",
+		    json_string_value(v), json_string_value(v));
+	if (!json_is_string(v) || rc != 0)
 		return bad(j, field, "expected a number, such as 0x0483 or "
 		    "1155");
 	if (n > max)

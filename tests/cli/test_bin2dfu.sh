@@ -90,10 +90,11 @@ expect_fail() {
 	expect_stdout_empty
 }
 
-USAGE1='usage: bin2dfu [--force] [--pad n] [-d vid:pid] [-r bcddevice] -o output'
-USAGE2='               [-t alt[:name]] -a address:file ...'
-USAGE3='       bin2dfu --plain [--force] [-d vid:pid] [-r bcddevice] -o output file'
-USAGE4='       bin2dfu -h | -V'
+USAGE1='usage: bin2dfu [--raw-container] [--pad n] [-d vid:pid] [-r bcddevice]'
+USAGE2='               -o output [-t alt[:name]] -a address:file ...'
+USAGE3='       bin2dfu --plain [--raw-container] [-d vid:pid] [-r bcddevice]'
+USAGE4='               -o output file'
+USAGE5='       bin2dfu -h | -V'
 
 # ---- help, version, usage errors -----------------------------------------
 
@@ -101,7 +102,7 @@ begin "-h prints the usage on stdout and exits 0"
 run "$BIN2DFU" -h
 expect_status 0
 expect_stderr_empty
-printf '%s\n' "$USAGE1" "$USAGE2" "$USAGE3" "$USAGE4" >usage.txt
+printf '%s\n' "$USAGE1" "$USAGE2" "$USAGE3" "$USAGE4" "$USAGE5" >usage.txt
 expect_stdout_file usage.txt
 run "$BIN2DFU" --help
 expect_status 0
@@ -416,7 +417,7 @@ mkrandom a.bin 50
 run "$BIN2DFU" --plain -o p.dfu a.bin
 expect_status 0
 run "$BIN2DFU" --plain -o out.dfu p.dfu
-expect_fail 1 "bin2dfu: p.dfu: already has a DFU suffix; --force adds it as data"
+expect_fail 1 "bin2dfu: p.dfu: already has a DFU suffix; --raw-container adds it as data"
 expect_dir_only . a.bin p.dfu
 run "$BIN2DFU" --plain --force -o out.dfu p.dfu
 expect_status 0
@@ -516,17 +517,24 @@ expect_fail 2 "bin2dfu: -a 0x08000000:: missing file after ':'"
 expect_dir_only . x
 case_end
 
-begin "an address with a leading zero is decimal, with a warning"
+begin "an address with a leading zero is a usage error, never guessed"
 mkrandom x 10
 run "$BIN2DFU" -a 08000000:x -o out.dfu
-expect_status 0
-expect_stdout_empty
-expect_stderr_line "bin2dfu: warning: -a 08000000:x: address read as decimal 8000000 (0x007a1200); write 0x08000000 for hexadecimal"
-decode dfuse out.dfu
-expect_stdout_line "element 0.0 offset=285 address=0x007a1200 size=10"
+expect_fail 2 "bin2dfu: -a 08000000:x: 08000000 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x08000000 for hexadecimal or 8000000 for decimal"
+run "$BIN2DFU" -a 00:x -o out.dfu
+expect_fail 2 "bin2dfu: -a 00:x: 00 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x00 for hexadecimal or 0 for decimal"
+run "$BIN2DFU" -t 01 -a 0x08000000:x -o out.dfu
+expect_fail 2 "bin2dfu: -t 01: 01 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x01 for hexadecimal or 1 for decimal"
+run "$BIN2DFU" --pad 08 -a 0x08000000:x -o out.dfu
+expect_fail 2 "bin2dfu: --pad 08: 08 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x08 for hexadecimal or 8 for decimal"
+expect_dir_only . x
 run "$BIN2DFU" -a 0:x -o zero.dfu
 expect_status 0
 expect_stderr_empty
+run "$BIN2DFU" -a 0x08000000:x -o hex.dfu
+expect_status 0
+decode dfuse hex.dfu
+expect_stdout_line "element 0.0 offset=285 address=0x08000000 size=10"
 run "$BIN2DFU" -a 4294967295:x -o max.dfu
 expect_status 1
 expect_stderr_line "bin2dfu: x: 0xffffffff-0x100000008 runs past the end of the 32-bit address space"
@@ -649,7 +657,7 @@ d = open("a.bin", "rb").read() + struct.pack("<4H3sB", 0x0200, 0x1234, 0x5678,
 sys.stdout.buffer.write(d + struct.pack("<I", ~zlib.crc32(d) & 0xffffffff))
 ' >suffixed.bin
 run "$BIN2DFU" -a 0x08000000:suffixed.bin -o out.dfu
-expect_fail 1 "bin2dfu: suffixed.bin: already has a DFU suffix; --force adds it as data"
+expect_fail 1 "bin2dfu: suffixed.bin: already has a DFU suffix; --raw-container adds it as data"
 expect_dir_only . a.bin suffixed.bin
 run "$BIN2DFU" --force -a 0x08000000:suffixed.bin -o out.dfu
 expect_status 0
@@ -676,17 +684,55 @@ mkrandom a.bin 100
 run "$BIN2DFU" -a 0x08000000:a.bin -o in.dfu
 { printf 'DfuSe'; cat a.bin; } >nosuffix.dfu
 run "$BIN2DFU" -a 0x08000000:in.dfu -o out.dfu
-expect_fail 1 "bin2dfu: in.dfu: is already a DfuSe file; --force adds it as data"
+expect_fail 1 "bin2dfu: in.dfu: is already a DfuSe file; --raw-container adds it as data"
 run "$BIN2DFU" -a 0x08000000:nosuffix.dfu -o out.dfu
-expect_fail 1 "bin2dfu: nosuffix.dfu: is already a DfuSe file; --force adds it as data"
+expect_fail 1 "bin2dfu: nosuffix.dfu: is already a DfuSe file; --raw-container adds it as data"
 run "$BIN2DFU" --plain -o out.dfu in.dfu
-expect_fail 1 "bin2dfu: in.dfu: is already a DfuSe file; --force adds it as data"
+expect_fail 1 "bin2dfu: in.dfu: is already a DfuSe file; --raw-container adds it as data"
 expect_dir_only . a.bin in.dfu nosuffix.dfu
 run "$BIN2DFU" --force -a 0x08000000:in.dfu -o out.dfu
 expect_status 0
 expect_stderr_empty
 decode dfuse out.dfu .
 expect_same_bytes t0e0.bin in.dfu
+case_end
+
+begin "ELF, Intel HEX and S-record inputs are refused unless --raw-container"
+cp "$FIXTURES/elf/lma.elf" fw.elf
+mkrandom a.bin 16
+python3 -c '
+def rec(b): return ":%s%02X\n" % (b.hex().upper(), -sum(b) & 0xff)
+def srec(b): return "S1%s%02X\n" % (b.hex().upper(), ~sum(b) & 0xff)
+d = bytes(range(16))
+open("fw.hex", "w").write(rec(bytes([16, 0, 0, 0]) + d) + rec(bytes([0, 0, 0, 1])))
+open("fw.srec", "w").write(srec(bytes([19, 0, 0]) + d) + "S9030000FC\n")
+# Binary data that starts with a colon or with S1, but no whole record.
+open("colon.bin", "wb").write(b":10000000" + bytes(range(100)))
+open("s1.bin", "wb").write(b"S113" + bytes(range(100)))
+'
+run "$BIN2DFU" -a 0x08000000:fw.elf -o out.dfu
+expect_fail 1 "bin2dfu: fw.elf: an ELF file, not raw data: convert it with 'elf2dfu -o out.dfu fw.elf'; --raw-container adds it as data"
+run "$BIN2DFU" -a 0x08000000:a.bin -a 0x08010000:fw.hex -o out.dfu
+expect_fail 1 "bin2dfu: fw.hex: an Intel HEX file, not raw data: convert it with 'hex2dfu -o out.dfu fw.hex'; --raw-container adds it as data"
+run "$BIN2DFU" --plain -o - fw.srec
+expect_fail 1 "bin2dfu: fw.srec: an S-record file, not raw data: convert it with 'hex2dfu -o - fw.srec'; --raw-container adds it as data"
+run_stdin fw.elf "$BIN2DFU" -a 0:- -o out.dfu
+expect_fail 1 "bin2dfu: (stdin): an ELF file, not raw data: convert it with 'elf2dfu -o out.dfu -'; --raw-container adds it as data"
+expect_dir_only . a.bin fw.elf fw.hex fw.srec colon.bin s1.bin
+for f in fw.elf fw.hex fw.srec; do
+	run "$BIN2DFU" --raw-container -a 0x08000000:$f -o out.dfu
+	expect_status 0
+	expect_stderr_empty
+	decode dfuse out.dfu .
+	expect_same_bytes t0e0.bin $f
+done
+run "$BIN2DFU" --force -a 0x08000000:fw.hex -o out.dfu
+expect_status 0
+for f in colon.bin s1.bin; do
+	run "$BIN2DFU" -a 0x08000000:$f -o out.dfu
+	expect_status 0
+	expect_stderr_empty
+done
 case_end
 
 begin "writing over an input is refused and the input is left alone"

@@ -47,8 +47,9 @@ USAGE=$(cat <<'EOF'
 usage: dfuflash [-qw] [--ignore-id] [--mass-erase] [--no-leave] [--plan]
                 [--preserve range ...] [--preserve-uncovered]
                 [--progress[=bar|json|none]] [--skip-unchanged]
-                [--start address] [--verify] [device] file
-       dfuflash [options] [device] [-a alt] -D file -s address
+                [--start address] [--verify] [device] [-a alt] file
+       dfuflash [options] [device] [-a alt] [--raw-container] -D file
+                -s address
        dfuflash [-qw] [device] [-a alt] [--format bin|dfu] -U file
                 -s address:length
        dfuflash [-qw] [device] --unprotect
@@ -97,7 +98,6 @@ for args in \
     "--sim f405 a.dfu b.dfu|dfuflash: b.dfu: more than one file" \
     "--sim f405 -D a.bin a.dfu|dfuflash: give only one of a file, -D, -U and --unprotect" \
     "--sim f405 -s 0x08000000 a.dfu|dfuflash: -s is for -D and -U; a .dfu file has its addresses" \
-    "--sim f405 -a 1 a.dfu|dfuflash: -a is for -D and -U; a .dfu file names its alternate settings" \
     "--sim f405 -U out.bin|dfuflash: -U needs -s address:length" \
     "--sim f405 -U out.bin -s 0x08000000:0|dfuflash: -s 0x08000000:0: length is not a number from 1 to 4294967295" \
     "--sim f405 -D a.bin -s 0x8000000x|dfuflash: -s 0x8000000x: address is not a 32-bit number" \
@@ -187,7 +187,7 @@ run "$DFUFLASH" --sim f405:flash.img "$VLX"
 expect_status 1
 # Nothing was sent, so no state file was written either.
 expect_no_file flash.img
-expect_stderr_contains "dfuflash: $VLX: offset 0x0 (file): neither a DfuSe prefix nor a DFU suffix"
+expect_stderr_line "dfuflash: $VLX: not a DFU file: neither a DfuSe prefix nor a DFU suffix, nor ELF, Intel HEX or S-records (for a raw binary use -D file -s address)"
 expect_stdout_contains "sim f405: 0 control transfers"
 run "$DFUFLASH" --ignore-id --sim dfu11 "$HACKRF"
 expect_status 1
@@ -621,6 +621,245 @@ mkbin app.bin 3000 5
 run_stdin app.dfu "$DFUFLASH" -q --sim f405:flash.img -
 expect_status 0
 holds flash.img 0x08000000 app.dfu
+case_end
+
+# ---- what every input is, and never clobbering one (issue 11) ----------------
+
+begin "numbers with a leading zero are usage errors, never guessed"
+mkbin a.bin 100 1
+lz="has a leading zero, which could mean octal, decimal or hexadecimal"
+for args in \
+    "-D a.bin -s 08000000|-s 08000000: 08000000 $lz: write 0x08000000 for hexadecimal or 8000000 for decimal" \
+    "-U o.bin -s 0x08000000:0100|-s 0x08000000:0100: 0100 $lz: write 0x0100 for hexadecimal or 100 for decimal" \
+    "-a 01 -D a.bin -s 0x08000000|-a 01: 01 $lz: write 0x01 for hexadecimal or 1 for decimal" \
+    "--start 08000000 a.dfu|--start 08000000: 08000000 $lz: write 0x08000000 for hexadecimal or 8000000 for decimal"; do
+	# shellcheck disable=SC2086
+	run "$DFUFLASH" --sim f405:st.img ${args%%|*}
+	expect_status 2
+	expect_stderr_line "dfuflash: ${args#*|}"
+	expect_stdout_empty
+done
+run "$DFUFLASH" --transfer-size 0100 a.dfu
+expect_status 2
+expect_stderr_line "dfuflash: --transfer-size 0100: 0100 $lz: write 0x0100 for hexadecimal or 100 for decimal"
+run "$DFUFLASH" --wait-timeout 05 a.dfu
+expect_status 2
+expect_stderr_line "dfuflash: --wait-timeout 05: 05 $lz: write 0x05 for hexadecimal or 5 for decimal"
+expect_no_file st.img
+run "$DFUFLASH" --sim f405:st.img -a 0 -D a.bin -s 0x08000000
+expect_status 0
+case_end
+
+# mkimages: fw.hex and fw.srec (the same bytes: 300 at 0x08000000, a gap,
+# 40 at 0x08004100, the second range in the next 16 KiB sector), written
+# here from the Intel HEX specification and the S-record format.
+mkimages() {
+	python3 -c '
+import random
+r = random.Random(5)
+parts = [(0x08000000, bytes(r.getrandbits(8) for _ in range(300))),
+         (0x08004100, bytes(r.getrandbits(8) for _ in range(40)))]
+def ihex(b): return ":%s%02X\n" % (b.hex().upper(), -sum(b) & 0xff)
+def srec(t, b):
+    b = bytes([len(b) + 1]) + b
+    return "S%d%s%02X\n" % (t, b.hex().upper(), ~sum(b) & 0xff)
+h = [ihex(bytes([2, 0, 0, 4, 0x08, 0x00]))]
+sr = [srec(0, b"\0\0fw")]
+for a, d in parts:
+    for o in range(0, len(d), 16):
+        c, x = d[o:o + 16], a + o
+        h.append(ihex(bytes([len(c), (x >> 8) & 0xff, x & 0xff, 0]) + c))
+        sr.append(srec(3, x.to_bytes(4, "big") + c))
+h.append(ihex(bytes([0, 0, 0, 1])))
+sr.append(srec(7, (0x08000000).to_bytes(4, "big")))
+open("fw.hex", "w").write("".join(h))
+open("fw.srec", "w").write("".join(sr))
+'
+}
+
+begin "-D refuses a DfuSe, DFU, ELF, HEX or S-record file before any device"
+mkbin a.bin 100 1
+mkimages
+cp "$FIXTURES/elf/lma.elf" fw.elf
+"$BUILD/bin/bin2dfu" -a 0x08000000:a.bin -o fw.dfu || fail "bin2dfu failed"
+"$BUILD/bin/bin2dfu" --plain -o plain.dfu a.bin || fail "bin2dfu failed"
+for f in "fw.dfu|a DfuSe file" "plain.dfu|a DFU file (payload and DFU suffix)" \
+    "fw.elf|an ELF file" "fw.hex|an Intel HEX file" \
+    "fw.srec|an S-record file"; do
+	run "$DFUFLASH" --sim f405:st.img -D "${f%%|*}" -s 0x08000000
+	expect_status 1
+	expect_stderr_line "dfuflash: ${f%%|*}: ${f#*|}, not raw data: flash it with 'dfuflash ${f%%|*}' (--raw-container writes it as data)"
+	expect_stdout_line "sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled"
+	expect_no_file st.img
+	# On USB the file is refused before any device is looked for.
+	run "$DFUFLASH" -D "${f%%|*}" -s 0x08000000
+	expect_status 1
+	expect_stderr_line "dfuflash: ${f%%|*}: ${f#*|}, not raw data: flash it with 'dfuflash ${f%%|*}' (--raw-container writes it as data)"
+	expect_stdout_empty
+done
+run_stdin fw.dfu "$DFUFLASH" --sim f405 -D - -s 0x08000000
+expect_status 1
+expect_stderr_line "dfuflash: (stdin): a DfuSe file, not raw data: flash it with 'dfuflash -' (--raw-container writes it as data)"
+run "$DFUFLASH" --raw-container fw.dfu
+expect_status 2
+expect_stderr_line "dfuflash: --raw-container is for -D: it writes a DfuSe, DFU, ELF, HEX or S-record file as raw data"
+case_end
+
+begin "--raw-container writes a container as data; data that only looks like one needs none"
+mkbin a.bin 100 1
+"$BUILD/bin/bin2dfu" -a 0x08000000:a.bin -o fw.dfu || fail "bin2dfu failed"
+run "$DFUFLASH" --raw-container --sim f405:st.img -D fw.dfu -s 0x08000000
+expect_status 0
+expect_stderr_empty
+same_range st.img fw.dfu 0 "$(wc -c <fw.dfu)"
+# ':' or "S1" then binary data, and a UFD signature whose CRC is wrong.
+python3 -c '
+import zlib, struct
+open("colon.bin", "wb").write(b":10000000" + bytes(range(100)))
+open("s1.bin", "wb").write(b"S113" + bytes(range(100)))
+d = bytes(range(64)) + struct.pack("<4H3sB", 0, 0, 0, 0x100, b"UFD", 16)
+open("ufd.bin", "wb").write(d + struct.pack("<I", zlib.crc32(d)))
+'
+for f in colon.bin s1.bin ufd.bin; do
+	run "$DFUFLASH" --sim f405:$f.img -D $f -s 0x08000000
+	expect_status 0
+	expect_stderr_empty
+	same_range $f.img $f 0 "$(wc -c <$f)"
+done
+case_end
+
+begin "an ELF file flashed directly leaves the state its elf2dfu output leaves"
+cp "$FIXTURES/elf/lma.elf" fw.elf
+"$BUILD/bin/elf2dfu" -o fw.dfu fw.elf || fail "elf2dfu failed"
+mkstate direct.img $MIB 0x40000 0x1000 7
+cp direct.img converted.img
+run "$DFUFLASH" --verify --sim f405:direct.img fw.elf
+expect_status 0
+expect_stderr_empty
+expect_stdout_line "fw.elf: erased 1 page, skipped 0 unchanged, wrote 96 bytes, verified"
+run "$DFUFLASH" --verify --sim f405:converted.img fw.dfu
+expect_status 0
+expect_same_bytes direct.img converted.img
+holds direct.img 0x08000000 fw.dfu
+case_end
+
+begin "Intel HEX and S-records flashed directly leave the state their hex2dfu output leaves"
+mkimages
+for f in fw.hex fw.srec; do
+	"$BUILD/bin/hex2dfu" -o $f.dfu $f || fail "hex2dfu $f failed"
+	mkstate direct.img $MIB 0x40000 0x1000 7
+	cp direct.img converted.img
+	run "$DFUFLASH" --sim f405:direct.img $f
+	expect_status 0
+	expect_stderr_empty
+	expect_stdout_line "$f: erased 2 pages, skipped 0 unchanged, wrote 344 bytes"
+	run "$DFUFLASH" --sim f405:converted.img $f.dfu
+	expect_status 0
+	expect_same_bytes direct.img converted.img
+	holds direct.img 0x08000000 $f.dfu
+done
+mkstate stdin.img $MIB 0x40000 0x1000 7
+run_stdin fw.hex "$DFUFLASH" --sim f405:stdin.img -
+expect_status 0
+expect_same_bytes stdin.img direct.img
+case_end
+
+begin "an ELF, HEX or S-record file goes through the plan checks of its .dfu"
+"$BUILD/bin/elf2dfu" -o two.dfu "$FIXTURES/elf/two_regions.elf" ||
+    fail "elf2dfu failed"
+run "$DFUFLASH" --sim f405:st.img two.dfu
+expect_status 1
+sed 's/two\.dfu/FILE/' "$ERR" >want.txt
+cp "$FIXTURES/elf/two_regions.elf" two.elf
+run "$DFUFLASH" --sim f405:st.img two.elf
+expect_status 1
+sed 's/two\.elf/FILE/' "$ERR" >got.txt
+expect_same_bytes got.txt want.txt
+expect_stderr_contains "0x1fffc000 is outside the device's memory"
+expect_no_file st.img
+case_end
+
+begin "-a names the alternate setting of an ELF, HEX or S-record file, not of a .dfu"
+python3 -c '
+def ihex(b): return ":%s%02X\n" % (b.hex().upper(), -sum(b) & 0xff)
+d = bytes([0xaa, 0x55] * 8)
+open("ob.hex", "w").write(ihex(bytes([2, 0, 0, 4, 0x1f, 0xff])) +
+    ihex(bytes([16, 0xc0, 0, 0]) + d) + ihex(bytes([0, 0, 0, 1])))
+'
+"$BUILD/bin/hex2dfu" -t 1 -o ob.dfu ob.hex || fail "hex2dfu failed"
+run "$DFUFLASH" --plan --sim f405 ob.dfu
+expect_status 0
+cp "$OUT" want.txt
+run "$DFUFLASH" --plan --sim f405 -a 1 ob.hex
+expect_status 0
+expect_stdout_file want.txt
+expect_stdout_contains "write  alt 1 0x1fffc000-0x1fffc00f      16 bytes"
+run "$DFUFLASH" --plan --sim f405 -a Option ob.hex
+expect_status 0
+expect_stdout_file want.txt
+run "$DFUFLASH" --plan --sim f405 ob.hex
+expect_status 1
+expect_stderr_contains "0x1fffc000 is outside the device's memory"
+run "$DFUFLASH" --sim f405 -a 1 ob.dfu
+expect_status 2
+expect_stderr_line "dfuflash: -a is for -D, -U and ELF, HEX or S-record files; a .dfu file names its alternate settings"
+case_end
+
+begin "the input, -U output, --sim-trace file and state file must be four files"
+mkbin a.bin 100 1
+"$BUILD/bin/bin2dfu" -a 0x08000000:a.bin -o fw.dfu || fail "bin2dfu failed"
+cp fw.dfu fw.orig
+mkstate st.img $MIB 0x40000 0x1000 3
+cp st.img st.orig
+ln -s fw.dfu fw.link
+ln st.img st.hard
+for args in \
+    "--sim f405 --sim-trace fw.dfu fw.dfu|fw.dfu: the --sim-trace file is also the input" \
+    "--sim f405 --sim-trace fw.link fw.dfu|fw.link: the --sim-trace file is also the input fw.dfu" \
+    "--sim f405:st.img -U st.img -s 0x08000000:16|st.img: the --sim state file is also the -U output" \
+    "--sim f405:st.img -U st.hard -s 0x08000000:16|st.img: the --sim state file is also the -U output st.hard" \
+    "--sim f405:st.img --sim-trace st.img fw.dfu|st.img: the --sim state file is also the --sim-trace file" \
+    "--sim f405:fw.dfu fw.dfu|fw.dfu: the --sim state file is also the input" \
+    "--sim f405:st.img -D st.hard -s 0x08000000|st.img: the --sim state file is also the -D input st.hard" \
+    "--sim f405 --sim-trace - -U - -s 0x08000000:16|(stdout): the --sim-trace file is also the -U output"; do
+	# shellcheck disable=SC2086
+	run "$DFUFLASH" ${args%%|*}
+	expect_status 2
+	expect_stderr_line "dfuflash: ${args#*|}: give each its own file"
+	expect_stdout_empty
+done
+# Standard input that is the state file.
+run_stdin st.img "$DFUFLASH" --sim f405:st.img -D - -s 0x08000000
+expect_status 2
+expect_stderr_line "dfuflash: st.img: the --sim state file is also the -D input (stdin): give each its own file"
+expect_same_bytes fw.dfu fw.orig
+expect_same_bytes st.img st.orig
+expect_no_file o.bin
+# Four files: fine.
+run "$DFUFLASH" --sim f405:st.img --sim-trace trace.txt fw.dfu
+expect_status 0
+expect_same_bytes fw.dfu fw.orig
+expect_file_exists trace.txt
+case_end
+
+begin "a write error on standard output is an error"
+if [ -w /dev/full ]; then
+	mkbin a.bin 100 1
+	"$BUILD/bin/bin2dfu" -a 0x08000000:a.bin -o fw.dfu || fail "bin2dfu failed"
+	for args in "--plan" "--progress=json" "--sim-trace -" ""; do
+		# shellcheck disable=SC2086
+		"$DFUFLASH" --sim f405 $args fw.dfu >/dev/full 2>"$ERR"
+		STATUS=$?
+		expect_status 1
+		expect_stderr_line "dfuflash: stdout: No space left on device"
+	done
+	"$DFUFLASH" -q --sim f405 fw.dfu >/dev/full 2>"$ERR"
+	STATUS=$?
+	expect_status 0
+	expect_stderr_empty
+else
+	skip_case "no /dev/full"
+fi
 case_end
 
 finish

@@ -872,6 +872,14 @@ expect_status 2
 expect_stderr_line "dfuinfo: -L 1=$OPTB: a second layout for alt 1"
 case_end
 
+case_begin "dfuinfo -L: an alternate setting with a leading zero is a usage error"
+mkdfu "$TMP/a.dfu"
+run "$DFUINFO" -L "01=$OPTB" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: -L 01=$OPTB: 01 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x01 for hexadecimal or 1 for decimal"
+expect_stdout_empty
+case_end
+
 case_begin "dfuinfo -L FILE: a list that is not of one DfuSe device is a usage error"
 mkdfu "$TMP/a.dfu"
 devlist "$TMP/two.json" 2

@@ -377,6 +377,8 @@ check_field() {
 }
 check_field '.targets[0].elements[0].address = "0xZZ"' \
     'targets[0].elements[0].address: expected a number, such as 0x0483 or 1155'
+check_field '.targets[0].elements[0].address = "08000000"' \
+    'targets[0].elements[0].address: 08000000 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x08000000 for hexadecimal'
 check_field '.targets[0].elements[0].address = 4294967296' \
     'targets[0].elements[0].address: 4294967296 is out of range (0 to 0xffffffff)'
 check_field 'del(.targets[0].elements[0].address)' \
@@ -670,6 +672,9 @@ check_usage "dfusplit: --set-name 0: expected alt:name" --set-name 0 -o x A.dfu
 check_usage "dfusplit: --set-alt 1: expected old:new" --set-alt 1 -o x A.dfu
 check_usage "dfusplit: --set-address 0x1: expected [alt/]old:new" --set-address 0x1 -o x A.dfu
 check_usage "dfusplit: --set-address x:0x2: addresses are not 32-bit numbers" --set-address x:0x2 -o x A.dfu
+check_usage "dfusplit: --set-address 08000000:0x2: 08000000 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x08000000 for hexadecimal or 8000000 for decimal" --set-address 08000000:0x2 -o x A.dfu
+check_usage "dfusplit: --set-address 0x1:010: 010 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x010 for hexadecimal or 10 for decimal" --set-address 0x1:010 -o x A.dfu
+check_usage "dfusplit: --set-address 01/0x1:0x2: 01 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x01 for hexadecimal or 1 for decimal" --set-address 01/0x1:0x2 -o x A.dfu
 check_usage "dfusplit: B.dfu: unexpected argument: one input file only, except with --merge" -t 0 -o x A.dfu B.dfu
 check_usage "dfusplit: no input file" -o x
 check_usage "dfusplit: -o -: split writes files into a directory, not to standard output" -o - A.dfu

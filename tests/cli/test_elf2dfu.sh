@@ -177,6 +177,24 @@ expect_fail 2 "elf2dfu: --range cannot be used with --split-at"
 expect_dir_only .
 case_end
 
+begin "numbers with a leading zero are usage errors, never guessed"
+E=$FIX/lma.elf
+lz="has a leading zero, which could mean octal, decimal or hexadecimal"
+run "$ELF2DFU" -t 0 --range 08000000-0x08000fff -o out.dfu "$E"
+expect_fail 2 "elf2dfu: --range 08000000-0x08000fff: 08000000 $lz: write 0x08000000 for hexadecimal or 8000000 for decimal"
+run "$ELF2DFU" -t 0 --range 0x08000000+01000 -o out.dfu "$E"
+expect_fail 2 "elf2dfu: --range 0x08000000+01000: 01000 $lz: write 0x01000 for hexadecimal or 1000 for decimal"
+run "$ELF2DFU" --split-at 08004000 -o out.dfu "$E"
+expect_fail 2 "elf2dfu: --split-at 08004000: 08004000 $lz: write 0x08004000 for hexadecimal or 8004000 for decimal"
+run "$ELF2DFU" --max-gap 0100 -o out.dfu "$E"
+expect_fail 2 "elf2dfu: --max-gap 0100: 0100 $lz: write 0x0100 for hexadecimal or 100 for decimal"
+run "$ELF2DFU" --gap-fill 00 --max-gap 8 -o out.dfu "$E"
+expect_fail 2 "elf2dfu: --gap-fill 00: 00 $lz: write 0x00 for hexadecimal or 0 for decimal"
+expect_dir_only .
+run "$ELF2DFU" --gap-fill 0 --max-gap 8 -t 0 --range 0+0x100000000 -o out.dfu "$E"
+expect_fail 2 "elf2dfu: --range 0+0x100000000: expected first-last or first+size, 32-bit numbers"
+case_end
+
 # ---- conversions ---------------------------------------------------------
 
 begin "LMA != VMA: .data and .ramfunc stored after .text; no .bss or .noinit"

@@ -118,6 +118,10 @@ run "$HEX2DFU" -o out.dfu
 expect_fail 2 "hex2dfu: no input: give a file"
 run "$HEX2DFU" --split-at 0x10 --split-at 0x20 -t 1 -t 2 -o out.dfu fw.hex
 expect_fail 2 "hex2dfu: --split-at cuts the addresses into 3 parts, but 2 targets are given with -t"
+run "$HEX2DFU" --split-at 010 -o out.dfu fw.hex
+expect_fail 2 "hex2dfu: --split-at 010: 010 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x010 for hexadecimal or 10 for decimal"
+run "$HEX2DFU" -t 0 --range 00+0x10 -o out.dfu fw.hex
+expect_fail 2 "hex2dfu: --range 00+0x10: 00 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x00 for hexadecimal or 0 for decimal"
 expect_dir_only . fw.hex
 case_end
 

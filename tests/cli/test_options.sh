@@ -93,6 +93,18 @@ name=$(printf '%0255d' 0 | tr 0 N)
 same 2 "-t 7: target name is 255 bytes, longer than 254" -t "7:$name"
 case_end
 
+begin "a number with a leading zero is a usage error in every tool"
+inputs
+lz="has a leading zero, which could mean octal, decimal or hexadecimal"
+same 2 "--pad 08: 08 $lz: write 0x08 for hexadecimal or 8 for decimal" \
+    --pad 08
+same 2 "--pad 010: 010 $lz: write 0x010 for hexadecimal or 10 for decimal" \
+    --pad=010
+same 2 "-t 01:flash: 01 $lz: write 0x01 for hexadecimal or 1 for decimal" \
+    -t 01:flash
+same 2 "-t 00: 00 $lz: write 0x00 for hexadecimal or 0 for decimal" -t 00
+case_end
+
 begin "more than 255 targets gives the same message in every tool"
 inputs
 set --
