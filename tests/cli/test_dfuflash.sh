@@ -736,7 +736,7 @@ cp direct.img converted.img
 run "$DFUFLASH" --verify --sim f405:direct.img fw.elf
 expect_status 0
 expect_stderr_empty
-expect_stdout_line "fw.elf: erased 1 page, skipped 0 unchanged, wrote 96 bytes, verified"
+expect_stdout_line "fw.elf: erased 1 page (16384 bytes, 16291 of them outside the image), skipped 0 unchanged, wrote 96 bytes, verified"
 run "$DFUFLASH" --verify --sim f405:converted.img fw.dfu
 expect_status 0
 expect_same_bytes direct.img converted.img
@@ -752,7 +752,7 @@ for f in fw.hex fw.srec; do
 	run "$DFUFLASH" --sim f405:direct.img $f
 	expect_status 0
 	expect_stderr_empty
-	expect_stdout_line "$f: erased 2 pages, skipped 0 unchanged, wrote 344 bytes"
+	expect_stdout_line "$f: erased 2 pages (32768 bytes, 32428 of them outside the image), skipped 0 unchanged, wrote 344 bytes"
 	run "$DFUFLASH" --sim f405:converted.img $f.dfu
 	expect_status 0
 	expect_same_bytes direct.img converted.img
