@@ -470,4 +470,37 @@ expect_status 0
 holds flash.img 0x08000000 app.dfu
 case_end
 
+# Two targets of alt 0 that put different bytes at 0x08000018 (A and B):
+# dfuinfo's verdict and dfuflash agree, and nothing reaches the device.
+begin "a file whose targets of one alt disagree is refused before anything is sent"
+printf 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' >a.bin
+printf 'AAAAAAAAB' >b.bin
+printf 'AAAAAAAA' >c.bin
+run "$BIN2DFU" -d 0483:df11 -o conflict.dfu -t 0 -a 0x08000000:a.bin -t 0 -a 0x08000010:b.bin
+expect_status 0
+run "$DFUINFO" -q conflict.dfu
+expect_status 1
+run "$DFUFLASH" --sim f405:flash.img conflict.dfu
+expect_status 1
+expect_stderr_line "dfuflash: conflict.dfu: alt 0: target 0 element 0 and target 1 element 0 write different bytes at 0x08000018 (0x41 and 0x42)"
+expect_stdout_line "sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled"
+[ ! -e flash.img ] || fail "the state file was created"
+run "$DFUFLASH" --plan --sim f405 conflict.dfu
+expect_status 1
+expect_stdout_line "sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled"
+# The same bytes twice: a note for dfuinfo, flashed by dfuflash.
+run "$BIN2DFU" -d 0483:df11 -o same.dfu -t 0 -a 0x08000000:a.bin -t 0 -a 0x08000010:c.bin
+run "$DFUINFO" same.dfu
+expect_status 0
+expect_stdout_contains "(alt-overlap)"
+run "$DFUFLASH" --sim f405:flash.img same.dfu
+expect_status 0
+holds flash.img 0x08000000 same.dfu
+# A state file that exists keeps its bytes.
+cp flash.img before.img
+run "$DFUFLASH" --sim f405:flash.img conflict.dfu
+expect_status 1
+cmp -s flash.img before.img || fail "the state file changed"
+case_end
+
 finish
