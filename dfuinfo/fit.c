@@ -69,8 +69,9 @@ fit_check(struct dfu_file *f, const struct fit_layout *layouts,
 
 	memset(r, 0, sizeof(*r));
 	if (dfu_file_format(f) == DFU_FORMAT_PLAIN && nlayouts > 0)
-		return add_diag(r, 0, "layout-plain", 0, "", "a plain DFU "
-		    "file has no addresses: -L was not checked") != 0 ?
+		return add_diag(r, 1, "layout-plain", 0, "", "a plain DFU "
+		    "file has no addresses: dfuflash refuses it for a DfuSe "
+		    "device, whose memory -L describes") != 0 ?
 		    fail(r, DFU_ERR_NOMEM, "") : 0;
 	if (dfu_file_format(f) != DFU_FORMAT_DFUSE || nt == 0)
 		return 0;

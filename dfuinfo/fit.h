@@ -61,8 +61,8 @@ struct fit_report {
 /*
  * Plan the targets of f (read, with or without errors) against the
  * layouts (none: the conflicts only).  A target whose alt has no layout
- * is then an error; a plain file gets a note that it has no addresses to
- * check.  0, or a negative enum dfu_error with r->errmsg (out of memory,
+ * is then an error, and so is a plain file: it has no addresses, and
+ * dfuflash refuses it for a DfuSe device.  0, or a negative enum dfu_error with r->errmsg (out of memory,
  * element data that cannot be read).
  */
 int fit_check(struct dfu_file *f, const struct fit_layout *layouts,

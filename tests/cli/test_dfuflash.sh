@@ -503,4 +503,39 @@ expect_status 1
 cmp -s flash.img before.img || fail "the state file changed"
 case_end
 
+# dfuinfo -L with the layouts of the model's f405 predicts dfuflash's plan:
+# the same files accepted and refused, the same pages erased.
+begin "dfuinfo -L and dfuflash --plan agree on what an f405 accepts and erases"
+set -- -L '0=@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg' \
+    -L '1=@Option Bytes  /0x1FFFC000/01*016 e' \
+    -L '2=@OTP Memory /0x1FFF7800/01*512 e,01*016 e' \
+    -L '3=@Device Feature/0xFFFF0000/01*004 g'
+printf 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' >a.bin
+printf 'AAAAAAAAB' >b.bin
+printf 'AAAAAAAA' >c.bin
+fixed_bytes big.bin 70000 11
+mk() { out=$1; shift; "$BIN2DFU" -d 0483:df11 -o "$out" "$@" || fail "bin2dfu $out"; }
+mk conflict.dfu -t 0 -a 0x08000000:a.bin -t 0 -a 0x08000010:b.bin
+mk same.dfu -t 0 -a 0x08000000:a.bin -t 0 -a 0x08000010:c.bin
+mk shared.dfu -t 0 -a 0x08000000:big.bin -t 0 -a 0x08013000:c.bin -a 0x08020000:c.bin
+mk ob.dfu -t 0 -a 0x08004000:big.bin -t 1 -a 0x1fffc000:c.bin -t 2 -a 0x1fff7800:a.bin
+mk past.dfu -t 1 -a 0x1fffc00c:c.bin
+mk noalt.dfu -t 5 -a 0x08000000:c.bin
+for f in "$FULL" "$RAM" "$KIIBOHD" conflict.dfu same.dfu shared.dfu ob.dfu past.dfu noalt.dfu; do
+	"$DFUINFO" -j "$@" "$f" >info.json 2>/dev/null
+	info=$?
+	"$DFUFLASH" --plan --sim f405 "$f" >plan.txt 2>/dev/null
+	flash=$?
+	[ "$info" = "$flash" ] ||
+	    fail "$f: dfuinfo -L exits $info, dfuflash --plan $flash"
+	[ "$flash" = 0 ] || continue
+	want=$(grep -c '^page .* bytes  erase$' plan.txt)
+	got=$(python3 -c 'import json, sys
+f = json.load(open(sys.argv[1]))["files"][0]
+print(sum(t["layout"].get("pages_erased", 0) for t in f["targets"]))' info.json)
+	[ "$got" = "$want" ] ||
+	    fail "$f: dfuinfo -L counts $got pages erased, dfuflash --plan $want"
+done
+case_end
+
 finish

@@ -886,11 +886,13 @@ else
 fi
 case_end
 
-case_begin "dfuinfo -L: a plain file gets a note, not an error"
+case_begin "dfuinfo -L: a plain file is an error, as dfuflash refuses it for a DfuSe device"
 mkdfu "$TMP/p.dfu" 'plain=b"\x5a" * 100'
 run "$DFUINFO" -L "$F405" "$TMP/p.dfu"
+expect_status 1
+expect_stdout_line '  error: 0x00000000 a plain DFU file has no addresses: dfuflash refuses it for a DfuSe device, whose memory -L describes (layout-plain)'
+run "$DFUINFO" "$TMP/p.dfu"
 expect_status 0
-expect_stdout_contains 'a plain DFU file has no addresses: -L was not checked (layout-plain)'
 case_end
 
 case_begin "dfuinfo -L: bad layouts and alts are usage errors"
