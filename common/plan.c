@@ -488,7 +488,7 @@ check_layout(struct dfu_plan *p, struct alt_plan *a,
     const struct dfu_layout *l)
 {
 	struct extent *ext = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, next = 0;
 	uint64_t reach = 0;
 	int fits = 1, rc = 0;
 
@@ -509,8 +509,6 @@ check_layout(struct dfu_plan *p, struct alt_plan *a,
 	for (size_t i = 0; i < n; i++) {
 		uint64_t start = ext[i].start > reach ? ext[i].start : reach;
 		const struct dfu_layout_region *r = ext[i].region;
-		struct dfu_plan_extent *last = a->next > 0 ?
-		    &a->ext[a->next - 1] : NULL;
 
 		/* Extents of one region are page-aligned: so is the rest. */
 		if (ext[i].end <= start)
@@ -521,18 +519,19 @@ check_layout(struct dfu_plan *p, struct alt_plan *a,
 			    r->page_size;
 		}
 		/* One extent per run of pages of one region. */
-		if (last != NULL && last->end == start &&
-		    last->start >= r->start && last->end <= r->end)
-			last->end = ext[i].end;
+		if (next > 0 && a->ext[next - 1].end == start &&
+		    a->ext[next - 1].start >= r->start)
+			a->ext[next - 1].end = ext[i].end;
 		else {
-			last = &a->ext[a->next++];
-			last->start = (uint32_t)start;
-			last->end = ext[i].end;
-			last->page_size = r->page_size;
-			last->access = r->access;
+			a->ext[next].start = (uint32_t)start;
+			a->ext[next].end = ext[i].end;
+			a->ext[next].page_size = r->page_size;
+			a->ext[next].access = r->access;
+			next++;
 		}
 		reach = ext[i].end;
 	}
+	a->next = next;
 	free(ext);
 	a->pub.bytes_outside = a->pub.bytes_erased -
 	    covered_erasable(p, a, l);
@@ -600,7 +599,8 @@ group(struct dfu_plan *p)
 				nk++;
 			}
 		qsort(k, nk, sizeof(*k), by_address);
-		if ((ap->segs = malloc(nk * sizeof(*ap->segs))) == NULL) {
+		ap->segs = malloc((nk > 0 ? nk : 1) * sizeof(*ap->segs));
+		if (ap->segs == NULL) {
 			free(k);
 			return plan_fail(p, DFU_ERR_NOMEM, "out of memory");
 		}

@@ -3,6 +3,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,16 +41,16 @@ layout_of(const struct fit_layout *ls, size_t n, unsigned alt)
 	return NULL;
 }
 
-/* The target of a segment that dfu_plan_add_file() added. */
-static unsigned
+/* The target of a segment that dfu_plan_add_file() added: its source
+ * is "target T element E". */
+static unsigned long
 target_of(const struct dfu_plan *p, size_t seg)
 {
-	unsigned t = 0, e;
+	const char *src = dfu_plan_segment(p, seg)->source;
 
-	if (sscanf(dfu_plan_segment(p, seg)->source, "target %u element %u",
-	    &t, &e) != 2)
-		return UINT32_MAX;
-	return t;
+	if (strncmp(src, "target ", 7) != 0)
+		return ULONG_MAX;
+	return strtoul(src + 7, NULL, 10);
 }
 
 static int
@@ -122,7 +123,7 @@ fit_check(struct dfu_file *f, const struct fit_layout *layouts,
 	}
 	for (size_t i = 0; i < dfu_plan_finding_count(r->plan); i++) {
 		const struct dfu_plan_finding *fd = dfu_plan_finding(r->plan, i);
-		unsigned t = target_of(r->plan, fd->segment);
+		unsigned long t = target_of(r->plan, fd->segment);
 
 		/* Within one target the reader's element-overlap says it. */
 		if (fd->segment != fd->other &&
