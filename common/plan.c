@@ -40,13 +40,13 @@ struct alt_plan {
 
 struct dfu_plan {
 	struct seg *segs;
-	size_t nsegs;
+	size_t nsegs, segcap;
 	struct alt_layout *layouts;
 	size_t nlayouts;
 	struct alt_plan *alts;
 	size_t nalts;
 	struct dfu_plan_finding *finds;
-	size_t nfinds, nerrors;
+	size_t nfinds, findcap, nerrors;
 	char errmsg[512];
 };
 
@@ -72,7 +72,7 @@ results_clear(struct dfu_plan *p)
 	}
 	free(p->finds);
 	p->finds = NULL;
-	p->nfinds = p->nerrors = 0;
+	p->nfinds = p->findcap = p->nerrors = 0;
 	p->errmsg[0] = '\0';
 }
 
@@ -129,10 +129,14 @@ add_seg(struct dfu_plan *p, const struct dfu_plan_segment *s,
 		    (s->size > 0 ? 1 : 0));
 		src = range;
 	}
-	n = realloc(p->segs, (p->nsegs + 1) * sizeof(*n));
-	if (n == NULL)
-		return plan_fail(p, DFU_ERR_NOMEM, "out of memory");
-	p->segs = n;
+	if (p->nsegs == p->segcap) {
+		size_t cap = p->segcap ? p->segcap * 2 : 16;
+
+		if ((n = realloc(p->segs, cap * sizeof(*n))) == NULL)
+			return plan_fail(p, DFU_ERR_NOMEM, "out of memory");
+		p->segs = n;
+		p->segcap = cap;
+	}
 	n = &p->segs[p->nsegs];
 	memset(n, 0, sizeof(*n));
 	if ((n->source = strdup(src)) == NULL)
@@ -161,8 +165,9 @@ dfu_plan_add_file(struct dfu_plan *p, struct dfu_file *f)
 		return 0;
 	for (unsigned t = 0; t < dfu_file_target_count(f); t++) {
 		const struct dfuse_target *tg = dfu_file_target(f, t);
+		unsigned ne = dfu_file_element_count(f, t);
 
-		for (unsigned i = 0; i < dfu_file_element_count(f, t); i++) {
+		for (unsigned i = 0; i < ne; i++) {
 			const struct dfu_element *e = dfu_file_element(f, t, i);
 			struct dfu_plan_segment s;
 			char source[48];
@@ -170,12 +175,15 @@ dfu_plan_add_file(struct dfu_plan *p, struct dfu_file *f)
 			int rc;
 
 			/* Empty, past 4 GiB (address-overflow) or cut short
-			 * (truncated): the reader has said so already. */
+			 * (truncated): the reader has said so already.  The
+			 * reader stops at a cut element, so only the last
+			 * one of the file can be. */
 			if (e == NULL || e->size == 0 ||
 			    (uint64_t)e->address + e->size >
 			    UINT64_C(0x100000000) ||
+			    (t + 1 == dfu_file_target_count(f) && i + 1 == ne &&
 			    dfu_file_element_read(f, t, i, e->size - 1, &last,
-			    1) != 0)
+			    1) != 0))
 				continue;
 			snprintf(source, sizeof(source), "target %u element %u",
 			    t, i);
@@ -244,10 +252,14 @@ add_finding(struct dfu_plan *p, enum dfu_severity sev, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	n = realloc(p->finds, (p->nfinds + 1) * sizeof(*n));
-	if (n == NULL)
-		return plan_fail(p, DFU_ERR_NOMEM, "out of memory");
-	p->finds = n;
+	if (p->nfinds == p->findcap) {
+		size_t cap = p->findcap ? p->findcap * 2 : 16;
+
+		if ((n = realloc(p->finds, cap * sizeof(*n))) == NULL)
+			return plan_fail(p, DFU_ERR_NOMEM, "out of memory");
+		p->finds = n;
+		p->findcap = cap;
+	}
 	n = &p->finds[p->nfinds];
 	memset(n, 0, sizeof(*n));
 	n->field = strdup(field);
