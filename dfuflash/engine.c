@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dfulayout.h"
+#include "dfuplan.h"
 #include "dfuproto.h"
 #include "engine.h"
 
@@ -47,6 +48,7 @@ struct target {
 	struct dfu_layout *layout;
 	const struct dfl_segment **segs; /* sorted by address */
 	size_t nsegs;
+	uint64_t *reach; /* reach[i]: the highest end of segs[0..i] */
 	struct run *runs;
 	size_t nruns;
 	size_t page0, npages; /* slice of the session's pages */
@@ -76,6 +78,7 @@ struct dfl_session {
 	struct dfl_range *kept; /* the ranges of keeps, for the result */
 	size_t nkeeps, kcap;
 	struct dfu_layout *main_layout; /* alt 0's, for leaving */
+	struct dfu_plan *plan; /* the image's segments, and the layouts */
 	struct dfl_result res;
 };
 
@@ -94,6 +97,7 @@ add_segment(struct dfl_image *img, uint8_t alt, uint32_t address,
 	n = &img->segs[img->nsegs];
 	if ((n->data = malloc(size > 0 ? size : 1)) == NULL)
 		return DFU_ERR_NOMEM;
+	n->source[0] = '\0';
 	n->alt = alt;
 	n->address = address;
 	n->size = size;
@@ -136,6 +140,9 @@ dfl_image_from_file(struct dfl_image *img, struct dfu_file *f)
 			    (err = dfu_file_element_read(f, t, e, 0, data,
 			    el->size)) != 0)
 				return err;
+			snprintf(img->segs[img->nsegs - 1].source,
+			    sizeof(img->segs[0].source), "target %u element %u",
+			    t, e);
 		}
 	}
 	return 0;
@@ -240,6 +247,7 @@ targets_free(struct dfl_session *s)
 
 		dfu_layout_free(tg->layout);
 		free(tg->segs);
+		free(tg->reach);
 		for (size_t r = 0; r < tg->nruns; r++)
 			free(tg->runs[r].data);
 		free(tg->runs);
@@ -247,6 +255,8 @@ targets_free(struct dfl_session *s)
 	free(s->targets);
 	s->targets = NULL;
 	s->ntargets = 0;
+	dfu_plan_free(s->plan);
+	s->plan = NULL;
 	s->npages = s->nwrites = 0;
 	for (size_t i = 0; i < s->nkeeps; i++)
 		free(s->keeps[i].data);
@@ -707,84 +717,110 @@ find_alt(const struct dfl_device *dev, uint8_t alt)
 	return NULL;
 }
 
-static int
-cmp_seg(const void *a, const void *b)
-{
-	const struct dfl_segment *x = *(const struct dfl_segment *const *)a;
-	const struct dfl_segment *y = *(const struct dfl_segment *const *)b;
-
-	return x->address < y->address ? -1 : x->address > y->address;
-}
-
-/* Group the segments by alt, in the order the alts first appear. */
+/*
+ * Group the segments by alt, in the order the alts first appear, through
+ * the library's planner, which also refuses segments of one alt that put
+ * different bytes at one address (before anything is sent).
+ */
 static int
 make_targets(struct dfl_session *s, const struct dfl_image *img)
 {
+	int rc;
+
+	if ((s->plan = dfu_plan_new()) == NULL)
+		return fail(s, DFL_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < img->nsegs; i++) {
 		const struct dfl_segment *sg = &img->segs[i];
-		struct target *tg = NULL;
+		struct dfu_plan_segment ps;
 
-		for (size_t t = 0; t < s->ntargets; t++)
-			if (s->targets[t].alt == sg->alt)
-				tg = &s->targets[t];
-		if (tg == NULL) {
-			struct target *n = realloc(s->targets,
-			    (s->ntargets + 1) * sizeof(*n));
-
-			if (n == NULL)
-				return fail(s, DFL_ERR_NOMEM, "out of memory");
-			s->targets = n;
-			tg = &s->targets[s->ntargets++];
-			memset(tg, 0, sizeof(*tg));
-			tg->alt = sg->alt;
-		}
-		/* An array of pointers (.clang-tidy: sizeof-expression).
-		 * NOLINTBEGIN(bugprone-sizeof-expression) */
-		const struct dfl_segment **ns = realloc(tg->segs,
-		    (tg->nsegs + 1) * sizeof(*ns));
-		/* NOLINTEND(bugprone-sizeof-expression) */
-		if (ns == NULL)
-			return fail(s, DFL_ERR_NOMEM, "out of memory");
-		tg->segs = ns;
-		tg->segs[tg->nsegs++] = sg;
+		memset(&ps, 0, sizeof(ps));
+		ps.alt = sg->alt;
+		ps.address = sg->address;
+		ps.size = sg->size;
+		ps.data = sg->data;
+		ps.source = sg->source[0] != '\0' ? sg->source : NULL;
+		if ((rc = dfu_plan_add(s->plan, &ps)) != 0)
+			return fail(s, rc == DFU_ERR_NOMEM ? DFL_ERR_NOMEM :
+			    DFL_ERR_PLAN, "%s", dfu_plan_errmsg(s->plan));
 	}
-	for (size_t t = 0; t < s->ntargets; t++)
-		/* NOLINTBEGIN(bugprone-sizeof-expression): pointers */
-		qsort(s->targets[t].segs, s->targets[t].nsegs,
-		    sizeof(*s->targets[t].segs), cmp_seg);
-		/* NOLINTEND(bugprone-sizeof-expression) */
+	rc = dfu_plan_run(s->plan, 0);
+	if (rc == DFU_ERR_NOMEM)
+		return fail(s, DFL_ERR_NOMEM, "out of memory");
+	if (rc != 0)
+		return fail(s, DFL_ERR_PLAN, "%s", dfu_plan_errmsg(s->plan));
+	if (dfu_plan_alt_count(s->plan) == 0)
+		return fail(s, DFL_ERR_PLAN, "the image has no bytes to write");
+	s->targets = calloc(dfu_plan_alt_count(s->plan), sizeof(*s->targets));
+	if (s->targets == NULL)
+		return fail(s, DFL_ERR_NOMEM, "out of memory");
+	for (size_t t = 0; t < dfu_plan_alt_count(s->plan); t++) {
+		const struct dfu_plan_alt *pa = dfu_plan_alt(s->plan, t);
+		struct target *tg = &s->targets[s->ntargets++];
+		uint64_t reach = 0;
+
+		tg->alt = (uint8_t)pa->alt;
+		/* An array of pointers (.clang-tidy: sizeof-expression).
+		 * NOLINTNEXTLINE(bugprone-sizeof-expression) */
+		tg->segs = malloc(pa->nsegments * sizeof(*tg->segs));
+		tg->reach = malloc(pa->nsegments * sizeof(*tg->reach));
+		if (tg->segs == NULL || tg->reach == NULL)
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		for (size_t i = 0; i < pa->nsegments; i++) {
+			const struct dfl_segment *sg =
+			    &img->segs[pa->segments[i]];
+			uint64_t end = (uint64_t)sg->address + sg->size;
+
+			tg->segs[i] = sg;
+			if (end > reach)
+				reach = end;
+			tg->reach[i] = reach;
+		}
+		tg->nsegs = pa->nsegments;
+	}
 	return 0;
 }
 
-/* Every byte of every segment in a writable region of the alt. */
+/* The planner's result for the alt of tg. */
+static const struct dfu_plan_alt *
+plan_alt(const struct dfl_session *s, const struct target *tg)
+{
+	for (size_t i = 0; i < dfu_plan_alt_count(s->plan); i++)
+		if (dfu_plan_alt(s->plan, i)->alt == tg->alt)
+			return dfu_plan_alt(s->plan, i);
+	return NULL;
+}
+
+/* Every byte of every segment in a writable region of the alt: the
+ * planner's first finding about the alt, in the engine's words. */
 static int
 check_writable(struct dfl_session *s, struct target *tg)
 {
-	for (size_t i = 0; i < tg->nsegs; i++) {
-		const struct dfl_segment *sg = tg->segs[i];
-		uint64_t a = sg->address, end = a + sg->size;
+	for (size_t i = 0; i < dfu_plan_finding_count(s->plan); i++) {
+		const struct dfu_plan_finding *f = dfu_plan_finding(s->plan, i);
+		const struct dfu_plan_segment *sg;
+		const struct dfu_layout_region *r;
+		unsigned long long last;
 
-		while (a < end) {
-			const struct dfu_layout_region *r =
-			    dfu_layout_find(tg->layout, (uint32_t)a, NULL);
-
-			if (r == NULL)
-				return fail(s, DFL_ERR_PLAN, "alt %u (%s): "
-				    "0x%08x-0x%08llx: 0x%08llx is outside the "
-				    "device's memory \"%s\"", tg->alt,
-				    dfu_layout_name(tg->layout), sg->address,
-				    (unsigned long long)(end - 1),
-				    (unsigned long long)a, tg->alt_name);
-			if (!(r->access & DFU_LAYOUT_WRITABLE))
-				return fail(s, DFL_ERR_PLAN, "alt %u (%s): "
-				    "0x%08x-0x%08llx: region 0x%08x-0x%08llx "
-				    "is %s, not writable", tg->alt,
-				    dfu_layout_name(tg->layout), sg->address,
-				    (unsigned long long)(end - 1), r->start,
-				    (unsigned long long)(r->end - 1),
-				    dfu_layout_access_name(r->access));
-			a = end < r->end ? end : r->end;
-		}
+		if (f->alt != tg->alt || f->severity != DFU_ERROR)
+			continue;
+		sg = dfu_plan_segment(s->plan, f->segment);
+		last = (unsigned long long)sg->address + sg->size - 1;
+		r = dfu_layout_find(tg->layout, f->address, NULL);
+		if (strcmp(f->code, "layout-outside") == 0 || r == NULL)
+			return fail(s, DFL_ERR_PLAN, "alt %u (%s): "
+			    "0x%08x-0x%08llx: 0x%08x is outside the "
+			    "device's memory \"%s\"", tg->alt,
+			    dfu_layout_name(tg->layout), sg->address, last,
+			    f->address, tg->alt_name);
+		if (strcmp(f->code, "layout-not-writable") == 0)
+			return fail(s, DFL_ERR_PLAN, "alt %u (%s): "
+			    "0x%08x-0x%08llx: region 0x%08x-0x%08llx "
+			    "is %s, not writable", tg->alt,
+			    dfu_layout_name(tg->layout), sg->address, last,
+			    r->start, (unsigned long long)(r->end - 1),
+			    dfu_layout_access_name(r->access));
+		return fail(s, DFL_ERR_PLAN, "alt %u (%s): %s: %s", tg->alt,
+		    dfu_layout_name(tg->layout), f->field, f->message);
 	}
 	return 0;
 }
@@ -874,45 +910,46 @@ add_page(struct dfl_session *s, uint8_t alt, uint32_t start, uint32_t size,
 	return 0;
 }
 
-/* The pages each run touches, once each, in address order. */
+/*
+ * The pages the image touches, once each, in address order: the
+ * planner's extents, page by page.  Widening a run to WRITE_UNIT stays
+ * inside the page it widens (unit_aligned()), so the runs touch exactly
+ * these pages.
+ */
 static int
 make_pages(struct dfl_session *s, struct target *tg)
 {
 	int mass = s->o->flags & DFL_MASS_ERASE;
+	const struct dfu_plan_alt *pa = plan_alt(s, tg);
 
+	if (pa == NULL || !pa->fits) /* check_writable() */
+		return fail(s, DFL_ERR_PLAN, "alt %u: the image does not fit "
+		    "the memory", tg->alt);
 	tg->page0 = s->npages;
-	for (size_t i = 0; i < tg->nruns; i++) {
-		uint64_t a = tg->runs[i].start;
-		uint64_t end = a + tg->runs[i].size;
+	for (size_t i = 0; i < pa->nextents; i++) {
+		const struct dfu_plan_extent *x = &pa->extents[i];
+		unsigned flags = DFL_PAGE_WRITE;
 
-		while (a < end) {
-			uint32_t ps;
-			const struct dfu_layout_region *r =
-			    dfu_layout_find(tg->layout, (uint32_t)a, &ps);
-			unsigned flags = DFL_PAGE_WRITE;
+		if ((x->access & DFU_LAYOUT_ERASABLE) && !mass)
+			flags |= DFL_PAGE_ERASE;
+		for (uint64_t a = x->start; a < x->end; a += x->page_size) {
+			int rc = add_page(s, tg->alt, (uint32_t)a, x->page_size,
+			    flags);
 
-			if (r == NULL) /* check_writable() and widening */
-				return fail(s, DFL_ERR_PLAN, "alt %u: 0x%08llx "
-				    "is outside the memory", tg->alt,
-				    (unsigned long long)a);
-			if ((r->access & DFU_LAYOUT_ERASABLE) && !mass)
-				flags |= DFL_PAGE_ERASE;
-			if (s->npages == tg->page0 ||
-			    s->pages[s->npages - 1].start != ps) {
-				int rc = add_page(s, tg->alt, ps, r->page_size,
-				    flags);
-
-				if (rc != 0)
-					return rc;
-			}
-			a = (uint64_t)ps + r->page_size;
+			if (rc != 0)
+				return rc;
 		}
 	}
 	tg->npages = s->npages - tg->page0;
 	return 0;
 }
 
-/* The image byte at addr, or -1 if no segment holds it. */
+/*
+ * The image byte at addr, or -1 if no segment holds it.  Segments of one
+ * alt may overlap (with equal bytes: make_targets()), so the search goes
+ * back from the last segment starting at or before addr while an earlier
+ * one can still reach it.
+ */
 static int
 image_byte(const struct target *tg, uint32_t addr)
 {
@@ -920,13 +957,16 @@ image_byte(const struct target *tg, uint32_t addr)
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		const struct dfl_segment *sg = tg->segs[mid];
 
-		if (addr < sg->address)
-			hi = mid;
-		else if ((uint64_t)addr >= (uint64_t)sg->address + sg->size)
+		if (tg->segs[mid]->address <= addr)
 			lo = mid + 1;
 		else
+			hi = mid;
+	}
+	while (lo > 0 && tg->reach[lo - 1] > addr) {
+		const struct dfl_segment *sg = tg->segs[--lo];
+
+		if ((uint64_t)addr < (uint64_t)sg->address + sg->size)
 			return sg->data[addr - sg->address];
 	}
 	return -1;
@@ -1478,6 +1518,16 @@ plan_dfuse(struct dfl_session *s)
 			return fail(s, DFL_ERR_PLAN, "alt %u: memory layout "
 			    "\"%s\": %s", tg->alt, a->name,
 			    dfu_layout_errmsg(tg->layout));
+		if (dfu_plan_set_layout(s->plan, tg->alt, tg->layout) != 0)
+			return fail(s, DFL_ERR_NOMEM, "out of memory");
+	}
+	rc = dfu_plan_run(s->plan, DFU_PLAN_LAYOUTS);
+	if (rc != 0 && rc != DFU_ERR_RANGE)
+		return fail(s, rc == DFU_ERR_NOMEM ? DFL_ERR_NOMEM :
+		    DFL_ERR_PLAN, "%s", dfu_plan_errmsg(s->plan));
+	for (size_t t = 0; t < s->ntargets; t++) {
+		struct target *tg = &s->targets[t];
+
 		if ((rc = check_writable(s, tg)) != 0 ||
 		    (rc = make_runs(s, tg)) != 0 ||
 		    (rc = make_pages(s, tg)) != 0)

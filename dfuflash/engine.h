@@ -10,6 +10,9 @@
  * DfuSe (bcdDFUVersion 0x011a) sessions:
  *   - each target of the image goes to its own alternate setting, whose
  *     iInterface string is the memory layout (dfulayout.h);
+ *   - segments of one alt that put different bytes at one address are
+ *     refused, naming both; the checks of the plan are the library's
+ *     planner (dfuplan.h), the one dfuinfo(1) uses;
  *   - every byte must lie in a writable region; pages of erasable
  *     regions that the image touches are erased once each, in address
  *     order, as dfu-util, pydfu.py and STM32CubeProgrammer do, and no
@@ -52,6 +55,7 @@ struct dfl_segment {
 	uint32_t address; /* ignored for a plain image */
 	uint32_t size;
 	uint8_t *data; /* owned by the image */
+	char source[40]; /* named in messages: "target 2 element 0"; "" */
 };
 
 struct dfl_image {
@@ -63,8 +67,9 @@ struct dfl_image {
 
 /*
  * Load every element of a DfuSe file, or the payload of a plain one, into
- * img (the file must have been read without errors).  0 or a negative
- * enum dfu_error; the message is in the file's handle.
+ * img (the file must have been read without errors); each segment's
+ * source is "target T element E".  0 or a negative enum dfu_error; the
+ * message is in the file's handle.
  */
 int dfl_image_from_file(struct dfl_image *img, struct dfu_file *f);
 /* A raw binary: one segment at address of alt. */

@@ -175,15 +175,26 @@ print_element(const struct dfu_element *e, unsigned index)
 	    plural(e->size, "byte", "bytes"), e->offset);
 }
 
-/* -L: what the target would cost on the device. */
+/*
+ * -L: what target t would cost on the device.  The pages of an alt are
+ * counted once, under its first target.
+ */
 static void
-print_fit(const struct fit_target *ft, unsigned alt)
+print_fit(const struct fit_target *ft, unsigned t, unsigned alt)
 {
 	printf("    layout:     ");
 	print_name(ft->name);
 	printf(" (alt %u): ", alt);
 	if (!ft->fits) {
 		printf("does not fit\n");
+		return;
+	}
+	if (ft->first != t) {
+		printf("fits; counted with target %u\n", ft->first);
+		return;
+	}
+	if (!ft->alt_fits) {
+		printf("fits; another target of alt %u does not\n", alt);
 		return;
 	}
 	printf("fits; erases %" PRIu64 " %s, %" PRIu64 " %s", ft->pages_erased,
@@ -222,7 +233,7 @@ print_target(const struct dfu_file *f, unsigned t,
 			print_element(e, i);
 	}
 	if (fit != NULL && t < fit->ntargets && fit->targets[t].checked)
-		print_fit(&fit->targets[t], tg->bAlternateSetting);
+		print_fit(&fit->targets[t], t, tg->bAlternateSetting);
 }
 
 static void
@@ -339,7 +350,9 @@ json_fit(struct jw *j, const struct fit_report *fit, unsigned t)
 	jw_object_begin(j, "layout");
 	jw_string(j, "name", ft->name);
 	jw_bool(j, "fits", ft->fits);
-	if (ft->fits) {
+	if (ft->fits && ft->first != t)
+		jw_uint(j, "counted_with_target", ft->first);
+	else if (ft->fits && ft->alt_fits) {
 		jw_uint(j, "pages_erased", ft->pages_erased);
 		jw_uint(j, "bytes_erased", ft->bytes_erased);
 		jw_uint(j, "bytes_outside", ft->bytes_outside);
@@ -534,17 +547,16 @@ show_file(const struct options *opt, struct jw *j, const char *path,
 		if (j != NULL)
 			json_failure(j, name, msg);
 		v = VERDICT_FAILED;
-	} else if (opt->nlayouts > 0 &&
-	    fit_check(f, opt->layouts, opt->nlayouts, &fit) != 0) {
-		cli_error(name, "%s", dfu_strerror(DFU_ERR_NOMEM));
+	} else if (fit_check(f, opt->layouts, opt->nlayouts, &fit) != 0) {
+		cli_error(name, "%s", fit.errmsg);
 		if (j != NULL)
-			json_failure(j, name, dfu_strerror(DFU_ERR_NOMEM));
+			json_failure(j, name, fit.errmsg);
 		v = VERDICT_FAILED;
 	} else {
-		const struct fit_report *fr = opt->nlayouts > 0 ? &fit : NULL;
+		const struct fit_report *fr = &fit;
 
-		v = rc == 0 && (fr == NULL || fr->nerrors == 0) ?
-		    VERDICT_VALID : VERDICT_INVALID;
+		v = rc == 0 && fr->nerrors == 0 ? VERDICT_VALID :
+		    VERDICT_INVALID;
 		if (j != NULL)
 			print_json(j, f, name, fr);
 		else if (!opt->quiet) {

@@ -1,12 +1,13 @@
 /*
- * fit.h - dfuinfo -L: does a DfuSe file fit a device's memory?
+ * fit.h - dfuinfo: what dfuflash would find when it plans the download.
  *
- * A DfuSe device describes the memory behind each alternate setting with
- * a layout string (ST UM0424; common/dfulayout.h).  Given those strings,
- * fit_check() tells, before any device is attached, what dfuflash would
- * find when it plans the download: every element must lie in writable
- * pages of the layout of its target's alternate setting, and every
- * erasable page an element touches is erased once, the bytes of it that
+ * A thin adapter over the library's planner (dfuplan.h), the code that
+ * dfuflash plans with: for every DfuSe file, two targets of one alternate
+ * setting that write different bytes to one address are an error
+ * (alt-conflict), identical overlapping bytes a note (alt-overlap); with
+ * -L, every element must lie in writable pages of the layout of its
+ * target's alternate setting, and the erasable pages the elements of an
+ * alternate setting touch are erased once each, the bytes of them that
  * the image does not cover included.
  */
 #ifndef DFUINFO_FIT_H
@@ -17,6 +18,7 @@
 
 #include "dfufile.h"
 #include "dfulayout.h"
+#include "dfuplan.h"
 
 /* One -L option: the layout of an alternate setting. */
 struct fit_layout {
@@ -26,19 +28,23 @@ struct fit_layout {
 
 /* One finding, shown with the file's own diagnostics. */
 struct fit_diag {
-	int error;	  /* 1: an error (the file does not fit); 0: a note */
-	const char *code; /* "layout-outside", ... (see dfuinfo(1)) */
-	uint64_t offset;  /* file offset of the element concerned */
-	char field[48];	  /* "target 0 element 1", or "" */
-	char message[160];
+	int error;	     /* 1: an error (dfuflash refuses); 0: a note */
+	const char *code;    /* "alt-conflict", "layout-outside", ... */
+	uint64_t offset;     /* file offset of the element concerned */
+	const char *field;   /* "target 0 element 1", "alt 0", or "" */
+	const char *message; /* owned by the report */
+	char *owned;	     /* message, when composed here */
 };
 
 /* What a target would cost on the device. */
 struct fit_target {
-	int checked;		/* a layout was given for its alt */
-	int fits;		/* every element is in writable memory */
-	const char *name;	/* the layout's memory name */
-	uint64_t pages_erased;	/* distinct erasable pages touched */
+	int checked;	  /* a layout was given for its alt */
+	int fits;	  /* every element of it is in writable memory */
+	const char *name; /* the layout's memory name */
+	unsigned first;	  /* the first target of its alt, which carries
+			     the figures of the whole alt */
+	int alt_fits;	  /* every element of the alt fits: figures below */
+	uint64_t pages_erased; /* distinct erasable pages the alt touches */
 	uint64_t bytes_erased;
 	uint64_t bytes_outside; /* bytes of those pages the image lacks */
 };
@@ -48,14 +54,18 @@ struct fit_report {
 	size_t ndiags, nerrors;
 	struct fit_target *targets; /* one per target of the file */
 	unsigned ntargets;
+	struct dfu_plan *plan;
+	char errmsg[256];
 };
 
 /*
- * Check the targets of f (read without fatal error) against the layouts.
- * A target whose alt has no layout is an error; a plain file gets a note
- * that it has no addresses to check.  0, or -1 when out of memory.
+ * Plan the targets of f (read, with or without errors) against the
+ * layouts (none: the conflicts only).  A target whose alt has no layout
+ * is then an error, and so is a plain file: it has no addresses, and
+ * dfuflash refuses it for a DfuSe device.  0, or a negative enum dfu_error with r->errmsg (out of memory,
+ * element data that cannot be read).
  */
-int fit_check(const struct dfu_file *f, const struct fit_layout *layouts,
+int fit_check(struct dfu_file *f, const struct fit_layout *layouts,
 	      size_t nlayouts, struct fit_report *r);
 void fit_report_free(struct fit_report *r);
 

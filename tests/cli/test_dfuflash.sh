@@ -862,4 +862,72 @@ else
 fi
 case_end
 
+# Two targets of alt 0 that put different bytes at 0x08000018 (A and B):
+# dfuinfo's verdict and dfuflash agree, and nothing reaches the device.
+begin "a file whose targets of one alt disagree is refused before anything is sent"
+printf 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' >a.bin
+printf 'AAAAAAAAB' >b.bin
+printf 'AAAAAAAA' >c.bin
+run "$BIN2DFU" -d 0483:df11 -o conflict.dfu -t 0 -a 0x08000000:a.bin -t 0 -a 0x08000010:b.bin
+expect_status 0
+run "$DFUINFO" -q conflict.dfu
+expect_status 1
+run "$DFUFLASH" --sim f405:flash.img conflict.dfu
+expect_status 1
+expect_stderr_line "dfuflash: conflict.dfu: alt 0: target 0 element 0 and target 1 element 0 write different bytes at 0x08000018 (0x41 and 0x42)"
+expect_stdout_line "sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled"
+[ ! -e flash.img ] || fail "the state file was created"
+run "$DFUFLASH" --plan --sim f405 conflict.dfu
+expect_status 1
+expect_stdout_line "sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled"
+# The same bytes twice: a note for dfuinfo, flashed by dfuflash.
+run "$BIN2DFU" -d 0483:df11 -o same.dfu -t 0 -a 0x08000000:a.bin -t 0 -a 0x08000010:c.bin
+run "$DFUINFO" same.dfu
+expect_status 0
+expect_stdout_contains "(alt-overlap)"
+run "$DFUFLASH" --sim f405:flash.img same.dfu
+expect_status 0
+holds flash.img 0x08000000 same.dfu
+# A state file that exists keeps its bytes.
+cp flash.img before.img
+run "$DFUFLASH" --sim f405:flash.img conflict.dfu
+expect_status 1
+cmp -s flash.img before.img || fail "the state file changed"
+case_end
+
+# dfuinfo -L with the layouts of the model's f405 predicts dfuflash's plan:
+# the same files accepted and refused, the same pages erased.
+begin "dfuinfo -L and dfuflash --plan agree on what an f405 accepts and erases"
+set -- -L '0=@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg' \
+    -L '1=@Option Bytes  /0x1FFFC000/01*016 e' \
+    -L '2=@OTP Memory /0x1FFF7800/01*512 e,01*016 e' \
+    -L '3=@Device Feature/0xFFFF0000/01*004 g'
+printf 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' >a.bin
+printf 'AAAAAAAAB' >b.bin
+printf 'AAAAAAAA' >c.bin
+fixed_bytes big.bin 70000 11
+mk() { out=$1; shift; "$BIN2DFU" -d 0483:df11 -o "$out" "$@" || fail "bin2dfu $out"; }
+mk conflict.dfu -t 0 -a 0x08000000:a.bin -t 0 -a 0x08000010:b.bin
+mk same.dfu -t 0 -a 0x08000000:a.bin -t 0 -a 0x08000010:c.bin
+mk shared.dfu -t 0 -a 0x08000000:big.bin -t 0 -a 0x08013000:c.bin -a 0x08020000:c.bin
+mk ob.dfu -t 0 -a 0x08004000:big.bin -t 1 -a 0x1fffc000:c.bin -t 2 -a 0x1fff7800:a.bin
+mk past.dfu -t 1 -a 0x1fffc00c:c.bin
+mk noalt.dfu -t 5 -a 0x08000000:c.bin
+for f in "$FULL" "$RAM" "$KIIBOHD" conflict.dfu same.dfu shared.dfu ob.dfu past.dfu noalt.dfu; do
+	"$DFUINFO" -j "$@" "$f" >info.json 2>/dev/null
+	info=$?
+	"$DFUFLASH" --plan --sim f405 "$f" >plan.txt 2>/dev/null
+	flash=$?
+	[ "$info" = "$flash" ] ||
+	    fail "$f: dfuinfo -L exits $info, dfuflash --plan $flash"
+	[ "$flash" = 0 ] || continue
+	want=$(grep -c '^page .* bytes  erase$' plan.txt)
+	got=$(python3 -c 'import json, sys
+f = json.load(open(sys.argv[1]))["files"][0]
+print(sum(t["layout"].get("pages_erased", 0) for t in f["targets"]))' info.json)
+	[ "$got" = "$want" ] ||
+	    fail "$f: dfuinfo -L counts $got pages erased, dfuflash --plan $want"
+done
+case_end
+
 finish

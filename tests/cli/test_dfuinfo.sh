@@ -694,6 +694,48 @@ F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=3, name=b"a", elements=[(0x08000000,
 expect_diag note duplicate-alt
 case_end
 
+# Two targets of one alt: target 0's element data is at 0x125 (293),
+# target 1's prefix at 0x145 and its element data at 0x25f (607).
+case_begin "error alt-conflict: two targets of one alt write different bytes to one address"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"a", elements=[(0x08000000, b"\x11" * 32)]), dict(alt=0, name=b"b", elements=[(0x08000010, b"\x11" * 4 + b"\x34" + b"\x11" * 11)])]'
+expect_diag error alt-conflict 607 "alt 0"
+run "$DFUINFO" "$F"
+expect_status 1
+expect_stdout_line '  error: 0x0000025f alt 0: target 0 element 0 and target 1 element 0 write different bytes at 0x08000014 (0x11 and 0x34) (alt-conflict)'
+expect_stdout_line "  verdict: invalid (1 error, 2 notes)"
+if have jq; then
+	run "$DFUINFO" -j "$F"
+	expect_status 1
+	jqe '[.files[0].diagnostics[] | select(.code == "alt-conflict")] == [{"severity": "error", "code": "alt-conflict", "offset": 607, "field": "alt 0", "message": "target 0 element 0 and target 1 element 0 write different bytes at 0x08000014 (0x11 and 0x34)"}]'
+	jqe '.files[0].valid == false and .files[0].errors == 1'
+fi
+run "$DFUINFO" -q "$F"
+expect_status 1
+expect_stdout_empty
+# Different alts are different memories: no conflict.
+mkdfu "$F" 'targets=[dict(alt=0, name=b"a", elements=[(0x08000000, b"\x11" * 32)]), dict(alt=1, name=b"b", elements=[(0x08000010, b"\x34" * 16)])]'
+run "$DFUINFO" "$F"
+expect_status 0
+expect_stdout_lacks "alt-conflict"
+case_end
+
+case_begin "note alt-overlap: two targets of one alt write the same bytes to one address"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"a", elements=[(0x08000000, b"\x11" * 32)]), dict(alt=0, name=b"b", elements=[(0x08000010, b"\x11" * 16)])]'
+expect_diag note alt-overlap 607 "alt 0"
+run "$DFUINFO" "$F"
+expect_status 0
+expect_stdout_line '  note: 0x0000025f alt 0: target 0 element 0 and target 1 element 0 write the same bytes at 0x08000010-0x0800001f (alt-overlap)'
+expect_stdout_line "  verdict: valid (3 notes)"
+case_end
+
+case_begin "dfuinfo: overlapping elements of one target are one element-overlap error"
+F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"x", elements=[(0x08000000, b"\x11" * 32), (0x08000010, b"\x22" * 32)])]'
+run "$DFUINFO" "$F"
+expect_status 1
+expect_stdout_lacks "alt-conflict"
+expect_stdout_line "  verdict: invalid (1 error, 1 note)"
+case_end
+
 case_begin "note bcddfu-mismatch: DfuSe file with bcdDFU 0x0110"
 F=$TMP/f.dfu; mkdfu "$F" bcd=0x0110
 expect_diag note bcddfu-mismatch
@@ -803,7 +845,27 @@ expect_stdout_line '    layout:     "Internal Flash" (alt 0): fits; erases 1 pag
 expect_stdout_line '    layout:     "Option Bytes" (alt 1): fits; erases 0 pages, 0 bytes'
 run "$DFUINFO" -L "$F405" "$TMP/a.dfu"
 expect_status 1
-expect_stdout_contains 'target 1: alt 1 has no layout: give one with -L 1=LAYOUT (layout-missing)'
+expect_stdout_line '  error: 0x0000024f target 1 element 0: alt 1 has no memory layout: give one with -L 1=LAYOUT (layout-missing)'
+case_end
+
+case_begin "dfuinfo -L: the pages of an alt are counted once, under its first target"
+mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 16)]), dict(alt=0, name=b"", elements=[(0x08000100, b"\x22" * 16)])]'
+run "$DFUINFO" -L "$F405" "$TMP/a.dfu"
+expect_status 0
+expect_stdout_line '    layout:     "Internal Flash" (alt 0): fits; erases 1 page, 16384 bytes, 16352 of them not in the image'
+expect_stdout_line '    layout:     "Internal Flash" (alt 0): fits; counted with target 0'
+if have jq; then
+	run "$DFUINFO" -j -L "$F405" "$TMP/a.dfu"
+	jqe '.files[0].targets[0].layout == {"name": "Internal Flash", "fits": true, "pages_erased": 1, "bytes_erased": 16384, "bytes_outside": 16352}'
+	jqe '.files[0].targets[1].layout == {"name": "Internal Flash", "fits": true, "counted_with_target": 0}'
+fi
+# A second target of the alt that does not fit: the first has no figures.
+mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 16)]), dict(alt=0, name=b"", elements=[(0x20000000, b"\x22" * 16)])]'
+run "$DFUINFO" -L "$F405" "$TMP/a.dfu"
+expect_status 1
+expect_stdout_line '    layout:     "Internal Flash" (alt 0): fits; another target of alt 0 does not'
+expect_stdout_line '    layout:     "Internal Flash" (alt 0): does not fit'
+expect_stdout_line '  error: 0x0000024f target 1 element 0: 0x20000000 is outside every region of "Internal Flash" (layout-outside)'
 case_end
 
 case_begin "dfuinfo -L --json: layout of each target, errors in the diagnostics"
@@ -824,11 +886,13 @@ else
 fi
 case_end
 
-case_begin "dfuinfo -L: a plain file gets a note, not an error"
+case_begin "dfuinfo -L: a plain file is an error, as dfuflash refuses it for a DfuSe device"
 mkdfu "$TMP/p.dfu" 'plain=b"\x5a" * 100'
 run "$DFUINFO" -L "$F405" "$TMP/p.dfu"
+expect_status 1
+expect_stdout_line '  error: 0x00000000 a plain DFU file has no addresses: dfuflash refuses it for a DfuSe device, whose memory -L describes (layout-plain)'
+run "$DFUINFO" "$TMP/p.dfu"
 expect_status 0
-expect_stdout_contains 'a plain DFU file has no addresses: -L was not checked (layout-plain)'
 case_end
 
 case_begin "dfuinfo -L: bad layouts and alts are usage errors"

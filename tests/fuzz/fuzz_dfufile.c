@@ -11,7 +11,12 @@
  *     with the same format, suffix IDs, targets, element addresses,
  *     sizes and bytes;
  *   - writing that copy again gives the same bytes (the canonical form
- *     is a fixed point).
+ *     is a fixed point);
+ *   - the planner (dfuplan.h) plans every file, with errors or not, with
+ *     and without a layout: its findings are complete and counted, the
+ *     segments of each alt are in address order, its extents in address
+ *     order without overlap, and no more bytes lie outside the image
+ *     than are erased.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -22,6 +27,7 @@
 #include <unistd.h>
 
 #include "dfufile.h"
+#include "dfuplan.h"
 #include "fuzz.h"
 
 /* Keep the fuzzer's memory small: skip element data beyond this. */
@@ -203,6 +209,69 @@ out:
 	dfu_file_free(h);
 }
 
+static void
+check_plan_alt(const struct dfu_plan *p, const struct dfu_plan_alt *a)
+{
+	uint64_t reach = 0, pages = 0, bytes = 0;
+
+	for (size_t i = 1; i < a->nsegments; i++)
+		CHECK(dfu_plan_segment(p, a->segments[i - 1])->address <=
+		    dfu_plan_segment(p, a->segments[i])->address);
+	if (!a->fits) {
+		CHECK(a->nextents == 0);
+		return;
+	}
+	for (size_t i = 0; i < a->nextents; i++) {
+		const struct dfu_plan_extent *x = &a->extents[i];
+
+		CHECK(x->start >= reach && x->end > x->start);
+		CHECK((x->end - x->start) % x->page_size == 0);
+		if (x->access & DFU_LAYOUT_ERASABLE) {
+			pages += (x->end - x->start) / x->page_size;
+			bytes += x->end - x->start;
+		}
+		reach = x->end;
+	}
+	CHECK(pages == a->pages_erased && bytes == a->bytes_erased);
+	CHECK(a->bytes_outside <= a->bytes_erased);
+}
+
+static void
+check_plan(struct dfu_file *f)
+{
+	struct dfu_layout *l = dfu_layout_new();
+	struct dfu_plan *p = dfu_plan_new();
+
+	CHECK(l != NULL && p != NULL);
+	CHECK(dfu_layout_parse(l, "@Flash /0x08000000/04*016Kg,01*064Kg,"
+	    "07*128Kg/0x1FFF7800/01*512 a") == 0);
+	CHECK(dfu_plan_add_file(p, f) == 0);
+	CHECK(dfu_plan_set_layout(p, 0, l) == 0);
+	for (unsigned flags = 0; flags <= DFU_PLAN_LAYOUTS; flags++) {
+		int rc = dfu_plan_run(p, flags);
+		size_t errors = 0;
+
+		CHECK(rc == 0 || rc == DFU_ERR_RANGE);
+		for (size_t i = 0; i < dfu_plan_finding_count(p); i++) {
+			const struct dfu_plan_finding *d =
+			    dfu_plan_finding(p, i);
+
+			CHECK(d->code[0] != '\0' && d->field[0] != '\0' &&
+			    d->message[0] != '\0');
+			CHECK(d->segment < dfu_plan_segment_count(p) &&
+			    d->other < dfu_plan_segment_count(p));
+			errors += d->severity == DFU_ERROR;
+		}
+		CHECK(errors == dfu_plan_error_count(p));
+		CHECK((rc == 0) == (errors == 0));
+		CHECK(rc == 0 || dfu_plan_errmsg(p)[0] != '\0');
+		for (size_t i = 0; i < dfu_plan_alt_count(p); i++)
+			check_plan_alt(p, dfu_plan_alt(p, i));
+	}
+	dfu_plan_free(p);
+	dfu_layout_free(l);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -221,6 +290,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(rc == 0 || dfu_file_errmsg(f)[0] != '\0');
 		check_diags(f);
 		walk(f);
+		if (flags == 0)
+			check_plan(f);
 		if (rc == 0)
 			check_rewrite(f);
 	}

@@ -764,6 +764,81 @@ test_plan_outside_memory(void **state)
 	rig_free(r);
 }
 
+/* Two segments of one alt that disagree: refused before anything is sent,
+ * both named; agreeing ones are written. */
+static void
+test_plan_conflict(void **state)
+{
+	const uint32_t spec[] = { FLASH, 0x2000, 3, FLASH + 0x1000, 0x100, 4 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 2, spec);
+	memcpy(img.segs[1].data, img.segs[0].data + 0x1000, 0x100);
+	img.segs[0].data[0x1080] = 0x12;
+	img.segs[1].data[0x80] = 0x34;
+	snprintf(img.segs[0].source, sizeof(img.segs[0].source),
+	    "target 0 element 1");
+	snprintf(img.segs[1].source, sizeof(img.segs[1].source),
+	    "target 2 element 0");
+	assert_error(r, flash_img(r, &img, DFL_VERIFY), DFL_ERR_PLAN,
+	    "alt 0: target 0 element 1 and target 2 element 0 write "
+	    "different bytes at 0x08001080 (0x12 and 0x34)");
+	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	/* Without names, the ranges; also with --plan. */
+	img.segs[0].source[0] = img.segs[1].source[0] = '\0';
+	assert_error(r, flash_img(r, &img, DFL_PLAN_ONLY), DFL_ERR_PLAN,
+	    "alt 0: 0x08000000-0x08001fff and 0x08001000-0x080010ff write "
+	    "different bytes at 0x08001080 (0x12 and 0x34)");
+	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	/* The same bytes twice: written once, as the image says. */
+	img.segs[1].data[0x80] = 0x12;
+	assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
+	assert_holds(r, &img);
+	assert_int_equal(r->res.bytes_written, 0x2000);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* A segment inside another one: the bytes of the outer one past the
+ * inner one are still image bytes when pages are compared. */
+static void
+test_plan_nested_segments_skip_unchanged(void **state)
+{
+	const uint32_t spec[] = { FLASH, 0x100, 5, FLASH + 0x10, 0x10, 6 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 2, spec);
+	memcpy(img.segs[1].data, img.segs[0].data + 0x10, 0x10);
+	/* The device holds the image but for one byte past the inner one. */
+	memcpy(mem_at(r, FLASH), img.segs[0].data, 0x100);
+	mem_at(r, FLASH)[0x50] ^= 0xff;
+	assert_int_equal(flash_img(r, &img, DFL_SKIP_UNCHANGED), 0);
+	assert_int_equal(r->res.pages_skipped, 0);
+	assert_holds(r, &img);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+static void
+test_plan_nothing_to_write(void **state)
+{
+	const uint32_t spec[] = { FLASH, 0, 1 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN,
+	    "the image has no bytes to write");
+	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
 /* A transport that fails the test if the engine sends anything. */
 static int
 no_out(void *ctx, uint8_t rq, uint16_t v, const uint8_t *d, uint16_t l)
@@ -1706,6 +1781,9 @@ main(void)
 		cmocka_unit_test(test_leave_application),
 		cmocka_unit_test(test_plan_only_sends_no_dnload),
 		cmocka_unit_test(test_plan_outside_memory),
+		cmocka_unit_test(test_plan_conflict),
+		cmocka_unit_test(test_plan_nested_segments_skip_unchanged),
+		cmocka_unit_test(test_plan_nothing_to_write),
 		cmocka_unit_test(test_plan_not_writable_and_bad_layout),
 		cmocka_unit_test(test_plan_alt_without_name),
 		cmocka_unit_test(test_plan_widening_stays_in_regions),
