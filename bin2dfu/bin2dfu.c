@@ -340,9 +340,17 @@ check_ranges(const struct options *o)
 		cli_error(NULL, "out of memory");
 		return -1;
 	}
+	/* Per alternate setting: two targets for one alt fill one memory. */
 	for (t = 0; t < o->opts.ntargets && rc == 0; t++) {
+		uint8_t alt = o->opts.targets[t].alt;
+		size_t u;
+
+		for (u = 0; u < t && o->opts.targets[u].alt != alt; u++)
+			;
+		if (u < t)
+			continue; /* checked with target u */
 		for (i = n = 0; i < o->ninputs; i++)
-			if (o->inputs[i].target == t)
+			if (o->opts.targets[o->inputs[i].target].alt == alt)
 				sorted[n++] = &o->inputs[i];
 		/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
 		qsort(sorted, n, sizeof(*sorted), cmp_address);

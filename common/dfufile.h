@@ -325,8 +325,9 @@ int dfu_file_add_target(struct dfu_file *f, uint8_t alt, const char *name);
  *   _fd:  read from fd at offset when the file is written (fd is borrowed
  *         and must stay open and unchanged until then).
  * Returns the element's index (>= 0), DFU_ERR_RANGE if address + size
- * passes 4 GiB or the range overlaps an element of the same target (the
- * message names it), DFU_ERR_INVALID for a bad target index.
+ * passes 4 GiB or the range overlaps an element of the same target or of
+ * another target for the same alternate setting (one memory; the message
+ * names it), DFU_ERR_INVALID for a bad target index.
  */
 int dfu_file_add_element_mem(struct dfu_file *f, unsigned target,
 			     uint32_t address, const void *data,

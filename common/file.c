@@ -329,34 +329,46 @@ dfu_file_add_target(struct dfu_file *f, uint8_t alt, const char *name)
 	return (int)(f->ntargets - 1);
 }
 
-/* DFU_ERR_RANGE unless [address, address+size) fits and overlaps nothing
- * in t other than the element `skip`. */
+/*
+ * DFU_ERR_RANGE unless [address, address+size) fits and overlaps nothing
+ * in target t other than its element `skip`, nor anything in another
+ * target of the same alternate setting: the device receives those into one
+ * memory, and two elements for one address would be a conflict that
+ * dfuinfo and dfuflash refuse (dfuplan.h).
+ */
 static int
-check_range(struct dfu_file *f, unsigned tindex, const struct dfu_tgt *t,
+check_range(struct dfu_file *f, const struct dfu_tgt *t,
     uint32_t address, uint64_t size, unsigned skip)
 {
-	unsigned i;
-
 	if ((uint64_t)address + size > UINT64_C(0x100000000))
 		return dfu_fail(f, DFU_ERR_RANGE,
 		    "0x%08x + 0x%llx bytes passes the 4 GiB address space",
 		    address, (unsigned long long)size);
 	if (size == 0)
 		return 0;
-	for (i = 0; i < t->nelems; i++) {
-		const struct dfu_element *o = &t->elems[i].pub;
+	for (unsigned ti = 0; ti < f->ntargets; ti++) {
+		const struct dfu_tgt *ot = &f->targets[ti];
 
-		if (i == skip || o->size == 0)
+		if (ot != t && ot->pub.bAlternateSetting !=
+		    t->pub.bAlternateSetting)
 			continue;
-		if (address < (uint64_t)o->address + o->size &&
-		    o->address < (uint64_t)address + size)
-			return dfu_fail(f, DFU_ERR_RANGE,
-			    "0x%08x-0x%08llx overlaps element %u "
-			    "(0x%08x-0x%08llx) of target %u",
-			    address, (unsigned long long)(address + size - 1),
-			    i, o->address,
-			    (unsigned long long)((uint64_t)o->address + o->size - 1),
-			    tindex);
+		for (unsigned i = 0; i < ot->nelems; i++) {
+			const struct dfu_element *o = &ot->elems[i].pub;
+
+			if ((ot == t && i == skip) || o->size == 0)
+				continue;
+			if (address < (uint64_t)o->address + o->size &&
+			    o->address < (uint64_t)address + size)
+				return dfu_fail(f, DFU_ERR_RANGE,
+				    "0x%08x-0x%08llx overlaps element %u "
+				    "(0x%08x-0x%08llx) of target %u%s",
+				    address,
+				    (unsigned long long)(address + size - 1),
+				    i, o->address,
+				    (unsigned long long)((uint64_t)o->address +
+				    o->size - 1), ti, ot == t ? "" :
+				    ", which is for the same alternate setting");
+		}
 	}
 	return 0;
 }
@@ -374,7 +386,7 @@ add_element(struct dfu_file *f, unsigned target, uint32_t address,
 	if (target >= f->ntargets)
 		return dfu_fail(f, DFU_ERR_INVALID, "no target %u", target);
 	t = &f->targets[target];
-	if ((rc = check_range(f, target, t, address, src->size, UINT32_MAX)) != 0)
+	if ((rc = check_range(f, t, address, src->size, UINT32_MAX)) != 0)
 		return rc;
 	if (f->nelements >= DFU_MAX_ELEMENTS)
 		return dfu_fail(f, DFU_ERR_RANGE,
@@ -451,7 +463,7 @@ dfu_file_pad_elements(struct dfu_file *f, uint32_t multiple, uint8_t fill)
 			uint64_t sz = ((uint64_t)el->size + multiple - 1) /
 			    multiple * multiple;
 
-			if ((rc = check_range(f, t, tg, el->address, sz, e)) != 0) {
+			if ((rc = check_range(f, tg, el->address, sz, e)) != 0) {
 				char why[sizeof(f->errmsg)];
 
 				memcpy(why, f->errmsg, sizeof(why));

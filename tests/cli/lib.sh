@@ -181,6 +181,61 @@ expect_usage_synopsis() {
 	    fail "usage: $(cat "$TMP/usage.txt") / SYNOPSIS: $(cat "$TMP/synopsis.txt")"
 }
 
+# mkdfu OUT [KEY=PYTHON-EXPR ...]: write a DFU file built from a description.
+#   targets=[dict(alt=, name=, named=, size=, nb=, elements=[(addr, data[, declared size]), ...])]
+#           (size and nb override dwTargetSize and dwNbElements; name is raw
+#           bytes, padded with NUL to 255)
+#   plain=BYTES     a plain DFU file with this payload instead of DfuSe
+#   prefix=BYTES    bytes before everything (vendor prefix), CRC covers them
+#   leftover=BYTES  bytes between the last target and the suffix
+#   version= image_size= btargets= signature=   DfuSe prefix fields
+#   vid= pid= dev= bcd= blength= ufd= crc=       suffix fields (crc: stored value)
+#   extra=BYTES     suffix extension bytes (before bcdDevice), for bLength > 16
+#   image_size_mode="excl"|"incl"   DFUImageSize = file size - 16 / file size
+mkdfu() {
+	python3 - "$@" <<'EOF'
+import struct, sys, zlib
+out = sys.argv[1]
+c = dict(targets=[dict(alt=0, name=b"Internal Flash", elements=[(0x08000000, bytes(range(16)))])],
+         plain=None, prefix=b"", leftover=b"", version=1, image_size=None,
+         image_size_mode="excl", btargets=None, signature=b"DfuSe",
+         vid=0x0483, pid=0xdf11, dev=0x0200, bcd=None, blength=16, ufd=b"UFD",
+         crc=None, extra=b"")
+for a in sys.argv[2:]:
+    k, v = a.split("=", 1)
+    if k not in c:
+        sys.exit("mkdfu: unknown key " + k)
+    c[k] = eval(v)
+if c["plain"] is not None:
+    body = c["prefix"] + c["plain"]
+    bcd = 0x0100 if c["bcd"] is None else c["bcd"]
+else:
+    tb = b""
+    for t in c["targets"]:
+        eb = b""
+        for e in t["elements"]:
+            size = e[2] if len(e) > 2 else len(e[1])
+            eb += struct.pack("<II", e[0], size) + e[1]
+        name = t.get("name", b"")
+        named = t.get("named", 1 if name else 0)
+        tb += b"Target" + struct.pack("<BI", t.get("alt", 0), named)
+        tb += name.ljust(255, b"\0")[:255]
+        tb += struct.pack("<II", t.get("size", len(eb)), t.get("nb", len(t["elements"])))
+        tb += eb
+    tb += c["leftover"]
+    total = 11 + len(tb) + len(c["extra"]) + 16
+    isz = c["image_size"]
+    if isz is None:
+        isz = total - 16 if c["image_size_mode"] == "excl" else total
+    nt = len(c["targets"]) if c["btargets"] is None else c["btargets"]
+    body = c["prefix"] + c["signature"] + struct.pack("<BIB", c["version"], isz, nt) + tb
+    bcd = 0x011a if c["bcd"] is None else c["bcd"]
+body += c["extra"] + struct.pack("<HHHH", c["dev"], c["pid"], c["vid"], bcd) + c["ufd"] + bytes([c["blength"]])
+crc = 0xffffffff & ~zlib.crc32(body) if c["crc"] is None else c["crc"]
+open(out, "wb").write(body + struct.pack("<I", crc))
+EOF
+}
+
 # mkbin FILE SIZE SEED: SIZE reproducible pseudo-random bytes.
 mkbin() {
 	python3 -c 'import random, sys

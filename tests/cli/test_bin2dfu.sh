@@ -549,7 +549,13 @@ run "$BIN2DFU" -a 0x08000200:b.bin -a 0x08000000:a.bin -o out.dfu
 expect_fail 1 "bin2dfu: a.bin: 0x08000000-0x080003ff overlaps b.bin at 0x08000200-0x080002ff"
 run "$BIN2DFU" -a 0x08000000:a.bin -a 0x08000000:b.bin -o out.dfu
 expect_fail 1 "bin2dfu: b.bin: 0x08000000-0x080000ff overlaps a.bin at 0x08000000-0x080003ff"
+# Two targets for one alt go to one memory: the same rule across them.
+run "$BIN2DFU" -t 0 -a 0x08000000:a.bin -t 1 -a 0x20000000:a.bin -t 0 -a 0x08000200:b.bin -o out.dfu
+expect_fail 1 "bin2dfu: b.bin: 0x08000200-0x080002ff overlaps a.bin at 0x08000000-0x080003ff"
 expect_dir_only . a.bin b.bin
+run "$BIN2DFU" -t 0 -a 0x08000000:a.bin -t 0 -a 0x08000400:b.bin -o out.dfu
+expect_status 0
+expect_stderr_empty
 case_end
 
 begin "adjacent elements, and the same range in two targets, are fine"

@@ -701,10 +701,18 @@ test_add_element_ranges(void **state)
 	/* Adjacent on both sides is not overlap. */
 	assert_int_equal(dfu_file_add_element_mem(f, 0, 0x1010, data, 16), 1);
 	assert_int_equal(dfu_file_add_element_mem(f, 0, 0x0ff0, data, 16), 2);
-	/* The same range in another target is fine. */
+	/* The same range in a target of another alt is fine. */
 	assert_int_equal(dfu_file_add_element_mem(f, 1, 0x1008, data, 16), 0);
+	/* A second target for alt 0 fills the same memory: overlap again. */
+	assert_int_equal(dfu_file_add_target(f, 0, "c"), 2);
+	assert_int_equal(dfu_file_add_element_mem(f, 2, 0x1004, data, 4),
+			 DFU_ERR_RANGE);
+	assert_string_equal(dfu_file_errmsg(f), "0x00001004-0x00001007 "
+	    "overlaps element 0 (0x00001000-0x0000100f) of target 0, which "
+	    "is for the same alternate setting");
+	assert_int_equal(dfu_file_add_element_mem(f, 2, 0x2000, data, 4), 0);
 	/* Bad target index. */
-	assert_int_equal(dfu_file_add_element_mem(f, 2, 0x5000, data, 1),
+	assert_int_equal(dfu_file_add_element_mem(f, 3, 0x5000, data, 1),
 			 DFU_ERR_INVALID);
 	/* 4 GiB: ending exactly there is fine, one byte more is not. */
 	assert_int_equal(dfu_file_add_element_mem(f, 1, 0xffffff01u, data,
