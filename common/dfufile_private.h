@@ -1,6 +1,25 @@
 /*
  * dfufile_private.h - internals of libdfufile shared between its files.
  * Nothing here is installed.
+ *
+ * The files of the DFU file half of the library form layers; a file calls
+ * only into the layers below it, never up or in a circle
+ * (tests/cli/test_layering.sh checks the calls in libdfufile.a):
+ *
+ *   read.c     the top-level reader, dfu_file_read_fd/_mem(): format
+ *              detection, suffix, CRC, vendor prefixes, plain payloads;
+ *              calls dfuse.c for a DfuSe image
+ *   write.c    the writer, dfu_file_write_fd()
+ *   dfuse.c    the DfuSe walk: targets and elements of the input
+ *   file.c     the handle: new/free/reset, getters, building (targets,
+ *              elements, padding) and reading an element's bytes
+ *   source.c   byte sources: the input, and an element's or payload's data
+ *   error.c    the handle's last failure and its diagnostics
+ *   suffix.c crc.c   the fixed records and the CRC (no handle)
+ *
+ * The memory image (image.c) and its loaders (elf.c, ihex.c, srec.c) share
+ * image_private.h instead; layout.c and plan.c have no private interface
+ * and use the other files through the installed headers only.
  */
 #ifndef DFUFILE_PRIVATE_H
 #define DFUFILE_PRIVATE_H
@@ -149,7 +168,7 @@ struct dfu_elem *dfu_elem_append(struct dfu_file *f, struct dfu_tgt *t);
 int dfu_elem_read(struct dfu_file *f, const struct dfu_elem *e, uint64_t off,
 		  void *buf, size_t len);
 
-/* read.c: bytes of the input, 0 or DFU_ERR_IO. */
+/* source.c: bytes of the input, 0 or DFU_ERR_IO. */
 int dfu_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len);
 /* Bytes of a source, `off` from its start (within src->size). */
 int dfu_source_read(struct dfu_file *f, const struct dfu_source *src,

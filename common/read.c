@@ -1,6 +1,7 @@
 /*
  * read.c - reading a DFU file: format detection, the suffix, the CRC,
- * vendor prefixes and plain payloads.  The DfuSe walk is in dfuse.c.
+ * vendor prefixes and plain payloads.  The DfuSe walk is in dfuse.c, the
+ * byte sources it reads through in source.c.
  *
  * Nothing is loaded: the reader looks at the first and last bytes, walks
  * the headers with positioned reads and streams the whole file once for
@@ -16,78 +17,6 @@
 #include <unistd.h>
 
 #include "dfufile_private.h"
-
-int
-dfu_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	ssize_t n;
-
-	if (off > f->in.size || len > f->in.size - off)
-		return dfu_fail(f, DFU_ERR_IO,
-		    "read of %zu bytes at offset %llu passes the end of the input",
-		    len, (unsigned long long)off);
-	if (f->in.fd < 0) {
-		memcpy(buf, f->in.mem + off, len);
-		return 0;
-	}
-	while (len > 0) {
-		n = pread(f->in.fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return dfu_fail_errno(f, errno, "read at offset %llu",
-			    (unsigned long long)off);
-		}
-		if (n == 0)
-			return dfu_fail(f, DFU_ERR_IO,
-			    "the input shrank while it was read (offset %llu)",
-			    (unsigned long long)off);
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int
-dfu_source_read(struct dfu_file *f, const struct dfu_source *src,
-    uint64_t off, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	ssize_t n;
-
-	switch (src->kind) {
-	case DFU_SRC_MEM:
-		memcpy(buf, src->mem + off, len);
-		return 0;
-	case DFU_SRC_INPUT:
-		return dfu_input_read(f, src->offset + off, buf, len);
-	case DFU_SRC_FD:
-		off += src->offset;
-		while (len > 0) {
-			n = pread(src->fd, p, len, (off_t)off);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				return dfu_fail_errno(f, errno,
-				    "read of element data at offset %llu",
-				    (unsigned long long)off);
-			}
-			if (n == 0)
-				return dfu_fail(f, DFU_ERR_IO,
-				    "element data ends early: input shorter "
-				    "than declared (offset %llu)",
-				    (unsigned long long)off);
-			p += n;
-			off += (uint64_t)n;
-			len -= (size_t)n;
-		}
-		return 0;
-	default:
-		return dfu_fail(f, DFU_ERR_INVALID, "element has no data");
-	}
-}
 
 /*
  * dwCRC over [0, end): one streaming pass.  When `split` is non-zero, the
