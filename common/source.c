@@ -14,13 +14,13 @@
 #include "dfufile_private.h"
 
 int
-dfu_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len)
+dfui_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	ssize_t n;
 
 	if (off > f->in.size || len > f->in.size - off)
-		return dfu_fail(f, DFU_ERR_IO,
+		return dfui_fail(f, DFU_ERR_IO,
 		    "read of %zu bytes at offset %llu passes the end of the input",
 		    len, (unsigned long long)off);
 	if (f->in.fd < 0) {
@@ -32,11 +32,11 @@ dfu_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return dfu_fail_errno(f, errno, "read at offset %llu",
+			return dfui_fail_errno(f, errno, "read at offset %llu",
 			    (unsigned long long)off);
 		}
 		if (n == 0)
-			return dfu_fail(f, DFU_ERR_IO,
+			return dfui_fail(f, DFU_ERR_IO,
 			    "the input shrank while it was read (offset %llu)",
 			    (unsigned long long)off);
 		p += n;
@@ -47,31 +47,31 @@ dfu_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len)
 }
 
 int
-dfu_source_read(struct dfu_file *f, const struct dfu_source *src,
+dfui_source_read(struct dfu_file *f, const struct dfui_source *src,
     uint64_t off, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	ssize_t n;
 
 	switch (src->kind) {
-	case DFU_SRC_MEM:
+	case DFUI_SRC_MEM:
 		memcpy(buf, src->mem + off, len);
 		return 0;
-	case DFU_SRC_INPUT:
-		return dfu_input_read(f, src->offset + off, buf, len);
-	case DFU_SRC_FD:
+	case DFUI_SRC_INPUT:
+		return dfui_input_read(f, src->offset + off, buf, len);
+	case DFUI_SRC_FD:
 		off += src->offset;
 		while (len > 0) {
 			n = pread(src->fd, p, len, (off_t)off);
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
-				return dfu_fail_errno(f, errno,
+				return dfui_fail_errno(f, errno,
 				    "read of element data at offset %llu",
 				    (unsigned long long)off);
 			}
 			if (n == 0)
-				return dfu_fail(f, DFU_ERR_IO,
+				return dfui_fail(f, DFU_ERR_IO,
 				    "element data ends early: input shorter "
 				    "than declared (offset %llu)",
 				    (unsigned long long)off);
@@ -81,6 +81,6 @@ dfu_source_read(struct dfu_file *f, const struct dfu_source *src,
 		}
 		return 0;
 	default:
-		return dfu_fail(f, DFU_ERR_INVALID, "element has no data");
+		return dfui_fail(f, DFU_ERR_INVALID, "element has no data");
 	}
 }
