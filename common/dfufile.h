@@ -18,6 +18,26 @@
  *     stays in the input and is read on demand, so a 1 GiB file costs
  *     kilobytes of memory.
  *   - A handle is not thread-safe; distinct handles are independent.
+ *   - A pointer a getter returns is borrowed from the handle; each getter
+ *     says until when it stays valid.  Text and records never outlive
+ *     the handle's _free().
+ *
+ * Names, in this header and in dfuimage.h, dfulayout.h, dfuplan.h:
+ *   - public: functions and types dfu_*, one group per handle
+ *     (dfu_file_*, dfu_image_*, dfu_layout_*, dfu_plan_*); the records
+ *     whose layout ST's UM0391 fixes dfuse_* (struct dfuse_prefix,
+ *     struct dfuse_target); macros and enum constants DFU_* and DFUSE_*;
+ *     the library itself dfufile_* and DFUFILE_* (dfufile_version(),
+ *     DFUFILE_VERSION_*, DFUFILE_API).  Every public function is declared
+ *     with DFUFILE_API.
+ *   - private, shared between the library's own files through
+ *     dfufile_private.h and image_private.h: dfui_* and DFUI_* ("i" for
+ *     internal, as libusb's usbi_), so that a reader, nm and grep tell
+ *     them from the contract at a glance; they are never exported.
+ *   - private to one file: static, no prefix.
+ *   - the tools have their own prefixes, explained where they are
+ *     defined (dfuflash's dfl_ in dfuflash/transport.h); none of them
+ *     is part of the library.
  */
 #ifndef DFUFILE_H
 #define DFUFILE_H
