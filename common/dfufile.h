@@ -108,10 +108,11 @@ enum dfu_error {
 	DFU_ERR_RANGE = -5,	/* address or size out of range, overlap, limit */
 };
 
-/* Static English text for an enum dfu_error value; never NULL. */
+/* Static English text for an enum dfu_error value; never NULL, never
+ * freed. */
 DFUFILE_API const char *dfu_strerror(int err);
 
-/* Version of the library at run time, e.g. "0.1.0". */
+/* Version of the library at run time, e.g. "0.1.0"; static text. */
 DFUFILE_API const char *dfufile_version(void);
 
 /*
@@ -239,6 +240,10 @@ enum dfu_severity {
 	DFU_ERROR = 2, /* the file is unusable */
 };
 
+/*
+ * code and field are static text; message belongs to the handle and
+ * lives as long as the record (see dfu_file_diag()).
+ */
 struct dfu_diag {
 	enum dfu_severity severity;
 	const char *code;    /* stable kebab-case identifier, e.g. "crc-mismatch" */
@@ -256,8 +261,8 @@ DFUFILE_API void dfu_file_free(struct dfu_file *f); /* NULL is allowed */
 /*
  * Last failure of a call on this handle, for example
  * "offset 0x3a8d (dwElementSize): element 2 of target 0 runs past the end
- * of the image".  Never NULL; "" when nothing failed.  Valid until the next
- * call on the handle.
+ * of the image".  Never NULL; "" when nothing failed.  The text is the
+ * handle's: valid until the next call on the handle.
  */
 DFUFILE_API const char *dfu_file_errmsg(const struct dfu_file *f);
 /* errno of the last DFU_ERR_IO, 0 otherwise. */
@@ -286,7 +291,12 @@ DFUFILE_API int dfu_file_read_fd(struct dfu_file *f, int fd, unsigned flags);
 DFUFILE_API int dfu_file_read_mem(struct dfu_file *f, const void *buf, size_t len,
 				  unsigned flags);
 
-/* Diagnostics of the last read, in file order.  i < dfu_file_diag_count(). */
+/*
+ * Diagnostics of the last read, in file order.  i < dfu_file_diag_count().
+ * The record and its message belong to the handle: valid until the next
+ * dfu_file_read_*(), dfu_file_init() or dfu_file_free() (building calls
+ * leave them alone).
+ */
 DFUFILE_API size_t dfu_file_diag_count(const struct dfu_file *f);
 DFUFILE_API const struct dfu_diag *dfu_file_diag(const struct dfu_file *f, size_t i);
 /* Number of diagnostics with severity DFU_ERROR. */
@@ -294,6 +304,12 @@ DFUFILE_API size_t dfu_file_error_count(const struct dfu_file *f);
 
 DFUFILE_API enum dfu_format dfu_file_format(const struct dfu_file *f);
 DFUFILE_API uint64_t dfu_file_size(const struct dfu_file *f); /* bytes of the input */
+
+/*
+ * The records below belong to the handle and are valid until the next
+ * dfu_file_read_*(), dfu_file_init() or dfu_file_free(); building calls
+ * (dfu_file_set_ids(), dfu_file_set_bcd_dfu()) update them in place.
+ */
 
 /* The suffix as read or as it will be written; NULL if the input had none. */
 DFUFILE_API const struct dfu_suffix *dfu_file_suffix(const struct dfu_file *f);
@@ -304,7 +320,17 @@ DFUFILE_API const struct dfuse_prefix *dfu_file_dfuse_prefix(const struct dfu_fi
 /* The vendor prefix as read; NULL if none. */
 DFUFILE_API const struct dfu_vendor_prefix *dfu_file_vendor_prefix(const struct dfu_file *f);
 
-/* Targets and elements (DfuSe).  Indexes out of range give NULL / 0. */
+/*
+ * Targets and elements (DfuSe).  Indexes out of range give NULL / 0.
+ * A target points into an array that adding a target reallocates: valid
+ * until the next dfu_file_add_target(), dfu_file_read_*(),
+ * dfu_file_init() or dfu_file_free().  An element points into its
+ * target's array of elements: valid until an element is added to that
+ * target (dfu_file_add_element_*(), dfu_image_add_elements()) or the
+ * next dfu_file_read_*(), dfu_file_init() or dfu_file_free();
+ * dfu_file_pad_elements() changes its size in place.  Copy what must
+ * outlive those calls.
+ */
 DFUFILE_API unsigned dfu_file_target_count(const struct dfu_file *f);
 DFUFILE_API const struct dfuse_target *dfu_file_target(const struct dfu_file *f,
 						       unsigned target);

@@ -40,7 +40,7 @@ enum dfu_image_format {
  * S-records.  The name of a file plays no part.
  */
 DFUFILE_API enum dfu_image_format dfu_image_detect(const void *buf, size_t len);
-/* "ELF", "Intel HEX", "S-records" or "unknown"; never NULL. */
+/* "ELF", "Intel HEX", "S-records" or "unknown"; static text, never NULL. */
 DFUFILE_API const char *dfu_image_format_name(enum dfu_image_format format);
 
 /* Opaque handle: one memory image. */
@@ -50,7 +50,10 @@ DFUFILE_API struct dfu_image *dfu_image_new(void); /* NULL if out of memory */
 /* Frees the handle and the bytes it owns; descriptors stay open. */
 DFUFILE_API void dfu_image_free(struct dfu_image *img); /* NULL is allowed */
 
-/* Last failure, never NULL, "" when nothing failed (as dfu_file_errmsg). */
+/*
+ * Last failure, never NULL, "" when nothing failed; as dfu_file_errmsg(),
+ * the text is valid until the next call on the handle.
+ */
 DFUFILE_API const char *dfu_image_errmsg(const struct dfu_image *img);
 /* errno of the last DFU_ERR_IO, 0 otherwise. */
 DFUFILE_API int dfu_image_errno(const struct dfu_image *img);
@@ -157,7 +160,11 @@ DFUFILE_API int dfu_image_range(const struct dfu_image *img, size_t i, uint32_t 
 
 /* Pieces, as loaded (before merging), for listings. */
 DFUFILE_API size_t dfu_image_piece_count(const struct dfu_image *img);
-/* origin: a section name, "segment N", "line N" or the origin given. */
+/*
+ * origin: a section name, "segment N", "line N" or the origin given; the
+ * text is the image's, valid until dfu_image_free() (later loads do not
+ * move it).
+ */
 DFUFILE_API int dfu_image_piece(const struct dfu_image *img, size_t i, uint32_t *address,
 				uint32_t *size, const char **origin);
 

@@ -65,12 +65,17 @@ DFUFILE_API void dfu_layout_free(struct dfu_layout *l); /* NULL is allowed */
  */
 DFUFILE_API int dfu_layout_parse(struct dfu_layout *l, const char *s);
 
-/* Last failure, never NULL, "" when nothing failed. */
+/* Last failure, never NULL, "" when nothing failed; the text is valid
+ * until the next call on the handle. */
 DFUFILE_API const char *dfu_layout_errmsg(const struct dfu_layout *l);
 /* Offset in the string of the last parse error; 0 if none. */
 DFUFILE_API size_t dfu_layout_error_offset(const struct dfu_layout *l);
 
-/* The memory name: the text after '@', trailing spaces removed. */
+/*
+ * The memory name: the text after '@', trailing spaces removed; never
+ * NULL.  It and the regions below belong to the handle: valid until the
+ * next dfu_layout_parse() or dfu_layout_free().
+ */
 DFUFILE_API const char *dfu_layout_name(const struct dfu_layout *l);
 
 /* Regions in string order.  i out of range gives NULL. */
@@ -86,7 +91,8 @@ DFUFILE_API const struct dfu_layout_region *dfu_layout_find(const struct dfu_lay
 							    uint32_t addr,
 							    uint32_t *page_start);
 
-/* "readable, erasable, writable" style text for access bits; never NULL. */
+/* "readable, erasable, writable" style text for access bits; static
+ * text, never NULL. */
 DFUFILE_API const char *dfu_layout_access_name(unsigned access);
 
 #ifdef __cplusplus

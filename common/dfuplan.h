@@ -45,7 +45,8 @@ struct dfu_plan;
 DFUFILE_API struct dfu_plan *dfu_plan_new(void);	/* NULL if out of memory */
 DFUFILE_API void dfu_plan_free(struct dfu_plan *p); /* NULL is allowed */
 
-/* Last failure, never NULL, "" when nothing failed. */
+/* Last failure, never NULL, "" when nothing failed; the text is valid
+ * until the next call on the handle. */
 DFUFILE_API const char *dfu_plan_errmsg(const struct dfu_plan *p);
 
 /*
@@ -93,7 +94,9 @@ DFUFILE_API int dfu_plan_set_layout(struct dfu_plan *p, unsigned alt,
 
 /*
  * The segments as added (source is the plan's copy; size-0 ones too).
- * Valid until the next add or dfu_plan_free(); i out of range gives NULL.
+ * The record points into an array that adding reallocates: valid until
+ * the next dfu_plan_add(), dfu_plan_add_file() or dfu_plan_free(); i out
+ * of range gives NULL.
  */
 DFUFILE_API size_t dfu_plan_segment_count(const struct dfu_plan *p);
 DFUFILE_API const struct dfu_plan_segment *dfu_plan_segment(const struct dfu_plan *p,
@@ -112,7 +115,11 @@ DFUFILE_API const struct dfu_plan_segment *dfu_plan_segment(const struct dfu_pla
  */
 DFUFILE_API int dfu_plan_run(struct dfu_plan *p, unsigned flags);
 
-/* One finding; strings live until the next dfu_plan_run() or free. */
+/*
+ * One finding.  code is static text; the record, field and message
+ * belong to the plan: valid until the next dfu_plan_run() or
+ * dfu_plan_free().
+ */
 struct dfu_plan_finding {
 	enum dfu_severity severity;
 	const char *code; /* "alt-conflict", "alt-overlap", "layout-outside",
@@ -145,7 +152,12 @@ struct dfu_plan_extent {
 	unsigned access;    /* DFU_LAYOUT_* bits of the region */
 };
 
-/* What one alternate setting will be sent; valid until the next run. */
+/*
+ * What one alternate setting will be sent.  The record and its segments
+ * and extents arrays belong to the plan: valid until the next
+ * dfu_plan_run() or dfu_plan_free().  layout is the caller's, as given to
+ * dfu_plan_set_layout() for alt (borrowed, see there).
+ */
 struct dfu_plan_alt {
 	unsigned alt;
 	const struct dfu_layout *layout; /* NULL: none was set */
