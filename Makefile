@@ -64,6 +64,10 @@ override B := $(patsubst $(CURDIR)/%,%,$(B))
 LIB_SRCS := $(filter-out common/cli.c,$(wildcard common/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB_PIC_OBJS := $(LIB_SRCS:%.c=$(B)/pic/%.o)
+# The library exports only what its installed headers declare with
+# DFUFILE_API (dfufile.h); everything else is hidden, in the archive too.
+LIB_VISFLAGS := -fvisibility=hidden
+$(LIB_OBJS) $(LIB_PIC_OBJS): CFLAGS_ALL += $(LIB_VISFLAGS)
 CLI_OBJ := $(B)/common/cli.o
 LIB_A := $(B)/libdfufile.a
 LIB_SO := $(B)/libdfufile.so.$(VERSION)
@@ -109,7 +113,7 @@ tests: lib $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_REPLAYS)
 
 # Everything compiled depends on the flags it was compiled with: a change
 # of CFLAGS, SANITIZE, HARDEN... rewrites $(B)/.flags and rebuilds.
-FLAGS_NOW = $(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL)
+FLAGS_NOW = $(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LIB_VISFLAGS)
 ifneq ($(FLAGS_NOW),$(file <$(B)/.flags))
 $(shell mkdir -p $(B))
 $(file >$(B)/.flags,$(FLAGS_NOW))

@@ -18,12 +18,51 @@
  *     stays in the input and is read on demand, so a 1 GiB file costs
  *     kilobytes of memory.
  *   - A handle is not thread-safe; distinct handles are independent.
+ *   - A pointer a getter returns is borrowed from the handle; each getter
+ *     says until when it stays valid.  Text and records never outlive
+ *     the handle's _free().
+ *
+ * Names, in this header and in dfuimage.h, dfulayout.h, dfuplan.h:
+ *   - public: functions and types dfu_*, one group per handle
+ *     (dfu_file_*, dfu_image_*, dfu_layout_*, dfu_plan_*); the records
+ *     whose layout ST's UM0391 fixes dfuse_* (struct dfuse_prefix,
+ *     struct dfuse_target); macros and enum constants DFU_* and DFUSE_*;
+ *     the library itself dfufile_* and DFUFILE_* (dfufile_version(),
+ *     DFUFILE_VERSION_*, DFUFILE_API).  Every public function is declared
+ *     with DFUFILE_API.
+ *   - private, shared between the library's own files through
+ *     dfufile_private.h and image_private.h: dfui_* and DFUI_* ("i" for
+ *     internal, as libusb's usbi_), so that a reader, nm and grep tell
+ *     them from the contract at a glance; they are never exported.
+ *   - private to one file: static, no prefix.
+ *   - the tools have their own prefixes, explained where they are
+ *     defined (dfuflash's dfl_ in dfuflash/transport.h); none of them
+ *     is part of the library.
  */
 #ifndef DFUFILE_H
 #define DFUFILE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * DFUFILE_API marks each function of the library's interface, in every
+ * installed header.  The library is compiled with -fvisibility=hidden, so
+ * libdfufile.so exports exactly the functions declared with it and
+ * nothing that the library's files only share among themselves
+ * (tests/cli/test_exports.sh compares the two lists).  A program that
+ * includes the headers needs to do nothing about it; a platform without
+ * the GNU attribute may define DFUFILE_API itself before the first
+ * include.  An installed header that declares functions includes
+ * dfufile.h and starts each declaration with DFUFILE_API.
+ */
+#ifndef DFUFILE_API
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define DFUFILE_API __attribute__((visibility("default")))
+#else
+#define DFUFILE_API
+#endif
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,11 +108,12 @@ enum dfu_error {
 	DFU_ERR_RANGE = -5,	/* address or size out of range, overlap, limit */
 };
 
-/* Static English text for an enum dfu_error value; never NULL. */
-const char *dfu_strerror(int err);
+/* Static English text for an enum dfu_error value; never NULL, never
+ * freed. */
+DFUFILE_API const char *dfu_strerror(int err);
 
-/* Version of the library at run time, e.g. "0.1.0". */
-const char *dfufile_version(void);
+/* Version of the library at run time, e.g. "0.1.0"; static text. */
+DFUFILE_API const char *dfufile_version(void);
 
 /*
  * CRC of the DFU suffix (dwCRC): CRC-32 with the reflected polynomial
@@ -83,7 +123,7 @@ const char *dfufile_version(void);
  * so far.  dfu_crc_update(DFU_CRC_INIT, "123456789", 9) == 0x340bc6d9.
  */
 #define DFU_CRC_INIT 0xffffffffu
-uint32_t dfu_crc_update(uint32_t crc, const void *buf, size_t len);
+DFUFILE_API uint32_t dfu_crc_update(uint32_t crc, const void *buf, size_t len);
 
 /* The 16-byte DFU suffix, in file order (DFU 1.1 table B-1). */
 struct dfu_suffix {
@@ -97,9 +137,9 @@ struct dfu_suffix {
 };
 
 /* Decode 16 bytes; returns DFU_ERR_FORMAT if the signature is not "UFD". */
-int dfu_suffix_decode(struct dfu_suffix *s, const uint8_t buf[DFU_SUFFIX_SIZE]);
+DFUFILE_API int dfu_suffix_decode(struct dfu_suffix *s, const uint8_t buf[DFU_SUFFIX_SIZE]);
 /* Encode s into 16 bytes, as they appear in the file. */
-void dfu_suffix_encode(const struct dfu_suffix *s, uint8_t buf[DFU_SUFFIX_SIZE]);
+DFUFILE_API void dfu_suffix_encode(const struct dfu_suffix *s, uint8_t buf[DFU_SUFFIX_SIZE]);
 
 /* The 11-byte DfuSe prefix (UM0391 table 1). */
 struct dfuse_prefix {
@@ -200,6 +240,10 @@ enum dfu_severity {
 	DFU_ERROR = 2, /* the file is unusable */
 };
 
+/*
+ * code and field are static text; message belongs to the handle and
+ * lives as long as the record (see dfu_file_diag()).
+ */
 struct dfu_diag {
 	enum dfu_severity severity;
 	const char *code;    /* stable kebab-case identifier, e.g. "crc-mismatch" */
@@ -211,18 +255,18 @@ struct dfu_diag {
 /* Opaque handle: one DFU file, read or being built. */
 struct dfu_file;
 
-struct dfu_file *dfu_file_new(void); /* NULL if out of memory */
-void dfu_file_free(struct dfu_file *f); /* NULL is allowed */
+DFUFILE_API struct dfu_file *dfu_file_new(void); /* NULL if out of memory */
+DFUFILE_API void dfu_file_free(struct dfu_file *f); /* NULL is allowed */
 
 /*
  * Last failure of a call on this handle, for example
  * "offset 0x3a8d (dwElementSize): element 2 of target 0 runs past the end
- * of the image".  Never NULL; "" when nothing failed.  Valid until the next
- * call on the handle.
+ * of the image".  Never NULL; "" when nothing failed.  The text is the
+ * handle's: valid until the next call on the handle.
  */
-const char *dfu_file_errmsg(const struct dfu_file *f);
+DFUFILE_API const char *dfu_file_errmsg(const struct dfu_file *f);
 /* errno of the last DFU_ERR_IO, 0 otherwise. */
-int dfu_file_errno(const struct dfu_file *f);
+DFUFILE_API int dfu_file_errno(const struct dfu_file *f);
 
 /* ---- Reading ---------------------------------------------------------- */
 
@@ -241,52 +285,73 @@ int dfu_file_errno(const struct dfu_file *f);
  * the headers read so far stay available), DFU_ERR_IO, DFU_ERR_NOMEM or
  * DFU_ERR_INVALID (fd not seekable).
  */
-int dfu_file_read_fd(struct dfu_file *f, int fd, unsigned flags);
+DFUFILE_API int dfu_file_read_fd(struct dfu_file *f, int fd, unsigned flags);
 
 /* Same, from memory.  buf is borrowed: keep it unchanged while f uses it. */
-int dfu_file_read_mem(struct dfu_file *f, const void *buf, size_t len,
-		      unsigned flags);
+DFUFILE_API int dfu_file_read_mem(struct dfu_file *f, const void *buf, size_t len,
+				  unsigned flags);
 
-/* Diagnostics of the last read, in file order.  i < dfu_file_diag_count(). */
-size_t dfu_file_diag_count(const struct dfu_file *f);
-const struct dfu_diag *dfu_file_diag(const struct dfu_file *f, size_t i);
+/*
+ * Diagnostics of the last read, in file order.  i < dfu_file_diag_count().
+ * The record and its message belong to the handle: valid until the next
+ * dfu_file_read_*(), dfu_file_init() or dfu_file_free() (building calls
+ * leave them alone).
+ */
+DFUFILE_API size_t dfu_file_diag_count(const struct dfu_file *f);
+DFUFILE_API const struct dfu_diag *dfu_file_diag(const struct dfu_file *f, size_t i);
 /* Number of diagnostics with severity DFU_ERROR. */
-size_t dfu_file_error_count(const struct dfu_file *f);
+DFUFILE_API size_t dfu_file_error_count(const struct dfu_file *f);
 
-enum dfu_format dfu_file_format(const struct dfu_file *f);
-uint64_t dfu_file_size(const struct dfu_file *f); /* bytes of the input */
+DFUFILE_API enum dfu_format dfu_file_format(const struct dfu_file *f);
+DFUFILE_API uint64_t dfu_file_size(const struct dfu_file *f); /* bytes of the input */
+
+/*
+ * The records below belong to the handle and are valid until the next
+ * dfu_file_read_*(), dfu_file_init() or dfu_file_free(); building calls
+ * (dfu_file_set_ids(), dfu_file_set_bcd_dfu()) update them in place.
+ */
 
 /* The suffix as read or as it will be written; NULL if the input had none. */
-const struct dfu_suffix *dfu_file_suffix(const struct dfu_file *f);
+DFUFILE_API const struct dfu_suffix *dfu_file_suffix(const struct dfu_file *f);
 /* dwCRC computed over the input (valid after a read). */
-uint32_t dfu_file_crc(const struct dfu_file *f);
+DFUFILE_API uint32_t dfu_file_crc(const struct dfu_file *f);
 /* The DfuSe prefix as read; NULL unless the input was DfuSe. */
-const struct dfuse_prefix *dfu_file_dfuse_prefix(const struct dfu_file *f);
+DFUFILE_API const struct dfuse_prefix *dfu_file_dfuse_prefix(const struct dfu_file *f);
 /* The vendor prefix as read; NULL if none. */
-const struct dfu_vendor_prefix *dfu_file_vendor_prefix(const struct dfu_file *f);
+DFUFILE_API const struct dfu_vendor_prefix *dfu_file_vendor_prefix(const struct dfu_file *f);
 
-/* Targets and elements (DfuSe).  Indexes out of range give NULL / 0. */
-unsigned dfu_file_target_count(const struct dfu_file *f);
-const struct dfuse_target *dfu_file_target(const struct dfu_file *f,
-					   unsigned target);
+/*
+ * Targets and elements (DfuSe).  Indexes out of range give NULL / 0.
+ * A target points into an array that adding a target reallocates: valid
+ * until the next dfu_file_add_target(), dfu_file_read_*(),
+ * dfu_file_init() or dfu_file_free().  An element points into its
+ * target's array of elements: valid until an element is added to that
+ * target (dfu_file_add_element_*(), dfu_image_add_elements()) or the
+ * next dfu_file_read_*(), dfu_file_init() or dfu_file_free();
+ * dfu_file_pad_elements() changes its size in place.  Copy what must
+ * outlive those calls.
+ */
+DFUFILE_API unsigned dfu_file_target_count(const struct dfu_file *f);
+DFUFILE_API const struct dfuse_target *dfu_file_target(const struct dfu_file *f,
+						       unsigned target);
 /* The number of elements actually present (may be < dwNbElements). */
-unsigned dfu_file_element_count(const struct dfu_file *f, unsigned target);
-const struct dfu_element *dfu_file_element(const struct dfu_file *f,
-					   unsigned target, unsigned element);
+DFUFILE_API unsigned dfu_file_element_count(const struct dfu_file *f, unsigned target);
+DFUFILE_API const struct dfu_element *dfu_file_element(const struct dfu_file *f,
+						       unsigned target, unsigned element);
 
 /*
  * Copy len bytes of an element, from byte offset off of its data, into
  * buf.  off + len must not exceed the element size.  Padding added by
  * dfu_file_pad_elements() reads as the fill byte.
  */
-int dfu_file_element_read(struct dfu_file *f, unsigned target,
-			  unsigned element, uint64_t off, void *buf,
-			  size_t len);
+DFUFILE_API int dfu_file_element_read(struct dfu_file *f, unsigned target,
+				      unsigned element, uint64_t off, void *buf,
+				      size_t len);
 
 /* Plain DFU: the payload (after any vendor prefix, before the suffix). */
-uint64_t dfu_file_payload_size(const struct dfu_file *f);
-int dfu_file_payload_read(struct dfu_file *f, uint64_t off, void *buf,
-			  size_t len);
+DFUFILE_API uint64_t dfu_file_payload_size(const struct dfu_file *f);
+DFUFILE_API int dfu_file_payload_read(struct dfu_file *f, uint64_t off, void *buf,
+				      size_t len);
 
 /* ---- Building --------------------------------------------------------- */
 
@@ -304,12 +369,12 @@ int dfu_file_payload_read(struct dfu_file *f, uint64_t off, void *buf,
  * idVendor = idProduct = bcdDevice = 0xffff, bcdDFU 0x011a for DfuSe and
  * 0x0100 for plain files (the value DFU 1.1 table B-1 gives).
  */
-int dfu_file_init(struct dfu_file *f, enum dfu_format format);
+DFUFILE_API int dfu_file_init(struct dfu_file *f, enum dfu_format format);
 
 /* Set the suffix fields of the file to write. */
-int dfu_file_set_ids(struct dfu_file *f, uint16_t idVendor,
-		     uint16_t idProduct, uint16_t bcdDevice);
-int dfu_file_set_bcd_dfu(struct dfu_file *f, uint16_t bcdDFU);
+DFUFILE_API int dfu_file_set_ids(struct dfu_file *f, uint16_t idVendor,
+				 uint16_t idProduct, uint16_t bcdDevice);
+DFUFILE_API int dfu_file_set_bcd_dfu(struct dfu_file *f, uint16_t bcdDFU);
 
 /*
  * Append a target (DfuSe only).  name NULL means unnamed (bTargetNamed 0);
@@ -317,7 +382,7 @@ int dfu_file_set_bcd_dfu(struct dfu_file *f, uint16_t bcdDFU);
  * target's index (>= 0) or DFU_ERR_RANGE after 255 targets,
  * DFU_ERR_INVALID for a name that is too long.
  */
-int dfu_file_add_target(struct dfu_file *f, uint8_t alt, const char *name);
+DFUFILE_API int dfu_file_add_target(struct dfu_file *f, uint8_t alt, const char *name);
 
 /*
  * Append an element to a target (DfuSe only).  The data is size bytes:
@@ -329,25 +394,25 @@ int dfu_file_add_target(struct dfu_file *f, uint8_t alt, const char *name);
  * another target for the same alternate setting (one memory; the message
  * names it), DFU_ERR_INVALID for a bad target index.
  */
-int dfu_file_add_element_mem(struct dfu_file *f, unsigned target,
-			     uint32_t address, const void *data,
-			     uint32_t size);
-int dfu_file_add_element_fd(struct dfu_file *f, unsigned target,
-			    uint32_t address, int fd, uint64_t offset,
-			    uint32_t size);
+DFUFILE_API int dfu_file_add_element_mem(struct dfu_file *f, unsigned target,
+					 uint32_t address, const void *data,
+					 uint32_t size);
+DFUFILE_API int dfu_file_add_element_fd(struct dfu_file *f, unsigned target,
+					uint32_t address, int fd, uint64_t offset,
+					uint32_t size);
 
 /*
  * Round every element size up to a multiple of `multiple` (a power of two
  * is not required; 0 and 1 do nothing), the new bytes reading as `fill`.
  * DFU_ERR_RANGE if that makes an element pass 4 GiB or overlap another.
  */
-int dfu_file_pad_elements(struct dfu_file *f, uint32_t multiple, uint8_t fill);
+DFUFILE_API int dfu_file_pad_elements(struct dfu_file *f, uint32_t multiple, uint8_t fill);
 
 /* Set the payload of a plain file (same ownership rules as elements). */
-int dfu_file_set_payload_mem(struct dfu_file *f, const void *data,
-			     size_t size);
-int dfu_file_set_payload_fd(struct dfu_file *f, int fd, uint64_t offset,
-			    uint64_t size);
+DFUFILE_API int dfu_file_set_payload_mem(struct dfu_file *f, const void *data,
+					 size_t size);
+DFUFILE_API int dfu_file_set_payload_fd(struct dfu_file *f, int fd, uint64_t offset,
+					uint64_t size);
 
 /*
  * Write the file to fd with sequential write()s (a pipe is fine).
@@ -359,10 +424,10 @@ int dfu_file_set_payload_fd(struct dfu_file *f, int fd, uint64_t offset,
  * targets or a plain file without payload, DFU_ERR_IO on a failed read of
  * element data or a failed write.
  */
-int dfu_file_write_fd(struct dfu_file *f, int fd);
+DFUFILE_API int dfu_file_write_fd(struct dfu_file *f, int fd);
 
 /* Bytes that dfu_file_write_fd() would write. */
-uint64_t dfu_file_write_size(const struct dfu_file *f);
+DFUFILE_API uint64_t dfu_file_write_size(const struct dfu_file *f);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,25 @@
 /*
  * dfufile_private.h - internals of libdfufile shared between its files.
  * Nothing here is installed.
+ *
+ * The files of the DFU file half of the library form layers; a file calls
+ * only into the layers below it, never up or in a circle
+ * (tests/cli/test_layering.sh checks the calls in libdfufile.a):
+ *
+ *   read.c     the top-level reader, dfu_file_read_fd/_mem(): format
+ *              detection, suffix, CRC, vendor prefixes, plain payloads;
+ *              calls dfuse.c for a DfuSe image
+ *   write.c    the writer, dfu_file_write_fd()
+ *   dfuse.c    the DfuSe walk: targets and elements of the input
+ *   file.c     the handle: new/free/reset, getters, building (targets,
+ *              elements, padding) and reading an element's bytes
+ *   source.c   byte sources: the input, and an element's or payload's data
+ *   error.c    the handle's last failure and its diagnostics
+ *   suffix.c crc.c   the fixed records and the CRC (no handle)
+ *
+ * The memory image (image.c) and its loaders (elf.c, ihex.c, srec.c) share
+ * image_private.h instead; layout.c and plan.c have no private interface
+ * and use the other files through the installed headers only.
  */
 #ifndef DFUFILE_PRIVATE_H
 #define DFUFILE_PRIVATE_H
@@ -11,7 +30,7 @@
 #include "dfufile.h"
 
 /* Diagnostics kept per read (errors past it are still counted). */
-#define DFU_MAX_DIAGS 1000
+#define DFUI_MAX_DIAGS 1000
 
 /*
  * I/O chunk for the CRC pass and the writer's buffers: small enough that
@@ -20,21 +39,21 @@
  * bench/: 64 KiB chunks cost 20% at 64 MiB, 1 MiB chunks cost page faults
  * on small files.
  */
-#define DFU_IO_CHUNK (256u << 10)
+#define DFUI_IO_CHUNK (256u << 10)
 
 /* Where the bytes of an element or a plain payload come from. */
-enum dfu_source_kind {
-	DFU_SRC_NONE = 0,
-	DFU_SRC_MEM,   /* a copy owned by the handle */
-	DFU_SRC_FD,    /* a caller's descriptor, read with pread() */
-	DFU_SRC_INPUT, /* the input the handle was read from */
+enum dfui_source_kind {
+	DFUI_SRC_NONE = 0,
+	DFUI_SRC_MEM,   /* a copy owned by the handle */
+	DFUI_SRC_FD,    /* a caller's descriptor, read with pread() */
+	DFUI_SRC_INPUT, /* the input the handle was read from */
 };
 
-struct dfu_source {
-	enum dfu_source_kind kind;
-	uint8_t *mem;	 /* DFU_SRC_MEM */
-	int fd;		 /* DFU_SRC_FD */
-	uint64_t offset; /* DFU_SRC_FD, DFU_SRC_INPUT */
+struct dfui_source {
+	enum dfui_source_kind kind;
+	uint8_t *mem;	 /* DFUI_SRC_MEM */
+	int fd;		 /* DFUI_SRC_FD */
+	uint64_t offset; /* DFUI_SRC_FD, DFUI_SRC_INPUT */
 	uint64_t size;	 /* real bytes; the rest of the element is fill */
 };
 
@@ -43,27 +62,27 @@ struct dfu_source {
  * the previous run (or of the source) up to `end` read as `byte`.  Each
  * call may use another fill byte, so an element keeps one run per call.
  */
-struct dfu_fill {
+struct dfui_fill {
 	uint32_t end;
 	uint8_t byte;
 };
 
-struct dfu_elem {
+struct dfui_element {
 	struct dfu_element pub;
-	struct dfu_source src;
-	struct dfu_fill *fills;
+	struct dfui_source src;
+	struct dfui_fill *fills;
 	unsigned nfills;
 };
 
-struct dfu_tgt {
+struct dfui_target {
 	struct dfuse_target pub;
 	int named; /* written as bTargetNamed */
-	struct dfu_elem *elems;
+	struct dfui_element *elems;
 	unsigned nelems, cap;
 };
 
 /* The input a handle was read from: a descriptor or a borrowed buffer. */
-struct dfu_input {
+struct dfui_input {
 	int fd;			/* -1 for memory */
 	const uint8_t *mem;
 	uint64_t size;
@@ -72,7 +91,7 @@ struct dfu_input {
 struct dfu_file {
 	enum dfu_format format;
 	int has_input;
-	struct dfu_input in;
+	struct dfui_input in;
 
 	int has_suffix;
 	struct dfu_suffix suffix;
@@ -84,11 +103,11 @@ struct dfu_file {
 	int has_vendor_prefix;
 	struct dfu_vendor_prefix vendor;
 
-	struct dfu_tgt *targets;
+	struct dfui_target *targets;
 	unsigned ntargets;
 	unsigned nelements; /* over all targets */
 
-	struct dfu_source payload; /* plain files */
+	struct dfui_source payload; /* plain files */
 
 	struct dfu_diag *diags;
 	size_t ndiags, diag_cap, nerrors;
@@ -99,27 +118,27 @@ struct dfu_file {
 
 /* Little-endian field access. */
 static inline uint16_t
-dfu_le16(const uint8_t *p)
+dfui_le16(const uint8_t *p)
 {
 	return (uint16_t)((unsigned)p[0] | (unsigned)p[1] << 8);
 }
 
 static inline uint32_t
-dfu_le32(const uint8_t *p)
+dfui_le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	    (uint32_t)p[3] << 24;
 }
 
 static inline void
-dfu_put_le16(uint8_t *p, uint16_t v)
+dfui_put_le16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;
 	p[1] = (uint8_t)(v >> 8);
 }
 
 static inline void
-dfu_put_le32(uint8_t *p, uint32_t v)
+dfui_put_le32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)v;
 	p[1] = (uint8_t)(v >> 8);
@@ -128,34 +147,35 @@ dfu_put_le32(uint8_t *p, uint32_t v)
 }
 
 /* error.c: the message of the last failure, returned as `err`. */
-int dfu_fail(struct dfu_file *f, int err, const char *fmt, ...)
+int dfui_fail(struct dfu_file *f, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int dfu_fail_errno(struct dfu_file *f, int saved_errno, const char *fmt, ...)
+int dfui_fail_errno(struct dfu_file *f, int saved_errno, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void dfu_clear_error(struct dfu_file *f);
+void dfui_clear_error(struct dfu_file *f);
 
 /* error.c: add a diagnostic; returns DFU_ERR_NOMEM if it cannot. */
-int dfu_diag_add(struct dfu_file *f, enum dfu_severity sev, const char *code,
-		 uint64_t offset, const char *field, const char *fmt, ...)
+int dfui_diag_add(struct dfu_file *f, enum dfu_severity sev, const char *code,
+		  uint64_t offset, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
-void dfu_diag_sort(struct dfu_file *f);
-void dfu_diag_clear(struct dfu_file *f);
+void dfui_diag_sort(struct dfu_file *f);
+void dfui_diag_clear(struct dfu_file *f);
 
 /* file.c */
-void dfu_file_reset(struct dfu_file *f);
-struct dfu_tgt *dfu_target_append(struct dfu_file *f);
-struct dfu_elem *dfu_elem_append(struct dfu_file *f, struct dfu_tgt *t);
+void dfui_file_reset(struct dfu_file *f);
+struct dfui_target *dfui_target_append(struct dfu_file *f);
+struct dfui_element *dfui_element_append(struct dfu_file *f,
+					 struct dfui_target *t);
 /* Bytes [off, off+len) of an element's data: its source, then padding. */
-int dfu_elem_read(struct dfu_file *f, const struct dfu_elem *e, uint64_t off,
-		  void *buf, size_t len);
+int dfui_element_read(struct dfu_file *f, const struct dfui_element *e,
+		      uint64_t off, void *buf, size_t len);
 
-/* read.c: bytes of the input, 0 or DFU_ERR_IO. */
-int dfu_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len);
+/* source.c: bytes of the input, 0 or DFU_ERR_IO. */
+int dfui_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len);
 /* Bytes of a source, `off` from its start (within src->size). */
-int dfu_source_read(struct dfu_file *f, const struct dfu_source *src,
-		    uint64_t off, void *buf, size_t len);
+int dfui_source_read(struct dfu_file *f, const struct dfui_source *src,
+		     uint64_t off, void *buf, size_t len);
 
 /* dfuse.c: walk the DfuSe structure in [0, end) of the input. */
-int dfu_dfuse_parse(struct dfu_file *f, uint64_t end);
+int dfui_dfuse_parse(struct dfu_file *f, uint64_t end);
 
 #endif /* DFUFILE_PRIVATE_H */

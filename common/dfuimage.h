@@ -39,21 +39,24 @@ enum dfu_image_format {
  * optional white space, ':' is Intel HEX and 'S' followed by a digit is
  * S-records.  The name of a file plays no part.
  */
-enum dfu_image_format dfu_image_detect(const void *buf, size_t len);
-/* "ELF", "Intel HEX", "S-records" or "unknown"; never NULL. */
-const char *dfu_image_format_name(enum dfu_image_format format);
+DFUFILE_API enum dfu_image_format dfu_image_detect(const void *buf, size_t len);
+/* "ELF", "Intel HEX", "S-records" or "unknown"; static text, never NULL. */
+DFUFILE_API const char *dfu_image_format_name(enum dfu_image_format format);
 
 /* Opaque handle: one memory image. */
 struct dfu_image;
 
-struct dfu_image *dfu_image_new(void); /* NULL if out of memory */
+DFUFILE_API struct dfu_image *dfu_image_new(void); /* NULL if out of memory */
 /* Frees the handle and the bytes it owns; descriptors stay open. */
-void dfu_image_free(struct dfu_image *img); /* NULL is allowed */
+DFUFILE_API void dfu_image_free(struct dfu_image *img); /* NULL is allowed */
 
-/* Last failure, never NULL, "" when nothing failed (as dfu_file_errmsg). */
-const char *dfu_image_errmsg(const struct dfu_image *img);
+/*
+ * Last failure, never NULL, "" when nothing failed; as dfu_file_errmsg(),
+ * the text is valid until the next call on the handle.
+ */
+DFUFILE_API const char *dfu_image_errmsg(const struct dfu_image *img);
 /* errno of the last DFU_ERR_IO, 0 otherwise. */
-int dfu_image_errno(const struct dfu_image *img);
+DFUFILE_API int dfu_image_errno(const struct dfu_image *img);
 
 /*
  * Copy size bytes from data into the image at address.  DFU_ERR_RANGE if
@@ -61,8 +64,8 @@ int dfu_image_errno(const struct dfu_image *img);
  * image (the message names both origins).  origin names the piece in
  * later messages (copied; NULL gives "data").
  */
-int dfu_image_add_mem(struct dfu_image *img, uint32_t address,
-		      const void *data, uint32_t size, const char *origin);
+DFUFILE_API int dfu_image_add_mem(struct dfu_image *img, uint32_t address,
+				  const void *data, uint32_t size, const char *origin);
 
 /* ---- Loaders ------------------------------------------------------------ */
 
@@ -108,8 +111,8 @@ struct dfu_elf_filter {
  * past 4 GiB, nothing loadable; DFU_ERR_RANGE for overlapping load ranges;
  * DFU_ERR_INVALID for a filter on a file without section headers.
  */
-int dfu_image_load_elf(struct dfu_image *img, int fd,
-		       const struct dfu_elf_filter *filter);
+DFUFILE_API int dfu_image_load_elf(struct dfu_image *img, int fd,
+				   const struct dfu_elf_filter *filter);
 
 /*
  * Load Intel HEX from fd, read sequentially to its end (a pipe is fine).
@@ -128,7 +131,7 @@ int dfu_image_load_elf(struct dfu_image *img, int fd,
  * file record, no end of file record; DFU_ERR_RANGE for records that
  * overlap with different data; DFU_ERR_IO if reading fails.
  */
-int dfu_image_load_ihex(struct dfu_image *img, int fd);
+DFUFILE_API int dfu_image_load_ihex(struct dfu_image *img, int fd);
 
 /*
  * Load Motorola S-records from fd, read sequentially.  S0 (header), S1,
@@ -136,37 +139,41 @@ int dfu_image_load_ihex(struct dfu_image *img, int fd);
  * must match the data records seen), S7, S8, S9 (termination; optional,
  * but nothing may follow one).  Errors as for dfu_image_load_ihex().
  */
-int dfu_image_load_srec(struct dfu_image *img, int fd);
+DFUFILE_API int dfu_image_load_srec(struct dfu_image *img, int fd);
 
 /*
  * Entry point given by the file (ELF e_entry; Intel HEX type 03 as
  * segment * 16 + offset, or 05; S7/S8/S9), 1 if there is one, else 0.
  */
-int dfu_image_entry(const struct dfu_image *img, uint32_t *entry);
+DFUFILE_API int dfu_image_entry(const struct dfu_image *img, uint32_t *entry);
 
 /* ---- Contents ----------------------------------------------------------- */
 
 /* Ranges: maximal runs of touching pieces, in address order. */
-size_t dfu_image_range_count(const struct dfu_image *img);
+DFUFILE_API size_t dfu_image_range_count(const struct dfu_image *img);
 /*
  * Address and size of range i (size 1 to 2^32); DFU_ERR_INVALID if i is
  * out of range.
  */
-int dfu_image_range(const struct dfu_image *img, size_t i, uint32_t *address,
-		    uint64_t *size);
+DFUFILE_API int dfu_image_range(const struct dfu_image *img, size_t i, uint32_t *address,
+				uint64_t *size);
 
 /* Pieces, as loaded (before merging), for listings. */
-size_t dfu_image_piece_count(const struct dfu_image *img);
-/* origin: a section name, "segment N", "line N" or the origin given. */
-int dfu_image_piece(const struct dfu_image *img, size_t i, uint32_t *address,
-		    uint32_t *size, const char **origin);
+DFUFILE_API size_t dfu_image_piece_count(const struct dfu_image *img);
+/*
+ * origin: a section name, "segment N", "line N" or the origin given; the
+ * text is the image's, valid until dfu_image_free() (later loads do not
+ * move it).
+ */
+DFUFILE_API int dfu_image_piece(const struct dfu_image *img, size_t i, uint32_t *address,
+				uint32_t *size, const char **origin);
 
 /*
  * Copy len bytes at address into buf.  DFU_ERR_RANGE if any of them is not
  * in the image; DFU_ERR_IO if reading an ELF file fails.
  */
-int dfu_image_read(struct dfu_image *img, uint32_t address, void *buf,
-		   size_t len);
+DFUFILE_API int dfu_image_read(struct dfu_image *img, uint32_t address, void *buf,
+			       size_t len);
 
 /* ---- Conversion --------------------------------------------------------- */
 
@@ -184,10 +191,10 @@ int dfu_image_read(struct dfu_image *img, uint32_t address, void *buf,
  * A failure of a dfu_file_*() call is reported here, with its code and
  * message copied to img.
  */
-int dfu_image_add_elements(struct dfu_image *img, struct dfu_file *f,
-			   unsigned target, uint32_t first, uint32_t last,
-			   uint32_t max_gap, uint8_t fill,
-			   unsigned *nelements);
+DFUFILE_API int dfu_image_add_elements(struct dfu_image *img, struct dfu_file *f,
+				       unsigned target, uint32_t first, uint32_t last,
+				       uint32_t max_gap, uint8_t fill,
+				       unsigned *nelements);
 
 #ifdef __cplusplus
 }

@@ -51,8 +51,8 @@ struct dfu_layout_region {
 /* Opaque handle: one parsed layout. */
 struct dfu_layout;
 
-struct dfu_layout *dfu_layout_new(void);	  /* NULL if out of memory */
-void dfu_layout_free(struct dfu_layout *l); /* NULL is allowed */
+DFUFILE_API struct dfu_layout *dfu_layout_new(void);	  /* NULL if out of memory */
+DFUFILE_API void dfu_layout_free(struct dfu_layout *l); /* NULL is allowed */
 
 /*
  * Parse a layout string (NUL-terminated; a string descriptor converted
@@ -63,31 +63,37 @@ void dfu_layout_free(struct dfu_layout *l); /* NULL is allowed */
  * "offset 27: expected a multiplier (B, K, M or space), found 'x'";
  * dfu_layout_error_offset() returns it.
  */
-int dfu_layout_parse(struct dfu_layout *l, const char *s);
+DFUFILE_API int dfu_layout_parse(struct dfu_layout *l, const char *s);
 
-/* Last failure, never NULL, "" when nothing failed. */
-const char *dfu_layout_errmsg(const struct dfu_layout *l);
+/* Last failure, never NULL, "" when nothing failed; the text is valid
+ * until the next call on the handle. */
+DFUFILE_API const char *dfu_layout_errmsg(const struct dfu_layout *l);
 /* Offset in the string of the last parse error; 0 if none. */
-size_t dfu_layout_error_offset(const struct dfu_layout *l);
+DFUFILE_API size_t dfu_layout_error_offset(const struct dfu_layout *l);
 
-/* The memory name: the text after '@', trailing spaces removed. */
-const char *dfu_layout_name(const struct dfu_layout *l);
+/*
+ * The memory name: the text after '@', trailing spaces removed; never
+ * NULL.  It and the regions below belong to the handle: valid until the
+ * next dfu_layout_parse() or dfu_layout_free().
+ */
+DFUFILE_API const char *dfu_layout_name(const struct dfu_layout *l);
 
 /* Regions in string order.  i out of range gives NULL. */
-unsigned dfu_layout_region_count(const struct dfu_layout *l);
-const struct dfu_layout_region *dfu_layout_region(const struct dfu_layout *l,
-						  unsigned i);
+DFUFILE_API unsigned dfu_layout_region_count(const struct dfu_layout *l);
+DFUFILE_API const struct dfu_layout_region *dfu_layout_region(const struct dfu_layout *l,
+							      unsigned i);
 
 /*
  * The page holding addr: its region (NULL if no region holds addr) and,
  * when page_start is not NULL, the address of the page.
  */
-const struct dfu_layout_region *dfu_layout_find(const struct dfu_layout *l,
-						uint32_t addr,
-						uint32_t *page_start);
+DFUFILE_API const struct dfu_layout_region *dfu_layout_find(const struct dfu_layout *l,
+							    uint32_t addr,
+							    uint32_t *page_start);
 
-/* "readable, erasable, writable" style text for access bits; never NULL. */
-const char *dfu_layout_access_name(unsigned access);
+/* "readable, erasable, writable" style text for access bits; static
+ * text, never NULL. */
+DFUFILE_API const char *dfu_layout_access_name(unsigned access);
 
 #ifdef __cplusplus
 }

@@ -42,11 +42,12 @@ extern "C" {
 /* Opaque handle: the segments, the layouts and the last plan. */
 struct dfu_plan;
 
-struct dfu_plan *dfu_plan_new(void);	/* NULL if out of memory */
-void dfu_plan_free(struct dfu_plan *p); /* NULL is allowed */
+DFUFILE_API struct dfu_plan *dfu_plan_new(void);	/* NULL if out of memory */
+DFUFILE_API void dfu_plan_free(struct dfu_plan *p); /* NULL is allowed */
 
-/* Last failure, never NULL, "" when nothing failed. */
-const char *dfu_plan_errmsg(const struct dfu_plan *p);
+/* Last failure, never NULL, "" when nothing failed; the text is valid
+ * until the next call on the handle. */
+DFUFILE_API const char *dfu_plan_errmsg(const struct dfu_plan *p);
 
 /*
  * Read len bytes of a segment, from byte off of it, into buf; 0 or a
@@ -72,7 +73,7 @@ struct dfu_plan_segment {
  * function, a range past 4 GiB) or DFU_ERR_NOMEM.  Segments are numbered
  * from 0 in the order they are added.
  */
-int dfu_plan_add(struct dfu_plan *p, const struct dfu_plan_segment *s);
+DFUFILE_API int dfu_plan_add(struct dfu_plan *p, const struct dfu_plan_segment *s);
 
 /*
  * Add every element of a DfuSe file, read with dfu_file_read_*() (errors
@@ -81,23 +82,25 @@ int dfu_plan_add(struct dfu_plan *p, const struct dfu_plan_segment *s);
  * "truncated" by the reader) is left out.  f is borrowed: keep it (and
  * its input) until dfu_plan_free().  A plain file adds nothing.
  */
-int dfu_plan_add_file(struct dfu_plan *p, struct dfu_file *f);
+DFUFILE_API int dfu_plan_add_file(struct dfu_plan *p, struct dfu_file *f);
 
 /*
  * The layout of alternate setting alt, borrowed until dfu_plan_free() or
  * the next call for alt; NULL removes it.  0 or DFU_ERR_INVALID,
  * DFU_ERR_NOMEM.
  */
-int dfu_plan_set_layout(struct dfu_plan *p, unsigned alt,
-			const struct dfu_layout *l);
+DFUFILE_API int dfu_plan_set_layout(struct dfu_plan *p, unsigned alt,
+				    const struct dfu_layout *l);
 
 /*
  * The segments as added (source is the plan's copy; size-0 ones too).
- * Valid until the next add or dfu_plan_free(); i out of range gives NULL.
+ * The record points into an array that adding reallocates: valid until
+ * the next dfu_plan_add(), dfu_plan_add_file() or dfu_plan_free(); i out
+ * of range gives NULL.
  */
-size_t dfu_plan_segment_count(const struct dfu_plan *p);
-const struct dfu_plan_segment *dfu_plan_segment(const struct dfu_plan *p,
-						size_t i);
+DFUFILE_API size_t dfu_plan_segment_count(const struct dfu_plan *p);
+DFUFILE_API const struct dfu_plan_segment *dfu_plan_segment(const struct dfu_plan *p,
+							    size_t i);
 
 /* Flags of dfu_plan_run(). */
 #define DFU_PLAN_LAYOUTS 0x1u /* an alt without a layout: layout-missing */
@@ -110,9 +113,13 @@ const struct dfu_plan_segment *dfu_plan_segment(const struct dfu_plan *p,
  * findings and results are then incomplete).  May be called again after
  * other layouts are set.
  */
-int dfu_plan_run(struct dfu_plan *p, unsigned flags);
+DFUFILE_API int dfu_plan_run(struct dfu_plan *p, unsigned flags);
 
-/* One finding; strings live until the next dfu_plan_run() or free. */
+/*
+ * One finding.  code is static text; the record, field and message
+ * belong to the plan: valid until the next dfu_plan_run() or
+ * dfu_plan_free().
+ */
 struct dfu_plan_finding {
 	enum dfu_severity severity;
 	const char *code; /* "alt-conflict", "alt-overlap", "layout-outside",
@@ -132,10 +139,10 @@ struct dfu_plan_finding {
  * the order added, then the pairs in address order.  i out of range
  * gives NULL.
  */
-size_t dfu_plan_finding_count(const struct dfu_plan *p);
-size_t dfu_plan_error_count(const struct dfu_plan *p);
-const struct dfu_plan_finding *dfu_plan_finding(const struct dfu_plan *p,
-						size_t i);
+DFUFILE_API size_t dfu_plan_finding_count(const struct dfu_plan *p);
+DFUFILE_API size_t dfu_plan_error_count(const struct dfu_plan *p);
+DFUFILE_API const struct dfu_plan_finding *dfu_plan_finding(const struct dfu_plan *p,
+							    size_t i);
 
 /* Pages touched in one region: [start, end), whole pages. */
 struct dfu_plan_extent {
@@ -145,7 +152,12 @@ struct dfu_plan_extent {
 	unsigned access;    /* DFU_LAYOUT_* bits of the region */
 };
 
-/* What one alternate setting will be sent; valid until the next run. */
+/*
+ * What one alternate setting will be sent.  The record and its segments
+ * and extents arrays belong to the plan: valid until the next
+ * dfu_plan_run() or dfu_plan_free().  layout is the caller's, as given to
+ * dfu_plan_set_layout() for alt (borrowed, see there).
+ */
 struct dfu_plan_alt {
 	unsigned alt;
 	const struct dfu_layout *layout; /* NULL: none was set */
@@ -162,8 +174,8 @@ struct dfu_plan_alt {
 
 /* Alternate settings of the last run in the order their first segment
  * was added.  i out of range gives NULL. */
-size_t dfu_plan_alt_count(const struct dfu_plan *p);
-const struct dfu_plan_alt *dfu_plan_alt(const struct dfu_plan *p, size_t i);
+DFUFILE_API size_t dfu_plan_alt_count(const struct dfu_plan *p);
+DFUFILE_API const struct dfu_plan_alt *dfu_plan_alt(const struct dfu_plan *p, size_t i);
 
 #ifdef __cplusplus
 }

@@ -30,19 +30,19 @@ check_prefix(struct dfu_file *f, uint64_t end)
 	int rc;
 
 	if (end < DFUSE_PREFIX_SIZE)
-		return dfu_diag_add(f, DFU_ERROR, "truncated", 0, "DfuSe prefix",
+		return dfui_diag_add(f, DFU_ERROR, "truncated", 0, "DfuSe prefix",
 		    "the DfuSe prefix needs 11 bytes, the image has %llu",
 		    (unsigned long long)end);
-	if ((rc = dfu_input_read(f, 0, p, sizeof(p))) != 0)
+	if ((rc = dfui_input_read(f, 0, p, sizeof(p))) != 0)
 		return rc;
 	memcpy(f->dfuse.szSignature, p, 5);
 	f->dfuse.bVersion = p[5];
-	f->dfuse.DFUImageSize = dfu_le32(p + 6);
+	f->dfuse.DFUImageSize = dfui_le32(p + 6);
 	f->dfuse.bTargets = p[10];
 	f->has_dfuse_prefix = 1;
 
 	if (f->dfuse.bVersion != 1 &&
-	    (rc = dfu_diag_add(f, DFU_ERROR, "dfuse-version", 5, "bVersion",
+	    (rc = dfui_diag_add(f, DFU_ERROR, "dfuse-version", 5, "bVersion",
 	    "bVersion is %u; UM0391 defines only version 1",
 	    f->dfuse.bVersion)) != 0)
 		return rc;
@@ -51,25 +51,25 @@ check_prefix(struct dfu_file *f, uint64_t end)
 		 * neither reading of the damaged suffix is news. */
 		if (f->dfuse.DFUImageSize != size &&
 		    f->dfuse.DFUImageSize != end - DFU_SUFFIX_SIZE)
-			rc = dfu_diag_add(f, DFU_ERROR, "image-size", 6,
+			rc = dfui_diag_add(f, DFU_ERROR, "image-size", 6,
 			    "DFUImageSize", "DFUImageSize is %u, but the file "
 			    "is %llu bytes%s", f->dfuse.DFUImageSize,
 			    (unsigned long long)size,
 			    f->dfuse.DFUImageSize > size ? ": it looks cut "
 			    "short" : "");
 	} else if (f->dfuse.DFUImageSize == end)
-		rc = dfu_diag_add(f, DFU_NOTE, "image-size-excludes-suffix", 6,
+		rc = dfui_diag_add(f, DFU_NOTE, "image-size-excludes-suffix", 6,
 		    "DFUImageSize", "DFUImageSize %u is the file size without "
 		    "the suffix, as dfu.py, elf2dfuse, hex2dfu and fwupd write "
 		    "it (fwupd and mboot require this form)",
 		    f->dfuse.DFUImageSize);
 	else if (f->dfuse.DFUImageSize == size)
-		rc = dfu_diag_add(f, DFU_NOTE, "image-size-includes-suffix", 6,
+		rc = dfui_diag_add(f, DFU_NOTE, "image-size-includes-suffix", 6,
 		    "DFUImageSize", "DFUImageSize %u is the file size with the "
 		    "suffix, as dfuse-pack 0.10 and later write it (fwupd and "
 		    "mboot refuse this form)", f->dfuse.DFUImageSize);
 	else
-		rc = dfu_diag_add(f, DFU_ERROR, "image-size", 6, "DFUImageSize",
+		rc = dfui_diag_add(f, DFU_ERROR, "image-size", 6, "DFUImageSize",
 		    "DFUImageSize is %u, but the image is %llu bytes (%llu "
 		    "with the suffix)%s", f->dfuse.DFUImageSize,
 		    (unsigned long long)end, (unsigned long long)size,
@@ -78,14 +78,14 @@ check_prefix(struct dfu_file *f, uint64_t end)
 	if (rc != 0)
 		return rc;
 	if (f->dfuse.bTargets == 0)
-		return dfu_diag_add(f, DFU_ERROR, "no-targets", 10, "bTargets",
+		return dfui_diag_add(f, DFU_ERROR, "no-targets", 10, "bTargets",
 		    "bTargets is 0: the file holds no image");
 	return 0;
 }
 
 /* The name field: NUL-terminated, maybe junk after the NUL. */
 static int
-check_name(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
+check_name(struct dfu_file *f, struct dfui_target *t, unsigned index,
     const uint8_t *p, uint64_t pos)
 {
 	const uint8_t *name = p + T_NAME;
@@ -97,22 +97,22 @@ check_name(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
 	memcpy(t->pub.szTargetName, name, len);
 	t->pub.szTargetName[len] = '\0';
 	if (nul == NULL)
-		return dfu_diag_add(f, DFU_ERROR, "target-name-unterminated",
+		return dfui_diag_add(f, DFU_ERROR, "target-name-unterminated",
 		    pos + T_NAME, "szTargetName", "target %u: szTargetName "
 		    "has no terminating NUL in its 255 bytes", index);
 	for (i = len + 1; i < DFUSE_TARGET_NAME_SIZE; i++)
 		junk += name[i] != 0;
-	if (junk > 0 && (rc = dfu_diag_add(f, DFU_NOTE, "target-name-junk",
+	if (junk > 0 && (rc = dfui_diag_add(f, DFU_NOTE, "target-name-junk",
 	    pos + T_NAME + len + 1, "szTargetName", "target %u: %zu non-zero "
 	    "bytes after the NUL that ends the name (ignored)", index,
 	    junk)) != 0)
 		return rc;
 	if (t->pub.bTargetNamed > 1)
-		return dfu_diag_add(f, DFU_NOTE, "target-named", pos + T_NAMED,
+		return dfui_diag_add(f, DFU_NOTE, "target-named", pos + T_NAMED,
 		    "bTargetNamed", "target %u: bTargetNamed is %u, expected "
 		    "0 or 1 (taken as named)", index, t->pub.bTargetNamed);
 	if (t->pub.bTargetNamed == 0 && len > 0)
-		return dfu_diag_add(f, DFU_NOTE, "target-named", pos + T_NAMED,
+		return dfui_diag_add(f, DFU_NOTE, "target-named", pos + T_NAMED,
 		    "bTargetNamed", "target %u: bTargetNamed is 0 but "
 		    "szTargetName holds a %zu-byte name", index, len);
 	return 0;
@@ -121,7 +121,7 @@ check_name(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
 static int
 elem_cmp(const void *a, const void *b)
 {
-	const struct dfu_elem *const *x = a, *const *y = b;
+	const struct dfui_element *const *x = a, *const *y = b;
 
 	if ((*x)->pub.address != (*y)->pub.address)
 		return (*x)->pub.address < (*y)->pub.address ? -1 : 1;
@@ -130,9 +130,9 @@ elem_cmp(const void *a, const void *b)
 
 /* Elements of one target must not overlap (empty ones cannot). */
 static int
-check_overlaps(struct dfu_file *f, struct dfu_tgt *t, unsigned index)
+check_overlaps(struct dfu_file *f, struct dfui_target *t, unsigned index)
 {
-	struct dfu_elem **v, *last = NULL;
+	struct dfui_element **v, *last = NULL;
 	uint64_t last_end = 0;
 	unsigned i;
 	int rc = 0;
@@ -143,23 +143,23 @@ check_overlaps(struct dfu_file *f, struct dfu_tgt *t, unsigned index)
 	 * NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	v = malloc(t->nelems * sizeof(*v));
 	if (v == NULL)
-		return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+		return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 	for (i = 0; i < t->nelems; i++)
 		v[i] = &t->elems[i];
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): as above */
 	qsort(v, t->nelems, sizeof(*v), elem_cmp);
 	for (i = 0; i < t->nelems && rc == 0; i++) {
-		struct dfu_elem *e = v[i];
+		struct dfui_element *e = v[i];
 		uint64_t e_end = (uint64_t)e->pub.address + e->pub.size;
 
 		if (e->pub.size == 0)
 			continue;
 		if (last != NULL && e->pub.address < last_end) {
 			/* Report it at the element that comes later in the file. */
-			struct dfu_elem *a = last < e ? last : e;
-			struct dfu_elem *b = last < e ? e : last;
+			struct dfui_element *a = last < e ? last : e;
+			struct dfui_element *b = last < e ? e : last;
 
-			rc = dfu_diag_add(f, DFU_ERROR, "element-overlap",
+			rc = dfui_diag_add(f, DFU_ERROR, "element-overlap",
 			    b->pub.offset - DFUSE_ELEMENT_HEADER_SIZE,
 			    "dwElementAddress", "target %u: element %u "
 			    "(0x%08x-0x%08llx) overlaps element %u "
@@ -187,7 +187,7 @@ next_is_target(struct dfu_file *f, uint64_t pos, uint64_t end)
 	uint8_t sig[6];
 
 	return end - pos >= sizeof(sig) &&
-	    dfu_input_read(f, pos, sig, sizeof(sig)) == 0 &&
+	    dfui_input_read(f, pos, sig, sizeof(sig)) == 0 &&
 	    memcmp(sig, "Target", sizeof(sig)) == 0;
 }
 
@@ -196,7 +196,7 @@ next_is_target(struct dfu_file *f, uint64_t pos, uint64_t end)
  * longer be followed; *pos is where the next target starts.
  */
 static int
-walk_elements(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
+walk_elements(struct dfu_file *f, struct dfui_target *t, unsigned index,
     uint64_t *pos, uint64_t end, int *stop)
 {
 	uint64_t epos = *pos + DFUSE_TARGET_PREFIX_SIZE;
@@ -207,7 +207,7 @@ walk_elements(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
 
 	if ((uint64_t)n * DFUSE_ELEMENT_HEADER_SIZE > end - epos) {
 		*stop = 1;
-		return dfu_diag_add(f, DFU_ERROR, "element-count",
+		return dfui_diag_add(f, DFU_ERROR, "element-count",
 		    *pos + T_NELEMS, "dwNbElements", "target %u: dwNbElements "
 		    "%u needs at least %llu bytes of element headers, only "
 		    "%llu remain", index, n,
@@ -216,13 +216,13 @@ walk_elements(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
 	}
 	if (n > DFU_MAX_ELEMENTS - f->nelements) {
 		*stop = 1;
-		return dfu_diag_add(f, DFU_ERROR, "too-many-elements",
+		return dfui_diag_add(f, DFU_ERROR, "too-many-elements",
 		    *pos + T_NELEMS, "dwNbElements", "target %u: dwNbElements "
 		    "%u brings the file past %d elements, the limit of this "
 		    "reader", index, n, DFU_MAX_ELEMENTS);
 	}
 	for (i = 0; i < n; i++) {
-		struct dfu_elem *e;
+		struct dfui_element *e;
 		uint32_t addr, size;
 		uint64_t data = epos + DFUSE_ELEMENT_HEADER_SIZE;
 
@@ -232,7 +232,7 @@ walk_elements(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
 		 * take the next target's prefix for an element). */
 		if (i > 0 && epos == target_end && (end - epos <
 		    DFUSE_ELEMENT_HEADER_SIZE || next_is_target(f, epos, end))) {
-			rc = dfu_diag_add(f, DFU_ERROR, "element-count",
+			rc = dfui_diag_add(f, DFU_ERROR, "element-count",
 			    *pos + T_NELEMS, "dwNbElements", "target %u: "
 			    "dwNbElements %u, but dwTargetSize %u ends after "
 			    "%u element%s", index, n, t->pub.dwTargetSize, i,
@@ -244,40 +244,40 @@ walk_elements(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
 		}
 		if (end - epos < DFUSE_ELEMENT_HEADER_SIZE) {
 			*stop = 1;
-			return dfu_diag_add(f, DFU_ERROR, "truncated", epos,
+			return dfui_diag_add(f, DFU_ERROR, "truncated", epos,
 			    "dwElementAddress", "target %u, element %u: the "
 			    "8-byte element header runs past the end of the "
 			    "image (%llu bytes remain)", index, i,
 			    (unsigned long long)(end - epos));
 		}
-		if ((rc = dfu_input_read(f, epos, h, sizeof(h))) != 0)
+		if ((rc = dfui_input_read(f, epos, h, sizeof(h))) != 0)
 			return rc;
-		addr = dfu_le32(h);
-		size = dfu_le32(h + 4);
+		addr = dfui_le32(h);
+		size = dfui_le32(h + 4);
 		if (size > end - data) {
 			/* Keep what the header says, so that the element
 			 * can be shown; its missing bytes cannot be read. */
 			*stop = 1;
-			rc = dfu_diag_add(f, DFU_ERROR, "truncated", epos + 4,
+			rc = dfui_diag_add(f, DFU_ERROR, "truncated", epos + 4,
 			    "dwElementSize", "target %u, element %u: "
 			    "dwElementSize %u runs past the end of the image "
 			    "(%llu bytes remain)", index, i, size,
 			    (unsigned long long)(end - data));
 			if (rc != 0)
 				return rc;
-			if ((e = dfu_elem_append(f, t)) == NULL)
-				return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+			if ((e = dfui_element_append(f, t)) == NULL)
+				return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 			e->pub.address = addr;
 			e->pub.size = size;
 			e->pub.offset = data;
-			e->src.kind = DFU_SRC_INPUT;
+			e->src.kind = DFUI_SRC_INPUT;
 			e->src.offset = data;
 			e->src.size = end - data;
 			return 0;
 		}
 		if (!past_reported && data + size > target_end) {
 			past_reported = 1;
-			rc = dfu_diag_add(f, DFU_ERROR, "element-past-target",
+			rc = dfui_diag_add(f, DFU_ERROR, "element-past-target",
 			    epos + 4, "dwElementSize", "target %u, element %u "
 			    "ends at offset 0x%llx, past the end of its target "
 			    "at 0x%llx (dwTargetSize %u)", index, i,
@@ -288,27 +288,27 @@ walk_elements(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
 				return rc;
 		}
 		if ((uint64_t)addr + size > UINT64_C(0x100000000) &&
-		    (rc = dfu_diag_add(f, DFU_ERROR, "address-overflow",
+		    (rc = dfui_diag_add(f, DFU_ERROR, "address-overflow",
 		    epos + 4, "dwElementSize", "target %u, element %u: "
 		    "0x%08x + %u bytes passes the 4 GiB address space", index,
 		    i, addr, size)) != 0)
 			return rc;
-		if (size == 0 && (rc = dfu_diag_add(f, DFU_NOTE,
+		if (size == 0 && (rc = dfui_diag_add(f, DFU_NOTE,
 		    "empty-element", epos + 4, "dwElementSize", "target %u, "
 		    "element %u at 0x%08x is empty", index, i, addr)) != 0)
 			return rc;
-		e = dfu_elem_append(f, t);
+		e = dfui_element_append(f, t);
 		if (e == NULL)
-			return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+			return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 		e->pub.address = addr;
 		e->pub.size = size;
 		e->pub.offset = data;
-		e->src.kind = DFU_SRC_INPUT;
+		e->src.kind = DFUI_SRC_INPUT;
 		e->src.offset = data;
 		e->src.size = size;
 		epos = data + size;
 	}
-	if (epos < target_end && (rc = dfu_diag_add(f, DFU_ERROR,
+	if (epos < target_end && (rc = dfui_diag_add(f, DFU_ERROR,
 	    "target-size", *pos + T_SIZE, "dwTargetSize", "target %u: "
 	    "dwTargetSize %u, but its %u element%s take%s %llu bytes", index,
 	    t->pub.dwTargetSize, n, n == 1 ? "" : "s", n == 1 ? "s" : "",
@@ -319,7 +319,7 @@ walk_elements(struct dfu_file *f, struct dfu_tgt *t, unsigned index,
 }
 
 int
-dfu_dfuse_parse(struct dfu_file *f, uint64_t end)
+dfui_dfuse_parse(struct dfu_file *f, uint64_t end)
 {
 	uint8_t p[DFUSE_TARGET_PREFIX_SIZE];
 	uint64_t pos = DFUSE_PREFIX_SIZE;
@@ -335,28 +335,28 @@ dfu_dfuse_parse(struct dfu_file *f, uint64_t end)
 	    f->dfuse.DFUImageSize == end - DFU_SUFFIX_SIZE)
 		end -= DFU_SUFFIX_SIZE;
 	for (i = 0; i < f->dfuse.bTargets && !stop; i++) {
-		struct dfu_tgt *t;
+		struct dfui_target *t;
 
 		if (end - pos < DFUSE_TARGET_PREFIX_SIZE)
-			return dfu_diag_add(f, DFU_ERROR, "truncated", pos,
+			return dfui_diag_add(f, DFU_ERROR, "truncated", pos,
 			    "szSignature", "target %u of %u (bTargets): the 274-byte "
 			    "target prefix runs past the end of the image "
 			    "(%llu bytes remain)", i, f->dfuse.bTargets,
 			    (unsigned long long)(end - pos));
-		if ((rc = dfu_input_read(f, pos, p, sizeof(p))) != 0)
+		if ((rc = dfui_input_read(f, pos, p, sizeof(p))) != 0)
 			return rc;
 		if (memcmp(p, "Target", 6) != 0)
-			return dfu_diag_add(f, DFU_ERROR, "target-signature", pos,
+			return dfui_diag_add(f, DFU_ERROR, "target-signature", pos,
 			    "szSignature", "target %u of %u: no \"Target\" "
 			    "signature", i, f->dfuse.bTargets);
-		t = dfu_target_append(f);
+		t = dfui_target_append(f);
 		if (t == NULL)
-			return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+			return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 		t->pub.offset = pos;
 		t->pub.bAlternateSetting = p[T_ALT];
-		t->pub.bTargetNamed = dfu_le32(p + T_NAMED);
-		t->pub.dwTargetSize = dfu_le32(p + T_SIZE);
-		t->pub.dwNbElements = dfu_le32(p + T_NELEMS);
+		t->pub.bTargetNamed = dfui_le32(p + T_NAMED);
+		t->pub.dwTargetSize = dfui_le32(p + T_SIZE);
+		t->pub.dwNbElements = dfui_le32(p + T_NELEMS);
 		t->named = t->pub.bTargetNamed != 0;
 		if ((rc = check_name(f, t, i, p, pos)) != 0)
 			return rc;
@@ -364,7 +364,7 @@ dfu_dfuse_parse(struct dfu_file *f, uint64_t end)
 			if (f->targets[j].pub.bAlternateSetting ==
 			    t->pub.bAlternateSetting)
 				break;
-		if (j < i && (rc = dfu_diag_add(f, DFU_NOTE, "duplicate-alt",
+		if (j < i && (rc = dfui_diag_add(f, DFU_NOTE, "duplicate-alt",
 		    pos + T_ALT, "bAlternateSetting", "target %u has the same "
 		    "bAlternateSetting %u as target %u", i,
 		    t->pub.bAlternateSetting, j)) != 0)
@@ -373,7 +373,7 @@ dfu_dfuse_parse(struct dfu_file *f, uint64_t end)
 			return rc;
 	}
 	if (!stop && pos < end)
-		return dfu_diag_add(f, DFU_ERROR, "leftover", pos, "DfuSe image",
+		return dfui_diag_add(f, DFU_ERROR, "leftover", pos, "DfuSe image",
 		    "%llu bytes between the last target (bTargets %u) and "
 		    "the suffix", (unsigned long long)(end - pos),
 		    f->dfuse.bTargets);

@@ -89,8 +89,8 @@ in_file(const struct elf *e, uint64_t off, uint64_t size)
 static int
 read_at(struct elf *e, void *buf, size_t len, uint64_t off, const char *what)
 {
-	if (img_pread(e->fd, buf, len, off) != 0)
-		return img_fail_errno(e->img, errno, "%s: read at offset "
+	if (dfui_img_pread(e->fd, buf, len, off) != 0)
+		return dfui_img_fail_errno(e->img, errno, "%s: read at offset "
 		    "0x%llx", what, (unsigned long long)off);
 	return 0;
 }
@@ -103,33 +103,33 @@ read_header(struct elf *e)
 	int err;
 
 	if (e->fsize < EI_NIDENT)
-		return img_fail(e->img, DFU_ERR_FORMAT, "truncated ELF header: "
+		return dfui_img_fail(e->img, DFU_ERR_FORMAT, "truncated ELF header: "
 		    "%llu bytes", (unsigned long long)e->fsize);
 	if ((err = read_at(e, h, EI_NIDENT, 0, "ELF header")) != 0)
 		return err;
 	if (memcmp(h, "\177ELF", 4) != 0)
-		return img_fail(e->img, DFU_ERR_FORMAT, "not an ELF file");
+		return dfui_img_fail(e->img, DFU_ERR_FORMAT, "not an ELF file");
 	if (h[EI_CLASS] != ELFCLASS32 && h[EI_CLASS] != ELFCLASS64)
-		return img_fail(e->img, DFU_ERR_FORMAT, "ELF header: EI_CLASS "
+		return dfui_img_fail(e->img, DFU_ERR_FORMAT, "ELF header: EI_CLASS "
 		    "%u is neither ELF32 (1) nor ELF64 (2)", h[EI_CLASS]);
 	if (h[EI_DATA] != ELFDATA2LSB && h[EI_DATA] != ELFDATA2MSB)
-		return img_fail(e->img, DFU_ERR_FORMAT, "ELF header: EI_DATA "
+		return dfui_img_fail(e->img, DFU_ERR_FORMAT, "ELF header: EI_DATA "
 		    "%u is neither little (1) nor big endian (2)", h[EI_DATA]);
 	if (h[EI_VERSION] != EV_CURRENT)
-		return img_fail(e->img, DFU_ERR_FORMAT, "ELF header: "
+		return dfui_img_fail(e->img, DFU_ERR_FORMAT, "ELF header: "
 		    "EI_VERSION %u, expected 1", h[EI_VERSION]);
 	e->is64 = h[EI_CLASS] == ELFCLASS64;
 	e->be = h[EI_DATA] == ELFDATA2MSB;
 	need = e->is64 ? 64 : 52;
 	if (e->fsize < need)
-		return img_fail(e->img, DFU_ERR_FORMAT, "truncated ELF header: "
+		return dfui_img_fail(e->img, DFU_ERR_FORMAT, "truncated ELF header: "
 		    "%llu bytes, ELF%d needs %u", (unsigned long long)e->fsize,
 		    e->is64 ? 64 : 32, need);
 	if ((err = read_at(e, h, need, 0, "ELF header")) != 0)
 		return err;
 	/* Sections of an object file all start at 0: nothing is placed yet. */
 	if (get(e, h + 16, 2) == ET_REL)
-		return img_fail(e->img, DFU_ERR_FORMAT, "a relocatable object "
+		return dfui_img_fail(e->img, DFU_ERR_FORMAT, "a relocatable object "
 		    "(ET_REL), not a linked program: its sections have no "
 		    "addresses yet");
 	/* e_entry follows e_type, e_machine (2 bytes each), e_version (4). */
@@ -191,17 +191,17 @@ read_table(struct elf *e, uint64_t off, uint64_t n, unsigned entsize,
     unsigned minsize, const char *what, uint8_t **out)
 {
 	if (entsize < minsize)
-		return img_fail(e->img, DFU_ERR_FORMAT, "%s: entries of %u "
+		return dfui_img_fail(e->img, DFU_ERR_FORMAT, "%s: entries of %u "
 		    "bytes, smaller than the %u of an ELF%d entry", what,
 		    entsize, minsize, e->is64 ? 64 : 32);
 	if (!in_file(e, off, 0) || n > (e->fsize - off) / entsize)
-		return img_fail(e->img, DFU_ERR_FORMAT, "%s at offset 0x%llx "
+		return dfui_img_fail(e->img, DFU_ERR_FORMAT, "%s at offset 0x%llx "
 		    "(%llu entries of %u bytes) runs past the end of the file "
 		    "(%llu bytes)", what, (unsigned long long)off,
 		    (unsigned long long)n, entsize,
 		    (unsigned long long)e->fsize);
 	if ((*out = malloc(n * entsize)) == NULL)
-		return img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
+		return dfui_img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
 	if (read_at(e, *out, n * entsize, off, what) != 0) {
 		free(*out);
 		*out = NULL;
@@ -224,7 +224,7 @@ read_sections(struct elf *e)
 	    e->phnum == PN_XNUM) {
 		if (e->shentsize < (e->is64 ? 64u : 40u) ||
 		    !in_file(e, e->shoff, e->shentsize))
-			return img_fail(e->img, DFU_ERR_FORMAT, "section "
+			return dfui_img_fail(e->img, DFU_ERR_FORMAT, "section "
 			    "header 0 at offset 0x%llx runs past the end of "
 			    "the file (%llu bytes)",
 			    (unsigned long long)e->shoff,
@@ -247,7 +247,7 @@ read_sections(struct elf *e)
 		return err;
 	if ((e->sh = calloc(e->shnum, sizeof(*e->sh))) == NULL) {
 		free(raw);
-		return img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
+		return dfui_img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
 	}
 	for (uint64_t i = 0; i < e->shnum; i++)
 		decode_shdr(e, raw + i * e->shentsize, &e->sh[i]);
@@ -256,21 +256,21 @@ read_sections(struct elf *e)
 	if (e->shstrndx == SHN_UNDEF)
 		return 0;
 	if (e->shstrndx >= e->shnum)
-		return img_fail(e->img, DFU_ERR_FORMAT, "e_shstrndx %u: no such "
+		return dfui_img_fail(e->img, DFU_ERR_FORMAT, "e_shstrndx %u: no such "
 		    "section (%llu sections)", e->shstrndx,
 		    (unsigned long long)e->shnum);
 	{
 		const struct elf_shdr *t = &e->sh[e->shstrndx];
 
 		if (t->type == SHT_NOBITS || !in_file(e, t->offset, t->size))
-			return img_fail(e->img, DFU_ERR_FORMAT, "section name "
+			return dfui_img_fail(e->img, DFU_ERR_FORMAT, "section name "
 			    "table at offset 0x%llx, size 0x%llx, runs past "
 			    "the end of the file (%llu bytes)",
 			    (unsigned long long)t->offset,
 			    (unsigned long long)t->size,
 			    (unsigned long long)e->fsize);
 		if ((e->strtab = malloc(t->size + 1)) == NULL)
-			return img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
+			return dfui_img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
 		if ((err = read_at(e, e->strtab, t->size, t->offset,
 		    "section name table")) != 0)
 			return err;
@@ -293,7 +293,7 @@ read_segments(struct elf *e)
 		return err;
 	if ((e->ph = calloc(e->phnum, sizeof(*e->ph))) == NULL) {
 		free(raw);
-		return img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
+		return dfui_img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
 	}
 	for (uint64_t i = 0; i < e->phnum; i++)
 		decode_phdr(e, raw + i * e->phentsize, &e->ph[i]);
@@ -304,7 +304,7 @@ read_segments(struct elf *e)
 		if (p->type != PT_LOAD || p->filesz == 0)
 			continue;
 		if (!in_file(e, p->offset, p->filesz))
-			return img_fail(e->img, DFU_ERR_FORMAT, "segment %llu "
+			return dfui_img_fail(e->img, DFU_ERR_FORMAT, "segment %llu "
 			    "(PT_LOAD): contents at offset 0x%llx, size "
 			    "0x%llx, run past the end of the file (%llu bytes)",
 			    (unsigned long long)i,
@@ -312,7 +312,7 @@ read_segments(struct elf *e)
 			    (unsigned long long)p->filesz,
 			    (unsigned long long)e->fsize);
 		if (p->filesz > p->memsz)
-			return img_fail(e->img, DFU_ERR_FORMAT, "segment %llu "
+			return dfui_img_fail(e->img, DFU_ERR_FORMAT, "segment %llu "
 			    "(PT_LOAD): p_filesz 0x%llx is larger than "
 			    "p_memsz 0x%llx", (unsigned long long)i,
 			    (unsigned long long)p->filesz,
@@ -329,20 +329,20 @@ section_name(struct elf *e, uint64_t i, const char **out)
 	const char *name;
 
 	if (e->strtab == NULL)
-		*out = img_strf(e->img, "section %llu", (unsigned long long)i);
+		*out = dfui_img_strf(e->img, "section %llu", (unsigned long long)i);
 	else if (s->name >= e->strsize ||
 	    memchr(e->strtab + s->name, '\0', e->strsize - s->name) == NULL)
-		return img_fail(e->img, DFU_ERR_FORMAT, "section %llu: name at "
+		return dfui_img_fail(e->img, DFU_ERR_FORMAT, "section %llu: name at "
 		    "0x%x is past the end of the section name table (0x%llx "
 		    "bytes)", (unsigned long long)i, s->name,
 		    (unsigned long long)e->strsize);
 	else {
 		name = e->strtab + s->name;
-		*out = img_strf(e->img, "%s", *name != '\0' ? name :
+		*out = dfui_img_strf(e->img, "%s", *name != '\0' ? name :
 		    "(unnamed)");
 	}
 	if (*out == NULL)
-		return img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
+		return dfui_img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
 	return 0;
 }
 
@@ -382,13 +382,13 @@ section_lma(const struct elf *e, const struct elf_shdr *s)
 }
 
 static int
-add_piece(struct elf *e, struct img_batch *b, const char *origin,
+add_piece(struct elf *e, struct dfui_img_batch *b, const char *origin,
     uint64_t lma, uint64_t off, uint64_t size)
 {
-	struct img_piece p = { 0 };
+	struct dfui_img_piece p = { 0 };
 
 	if (lma >= ADDRESS_SPACE || size > ADDRESS_SPACE - lma)
-		return img_fail(e->img, DFU_ERR_FORMAT, "%s: load range "
+		return dfui_img_fail(e->img, DFU_ERR_FORMAT, "%s: load range "
 		    "0x%llx-0x%llx passes 4 GiB, beyond a DfuSe address",
 		    origin, (unsigned long long)lma,
 		    (unsigned long long)(lma + size - 1));
@@ -397,12 +397,12 @@ add_piece(struct elf *e, struct img_batch *b, const char *origin,
 	p.fd = e->fd;
 	p.off = off;
 	p.origin = origin;
-	return img_batch_add(e->img, b, &p);
+	return dfui_img_batch_add(e->img, b, &p);
 }
 
 static int
 load_sections(struct elf *e, const struct dfu_elf_filter *flt,
-    struct img_batch *b)
+    struct dfui_img_batch *b)
 {
 	int err;
 
@@ -417,7 +417,7 @@ load_sections(struct elf *e, const struct dfu_elf_filter *flt,
 			return err;
 		/*
 		 * name is set: section_name() returned 0.  The analyzer does
-		 * not inline the variadic img_fail() and so misses that it
+		 * not inline the variadic dfui_img_fail() and so misses that it
 		 * never returns 0 (.clang-tidy).
 		 * NOLINTBEGIN(clang-analyzer-core.CallAndMessage)
 		 */
@@ -427,14 +427,14 @@ load_sections(struct elf *e, const struct dfu_elf_filter *flt,
 		if (flt != NULL && listed(name, flt->remove, flt->nremove))
 			continue;
 		if (!in_file(e, s->offset, s->size))
-			return img_fail(e->img, DFU_ERR_FORMAT, "section %s: "
+			return dfui_img_fail(e->img, DFU_ERR_FORMAT, "section %s: "
 			    "contents at offset 0x%llx, size 0x%llx, run past "
 			    "the end of the file (%llu bytes)", name,
 			    (unsigned long long)s->offset,
 			    (unsigned long long)s->size,
 			    (unsigned long long)e->fsize);
-		if ((origin = img_strf(e->img, "section %s", name)) == NULL)
-			return img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
+		if ((origin = dfui_img_strf(e->img, "section %s", name)) == NULL)
+			return dfui_img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
 		/* NOLINTEND(clang-analyzer-core.CallAndMessage) */
 		if ((err = add_piece(e, b, origin, section_lma(e, s),
 		    s->offset, s->size)) != 0)
@@ -445,7 +445,7 @@ load_sections(struct elf *e, const struct dfu_elf_filter *flt,
 
 /* Without section headers: the PT_LOAD segments, less the ELF headers. */
 static int
-load_segments(struct elf *e, struct img_batch *b)
+load_segments(struct elf *e, struct dfui_img_batch *b)
 {
 	uint64_t hdr_end = e->is64 ? 64 : 52;
 	int err;
@@ -465,9 +465,9 @@ load_segments(struct elf *e, struct img_batch *b)
 			skip = hdr_end - p->offset;
 		if (skip >= p->filesz)
 			continue;
-		if ((origin = img_strf(e->img, "segment %llu",
+		if ((origin = dfui_img_strf(e->img, "segment %llu",
 		    (unsigned long long)i)) == NULL)
-			return img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
+			return dfui_img_fail(e->img, DFU_ERR_NOMEM, "out of memory");
 		if ((err = add_piece(e, b, origin, p->paddr + skip,
 		    p->offset + skip, p->filesz - skip)) != 0)
 			return err;
@@ -480,24 +480,24 @@ dfu_image_load_elf(struct dfu_image *img, int fd,
     const struct dfu_elf_filter *filter)
 {
 	struct elf e = { 0 };
-	struct img_batch b = { 0 };
+	struct dfui_img_batch b = { 0 };
 	struct stat st;
 	off_t end;
 	int err;
 
 	if (img == NULL || fd < 0)
 		return DFU_ERR_INVALID;
-	img_clear_error(img);
+	dfui_img_clear_error(img);
 	e.img = img;
 	e.fd = fd;
 	if (fstat(fd, &st) != 0)
-		return img_fail_errno(img, errno, "fstat");
+		return dfui_img_fail_errno(img, errno, "fstat");
 	if (S_ISREG(st.st_mode))
 		e.fsize = (uint64_t)st.st_size;
 	else if ((end = lseek(fd, 0, SEEK_END)) >= 0)
 		e.fsize = (uint64_t)end;
 	else
-		return img_fail(img, DFU_ERR_INVALID, "an ELF file must be "
+		return dfui_img_fail(img, DFU_ERR_INVALID, "an ELF file must be "
 		    "seekable");
 	if ((err = read_header(&e)) != 0 || (err = read_sections(&e)) != 0 ||
 	    (err = read_segments(&e)) != 0)
@@ -505,14 +505,14 @@ dfu_image_load_elf(struct dfu_image *img, int fd,
 	if (e.sh != NULL)
 		err = load_sections(&e, filter, &b);
 	else if (filter != NULL && (filter->nonly > 0 || filter->nremove > 0))
-		err = img_fail(img, DFU_ERR_INVALID, "no section headers: "
+		err = dfui_img_fail(img, DFU_ERR_INVALID, "no section headers: "
 		    "sections cannot be selected or removed");
 	else
 		err = load_segments(&e, &b);
 	if (err != 0)
 		goto out;
 	if (b.n == 0) {
-		err = img_fail(img, DFU_ERR_FORMAT, "nothing to load: %s",
+		err = dfui_img_fail(img, DFU_ERR_FORMAT, "nothing to load: %s",
 		    e.sh == NULL ? "no PT_LOAD segment with contents" :
 		    filter != NULL && (filter->nonly > 0 ||
 		    filter->nremove > 0) ? "no allocated section with "
@@ -520,12 +520,12 @@ dfu_image_load_elf(struct dfu_image *img, int fd,
 		    "contents");
 		goto out;
 	}
-	if ((err = img_commit(img, &b)) != 0)
+	if ((err = dfui_img_commit(img, &b)) != 0)
 		goto out;
 	if (e.entry < ADDRESS_SPACE)
-		img_set_entry(img, (uint32_t)e.entry);
+		dfui_img_set_entry(img, (uint32_t)e.entry);
 out:
-	img_batch_free(&b);
+	dfui_img_batch_free(&b);
 	free(e.ph);
 	free(e.sh);
 	free(e.strtab);

@@ -50,14 +50,14 @@ dfu_file_errno(const struct dfu_file *f)
 }
 
 void
-dfu_clear_error(struct dfu_file *f)
+dfui_clear_error(struct dfu_file *f)
 {
 	f->errmsg[0] = '\0';
 	f->err_errno = 0;
 }
 
 int
-dfu_fail(struct dfu_file *f, int err, const char *fmt, ...)
+dfui_fail(struct dfu_file *f, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -69,7 +69,7 @@ dfu_fail(struct dfu_file *f, int err, const char *fmt, ...)
 }
 
 int
-dfu_fail_errno(struct dfu_file *f, int saved_errno, const char *fmt, ...)
+dfui_fail_errno(struct dfu_file *f, int saved_errno, const char *fmt, ...)
 {
 	va_list ap;
 	size_t n;
@@ -85,7 +85,7 @@ dfu_fail_errno(struct dfu_file *f, int saved_errno, const char *fmt, ...)
 }
 
 int
-dfu_diag_add(struct dfu_file *f, enum dfu_severity sev, const char *code,
+dfui_diag_add(struct dfu_file *f, enum dfu_severity sev, const char *code,
     uint64_t offset, const char *field, const char *fmt, ...)
 {
 	struct dfu_diag *d;
@@ -97,16 +97,16 @@ dfu_diag_add(struct dfu_file *f, enum dfu_severity sev, const char *code,
 	 * A hostile file can hold 65536 empty elements; past the limit only
 	 * errors are counted, and one last note says so.
 	 */
-	if (f->ndiags >= DFU_MAX_DIAGS) {
+	if (f->ndiags >= DFUI_MAX_DIAGS) {
 		if (sev == DFU_ERROR)
 			f->nerrors++;
 		return 0;
 	}
-	if (f->ndiags == DFU_MAX_DIAGS - 1 &&
+	if (f->ndiags == DFUI_MAX_DIAGS - 1 &&
 	    strcmp(code, "too-many-diagnostics") != 0) {
-		dfu_diag_add(f, DFU_NOTE, "too-many-diagnostics", offset, field,
+		dfui_diag_add(f, DFU_NOTE, "too-many-diagnostics", offset, field,
 		    "more than %d diagnostics: the rest are not listed",
-		    DFU_MAX_DIAGS - 1);
+		    DFUI_MAX_DIAGS - 1);
 		if (sev == DFU_ERROR)
 			f->nerrors++;
 		return 0;
@@ -116,7 +116,7 @@ dfu_diag_add(struct dfu_file *f, enum dfu_severity sev, const char *code,
 
 		d = realloc(f->diags, cap * sizeof(*d));
 		if (d == NULL)
-			return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+			return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 		f->diags = d;
 		f->diag_cap = cap;
 	}
@@ -124,7 +124,7 @@ dfu_diag_add(struct dfu_file *f, enum dfu_severity sev, const char *code,
 	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+		return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 	d = &f->diags[f->ndiags++];
 	d->severity = sev;
 	d->code = code;
@@ -144,7 +144,7 @@ dfu_diag_add(struct dfu_file *f, enum dfu_severity sev, const char *code,
 
 /* Stable: diagnostics at one offset keep the order they were found in. */
 void
-dfu_diag_sort(struct dfu_file *f)
+dfui_diag_sort(struct dfu_file *f)
 {
 	size_t i, j;
 	struct dfu_diag tmp;
@@ -159,7 +159,7 @@ dfu_diag_sort(struct dfu_file *f)
 }
 
 void
-dfu_diag_clear(struct dfu_file *f)
+dfui_diag_clear(struct dfu_file *f)
 {
 	size_t i;
 

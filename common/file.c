@@ -17,15 +17,15 @@ dfu_file_new(void)
 }
 
 static void
-source_free(struct dfu_source *src)
+source_free(struct dfui_source *src)
 {
-	if (src->kind == DFU_SRC_MEM)
+	if (src->kind == DFUI_SRC_MEM)
 		free(src->mem);
 	memset(src, 0, sizeof(*src));
 }
 
 void
-dfu_file_reset(struct dfu_file *f)
+dfui_file_reset(struct dfu_file *f)
 {
 	unsigned t, e;
 
@@ -38,7 +38,7 @@ dfu_file_reset(struct dfu_file *f)
 	}
 	free(f->targets);
 	source_free(&f->payload);
-	dfu_diag_clear(f);
+	dfui_diag_clear(f);
 	memset(f, 0, sizeof(*f));
 	f->in.fd = -1;
 }
@@ -48,14 +48,14 @@ dfu_file_free(struct dfu_file *f)
 {
 	if (f == NULL)
 		return;
-	dfu_file_reset(f);
+	dfui_file_reset(f);
 	free(f);
 }
 
-struct dfu_tgt *
-dfu_target_append(struct dfu_file *f)
+struct dfui_target *
+dfui_target_append(struct dfu_file *f)
 {
-	struct dfu_tgt *t;
+	struct dfui_target *t;
 
 	if (f->ntargets >= DFUSE_MAX_TARGETS)
 		return NULL;
@@ -69,10 +69,10 @@ dfu_target_append(struct dfu_file *f)
 	return t;
 }
 
-struct dfu_elem *
-dfu_elem_append(struct dfu_file *f, struct dfu_tgt *t)
+struct dfui_element *
+dfui_element_append(struct dfu_file *f, struct dfui_target *t)
 {
-	struct dfu_elem *e;
+	struct dfui_element *e;
 
 	if (f->nelements >= DFU_MAX_ELEMENTS)
 		return NULL;
@@ -145,7 +145,7 @@ dfu_file_element_count(const struct dfu_file *f, unsigned target)
 	return target < f->ntargets ? f->targets[target].nelems : 0;
 }
 
-static struct dfu_elem *
+static struct dfui_element *
 elem_at(const struct dfu_file *f, unsigned target, unsigned element)
 {
 	if (target >= f->ntargets || element >= f->targets[target].nelems)
@@ -156,7 +156,7 @@ elem_at(const struct dfu_file *f, unsigned target, unsigned element)
 const struct dfu_element *
 dfu_file_element(const struct dfu_file *f, unsigned target, unsigned element)
 {
-	struct dfu_elem *e = elem_at(f, target, element);
+	struct dfui_element *e = elem_at(f, target, element);
 
 	return e != NULL ? &e->pub : NULL;
 }
@@ -165,15 +165,15 @@ static int
 check_span(struct dfu_file *f, uint64_t size, uint64_t off, size_t len)
 {
 	if (off > size || len > size - off)
-		return dfu_fail(f, DFU_ERR_INVALID,
+		return dfui_fail(f, DFU_ERR_INVALID,
 		    "read of %zu bytes at %llu passes the end (%llu bytes)",
 		    len, (unsigned long long)off, (unsigned long long)size);
 	return 0;
 }
 
 int
-dfu_elem_read(struct dfu_file *f, const struct dfu_elem *e, uint64_t off,
-    void *buf, size_t len)
+dfui_element_read(struct dfu_file *f, const struct dfui_element *e,
+    uint64_t off, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	uint64_t n;
@@ -186,7 +186,7 @@ dfu_elem_read(struct dfu_file *f, const struct dfu_elem *e, uint64_t off,
 		n = e->src.size - off;
 		if (n > len)
 			n = len;
-		if ((rc = dfu_source_read(f, &e->src, off, p, (size_t)n)) != 0)
+		if ((rc = dfui_source_read(f, &e->src, off, p, (size_t)n)) != 0)
 			return rc;
 		p += n;
 		off += n;
@@ -206,7 +206,7 @@ dfu_elem_read(struct dfu_file *f, const struct dfu_elem *e, uint64_t off,
 	}
 	/* Only an element cut short by the end of its file gets here. */
 	if (len > 0)
-		return dfu_fail(f, DFU_ERR_FORMAT, "element at 0x%08x is "
+		return dfui_fail(f, DFU_ERR_FORMAT, "element at 0x%08x is "
 		    "truncated: its bytes from offset %llu are missing from the "
 		    "file", e->pub.address, (unsigned long long)off);
 	return 0;
@@ -216,13 +216,13 @@ int
 dfu_file_element_read(struct dfu_file *f, unsigned target, unsigned element,
     uint64_t off, void *buf, size_t len)
 {
-	struct dfu_elem *e = elem_at(f, target, element);
+	struct dfui_element *e = elem_at(f, target, element);
 
-	dfu_clear_error(f);
+	dfui_clear_error(f);
 	if (e == NULL)
-		return dfu_fail(f, DFU_ERR_INVALID, "no element %u in target %u",
+		return dfui_fail(f, DFU_ERR_INVALID, "no element %u in target %u",
 		    element, target);
-	return dfu_elem_read(f, e, off, buf, len);
+	return dfui_element_read(f, e, off, buf, len);
 }
 
 uint64_t
@@ -236,12 +236,12 @@ dfu_file_payload_read(struct dfu_file *f, uint64_t off, void *buf, size_t len)
 {
 	int rc;
 
-	dfu_clear_error(f);
+	dfui_clear_error(f);
 	if (f->format != DFU_FORMAT_PLAIN)
-		return dfu_fail(f, DFU_ERR_INVALID, "not a plain DFU file");
+		return dfui_fail(f, DFU_ERR_INVALID, "not a plain DFU file");
 	if ((rc = check_span(f, f->payload.size, off, len)) != 0)
 		return rc;
-	return dfu_source_read(f, &f->payload, off, buf, len);
+	return dfui_source_read(f, &f->payload, off, buf, len);
 }
 
 /* ---- building ---- */
@@ -250,11 +250,11 @@ int
 dfu_file_init(struct dfu_file *f, enum dfu_format format)
 {
 	if (format != DFU_FORMAT_PLAIN && format != DFU_FORMAT_DFUSE) {
-		dfu_clear_error(f);
-		return dfu_fail(f, DFU_ERR_INVALID, "unknown format %d",
+		dfui_clear_error(f);
+		return dfui_fail(f, DFU_ERR_INVALID, "unknown format %d",
 		    (int)format);
 	}
-	dfu_file_reset(f);
+	dfui_file_reset(f);
 	f->format = format;
 	f->has_suffix = 1;
 	f->suffix.bcdDevice = DFU_ID_ANY;
@@ -270,12 +270,12 @@ dfu_file_init(struct dfu_file *f, enum dfu_format format)
 static int
 check_building(struct dfu_file *f, enum dfu_format want)
 {
-	dfu_clear_error(f);
+	dfui_clear_error(f);
 	if (f->format == DFU_FORMAT_UNKNOWN)
-		return dfu_fail(f, DFU_ERR_INVALID,
+		return dfui_fail(f, DFU_ERR_INVALID,
 		    "call dfu_file_init() or read a file before building");
 	if (want != DFU_FORMAT_UNKNOWN && f->format != want)
-		return dfu_fail(f, DFU_ERR_INVALID, "only for %s files",
+		return dfui_fail(f, DFU_ERR_INVALID, "only for %s files",
 		    want == DFU_FORMAT_DFUSE ? "DfuSe" : "plain DFU");
 	return 0;
 }
@@ -284,9 +284,9 @@ int
 dfu_file_set_ids(struct dfu_file *f, uint16_t idVendor, uint16_t idProduct,
     uint16_t bcdDevice)
 {
-	dfu_clear_error(f);
+	dfui_clear_error(f);
 	if (f->format == DFU_FORMAT_UNKNOWN || !f->has_suffix)
-		return dfu_fail(f, DFU_ERR_INVALID, "the file has no suffix");
+		return dfui_fail(f, DFU_ERR_INVALID, "the file has no suffix");
 	f->suffix.idVendor = idVendor;
 	f->suffix.idProduct = idProduct;
 	f->suffix.bcdDevice = bcdDevice;
@@ -296,9 +296,9 @@ dfu_file_set_ids(struct dfu_file *f, uint16_t idVendor, uint16_t idProduct,
 int
 dfu_file_set_bcd_dfu(struct dfu_file *f, uint16_t bcdDFU)
 {
-	dfu_clear_error(f);
+	dfui_clear_error(f);
 	if (f->format == DFU_FORMAT_UNKNOWN || !f->has_suffix)
-		return dfu_fail(f, DFU_ERR_INVALID, "the file has no suffix");
+		return dfui_fail(f, DFU_ERR_INVALID, "the file has no suffix");
 	f->suffix.bcdDFU = bcdDFU;
 	return 0;
 }
@@ -306,21 +306,21 @@ dfu_file_set_bcd_dfu(struct dfu_file *f, uint16_t bcdDFU)
 int
 dfu_file_add_target(struct dfu_file *f, uint8_t alt, const char *name)
 {
-	struct dfu_tgt *t;
+	struct dfui_target *t;
 	int rc;
 
 	if ((rc = check_building(f, DFU_FORMAT_DFUSE)) != 0)
 		return rc;
 	if (name != NULL && strlen(name) > DFUSE_TARGET_NAME_SIZE - 1)
-		return dfu_fail(f, DFU_ERR_INVALID,
+		return dfui_fail(f, DFU_ERR_INVALID,
 		    "target name is %zu bytes, more than %d",
 		    strlen(name), DFUSE_TARGET_NAME_SIZE - 1);
 	if (f->ntargets >= DFUSE_MAX_TARGETS)
-		return dfu_fail(f, DFU_ERR_RANGE,
+		return dfui_fail(f, DFU_ERR_RANGE,
 		    "a DfuSe file holds at most %d targets", DFUSE_MAX_TARGETS);
-	t = dfu_target_append(f);
+	t = dfui_target_append(f);
 	if (t == NULL)
-		return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+		return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 	t->pub.bAlternateSetting = alt;
 	t->named = name != NULL;
 	t->pub.bTargetNamed = name != NULL;
@@ -337,17 +337,17 @@ dfu_file_add_target(struct dfu_file *f, uint8_t alt, const char *name)
  * dfuinfo and dfuflash refuse (dfuplan.h).
  */
 static int
-check_range(struct dfu_file *f, const struct dfu_tgt *t,
+check_range(struct dfu_file *f, const struct dfui_target *t,
     uint32_t address, uint64_t size, unsigned skip)
 {
 	if ((uint64_t)address + size > UINT64_C(0x100000000))
-		return dfu_fail(f, DFU_ERR_RANGE,
+		return dfui_fail(f, DFU_ERR_RANGE,
 		    "0x%08x + 0x%llx bytes passes the 4 GiB address space",
 		    address, (unsigned long long)size);
 	if (size == 0)
 		return 0;
 	for (unsigned ti = 0; ti < f->ntargets; ti++) {
-		const struct dfu_tgt *ot = &f->targets[ti];
+		const struct dfui_target *ot = &f->targets[ti];
 
 		if (ot != t && ot->pub.bAlternateSetting !=
 		    t->pub.bAlternateSetting)
@@ -359,7 +359,7 @@ check_range(struct dfu_file *f, const struct dfu_tgt *t,
 				continue;
 			if (address < (uint64_t)o->address + o->size &&
 			    o->address < (uint64_t)address + size)
-				return dfu_fail(f, DFU_ERR_RANGE,
+				return dfui_fail(f, DFU_ERR_RANGE,
 				    "0x%08x-0x%08llx overlaps element %u "
 				    "(0x%08x-0x%08llx) of target %u%s",
 				    address,
@@ -375,25 +375,25 @@ check_range(struct dfu_file *f, const struct dfu_tgt *t,
 
 static int
 add_element(struct dfu_file *f, unsigned target, uint32_t address,
-    const struct dfu_source *src)
+    const struct dfui_source *src)
 {
-	struct dfu_tgt *t;
-	struct dfu_elem *e;
+	struct dfui_target *t;
+	struct dfui_element *e;
 	int rc;
 
 	if ((rc = check_building(f, DFU_FORMAT_DFUSE)) != 0)
 		return rc;
 	if (target >= f->ntargets)
-		return dfu_fail(f, DFU_ERR_INVALID, "no target %u", target);
+		return dfui_fail(f, DFU_ERR_INVALID, "no target %u", target);
 	t = &f->targets[target];
 	if ((rc = check_range(f, t, address, src->size, UINT32_MAX)) != 0)
 		return rc;
 	if (f->nelements >= DFU_MAX_ELEMENTS)
-		return dfu_fail(f, DFU_ERR_RANGE,
+		return dfui_fail(f, DFU_ERR_RANGE,
 		    "more than %d elements in one file", DFU_MAX_ELEMENTS);
-	e = dfu_elem_append(f, t);
+	e = dfui_element_append(f, t);
 	if (e == NULL)
-		return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+		return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 	e->pub.address = address;
 	e->pub.size = (uint32_t)src->size;
 	e->src = *src;
@@ -404,18 +404,18 @@ int
 dfu_file_add_element_mem(struct dfu_file *f, unsigned target,
     uint32_t address, const void *data, uint32_t size)
 {
-	struct dfu_source src = { .kind = DFU_SRC_MEM, .size = size };
+	struct dfui_source src = { .kind = DFUI_SRC_MEM, .size = size };
 	int rc;
 
 	if (size > 0 && data == NULL) {
-		dfu_clear_error(f);
-		return dfu_fail(f, DFU_ERR_INVALID, "data is NULL");
+		dfui_clear_error(f);
+		return dfui_fail(f, DFU_ERR_INVALID, "data is NULL");
 	}
 	if (size > 0) {
 		src.mem = malloc(size);
 		if (src.mem == NULL) {
-			dfu_clear_error(f);
-			return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+			dfui_clear_error(f);
+			return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 		}
 		memcpy(src.mem, data, size);
 	}
@@ -424,7 +424,7 @@ dfu_file_add_element_mem(struct dfu_file *f, unsigned target,
 		free(src.mem);
 	/* On rc >= 0 the element owns src.mem.  The analyzer thinks a
 	 * failed add_element() may return 0, as it does not inline the
-	 * variadic dfu_fail() (.clang-tidy).
+	 * variadic dfui_fail() (.clang-tidy).
 	 * NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
 	return rc;
 }
@@ -433,13 +433,13 @@ int
 dfu_file_add_element_fd(struct dfu_file *f, unsigned target,
     uint32_t address, int fd, uint64_t offset, uint32_t size)
 {
-	struct dfu_source src = {
-		.kind = DFU_SRC_FD, .fd = fd, .offset = offset, .size = size,
+	struct dfui_source src = {
+		.kind = DFUI_SRC_FD, .fd = fd, .offset = offset, .size = size,
 	};
 
 	if (fd < 0 && size > 0) {
-		dfu_clear_error(f);
-		return dfu_fail(f, DFU_ERR_INVALID, "bad file descriptor");
+		dfui_clear_error(f);
+		return dfui_fail(f, DFU_ERR_INVALID, "bad file descriptor");
 	}
 	return add_element(f, target, address, &src);
 }
@@ -456,7 +456,7 @@ dfu_file_pad_elements(struct dfu_file *f, uint32_t multiple, uint8_t fill)
 		return 0;
 	/* Check every new size first, so that a failure changes nothing. */
 	for (t = 0; t < f->ntargets; t++) {
-		struct dfu_tgt *tg = &f->targets[t];
+		struct dfui_target *tg = &f->targets[t];
 
 		for (e = 0; e < tg->nelems; e++) {
 			struct dfu_element *el = &tg->elems[e].pub;
@@ -467,7 +467,7 @@ dfu_file_pad_elements(struct dfu_file *f, uint32_t multiple, uint8_t fill)
 				char why[sizeof(f->errmsg)];
 
 				memcpy(why, f->errmsg, sizeof(why));
-				return dfu_fail(f, rc,
+				return dfui_fail(f, rc,
 				    "padding element %u of target %u to %llu bytes: %s",
 				    e, t, (unsigned long long)sz, why);
 			}
@@ -476,20 +476,20 @@ dfu_file_pad_elements(struct dfu_file *f, uint32_t multiple, uint8_t fill)
 	/* Then make room for one more padding run in each element. */
 	for (t = 0; t < f->ntargets; t++)
 		for (e = 0; e < f->targets[t].nelems; e++) {
-			struct dfu_elem *el = &f->targets[t].elems[e];
-			struct dfu_fill *runs;
+			struct dfui_element *el = &f->targets[t].elems[e];
+			struct dfui_fill *runs;
 
 			if (el->pub.size % multiple == 0)
 				continue;
 			runs = realloc(el->fills,
 			    (el->nfills + 1) * sizeof(*runs));
 			if (runs == NULL)
-				return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+				return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 			el->fills = runs;
 		}
 	for (t = 0; t < f->ntargets; t++)
 		for (e = 0; e < f->targets[t].nelems; e++) {
-			struct dfu_elem *el = &f->targets[t].elems[e];
+			struct dfui_element *el = &f->targets[t].elems[e];
 
 			if (el->pub.size % multiple == 0)
 				continue;
@@ -503,7 +503,7 @@ dfu_file_pad_elements(struct dfu_file *f, uint32_t multiple, uint8_t fill)
 }
 
 static int
-set_payload(struct dfu_file *f, const struct dfu_source *src)
+set_payload(struct dfu_file *f, const struct dfui_source *src)
 {
 	int rc;
 
@@ -517,16 +517,16 @@ set_payload(struct dfu_file *f, const struct dfu_source *src)
 int
 dfu_file_set_payload_mem(struct dfu_file *f, const void *data, size_t size)
 {
-	struct dfu_source src = { .kind = DFU_SRC_MEM, .size = size };
+	struct dfui_source src = { .kind = DFUI_SRC_MEM, .size = size };
 	int rc;
 
-	dfu_clear_error(f);
+	dfui_clear_error(f);
 	if (size > 0 && data == NULL)
-		return dfu_fail(f, DFU_ERR_INVALID, "data is NULL");
+		return dfui_fail(f, DFU_ERR_INVALID, "data is NULL");
 	if (size > 0) {
 		src.mem = malloc(size);
 		if (src.mem == NULL)
-			return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+			return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 		memcpy(src.mem, data, size);
 	}
 	rc = set_payload(f, &src);
@@ -539,12 +539,12 @@ int
 dfu_file_set_payload_fd(struct dfu_file *f, int fd, uint64_t offset,
     uint64_t size)
 {
-	struct dfu_source src = {
-		.kind = DFU_SRC_FD, .fd = fd, .offset = offset, .size = size,
+	struct dfui_source src = {
+		.kind = DFUI_SRC_FD, .fd = fd, .offset = offset, .size = size,
 	};
 
-	dfu_clear_error(f);
+	dfui_clear_error(f);
 	if (fd < 0 && size > 0)
-		return dfu_fail(f, DFU_ERR_INVALID, "bad file descriptor");
+		return dfui_fail(f, DFU_ERR_INVALID, "bad file descriptor");
 	return set_payload(f, &src);
 }

@@ -20,7 +20,7 @@
 #define ADDRESS_SPACE (UINT64_C(1) << 32)
 
 static int
-parse_line(struct dfu_image *img, struct img_lines *r, uint8_t rec[261],
+parse_line(struct dfu_image *img, struct dfui_img_lines *r, uint8_t rec[261],
     size_t *nrec)
 {
 	const char *s = r->line;
@@ -32,25 +32,25 @@ parse_line(struct dfu_image *img, struct img_lines *r, uint8_t rec[261],
 	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		n--;
 	if (s[0] != ':')
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: does not start "
+		return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: does not start "
 		    "with ':'", r->lineno);
 	s++;
 	n--;
 	/* LL AAAA TT, 255 data bytes, CC: 520 digits at most. */
-	if ((len = img_record_bytes(img, r->lineno, s, n, 2 * 260, 2, rec)) < 0)
+	if ((len = dfui_img_record_bytes(img, r->lineno, s, n, 2 * 260, 2, rec)) < 0)
 		return (int)len;
 	n = (size_t)len;
 	if (n < 5)
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu bytes, "
+		return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu bytes, "
 		    "shorter than any record (5)", r->lineno, n);
 	if (n != 5u + rec[0])
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: byte count "
+		return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: byte count "
 		    "0x%02x says %u data bytes, the record holds %zu",
 		    r->lineno, rec[0], rec[0], n - 5);
 	for (size_t i = 0; i < n - 1; i++)
 		sum += rec[i];
 	if (((sum + rec[n - 1]) & 0xff) != 0)
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: checksum 0x%02x, "
+		return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: checksum 0x%02x, "
 		    "expected 0x%02x", r->lineno, rec[n - 1],
 		    (unsigned)(-sum & 0xff));
 	*nrec = n;
@@ -60,8 +60,8 @@ parse_line(struct dfu_image *img, struct img_lines *r, uint8_t rec[261],
 int
 dfu_image_load_ihex(struct dfu_image *img, int fd)
 {
-	struct img_lines *r;
-	struct img_batch b = { 0 };
+	struct dfui_img_lines *r;
+	struct dfui_img_batch b = { 0 };
 	uint8_t rec[261];
 	uint64_t base = 0;
 	unsigned long eof_line = 0, records = 0;
@@ -71,17 +71,17 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 
 	if (img == NULL || fd < 0)
 		return DFU_ERR_INVALID;
-	img_clear_error(img);
+	dfui_img_clear_error(img);
 	if ((r = malloc(sizeof(*r))) == NULL)
-		return img_fail(img, DFU_ERR_NOMEM, "out of memory");
-	img_lines_init(r, fd);
-	while ((rc = img_lines_next(r, img)) == 1) {
+		return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
+	dfui_img_lines_init(r, fd);
+	while ((rc = dfui_img_lines_next(r, img)) == 1) {
 		unsigned len, type, offset;
 
 		if (r->linelen == 0 || strspn(r->line, " \t") == r->linelen)
 			continue;
 		if (eof_line != 0) {
-			err = img_fail(img, DFU_ERR_FORMAT, "line %lu: record "
+			err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: record "
 			    "after the end of file record of line %lu",
 			    r->lineno, eof_line);
 			break;
@@ -90,29 +90,29 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 			break;
 		records++;
 		/* rec is filled: parse_line() returned 0 (the analyzer misses
-		 * that the variadic img_fail() never does, .clang-tidy).
+		 * that the variadic dfui_img_fail() never does, .clang-tidy).
 		 * NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign) */
 		len = rec[0];
 		offset = (unsigned)rec[1] << 8 | rec[2];
 		type = rec[3];
 		switch (type) {
 		case 0x00: {
-			struct img_piece p = { 0 };
+			struct dfui_img_piece p = { 0 };
 			uint64_t addr = base + offset;
 			uint8_t *copy;
 
 			if (len == 0)
 				break;
 			if (addr + len > ADDRESS_SPACE) {
-				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: "
 				    "%u bytes at 0x%08llx run past 4 GiB",
 				    r->lineno, len, (unsigned long long)addr);
 				break;
 			}
-			copy = img_alloc(img, len);
-			p.origin = img_strf(img, "line %lu", r->lineno);
+			copy = dfui_img_alloc(img, len);
+			p.origin = dfui_img_strf(img, "line %lu", r->lineno);
 			if (copy == NULL || p.origin == NULL) {
-				err = img_fail(img, DFU_ERR_NOMEM,
+				err = dfui_img_fail(img, DFU_ERR_NOMEM,
 				    "out of memory");
 				break;
 			}
@@ -129,18 +129,18 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 			 */
 			if (segmented && offset + len > 0x10000) {
 				p.size = 0x10000 - offset;
-				if ((err = img_batch_add(img, &b, &p)) != 0)
+				if ((err = dfui_img_batch_add(img, &b, &p)) != 0)
 					break;
 				p.addr = (uint32_t)base;
 				p.mem = copy + p.size;
 				p.size = len - p.size;
 			}
-			err = img_batch_add(img, &b, &p);
+			err = dfui_img_batch_add(img, &b, &p);
 			break;
 		}
 		case 0x01:
 			if (len != 0)
-				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: "
 				    "end of file record (type 01) with %u data "
 				    "bytes, expected 0", r->lineno, len);
 			eof_line = r->lineno;
@@ -148,7 +148,7 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 		case 0x02:
 		case 0x04:
 			if (len != 2) {
-				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: "
 				    "type %02x record with %u data bytes, "
 				    "expected 2", r->lineno, type, len);
 				break;
@@ -160,7 +160,7 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 		case 0x03:
 		case 0x05:
 			if (len != 4) {
-				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: "
 				    "type %02x record with %u data bytes, "
 				    "expected 4", r->lineno, type, len);
 				break;
@@ -175,7 +175,7 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 			has_entry = 1;
 			break;
 		default:
-			err = img_fail(img, DFU_ERR_FORMAT, "line %lu: unknown "
+			err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: unknown "
 			    "record type %02x", r->lineno, type);
 			break;
 		}
@@ -185,16 +185,16 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 	if (rc < 0)
 		err = rc;
 	if (err == 0 && records == 0)
-		err = img_fail(img, DFU_ERR_FORMAT, "no records");
+		err = dfui_img_fail(img, DFU_ERR_FORMAT, "no records");
 	else if (err == 0 && eof_line == 0)
-		err = img_fail(img, DFU_ERR_FORMAT, "line %lu: the file ends "
+		err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: the file ends "
 		    "without an end of file record (type 01): truncated?",
 		    r->lineno - 1);
 	free(r);
 	if (err == 0)
-		err = img_commit(img, &b);
+		err = dfui_img_commit(img, &b);
 	if (err == 0 && has_entry)
-		img_set_entry(img, entry);
-	img_batch_free(&b);
+		dfui_img_set_entry(img, entry);
+	dfui_img_batch_free(&b);
 	return err;
 }

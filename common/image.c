@@ -27,7 +27,7 @@ struct range {
 };
 
 struct dfu_image {
-	struct img_piece *pieces;
+	struct dfui_img_piece *pieces;
 	size_t npieces;
 	struct range *ranges;
 	size_t nranges;
@@ -42,14 +42,14 @@ struct dfu_image {
 /* ---- errors and the pool ------------------------------------------------ */
 
 void
-img_clear_error(struct dfu_image *img)
+dfui_img_clear_error(struct dfu_image *img)
 {
 	img->errmsg[0] = '\0';
 	img->err_errno = 0;
 }
 
 int
-img_fail(struct dfu_image *img, int err, const char *fmt, ...)
+dfui_img_fail(struct dfu_image *img, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -61,7 +61,8 @@ img_fail(struct dfu_image *img, int err, const char *fmt, ...)
 }
 
 int
-img_fail_errno(struct dfu_image *img, int saved_errno, const char *fmt, ...)
+dfui_img_fail_errno(struct dfu_image *img, int saved_errno, const char *fmt,
+    ...)
 {
 	va_list ap;
 	size_t n;
@@ -89,7 +90,7 @@ dfu_image_errno(const struct dfu_image *img)
 }
 
 void *
-img_alloc(struct dfu_image *img, size_t n)
+dfui_img_alloc(struct dfu_image *img, size_t n)
 {
 	struct pool_block *b = img->pool;
 	void *p;
@@ -117,7 +118,7 @@ img_alloc(struct dfu_image *img, size_t n)
 }
 
 const char *
-img_strf(struct dfu_image *img, const char *fmt, ...)
+dfui_img_strf(struct dfu_image *img, const char *fmt, ...)
 {
 	va_list ap;
 	char *p;
@@ -126,7 +127,7 @@ img_strf(struct dfu_image *img, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (p = img_alloc(img, (size_t)n + 1)) == NULL)
+	if (n < 0 || (p = dfui_img_alloc(img, (size_t)n + 1)) == NULL)
 		return NULL;
 	va_start(ap, fmt);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
@@ -159,7 +160,7 @@ dfu_image_free(struct dfu_image *img)
 }
 
 void
-img_set_entry(struct dfu_image *img, uint32_t entry)
+dfui_img_set_entry(struct dfu_image *img, uint32_t entry)
 {
 	img->has_entry = 1;
 	img->entry = entry;
@@ -211,15 +212,15 @@ dfu_image_detect(const void *buf, size_t len)
 /* ---- batches and commits -------------------------------------------------- */
 
 int
-img_batch_add(struct dfu_image *img, struct img_batch *b,
-    const struct img_piece *p)
+dfui_img_batch_add(struct dfu_image *img, struct dfui_img_batch *b,
+    const struct dfui_img_piece *p)
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
-		struct img_piece *v = reallocarray(b->v, cap, sizeof(*v));
+		struct dfui_img_piece *v = reallocarray(b->v, cap, sizeof(*v));
 
 		if (v == NULL)
-			return img_fail(img, DFU_ERR_NOMEM, "out of memory");
+			return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
 		b->v = v;
 		b->cap = cap;
 	}
@@ -230,7 +231,7 @@ img_batch_add(struct dfu_image *img, struct img_batch *b,
 }
 
 void
-img_batch_free(struct img_batch *b)
+dfui_img_batch_free(struct dfui_img_batch *b)
 {
 	free(b->v);
 	b->v = NULL;
@@ -240,7 +241,7 @@ img_batch_free(struct img_batch *b)
 static int
 cmp_piece(const void *a, const void *b)
 {
-	const struct img_piece *x = a, *y = b;
+	const struct dfui_img_piece *x = a, *y = b;
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
@@ -248,14 +249,14 @@ cmp_piece(const void *a, const void *b)
 }
 
 static uint64_t
-piece_end(const struct img_piece *p)
+piece_end(const struct dfui_img_piece *p)
 {
 	return (uint64_t)p->addr + p->size;
 }
 
 /* Index of the piece holding addr in v[0..n), or n if none. */
 static size_t
-find_piece(const struct img_piece *v, size_t n, uint64_t addr)
+find_piece(const struct dfui_img_piece *v, size_t n, uint64_t addr)
 {
 	size_t lo = 0, hi = n;
 
@@ -274,22 +275,22 @@ find_piece(const struct img_piece *v, size_t n, uint64_t addr)
 
 /* Copy len bytes of piece p from byte skip on. */
 static int
-piece_read(struct dfu_image *img, const struct img_piece *p, uint64_t skip,
+piece_read(struct dfu_image *img, const struct dfui_img_piece *p, uint64_t skip,
     void *buf, size_t len)
 {
 	if (p->fd < 0) {
 		memcpy(buf, p->mem + skip, len);
 		return 0;
 	}
-	if (img_pread(p->fd, buf, len, p->off + skip) != 0)
-		return img_fail_errno(img, errno, "%s: read at offset 0x%llx",
+	if (dfui_img_pread(p->fd, buf, len, p->off + skip) != 0)
+		return dfui_img_fail_errno(img, errno, "%s: read at offset 0x%llx",
 		    p->origin, (unsigned long long)p->off + skip);
 	return 0;
 }
 
 /* Copy [addr, addr + len) from the sorted pieces v[0..n). */
 static int
-pieces_read(struct dfu_image *img, const struct img_piece *v, size_t n,
+pieces_read(struct dfu_image *img, const struct dfui_img_piece *v, size_t n,
     uint64_t addr, uint8_t *buf, size_t len)
 {
 	size_t i = find_piece(v, n, addr);
@@ -300,7 +301,7 @@ pieces_read(struct dfu_image *img, const struct img_piece *v, size_t n,
 		uint64_t skip;
 
 		if (i >= n || v[i].addr > addr || piece_end(&v[i]) <= addr)
-			return img_fail(img, DFU_ERR_RANGE, "0x%08llx is not "
+			return dfui_img_fail(img, DFU_ERR_RANGE, "0x%08llx is not "
 			    "in the image", (unsigned long long)addr);
 		skip = addr - v[i].addr;
 		take = v[i].size - skip < len ? (size_t)(v[i].size - skip) : len;
@@ -326,9 +327,9 @@ build_ranges(struct dfu_image *img)
 	if (img->npieces == 0)
 		return 0;
 	if ((r = calloc(img->npieces, sizeof(*r))) == NULL)
-		return img_fail(img, DFU_ERR_NOMEM, "out of memory");
+		return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
 	for (i = 0; i < img->npieces; i++) {
-		const struct img_piece *p = &img->pieces[i];
+		const struct dfui_img_piece *p = &img->pieces[i];
 
 		if (n > 0 && (uint64_t)r[n - 1].addr + r[n - 1].size == p->addr) {
 			r[n - 1].size += p->size;
@@ -349,9 +350,9 @@ build_ranges(struct dfu_image *img)
  * piece, so an overlap can be checked byte by byte against them.
  */
 int
-img_commit(struct dfu_image *img, struct img_batch *b)
+dfui_img_commit(struct dfu_image *img, struct dfui_img_batch *b)
 {
-	struct img_piece *all, *out;
+	struct dfui_img_piece *all, *out;
 	size_t n = img->npieces + b->n, nout = 0, i;
 	uint64_t end = 0;
 	uint8_t x[256], y[256];
@@ -364,17 +365,17 @@ img_commit(struct dfu_image *img, struct img_batch *b)
 	if (all == NULL || out == NULL) {
 		free(all);
 		free(out);
-		img_batch_free(b);
-		return img_fail(img, DFU_ERR_NOMEM, "out of memory");
+		dfui_img_batch_free(b);
+		return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
 	}
 	if (img->npieces > 0)
 		memcpy(all, img->pieces, img->npieces * sizeof(*all));
 	memcpy(all + img->npieces, b->v, b->n * sizeof(*all));
-	img_batch_free(b);
+	dfui_img_batch_free(b);
 	qsort(all, n, sizeof(*all), cmp_piece);
 
 	for (i = 0; i < n && err == 0; i++) {
-		struct img_piece p = all[i];
+		struct dfui_img_piece p = all[i];
 		uint64_t pend = piece_end(&p), oend, a;
 		size_t j;
 
@@ -399,7 +400,7 @@ img_commit(struct dfu_image *img, struct img_batch *b)
 					j = find_piece(out, nout, a + k);
 					if (!out[j].same_ok)
 						goto overlap;
-					err = img_fail(img, DFU_ERR_RANGE,
+					err = dfui_img_fail(img, DFU_ERR_RANGE,
 					    "%s: 0x%08llx holds 0x%02x, but %s "
 					    "put 0x%02x there", p.origin,
 					    (unsigned long long)a + k, y[k],
@@ -423,7 +424,7 @@ img_commit(struct dfu_image *img, struct img_batch *b)
 		end = pend;
 		continue;
 overlap:
-		err = img_fail(img, DFU_ERR_RANGE, "%s at 0x%08x-0x%08llx "
+		err = dfui_img_fail(img, DFU_ERR_RANGE, "%s at 0x%08x-0x%08llx "
 		    "overlaps %s at 0x%08x-0x%08llx", p.origin, p.addr,
 		    (unsigned long long)(pend - 1), out[j].origin,
 		    out[j].addr, (unsigned long long)(piece_end(&out[j]) - 1));
@@ -443,31 +444,31 @@ int
 dfu_image_add_mem(struct dfu_image *img, uint32_t address, const void *data,
     uint32_t size, const char *origin)
 {
-	struct img_batch b = { 0 };
-	struct img_piece p = { 0 };
+	struct dfui_img_batch b = { 0 };
+	struct dfui_img_piece p = { 0 };
 	uint8_t *copy;
 	int err;
 
 	if (img == NULL || (data == NULL && size > 0))
 		return DFU_ERR_INVALID;
-	img_clear_error(img);
+	dfui_img_clear_error(img);
 	if ((uint64_t)address + size > ADDRESS_SPACE)
-		return img_fail(img, DFU_ERR_RANGE, "%s: 0x%08x + 0x%x bytes "
+		return dfui_img_fail(img, DFU_ERR_RANGE, "%s: 0x%08x + 0x%x bytes "
 		    "runs past 4 GiB", origin ? origin : "data", address, size);
 	if (size == 0)
 		return 0;
-	copy = img_alloc(img, size);
-	p.origin = img_strf(img, "%s", origin != NULL ? origin : "data");
+	copy = dfui_img_alloc(img, size);
+	p.origin = dfui_img_strf(img, "%s", origin != NULL ? origin : "data");
 	if (copy == NULL || p.origin == NULL)
-		return img_fail(img, DFU_ERR_NOMEM, "out of memory");
+		return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
 	memcpy(copy, data, size);
 	p.addr = address;
 	p.size = size;
 	p.fd = -1;
 	p.mem = copy;
-	if ((err = img_batch_add(img, &b, &p)) != 0)
+	if ((err = dfui_img_batch_add(img, &b, &p)) != 0)
 		return err;
-	return img_commit(img, &b);
+	return dfui_img_commit(img, &b);
 }
 
 /* ---- contents ------------------------------------------------------------- */
@@ -518,9 +519,9 @@ dfu_image_read(struct dfu_image *img, uint32_t address, void *buf,
 {
 	if (img == NULL || (buf == NULL && len > 0))
 		return DFU_ERR_INVALID;
-	img_clear_error(img);
+	dfui_img_clear_error(img);
 	if ((uint64_t)address + len > ADDRESS_SPACE)
-		return img_fail(img, DFU_ERR_RANGE, "0x%08x + 0x%zx bytes runs "
+		return dfui_img_fail(img, DFU_ERR_RANGE, "0x%08x + 0x%zx bytes runs "
 		    "past 4 GiB", address, len);
 	return pieces_read(img, img->pieces, img->npieces, address, buf, len);
 }
@@ -539,7 +540,7 @@ one_file_run(const struct dfu_image *img, uint64_t start, uint64_t end,
 	uint64_t next_off = 0, next_addr = start;
 
 	for (; i < img->npieces && img->pieces[i].addr < end; i++) {
-		const struct img_piece *p = &img->pieces[i];
+		const struct dfui_img_piece *p = &img->pieces[i];
 		uint64_t at = p->off + (start > p->addr ? start - p->addr : 0);
 
 		if (p->fd < 0)
@@ -567,7 +568,7 @@ add_one(struct dfu_image *img, struct dfu_file *f, unsigned target,
 	int fd = -1, err;
 
 	if (size > UINT32_MAX)
-		return img_fail(img, DFU_ERR_RANGE, "0x%08llx-0x%08llx: %llu "
+		return dfui_img_fail(img, DFU_ERR_RANGE, "0x%08llx-0x%08llx: %llu "
 		    "bytes, more than an element can hold (4 GiB - 1)",
 		    (unsigned long long)start, (unsigned long long)end - 1,
 		    (unsigned long long)size);
@@ -576,7 +577,7 @@ add_one(struct dfu_image *img, struct dfu_file *f, unsigned target,
 		    off, (uint32_t)size);
 	} else {
 		if ((buf = malloc(size)) == NULL)
-			return img_fail(img, DFU_ERR_NOMEM, "out of memory "
+			return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory "
 			    "for an element of %llu bytes",
 			    (unsigned long long)size);
 		memset(buf, fill, size);
@@ -584,7 +585,7 @@ add_one(struct dfu_image *img, struct dfu_file *f, unsigned target,
 		if (i == img->npieces)
 			i = 0;
 		for (; i < img->npieces && img->pieces[i].addr < end; i++) {
-			const struct img_piece *p = &img->pieces[i];
+			const struct dfui_img_piece *p = &img->pieces[i];
 			uint64_t a = p->addr > start ? p->addr : start;
 			uint64_t e = piece_end(p) < end ? piece_end(p) : end;
 
@@ -601,7 +602,7 @@ add_one(struct dfu_image *img, struct dfu_file *f, unsigned target,
 		free(buf);
 	}
 	if (err < 0)
-		return img_fail(img, err, "%s", *dfu_file_errmsg(f) != '\0' ?
+		return dfui_img_fail(img, err, "%s", *dfu_file_errmsg(f) != '\0' ?
 		    dfu_file_errmsg(f) : dfu_strerror(err));
 	return 0;
 }
@@ -619,7 +620,7 @@ dfu_image_add_elements(struct dfu_image *img, struct dfu_file *f,
 		*nelements = 0;
 	if (img == NULL || f == NULL || first > last)
 		return DFU_ERR_INVALID;
-	img_clear_error(img);
+	dfui_img_clear_error(img);
 	for (size_t i = 0; i < img->nranges; i++) {
 		uint64_t a = img->ranges[i].addr;
 		uint64_t e = a + img->ranges[i].size;
@@ -655,7 +656,7 @@ dfu_image_add_elements(struct dfu_image *img, struct dfu_file *f,
 /* ---- helpers for the loaders ---------------------------------------------- */
 
 int
-img_pread(int fd, void *buf, size_t len, uint64_t off)
+dfui_img_pread(int fd, void *buf, size_t len, uint64_t off)
 {
 	ssize_t n;
 
@@ -677,7 +678,7 @@ img_pread(int fd, void *buf, size_t len, uint64_t off)
 }
 
 int
-img_hexval(int c)
+dfui_img_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -689,11 +690,11 @@ img_hexval(int c)
 }
 
 long
-img_unhex(const char *s, size_t n, uint8_t *out)
+dfui_img_unhex(const char *s, size_t n, uint8_t *out)
 {
 	for (size_t i = 0; i + 1 < n; i += 2) {
-		int h = img_hexval((unsigned char)s[i]);
-		int l = img_hexval((unsigned char)s[i + 1]);
+		int h = dfui_img_hexval((unsigned char)s[i]);
+		int l = dfui_img_hexval((unsigned char)s[i + 1]);
 
 		if (h < 0)
 			return (long)i;
@@ -705,7 +706,7 @@ img_unhex(const char *s, size_t n, uint8_t *out)
 }
 
 void
-img_lines_init(struct img_lines *r, int fd)
+dfui_img_lines_init(struct dfui_img_lines *r, int fd)
 {
 	r->fd = fd;
 	r->pos = r->len = 0;
@@ -716,7 +717,7 @@ img_lines_init(struct img_lines *r, int fd)
 }
 
 int
-img_lines_next(struct img_lines *r, struct dfu_image *img)
+dfui_img_lines_next(struct dfui_img_lines *r, struct dfu_image *img)
 {
 	size_t n = 0;
 	int any = 0;
@@ -734,7 +735,7 @@ img_lines_next(struct img_lines *r, struct dfu_image *img)
 			if (got < 0 && errno == EINTR)
 				continue;
 			if (got < 0)
-				return img_fail_errno(img, errno, "line %lu: "
+				return dfui_img_fail_errno(img, errno, "line %lu: "
 				    "read", r->lineno);
 			if (got == 0) {
 				r->eof = 1;
@@ -748,12 +749,12 @@ img_lines_next(struct img_lines *r, struct dfu_image *img)
 		if (c == '\n')
 			break;
 		if (c == '\0')
-			return img_fail(img, DFU_ERR_FORMAT, "line %lu: a NUL "
+			return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: a NUL "
 			    "byte: not a text file", r->lineno);
-		if (n == IMG_LINE_MAX)
-			return img_fail(img, DFU_ERR_FORMAT, "line %lu: more "
+		if (n == DFUI_IMG_LINE_MAX)
+			return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: more "
 			    "than %d characters, longer than any record",
-			    r->lineno, IMG_LINE_MAX);
+			    r->lineno, DFUI_IMG_LINE_MAX);
 		r->line[n++] = (char)c;
 	}
 	if (!any)
@@ -766,25 +767,25 @@ img_lines_next(struct img_lines *r, struct dfu_image *img)
 }
 
 long
-img_record_bytes(struct dfu_image *img, unsigned long lineno, const char *s,
-    size_t n, size_t max_digits, size_t col0, uint8_t *out)
+dfui_img_record_bytes(struct dfu_image *img, unsigned long lineno,
+    const char *s, size_t n, size_t max_digits, size_t col0, uint8_t *out)
 {
 	long bad;
 
 	if (n > max_digits)
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu "
+		return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu "
 		    "hexadecimal digits, more than any record holds (%zu)",
 		    lineno, n, max_digits);
-	if ((bad = img_unhex(s, n & ~(size_t)1, out)) >= 0 ||
-	    (n % 2 != 0 && img_hexval((unsigned char)s[n - 1]) < 0)) {
+	if ((bad = dfui_img_unhex(s, n & ~(size_t)1, out)) >= 0 ||
+	    (n % 2 != 0 && dfui_img_hexval((unsigned char)s[n - 1]) < 0)) {
 		size_t col = bad >= 0 ? (size_t)bad : n - 1;
 
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu, column %zu: "
+		return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu, column %zu: "
 		    "'%c' is not a hexadecimal digit", lineno, col + col0,
 		    s[col] >= ' ' && s[col] < 127 ? s[col] : '?');
 	}
 	if (n % 2 != 0)
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: odd number of "
+		return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: odd number of "
 		    "hexadecimal digits", lineno);
 	return (long)(n / 2);
 }

@@ -14,7 +14,7 @@
  * One run of bytes at an address: a copy owned by the image (mem) or a
  * region of a borrowed file (fd >= 0, read with pread() at off).
  */
-struct img_piece {
+struct dfui_img_piece {
 	uint32_t addr;
 	uint32_t size;
 	int fd;			/* -1 for mem */
@@ -27,78 +27,78 @@ struct img_piece {
 };
 
 /* A batch of pieces a loader collects before committing them. */
-struct img_batch {
-	struct img_piece *v;
+struct dfui_img_batch {
+	struct dfui_img_piece *v;
 	size_t n, cap;
 };
 
 /* Drop the previous error; set one (returns err). */
-void img_clear_error(struct dfu_image *img);
-int img_fail(struct dfu_image *img, int err, const char *fmt, ...)
+void dfui_img_clear_error(struct dfu_image *img);
+int dfui_img_fail(struct dfu_image *img, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int img_fail_errno(struct dfu_image *img, int saved_errno, const char *fmt,
-		   ...) __attribute__((format(printf, 3, 4)));
+int dfui_img_fail_errno(struct dfu_image *img, int saved_errno, const char *fmt,
+			...) __attribute__((format(printf, 3, 4)));
 
 /* Allocate from the image's pool (freed with the image); NULL if no memory. */
-void *img_alloc(struct dfu_image *img, size_t n);
+void *dfui_img_alloc(struct dfu_image *img, size_t n);
 /* printf into the pool. */
-const char *img_strf(struct dfu_image *img, const char *fmt, ...)
+const char *dfui_img_strf(struct dfu_image *img, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Append a piece to a batch; DFU_ERR_NOMEM (message set on img). */
-int img_batch_add(struct dfu_image *img, struct img_batch *b,
-		  const struct img_piece *p);
-void img_batch_free(struct img_batch *b);
+int dfui_img_batch_add(struct dfu_image *img, struct dfui_img_batch *b,
+		       const struct dfui_img_piece *p);
+void dfui_img_batch_free(struct dfui_img_batch *b);
 
 /*
  * Merge a batch into the image: sort, check overlaps (DFU_ERR_RANGE with
  * both origins named), keep the image unchanged on failure.  The batch is
  * emptied either way.
  */
-int img_commit(struct dfu_image *img, struct img_batch *b);
+int dfui_img_commit(struct dfu_image *img, struct dfui_img_batch *b);
 
-void img_set_entry(struct dfu_image *img, uint32_t entry);
+void dfui_img_set_entry(struct dfu_image *img, uint32_t entry);
 
 /* pread() all of len bytes; -1 with errno set (EIO for a short file). */
-int img_pread(int fd, void *buf, size_t len, uint64_t off);
+int dfui_img_pread(int fd, void *buf, size_t len, uint64_t off);
 
 /*
  * Sequential line reader for the text formats: lines of at most
- * IMG_LINE_MAX characters, without the LF and a CR before it.
+ * DFUI_IMG_LINE_MAX characters, without the LF and a CR before it.
  */
-#define IMG_LINE_MAX 600
-struct img_lines {
+#define DFUI_IMG_LINE_MAX 600
+struct dfui_img_lines {
 	int fd;
 	uint8_t buf[1 << 16];
 	size_t pos, len;
 	int eof;
 	unsigned long lineno;
-	char line[IMG_LINE_MAX + 1];
+	char line[DFUI_IMG_LINE_MAX + 1];
 	size_t linelen;
 };
-void img_lines_init(struct img_lines *r, int fd);
+void dfui_img_lines_init(struct dfui_img_lines *r, int fd);
 /*
  * 1 with the next line in r->line (NUL-terminated, r->linelen long), 0 at
  * the end of the input, or a negative error with the message on img (a
  * line too long, a NUL byte, a read error).
  */
-int img_lines_next(struct img_lines *r, struct dfu_image *img);
+int dfui_img_lines_next(struct dfui_img_lines *r, struct dfu_image *img);
 
 /* Value of a hexadecimal digit, -1 if c is not one. */
-int img_hexval(int c);
+int dfui_img_hexval(int c);
 /*
  * Decode the hexadecimal digits of s (n characters, n even) into out.
  * Returns -1, or the index of the first character that is not a digit.
  */
-long img_unhex(const char *s, size_t n, uint8_t *out);
+long dfui_img_unhex(const char *s, size_t n, uint8_t *out);
 /*
  * The record digits of a HEX or S-record line: n characters of s, which
  * start at column `col0` (1-based) of line `lineno`, into out.  At most
  * max_digits digits; every character a digit; an even count.  Returns
  * the number of bytes, or a negative error with "line N..." on img.
  */
-long img_record_bytes(struct dfu_image *img, unsigned long lineno,
-		      const char *s, size_t n, size_t max_digits, size_t col0,
-		      uint8_t *out);
+long dfui_img_record_bytes(struct dfu_image *img, unsigned long lineno,
+			   const char *s, size_t n, size_t max_digits, size_t col0,
+			   uint8_t *out);
 
 #endif /* DFU_IMAGE_PRIVATE_H */

@@ -1,6 +1,7 @@
 /*
  * read.c - reading a DFU file: format detection, the suffix, the CRC,
- * vendor prefixes and plain payloads.  The DfuSe walk is in dfuse.c.
+ * vendor prefixes and plain payloads.  The DfuSe walk is in dfuse.c, the
+ * byte sources it reads through in source.c.
  *
  * Nothing is loaded: the reader looks at the first and last bytes, walks
  * the headers with positioned reads and streams the whole file once for
@@ -16,78 +17,6 @@
 #include <unistd.h>
 
 #include "dfufile_private.h"
-
-int
-dfu_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	ssize_t n;
-
-	if (off > f->in.size || len > f->in.size - off)
-		return dfu_fail(f, DFU_ERR_IO,
-		    "read of %zu bytes at offset %llu passes the end of the input",
-		    len, (unsigned long long)off);
-	if (f->in.fd < 0) {
-		memcpy(buf, f->in.mem + off, len);
-		return 0;
-	}
-	while (len > 0) {
-		n = pread(f->in.fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return dfu_fail_errno(f, errno, "read at offset %llu",
-			    (unsigned long long)off);
-		}
-		if (n == 0)
-			return dfu_fail(f, DFU_ERR_IO,
-			    "the input shrank while it was read (offset %llu)",
-			    (unsigned long long)off);
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int
-dfu_source_read(struct dfu_file *f, const struct dfu_source *src,
-    uint64_t off, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	ssize_t n;
-
-	switch (src->kind) {
-	case DFU_SRC_MEM:
-		memcpy(buf, src->mem + off, len);
-		return 0;
-	case DFU_SRC_INPUT:
-		return dfu_input_read(f, src->offset + off, buf, len);
-	case DFU_SRC_FD:
-		off += src->offset;
-		while (len > 0) {
-			n = pread(src->fd, p, len, (off_t)off);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				return dfu_fail_errno(f, errno,
-				    "read of element data at offset %llu",
-				    (unsigned long long)off);
-			}
-			if (n == 0)
-				return dfu_fail(f, DFU_ERR_IO,
-				    "element data ends early: input shorter "
-				    "than declared (offset %llu)",
-				    (unsigned long long)off);
-			p += n;
-			off += (uint64_t)n;
-			len -= (size_t)n;
-		}
-		return 0;
-	default:
-		return dfu_fail(f, DFU_ERR_INVALID, "element has no data");
-	}
-}
 
 /*
  * dwCRC over [0, end): one streaming pass.  When `split` is non-zero, the
@@ -111,15 +40,15 @@ crc_pass(struct dfu_file *f, uint64_t end, uint64_t split, uint32_t *whole,
 			    (size_t)(end - split));
 		return 0;
 	}
-	buf = malloc(end < DFU_IO_CHUNK ? (size_t)end + 1 : DFU_IO_CHUNK);
+	buf = malloc(end < DFUI_IO_CHUNK ? (size_t)end + 1 : DFUI_IO_CHUNK);
 	if (buf == NULL)
-		return dfu_fail(f, DFU_ERR_NOMEM, "out of memory");
+		return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 #ifdef POSIX_FADV_SEQUENTIAL
 	posix_fadvise(f->in.fd, 0, (off_t)end, POSIX_FADV_SEQUENTIAL);
 #endif
 	while (off < end) {
-		n = end - off < DFU_IO_CHUNK ? (size_t)(end - off) : DFU_IO_CHUNK;
-		if ((rc = dfu_input_read(f, off, buf, n)) != 0)
+		n = end - off < DFUI_IO_CHUNK ? (size_t)(end - off) : DFUI_IO_CHUNK;
+		if ((rc = dfui_input_read(f, off, buf, n)) != 0)
 			break;
 		c = dfu_crc_update(c, buf, n);
 		if (split > 0 && off + n > split) {
@@ -158,13 +87,13 @@ detect_vendor_prefix(struct dfu_file *f, const uint8_t *head, uint64_t end)
 
 	if (end >= DFU_STELLARIS_PREFIX_SIZE && head[0] == 0x01 &&
 	    head[1] == 0x00 &&
-	    dfu_le32(head + 4) == end - DFU_STELLARIS_PREFIX_SIZE) {
+	    dfui_le32(head + 4) == end - DFU_STELLARIS_PREFIX_SIZE) {
 		v->kind = DFU_VENDOR_PREFIX_STELLARIS;
 		v->size = DFU_STELLARIS_PREFIX_SIZE;
-		v->address = (uint32_t)dfu_le16(head + 2) * 1024u;
-		v->length = dfu_le32(head + 4);
+		v->address = (uint32_t)dfui_le16(head + 2) * 1024u;
+		v->length = dfui_le32(head + 4);
 		f->has_vendor_prefix = 1;
-		return dfu_diag_add(f, DFU_NOTE, "vendor-prefix", 0, "prefix",
+		return dfui_diag_add(f, DFU_NOTE, "vendor-prefix", 0, "prefix",
 		    "TI Stellaris DFU prefix (8 bytes): flash address 0x%08x, "
 		    "payload %u bytes", v->address, v->length);
 	}
@@ -174,9 +103,9 @@ detect_vendor_prefix(struct dfu_file *f, const uint8_t *head, uint64_t end)
 		v->kind = DFU_VENDOR_PREFIX_LPC;
 		v->size = DFU_LPC_PREFIX_SIZE;
 		v->address = 0;
-		v->length = dfu_le16(head + 2);
+		v->length = dfui_le16(head + 2);
 		f->has_vendor_prefix = 1;
-		rc = dfu_diag_add(f, DFU_NOTE, "vendor-prefix", 0, "prefix",
+		rc = dfui_diag_add(f, DFU_NOTE, "vendor-prefix", 0, "prefix",
 		    "NXP LPC DFU prefix (16 bytes): image of %u blocks of 512 "
 		    "bytes", v->length);
 		if (rc != 0)
@@ -184,7 +113,7 @@ detect_vendor_prefix(struct dfu_file *f, const uint8_t *head, uint64_t end)
 		payload = end - DFU_LPC_PREFIX_SIZE;
 		blocks = (payload + 511) / 512;
 		if (blocks != v->length)
-			return dfu_diag_add(f, DFU_NOTE, "vendor-prefix-length",
+			return dfui_diag_add(f, DFU_NOTE, "vendor-prefix-length",
 			    2, "prefix",
 			    "the LPC prefix declares %u blocks of 512 bytes, "
 			    "the payload of %llu bytes needs %llu", v->length,
@@ -203,27 +132,27 @@ suffix_notes(struct dfu_file *f, int is_dfuse)
 	int rc = 0;
 
 	if (s->bcdDevice == DFU_ID_ANY)
-		rc = dfu_diag_add(f, DFU_NOTE, "wildcard-id", base, "bcdDevice",
+		rc = dfui_diag_add(f, DFU_NOTE, "wildcard-id", base, "bcdDevice",
 		    "bcdDevice 0xffff matches any device release");
 	if (rc == 0 && s->idProduct == DFU_ID_ANY)
-		rc = dfu_diag_add(f, DFU_NOTE, "wildcard-id", base + 2,
+		rc = dfui_diag_add(f, DFU_NOTE, "wildcard-id", base + 2,
 		    "idProduct", "idProduct 0xffff matches any product");
 	if (rc == 0 && s->idVendor == DFU_ID_ANY)
-		rc = dfu_diag_add(f, DFU_NOTE, "wildcard-id", base + 4,
+		rc = dfui_diag_add(f, DFU_NOTE, "wildcard-id", base + 4,
 		    "idVendor", "idVendor 0xffff matches any vendor");
 	if (rc != 0)
 		return rc;
 	if (s->bcdDFU != DFU_BCD_DFU_1_0 && s->bcdDFU != DFU_BCD_DFU_1_1 &&
 	    s->bcdDFU != DFU_BCD_DFUSE)
-		return dfu_diag_add(f, DFU_NOTE, "bcddfu-unknown", base + 6,
+		return dfui_diag_add(f, DFU_NOTE, "bcddfu-unknown", base + 6,
 		    "bcdDFU", "bcdDFU 0x%04x is none of 0x0100, 0x0110 (DFU) "
 		    "or 0x011a (DfuSe)", s->bcdDFU);
 	if (is_dfuse && s->bcdDFU != DFU_BCD_DFUSE)
-		return dfu_diag_add(f, DFU_NOTE, "bcddfu-mismatch", base + 6,
+		return dfui_diag_add(f, DFU_NOTE, "bcddfu-mismatch", base + 6,
 		    "bcdDFU", "bcdDFU 0x%04x in a DfuSe file, which should "
 		    "say 0x011a (dfu-util refuses to download it)", s->bcdDFU);
 	if (!is_dfuse && s->bcdDFU == DFU_BCD_DFUSE)
-		return dfu_diag_add(f, DFU_NOTE, "bcddfu-mismatch", base + 6,
+		return dfui_diag_add(f, DFU_NOTE, "bcddfu-mismatch", base + 6,
 		    "bcdDFU", "bcdDFU 0x011a announces DfuSe, but the file "
 		    "has no DfuSe prefix");
 	return 0;
@@ -242,7 +171,7 @@ check_crc(struct dfu_file *f, unsigned flags)
 	if (f->crc == f->suffix.dwCRC)
 		return 0;
 	if (split > 0 && tail == f->suffix.dwCRC)
-		return dfu_diag_add(f,
+		return dfui_diag_add(f,
 		    flags & DFU_READ_IGNORE_CRC ? DFU_NOTE : DFU_ERROR,
 		    "crc-mismatch", f->in.size - 4, "dwCRC",
 		    "stored 0x%08x, computed 0x%08x over the whole file; the "
@@ -250,7 +179,7 @@ check_crc(struct dfu_file *f, unsigned flags)
 		    "the suffix was added before the prefix (add the suffix "
 		    "after the prefix to fix it)", f->suffix.dwCRC, f->crc,
 		    f->vendor.size, vendor_prefix_name(f->vendor.kind));
-	return dfu_diag_add(f, flags & DFU_READ_IGNORE_CRC ? DFU_NOTE : DFU_ERROR,
+	return dfui_diag_add(f, flags & DFU_READ_IGNORE_CRC ? DFU_NOTE : DFU_ERROR,
 	    "crc-mismatch", f->in.size - 4, "dwCRC",
 	    "stored 0x%08x, computed 0x%08x: the file is damaged or was "
 	    "changed after its suffix was written", f->suffix.dwCRC, f->crc);
@@ -265,27 +194,27 @@ read_suffix(struct dfu_file *f, int is_dfuse, uint64_t *end)
 	int rc;
 
 	*end = size;
-	if ((rc = dfu_input_read(f, size - DFU_SUFFIX_SIZE, buf, sizeof(buf))) != 0)
+	if ((rc = dfui_input_read(f, size - DFU_SUFFIX_SIZE, buf, sizeof(buf))) != 0)
 		return rc;
 	if (dfu_suffix_decode(&f->suffix, buf) != 0) {
 		if (!is_dfuse)
-			return dfu_diag_add(f, DFU_ERROR, "not-dfu", 0, "file",
+			return dfui_diag_add(f, DFU_ERROR, "not-dfu", 0, "file",
 			    "neither a DfuSe prefix nor a DFU suffix "
 			    "(no \"UFD\" signature): not a DFU file");
-		return dfu_diag_add(f, DFU_ERROR, "no-suffix", size - 8,
+		return dfui_diag_add(f, DFU_ERROR, "no-suffix", size - 8,
 		    "ucDfuSignature", "the DfuSe file has no DFU suffix "
 		    "(no \"UFD\" signature in its last 16 bytes)");
 	}
 	f->has_suffix = 1;
 	*end = size - DFU_SUFFIX_SIZE;
 	if (f->suffix.bLength < DFU_SUFFIX_SIZE || f->suffix.bLength > size)
-		return dfu_diag_add(f, DFU_ERROR, "suffix-length", size - 5,
+		return dfui_diag_add(f, DFU_ERROR, "suffix-length", size - 5,
 		    "bLength", "bLength is %u; a DFU suffix is 16 bytes%s",
 		    f->suffix.bLength, f->suffix.bLength > size ?
 		    " and cannot be longer than the file" : "");
 	if (f->suffix.bLength > DFU_SUFFIX_SIZE) {
 		*end = size - f->suffix.bLength;
-		return dfu_diag_add(f, DFU_NOTE, "extended-suffix", size - 5,
+		return dfui_diag_add(f, DFU_NOTE, "extended-suffix", size - 5,
 		    "bLength", "bLength %u: a suffix extended by %u bytes, "
 		    "which are not part of the image (fwupd refuses such "
 		    "files)", f->suffix.bLength,
@@ -306,16 +235,16 @@ plain_checks(struct dfu_file *f, const uint8_t *head, uint64_t end)
 	int rc;
 
 	if (end >= DFUSE_PREFIX_SIZE + sizeof(sig) &&
-	    dfu_input_read(f, DFUSE_PREFIX_SIZE, sig, sizeof(sig)) == 0 &&
+	    dfui_input_read(f, DFUSE_PREFIX_SIZE, sig, sizeof(sig)) == 0 &&
 	    memcmp(sig, "Target", sizeof(sig)) == 0 &&
-	    (rc = dfu_diag_add(f, DFU_ERROR, "dfuse-signature", 0,
+	    (rc = dfui_diag_add(f, DFU_ERROR, "dfuse-signature", 0,
 	    "szSignature", "a DfuSe target prefix (\"Target\") is at offset "
 	    "11, but the file starts with %02x %02x %02x %02x %02x, not "
 	    "\"DfuSe\": a damaged DfuSe file", head[0], head[1], head[2],
 	    head[3], head[4])) != 0)
 		return rc;
 	if (f->payload.size == 0)
-		return dfu_diag_add(f, DFU_NOTE, "empty-payload", 0, "payload",
+		return dfui_diag_add(f, DFU_NOTE, "empty-payload", 0, "payload",
 		    "the payload is empty: there is nothing to download");
 	return 0;
 }
@@ -328,12 +257,12 @@ parse(struct dfu_file *f, unsigned flags)
 	int is_dfuse, rc;
 
 	if (size < DFU_SUFFIX_SIZE) {
-		rc = dfu_diag_add(f, DFU_ERROR, "too-short", 0, "file",
+		rc = dfui_diag_add(f, DFU_ERROR, "too-short", 0, "file",
 		    "the file is %llu bytes, shorter than a DFU suffix "
 		    "(16 bytes)", (unsigned long long)size);
 		return rc != 0 ? rc : DFU_ERR_FORMAT;
 	}
-	if ((rc = dfu_input_read(f, 0, head, sizeof(head))) != 0)
+	if ((rc = dfui_input_read(f, 0, head, sizeof(head))) != 0)
 		return rc;
 	is_dfuse = memcmp(head, "DfuSe", 5) == 0;
 	if ((rc = read_suffix(f, is_dfuse, &end)) != 0)
@@ -350,12 +279,12 @@ parse(struct dfu_file *f, unsigned flags)
 			return rc;
 	}
 	if (is_dfuse) {
-		if ((rc = dfu_dfuse_parse(f, end)) != 0)
+		if ((rc = dfui_dfuse_parse(f, end)) != 0)
 			return rc;
 	} else {
 		uint64_t start = f->has_vendor_prefix ? f->vendor.size : 0;
 
-		f->payload.kind = DFU_SRC_INPUT;
+		f->payload.kind = DFUI_SRC_INPUT;
 		f->payload.offset = start;
 		f->payload.size = end - start;
 		if ((rc = plain_checks(f, head, end)) != 0)
@@ -371,7 +300,7 @@ read_input(struct dfu_file *f, unsigned flags)
 	int rc;
 
 	rc = parse(f, flags);
-	dfu_diag_sort(f);
+	dfui_diag_sort(f);
 	if (rc != 0 && rc != DFU_ERR_FORMAT)
 		return rc;
 	if (f->nerrors == 0)
@@ -385,10 +314,10 @@ read_input(struct dfu_file *f, unsigned flags)
 		snprintf(first, sizeof(first), "offset 0x%llx (%s): %s",
 		    (unsigned long long)d->offset, d->field, d->message);
 		if (f->nerrors > 1)
-			dfu_fail(f, DFU_ERR_FORMAT, "%s (and %zu more errors)",
+			dfui_fail(f, DFU_ERR_FORMAT, "%s (and %zu more errors)",
 			    first, f->nerrors - 1);
 		else
-			dfu_fail(f, DFU_ERR_FORMAT, "%s", first);
+			dfui_fail(f, DFU_ERR_FORMAT, "%s", first);
 		break;
 	}
 	return DFU_ERR_FORMAT;
@@ -400,17 +329,17 @@ dfu_file_read_fd(struct dfu_file *f, int fd, unsigned flags)
 	struct stat st;
 	off_t size;
 
-	dfu_file_reset(f);
+	dfui_file_reset(f);
 	if (fd < 0)
-		return dfu_fail(f, DFU_ERR_INVALID, "bad file descriptor");
+		return dfui_fail(f, DFU_ERR_INVALID, "bad file descriptor");
 	if (fstat(fd, &st) != 0)
-		return dfu_fail_errno(f, errno, "fstat");
+		return dfui_fail_errno(f, errno, "fstat");
 	if (S_ISREG(st.st_mode)) {
 		size = st.st_size;
 	} else {
 		size = lseek(fd, 0, SEEK_END);
 		if (size < 0 || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
-			return dfu_fail(f, DFU_ERR_INVALID,
+			return dfui_fail(f, DFU_ERR_INVALID,
 			    "the input cannot seek (a pipe?): read it from a "
 			    "regular file");
 	}
@@ -424,9 +353,9 @@ int
 dfu_file_read_mem(struct dfu_file *f, const void *buf, size_t len,
     unsigned flags)
 {
-	dfu_file_reset(f);
+	dfui_file_reset(f);
 	if (buf == NULL && len > 0)
-		return dfu_fail(f, DFU_ERR_INVALID, "buffer is NULL");
+		return dfui_fail(f, DFU_ERR_INVALID, "buffer is NULL");
 	f->has_input = 1;
 	f->in.fd = -1;
 	f->in.mem = buf != NULL ? buf : (const uint8_t *)"";

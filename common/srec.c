@@ -21,7 +21,7 @@
 static const unsigned addr_len[10] = { 2, 2, 3, 4, 0, 2, 3, 4, 3, 2 };
 
 static int
-parse_line(struct dfu_image *img, struct img_lines *r, uint8_t rec[256],
+parse_line(struct dfu_image *img, struct dfui_img_lines *r, uint8_t rec[256],
     unsigned *type, size_t *nrec)
 {
 	const char *s = r->line;
@@ -32,29 +32,29 @@ parse_line(struct dfu_image *img, struct img_lines *r, uint8_t rec[256],
 	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		n--;
 	if (n < 2 || s[0] != 'S' || s[1] < '0' || s[1] > '9')
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: does not start "
+		return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: does not start "
 		    "with S0 to S9", r->lineno);
 	*type = (unsigned)(s[1] - '0');
 	if (*type == 4)
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: record type S4 "
+		return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: record type S4 "
 		    "is reserved", r->lineno);
 	s += 2;
 	n -= 2;
 	/* count, then at most 255 bytes: 512 digits at most. */
-	if ((len = img_record_bytes(img, r->lineno, s, n, 2 * 256, 3, rec)) < 0)
+	if ((len = dfui_img_record_bytes(img, r->lineno, s, n, 2 * 256, 3, rec)) < 0)
 		return (int)len;
 	n = (size_t)len;
 	if (n < 2 + addr_len[*type])
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu bytes, "
+		return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: %zu bytes, "
 		    "too short for an S%u record", r->lineno, n, *type);
 	if (n != 1u + rec[0])
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: byte count "
+		return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: byte count "
 		    "0x%02x says %u bytes follow it, the record holds %zu",
 		    r->lineno, rec[0], rec[0], n - 1);
 	for (size_t i = 0; i < n - 1; i++)
 		sum += rec[i];
 	if (((sum + rec[n - 1]) & 0xff) != 0xff)
-		return img_fail(img, DFU_ERR_FORMAT, "line %lu: checksum 0x%02x, "
+		return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: checksum 0x%02x, "
 		    "expected 0x%02x", r->lineno, rec[n - 1],
 		    (unsigned)(~sum & 0xff));
 	*nrec = n;
@@ -64,8 +64,8 @@ parse_line(struct dfu_image *img, struct img_lines *r, uint8_t rec[256],
 int
 dfu_image_load_srec(struct dfu_image *img, int fd)
 {
-	struct img_lines *r;
-	struct img_batch b = { 0 };
+	struct dfui_img_lines *r;
+	struct dfui_img_batch b = { 0 };
 	uint8_t rec[256];
 	unsigned long end_line = 0, records = 0, data_records = 0;
 	size_t n = 0;
@@ -75,18 +75,18 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 
 	if (img == NULL || fd < 0)
 		return DFU_ERR_INVALID;
-	img_clear_error(img);
+	dfui_img_clear_error(img);
 	if ((r = malloc(sizeof(*r))) == NULL)
-		return img_fail(img, DFU_ERR_NOMEM, "out of memory");
-	img_lines_init(r, fd);
-	while ((rc = img_lines_next(r, img)) == 1) {
+		return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
+	dfui_img_lines_init(r, fd);
+	while ((rc = dfui_img_lines_next(r, img)) == 1) {
 		unsigned alen, len;
 		uint64_t addr = 0;
 
 		if (r->linelen == 0 || strspn(r->line, " \t") == r->linelen)
 			continue;
 		if (end_line != 0) {
-			err = img_fail(img, DFU_ERR_FORMAT, "line %lu: record "
+			err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: record "
 			    "after the termination record of line %lu",
 			    r->lineno, end_line);
 			break;
@@ -97,7 +97,7 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 		alen = addr_len[type];
 		for (unsigned i = 0; i < alen; i++)
 			/* rec is filled: parse_line() returned 0 (the analyzer
-			 * misses that the variadic img_fail() never does).
+			 * misses that the variadic dfui_img_fail() never does).
 			 * NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
 			addr = addr << 8 | rec[1 + i];
 		len = (unsigned)n - 2 - alen;	/* count, address, checksum */
@@ -107,22 +107,22 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 		case 1:
 		case 2:
 		case 3: {
-			struct img_piece p = { 0 };
+			struct dfui_img_piece p = { 0 };
 			uint8_t *copy;
 
 			data_records++;
 			if (len == 0)
 				break;
 			if (addr + len > ADDRESS_SPACE) {
-				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: "
 				    "%u bytes at 0x%08llx run past 4 GiB",
 				    r->lineno, len, (unsigned long long)addr);
 				break;
 			}
-			copy = img_alloc(img, len);
-			p.origin = img_strf(img, "line %lu", r->lineno);
+			copy = dfui_img_alloc(img, len);
+			p.origin = dfui_img_strf(img, "line %lu", r->lineno);
 			if (copy == NULL || p.origin == NULL) {
-				err = img_fail(img, DFU_ERR_NOMEM,
+				err = dfui_img_fail(img, DFU_ERR_NOMEM,
 				    "out of memory");
 				break;
 			}
@@ -132,24 +132,24 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 			p.fd = -1;
 			p.mem = copy;
 			p.same_ok = 1;
-			err = img_batch_add(img, &b, &p);
+			err = dfui_img_batch_add(img, &b, &p);
 			break;
 		}
 		case 5:
 		case 6:
 			if (len != 0)
-				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: "
 				    "S%u record with %u data bytes, expected 0",
 				    r->lineno, type, len);
 			else if (addr != data_records)
-				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: "
 				    "S%u says %llu data records, %lu precede "
 				    "it", r->lineno, type,
 				    (unsigned long long)addr, data_records);
 			break;
 		default:	/* 7, 8, 9 */
 			if (len != 0) {
-				err = img_fail(img, DFU_ERR_FORMAT, "line %lu: "
+				err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: "
 				    "termination record S%u with %u data "
 				    "bytes, expected 0", r->lineno, type, len);
 				break;
@@ -165,12 +165,12 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 	if (rc < 0)
 		err = rc;
 	if (err == 0 && records == 0)
-		err = img_fail(img, DFU_ERR_FORMAT, "no records");
+		err = dfui_img_fail(img, DFU_ERR_FORMAT, "no records");
 	free(r);
 	if (err == 0)
-		err = img_commit(img, &b);
+		err = dfui_img_commit(img, &b);
 	if (err == 0 && has_entry)
-		img_set_entry(img, entry);
-	img_batch_free(&b);
+		dfui_img_set_entry(img, entry);
+	dfui_img_batch_free(&b);
 	return err;
 }

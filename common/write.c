@@ -25,7 +25,7 @@
  * Below this output size the CRC thread costs more than it saves: at
  * 1 MiB, starting it took longer than the CRC (bench/, 2 cores).
  */
-#define DFU_WRITE_THREAD_MIN (4u << 20)
+#define WRITE_THREAD_MIN (4u << 20)
 
 struct writer {
 	struct dfu_file *f;
@@ -105,15 +105,15 @@ crc_wait(struct writer *w, unsigned max)
 static int
 writer_start(struct writer *w, uint64_t total)
 {
-	size_t size = total < DFU_IO_CHUNK ? (size_t)total : DFU_IO_CHUNK;
-	unsigned i, nbuf = total < DFU_WRITE_THREAD_MIN ? 1 : NBUF;
+	size_t size = total < DFUI_IO_CHUNK ? (size_t)total : DFUI_IO_CHUNK;
+	unsigned i, nbuf = total < WRITE_THREAD_MIN ? 1 : NBUF;
 
 	/* A file that fits one buffer gets a buffer of its size. */
 	w->chunk = size;
 	for (i = 0; i < nbuf; i++) {
 		w->bufs[i] = malloc(size);
 		if (w->bufs[i] == NULL)
-			return dfu_fail(w->f, DFU_ERR_NOMEM, "out of memory");
+			return dfui_fail(w->f, DFU_ERR_NOMEM, "out of memory");
 	}
 	w->buf = w->bufs[0];
 	if (nbuf == 1)
@@ -168,7 +168,7 @@ write_all(struct writer *w, const uint8_t *p, size_t len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return dfu_fail_errno(w->f, errno, "write");
+			return dfui_fail_errno(w->f, errno, "write");
 		}
 		p += n;
 		len -= (size_t)n;
@@ -185,7 +185,7 @@ flush(struct writer *w)
 	crc_submit(w, w->buf, w->used);
 	/* The buffers are freed by writer_stop(), which every path of
 	 * dfu_file_write_fd() calls; the analyzer loses them after a
-	 * writer_start() whose dfu_fail() it assumed returned 0.
+	 * writer_start() whose dfui_fail() it assumed returned 0.
 	 * NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
 	rc = write_all(w, w->buf, w->used);
 	w->used = 0;
@@ -212,7 +212,7 @@ put(struct writer *w, const void *p, size_t len)
 		if (n > len)
 			n = len;
 		/* w->buf is set: writer_start() returned 0 (the analyzer
-		 * misses that the variadic dfu_fail() never does).
+		 * misses that the variadic dfui_fail() never does).
 		 * NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 		memcpy(w->buf + w->used, b, n);
 		w->used += n;
@@ -227,8 +227,8 @@ put(struct writer *w, const void *p, size_t len)
  * read straight into the output buffer.
  */
 static int
-put_data(struct writer *w, const struct dfu_elem *el,
-    const struct dfu_source *src, uint64_t size)
+put_data(struct writer *w, const struct dfui_element *el,
+    const struct dfui_source *src, uint64_t size)
 {
 	uint64_t off = 0;
 	size_t n;
@@ -241,8 +241,8 @@ put_data(struct writer *w, const struct dfu_elem *el,
 		if (n > size - off)
 			n = (size_t)(size - off);
 		rc = el != NULL ?
-		    dfu_elem_read(w->f, el, off, w->buf + w->used, n) :
-		    dfu_source_read(w->f, src, off, w->buf + w->used, n);
+		    dfui_element_read(w->f, el, off, w->buf + w->used, n) :
+		    dfui_source_read(w->f, src, off, w->buf + w->used, n);
 		if (rc != 0)
 			return rc;
 		w->used += n;
@@ -252,7 +252,7 @@ put_data(struct writer *w, const struct dfu_elem *el,
 }
 
 static uint64_t
-target_size(const struct dfu_tgt *t)
+target_size(const struct dfui_target *t)
 {
 	uint64_t size = 0;
 	unsigned e;
@@ -287,29 +287,29 @@ write_dfuse(struct writer *w)
 
 	memcpy(p, "DfuSe", 5);
 	p[5] = 1;
-	dfu_put_le32(p + 6, (uint32_t)(dfu_file_write_size(f) - DFU_SUFFIX_SIZE));
+	dfui_put_le32(p + 6, (uint32_t)(dfu_file_write_size(f) - DFU_SUFFIX_SIZE));
 	p[10] = (uint8_t)f->ntargets;
 	if ((rc = put(w, p, DFUSE_PREFIX_SIZE)) != 0)
 		return rc;
 	for (t = 0; t < f->ntargets; t++) {
-		const struct dfu_tgt *tg = &f->targets[t];
+		const struct dfui_target *tg = &f->targets[t];
 
 		memset(p, 0, sizeof(p));
 		memcpy(p, "Target", 6);
 		p[6] = tg->pub.bAlternateSetting;
-		dfu_put_le32(p + 7, tg->named ? 1 : 0);
+		dfui_put_le32(p + 7, tg->named ? 1 : 0);
 		if (tg->named)
 			memcpy(p + 11, tg->pub.szTargetName,
 			    strlen(tg->pub.szTargetName));
-		dfu_put_le32(p + 266, (uint32_t)target_size(tg));
-		dfu_put_le32(p + 270, tg->nelems);
+		dfui_put_le32(p + 266, (uint32_t)target_size(tg));
+		dfui_put_le32(p + 270, tg->nelems);
 		if ((rc = put(w, p, sizeof(p))) != 0)
 			return rc;
 		for (e = 0; e < tg->nelems; e++) {
-			const struct dfu_elem *el = &tg->elems[e];
+			const struct dfui_element *el = &tg->elems[e];
 
-			dfu_put_le32(h, el->pub.address);
-			dfu_put_le32(h + 4, el->pub.size);
+			dfui_put_le32(h, el->pub.address);
+			dfui_put_le32(h + 4, el->pub.size);
 			if ((rc = put(w, h, sizeof(h))) != 0 ||
 			    (rc = put_data(w, el, &el->src, el->pub.size)) != 0)
 				return rc;
@@ -326,24 +326,24 @@ check_writable(struct dfu_file *f)
 	switch (f->format) {
 	case DFU_FORMAT_DFUSE:
 		if (f->ntargets == 0)
-			return dfu_fail(f, DFU_ERR_INVALID,
+			return dfui_fail(f, DFU_ERR_INVALID,
 			    "a DfuSe file needs at least one target");
 		for (t = 0; t < f->ntargets; t++)
 			if (target_size(&f->targets[t]) > UINT32_MAX)
-				return dfu_fail(f, DFU_ERR_RANGE,
+				return dfui_fail(f, DFU_ERR_RANGE,
 				    "target %u is larger than 4 GiB", t);
 		if (dfu_file_write_size(f) - DFU_SUFFIX_SIZE > UINT32_MAX)
-			return dfu_fail(f, DFU_ERR_RANGE,
+			return dfui_fail(f, DFU_ERR_RANGE,
 			    "the image is larger than 4 GiB (DFUImageSize is "
 			    "32 bits)");
 		return 0;
 	case DFU_FORMAT_PLAIN:
-		if (f->payload.kind == DFU_SRC_NONE)
-			return dfu_fail(f, DFU_ERR_INVALID,
+		if (f->payload.kind == DFUI_SRC_NONE)
+			return dfui_fail(f, DFU_ERR_INVALID,
 			    "a plain DFU file needs a payload");
 		return 0;
 	default:
-		return dfu_fail(f, DFU_ERR_INVALID, "nothing to write");
+		return dfui_fail(f, DFU_ERR_INVALID, "nothing to write");
 	}
 }
 
@@ -355,11 +355,11 @@ dfu_file_write_fd(struct dfu_file *f, int fd)
 	uint8_t sb[DFU_SUFFIX_SIZE];
 	int rc;
 
-	dfu_clear_error(f);
+	dfui_clear_error(f);
 	if ((rc = check_writable(f)) != 0)
 		return rc;
 	if (fd < 0)
-		return dfu_fail(f, DFU_ERR_INVALID, "bad file descriptor");
+		return dfui_fail(f, DFU_ERR_INVALID, "bad file descriptor");
 	if ((rc = writer_start(&w, dfu_file_write_size(f))) != 0) {
 		writer_stop(&w);
 		return rc;
@@ -380,7 +380,7 @@ dfu_file_write_fd(struct dfu_file *f, int fd)
 	/* dwCRC covers everything before it: wait for the CRC thread. */
 	crc_wait(&w, 0);
 	if (rc == 0) {
-		dfu_put_le32(sb + 12, w.crc);
+		dfui_put_le32(sb + 12, w.crc);
 		rc = write_all(&w, sb + 12, 4);
 	}
 	writer_stop(&w);

@@ -1,6 +1,13 @@
 /*
  * dfuproto.h - numbers fixed by USB DFU 1.1 and ST's DfuSe extension,
  * shared by the flashing engine and the device model.
+ *
+ * The names are the specification's own (DFU_DNLOAD, bState dfuIDLE as
+ * DFU_STATE_IDLE, bStatus errTARGET as DFU_STATUS_TARGET), as dfu-util
+ * names them, so that they read against the tables cited; that is why
+ * they keep the dfu_/DFU_ prefix of libdfufile's public names although
+ * they are dfuflash's.  The library defines none of them: a name added
+ * to dfufile.h must not be one of these.
  */
 #ifndef DFUPROTO_H
 #define DFUPROTO_H

@@ -5,6 +5,11 @@
  * so that libusb, the in-process device model (tests/model/) and a
  * recorded trace can all sit behind the same table.  wIndex (the
  * interface number) is the transport's business.
+ *
+ * dfl_ and DFL_ ("dfl" = dfuflash) prefix the names dfuflash's files
+ * share: the transport, the engine (engine.h), the device list and
+ * selection; they are not libdfufile's (whose names are dfu_, see
+ * dfufile.h) and nothing outside dfuflash and its device model uses them.
  */
 #ifndef DFU_TRANSPORT_H
 #define DFU_TRANSPORT_H

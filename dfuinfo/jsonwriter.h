@@ -6,6 +6,8 @@
  * are escaped, control characters (below 0x20, and 0x7f) become \u00XX,
  * and every byte that is not part of a valid UTF-8 sequence becomes
  * \u00XX of its value (so byte 0xff reads back as U+00FF).
+ *
+ * Its names start with jw_ (JSON writer).
  */
 #ifndef DFUINFO_JSONWRITER_H
 #define DFUINFO_JSONWRITER_H

@@ -49,7 +49,7 @@ check_diags(const struct dfu_file *f)
 		last = d->offset;
 		errors += d->severity == DFU_ERROR;
 	}
-	/* Past DFU_MAX_DIAGS, errors are counted but not kept. */
+	/* Past DFUI_MAX_DIAGS, errors are counted but not kept. */
 	CHECK(errors == dfu_file_error_count(f) ||
 	    (n >= 1000 && errors <= dfu_file_error_count(f)));
 }
