@@ -4,6 +4,7 @@
 # meet.  Inputs are made with bin2dfu; outputs are checked with dfuinfo's
 # JSON, jq and byte comparisons.
 . "$(dirname "$0")/lib.sh"
+require jq jq
 
 DFUSPLIT=$BUILD/bin/dfusplit
 
