@@ -1,62 +1,19 @@
 #!/bin/sh
 # CLI tests of bin2dfu: every option, every message a user can meet, and
-# the bytes written (decoded here with python3, independently of libdfufile).
+# the bytes written (decoded with tests/cli/image_check.py, independently of
+# libdfufile).
 . "$(dirname "$0")/lib.sh"
 
 VERSION=$(sed -n 's/^#define DFUFILE_VERSION_STRING "\(.*\)"$/\1/p' \
     "$ROOT/common/dfufile.h")
 
-# A DfuSe / plain DFU decoder written from UM0391 and DFU 1.1 appendix B.
+# The tests' DfuSe / plain DFU decoder (tests/cli/image_check.py, written
+# from UM0391 and DFU 1.1 appendix B):
 #   dfuse FILE [DIR]  print every header field, one line per record; with
 #                     DIR, also write element t.e's data to DIR/tTeE.bin
 #   plain FILE [OUT]  print the payload size and the suffix; with OUT,
 #                     write the payload there
-DECODER='
-import os, struct, sys, zlib
-def suffix(d):
-    bcd, pid, vid, bcddfu, sig, blen, crc = struct.unpack("<4H3sBI", d[-16:])
-    ok = crc == (~zlib.crc32(d[:-4]) & 0xffffffff)
-    print("suffix bcdDevice=0x%04x idProduct=0x%04x idVendor=0x%04x "
-          "bcdDFU=0x%04x sig=%s bLength=%d crc=%s" % (bcd, pid, vid, bcddfu,
-          sig.decode("latin1"), blen, "ok" if ok else "bad"))
-mode, path = sys.argv[1], sys.argv[2]
-out = sys.argv[3] if len(sys.argv) > 3 else None
-d = open(path, "rb").read()
-if mode == "plain":
-    print("payload size=%d" % (len(d) - 16))
-    if out:
-        open(out, "wb").write(d[:-16])
-    suffix(d)
-    sys.exit(0)
-sig, ver, isize, ntg = struct.unpack_from("<5sBIB", d, 0)
-print("prefix sig=%s bVersion=%d DFUImageSize=%s bTargets=%d" % (
-      sig.decode("latin1"), ver,
-      "size-16" if isize == len(d) - 16 else str(isize), ntg))
-off = 11
-for t in range(ntg):
-    tsig, alt, named, name, tsize, nel = struct.unpack_from("<6sBI255sII", d, off)
-    nul = name.index(b"\0")
-    pad = "zero" if name[nul:] == bytes(255 - nul) else "junk"
-    print("target %d offset=%d sig=%s alt=%d named=%d name=%s namepad=%s "
-          "dwTargetSize=%d dwNbElements=%d" % (t, off, tsig.decode("latin1"),
-          alt, named, name[:nul].decode("latin1"), pad, tsize, nel))
-    off += 274
-    start = off
-    for e in range(nel):
-        addr, size = struct.unpack_from("<II", d, off)
-        print("element %d.%d offset=%d address=0x%08x size=%d" % (
-              t, e, off, addr, size))
-        off += 8
-        if out:
-            open(os.path.join(out, "t%de%d.bin" % (t, e)), "wb").write(
-                d[off:off + size])
-        off += size
-    if off - start != tsize:
-        print("error: target %d: dwTargetSize %d, elements take %d" % (
-              t, tsize, off - start))
-print("end offset=%d leftover=%d" % (off, len(d) - 16 - off))
-suffix(d)
-'
+DECODER=$ROOT/tests/cli/image_check.py
 
 # begin NAME: start a case and work in its fresh directory.
 begin() {
@@ -66,7 +23,7 @@ begin() {
 
 # decode MODE FILE [OUT]: run the decoder; its output becomes $OUT.
 decode() {
-	run python3 -c "$DECODER" "$@"
+	run python3 "$DECODER" "$@"
 	[ "$STATUS" -eq 0 ] || { fail "decoder failed on $2"; _show; }
 }
 
