@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """image_check.py - the tests' one decoder of DfuSe and plain DFU files,
 written from UM0391 and DFU 1.1 appendix B without libdfufile, and checks
-of the files elf2dfu and hex2dfu make against independent tools.
+of the files elf2dfu and hex2dfu make against independent tools and of
+what dfuflash left in a flash image.
 
   dfuse DFU [DIR]      print every header field, one line per record, sound
                        or not (a wrong size is printed, not an error); with
@@ -13,6 +14,12 @@ of the files elf2dfu and hex2dfu make against independent tools.
                        "element T.E 0xADDRESS SIZE" per element (and
                        "target T alt=A name=N"), write element data to
                        DIR/tTeE.bin
+  holds STATE BASE DFU every element of DFU is in STATE, a flash image
+                       whose first byte is at address BASE
+  flash STATE OLD BASE PAGES DFU
+                       STATE is OLD (flash images from BASE) with the
+                       pages PAGES ("[(offset, size), ...]") erased to
+                       0xff, then every element of DFU written
   objcopy ELF DFU [FILL]
                        the bytes of every section that `objcopy -O binary
                        -j SECTION` writes, at the load address `objdump -h`
@@ -26,6 +33,7 @@ of the files elf2dfu and hex2dfu make against independent tools.
                        -motorola)
 Exit status 0 if all is well, 1 with a message otherwise.
 """
+import ast
 import os
 import re
 import struct
@@ -185,6 +193,35 @@ def byte_map(path):
     return m
 
 
+def holds(state, base, dfu):
+    """Every element of the DfuSe file dfu is in state, a flash image
+    whose first byte is at base."""
+    st = open(state, "rb").read()
+    for _, _, elems in decode(dfu):
+        for addr, data in elems:
+            if st[addr - base:addr - base + len(data)] != data:
+                die("%s: element at 0x%08x differs in %s" % (dfu, addr,
+                                                            state))
+
+
+def flash(state, old, base, pages, dfu):
+    """state is old (both flash images from base) with the pages given
+    ([(offset, size)]) erased to 0xff and then every element of the
+    DfuSe file dfu written."""
+    st, want = open(state, "rb").read(), bytearray(open(old, "rb").read())
+    for p, n in pages:
+        want[p:p + n] = b"\xff" * n
+    for _, _, elems in decode(dfu):
+        for addr, data in elems:
+            want[addr - base:addr - base + len(data)] = data
+    if len(st) != len(want):
+        die("%s: size %d, expected %d" % (state, len(st), len(want)))
+    for i in range(len(st)):
+        if st[i] != want[i]:
+            die("%s: first difference at 0x%08x: 0x%02x, expected 0x%02x"
+                % (state, base + i, st[i], want[i]))
+
+
 def objcopy(elf, dfu, fill=None):
     objdump = os.environ.get("OBJDUMP", "arm-none-eabi-objdump")
     objcopy_ = os.environ.get("OBJCOPY", "arm-none-eabi-objcopy")
@@ -253,6 +290,11 @@ if __name__ == "__main__":
         dfuse(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     elif cmd == "plain":
         plain(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+    elif cmd == "holds":
+        holds(sys.argv[2], int(sys.argv[3], 0), sys.argv[4])
+    elif cmd == "flash":
+        flash(sys.argv[2], sys.argv[3], int(sys.argv[4], 0),
+              ast.literal_eval(sys.argv[5]), sys.argv[6])
     elif cmd == "elements":
         elements(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     elif cmd == "objcopy":

@@ -21,18 +21,10 @@ begin() {
 }
 
 # holds STATE BASE DFU: every element of the DfuSe file DFU is in STATE
-# (a flash image starting at BASE).  Decoded here from UM0391.
+# (a flash image starting at BASE), decoded by tests/cli/image_check.py.
 holds() {
-	python3 -c 'import struct, sys
-st, base, d = open(sys.argv[1], "rb").read(), int(sys.argv[2], 0), open(sys.argv[3], "rb").read()
-ntg = d[10]; off = 11
-for t in range(ntg):
-    nel = struct.unpack_from("<I", d, off + 270)[0]; off += 274
-    for e in range(nel):
-        a, n = struct.unpack_from("<II", d, off); off += 8
-        if st[a - base:a - base + n] != d[off:off + n]:
-            sys.exit("element at 0x%08x differs" % a)
-        off += n' "$@" || fail "$3 is not in $1"
+	python3 "$ROOT/tests/cli/image_check.py" holds "$@" ||
+	    fail "$3 is not in $1"
 }
 
 # same_range A B OFFSET LEN: bytes OFFSET..+LEN of two files are equal.

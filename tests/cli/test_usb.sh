@@ -37,27 +37,11 @@ print(json.dumps(json.load(open("stats.json"))[int(sys.argv[1])][sys.argv[2]]))'
 }
 
 # expect_flash STATE OLD BASE PAGES DFU: every element of the DfuSe file
-# DFU (decoded here from UM0391) is in STATE (flash from BASE); the other
-# bytes of the pages PAGES (python list of (offset, size)) are 0xff; all
-# bytes outside those pages are as in OLD.
+# DFU is in STATE (flash from BASE); the other bytes of the pages PAGES
+# (python list of (offset, size)) are 0xff; all bytes outside those pages
+# are as in OLD.  Decoded by tests/cli/image_check.py.
 expect_flash() {
-	python3 -c 'import struct, sys
-st, old = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
-base, pages, d = int(sys.argv[3], 0), eval(sys.argv[4]), open(sys.argv[5], "rb").read()
-want = bytearray(old)
-for p, n in pages:
-    want[p:p + n] = b"\xff" * n
-off = 11
-for t in range(d[10]):
-    nel = struct.unpack_from("<I", d, off + 270)[0]; off += 274
-    for e in range(nel):
-        a, n = struct.unpack_from("<II", d, off); off += 8
-        want[a - base:a - base + n] = d[off:off + n]; off += n
-if len(st) != len(want):
-    sys.exit("size %d, expected %d" % (len(st), len(want)))
-for i in range(len(st)):
-    if st[i] != want[i]:
-        sys.exit("first difference at 0x%08x: 0x%02x, expected 0x%02x" % (base + i, st[i], want[i]))' "$@" ||
+	python3 "$ROOT/tests/cli/image_check.py" flash "$@" ||
 	    fail "$1 is not $2 with $5 programmed"
 }
 
