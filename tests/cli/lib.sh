@@ -46,14 +46,13 @@ case_begin() {
 	mkdir -p "$TMP"
 }
 
+# A case that failed is a failure even if it was also skipped.
 case_end() {
-	if [ "$_case_skipped" -eq 1 ]; then
-		:
-	elif [ "$_case_failed" -eq 0 ]; then
-		echo "ok - $_case"
-	else
+	if [ "$_case_failed" -eq 1 ]; then
 		_failed=$((_failed + 1))
 		echo "not ok - $_case"
+	elif [ "$_case_skipped" -eq 0 ]; then
+		echo "ok - $_case"
 	fi
 }
 

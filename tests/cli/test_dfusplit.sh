@@ -451,13 +451,18 @@ expect_stderr_empty
 expect_same_bytes parts/M.t0-08000000.bin a.bin
 expect_same_bytes parts/M.t0-08004000.bin b.bin
 expect_same_bytes parts/M.t1-1fffc000.bin ob.bin
+case_end
+
+case_begin "merge: fwupdtool reads the merged file: three chunks, the option bytes named"
+cd "$TMP" && make_inputs
 if have fwupdtool; then
+	"$DFUSPLIT" --merge -o M.dfu C.dfu B.dfu A.dfu || fail "merge"
 	fwupdtool firmware-parse M.dfu dfuse >fw.xml 2>/dev/null ||
 	    fail "fwupdtool refused the merged file"
 	grep -q '<id>Option Bytes</id>' fw.xml || fail "fwupdtool: no Option Bytes"
 	[ "$(grep -c '<addr>' fw.xml)" = 3 ] || fail "fwupdtool: not 3 chunks"
 else
-	echo "  (fwupdtool not installed: Debian package fwupd; that check skipped)"
+	skip_case "fwupdtool not installed (Debian package fwupd)"
 fi
 case_end
 
