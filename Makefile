@@ -230,6 +230,18 @@ $(B)/tests/%: tests/unit/%.c $(LIB_A) $(B)/.flags
 	$(CC) $(CPPFLAGS_ALL) $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP \
 		$(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(ZLIB_LIBS) $(CMOCKA_LIBS)
 
+# ---- dfusplit's unit test: every dfusplit/*.c but main ---------------------
+DFUSPLIT_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
+	dfusplit/dfusplit.c,$(wildcard dfusplit/*.c)))
+$(B)/tests/test_dfusplit: tests/unit/test_dfusplit.c $(DFUSPLIT_OBJS) \
+		$(CLI_OBJ) $(LIB_A) $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Idfusplit $(dfusplit_CFLAGS) $(CMOCKA_CFLAGS) \
+		$(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< \
+		$(DFUSPLIT_OBJS) $(CLI_OBJ) $(LIB_A) $(ZLIB_LIBS) \
+		$(dfusplit_LIBS) $(CMOCKA_LIBS)
+# ---- end of dfusplit's unit test -------------------------------------------
+
 # A target that tests a tool's code also links that code: FUZZ_SRCS_NAME
 # (sources, compiled in) and FUZZ_LIBS_NAME.  The manifest reader is
 # dfusplit's, so its target takes dfusplit's files but not its main().
