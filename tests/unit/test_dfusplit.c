@@ -2,9 +2,11 @@
  * test_dfusplit.c - dfusplit's own logic, linked from its objects (all but
  * main): the element files it writes in Intel HEX and S-records
  * (records.c), checked as exact text and read back by libdfufile's
- * loaders, and the rules of --merge (build.c) that join elements of one
+ * loaders; the rules of --merge (build.c) that join elements of one
  * alternate setting from several files: equal bytes where they overlap
- * become one element, different bytes are refused with the address.
+ * become one element, different bytes are refused with the address; and
+ * --join's manifest reader (manifest.c): numbers in three spellings,
+ * element files checked by size and SHA-256, each bad field named.
  *
  * Inputs are DfuSe files written with libdfufile into a fresh directory;
  * the output is read back with it.  Diagnostics go to stderr, which the
@@ -405,6 +407,158 @@ test_merge_conflict(void **state)
 	free(files[1]);
 }
 
+/* ---- manifest.c: --join ---------------------------------------------- */
+
+/* SHA-256 of "abc" (FIPS 180-2, appendix B.1). */
+#define SHA_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+static void
+put(const char *name, const char *text)
+{
+	FILE *fp = fopen(in_dir(name), "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* run_join() on dir/manifest.json writing dir/out.dfu, stderr kept. */
+static int
+join(const char *manifest)
+{
+	struct options o;
+	int saved, fd, rc;
+	ssize_t n;
+	char mpath[128], opath[128];
+
+	put("abc.bin", "abc");
+	put("manifest.json", manifest);
+	snprintf(mpath, sizeof(mpath), "%s/manifest.json", dir);
+	snprintf(opath, sizeof(opath), "%s/out.dfu", dir);
+	unlink(opath);
+	memset(&o, 0, sizeof(o));
+	o.mode = MODE_JOIN;
+	o.manifest = mpath;
+	o.output = opath;
+	fflush(stderr);
+	saved = dup(2);
+	fd = text_fd("");
+	assert_true(saved >= 0 && dup2(fd, 2) == 2);
+	rc = run_join(&o);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	n = pread(fd, errbuf, sizeof(errbuf) - 1, 0);
+	assert_true(n >= 0);
+	errbuf[n] = '\0';
+	close(fd);
+	return rc;
+}
+
+/* Numbers as JSON integers, "0x" strings and decimal strings; the
+ * element file checked against its size and SHA-256. */
+static void
+test_join(void **state)
+{
+	struct dfu_file *f = dfu_file_new();
+	const struct dfu_suffix *sfx;
+	const struct dfuse_target *tg;
+	const struct dfu_element *el;
+	uint8_t d[3];
+	int fd;
+
+	(void)state;
+	assert_int_equal(join("{\"dfusplit\": 1, \"format\": \"dfuse\", "
+	    "\"suffix\": {\"idVendor\": \"0x0483\", \"idProduct\": 57105, "
+	    "\"bcdDevice\": \"8704\"}, \"targets\": [{\"alt\": 1, "
+	    "\"name\": \"Option Bytes\", \"elements\": [{\"address\": "
+	    "\"0x1fffc000\", \"file\": \"abc.bin\", \"size\": 3, "
+	    "\"sha256\": \"" SHA_ABC "\"}]}]}"), 0);
+	assert_string_equal(errbuf, "");
+	fd = open(in_dir("out.dfu"), O_RDONLY);
+	assert_true(fd >= 0);
+	if (dfu_file_read_fd(f, fd, 0) != 0)
+		fail_msg("out.dfu: %s", dfu_file_errmsg(f));
+	sfx = dfu_file_suffix(f);
+	assert_int_equal(sfx->idVendor, 0x0483);
+	assert_int_equal(sfx->idProduct, 0xdf11);
+	assert_int_equal(sfx->bcdDevice, 0x2200);
+	assert_int_equal(sfx->bcdDFU, 0x011a);
+	assert_int_equal(dfu_file_target_count(f), 1);
+	tg = dfu_file_target(f, 0);
+	assert_int_equal(tg->bAlternateSetting, 1);
+	assert_string_equal(tg->szTargetName, "Option Bytes");
+	assert_int_equal(dfu_file_element_count(f, 0), 1);
+	el = dfu_file_element(f, 0, 0);
+	assert_int_equal(el->address, 0x1fffc000);
+	assert_int_equal(el->size, 3);
+	assert_int_equal(dfu_file_element_read(f, 0, 0, 0, d, 3), 0);
+	assert_memory_equal(d, "abc", 3);
+	dfu_file_free(f);
+	close(fd);
+}
+
+/* A manifest with one element whose fields are FIELDS. */
+#define ONE_ELEMENT(alt, fields)                                              \
+	"{\"dfusplit\": 1, \"format\": \"dfuse\", \"suffix\": {\"idVendor\": " \
+	"1155, \"idProduct\": 57105, \"bcdDevice\": 8704}, \"targets\": "     \
+	"[{\"alt\": " alt ", \"elements\": [{\"address\": 134217728, "       \
+	fields "}]}]}"
+
+/* Each bad manifest: exit 1, the message naming the field, no output.
+ * DIR in a message stands for the directory. */
+static void
+test_join_refused(void **state)
+{
+	static const struct {
+		const char *manifest, *msg;
+	} cases[] = {
+		{ ONE_ELEMENT("\"0x100\"", "\"file\": \"abc.bin\""),
+		  "targets[0].alt: 0x100 is out of range (0 to 0xff)" },
+		{ ONE_ELEMENT("256", "\"file\": \"abc.bin\""),
+		  "targets[0].alt: 256 is out of range (0 to 0xff)" },
+		{ ONE_ELEMENT("\"010\"", "\"file\": \"abc.bin\""),
+		  "targets[0].alt: 010 has a leading zero, which could mean "
+		  "octal, decimal or hexadecimal: write 0x010 for hexadecimal" },
+		{ ONE_ELEMENT("\"one\"", "\"file\": \"abc.bin\""),
+		  "targets[0].alt: expected a number, such as 0x0483 or 1155" },
+		{ ONE_ELEMENT("0", "\"file\": \"abc.bin\", \"size\": 4"),
+		  "targets[0].elements[0].size: DIR/abc.bin has 3 bytes, the "
+		  "manifest says 4" },
+		{ ONE_ELEMENT("0", "\"file\": \"abc.bin\", \"sha256\": \""
+		  "00000000000000000000000000000000000000000000000000000000000"
+		  "00000\""),
+		  "targets[0].elements[0].sha256: DIR/abc.bin has changed since "
+		  "it was split (its SHA-256 is " SHA_ABC "); to use it as it "
+		  "is now, remove the sha256 field" },
+		{ ONE_ELEMENT("0", "\"file\": \"abc.bin\", \"format\": \"elf\""),
+		  "targets[0].elements[0].format: expected \"bin\", \"hex\" or "
+		  "\"srec\"" },
+		{ "{\"dfusplit\": 2}",
+		  "dfusplit: manifest version is newer; this dfusplit reads "
+		  "version 1" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *d = strstr(cases[i].msg, "DIR");
+		char want[1024];
+
+		if (d != NULL)
+			snprintf(want, sizeof(want), "dfusplit: %s/manifest.json: "
+				 "%.*s%s%s\n", dir, (int)(d - cases[i].msg),
+				 cases[i].msg, dir, d + 3);
+		else
+			snprintf(want, sizeof(want), "dfusplit: %s/manifest.json: "
+				 "%s\n", dir, cases[i].msg);
+		if (join(cases[i].manifest) != CLI_EXIT_FAIL ||
+		    strcmp(errbuf, want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, errbuf,
+				 want);
+		assert_int_equal(access(in_dir("out.dfu"), F_OK), -1);
+	}
+}
+
 int
 main(void)
 {
@@ -418,6 +572,8 @@ main(void)
 		cmocka_unit_test(test_merge_contained),
 		cmocka_unit_test(test_merge_bridge),
 		cmocka_unit_test(test_merge_conflict),
+		cmocka_unit_test(test_join),
+		cmocka_unit_test(test_join_refused),
 	};
 
 	cli_init("dfusplit");
