@@ -111,13 +111,19 @@ tools: $(TOOL_BINS)
 
 tests: lib $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_REPLAYS)
 
-# Everything compiled depends on the flags it was compiled with: a change
-# of CFLAGS, SANITIZE, HARDEN... rewrites $(B)/.flags and rebuilds.
+# Everything compiled depends on the flags it was compiled with, kept in
+# $(B)/.flags: a change of CFLAGS, SANITIZE, HARDEN... makes the rule below
+# rewrite it, and everything rebuilds.  Only the rule writes it: reading
+# this Makefile (make help, make -n) creates nothing.
 FLAGS_NOW = $(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LIB_VISFLAGS)
 ifneq ($(FLAGS_NOW),$(file <$(B)/.flags))
-$(shell mkdir -p $(B))
-$(file >$(B)/.flags,$(FLAGS_NOW))
+$(B)/.flags: FORCE
 endif
+$(B)/.flags:
+	@mkdir -p $(@D)
+	@printf '%s\n' '$(subst ','\'',$(FLAGS_NOW))' >$@
+.PHONY: FORCE
+FORCE:
 
 $(B)/%.o: %.c $(B)/.flags
 	@mkdir -p $(@D)
@@ -214,17 +220,31 @@ endif
 # ---- end of tests/usbhost ------------------------------------------------
 
 # `make bench` also prints dfuflash's table: transfers and modelled time.
+# (The line that runs $(MAKE) runs even under make -n: nothing else on it.)
 .PHONY: bench-flash
 bench: bench-flash
 bench-flash: $(B)/bin/dfuflash
 	bench/flash.sh $(B)
-	$(if $(USBHOST),$(MAKE) --no-print-directory $(USBHOST) &&) bench/flash-usb.sh $(B)
+	$(if $(USBHOST),$(MAKE) --no-print-directory $(USBHOST))
+	bench/flash-usb.sh $(B)
 # ---- end of dfuflash -------------------------------------------------------
 
 $(B)/tests/%: tests/unit/%.c $(LIB_A) $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP \
 		$(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(ZLIB_LIBS) $(CMOCKA_LIBS)
+
+# ---- dfusplit's unit test: every dfusplit/*.c but main ---------------------
+DFUSPLIT_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
+	dfusplit/dfusplit.c,$(wildcard dfusplit/*.c)))
+$(B)/tests/test_dfusplit: tests/unit/test_dfusplit.c $(DFUSPLIT_OBJS) \
+		$(CLI_OBJ) $(LIB_A) $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Idfusplit $(dfusplit_CFLAGS) $(CMOCKA_CFLAGS) \
+		$(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< \
+		$(DFUSPLIT_OBJS) $(CLI_OBJ) $(LIB_A) $(ZLIB_LIBS) \
+		$(dfusplit_LIBS) $(CMOCKA_LIBS)
+# ---- end of dfusplit's unit test -------------------------------------------
 
 # A target that tests a tool's code also links that code: FUZZ_SRCS_NAME
 # (sources, compiled in) and FUZZ_LIBS_NAME.  The manifest reader is
@@ -322,23 +342,54 @@ uninstall:
 clean:
 	rm -rf $(B)
 
+# Every target, every variable a user may set and every dependency, with
+# its Debian package (tests/cli/test_make.sh checks the lists against this
+# Makefile and .ci/run).
 help:
 	@echo 'Targets:'
-	@echo '  all        build libdfufile (static and shared), the tools and libdfufile.pc'
-	@echo '  check      build and run the unit, CLI, corpus and interoperability tests'
-	@echo '  lint       -Werror build of everything, mandoc -T lint of the man pages, cppcheck, clang-tidy'
-	@echo '  bench      time bin2dfu and dfuinfo against cp/cat and dfu-util; dfuflash on the model, and against'
-	@echo '             dfu-util over emulated USB (not in CI)'
-	@echo '  fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60; needs clang)'
-	@echo '  memcheck   the CLI tests with every tool under valgrind (slow; not in CI)'
-	@echo '  install    install tools, library, header, pkg-config file and man pages'
-	@echo '  uninstall  remove what install installed'
-	@echo '  clean      remove $(B)/'
-	@echo 'Variables: PREFIX DESTDIR BINDIR LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR'
-	@echo '           UDEVRULESDIR (70-dfuflash.rules; default $$(PREFIX)/lib/udev/rules.d,'
-	@echo '           which udev does not read for /usr/local: give /etc/udev/rules.d)'
-	@echo '           CC CFLAGS LDFLAGS B (build directory, default build)'
-	@echo '           HARDEN=0 (no _FORTIFY_SOURCE, stack protector, PIE, relro/now)'
-	@echo '           SANITIZE=1 (ASan + UBSan build in build/sanitize) FUZZ_SECONDS'
+	@echo '  all          (default) lib and tools'
+	@echo '  lib          libdfufile: $(B)/libdfufile.a, $(B)/libdfufile.so.$(VERSION), $(B)/libdfufile.pc'
+	@echo '  tools        the tools in $(B)/bin: $(TOOLS)'
+	@echo '  tests        lib, tools, the unit tests, the fuzz replays (and tests/usbhost with umockdev)'
+	@echo '  check        build and run the unit, CLI, corpus and interoperability tests (tests/run.sh)'
+	@echo '  lint         -Werror build of everything in $(B)/lint, mandoc -T lint of the man pages,'
+	@echo '               cppcheck, clang-tidy'
+	@echo '  bench        time bin2dfu and dfuinfo against cp/cat and dfu-util, then bench-flash (not in CI)'
+	@echo '  bench-flash  dfuflash on the device model, and against dfu-util over emulated USB'
+	@echo '  fuzz         every fuzz-NAME'
+	@echo '  fuzz-NAME    run one libFuzzer target for FUZZ_SECONDS; NAME is one of: $(FUZZ_NAMES)'
+	@echo '  memcheck     the CLI tests with every tool under valgrind (slow; not in CI)'
+	@echo '  install      install tools, library, headers, pkg-config file, man pages, udev rules'
+	@echo '  uninstall    remove what install installed'
+	@echo '  clean        remove $(B)/'
+	@echo '  help         this list'
+	@echo 'Variables (make VAR=value ...):'
+	@echo '  PREFIX       installation prefix (default /usr/local)'
+	@echo '  DESTDIR      staging directory prepended to every installed path'
+	@echo '  BINDIR LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR'
+	@echo '               where install puts each kind of file (defaults under PREFIX)'
+	@echo '  UDEVRULESDIR 70-dfuflash.rules (default $$(PREFIX)/lib/udev/rules.d, which udev does'
+	@echo '               not read for /usr/local: give /etc/udev/rules.d)'
+	@echo '  CC CFLAGS CPPFLAGS LDFLAGS AR'
+	@echo '               compiler and flags (CFLAGS default -O2 -g); a change rebuilds everything'
+	@echo '  EXTRA_CFLAGS more compiler flags, added after CFLAGS (lint gives -Werror)'
+	@echo '  B            build directory (default build; build/sanitize with SANITIZE=1)'
+	@echo '  HARDEN       1 (default): _FORTIFY_SOURCE, stack protector, PIE, relro/now; HARDEN=0 turns it off'
+	@echo '  SANITIZE     1: AddressSanitizer + UndefinedBehaviorSanitizer build (make check SANITIZE=1)'
+	@echo '  FUZZ_SECONDS seconds per fuzz-NAME run (default 60)'
+	@echo '  FUZZ_CC      compiler of the fuzz targets (default clang)'
+	@echo '  PKG_CONFIG INSTALL'
+	@echo '               the pkg-config and install programs'
+	@echo 'Dependencies (Debian 12 packages):'
+	@echo '  build        build-essential pkg-config zlib1g-dev (library); libjansson-dev nettle-dev'
+	@echo '               (dfusplit, dfuinfo); libusb-1.0-0-dev (dfuflash)'
+	@echo '  check        libcmocka-dev python3 jq mandoc'
+	@echo '  check, optional (the cases that need one skip, reported, without it):'
+	@echo '               dfu-util fwupd binutils-arm-none-eabi gcc-arm-none-eabi srecord'
+	@echo '               umockdev libumockdev-dev'
+	@echo '  lint         mandoc cppcheck clang-tidy'
+	@echo '  fuzz         clang'
+	@echo '  memcheck     valgrind'
+	@echo '  bench        hyperfine jq time dfu-util'
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

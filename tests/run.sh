@@ -1,7 +1,9 @@
 #!/bin/sh
 # Run the whole test suite: every cmocka unit test binary, then every CLI
 # test script.  Usage: tests/run.sh BUILD_DIR.  Exit status 77 from a test
-# means "skipped"; it is reported, never counted as a pass.
+# means "skipped"; it is reported, never counted as a pass.  A CLI case
+# skipped inside a passing script (an optional tool missing) is listed
+# under it, with its reason.
 set -u
 B=${1:?usage: tests/run.sh BUILD_DIR}
 B=$(cd "$B" && pwd)
@@ -16,7 +18,8 @@ run_one() {
 	"$@" >"$log" 2>&1
 	rc=$?
 	case $rc in
-	0) pass=$((pass + 1)); echo "PASS $name" ;;
+	0) pass=$((pass + 1)); echo "PASS $name"
+	   sed -n 's/^skip - /    skipped: /p' "$log" ;;
 	77) skip=$((skip + 1)); echo "SKIP $name: $(tail -n 1 "$log")" ;;
 	*) fail=$((fail + 1)); failed="$failed $name"
 	   echo "FAIL $name (exit $rc)"; sed 's/^/    /' "$log" ;;

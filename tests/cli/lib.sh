@@ -13,7 +13,8 @@
 #
 # `run` runs a command with its stdout, stderr and exit status captured;
 # the expect_* helpers check them and record a failure with the case name.
-# `skip_case MSG` marks the current case skipped (say why).  `finish` exits
+# `skip_case MSG` marks the current case skipped (say why); `require TOOL
+# PACKAGE` fails the script when a required test dependency is missing.  `finish` exits
 # 1 if any case failed, 77 if every case was skipped, 0 otherwise.
 # SAN_FLAGS (set by make check SANITIZE=1) are the sanitizer flags that a
 # program compiled against the library in a test must be linked with.
@@ -45,14 +46,13 @@ case_begin() {
 	mkdir -p "$TMP"
 }
 
+# A case that failed is a failure even if it was also skipped.
 case_end() {
-	if [ "$_case_skipped" -eq 1 ]; then
-		:
-	elif [ "$_case_failed" -eq 0 ]; then
-		echo "ok - $_case"
-	else
+	if [ "$_case_failed" -eq 1 ]; then
 		_failed=$((_failed + 1))
 		echo "not ok - $_case"
+	elif [ "$_case_skipped" -eq 0 ]; then
+		echo "ok - $_case"
 	fi
 }
 
@@ -278,6 +278,17 @@ require_usbhost() {
 
 have() {
 	command -v "$1" >/dev/null 2>&1
+}
+
+# require TOOL PACKAGE: TOOL is a test dependency that the README's Quick
+# start and .ci/run install (Debian package PACKAGE).  Without it the
+# script fails (exit 1) and says so: the cases that need it must not pass
+# by dropping their checks.  An optional tool is checked with `have` and
+# its cases skipped with skip_case instead.
+require() {
+	have "$1" && return 0
+	echo "$1 not installed (Debian package $2): the tests need it"
+	exit 1
 }
 
 finish() {

@@ -1,62 +1,19 @@
 #!/bin/sh
 # CLI tests of bin2dfu: every option, every message a user can meet, and
-# the bytes written (decoded here with python3, independently of libdfufile).
+# the bytes written (decoded with tests/cli/image_check.py, independently of
+# libdfufile).
 . "$(dirname "$0")/lib.sh"
 
 VERSION=$(sed -n 's/^#define DFUFILE_VERSION_STRING "\(.*\)"$/\1/p' \
     "$ROOT/common/dfufile.h")
 
-# A DfuSe / plain DFU decoder written from UM0391 and DFU 1.1 appendix B.
+# The tests' DfuSe / plain DFU decoder (tests/cli/image_check.py, written
+# from UM0391 and DFU 1.1 appendix B):
 #   dfuse FILE [DIR]  print every header field, one line per record; with
 #                     DIR, also write element t.e's data to DIR/tTeE.bin
 #   plain FILE [OUT]  print the payload size and the suffix; with OUT,
 #                     write the payload there
-DECODER='
-import os, struct, sys, zlib
-def suffix(d):
-    bcd, pid, vid, bcddfu, sig, blen, crc = struct.unpack("<4H3sBI", d[-16:])
-    ok = crc == (~zlib.crc32(d[:-4]) & 0xffffffff)
-    print("suffix bcdDevice=0x%04x idProduct=0x%04x idVendor=0x%04x "
-          "bcdDFU=0x%04x sig=%s bLength=%d crc=%s" % (bcd, pid, vid, bcddfu,
-          sig.decode("latin1"), blen, "ok" if ok else "bad"))
-mode, path = sys.argv[1], sys.argv[2]
-out = sys.argv[3] if len(sys.argv) > 3 else None
-d = open(path, "rb").read()
-if mode == "plain":
-    print("payload size=%d" % (len(d) - 16))
-    if out:
-        open(out, "wb").write(d[:-16])
-    suffix(d)
-    sys.exit(0)
-sig, ver, isize, ntg = struct.unpack_from("<5sBIB", d, 0)
-print("prefix sig=%s bVersion=%d DFUImageSize=%s bTargets=%d" % (
-      sig.decode("latin1"), ver,
-      "size-16" if isize == len(d) - 16 else str(isize), ntg))
-off = 11
-for t in range(ntg):
-    tsig, alt, named, name, tsize, nel = struct.unpack_from("<6sBI255sII", d, off)
-    nul = name.index(b"\0")
-    pad = "zero" if name[nul:] == bytes(255 - nul) else "junk"
-    print("target %d offset=%d sig=%s alt=%d named=%d name=%s namepad=%s "
-          "dwTargetSize=%d dwNbElements=%d" % (t, off, tsig.decode("latin1"),
-          alt, named, name[:nul].decode("latin1"), pad, tsize, nel))
-    off += 274
-    start = off
-    for e in range(nel):
-        addr, size = struct.unpack_from("<II", d, off)
-        print("element %d.%d offset=%d address=0x%08x size=%d" % (
-              t, e, off, addr, size))
-        off += 8
-        if out:
-            open(os.path.join(out, "t%de%d.bin" % (t, e)), "wb").write(
-                d[off:off + size])
-        off += size
-    if off - start != tsize:
-        print("error: target %d: dwTargetSize %d, elements take %d" % (
-              t, tsize, off - start))
-print("end offset=%d leftover=%d" % (off, len(d) - 16 - off))
-suffix(d)
-'
+DECODER=$ROOT/tests/cli/image_check.py
 
 # begin NAME: start a case and work in its fresh directory.
 begin() {
@@ -66,13 +23,8 @@ begin() {
 
 # decode MODE FILE [OUT]: run the decoder; its output becomes $OUT.
 decode() {
-	run python3 -c "$DECODER" "$@"
+	run python3 "$DECODER" "$@"
 	[ "$STATUS" -eq 0 ] || { fail "decoder failed on $2"; _show; }
-}
-
-# mkrandom FILE SIZE: SIZE random bytes.
-mkrandom() {
-	head -c "$2" /dev/urandom >"$1"
 }
 
 # mkfill FILE SRC N: SRC followed by N bytes of 0xff.
@@ -124,7 +76,7 @@ expect_stdout_line "bin2dfu $VERSION"
 case_end
 
 begin "an unknown option is a usage error"
-mkrandom a.bin 16
+mkbin a.bin 16 1
 run "$BIN2DFU" -x -a 0:a.bin -o out.dfu
 expect_fail 2 "bin2dfu: unknown option: -x"
 expect_stderr_line "$USAGE1"
@@ -142,7 +94,7 @@ expect_dir_only . a.bin
 case_end
 
 begin "an option without its argument is a usage error"
-mkrandom a.bin 16
+mkbin a.bin 16 2
 run "$BIN2DFU" -o out.dfu -a
 expect_fail 2 "bin2dfu: option needs an argument: -a"
 expect_stderr_line "$USAGE1"
@@ -154,7 +106,7 @@ expect_dir_only . a.bin
 case_end
 
 begin "a missing -o is a usage error"
-mkrandom a.bin 16
+mkbin a.bin 16 3
 run "$BIN2DFU" -a 0x08000000:a.bin
 expect_fail 2 "bin2dfu: missing -o output"
 expect_stderr_line "$USAGE1"
@@ -171,7 +123,7 @@ expect_dir_only .
 case_end
 
 begin "a file operand without --plain is a usage error"
-mkrandom a.bin 16
+mkbin a.bin 16 4
 run "$BIN2DFU" -o out.dfu a.bin
 expect_fail 2 "bin2dfu: a.bin: unexpected argument; give -a address:file, or --plain"
 expect_dir_only . a.bin
@@ -180,7 +132,7 @@ case_end
 # ---- the DfuSe file written ----------------------------------------------
 
 begin "defaults: one element, alt 0 unnamed target, 0483:df11, bcdDevice ffff"
-mkrandom a.bin 1000
+mkbin a.bin 1000 5
 run "$BIN2DFU" -a 0x08000000:a.bin -o out.dfu
 expect_status 0
 expect_stdout_empty
@@ -202,7 +154,7 @@ expect_same_bytes t0e0.bin a.bin
 case_end
 
 begin "-d and -r set idVendor, idProduct and bcdDevice"
-mkrandom a.bin 64
+mkbin a.bin 64 6
 run "$BIN2DFU" -d 1209:70B1 -r 0102 -a 0:a.bin -o out.dfu
 expect_status 0
 expect_stderr_empty
@@ -215,10 +167,10 @@ expect_stdout_line "suffix bcdDevice=0x0000 idProduct=0x6017 idVendor=0x1d50 bcd
 case_end
 
 begin "several targets: alt, name and element addresses at their offsets"
-mkrandom a.bin 100
-mkrandom b.bin 33
-mkrandom c.bin 16
-mkrandom d.bin 7
+mkbin a.bin 100 7
+mkbin b.bin 33 8
+mkbin c.bin 16 9
+mkbin d.bin 7 10
 run "$BIN2DFU" -a 0x08000000:a.bin -a 0x08004000:b.bin \
     -t "1:Option Bytes" -a 0x1fffc000:c.bin -t 3 -a 0:d.bin -o out.dfu
 expect_status 0
@@ -258,8 +210,8 @@ expect_status 0
 case_end
 
 begin "elements keep the order of the -a options"
-mkrandom a.bin 16
-mkrandom b.bin 16
+mkbin a.bin 16 11
+mkbin b.bin 16 12
 run "$BIN2DFU" -a 0x100:b.bin -a 0:a.bin -o out.dfu
 expect_status 0
 decode dfuse out.dfu
@@ -269,7 +221,7 @@ case_end
 
 begin "a file name may contain colons; only the first one separates"
 mkdir d
-mkrandom d/a:b.bin 20
+mkbin d/a:b.bin 20 13
 run "$BIN2DFU" -a 0x08000000:d/a:b.bin -o out.dfu
 expect_status 0
 expect_stderr_empty
@@ -279,7 +231,7 @@ expect_same_bytes t0e0.bin d/a:b.bin
 case_end
 
 begin "a target name of 254 bytes is written NUL-terminated"
-mkrandom a.bin 8
+mkbin a.bin 8 14
 name=$(printf '%0254d' 0 | tr 0 N)
 run "$BIN2DFU" -t "2:$name" -a 0:a.bin -o out.dfu
 expect_status 0
@@ -289,7 +241,7 @@ expect_stdout_line "target 0 offset=11 sig=Target alt=2 named=1 name=$name namep
 case_end
 
 begin "255 targets are accepted"
-mkrandom a.bin 1
+mkbin a.bin 1 15
 set --
 i=0
 while [ $i -lt 255 ]; do
@@ -305,9 +257,9 @@ expect_stdout_line "target 254 offset=$((11 + 254 * 283)) sig=Target alt=254 nam
 case_end
 
 begin "--pad rounds element sizes up with 0xff"
-mkrandom a.bin 13
-mkrandom b.bin 8
-mkrandom c.bin 1
+mkbin a.bin 13 16
+mkbin b.bin 8 17
+mkbin c.bin 1 18
 run "$BIN2DFU" --pad 8 -a 0x08000000:a.bin -a 0x08000010:b.bin \
     -t 1 -a 0x1fffc000:c.bin -o out.dfu
 expect_status 0
@@ -332,7 +284,7 @@ expect_stdout_line "element 0.0 offset=285 address=0x00000000 size=32"
 case_end
 
 begin "--pad 1 changes nothing"
-mkrandom a.bin 13
+mkbin a.bin 13 19
 run "$BIN2DFU" --pad 1 -a 0:a.bin -o pad.dfu
 expect_status 0
 run "$BIN2DFU" -a 0:a.bin -o nopad.dfu
@@ -340,7 +292,7 @@ expect_same_bytes pad.dfu nopad.dfu
 case_end
 
 begin "--pad 0 or not a number is a usage error"
-mkrandom a.bin 13
+mkbin a.bin 13 20
 run "$BIN2DFU" --pad 0 -a 0:a.bin -o out.dfu
 expect_fail 2 "bin2dfu: --pad 0: not a number from 1 to 4294967295"
 run "$BIN2DFU" --pad eight -a 0:a.bin -o out.dfu
@@ -349,8 +301,8 @@ expect_dir_only . a.bin
 case_end
 
 begin "padding that makes elements overlap is refused"
-mkrandom a.bin 13
-mkrandom b.bin 4
+mkbin a.bin 13 21
+mkbin b.bin 4 22
 run "$BIN2DFU" -a 0:a.bin -a 0xe:b.bin -o ok.dfu
 expect_status 0
 run "$BIN2DFU" --pad 8 -a 0:a.bin -a 0xe:b.bin -o out.dfu
@@ -361,7 +313,7 @@ case_end
 # ---- --plain ---------------------------------------------------------------
 
 begin "--plain writes the payload and a suffix that matches any device"
-mkrandom a.bin 777
+mkbin a.bin 777 23
 run "$BIN2DFU" --plain -o out.dfu a.bin
 expect_status 0
 expect_stdout_empty
@@ -383,7 +335,7 @@ expect_same_bytes out.dfu want.dfu
 case_end
 
 begin "--plain with -d and -r"
-mkrandom a.bin 50
+mkbin a.bin 50 24
 run "$BIN2DFU" --plain -d 1c11:b007 -r 0102 -o out.dfu a.bin
 expect_status 0
 expect_stderr_empty
@@ -392,7 +344,7 @@ expect_stdout_line "suffix bcdDevice=0x0102 idProduct=0xb007 idVendor=0x1c11 bcd
 case_end
 
 begin "--plain refuses -a, -t and --pad"
-mkrandom a.bin 50
+mkbin a.bin 50 25
 run "$BIN2DFU" --plain -a 0:a.bin -o out.dfu a.bin
 expect_fail 2 "bin2dfu: -a cannot be used with --plain"
 expect_stderr_line "$USAGE3"
@@ -404,7 +356,7 @@ expect_dir_only . a.bin
 case_end
 
 begin "--plain needs exactly one file"
-mkrandom a.bin 50
+mkbin a.bin 50 26
 run "$BIN2DFU" --plain -o out.dfu
 expect_fail 2 "bin2dfu: no input: --plain needs a file"
 run "$BIN2DFU" --plain -o out.dfu a.bin a.bin
@@ -413,7 +365,7 @@ expect_dir_only . a.bin
 case_end
 
 begin "--plain refuses an input that already has a suffix, unless --force"
-mkrandom a.bin 50
+mkbin a.bin 50 27
 run "$BIN2DFU" --plain -o p.dfu a.bin
 expect_status 0
 run "$BIN2DFU" --plain -o out.dfu p.dfu
@@ -428,8 +380,8 @@ case_end
 # ---- inputs and outputs ------------------------------------------------------
 
 begin "output is deterministic"
-mkrandom a.bin 3000
-mkrandom b.bin 17
+mkbin a.bin 3000 28
+mkbin b.bin 17 29
 run "$BIN2DFU" --pad 8 -a 0x08000000:a.bin -t "1:x" -a 0x1fffc000:b.bin \
     -o one.dfu
 expect_status 0
@@ -441,7 +393,7 @@ expect_same_bytes one.dfu two.dfu
 case_end
 
 begin "-o - writes to stdout"
-mkrandom a.bin 500
+mkbin a.bin 500 30
 run "$BIN2DFU" -a 0x08000000:a.bin -o file.dfu
 run "$BIN2DFU" -a 0x08000000:a.bin -o -
 expect_status 0
@@ -451,8 +403,8 @@ expect_dir_only . a.bin file.dfu
 case_end
 
 begin "- reads stdin, from a file or from a pipe"
-mkrandom a.bin 5000
-mkrandom b.bin 10
+mkbin a.bin 5000 31
+mkbin b.bin 10 32
 run "$BIN2DFU" -a 0x08000000:a.bin -a 0x08010000:b.bin -o file.dfu
 run_stdin a.bin "$BIN2DFU" -a 0x08000000:- -a 0x08010000:b.bin -o in.dfu
 expect_status 0
@@ -470,7 +422,7 @@ expect_same_bytes payload.bin a.bin
 case_end
 
 begin "stdin can be an input only once"
-mkrandom a.bin 10
+mkbin a.bin 10 33
 run_stdin a.bin "$BIN2DFU" -a 0:- -a 0x100:- -o out.dfu
 expect_fail 2 "bin2dfu: -a 0x100:-: standard input can be read only once"
 expect_dir_only . a.bin
@@ -478,7 +430,7 @@ case_end
 
 begin "an empty input is refused"
 : >empty.bin
-mkrandom a.bin 10
+mkbin a.bin 10 34
 run "$BIN2DFU" -a 0:a.bin -a 0x100:empty.bin -o out.dfu
 expect_fail 1 "bin2dfu: empty.bin: empty file"
 run_stdin empty.bin "$BIN2DFU" -a 0:- -o out.dfu
@@ -489,7 +441,7 @@ expect_dir_only . a.bin empty.bin
 case_end
 
 begin "an unreadable input is refused"
-mkrandom a.bin 10
+mkbin a.bin 10 35
 mkdir adir
 run "$BIN2DFU" -a 0:a.bin -a 0x100:missing.bin -o out.dfu
 expect_fail 1 "bin2dfu: missing.bin: No such file or directory"
@@ -499,7 +451,7 @@ expect_dir_only . a.bin adir
 case_end
 
 begin "malformed -a arguments are usage errors"
-mkrandom x 10
+mkbin x 10 36
 run "$BIN2DFU" -a 0xZZ:x -o out.dfu
 expect_fail 2 "bin2dfu: -a 0xZZ:x: address is not a 32-bit number"
 run "$BIN2DFU" -a 0x100000000:x -o out.dfu
@@ -518,7 +470,7 @@ expect_dir_only . x
 case_end
 
 begin "an address with a leading zero is a usage error, never guessed"
-mkrandom x 10
+mkbin x 10 37
 run "$BIN2DFU" -a 08000000:x -o out.dfu
 expect_fail 2 "bin2dfu: -a 08000000:x: 08000000 has a leading zero, which could mean octal, decimal or hexadecimal: write 0x08000000 for hexadecimal or 8000000 for decimal"
 run "$BIN2DFU" -a 00:x -o out.dfu
@@ -541,8 +493,8 @@ expect_stderr_line "bin2dfu: x: 0xffffffff-0x100000008 runs past the end of the 
 case_end
 
 begin "overlapping elements are refused, naming both inputs and ranges"
-mkrandom a.bin 1024
-mkrandom b.bin 256
+mkbin a.bin 1024 38
+mkbin b.bin 256 39
 run "$BIN2DFU" -a 0x08000000:a.bin -a 0x08000200:b.bin -o out.dfu
 expect_fail 1 "bin2dfu: b.bin: 0x08000200-0x080002ff overlaps a.bin at 0x08000000-0x080003ff"
 run "$BIN2DFU" -a 0x08000200:b.bin -a 0x08000000:a.bin -o out.dfu
@@ -559,8 +511,8 @@ expect_stderr_empty
 case_end
 
 begin "adjacent elements, and the same range in two targets, are fine"
-mkrandom a.bin 1024
-mkrandom b.bin 256
+mkbin a.bin 1024 40
+mkbin b.bin 256 41
 run "$BIN2DFU" -a 0x08000000:a.bin -a 0x08000400:b.bin -o adj.dfu
 expect_status 0
 expect_stderr_empty
@@ -570,7 +522,7 @@ expect_stderr_empty
 case_end
 
 begin "an element past the 32-bit address space is refused"
-mkrandom a.bin 256
+mkbin a.bin 256 42
 run "$BIN2DFU" -a 0xffffff80:a.bin -o out.dfu
 expect_fail 1 "bin2dfu: a.bin: 0xffffff80-0x10000007f runs past the end of the 32-bit address space"
 expect_dir_only . a.bin
@@ -594,7 +546,7 @@ rm -f huge.bin
 case_end
 
 begin "more than 255 targets is a usage error"
-mkrandom a.bin 1
+mkbin a.bin 1 43
 set -- -a 0:a.bin
 i=1
 while [ $i -le 255 ]; do
@@ -607,7 +559,7 @@ expect_dir_only . a.bin
 case_end
 
 begin "a target name over 254 bytes is a usage error"
-mkrandom a.bin 1
+mkbin a.bin 1 44
 name=$(printf '%0255d' 0 | tr 0 N)
 run "$BIN2DFU" -t "1:$name" -a 0:a.bin -o out.dfu
 expect_fail 2 "bin2dfu: -t 1: target name is 255 bytes, longer than 254"
@@ -617,7 +569,7 @@ expect_dir_only . a.bin
 case_end
 
 begin "an alternate setting outside 0..255 is a usage error"
-mkrandom a.bin 1
+mkbin a.bin 1 45
 run "$BIN2DFU" -t 256 -a 0:a.bin -o out.dfu
 expect_fail 2 "bin2dfu: -t 256: alternate setting is not a number from 0 to 255"
 run "$BIN2DFU" -t x:flash -a 0:a.bin -o out.dfu
@@ -631,7 +583,7 @@ expect_stdout_line "target 0 offset=11 sig=Target alt=1 named=0 name= namepad=ze
 case_end
 
 begin "a target without elements is a usage error"
-mkrandom a.bin 1
+mkbin a.bin 1 46
 run "$BIN2DFU" -t 1 -a 0:a.bin -t 2 -o out.dfu
 expect_fail 2 "bin2dfu: -t 2: empty target: no -a follows it"
 run "$BIN2DFU" -t 1:flash -t 2 -a 0:a.bin -o out.dfu
@@ -640,7 +592,7 @@ expect_dir_only . a.bin
 case_end
 
 begin "a bad -d or -r is a usage error"
-mkrandom a.bin 1
+mkbin a.bin 1 47
 run "$BIN2DFU" -d 0483 -a 0:a.bin -o out.dfu
 expect_fail 2 "bin2dfu: -d 0483: expected vid:pid, two hexadecimal numbers up to ffff"
 run "$BIN2DFU" -d 10000:df11 -a 0:a.bin -o out.dfu
@@ -655,7 +607,7 @@ expect_dir_only . a.bin
 case_end
 
 begin "an input with a DFU suffix is refused unless --force"
-mkrandom a.bin 100
+mkbin a.bin 100 48
 python3 -c '
 import struct, sys, zlib
 d = open("a.bin", "rb").read() + struct.pack("<4H3sB", 0x0200, 0x1234, 0x5678,
@@ -673,7 +625,7 @@ expect_same_bytes t0e0.bin suffixed.bin
 case_end
 
 begin "a UFD signature with a wrong CRC is only data"
-mkrandom a.bin 100
+mkbin a.bin 100 49
 python3 -c '
 import struct, sys, zlib
 d = open("a.bin", "rb").read() + struct.pack("<4H3sB", 0x0200, 0x1234, 0x5678,
@@ -686,7 +638,7 @@ expect_stderr_empty
 case_end
 
 begin "a DfuSe input is refused unless --force"
-mkrandom a.bin 100
+mkbin a.bin 100 50
 run "$BIN2DFU" -a 0x08000000:a.bin -o in.dfu
 { printf 'DfuSe'; cat a.bin; } >nosuffix.dfu
 run "$BIN2DFU" -a 0x08000000:in.dfu -o out.dfu
@@ -705,7 +657,7 @@ case_end
 
 begin "ELF, Intel HEX and S-record inputs are refused unless --raw-container"
 cp "$FIXTURES/elf/lma.elf" fw.elf
-mkrandom a.bin 16
+mkbin a.bin 16 51
 python3 -c '
 def rec(b): return ":%s%02X\n" % (b.hex().upper(), -sum(b) & 0xff)
 def srec(b): return "S1%s%02X\n" % (b.hex().upper(), ~sum(b) & 0xff)
@@ -742,8 +694,8 @@ done
 case_end
 
 begin "writing over an input is refused and the input is left alone"
-mkrandom a.bin 100
-mkrandom b.bin 100
+mkbin a.bin 100 52
+mkbin b.bin 100 53
 cp a.bin a.orig
 ln b.bin b.link
 run "$BIN2DFU" -a 0:a.bin -o a.bin
@@ -766,7 +718,7 @@ expect_dir_only . a.bin a.orig b.bin b.link
 case_end
 
 begin "an existing output is replaced on success, by a rename"
-mkrandom a.bin 100
+mkbin a.bin 100 54
 echo old >out.dfu
 ln out.dfu old.link
 run "$BIN2DFU" -a 0:a.bin -o out.dfu
@@ -779,8 +731,8 @@ expect_dir_only . a.bin old.link out.dfu
 case_end
 
 begin "on failure an existing output is left unchanged"
-mkrandom a.bin 100
-mkrandom b.bin 100
+mkbin a.bin 100 55
+mkbin b.bin 100 56
 echo old >out.dfu
 cp out.dfu out.orig
 run "$BIN2DFU" -a 0:a.bin -a 0x10:b.bin -o out.dfu
@@ -793,7 +745,7 @@ expect_dir_only . a.bin b.bin out.dfu out.orig
 case_end
 
 begin "a failed write leaves no output, no temporary file, the old output"
-mkrandom big.bin 65536
+mkbin big.bin 65536 57
 echo old >out.dfu
 cp out.dfu out.orig
 # Limit file size to 8 blocks and ignore SIGXFSZ, so write() fails (EFBIG).
@@ -812,7 +764,7 @@ case_end
 
 begin "a write error on stdout is reported"
 if [ -w /dev/full ]; then
-	mkrandom a.bin 100
+	mkbin a.bin 100 58
 	run sh -c '"$0" -a 0:a.bin -o - >/dev/full' "$BIN2DFU"
 	expect_status 1
 	expect_stderr_contains "bin2dfu: (stdout): "
@@ -823,14 +775,14 @@ fi
 case_end
 
 begin "an output directory that does not exist is an error"
-mkrandom a.bin 100
+mkbin a.bin 100 59
 run "$BIN2DFU" -a 0:a.bin -o nodir/out.dfu
 expect_fail 1 "bin2dfu: nodir/out.dfu: cannot create output: No such file or directory"
 expect_dir_only . a.bin
 case_end
 
 begin "a FIFO as output is written to, not replaced"
-mkrandom a.bin 3000
+mkbin a.bin 3000 60
 run "$BIN2DFU" -a 0:a.bin -o want.dfu
 mkfifo fifo
 timeout 20 cat fifo >got.dfu &
@@ -847,7 +799,7 @@ begin "round trip: random images in, the same bytes out"
 set --
 i=0
 for size in 1 2 3 255 256 4097 65536 100003; do
-	mkrandom in$i.bin $size
+	mkbin in$i.bin $size $((100 + i))
 	i=$((i + 1))
 done
 run "$BIN2DFU" -d 0483:df11 \

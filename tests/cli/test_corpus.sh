@@ -2,6 +2,7 @@
 # Conformance: dfuinfo on every real-world file of tests/fixtures/corpus
 # gives the verdict its README promises, with the key facts of each file.
 . "$(dirname "$0")/lib.sh"
+require jq jq
 
 # jqe EXPR: jq -e on the last stdout; fails the case when EXPR is not true.
 jqe() {
@@ -71,19 +72,15 @@ expect_stdout_line "  verdict: valid (2 notes)"
 case_end
 
 case_begin "corpus: fwupd VRBRAIN in JSON"
-if have jq; then
-	run "$DFUINFO" -j "$VRBRAIN"
-	expect_status 0
-	jqe '.files[0] | .valid and .format == "dfuse" and .size == 92690 and .errors == 0 and .notes == 2'
-	jqe '.files[0].suffix | .idVendor == 1155 and .idProduct == 0 and .bcdDevice == 0 and .bcdDFU == 282'
-	jqe '.files[0].crc == {"stored": 1327669239, "computed": 1327669239, "match": true}'
-	jqe '.files[0].dfuse_prefix == {"bVersion": 1, "DFUImageSize": 92674, "bTargets": 1}'
-	jqe '.files[0].targets[0] | .alt == 0 and .name == "ST..." and .size == 92389 and .declared_elements == 2'
-	jqe '[.files[0].targets[0].elements[] | [.address, .size, .end, .offset]] == [[134217728, 91857, 134309584, 293], [134309588, 516, 134310103, 92158]]'
-	jqe '[.files[0].diagnostics[] | [.severity, .code, .offset, .field]] == [["note", "image-size-excludes-suffix", 6, "DFUImageSize"], ["note", "target-name-junk", 28, "szTargetName"]]'
-else
-	skip_case "jq not installed"
-fi
+run "$DFUINFO" -j "$VRBRAIN"
+expect_status 0
+jqe '.files[0] | .valid and .format == "dfuse" and .size == 92690 and .errors == 0 and .notes == 2'
+jqe '.files[0].suffix | .idVendor == 1155 and .idProduct == 0 and .bcdDevice == 0 and .bcdDFU == 282'
+jqe '.files[0].crc == {"stored": 1327669239, "computed": 1327669239, "match": true}'
+jqe '.files[0].dfuse_prefix == {"bVersion": 1, "DFUImageSize": 92674, "bTargets": 1}'
+jqe '.files[0].targets[0] | .alt == 0 and .name == "ST..." and .size == 92389 and .declared_elements == 2'
+jqe '[.files[0].targets[0].elements[] | [.address, .size, .end, .offset]] == [[134217728, 91857, 134309584, 293], [134309588, 516, 134310103, 92158]]'
+jqe '[.files[0].diagnostics[] | [.severity, .code, .offset, .field]] == [["note", "image-size-excludes-suffix", 6, "DFUImageSize"], ["note", "target-name-junk", 28, "szTargetName"]]'
 case_end
 
 case_begin "corpus: Flipper Zero full image is valid, wildcard bcdDevice"
@@ -98,12 +95,10 @@ expect_stdout_line "    element 0:  0x08000000-0x080bbd93  769428 bytes  at 0x12
 grep -qE '^  note: 0x000bbeb9 bcdDevice: .* \(wildcard-id\)$' "$OUT" ||
 	fail "no wildcard-id note on bcdDevice"
 expect_stdout_line "  verdict: valid (2 notes)"
-if have jq; then
-	run "$DFUINFO" -j "$FULL"
-	jqe '[.files[0].diagnostics[] | .code] == ["image-size-excludes-suffix", "wildcard-id"]'
-	jqe '.files[0].diagnostics[1] | .field == "bcdDevice" and .severity == "note"'
-	jqe '.files[0].suffix.bcdDevice == 65535 and .files[0].valid'
-fi
+run "$DFUINFO" -j "$FULL"
+jqe '[.files[0].diagnostics[] | .code] == ["image-size-excludes-suffix", "wildcard-id"]'
+jqe '.files[0].diagnostics[1] | .field == "bcdDevice" and .severity == "note"'
+jqe '.files[0].suffix.bcdDevice == 65535 and .files[0].valid'
 case_end
 
 case_begin "corpus: Flipper Zero updater is valid, one odd-sized element in SRAM"
@@ -116,10 +111,8 @@ expect_stdout_line "    element 0:  0x20000000-0x2001a3dc  107485 bytes  at 0x12
 expect_stdout_contains "(wildcard-id)"
 expect_stdout_lacks "  error: "
 expect_stdout_line "  verdict: valid (2 notes)"
-if have jq; then
-	run "$DFUINFO" -j "$RAM"
-	jqe '.files[0].targets[0].elements == [{"index": 0, "address": 536870912, "size": 107485, "end": 536978396, "offset": 293}]'
-fi
+run "$DFUINFO" -j "$RAM"
+jqe '.files[0].targets[0].elements == [{"index": 0, "address": 536870912, "size": 107485, "end": 536978396, "offset": 293}]'
 case_end
 
 case_begin "corpus: kiibohd is a valid plain DFU 1.0 file"
@@ -134,12 +127,10 @@ expect_stdout_lacks "  target "
 expect_stdout_lacks "  prefix:"
 expect_stdout_lacks "  vendor:"
 expect_stdout_line "  verdict: valid (1 note)"
-if have jq; then
-	run "$DFUINFO" -j "$KIIBOHD"
-	jqe '.files[0] | .valid and .format == "plain" and .payload_size == 60200 and .dfuse_prefix == null and .vendor_prefix == null and .targets == []'
-	jqe '.files[0].suffix | .idVendor == 7185 and .idProduct == 45063 and .bcdDFU == 256'
-	jqe '[.files[0].diagnostics[] | .code] == ["wildcard-id"]'
-fi
+run "$DFUINFO" -j "$KIIBOHD"
+jqe '.files[0] | .valid and .format == "plain" and .payload_size == 60200 and .dfuse_prefix == null and .vendor_prefix == null and .targets == []'
+jqe '.files[0].suffix | .idVendor == 7185 and .idProduct == 45063 and .bcdDFU == 256'
+jqe '[.files[0].diagnostics[] | .code] == ["wildcard-id"]'
 case_end
 
 # Team decision (dfuinfo(1), "Vendor prefixes and the CRC"): dwCRC covers
@@ -162,14 +153,12 @@ grep -E '^  error: 0x000089d4 dwCRC: .* \(crc-mismatch\)$' "$OUT" |
 	grep -qF 'matches the bytes after the 16-byte NXP LPC prefix' ||
 	fail "the crc-mismatch error does not explain that the CRC skips the prefix"
 expect_stdout_line "  verdict: invalid (1 error, 1 note)"
-if have jq; then
-	run "$DFUINFO" -j "$HACKRF"
-	expect_status 1
-	jqe '.files[0] | .valid == false and .format == "plain" and .errors == 1 and .notes == 1 and .payload_size == 35256'
-	jqe '.files[0].vendor_prefix == {"kind": "lpc", "size": 16, "address": 0, "length": 69}'
-	jqe '.files[0].crc.stored == 532107097 and .files[0].crc.match == false'
-	jqe '[.files[0].diagnostics[] | [.severity, .code, .offset, .field]] == [["note", "vendor-prefix", 0, "prefix"], ["error", "crc-mismatch", 35284, "dwCRC"]]'
-fi
+run "$DFUINFO" -j "$HACKRF"
+expect_status 1
+jqe '.files[0] | .valid == false and .format == "plain" and .errors == 1 and .notes == 1 and .payload_size == 35256'
+jqe '.files[0].vendor_prefix == {"kind": "lpc", "size": 16, "address": 0, "length": 69}'
+jqe '.files[0].crc.stored == 532107097 and .files[0].crc.match == false'
+jqe '[.files[0].diagnostics[] | [.severity, .code, .offset, .field]] == [["note", "vendor-prefix", 0, "prefix"], ["error", "crc-mismatch", 35284, "dwCRC"]]'
 case_end
 
 case_begin "corpus: vlxfirm is not a DFU file"
@@ -181,11 +170,9 @@ expect_stdout_lacks "  suffix:"
 expect_stdout_lacks "  crc:"
 grep -qE '^  error: 0x00000000 .*\(not-dfu\)$' "$OUT" || fail "no not-dfu error"
 expect_stdout_line "  verdict: invalid (1 error)"
-if have jq; then
-	run "$DFUINFO" -j "$VLX"
-	jqe '.files[0] | .valid == false and .format == "unknown" and .suffix == null and .crc == null and .errors == 1'
-	jqe '[.files[0].diagnostics[] | .code] == ["not-dfu"]'
-fi
+run "$DFUINFO" -j "$VLX"
+jqe '.files[0] | .valid == false and .format == "unknown" and .suffix == null and .crc == null and .errors == 1'
+jqe '[.files[0].diagnostics[] | .code] == ["not-dfu"]'
 case_end
 
 case_begin "corpus: the whole corpus at once: six reports, exit 1, -q silent"
@@ -202,12 +189,10 @@ run "$DFUINFO" -q "$VRBRAIN" "$HACKRF"
 expect_status 1
 expect_stdout_empty
 expect_stderr_empty
-if have jq; then
-	run "$DFUINFO" -j "$VRBRAIN" "$FULL" "$RAM" "$KIIBOHD" "$HACKRF" "$VLX"
-	expect_status 1
-	jqe '[.files[] | .valid] == [true, true, true, true, false, false]'
-	jqe '[.files[] | .format] == ["dfuse", "dfuse", "dfuse", "plain", "plain", "unknown"]'
-fi
+run "$DFUINFO" -j "$VRBRAIN" "$FULL" "$RAM" "$KIIBOHD" "$HACKRF" "$VLX"
+expect_status 1
+jqe '[.files[] | .valid] == [true, true, true, true, false, false]'
+jqe '[.files[] | .format] == ["dfuse", "dfuse", "dfuse", "plain", "plain", "unknown"]'
 case_end
 
 case_begin "corpus: a corpus file through a pipe gives the same report"

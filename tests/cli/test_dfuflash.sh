@@ -4,6 +4,7 @@
 # uploads, faults and their messages, and the state file.  Flash contents
 # are checked here with python3, independently of the engine.
 . "$(dirname "$0")/lib.sh"
+require jq jq
 
 DFUFLASH=$BUILD/bin/dfuflash
 VRBRAIN=$CORPUS/fwupd_dev_VRBRAIN.dfu
@@ -20,18 +21,10 @@ begin() {
 }
 
 # holds STATE BASE DFU: every element of the DfuSe file DFU is in STATE
-# (a flash image starting at BASE).  Decoded here from UM0391.
+# (a flash image starting at BASE), decoded by tests/cli/image_check.py.
 holds() {
-	python3 -c 'import struct, sys
-st, base, d = open(sys.argv[1], "rb").read(), int(sys.argv[2], 0), open(sys.argv[3], "rb").read()
-ntg = d[10]; off = 11
-for t in range(ntg):
-    nel = struct.unpack_from("<I", d, off + 270)[0]; off += 274
-    for e in range(nel):
-        a, n = struct.unpack_from("<II", d, off); off += 8
-        if st[a - base:a - base + n] != d[off:off + n]:
-            sys.exit("element at 0x%08x differs" % a)
-        off += n' "$@" || fail "$3 is not in $1"
+	python3 "$ROOT/tests/cli/image_check.py" holds "$@" ||
+	    fail "$3 is not in $1"
 }
 
 # same_range A B OFFSET LEN: bytes OFFSET..+LEN of two files are equal.
@@ -307,15 +300,13 @@ same_range flashed.img flash.img 0x2c00 0x100
 same_range before.img flash.img 0x4000 0x1c000
 all_ff flash.img 0x2800 0x400
 all_ff flash.img 0x2d00 0x1300
-if have jq; then
-	cp flashed.img flash.img
-	run "$DFUFLASH" --progress=json --sim f405:flash.img --preserve 0x08002c00+256 small.dfu
-	expect_status 0
-	jq -s -e 'map(select(.event == "done")) | .[0] | .bytes_erased == 278528 and .bytes_erased_outside == 63488 and .bytes_preserved == 256 and .leave_address == 134217728 and .leave_reason == "flash"' "$OUT" >/dev/null ||
-	    fail "done event"
-	jq -s -e 'map(select(.phase == "preserve")) | length > 0' "$OUT" >/dev/null ||
-	    fail "no preserve phase"
-fi
+cp flashed.img flash.img
+run "$DFUFLASH" --progress=json --sim f405:flash.img --preserve 0x08002c00+256 small.dfu
+expect_status 0
+jq -s -e 'map(select(.event == "done")) | .[0] | .bytes_erased == 278528 and .bytes_erased_outside == 63488 and .bytes_preserved == 256 and .leave_address == 134217728 and .leave_reason == "flash"' "$OUT" >/dev/null ||
+    fail "done event"
+jq -s -e 'map(select(.phase == "preserve")) | length > 0' "$OUT" >/dev/null ||
+    fail "no preserve phase"
 case_end
 
 begin "pyboard: --preserve-uncovered keeps every byte the image does not cover"
@@ -543,18 +534,14 @@ expect_status 0
 [ "$(grep -c '^DNLOAD 0 41' trace.txt)" = 1 ] || fail "not one erase in the trace"
 [ "$(tail -n 1 trace.txt)" = "GETSTATUS -> OK dfuMANIFEST (left to 0x08000000)" ] ||
     fail "trace does not end with the leave: $(tail -n 1 trace.txt)"
-if have jq; then
-	run "$DFUFLASH" --progress=json --sim f405 -D app.bin -s 0x08000000
-	expect_status 0
-	jq -s -e 'map(select(.phase)) | (map(.phase) | unique) == ["erase", "leave", "write"]' "$OUT" >/dev/null ||
-	    fail "phases in the JSON progress"
-	jq -s -e 'map(select(.phase == "write")) | last | .done == 3000 and .total == 3000' "$OUT" >/dev/null ||
-	    fail "last write event"
-	jq -s -e '(.[-2].event == "done") and (.[-2].left == true) and (.[-1].event == "sim")' "$OUT" >/dev/null ||
-	    fail "final events"
-else
-	skip_case "jq is not installed"
-fi
+run "$DFUFLASH" --progress=json --sim f405 -D app.bin -s 0x08000000
+expect_status 0
+jq -s -e 'map(select(.phase)) | (map(.phase) | unique) == ["erase", "leave", "write"]' "$OUT" >/dev/null ||
+    fail "phases in the JSON progress"
+jq -s -e 'map(select(.phase == "write")) | last | .done == 3000 and .total == 3000' "$OUT" >/dev/null ||
+    fail "last write event"
+jq -s -e '(.[-2].event == "done") and (.[-2].left == true) and (.[-1].event == "sim")' "$OUT" >/dev/null ||
+    fail "final events"
 case_end
 
 begin "each target of a file goes to its own alt setting: flash and option bytes"

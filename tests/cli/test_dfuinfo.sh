@@ -3,6 +3,7 @@
 # and JSON reports, and every error and note kind through the command line.
 # Inputs are built in $TMP by mkdfu (python3 below).
 . "$(dirname "$0")/lib.sh"
+require jq jq
 
 VERSION=$(sed -n 's/^#define DFUFILE_VERSION_STRING "\(.*\)"$/\1/p' "$ROOT/common/dfufile.h")
 USAGE="usage: dfuinfo [-hjqV] [-L [alt=]layout | devices.json] file ..."
@@ -297,96 +298,76 @@ case_end
 # ---- JSON -----------------------------------------------------------------
 
 case_begin "dfuinfo --json: DfuSe fields, targets and elements"
-if have jq; then
-	mkdfu "$TMP/d.dfu" 'targets=[dict(alt=0, name=b"Internal Flash", elements=[(0x08000000, b"\xaa" * 1024), (0x08004000, b"\xbb" * 100)]), dict(alt=1, name=b"", elements=[(0x1fff7800, b"\x00" * 16)])]' vid=0x0483 pid=0xdf11 dev=0x2200
-	crc=$(python3 -c 'import sys,zlib; d=open(sys.argv[1],"rb").read(); print(0xffffffff & ~zlib.crc32(d[:-4]))' "$TMP/d.dfu")
-	run "$DFUINFO" --json "$TMP/d.dfu"
-	expect_status 0
-	expect_stderr_empty
-	jqe ".dfuinfo == \"$VERSION\""
-	jqe '.files | length == 1'
-	jqe ".files[0].path == \"$TMP/d.dfu\""
-	jqe '.files[0].valid == true and .files[0].format == "dfuse" and .files[0].size == 1739'
-	jqe '.files[0].vendor_prefix == null and .files[0].payload_size == null'
-	jqe '.files[0].suffix == {"bcdDevice": 8704, "idProduct": 57105, "idVendor": 1155, "bcdDFU": 282, "bLength": 16, "dwCRC": '"$crc"'}'
-	jqe '.files[0].crc == {"stored": '"$crc"', "computed": '"$crc"', "match": true}'
-	jqe '.files[0].dfuse_prefix == {"bVersion": 1, "DFUImageSize": 1723, "bTargets": 2}'
-	jqe '.files[0].targets | length == 2'
-	jqe '.files[0].targets[0] | .index == 0 and .alt == 0 and .named == 1 and .name == "Internal Flash" and .offset == 11 and .size == 1140 and .declared_elements == 2'
-	jqe '[.files[0].targets[0].elements[] | .address] == [134217728, 134234112]'
-	jqe '.files[0].targets[0].elements[1] == {"index": 1, "address": 134234112, "size": 100, "end": 134234211, "offset": 1325}'
-	jqe '.files[0].targets[1] | .alt == 1 and .named == 0 and .name == "" and .offset == 1425 and .size == 24'
-	jqe '.files[0].targets[1].elements[0] | .address == 536836096 and .end == 536836111 and .offset == 1707'
-	jqe '.files[0].errors == 0 and .files[0].notes == 1'
-	jqe '.files[0].diagnostics == [.files[0].diagnostics[] | select(.severity == "note" and .code == "image-size-excludes-suffix" and .offset == 6 and .field == "DFUImageSize" and (.message | length > 0))]'
-else
-	skip_case "jq not installed"
-fi
+mkdfu "$TMP/d.dfu" 'targets=[dict(alt=0, name=b"Internal Flash", elements=[(0x08000000, b"\xaa" * 1024), (0x08004000, b"\xbb" * 100)]), dict(alt=1, name=b"", elements=[(0x1fff7800, b"\x00" * 16)])]' vid=0x0483 pid=0xdf11 dev=0x2200
+crc=$(python3 -c 'import sys,zlib; d=open(sys.argv[1],"rb").read(); print(0xffffffff & ~zlib.crc32(d[:-4]))' "$TMP/d.dfu")
+run "$DFUINFO" --json "$TMP/d.dfu"
+expect_status 0
+expect_stderr_empty
+jqe ".dfuinfo == \"$VERSION\""
+jqe '.files | length == 1'
+jqe ".files[0].path == \"$TMP/d.dfu\""
+jqe '.files[0].valid == true and .files[0].format == "dfuse" and .files[0].size == 1739'
+jqe '.files[0].vendor_prefix == null and .files[0].payload_size == null'
+jqe '.files[0].suffix == {"bcdDevice": 8704, "idProduct": 57105, "idVendor": 1155, "bcdDFU": 282, "bLength": 16, "dwCRC": '"$crc"'}'
+jqe '.files[0].crc == {"stored": '"$crc"', "computed": '"$crc"', "match": true}'
+jqe '.files[0].dfuse_prefix == {"bVersion": 1, "DFUImageSize": 1723, "bTargets": 2}'
+jqe '.files[0].targets | length == 2'
+jqe '.files[0].targets[0] | .index == 0 and .alt == 0 and .named == 1 and .name == "Internal Flash" and .offset == 11 and .size == 1140 and .declared_elements == 2'
+jqe '[.files[0].targets[0].elements[] | .address] == [134217728, 134234112]'
+jqe '.files[0].targets[0].elements[1] == {"index": 1, "address": 134234112, "size": 100, "end": 134234211, "offset": 1325}'
+jqe '.files[0].targets[1] | .alt == 1 and .named == 0 and .name == "" and .offset == 1425 and .size == 24'
+jqe '.files[0].targets[1].elements[0] | .address == 536836096 and .end == 536836111 and .offset == 1707'
+jqe '.files[0].errors == 0 and .files[0].notes == 1'
+jqe '.files[0].diagnostics == [.files[0].diagnostics[] | select(.severity == "note" and .code == "image-size-excludes-suffix" and .offset == 6 and .field == "DFUImageSize" and (.message | length > 0))]'
 case_end
 
 case_begin "dfuinfo --json: plain file, one document for several files, missing file"
-if have jq; then
-	mkdfu "$TMP/p.dfu" 'plain=b"z" * 300' bcd=0x0110 vid=0x1209 pid=0x0001
-	mkdfu "$TMP/bad.dfu" crc=7
-	run "$DFUINFO" -j "$TMP/p.dfu" "$TMP/missing.dfu" "$TMP/bad.dfu" "$TMP"
-	expect_status 1
-	expect_stderr_line "dfuinfo: $TMP/missing.dfu: No such file or directory"
-	expect_stderr_line "dfuinfo: $TMP: is a directory"
-	jqe '.files | length == 4'
-	jqe '.files[0] | .valid == true and .format == "plain" and .payload_size == 300 and .targets == [] and .dfuse_prefix == null and .suffix.bcdDFU == 272'
-	jqe ".files[1] == {\"path\": \"$TMP/missing.dfu\", \"valid\": false, \"error\": \"No such file or directory\"}"
-	jqe ".files[3] == {\"path\": \"$TMP\", \"valid\": false, \"error\": \"is a directory\"}"
-	jqe '.files[2] | .valid == false and .errors == 1 and .crc.stored == 7 and .crc.match == false'
-	jqe '.files[2].diagnostics[] | select(.severity == "error") | .code == "crc-mismatch" and .field == "dwCRC"'
-	jqe '.files[2].diagnostics[] | select(.code == "crc-mismatch") | .offset == '"$(($(wc -c <"$TMP/bad.dfu") - 4))"
-else
-	skip_case "jq not installed"
-fi
+mkdfu "$TMP/p.dfu" 'plain=b"z" * 300' bcd=0x0110 vid=0x1209 pid=0x0001
+mkdfu "$TMP/bad.dfu" crc=7
+run "$DFUINFO" -j "$TMP/p.dfu" "$TMP/missing.dfu" "$TMP/bad.dfu" "$TMP"
+expect_status 1
+expect_stderr_line "dfuinfo: $TMP/missing.dfu: No such file or directory"
+expect_stderr_line "dfuinfo: $TMP: is a directory"
+jqe '.files | length == 4'
+jqe '.files[0] | .valid == true and .format == "plain" and .payload_size == 300 and .targets == [] and .dfuse_prefix == null and .suffix.bcdDFU == 272'
+jqe ".files[1] == {\"path\": \"$TMP/missing.dfu\", \"valid\": false, \"error\": \"No such file or directory\"}"
+jqe ".files[3] == {\"path\": \"$TMP\", \"valid\": false, \"error\": \"is a directory\"}"
+jqe '.files[2] | .valid == false and .errors == 1 and .crc.stored == 7 and .crc.match == false'
+jqe '.files[2].diagnostics[] | select(.severity == "error") | .code == "crc-mismatch" and .field == "dwCRC"'
+jqe '.files[2].diagnostics[] | select(.code == "crc-mismatch") | .offset == '"$(($(wc -c <"$TMP/bad.dfu") - 4))"
 case_end
 
 case_begin "dfuinfo --json: stdin is named (stdin)"
-if have jq; then
-	mkdfu "$TMP/a.dfu"
-	run_stdin "$TMP/a.dfu" "$DFUINFO" -j -
-	expect_status 0
-	jqe '.files[0].path == "(stdin)" and .files[0].valid'
-else
-	skip_case "jq not installed"
-fi
+mkdfu "$TMP/a.dfu"
+run_stdin "$TMP/a.dfu" "$DFUINFO" -j -
+expect_status 0
+jqe '.files[0].path == "(stdin)" and .files[0].valid'
 case_end
 
 case_begin "dfuinfo --json: hostile target name and path are escaped"
-if have jq; then
-	# quote, backslash, control bytes, DEL, valid UTF-8 (e-acute, euro
-	# sign, U+1F600), then invalid UTF-8: a lone 0xff, an overlong '/'
-	# (c0 af), a truncated euro sign (e2 82), an encoded surrogate (ed a0
-	# 80), overlong 3- and 4-byte forms (e0 80 af, f0 8f bf bf) and a code
-	# point past U+10FFFF (f4 90 80 80).
-	mkdfu "$TMP/q\"\\.dfu" 'targets=[dict(alt=0, name=b"q\"b\\s\x01\n\x1f\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xff\xc0\xaf\xe2\x82Z\xed\xa0\x80\xe0\x80\xaf\xf4\x90\x80\x80\xf0\x8f\xbf\xbf", elements=[(0x08000000, b"1234")])]'
-	run "$DFUINFO" -j "$TMP/q\"\\.dfu"
-	expect_status 0
-	expect_stdout_contains '"name": "q\"b\\s\u0001\u000a\u001f\u007fé€😀\u00ff\u00c0\u00af\u00e2\u0082Z\u00ed\u00a0\u0080\u00e0\u0080\u00af\u00f4\u0090\u0080\u0080\u00f0\u008f\u00bf\u00bf"'
-	jqe '.files[0].targets[0].name == "q\"b\\s\u0001\n\u001f\u007fé€😀ÿÀ¯â\u0082Zí\u00a0\u0080\u00e0\u0080\u00af\u00f4\u0090\u0080\u0080\u00f0\u008f\u00bf\u00bf"'
-	jqe ".files[0].path == \"$TMP/q\\\"\\\\.dfu\""
-	# The whole document is valid UTF-8.
-	python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$OUT" ||
-		fail "output is not UTF-8"
-else
-	skip_case "jq not installed"
-fi
+# quote, backslash, control bytes, DEL, valid UTF-8 (e-acute, euro
+# sign, U+1F600), then invalid UTF-8: a lone 0xff, an overlong '/'
+# (c0 af), a truncated euro sign (e2 82), an encoded surrogate (ed a0
+# 80), overlong 3- and 4-byte forms (e0 80 af, f0 8f bf bf) and a code
+# point past U+10FFFF (f4 90 80 80).
+mkdfu "$TMP/q\"\\.dfu" 'targets=[dict(alt=0, name=b"q\"b\\s\x01\n\x1f\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xff\xc0\xaf\xe2\x82Z\xed\xa0\x80\xe0\x80\xaf\xf4\x90\x80\x80\xf0\x8f\xbf\xbf", elements=[(0x08000000, b"1234")])]'
+run "$DFUINFO" -j "$TMP/q\"\\.dfu"
+expect_status 0
+expect_stdout_contains '"name": "q\"b\\s\u0001\u000a\u001f\u007fé€😀\u00ff\u00c0\u00af\u00e2\u0082Z\u00ed\u00a0\u0080\u00e0\u0080\u00af\u00f4\u0090\u0080\u0080\u00f0\u008f\u00bf\u00bf"'
+jqe '.files[0].targets[0].name == "q\"b\\s\u0001\n\u001f\u007fé€😀ÿÀ¯â\u0082Zí\u00a0\u0080\u00e0\u0080\u00af\u00f4\u0090\u0080\u0080\u00f0\u008f\u00bf\u00bf"'
+jqe ".files[0].path == \"$TMP/q\\\"\\\\.dfu\""
+# The whole document is valid UTF-8.
+python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$OUT" ||
+	fail "output is not UTF-8"
 case_end
 
 case_begin "dfuinfo --json: an empty element has end null"
-if have jq; then
-	mkdfu "$TMP/e.dfu" 'targets=[dict(alt=0, name=b"x", elements=[(0x08000000, b"")])]'
-	run "$DFUINFO" -j "$TMP/e.dfu"
-	expect_status 0
-	jqe '.files[0].targets[0].elements[0] | .size == 0 and .end == null and .address == 134217728'
-	run "$DFUINFO" "$TMP/e.dfu"
-	expect_stdout_line "    element 0:  0x08000000 (empty)  0 bytes  at 0x125"
-else
-	skip_case "jq not installed"
-fi
+mkdfu "$TMP/e.dfu" 'targets=[dict(alt=0, name=b"x", elements=[(0x08000000, b"")])]'
+run "$DFUINFO" -j "$TMP/e.dfu"
+expect_status 0
+jqe '.files[0].targets[0].elements[0] | .size == 0 and .end == null and .address == 134217728'
+run "$DFUINFO" "$TMP/e.dfu"
+expect_stdout_line "    element 0:  0x08000000 (empty)  0 bytes  at 0x125"
 case_end
 
 # ---- memory --------------------------------------------------------------
@@ -423,7 +404,7 @@ case_end
 # ---- every error kind through the CLI -------------------------------------
 
 # expect_diag SEVERITY CODE [OFFSET FIELD]: the text report has the line,
-# and, with jq, the JSON report has the diagnostic.  Runs both itself on $F.
+# and the JSON report has the diagnostic.  Runs both itself on $F.
 expect_diag() {
 	run "$DFUINFO" "$F"
 	if [ "$1" = error ]; then
@@ -442,14 +423,14 @@ expect_diag() {
 		grep -E -- "^  $1: 0x[0-9a-f]{8} " "$OUT" | grep -qF -- "($2)" ||
 			{ fail "no $1 line with ($2)"; _show; }
 	fi
-	if have jq; then
-		run "$DFUINFO" -j "$F"
-		if [ $# -ge 4 ]; then
-			jqe "[.files[0].diagnostics[] | select(.severity == \"$1\" and .code == \"$2\" and .offset == $3 and .field == \"$4\")] | length >= 1"
-		else
-			jqe "[.files[0].diagnostics[] | select(.severity == \"$1\" and .code == \"$2\")] | length >= 1"
-		fi
-		[ "$1" = error ] && jqe '.files[0].valid == false and .files[0].errors >= 1'
+	run "$DFUINFO" -j "$F"
+	if [ $# -ge 4 ]; then
+		jqe "[.files[0].diagnostics[] | select(.severity == \"$1\" and .code == \"$2\" and .offset == $3 and .field == \"$4\")] | length >= 1"
+	else
+		jqe "[.files[0].diagnostics[] | select(.severity == \"$1\" and .code == \"$2\")] | length >= 1"
+	fi
+	if [ "$1" = error ]; then
+		jqe '.files[0].valid == false and .files[0].errors >= 1'
 	fi
 }
 
@@ -472,10 +453,8 @@ expect_diag error not-dfu
 run "$DFUINFO" "$F"
 expect_stdout_line "$F: unknown format, 1024 bytes"
 expect_stdout_lacks "suffix:"
-if have jq; then
-	run "$DFUINFO" -j "$F"
-	jqe '.files[0] | .format == "unknown" and .suffix == null and .crc == null and .targets == []'
-fi
+run "$DFUINFO" -j "$F"
+jqe '.files[0] | .format == "unknown" and .suffix == null and .crc == null and .targets == []'
 case_end
 
 case_begin "error too-short: fewer bytes than a suffix"
@@ -611,7 +590,8 @@ case_end
 case_begin "note target-named: bTargetNamed 2"
 F=$TMP/f.dfu; mkdfu "$F" 'targets=[dict(alt=0, name=b"x", named=2, elements=[(0x08000000, b"1234")])]'
 expect_diag note target-named 18 bTargetNamed
-if have jq; then run "$DFUINFO" -j "$F"; jqe '.files[0].targets[0].named == 2'; fi
+run "$DFUINFO" -j "$F"
+jqe '.files[0].targets[0].named == 2'
 case_end
 
 case_begin "note target-named: bTargetNamed 0 with a name"
@@ -648,12 +628,10 @@ run "$DFUINFO" "$F"
 expect_status 1
 expect_stdout_line '  error: 0x0000025f alt 0: target 0 element 0 and target 1 element 0 write different bytes at 0x08000014 (0x11 and 0x34) (alt-conflict)'
 expect_stdout_line "  verdict: invalid (1 error, 2 notes)"
-if have jq; then
-	run "$DFUINFO" -j "$F"
-	expect_status 1
-	jqe '[.files[0].diagnostics[] | select(.code == "alt-conflict")] == [{"severity": "error", "code": "alt-conflict", "offset": 607, "field": "alt 0", "message": "target 0 element 0 and target 1 element 0 write different bytes at 0x08000014 (0x11 and 0x34)"}]'
-	jqe '.files[0].valid == false and .files[0].errors == 1'
-fi
+run "$DFUINFO" -j "$F"
+expect_status 1
+jqe '[.files[0].diagnostics[] | select(.code == "alt-conflict")] == [{"severity": "error", "code": "alt-conflict", "offset": 607, "field": "alt 0", "message": "target 0 element 0 and target 1 element 0 write different bytes at 0x08000014 (0x11 and 0x34)"}]'
+jqe '.files[0].valid == false and .files[0].errors == 1'
 run "$DFUINFO" -q "$F"
 expect_status 1
 expect_stdout_empty
@@ -712,11 +690,9 @@ run "$DFUINFO" "$F"
 expect_stdout_line "$F: plain DFU with TI Stellaris prefix, 1024 bytes"
 expect_stdout_line "  vendor:    TI Stellaris prefix, 8 bytes  address 0x00002000  length 1000"
 expect_stdout_line "  payload:   1000 bytes"
-if have jq; then
-	run "$DFUINFO" -j "$F"
-	jqe '.files[0].vendor_prefix == {"kind": "stellaris", "size": 8, "address": 8192, "length": 1000}'
-	jqe '.files[0].payload_size == 1000'
-fi
+run "$DFUINFO" -j "$F"
+jqe '.files[0].vendor_prefix == {"kind": "stellaris", "size": 8, "address": 8192, "length": 1000}'
+jqe '.files[0].payload_size == 1000'
 case_end
 
 case_begin "dfuinfo: a Stellaris-like header whose length disagrees is payload (dfuinfo(1))"
@@ -799,11 +775,9 @@ run "$DFUINFO" -L "$F405" "$TMP/a.dfu"
 expect_status 0
 expect_stdout_line '    layout:     "Internal Flash" (alt 0): fits; erases 1 page, 16384 bytes, 16352 of them not in the image'
 expect_stdout_line '    layout:     "Internal Flash" (alt 0): fits; counted with target 0'
-if have jq; then
-	run "$DFUINFO" -j -L "$F405" "$TMP/a.dfu"
-	jqe '.files[0].targets[0].layout == {"name": "Internal Flash", "fits": true, "pages_erased": 1, "bytes_erased": 16384, "bytes_outside": 16352}'
-	jqe '.files[0].targets[1].layout == {"name": "Internal Flash", "fits": true, "counted_with_target": 0}'
-fi
+run "$DFUINFO" -j -L "$F405" "$TMP/a.dfu"
+jqe '.files[0].targets[0].layout == {"name": "Internal Flash", "fits": true, "pages_erased": 1, "bytes_erased": 16384, "bytes_outside": 16352}'
+jqe '.files[0].targets[1].layout == {"name": "Internal Flash", "fits": true, "counted_with_target": 0}'
 # A second target of the alt that does not fit: the first has no figures.
 mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 16)]), dict(alt=0, name=b"", elements=[(0x20000000, b"\x22" * 16)])]'
 run "$DFUINFO" -L "$F405" "$TMP/a.dfu"
@@ -814,21 +788,17 @@ expect_stdout_line '  error: 0x0000024f target 1 element 0: 0x20000000 is outsid
 case_end
 
 case_begin "dfuinfo -L --json: layout of each target, errors in the diagnostics"
-if have jq; then
-	mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 20000), (0x08010000, b"\x22" * 100)])]'
-	run "$DFUINFO" -j -L "$F405" "$TMP/a.dfu"
-	expect_status 0
-	jqe '.files[0].targets[0].layout == {"name": "Internal Flash", "fits": true, "pages_erased": 3, "bytes_erased": 98304, "bytes_outside": 78204}'
-	run "$DFUINFO" -j "$TMP/a.dfu"
-	jqe '.files[0].targets[0].layout == null'
-	run "$DFUINFO" -j -L '@Small /0x08000000/01*016Kg' "$TMP/a.dfu"
-	expect_status 1
-	jqe '.files[0].valid == false and .files[0].errors == 2'
-	jqe '.files[0].targets[0].layout == {"name": "Small", "fits": false}'
-	jqe '[.files[0].diagnostics[] | select(.severity == "error") | [.code, .field]] == [["layout-outside", "target 0 element 0"], ["layout-outside", "target 0 element 1"]]'
-else
-	skip_case "jq is not installed"
-fi
+mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 20000), (0x08010000, b"\x22" * 100)])]'
+run "$DFUINFO" -j -L "$F405" "$TMP/a.dfu"
+expect_status 0
+jqe '.files[0].targets[0].layout == {"name": "Internal Flash", "fits": true, "pages_erased": 3, "bytes_erased": 98304, "bytes_outside": 78204}'
+run "$DFUINFO" -j "$TMP/a.dfu"
+jqe '.files[0].targets[0].layout == null'
+run "$DFUINFO" -j -L '@Small /0x08000000/01*016Kg' "$TMP/a.dfu"
+expect_status 1
+jqe '.files[0].valid == false and .files[0].errors == 2'
+jqe '.files[0].targets[0].layout == {"name": "Small", "fits": false}'
+jqe '[.files[0].diagnostics[] | select(.severity == "error") | [.code, .field]] == [["layout-outside", "target 0 element 0"], ["layout-outside", "target 0 element 1"]]'
 case_end
 
 case_begin "dfuinfo -L: a plain file is an error, as dfuflash refuses it for a DfuSe device"

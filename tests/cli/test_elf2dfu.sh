@@ -47,8 +47,6 @@ objcopy_case() {
 	shift 2
 	if ! have arm-none-eabi-objcopy || ! have arm-none-eabi-objdump; then
 		skip_case "arm-none-eabi-objcopy not installed (Debian package binutils-arm-none-eabi)"
-	elif [ ! -r "$_elf" ]; then
-		skip_case "$_elf not found"
 	else
 		run "$ELF2DFU" "$@" -o out.dfu "$_elf"
 		expect_status 0
@@ -297,43 +295,35 @@ expect_stdout_line "element 0.1 0xfffffffc 4"
 case_end
 
 begin "teensy41: the PT_LOAD that maps the ELF header is not emitted"
-if [ -r "$TEENSY" ]; then
-	run "$ELF2DFU" -o out.dfu "$TEENSY"
-	expect_status 0
-	elements out.dfu
-	# The header PT_LOAD is at 0x20000000; ITCM code (VMA 0) and .data
-	# (VMA 0x20000000) are in flash: one element, 0x60000000-0x600297ff.
-	expect_stdout_line "element 0.0 0x60000000 169984"
-	[ "$(grep -c '^element' "$OUT")" -eq 1 ] || fail "more than one element"
-else
-	skip_case "$TEENSY not found"
-fi
+run "$ELF2DFU" -o out.dfu "$TEENSY"
+expect_status 0
+elements out.dfu
+# The header PT_LOAD is at 0x20000000; ITCM code (VMA 0) and .data
+# (VMA 0x20000000) are in flash: one element, 0x60000000-0x600297ff.
+expect_stdout_line "element 0.0 0x60000000 169984"
+[ "$(grep -c '^element' "$OUT")" -eq 1 ] || fail "more than one element"
 case_end
 
 begin "flipper: no ._user_heap_stack, no filesz-0 PT_LOAD; gaps filled give the shipped .dfu"
-if [ -r "$FLIPPER" ] && [ -r "$FLIPPER_DFU" ]; then
-	run "$ELF2DFU" -o out.dfu "$FLIPPER"
-	expect_status 0
-	elements out.dfu
-	expect_stdout_line "element 0.0 0x20000000 316"
-	expect_stdout_line "element 0.1 0x20000140 90484"
-	expect_stdout_line "element 0.2 0x200162b8 16677"
-	# Its .dfu was made with the 4-byte alignment gaps filled with 0.
-	run "$ELF2DFU" --gap-fill 0 --max-gap 4 -o filled.dfu "$FLIPPER"
-	expect_status 0
-	mkdir a b
-	elements filled.dfu a
-	expect_stdout_line "element 0.0 0x20000000 107485"
-	elements "$FLIPPER_DFU" b
-	expect_stdout_line "element 0.0 0x20000000 107485"
-	expect_same_bytes a/t0e0.bin b/t0e0.bin
-	# A gap of 4 is more than --max-gap 3.
-	run "$ELF2DFU" --gap-fill 0 --max-gap 3 -o out.dfu "$FLIPPER"
-	elements out.dfu
-	expect_stdout_line "element 0.2 0x200162b8 16677"
-else
-	skip_case "corpus files not found"
-fi
+run "$ELF2DFU" -o out.dfu "$FLIPPER"
+expect_status 0
+elements out.dfu
+expect_stdout_line "element 0.0 0x20000000 316"
+expect_stdout_line "element 0.1 0x20000140 90484"
+expect_stdout_line "element 0.2 0x200162b8 16677"
+# Its .dfu was made with the 4-byte alignment gaps filled with 0.
+run "$ELF2DFU" --gap-fill 0 --max-gap 4 -o filled.dfu "$FLIPPER"
+expect_status 0
+mkdir a b
+elements filled.dfu a
+expect_stdout_line "element 0.0 0x20000000 107485"
+elements "$FLIPPER_DFU" b
+expect_stdout_line "element 0.0 0x20000000 107485"
+expect_same_bytes a/t0e0.bin b/t0e0.bin
+# A gap of 4 is more than --max-gap 3.
+run "$ELF2DFU" --gap-fill 0 --max-gap 3 -o out.dfu "$FLIPPER"
+elements out.dfu
+expect_stdout_line "element 0.2 0x200162b8 16677"
 case_end
 
 begin "-j and -R keep and drop sections, as objcopy"
@@ -557,23 +547,19 @@ expect_fail 1 "elf2dfu: noshdr.elf: no section headers: sections cannot be selec
 case_end
 
 begin "teensy41 without section headers: the same file, the header PT_LOAD left out"
-if [ -r "$TEENSY" ]; then
-	python3 -c '
+python3 -c '
 import struct, sys
 d = bytearray(open(sys.argv[1], "rb").read())
 struct.pack_into("<I", d, 32, 0)
 struct.pack_into("<HHH", d, 46, 40, 0, 0)
 open("noshdr.elf", "wb").write(d)
 ' "$TEENSY"
-	run "$ELF2DFU" -o segments.dfu noshdr.elf
-	expect_status 0
-	elements segments.dfu
-	expect_stdout_line "element 0.0 0x60000000 169984"
-	run "$ELF2DFU" -o sections.dfu "$TEENSY"
-	expect_same_bytes segments.dfu sections.dfu
-else
-	skip_case "$TEENSY not found"
-fi
+run "$ELF2DFU" -o segments.dfu noshdr.elf
+expect_status 0
+elements segments.dfu
+expect_stdout_line "element 0.0 0x60000000 169984"
+run "$ELF2DFU" -o sections.dfu "$TEENSY"
+expect_same_bytes segments.dfu sections.dfu
 case_end
 
 begin "a 128 MiB section is streamed: memory stays small"

@@ -128,32 +128,26 @@ case_end
 # ---- the corpus HEX ------------------------------------------------------
 
 begin "teensy41 HEX (CRLF, types 04 and 05): one element, as the ELF gives"
-if [ -r "$TEENSY_HEX" ] && [ -r "$TEENSY_ELF" ]; then
-	run "$HEX2DFU" -o hex.dfu "$TEENSY_HEX"
-	expect_status 0
-	expect_stderr_empty
-	elements hex.dfu
-	expect_stdout_line "element 0.0 0x60000000 169984"
-	valid hex.dfu
-	# The HEX is objcopy -O ihex -R .eeprom of the ELF.
-	run "$ELF2DFU" -R .eeprom -o elf.dfu "$TEENSY_ELF"
-	expect_status 0
-	expect_same_bytes hex.dfu elf.dfu
-	# LF line ends give the same.
-	tr -d '\r' <"$TEENSY_HEX" >lf.hex
-	run "$HEX2DFU" -o lf.dfu lf.hex
-	expect_status 0
-	expect_same_bytes lf.dfu hex.dfu
-else
-	skip_case "corpus files not found"
-fi
+run "$HEX2DFU" -o hex.dfu "$TEENSY_HEX"
+expect_status 0
+expect_stderr_empty
+elements hex.dfu
+expect_stdout_line "element 0.0 0x60000000 169984"
+valid hex.dfu
+# The HEX is objcopy -O ihex -R .eeprom of the ELF.
+run "$ELF2DFU" -R .eeprom -o elf.dfu "$TEENSY_ELF"
+expect_status 0
+expect_same_bytes hex.dfu elf.dfu
+# LF line ends give the same.
+tr -d '\r' <"$TEENSY_HEX" >lf.hex
+run "$HEX2DFU" -o lf.dfu lf.hex
+expect_status 0
+expect_same_bytes lf.dfu hex.dfu
 case_end
 
 begin "teensy41 HEX equals srec_cat"
 if ! have srec_cat || ! have srec_info; then
 	skip_case "srecord not installed (Debian package srecord)"
-elif [ ! -r "$TEENSY_HEX" ]; then
-	skip_case "$TEENSY_HEX not found"
 else
 	run "$HEX2DFU" -o out.dfu "$TEENSY_HEX"
 	srec_check "$TEENSY_HEX" -intel out.dfu
@@ -161,9 +155,8 @@ fi
 case_end
 
 begin "records in any order give the same file"
-if [ -r "$TEENSY_HEX" ]; then
-	# Every data record with its own type 04 record, pairs shuffled.
-	python3 -c '
+# Every data record with its own type 04 record, pairs shuffled.
+python3 -c '
 import random, sys
 base, pairs, tail = 0, [], []
 for line in open(sys.argv[1]):
@@ -181,22 +174,17 @@ random.seed(3)
 random.shuffle(pairs)
 sys.stdout.write("".join(pairs) + "".join(tail))
 ' "$TEENSY_HEX" >shuffled.hex
-	run "$HEX2DFU" -o sorted.dfu "$TEENSY_HEX"
-	run "$HEX2DFU" -o shuffled.dfu shuffled.hex
-	expect_status 0
-	expect_same_bytes shuffled.dfu sorted.dfu
-	[ "$(head -c 200 shuffled.hex)" != "$(head -c 200 "$TEENSY_HEX")" ] ||
-	    fail "not shuffled"
-else
-	skip_case "$TEENSY_HEX not found"
-fi
+run "$HEX2DFU" -o sorted.dfu "$TEENSY_HEX"
+run "$HEX2DFU" -o shuffled.dfu shuffled.hex
+expect_status 0
+expect_same_bytes shuffled.dfu sorted.dfu
+[ "$(head -c 200 shuffled.hex)" != "$(head -c 200 "$TEENSY_HEX")" ] ||
+    fail "not shuffled"
 case_end
 
 begin "S-records of the same data, with and without termination, are the same"
 if ! have srec_cat; then
 	skip_case "srecord not installed (Debian package srecord)"
-elif [ ! -r "$TEENSY_HEX" ]; then
-	skip_case "$TEENSY_HEX not found"
 else
 	srec_cat "$TEENSY_HEX" -intel -o fw.s37 -motorola
 	grep -v '^S[789]' fw.s37 | grep -v '^S[56]' >noterm.s37

@@ -225,23 +225,20 @@ done
 case_end
 
 begin "the same -d, -r, --pad and -t give the same DfuSe file in every tool"
-if [ ! -r "$ELF" ]; then
-	skip_case "$ELF not found"
-else
-	# The elements of the ELF, unpadded, become the inputs of bin2dfu
-	# and the records of a HEX file.
-	run "$ELF2DFU" -o raw.dfu "$ELF"
-	expect_status 0
-	mkdir e
-	run $CHECK elements raw.dfu e
-	expect_status 0
-	grep '^element' "$OUT" >elements.txt
-	[ "$(wc -l <elements.txt)" -eq 2 ] || fail "expected two elements: $(cat elements.txt)"
-	set --
-	while read -r _ te addr _; do
-		set -- "$@" -a "$addr:e/t0e${te#0.}.bin"
-	done <elements.txt
-	python3 -c '
+# The elements of the ELF, unpadded, become the inputs of bin2dfu
+# and the records of a HEX file.
+run "$ELF2DFU" -o raw.dfu "$ELF"
+expect_status 0
+mkdir e
+run $CHECK elements raw.dfu e
+expect_status 0
+grep '^element' "$OUT" >elements.txt
+[ "$(wc -l <elements.txt)" -eq 2 ] || fail "expected two elements: $(cat elements.txt)"
+set --
+while read -r _ te addr _; do
+	set -- "$@" -a "$addr:e/t0e${te#0.}.bin"
+done <elements.txt
+python3 -c '
 import sys
 out = open("fw.hex", "w")
 for line in open("elements.txt"):
@@ -258,31 +255,30 @@ for line in open("elements.txt"):
         out.write(":%s%02X\n" % (r.hex().upper(), -sum(r) & 0xff))
 out.write(":00000001FF\n")
 '
-	common="-d 1209:70b1 -r 0102 --pad 64 -t 5:Internal Flash"
-	run "$BIN2DFU" -d 1209:70b1 -r 0102 --pad 64 -t "5:Internal Flash" \
-	    "$@" -o bin.dfu
-	expect_status 0
-	expect_stderr_empty
-	run "$ELF2DFU" -d 1209:70b1 -r 0102 --pad 64 -t "5:Internal Flash" \
-	    -o elf.dfu "$ELF"
-	expect_status 0
-	expect_stderr_empty
-	run "$HEX2DFU" -d 1209:70b1 -r 0102 --pad 64 -t "5:Internal Flash" \
-	    -o hex.dfu fw.hex
-	expect_status 0
-	expect_stderr_empty
-	expect_same_bytes bin.dfu elf.dfu
-	expect_same_bytes bin.dfu hex.dfu
-	run $CHECK elements bin.dfu
-	expect_stdout_line "target 0 alt=5 name=Internal Flash"
-	grep '^element' "$OUT" | while read -r _ _ _ size; do
-		[ $((size % 64)) -eq 0 ] || echo "unpadded $size"
-	done >unpadded.txt
-	[ ! -s unpadded.txt ] || fail "$(cat unpadded.txt) ($common)"
-	run "$DFUINFO" bin.dfu
-	expect_status 0
-	expect_stdout_contains "idVendor 0x1209  idProduct 0x70b1  bcdDevice 0x0102"
-fi
+common="-d 1209:70b1 -r 0102 --pad 64 -t 5:Internal Flash"
+run "$BIN2DFU" -d 1209:70b1 -r 0102 --pad 64 -t "5:Internal Flash" \
+    "$@" -o bin.dfu
+expect_status 0
+expect_stderr_empty
+run "$ELF2DFU" -d 1209:70b1 -r 0102 --pad 64 -t "5:Internal Flash" \
+    -o elf.dfu "$ELF"
+expect_status 0
+expect_stderr_empty
+run "$HEX2DFU" -d 1209:70b1 -r 0102 --pad 64 -t "5:Internal Flash" \
+    -o hex.dfu fw.hex
+expect_status 0
+expect_stderr_empty
+expect_same_bytes bin.dfu elf.dfu
+expect_same_bytes bin.dfu hex.dfu
+run $CHECK elements bin.dfu
+expect_stdout_line "target 0 alt=5 name=Internal Flash"
+grep '^element' "$OUT" | while read -r _ _ _ size; do
+	[ $((size % 64)) -eq 0 ] || echo "unpadded $size"
+done >unpadded.txt
+[ ! -s unpadded.txt ] || fail "$(cat unpadded.txt) ($common)"
+run "$DFUINFO" bin.dfu
+expect_status 0
+expect_stdout_contains "idVendor 0x1209  idProduct 0x70b1  bcdDevice 0x0102"
 case_end
 
 finish

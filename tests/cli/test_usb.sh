@@ -8,6 +8,7 @@
 # --transfer-size.  Flash contents are checked here with python3, from the
 # state files usbhost saves, independently of dfuflash.
 . "$(dirname "$0")/lib.sh"
+require jq jq
 
 DFUFLASH=$BUILD/bin/dfuflash
 MIB=1048576
@@ -36,27 +37,11 @@ print(json.dumps(json.load(open("stats.json"))[int(sys.argv[1])][sys.argv[2]]))'
 }
 
 # expect_flash STATE OLD BASE PAGES DFU: every element of the DfuSe file
-# DFU (decoded here from UM0391) is in STATE (flash from BASE); the other
-# bytes of the pages PAGES (python list of (offset, size)) are 0xff; all
-# bytes outside those pages are as in OLD.
+# DFU is in STATE (flash from BASE); the other bytes of the pages PAGES
+# (python list of (offset, size)) are 0xff; all bytes outside those pages
+# are as in OLD.  Decoded by tests/cli/image_check.py.
 expect_flash() {
-	python3 -c 'import struct, sys
-st, old = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
-base, pages, d = int(sys.argv[3], 0), eval(sys.argv[4]), open(sys.argv[5], "rb").read()
-want = bytearray(old)
-for p, n in pages:
-    want[p:p + n] = b"\xff" * n
-off = 11
-for t in range(d[10]):
-    nel = struct.unpack_from("<I", d, off + 270)[0]; off += 274
-    for e in range(nel):
-        a, n = struct.unpack_from("<II", d, off); off += 8
-        want[a - base:a - base + n] = d[off:off + n]; off += n
-if len(st) != len(want):
-    sys.exit("size %d, expected %d" % (len(st), len(want)))
-for i in range(len(st)):
-    if st[i] != want[i]:
-        sys.exit("first difference at 0x%08x: 0x%02x, expected 0x%02x" % (base + i, st[i], want[i]))' "$@" ||
+	python3 "$ROOT/tests/cli/image_check.py" flash "$@" ||
 	    fail "$1 is not $2 with $5 programmed"
 }
 
@@ -97,15 +82,12 @@ expect_stdout_contains ", DFU mode, DFU 1.10, transfer size 1024, "
 case_end
 
 begin "-l --json: the contract's document, checked with jq"
-if ! have jq; then
-	skip_case "jq not installed (Debian package jq)"
-else
-	host --device f405 --device f405,runtime=5740,serial=RT --device f405,access=denied -- "$DFUFLASH" -l --json
-	expect_status 0
-	cp "$OUT" out.json
-	run jq -c '.devices | length, .[0].path, .[0].vid, .[0].pid, .[0].serial, .[0].bcdDevice, .[0].mode, .[0].dfu_version, .[0].transfer_size, .[0].detach_timeout, .[0].attributes, .[0].access, (.[0].alts | length), .[0].alts[0].name, .[0].alts[0].layout.name, .[0].alts[0].layout.regions[0], .[0].alts[1].layout.regions[0].erasable, .[1].mode, .[1].pid, .[1].serial, .[1].alts[0].layout, .[2].access, .[2].serial, .[2].alts[0].name' out.json
-	expect_status 0
-	cat >want.txt <<EOF
+host --device f405 --device f405,runtime=5740,serial=RT --device f405,access=denied -- "$DFUFLASH" -l --json
+expect_status 0
+cp "$OUT" out.json
+run jq -c '.devices | length, .[0].path, .[0].vid, .[0].pid, .[0].serial, .[0].bcdDevice, .[0].mode, .[0].dfu_version, .[0].transfer_size, .[0].detach_timeout, .[0].attributes, .[0].access, (.[0].alts | length), .[0].alts[0].name, .[0].alts[0].layout.name, .[0].alts[0].layout.regions[0], .[0].alts[1].layout.regions[0].erasable, .[1].mode, .[1].pid, .[1].serial, .[1].alts[0].layout, .[2].access, .[2].serial, .[2].alts[0].name' out.json
+expect_status 0
+cat >want.txt <<EOF
 3
 "1-1"
 1155
@@ -131,21 +113,16 @@ false
 null
 null
 EOF
-	expect_stdout_file want.txt
-fi
+expect_stdout_file want.txt
 case_end
 
 begin "-l --json escapes the strings a device sends"
-if ! have jq; then
-	skip_case "jq not installed (Debian package jq)"
-else
-	host --device 'f405,serial=A"B/C' -- "$DFUFLASH" -l --json
-	expect_status 0
-	cp "$OUT" out.json
-	run jq -r '.devices[0].serial' out.json
-	expect_status 0
-	expect_stdout_line 'A"B/C'
-fi
+host --device 'f405,serial=A"B/C' -- "$DFUFLASH" -l --json
+expect_status 0
+cp "$OUT" out.json
+run jq -r '.devices[0].serial' out.json
+expect_status 0
+expect_stdout_line 'A"B/C'
 case_end
 
 begin "-l -S, -p, -d list only what they select; dfuinfo -L reads the saved list"

@@ -148,18 +148,15 @@ fi
 case_end
 
 begin "dfu-util -D the corpus's VRBRAIN .dfu (two elements with a 3-byte gap)"
-python3 -c 'import struct, sys
-d = open(sys.argv[1], "rb").read()
-off = 11 + 274
-for e in range(2):
-    a, n = struct.unpack_from("<II", d, off)
-    open("el%d.bin" % e, "wb").write(d[off + 8:off + 8 + n])
-    print(a - 0x08000000)
-    off += 8 + n' "$CORPUS/fwupd_dev_VRBRAIN.dfu" >offsets.txt
-set -- $(cat offsets.txt)
+run python3 "$ROOT/tests/cli/image_check.py" elements \
+    "$CORPUS/fwupd_dev_VRBRAIN.dfu" .
+expect_status 0
+set -- $(sed -n 's/^element 0\.[01] \(0x[0-9a-f]*\) .*/\1/p' "$OUT")
+[ $# -eq 2 ] || fail "not two elements: $*"
+set -- $(($1 - 0x08000000)) t0e0.bin $(($2 - 0x08000000)) t0e1.bin
 if host --device f405,state=flash.img -- dfu-util -a 0 -D "$CORPUS/fwupd_dev_VRBRAIN.dfu"; then
 	expect_status 0
-	expect_image flash.img $MIB erased "$F405_PAGES" "$1" el0.bin "$2" el1.bin
+	expect_image flash.img $MIB erased "$F405_PAGES" "$@"
 fi
 case_end
 
