@@ -114,8 +114,10 @@ tests: lib $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_REPLAYS)
 # Everything compiled depends on the flags it was compiled with, kept in
 # $(B)/.flags: a change of CFLAGS, SANITIZE, HARDEN... makes the rule below
 # rewrite it, and everything rebuilds.  Only the rule writes it: reading
-# this Makefile (make help, make -n) creates nothing.
-FLAGS_NOW = $(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LIB_VISFLAGS)
+# this Makefile (make help, make -n) creates nothing.  Expanded once, here:
+# the library's objects add LIB_VISFLAGS to CFLAGS_ALL for themselves, and
+# make passes such target-specific values on to prerequisites like .flags.
+FLAGS_NOW := $(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LIB_VISFLAGS)
 ifneq ($(FLAGS_NOW),$(file <$(B)/.flags))
 $(B)/.flags: FORCE
 endif
