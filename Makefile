@@ -61,10 +61,14 @@ CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 B ?= build
 override B := $(patsubst $(CURDIR)/%,%,$(B))
 
-LIB_SRCS := $(filter-out common/cli.c,$(wildcard common/*.c))
+LIB_SRCS := $(wildcard common/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB_PIC_OBJS := $(LIB_SRCS:%.c=$(B)/pic/%.o)
-CLI_OBJ := $(B)/common/cli.o
+# The tools' front end (frontend/): progname, diagnostics, safe output
+# files, the options the tools share.  Linked into every tool, never into
+# the library; only the tools (and tests of tool code) get -Ifrontend.
+FE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard frontend/*.c))
+FE_CPPFLAGS := -Ifrontend
 LIB_A := $(B)/libdfufile.a
 LIB_SO := $(B)/libdfufile.so.$(VERSION)
 LIB_SONAME := libdfufile.so.$(SOVERSION)
@@ -157,8 +161,8 @@ dfuflash_LIBS = $(shell $(PKG_CONFIG) --libs libusb-1.0)
 
 # Each tool is every .c file of its folder, linked with the static library.
 define TOOL_RULE
-$(B)/$(1)/%.o: CPPFLAGS_ALL += $$($(1)_CFLAGS)
-$(B)/bin/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(CLI_OBJ) $(LIB_A)
+$(B)/$(1)/%.o: CPPFLAGS_ALL += $(FE_CPPFLAGS) $$($(1)_CFLAGS)
+$(B)/bin/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(FE_OBJS) $(LIB_A)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_ALL) $$(LDFLAGS_ALL) -o $$@ $$^ $$(ZLIB_LIBS) $$($(1)_LIBS)
 endef
@@ -225,8 +229,8 @@ $(B)/tests/%: tests/unit/%.c $(LIB_A) $(B)/.flags
 # A target that tests a tool's code also links that code: FUZZ_SRCS_NAME
 # (sources, compiled in) and FUZZ_LIBS_NAME.  The manifest reader is
 # dfusplit's, so its target takes dfusplit's files but not its main().
-FUZZ_SRCS_manifest := dfusplit/manifest.c dfusplit/input.c common/cli.c
-FUZZ_CFLAGS_manifest = -Idfusplit $(dfusplit_CFLAGS)
+FUZZ_SRCS_manifest := dfusplit/manifest.c dfusplit/input.c frontend/cli.c
+FUZZ_CFLAGS_manifest = -Idfusplit $(FE_CPPFLAGS) $(dfusplit_CFLAGS)
 FUZZ_LIBS_manifest = $(dfusplit_LIBS)
 # The device target drives dfuflash's engine and descriptor decoders (not
 # usb.c: no libusb).
@@ -273,10 +277,11 @@ lint:
 	mandoc -T lint -W warning $(MANPAGES)
 	cppcheck -q --std=c11 --enable=warning,portability,performance \
 		--error-exitcode=1 --suppress=missingIncludeSystem -Icommon \
-		common $(TOOLS) tests/model tests/usbhost
-	printf '%s\n' $(wildcard common/*.c $(TOOLS:%=%/*.c) tests/model/*.c \
-		tests/usbhost/*.c) | xargs -n 1 -P 2 sh -c 'clang-tidy --quiet \
-		"$$0" -- -std=c11 -O2 $(CPPFLAGS_ALL) $(dfusplit_CFLAGS) \
+		$(FE_CPPFLAGS) common frontend $(TOOLS) tests/model tests/usbhost
+	printf '%s\n' $(wildcard common/*.c frontend/*.c $(TOOLS:%=%/*.c) \
+		tests/model/*.c tests/usbhost/*.c) | xargs -n 1 -P 2 sh -c \
+		'clang-tidy --quiet "$$0" -- -std=c11 -O2 $(CPPFLAGS_ALL) \
+		$(FE_CPPFLAGS) $(dfusplit_CFLAGS) \
 		$(dfuinfo_CFLAGS) $(dfuflash_CFLAGS) $(UMOCKDEV_CFLAGS)'
 
 # The CLI tests with every tool under valgrind (slow; not part of check).

@@ -19,6 +19,13 @@ done
 [ -x "$D/opt/dfu/tools/dfuinfo" ] || fail "dfuinfo not executable"
 case_end
 
+case_begin "the library holds no front end, and only the library's headers are installed"
+# frontend/ (cli.c: printing, exiting) is linked into the tools only.
+run sh -c "nm -g --defined-only '$D/opt/dfu/lib64/libdfufile.a' | grep -c ' T cli_'"
+expect_stdout_line "0"
+expect_dir_only "$D/opt/dfu/include" dfufile.h dfuimage.h dfulayout.h dfuplan.h
+case_end
+
 case_begin "the installed pkg-config file describes the installed library"
 run env PKG_CONFIG_PATH="$D/opt/dfu/lib64/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$D" \
 	pkg-config --modversion libdfufile

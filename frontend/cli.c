@@ -1,5 +1,5 @@
 /*
- * cli.c - helpers shared by the command-line tools (see cli.h).
+ * frontend/cli.c - the front end the command-line tools share (see cli.h).
  */
 #define _GNU_SOURCE
 #include "cli.h"

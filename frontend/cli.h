@@ -1,5 +1,5 @@
 /*
- * cli.h - helpers shared by the command-line tools.  Not part of
+ * frontend/cli.h - the front end the command-line tools share.  Not part of
  * libdfufile: these print, and the library never does.
  */
 #ifndef DFU_CLI_H
