@@ -92,6 +92,7 @@ int cli_same_file(const char *path, int fd);
 
 #include <getopt.h>
 
+#include "dfuconv.h"
 #include "dfufile.h"
 #include "dfuimage.h"
 
@@ -233,6 +234,7 @@ struct cli_conv {
 	size_t nranges;
 	const char **only, **remove;	/* -j, -R */
 	size_t nonly, nremove;
+	struct dfu_conv *conv;	/* the above, as libdfufile converts */
 };
 
 #define CLI_CONV_SECTIONS 0x1u	/* accept -j and -R */
@@ -261,8 +263,8 @@ int cli_conv_write(const struct cli_conv *c, struct dfu_image *img,
 		   int in_fd);
 /*
  * The DfuSe file of cli_conv_write(), built into f (fresh from
- * dfu_file_new()) and not written: what dfuflash flashes from an ELF,
- * HEX or S-record file.  -1 after printing the error.
+ * dfu_file_new()) by dfu_conv_build() and not written.  -1 after
+ * printing the error.
  */
 int cli_conv_build(const struct cli_conv *c, struct dfu_image *img,
 		   struct dfu_file *f);
@@ -275,6 +277,10 @@ int cli_conv_build(const struct cli_conv *c, struct dfu_image *img,
  * data that happens to start with ':' or "S1" stays data.
  */
 enum dfu_image_format cli_image_sniff(const void *buf, size_t len);
+
+/* "prog: file: message" for a failed dfu_conv_*() call, with errno's text
+ * for an I/O error when the message lacks it; file NULL: none. */
+void cli_conv_error(const struct dfu_conv *conv, const char *file, int err);
 
 /* "prog: file: message" for a failed dfu_image_*() call. */
 void cli_image_error(const struct dfu_image *img, const char *file, int err);
