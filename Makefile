@@ -304,6 +304,7 @@ install: all
 	ln -sf libdfufile.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libdfufile.so
 	$(INSTALL) -m 644 common/dfufile.h common/dfuimage.h \
 		common/dfulayout.h common/dfuplan.h $(DESTDIR)$(INCLUDEDIR)
+	$(INSTALL) -m 644 common/dfuconv.h $(DESTDIR)$(INCLUDEDIR)
 	$(PC_SED) > $(DESTDIR)$(PKGCONFIGDIR)/libdfufile.pc
 	$(if $(filter %.1,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1)
 	$(if $(filter %.3,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.3,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man3)
@@ -317,6 +318,7 @@ uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/dfufile.h $(DESTDIR)$(INCLUDEDIR)/dfuimage.h \
 		$(DESTDIR)$(INCLUDEDIR)/dfulayout.h $(DESTDIR)$(INCLUDEDIR)/dfuplan.h \
 		$(DESTDIR)$(PKGCONFIGDIR)/libdfufile.pc
+	rm -f $(DESTDIR)$(INCLUDEDIR)/dfuconv.h
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANPAGES)))
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man3/%,$(filter %.3,$(MANPAGES)))
 
