@@ -479,9 +479,10 @@ conv_add_elements(struct dfu_conv *c, struct dfu_image *img,
 	}
 	if (total > 0)
 		return 0;
-	if (c->nsplits > 0)
+	if (c->nsplits > 0)	/* part t of the split points */
 		return conv_fail(c, DFU_ERR_RANGE, "%s: no data in "
-		    "0x%08x-0x%08x", label, v[t].first, v[t].last);
+		    "0x%08x-0x%08x", label, t == 0 ? 0 : c->splits[t - 1],
+		    t == c->nsplits ? UINT32_MAX : c->splits[t] - 1);
 	return conv_fail(c, DFU_ERR_RANGE, "%s: no data in its address ranges",
 	    label);
 }
