@@ -1186,8 +1186,10 @@ cli_conv_error(const struct dfu_conv *conv, const char *file, int err)
 	cli_error(file, "%s%s%s", msg, *sys != '\0' ? ": " : "", sys);
 }
 
-int
-cli_conv_build(const struct cli_conv *c, struct dfu_image *img,
+/* The DfuSe file of cli_conv_write(), built into f; -1 after printing
+ * the error. */
+static int
+conv_build(const struct cli_conv *c, struct dfu_image *img,
     struct dfu_file *f)
 {
 	const char *name = cli_input_name(c->input);
@@ -1216,7 +1218,7 @@ cli_conv_write(const struct cli_conv *c, struct dfu_image *img, int in_fd)
 		cli_error(NULL, "out of memory");
 		return CLI_EXIT_FAIL;
 	}
-	if (cli_conv_build(c, img, f) == 0)
+	if (conv_build(c, img, f) == 0)
 		rc = cli_write_dfu(f, c->opts.output);
 	dfu_file_free(f);
 	return rc;

@@ -255,19 +255,13 @@ void cli_conv_free(struct cli_conv *c);
 int cli_conv_open(const struct cli_conv *c, enum dfu_image_format *format);
 
 /*
- * Map the image to targets and elements as the options say, and write the
- * DfuSe file to the output, atomically; in_fd is the input, which the
- * output must not be.  Returns an exit status, after printing any error.
+ * Map the image to targets and elements as the options say
+ * (dfu_conv_build()), and write the DfuSe file to the output, atomically;
+ * in_fd is the input, which the output must not be.  Returns an exit
+ * status, after printing any error.
  */
 int cli_conv_write(const struct cli_conv *c, struct dfu_image *img,
 		   int in_fd);
-/*
- * The DfuSe file of cli_conv_write(), built into f (fresh from
- * dfu_file_new()) by dfu_conv_build() and not written.  -1 after
- * printing the error.
- */
-int cli_conv_build(const struct cli_conv *c, struct dfu_image *img,
-		   struct dfu_file *f);
 
 /*
  * What the first len bytes of a file that should be raw data are:

@@ -140,6 +140,35 @@ test_ranges_and_rest(void **state)
 	dfu_conv_free(c);
 }
 
+/* Ranges at both ends of the address space: the rest is what lies
+ * between them, with no wrap past 0xffffffff. */
+static void
+test_address_space_ends(void **state)
+{
+	const uint8_t lo[2] = { 0x10, 0x11 }, hi[2] = { 0xe0, 0xe1 };
+	struct dfu_conv *c = dfu_conv_new();
+	struct dfu_image *img = dfu_image_new();
+	struct dfu_file *f = dfu_file_new();
+
+	(void)state;
+	assert_int_equal(dfu_image_add_mem(img, 0, lo, 2, "lo"), 0);
+	assert_int_equal(dfu_image_add_mem(img, 0xfffffffe, hi, 2, "hi"), 0);
+	assert_int_equal(dfu_conv_add_target(c, 0, NULL, NULL), 0);
+	assert_int_equal(dfu_conv_add_target(c, 1, NULL, NULL), 1);
+	cv_ok(c, dfu_conv_add_range(c, 1, 0, 0, NULL));
+	cv_ok(c, dfu_conv_add_range(c, 1, 0xffffffff, 0xffffffff, NULL));
+	cv_ok(c, dfu_conv_build(c, img, f));
+	has_target(f, 0, 0, 2);
+	has_element(f, 0, 0, 1, lo + 1, 1);
+	has_element(f, 0, 1, 0xfffffffe, hi, 1);
+	has_target(f, 1, 1, 2);
+	has_element(f, 1, 0, 0, lo, 1);
+	has_element(f, 1, 1, 0xffffffff, hi + 1, 1);
+	dfu_file_free(f);
+	dfu_image_free(img);
+	dfu_conv_free(c);
+}
+
 /* Split points in any order cut the address space into parts, one per
  * target in target order. */
 static void
@@ -339,6 +368,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_target),
 		cmocka_unit_test(test_ranges_and_rest),
+		cmocka_unit_test(test_address_space_ends),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_gap_and_pad),
 		cmocka_unit_test(test_check_errors),
