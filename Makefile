@@ -61,14 +61,18 @@ CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 B ?= build
 override B := $(patsubst $(CURDIR)/%,%,$(B))
 
-LIB_SRCS := $(filter-out common/cli.c,$(wildcard common/*.c))
+LIB_SRCS := $(wildcard common/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB_PIC_OBJS := $(LIB_SRCS:%.c=$(B)/pic/%.o)
 # The library exports only what its installed headers declare with
 # DFUFILE_API (dfufile.h); everything else is hidden, in the archive too.
 LIB_VISFLAGS := -fvisibility=hidden
 $(LIB_OBJS) $(LIB_PIC_OBJS): CFLAGS_ALL += $(LIB_VISFLAGS)
-CLI_OBJ := $(B)/common/cli.o
+# The tools' front end (frontend/): progname, diagnostics, safe output
+# files, the options the tools share.  Linked into every tool, never into
+# the library; only the tools (and tests of tool code) get -Ifrontend.
+FE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard frontend/*.c))
+FE_CPPFLAGS := -Ifrontend
 LIB_A := $(B)/libdfufile.a
 LIB_SO := $(B)/libdfufile.so.$(VERSION)
 LIB_SONAME := libdfufile.so.$(SOVERSION)
@@ -169,8 +173,8 @@ dfuflash_LIBS = $(shell $(PKG_CONFIG) --libs libusb-1.0)
 
 # Each tool is every .c file of its folder, linked with the static library.
 define TOOL_RULE
-$(B)/$(1)/%.o: CPPFLAGS_ALL += $$($(1)_CFLAGS)
-$(B)/bin/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(CLI_OBJ) $(LIB_A)
+$(B)/$(1)/%.o: CPPFLAGS_ALL += $(FE_CPPFLAGS) $$($(1)_CFLAGS)
+$(B)/bin/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(FE_OBJS) $(LIB_A)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_ALL) $$(LDFLAGS_ALL) -o $$@ $$^ $$(ZLIB_LIBS) $$($(1)_LIBS)
 endef
@@ -240,19 +244,19 @@ $(B)/tests/%: tests/unit/%.c $(LIB_A) $(B)/.flags
 DFUSPLIT_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
 	dfusplit/dfusplit.c,$(wildcard dfusplit/*.c)))
 $(B)/tests/test_dfusplit: tests/unit/test_dfusplit.c $(DFUSPLIT_OBJS) \
-		$(CLI_OBJ) $(LIB_A) $(B)/.flags
+		$(FE_OBJS) $(LIB_A) $(B)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -Idfusplit $(dfusplit_CFLAGS) $(CMOCKA_CFLAGS) \
+	$(CC) $(CPPFLAGS_ALL) -Idfusplit $(FE_CPPFLAGS) $(dfusplit_CFLAGS) $(CMOCKA_CFLAGS) \
 		$(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< \
-		$(DFUSPLIT_OBJS) $(CLI_OBJ) $(LIB_A) $(ZLIB_LIBS) \
+		$(DFUSPLIT_OBJS) $(FE_OBJS) $(LIB_A) $(ZLIB_LIBS) \
 		$(dfusplit_LIBS) $(CMOCKA_LIBS)
 # ---- end of dfusplit's unit test -------------------------------------------
 
 # A target that tests a tool's code also links that code: FUZZ_SRCS_NAME
 # (sources, compiled in) and FUZZ_LIBS_NAME.  The manifest reader is
 # dfusplit's, so its target takes dfusplit's files but not its main().
-FUZZ_SRCS_manifest := dfusplit/manifest.c dfusplit/input.c common/cli.c
-FUZZ_CFLAGS_manifest = -Idfusplit $(dfusplit_CFLAGS)
+FUZZ_SRCS_manifest := dfusplit/manifest.c dfusplit/input.c frontend/cli.c
+FUZZ_CFLAGS_manifest = -Idfusplit $(FE_CPPFLAGS) $(dfusplit_CFLAGS)
 FUZZ_LIBS_manifest = $(dfusplit_LIBS)
 # The device target drives dfuflash's engine and descriptor decoders (not
 # usb.c: no libusb).
@@ -299,10 +303,11 @@ lint:
 	mandoc -T lint -W warning $(MANPAGES)
 	cppcheck -q --std=c11 --enable=warning,portability,performance \
 		--error-exitcode=1 --suppress=missingIncludeSystem -Icommon \
-		common $(TOOLS) tests/model tests/usbhost
-	printf '%s\n' $(wildcard common/*.c $(TOOLS:%=%/*.c) tests/model/*.c \
-		tests/usbhost/*.c) | xargs -n 1 -P 2 sh -c 'clang-tidy --quiet \
-		"$$0" -- -std=c11 -O2 $(CPPFLAGS_ALL) $(dfusplit_CFLAGS) \
+		$(FE_CPPFLAGS) common frontend $(TOOLS) tests/model tests/usbhost
+	printf '%s\n' $(wildcard common/*.c frontend/*.c $(TOOLS:%=%/*.c) \
+		tests/model/*.c tests/usbhost/*.c) | xargs -n 1 -P 2 sh -c \
+		'clang-tidy --quiet "$$0" -- -std=c11 -O2 $(CPPFLAGS_ALL) \
+		$(FE_CPPFLAGS) $(dfusplit_CFLAGS) \
 		$(dfuinfo_CFLAGS) $(dfuflash_CFLAGS) $(UMOCKDEV_CFLAGS)'
 
 # The CLI tests with every tool under valgrind (slow; not part of check).
@@ -325,6 +330,7 @@ install: all
 	ln -sf libdfufile.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libdfufile.so
 	$(INSTALL) -m 644 common/dfufile.h common/dfuimage.h \
 		common/dfulayout.h common/dfuplan.h $(DESTDIR)$(INCLUDEDIR)
+	$(INSTALL) -m 644 common/dfuconv.h $(DESTDIR)$(INCLUDEDIR)
 	$(PC_SED) > $(DESTDIR)$(PKGCONFIGDIR)/libdfufile.pc
 	$(if $(filter %.1,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1)
 	$(if $(filter %.3,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.3,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man3)
@@ -338,6 +344,7 @@ uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/dfufile.h $(DESTDIR)$(INCLUDEDIR)/dfuimage.h \
 		$(DESTDIR)$(INCLUDEDIR)/dfulayout.h $(DESTDIR)$(INCLUDEDIR)/dfuplan.h \
 		$(DESTDIR)$(PKGCONFIGDIR)/libdfufile.pc
+	rm -f $(DESTDIR)$(INCLUDEDIR)/dfuconv.h
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANPAGES)))
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man3/%,$(filter %.3,$(MANPAGES)))
 

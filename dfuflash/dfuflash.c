@@ -22,6 +22,7 @@
 
 #include "../tests/model/model.h"
 #include "cli.h"
+#include "dfuconv.h"
 #include "dfufile.h"
 #include "dfuimage.h"
 #include "dfuproto.h"
@@ -1029,30 +1030,28 @@ load_file(const struct options *o, const struct dfl_device *dev,
 }
 
 /*
- * An ELF, Intel HEX or S-record file, loaded and mapped by the code of
- * elf2dfu and hex2dfu (cli_conv_build()) into one target of the -a alt
- * (0 by default, as elf2dfu makes it), so that the bytes land exactly
- * where flashing the converted .dfu puts them.  The file names no device:
- * any takes it.
+ * An ELF, Intel HEX or S-record file, loaded and made into one target of
+ * the -a alt (0 by default, as elf2dfu makes it) by libdfufile's
+ * conversion (dfuconv.h), that of elf2dfu and hex2dfu, so that the bytes
+ * land exactly where flashing the converted .dfu puts them.  The file
+ * names no device: any takes it.
  */
 static int
 load_image(const struct options *o, const struct dfl_device *dev,
     struct dfl_image *img)
 {
 	const char *name = cli_input_name(o->file);
-	struct cli_conv c;
+	struct dfu_conv *conv = dfu_conv_new();
 	struct dfu_image *im = dfu_image_new();
 	struct dfu_file *f = dfu_file_new();
 	int err = 0, rc = -1;
 
-	memset(&c, 0, sizeof(c));
-	cli_opts_init(&c.opts, "dfuflash", usage_text, longopts);
-	c.opts.vid = c.opts.pid = DFU_ID_ANY;
-	c.input = o->file;
-	c.gap_fill = CLI_PAD_FILL;
-	cli_opts_add_target(&c.opts, NULL, o->alt, NULL);
-	if (im == NULL || f == NULL) {
+	if (conv == NULL || im == NULL || f == NULL) {
 		cli_error(name, "out of memory");
+		goto done;
+	}
+	if ((err = dfu_conv_add_target(conv, o->alt, NULL, NULL)) < 0) {
+		cli_conv_error(conv, name, err);
 		goto done;
 	}
 	if (o->kind == INPUT_ELF)
@@ -1065,15 +1064,16 @@ load_image(const struct options *o, const struct dfl_device *dev,
 		    o->in_fd) : dfu_image_load_srec(im, o->in_fd);
 	if (err != 0)
 		cli_image_error(im, name, err);
-	else if (cli_conv_build(&c, im, f) == 0 &&
-	    !too_large(name, dfuse_bytes(f), dev)) {
+	else if ((err = dfu_conv_build(conv, im, f)) != 0)
+		cli_conv_error(conv, name, err);
+	else if (!too_large(name, dfuse_bytes(f), dev)) {
 		if ((err = dfl_image_from_file(img, f)) != 0)
 			cli_file_error(f, name, err);
 		else
 			rc = 0;
 	}
 done:
-	cli_opts_free(&c.opts);
+	dfu_conv_free(conv);
 	dfu_file_free(f);
 	dfu_image_free(im);
 	return rc;

@@ -624,6 +624,34 @@ else
 fi
 case_end
 
+begin "the example of dfu_conv_new(3) compiles and makes what elf2dfu makes"
+if have cc; then
+	{
+		printf '#include <err.h>\n#include <fcntl.h>\n#include <unistd.h>\n'
+		printf '#include "dfuconv.h"\nint main(void) {\n'
+		sed -n '/^\.Sh EXAMPLES/,/^\.Sh/p' "$ROOT/man/dfu_conv_new.3" |
+		    sed -n '/^\.Bd -literal/,/^\.Ed/p' | sed '1d;$d' |
+		    sed 's/\\e/\\/g'
+		printf 'return 0;\n}\n'
+	} >example.c
+	cp "$FIX/two_regions.elf" fw.elf
+	run cc -std=c11 -D_DEFAULT_SOURCE -Wall -Werror ${SAN_FLAGS:-} -I"$ROOT/common" \
+	    -o example example.c "$BUILD/libdfufile.a" -lz -pthread
+	expect_status 0
+	run ./example
+	expect_status 0
+	run "$ELF2DFU" -t "0:Internal Flash" -t "1:Option Bytes" \
+	    --split-at 0x10000000 -o ref.dfu fw.elf
+	expect_status 0
+	expect_same_bytes fw.dfu ref.dfu
+	elements fw.dfu
+	expect_stdout_line "element 0.0 0x08000000 84"
+	expect_stdout_line "element 1.0 0x1fffc000 16"
+else
+	skip_case "no C compiler"
+fi
+case_end
+
 # ---- output --------------------------------------------------------------
 
 begin "writing over the input is refused and the input is left alone"

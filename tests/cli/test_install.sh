@@ -13,10 +13,18 @@ expect_status 0
 for f in tools/bin2dfu tools/dfuinfo lib64/libdfufile.a lib64/libdfufile.so \
 	lib64/libdfufile.so.0 include/dfufile.h lib64/pkgconfig/libdfufile.pc \
 	man/man1/bin2dfu.1 man/man1/dfuinfo.1 man/man3/libdfufile.3 \
-	lib/udev/rules.d/70-dfuflash.rules; do
+	man/man3/dfu_conv_new.3 lib/udev/rules.d/70-dfuflash.rules; do
 	expect_file_exists "$D/opt/dfu/$f"
 done
 [ -x "$D/opt/dfu/tools/dfuinfo" ] || fail "dfuinfo not executable"
+case_end
+
+case_begin "the library holds no front end, and only the library's headers are installed"
+# frontend/ (cli.c: printing, exiting) is linked into the tools only.
+run sh -c "nm -g --defined-only '$D/opt/dfu/lib64/libdfufile.a' | grep -c ' T cli_'"
+expect_stdout_line "0"
+expect_dir_only "$D/opt/dfu/include" dfuconv.h dfufile.h dfuimage.h dfulayout.h \
+	dfuplan.h
 case_end
 
 case_begin "the installed pkg-config file describes the installed library"
@@ -29,14 +37,19 @@ case_end
 
 case_begin "a program builds against the installed header and static library"
 cat >"$_tmproot/prog.c" <<'C'
+#include <dfuconv.h>
 #include <dfufile.h>
 #include <stdio.h>
 #include <string.h>
 int main(void)
 {
 	struct dfu_file *f = dfu_file_new();
+	struct dfu_conv *c = dfu_conv_new();
 	int ok = f != NULL && dfu_crc_update(DFU_CRC_INIT, "123456789", 9) == 0x340bc6d9u &&
-	    strcmp(dfufile_version(), DFUFILE_VERSION_STRING) == 0;
+	    strcmp(dfufile_version(), DFUFILE_VERSION_STRING) == 0 &&
+	    c != NULL && dfu_conv_add_target(c, 0, NULL, NULL) == 0 &&
+	    dfu_conv_check(c) == 0;
+	dfu_conv_free(c);
 	dfu_file_free(f);
 	puts(ok ? "ok" : "bad");
 	return !ok;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# CLI tests of the options bin2dfu, elf2dfu and hex2dfu share (common/cli.c:
+# CLI tests of the options bin2dfu, elf2dfu and hex2dfu share (frontend/cli.c:
 # -d, -r, --pad, -o, -t, -h, -V, unknown options and missing arguments): the
 # same mistake gives the same message and exit status in all three, with
 # only the program name changed, and the same good values give the same

@@ -1,5 +1,5 @@
 /*
- * cli.c - helpers shared by the command-line tools (see cli.h).
+ * frontend/cli.c - the front end the command-line tools share (see cli.h).
  */
 #define _GNU_SOURCE
 #include "cli.h"
@@ -911,7 +911,7 @@ conv_check(struct cli_conv *c, int argc, char *argv[])
 {
 	struct cli_opts *o = &c->opts;
 	const char *rest_arg = NULL;
-	size_t i, j, rest = 0;
+	size_t i, rest = 0;
 
 	if (argc == 0) {
 		cli_error(NULL, "no input: give a file");
@@ -959,15 +959,57 @@ conv_check(struct cli_conv *c, int argc, char *argv[])
 			    "names", rest_arg, o->targets[i].arg);
 		rest_arg = o->targets[i].arg;
 	}
-	for (i = 0; i < c->nranges; i++)
-		for (j = i + 1; j < c->nranges; j++) {
-			const struct cli_range *a = &c->ranges[i];
-			const struct cli_range *b = &c->ranges[j];
+}
 
-			if (a->first <= b->last && b->first <= a->last)
-				cli_usage_error("--range %s overlaps --range %s",
-				    b->arg, a->arg);
-		}
+/*
+ * The conversion the options describe, as libdfufile takes it (dfuconv.h),
+ * targets and ranges labelled as the command line gave them; what the
+ * library finds wrong with it is a usage error.
+ */
+static void
+conv_describe(struct cli_conv *c)
+{
+	const struct cli_opts *o = &c->opts;
+	char label[300];
+	size_t i;
+	int err = 0;
+
+	if ((c->conv = dfu_conv_new()) == NULL) {
+		cli_error(NULL, "out of memory");
+		exit(CLI_EXIT_FAIL);
+	}
+	if ((err = dfu_conv_set_ids(c->conv, o->vid, o->pid,
+	    o->bcd_device)) != 0 ||
+	    (err = dfu_conv_set_gap(c->conv, c->max_gap,
+	    (uint8_t)c->gap_fill)) != 0 ||
+	    (err = dfu_conv_set_pad(c->conv, o->pad, CLI_PAD_FILL)) != 0)
+		goto fail;
+	for (i = 0; i < o->ntargets; i++) {
+		const struct cli_target *tg = &o->targets[i];
+
+		if (tg->arg != NULL)
+			snprintf(label, sizeof(label), "-t %s", tg->arg);
+		if ((err = dfu_conv_add_target(c->conv, tg->alt, tg->name,
+		    tg->arg != NULL ? label : NULL)) < 0)
+			goto fail;
+	}
+	for (i = 0; i < c->nranges; i++) {
+		snprintf(label, sizeof(label), "--range %s", c->ranges[i].arg);
+		if ((err = dfu_conv_add_range(c->conv,
+		    (unsigned)c->ranges[i].target, c->ranges[i].first,
+		    c->ranges[i].last, label)) != 0)
+			goto fail;
+	}
+	for (i = 0; i < c->nsplits; i++)
+		if ((err = dfu_conv_add_split(c->conv, c->splits[i])) != 0)
+			goto fail;
+	if ((err = dfu_conv_check(c->conv)) == 0)
+		return;
+fail:
+	if (err == DFU_ERR_INVALID)
+		cli_usage_error("%s", dfu_conv_errmsg(c->conv));
+	cli_conv_error(c->conv, NULL, err);
+	exit(CLI_EXIT_FAIL);
 }
 
 void
@@ -1034,12 +1076,14 @@ cli_conv_parse(struct cli_conv *c, const char *tool, const char *usage,
 	if (c->gap_fill < 0)
 		c->gap_fill = CLI_PAD_FILL;
 	conv_check(c, argc - optind, argv + optind);
+	conv_describe(c);
 }
 
 void
 cli_conv_free(struct cli_conv *c)
 {
 	cli_opts_free(&c->opts);
+	dfu_conv_free(c->conv);
 	free(c->ranges);
 	free(c->splits);
 	free(c->only);
@@ -1128,177 +1172,38 @@ cli_conv_open(const struct cli_conv *c, enum dfu_image_format *format)
 	return fd;
 }
 
-/* An address interval that goes to one target. */
-struct conv_iv {
-	uint32_t first, last;
-	size_t target;
-};
+void
+cli_conv_error(const struct dfu_conv *conv, const char *file, int err)
+{
+	const char *msg = dfu_conv_errmsg(conv);
+	const char *sys = "";
+	int e = dfu_conv_errno(conv);
 
+	if (*msg == '\0')
+		msg = dfu_strerror(err);
+	if (err == DFU_ERR_IO && e != 0 && strstr(msg, strerror(e)) == NULL)
+		sys = strerror(e);
+	cli_error(file, "%s%s%s", msg, *sys != '\0' ? ": " : "", sys);
+}
+
+/* The DfuSe file of cli_conv_write(), built into f; -1 after printing
+ * the error. */
 static int
-conv_cmp_iv(const void *a, const void *b)
-{
-	const struct conv_iv *x = a, *y = b;
-
-	return x->first < y->first ? -1 : x->first > y->first;
-}
-
-/* Every interval, sorted; the target without --range gets the rest. */
-static struct conv_iv *
-conv_intervals(const struct cli_conv *c, size_t *n, int *has_rest)
-{
-	struct conv_iv *v = NULL, *r;
-	size_t nv = 0, i, nr, rest = SIZE_MAX;
-	uint64_t next;
-
-	*has_rest = 0;
-	if (c->nsplits > 0) {
-		for (i = 0; i <= c->nsplits; i++) {
-			v = cli_grow(v, nv, sizeof(*v));
-			v[nv].first = i == 0 ? 0 : c->splits[i - 1];
-			v[nv].last = i == c->nsplits ? UINT32_MAX :
-			    c->splits[i] - 1;
-			v[nv++].target = i;
-		}
-		*has_rest = 1;
-		*n = nv;
-		return v;
-	}
-	for (i = 0; i < c->opts.ntargets; i++)
-		if (conv_nranges(c, i) == 0)
-			rest = i;
-	for (i = 0; i < c->nranges; i++) {
-		v = cli_grow(v, nv, sizeof(*v));
-		v[nv].first = c->ranges[i].first;
-		v[nv].last = c->ranges[i].last;
-		v[nv++].target = c->ranges[i].target;
-	}
-	if (nv > 0)
-		qsort(v, nv, sizeof(*v), conv_cmp_iv);
-	if (rest != SIZE_MAX) {
-		/* The complement of the ranges (which do not overlap). */
-		nr = nv;
-		r = v;
-		v = NULL;
-		nv = 0;
-		next = 0;
-		for (i = 0; i <= nr; i++) {
-			uint64_t end = i < nr ? r[i].first : UINT64_C(1) << 32;
-
-			if (end > next) {
-				v = cli_grow(v, nv, sizeof(*v));
-				v[nv].first = (uint32_t)next;
-				v[nv].last = (uint32_t)(end - 1);
-				v[nv++].target = rest;
-			}
-			if (i < nr) {
-				v = cli_grow(v, nv, sizeof(*v));
-				v[nv++] = r[i];
-				next = (uint64_t)r[i].last + 1;
-			}
-		}
-		free(r);
-		*has_rest = 1;
-	}
-	*n = nv;
-	return v;
-}
-
-/* What conv_add_elements() needs. */
-struct conv_build {
-	const struct cli_conv *c;
-	struct dfu_image *img;
-	const struct conv_iv *v;
-	size_t nv;
-};
-
-/* The elements of target t: the image in that target's intervals. */
-static int
-conv_add_elements(void *ctx, struct dfu_file *f, size_t t, unsigned index)
-{
-	const struct conv_build *b = ctx;
-	const struct cli_conv *c = b->c;
-	const char *name = cli_input_name(c->input);
-	const struct cli_target *tg = &c->opts.targets[t];
-	unsigned total = 0, n;
-	char label[300];
-	int err;
-
-	for (size_t i = 0; i < b->nv; i++) {
-		if (b->v[i].target != t)
-			continue;
-		err = dfu_image_add_elements(b->img, f, index, b->v[i].first,
-		    b->v[i].last, c->max_gap, (uint8_t)c->gap_fill, &n);
-		if (err != 0) {
-			cli_image_error(b->img, name, err);
-			return -1;
-		}
-		total += n;
-	}
-	if (total > 0)
-		return 0;
-	if (tg->arg != NULL)
-		snprintf(label, sizeof(label), "-t %s", tg->arg);
-	else
-		snprintf(label, sizeof(label), "target alt %u", tg->alt);
-	if (c->nsplits > 0)
-		cli_error(name, "%s: no data in 0x%08x-0x%08x", label,
-		    b->v[t].first, b->v[t].last);
-	else
-		cli_error(name, "%s: no data in its address ranges", label);
-	return -1;
-}
-
-/* Without a target for the rest, every byte must be in a --range. */
-static int
-conv_check_covered(const struct cli_conv *c, const struct dfu_image *img,
-    const struct conv_iv *v, size_t nv)
-{
-	for (size_t i = 0; i < dfu_image_range_count(img); i++) {
-		uint32_t a;
-		uint64_t size, cur, e;
-
-		dfu_image_range(img, i, &a, &size);
-		cur = a;
-		e = a + size;
-		for (size_t k = 0; k < nv && cur < e; k++) {
-			if ((uint64_t)v[k].last < cur)
-				continue;
-			if (v[k].first > cur)
-				break;
-			cur = (uint64_t)v[k].last + 1;
-		}
-		if (cur < e) {
-			uint64_t ue = e;
-
-			for (size_t k = 0; k < nv; k++)
-				if (v[k].first > cur && v[k].first < ue)
-					ue = v[k].first;
-			cli_error(cli_input_name(c->input), "0x%08llx-0x%08llx "
-			    "is in no target's --range",
-			    (unsigned long long)cur,
-			    (unsigned long long)(ue - 1));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int
-cli_conv_build(const struct cli_conv *c, struct dfu_image *img,
+conv_build(const struct cli_conv *c, struct dfu_image *img,
     struct dfu_file *f)
 {
-	struct conv_build b = { .c = c, .img = img };
-	struct conv_iv *v;
-	int has_rest, rc = -1;
+	const char *name = cli_input_name(c->input);
+	uint32_t first, last;
+	int err;
 
-	v = conv_intervals(c, &b.nv, &has_rest);
-	b.v = v;
-	if ((has_rest || conv_check_covered(c, img, v, b.nv) == 0) &&
-	    cli_build_dfuse(&c->opts, f, conv_add_elements, &b,
-	    cli_input_name(c->input)) == 0)
-		rc = 0;
-	free(v);
-	return rc;
+	if ((err = dfu_conv_build(c->conv, img, f)) == 0)
+		return 0;
+	if (dfu_conv_uncovered(c->conv, &first, &last))
+		cli_error(name, "0x%08x-0x%08x is in no target's --range",
+		    first, last);
+	else
+		cli_conv_error(c->conv, name, err);
+	return -1;
 }
 
 int
@@ -1313,7 +1218,7 @@ cli_conv_write(const struct cli_conv *c, struct dfu_image *img, int in_fd)
 		cli_error(NULL, "out of memory");
 		return CLI_EXIT_FAIL;
 	}
-	if (cli_conv_build(c, img, f) == 0)
+	if (conv_build(c, img, f) == 0)
 		rc = cli_write_dfu(f, c->opts.output);
 	dfu_file_free(f);
 	return rc;

@@ -1,5 +1,5 @@
 /*
- * cli.h - helpers shared by the command-line tools.  Not part of
+ * frontend/cli.h - the front end the command-line tools share.  Not part of
  * libdfufile: these print, and the library never does.
  */
 #ifndef DFU_CLI_H
@@ -92,6 +92,7 @@ int cli_same_file(const char *path, int fd);
 
 #include <getopt.h>
 
+#include "dfuconv.h"
 #include "dfufile.h"
 #include "dfuimage.h"
 
@@ -233,6 +234,7 @@ struct cli_conv {
 	size_t nranges;
 	const char **only, **remove;	/* -j, -R */
 	size_t nonly, nremove;
+	struct dfu_conv *conv;	/* the above, as libdfufile converts */
 };
 
 #define CLI_CONV_SECTIONS 0x1u	/* accept -j and -R */
@@ -253,19 +255,13 @@ void cli_conv_free(struct cli_conv *c);
 int cli_conv_open(const struct cli_conv *c, enum dfu_image_format *format);
 
 /*
- * Map the image to targets and elements as the options say, and write the
- * DfuSe file to the output, atomically; in_fd is the input, which the
- * output must not be.  Returns an exit status, after printing any error.
+ * Map the image to targets and elements as the options say
+ * (dfu_conv_build()), and write the DfuSe file to the output, atomically;
+ * in_fd is the input, which the output must not be.  Returns an exit
+ * status, after printing any error.
  */
 int cli_conv_write(const struct cli_conv *c, struct dfu_image *img,
 		   int in_fd);
-/*
- * The DfuSe file of cli_conv_write(), built into f (fresh from
- * dfu_file_new()) and not written: what dfuflash flashes from an ELF,
- * HEX or S-record file.  -1 after printing the error.
- */
-int cli_conv_build(const struct cli_conv *c, struct dfu_image *img,
-		   struct dfu_file *f);
 
 /*
  * What the first len bytes of a file that should be raw data are:
@@ -275,6 +271,10 @@ int cli_conv_build(const struct cli_conv *c, struct dfu_image *img,
  * data that happens to start with ':' or "S1" stays data.
  */
 enum dfu_image_format cli_image_sniff(const void *buf, size_t len);
+
+/* "prog: file: message" for a failed dfu_conv_*() call, with errno's text
+ * for an I/O error when the message lacks it; file NULL: none. */
+void cli_conv_error(const struct dfu_conv *conv, const char *file, int err);
 
 /* "prog: file: message" for a failed dfu_image_*() call. */
 void cli_image_error(const struct dfu_image *img, const char *file, int err);
