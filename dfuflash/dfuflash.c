@@ -20,13 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../tests/model/model.h"
 #include "cli.h"
 #include "dfufile.h"
 #include "dfuimage.h"
 #include "dfuproto.h"
 #include "engine.h"
 #include "list.h"
+#include "model.h"
 #include "select.h"
 #include "usb.h"
 
