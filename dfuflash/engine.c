@@ -28,6 +28,12 @@
 /* Widen writes in erasable regions to this unit (see engine.h). */
 #define WRITE_UNIT 8u
 #define ERASED 0xff
+/*
+ * A page flag beside engine.h's DFL_PAGE_* bits, private to the engine:
+ * --skip-unchanged reads this page before deciding whether to skip it
+ * (check_pages() clears it once the page is read).
+ */
+#define PAGE_TO_READ 0x100u
 
 struct status {
 	uint8_t status, state, istring;
@@ -1015,9 +1021,8 @@ check_pages(struct dfl_session *s, struct target *tg)
 		const struct dfu_layout_region *r =
 		    dfu_layout_find(tg->layout, p->start, NULL);
 
-		/* Bit 0x100 (private): read this page. */
 		if (can_read && (r->access & DFU_LAYOUT_READABLE)) {
-			p->flags |= 0x100;
+			p->flags |= PAGE_TO_READ;
 			total += p->size;
 		}
 	}
@@ -1027,7 +1032,7 @@ check_pages(struct dfl_session *s, struct target *tg)
 		uint32_t start, len;
 		uint8_t *buf;
 
-		if (!(s->pages[i].flags & 0x100)) {
+		if (!(s->pages[i].flags & PAGE_TO_READ)) {
 			j = i + 1;
 			continue;
 		}
@@ -1035,7 +1040,7 @@ check_pages(struct dfl_session *s, struct target *tg)
 		start = s->pages[i].start;
 		len = 0;
 		for (j = i; j < tg->page0 + tg->npages &&
-		    (s->pages[j].flags & 0x100) &&
+		    (s->pages[j].flags & PAGE_TO_READ) &&
 		    s->pages[j].start == start + len; j++)
 			len += s->pages[j].size;
 		if ((buf = malloc(len > 0 ? len : 1)) == NULL)
@@ -1050,7 +1055,7 @@ check_pages(struct dfl_session *s, struct target *tg)
 			const uint8_t *dev = buf + (p->start - start);
 			int same = 1;
 
-			p->flags &= ~0x100u;
+			p->flags &= ~PAGE_TO_READ;
 			for (uint32_t b = 0; b < p->size && same; b++) {
 				int v = image_byte(tg, p->start + b);
 
