@@ -9,7 +9,7 @@
  * `make B=build tests`:
  *
  *   cc -Icommon -Idfuflash -o build/seed_device tests/fuzz/seed_device.c \
- *       dfuflash/engine.c dfuflash/proto.c dfuflash/model.c \
+ *       dfuflash/engine*.c dfuflash/proto.c dfuflash/model.c \
  *       build/libdfufile.a -lz
  */
 #include <stdint.h>
