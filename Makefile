@@ -181,16 +181,14 @@ endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 
 # ---- dfuflash: its engine, the device model, their tests -------------------
-# dfuflash links the device model of tests/model/ for --sim.  The engine
-# (every dfuflash/*.c but main) and the model also go into the unit tests
-# that drive one against the other.
+# dfuflash is every dfuflash/*.c, the device model of --sim (model.c)
+# included.  The engine (every file but main and the model) and the model
+# also go into the unit tests that drive one against the other.
+DFU_MODEL_OBJS := $(B)/dfuflash/model.o
 DFUFLASH_ENGINE_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
-	dfuflash/dfuflash.c,$(wildcard dfuflash/*.c)))
-DFU_MODEL_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard tests/model/*.c))
+	dfuflash/dfuflash.c dfuflash/model.c,$(wildcard dfuflash/*.c)))
 DFUFLASH_TESTS := $(B)/tests/test_engine $(B)/tests/test_model \
 	$(B)/tests/test_descriptor $(B)/tests/test_select
-
-$(B)/bin/dfuflash: $(DFU_MODEL_OBJS)
 
 $(DFUFLASH_TESTS): $(B)/tests/%: tests/unit/%.c $(DFUFLASH_ENGINE_OBJS) \
 		$(DFU_MODEL_OBJS) $(LIB_A)
@@ -214,7 +212,7 @@ USBHOST := $(B)/tests/usbhost
 # The model names DFU states with dfuflash's proto.c.
 USBHOST_OBJS := $(DFU_MODEL_OBJS) $(B)/dfuflash/proto.o
 tests: $(USBHOST)
-$(USBHOST): $(USBHOST_SRCS) $(wildcard tests/usbhost/*.h) tests/model/model.h \
+$(USBHOST): $(USBHOST_SRCS) $(wildcard tests/usbhost/*.h) dfuflash/model.h \
 		dfuflash/transport.h dfuflash/dfuproto.h $(USBHOST_OBJS) \
 		$(LIB_A) $(B)/.flags
 	@mkdir -p $(@D)
@@ -260,8 +258,8 @@ FUZZ_CFLAGS_manifest = -Idfusplit $(FE_CPPFLAGS) $(dfusplit_CFLAGS)
 FUZZ_LIBS_manifest = $(dfusplit_LIBS)
 # The device target drives dfuflash's engine and descriptor decoders (not
 # usb.c: no libusb).
-FUZZ_SRCS_device := dfuflash/engine.c dfuflash/proto.c dfuflash/descriptor.c \
-	dfuflash/msg.c
+FUZZ_SRCS_device := $(wildcard dfuflash/engine*.c) dfuflash/proto.c \
+	dfuflash/descriptor.c dfuflash/msg.c
 FUZZ_CFLAGS_device = -Idfuflash
 FUZZ_LIBS_device =
 
@@ -303,9 +301,9 @@ lint:
 	mandoc -T lint -W warning $(MANPAGES)
 	cppcheck -q --std=c11 --enable=warning,portability,performance \
 		--error-exitcode=1 --suppress=missingIncludeSystem -Icommon \
-		$(FE_CPPFLAGS) common frontend $(TOOLS) tests/model tests/usbhost
+		$(FE_CPPFLAGS) common frontend $(TOOLS) tests/usbhost
 	printf '%s\n' $(wildcard common/*.c frontend/*.c $(TOOLS:%=%/*.c) \
-		tests/model/*.c tests/usbhost/*.c) | xargs -n 1 -P 2 sh -c \
+		tests/usbhost/*.c) | xargs -n 1 -P 2 sh -c \
 		'clang-tidy --quiet "$$0" -- -std=c11 -O2 $(CPPFLAGS_ALL) \
 		$(FE_CPPFLAGS) $(dfusplit_CFLAGS) \
 		$(dfuinfo_CFLAGS) $(dfuflash_CFLAGS) $(UMOCKDEV_CFLAGS)'

@@ -6,7 +6,7 @@
 #
 # Usage: bench/flash.sh BUILD_DIR
 #
-# The numbers come from the device model (tests/model/model.c), so they
+# The numbers come from the device model (dfuflash/model.c), so they
 # are deterministic: the same on every machine and every run.  Prints a
 # markdown table on stdout.  A benchmark, not a test: it exits 0 whether
 # or not the targets are met, non-zero only if it could not run.

@@ -20,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../tests/model/model.h"
 #include "cli.h"
 #include "dfuconv.h"
 #include "dfufile.h"
@@ -28,6 +27,7 @@
 #include "dfuproto.h"
 #include "engine.h"
 #include "list.h"
+#include "model.h"
 #include "select.h"
 #include "usb.h"
 

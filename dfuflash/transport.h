@@ -2,7 +2,7 @@
  * transport.h - how the flashing engine reaches a DFU device.
  *
  * The engine sends class requests to the DFU interface and nothing else,
- * so that libusb, the in-process device model (tests/model/) and a
+ * so that libusb, the in-process device model (model.h) and a
  * recorded trace can all sit behind the same table.  wIndex (the
  * interface number) is the transport's business.
  *

@@ -884,12 +884,51 @@ cmp -s flash.img before.img || fail "the state file changed"
 case_end
 
 # dfuinfo -L with the layouts of the model's f405 predicts dfuflash's plan:
-# the same files accepted and refused, the same pages erased.
+# the same files accepted and refused, and where accepted the same pages
+# erased, the same bytes erased, the same bytes of them outside the image
+# (dfuflash's "plan:" line against the sums of dfuinfo -j's layouts).
+# The device ID is not the planner's business: --ignore-id.
+F405_LAYOUTS="0=@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg
+1=@Option Bytes  /0x1FFFC000/01*016 e
+2=@OTP Memory /0x1FFF7800/01*512 e,01*016 e
+3=@Device Feature/0xFFFF0000/01*004 g"
+# agree FILE: fail the case if the two disagree on FILE; count it in
+# n_accepted or n_refused.
+n_accepted=0 n_refused=0
+agree() {
+	_f=$1
+	set --
+	while IFS= read -r _l; do
+		set -- "$@" -L "$_l"
+	done <<EOF_LAYOUTS
+$F405_LAYOUTS
+EOF_LAYOUTS
+	"$DFUINFO" -j "$@" "$_f" >info.json 2>/dev/null
+	_info=$?
+	"$DFUFLASH" --plan --ignore-id --sim f405 "$_f" >plan.txt 2>/dev/null
+	_flash=$?
+	if [ "$_info" != "$_flash" ]; then
+		fail "$_f: dfuinfo -L exits $_info, dfuflash --plan $_flash"
+		return
+	fi
+	if [ "$_flash" != 0 ]; then
+		n_refused=$((n_refused + 1))
+		return
+	fi
+	n_accepted=$((n_accepted + 1))
+	_want=$(sed -n 's/^plan: erase \([0-9]*\) pages (\([0-9]*\) bytes, \([0-9]*\) of them outside the image).*/\1 pages, \2 bytes, \3 outside/p' plan.txt)
+	[ "$(grep -c '^page .* bytes  erase$' plan.txt)" = "${_want%% *}" ] ||
+	    fail "$_f: dfuflash --plan lists other pages than its summary"
+	_got=$(python3 -c 'import json, sys
+f = json.load(open(sys.argv[1]))["files"][0]
+ls = [t.get("layout") or {} for t in f["targets"]]
+print("%d pages, %d bytes, %d outside" % tuple(sum(l.get(k, 0) for l in ls)
+    for k in ("pages_erased", "bytes_erased", "bytes_outside")))' info.json)
+	[ "$_got" = "$_want" ] ||
+	    fail "$_f: dfuinfo -L erases $_got, dfuflash --plan ${_want:-nothing}"
+}
+
 begin "dfuinfo -L and dfuflash --plan agree on what an f405 accepts and erases"
-set -- -L '0=@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg' \
-    -L '1=@Option Bytes  /0x1FFFC000/01*016 e' \
-    -L '2=@OTP Memory /0x1FFF7800/01*512 e,01*016 e' \
-    -L '3=@Device Feature/0xFFFF0000/01*004 g'
 printf 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' >a.bin
 printf 'AAAAAAAAB' >b.bin
 printf 'AAAAAAAA' >c.bin
@@ -901,21 +940,28 @@ mk shared.dfu -t 0 -a 0x08000000:big.bin -t 0 -a 0x08013000:c.bin -a 0x08020000:
 mk ob.dfu -t 0 -a 0x08004000:big.bin -t 1 -a 0x1fffc000:c.bin -t 2 -a 0x1fff7800:a.bin
 mk past.dfu -t 1 -a 0x1fffc00c:c.bin
 mk noalt.dfu -t 5 -a 0x08000000:c.bin
-for f in "$FULL" "$RAM" "$KIIBOHD" conflict.dfu same.dfu shared.dfu ob.dfu past.dfu noalt.dfu; do
-	"$DFUINFO" -j "$@" "$f" >info.json 2>/dev/null
-	info=$?
-	"$DFUFLASH" --plan --sim f405 "$f" >plan.txt 2>/dev/null
-	flash=$?
-	[ "$info" = "$flash" ] ||
-	    fail "$f: dfuinfo -L exits $info, dfuflash --plan $flash"
-	[ "$flash" = 0 ] || continue
-	want=$(grep -c '^page .* bytes  erase$' plan.txt)
-	got=$(python3 -c 'import json, sys
-f = json.load(open(sys.argv[1]))["files"][0]
-print(sum(t["layout"].get("pages_erased", 0) for t in f["targets"]))' info.json)
-	[ "$got" = "$want" ] ||
-	    fail "$f: dfuinfo -L counts $got pages erased, dfuflash --plan $want"
+for f in conflict.dfu same.dfu shared.dfu ob.dfu past.dfu noalt.dfu; do
+	agree "$f"
 done
+[ "$n_accepted" = 3 ] && [ "$n_refused" = 3 ] ||
+    fail "accepted $n_accepted and refused $n_refused of 6, expected 3 and 3"
+case_end
+
+# The same on every DFU file of tests/fixtures: the real-world corpus
+# (test_corpus.sh's, a copy of ../shared/corpus) and every known-bad file.
+begin "dfuinfo -L and dfuflash --plan agree on every DFU file of tests/fixtures"
+n_accepted=0 n_refused=0
+for f in "$CORPUS"/*.dfu "$CORPUS"/*.dfu.bin "$FIXTURES"/invalid/*.dfu; do
+	if [ -e "$f" ]; then
+		agree "$f"
+	else
+		fail "$f: no such fixture"
+	fi
+done
+# A comparison that accepted nothing would prove nothing: the corpus has
+# DfuSe files for an STM32 (fwupd's VRBRAIN, the Flipper Zero's image).
+[ "$n_accepted" -ge 2 ] && [ "$n_refused" -ge 1 ] ||
+    fail "accepted $n_accepted and refused $n_refused files"
 case_end
 
 finish

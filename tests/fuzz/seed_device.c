@@ -1,6 +1,6 @@
 /*
  * seed_device - write seeds for fuzz_device: the device model
- * (tests/model/) answers a download and an upload by the engine, and
+ * (dfuflash/model.c) answers a download and an upload by the engine, and
  * each answer is recorded in fuzz_device's input format (see there).
  *
  *   seed_device DIR
@@ -9,7 +9,7 @@
  * `make B=build tests`:
  *
  *   cc -Icommon -Idfuflash -o build/seed_device tests/fuzz/seed_device.c \
- *       dfuflash/engine.c dfuflash/proto.c tests/model/model.c \
+ *       dfuflash/engine*.c dfuflash/proto.c dfuflash/model.c \
  *       build/libdfufile.a -lz
  */
 #include <stdint.h>
@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../model/model.h"
 #include "dfuproto.h"
 #include "engine.h"
+#include "model.h"
 
 struct rec {
 	struct dfl_transport model;

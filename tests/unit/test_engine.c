@@ -1,6 +1,6 @@
 /*
  * test_engine.c - the dfuflash engine (dfuflash/engine.h) against the
- * device model (tests/model/): every profile, every injected fault (exit
+ * device model (dfuflash/model.c): every profile, every injected fault (exit
  * code, message, no leave after a failure, a retry after replugging
  * succeeds), the plan checks, the pyboard filesystem, --skip-unchanged,
  * the wBlockNum limit, and a golden request trace.
@@ -16,10 +16,10 @@
 
 #include <cmocka.h>
 
-#include "../model/model.h"
 #include "dfulayout.h"
 #include "dfuproto.h"
 #include "engine.h"
+#include "model.h"
 
 #define FLASH 0x08000000u
 

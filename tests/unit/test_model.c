@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "../model/model.h"
 #include "dfuproto.h"
+#include "model.h"
 
 struct dev {
 	struct dfu_model *m;

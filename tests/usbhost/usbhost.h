@@ -1,6 +1,6 @@
 /*
  * usbhost.h - the emulated USB bus of usbhost: devices built from the
- * DFU device model (tests/model/), answered through umockdev's ioctl
+ * DFU device model (dfuflash/model.c), answered through umockdev's ioctl
  * handlers.  See README.md in this folder for what is modelled.
  *
  * Threads: umockdev answers the ioctls of the program under test in its
@@ -19,7 +19,7 @@
 
 #include <umockdev.h>
 
-#include "../model/model.h"
+#include "../../dfuflash/model.h"
 
 #define USBHOST_BUS 1u
 /* Room for the device and configuration descriptors of any profile. */

@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../../dfuflash/transport.h"
+#include "transport.h"
 
 struct dfu_model;
 

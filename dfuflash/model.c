@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "dfufile.h"
-#include "../../dfuflash/dfuproto.h"
+#include "dfuproto.h"
 #include "model.h"
 
 /*
