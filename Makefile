@@ -184,18 +184,18 @@ $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 # dfuflash is every dfuflash/*.c, the device model of --sim (model.c)
 # included.  The engine (every file but main and the model) and the model
 # also go into the unit tests that drive one against the other.
-DFU_MODEL_OBJS := $(B)/dfuflash/model.o
+DFL_MODEL_OBJS := $(B)/dfuflash/model.o
 DFUFLASH_ENGINE_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
 	dfuflash/dfuflash.c dfuflash/model.c,$(wildcard dfuflash/*.c)))
 DFUFLASH_TESTS := $(B)/tests/test_engine $(B)/tests/test_model \
 	$(B)/tests/test_descriptor $(B)/tests/test_select
 
 $(DFUFLASH_TESTS): $(B)/tests/%: tests/unit/%.c $(DFUFLASH_ENGINE_OBJS) \
-		$(DFU_MODEL_OBJS) $(LIB_A)
+		$(DFL_MODEL_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Idfuflash $(dfuflash_CFLAGS) $(CMOCKA_CFLAGS) \
 		$(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< \
-		$(DFUFLASH_ENGINE_OBJS) $(DFU_MODEL_OBJS) $(LIB_A) $(ZLIB_LIBS) \
+		$(DFUFLASH_ENGINE_OBJS) $(DFL_MODEL_OBJS) $(LIB_A) $(ZLIB_LIBS) \
 		$(dfuflash_LIBS) $(CMOCKA_LIBS)
 
 # ---- tests/usbhost: the device model on emulated USB (umockdev) ----------
@@ -210,7 +210,7 @@ ifneq ($(USBHOST_SRCS),)
 ifeq ($(shell $(PKG_CONFIG) --exists umockdev-1.0 && echo yes),yes)
 USBHOST := $(B)/tests/usbhost
 # The model names DFU states with dfuflash's proto.c.
-USBHOST_OBJS := $(DFU_MODEL_OBJS) $(B)/dfuflash/proto.o
+USBHOST_OBJS := $(DFL_MODEL_OBJS) $(B)/dfuflash/proto.o
 tests: $(USBHOST)
 $(USBHOST): $(USBHOST_SRCS) $(wildcard tests/usbhost/*.h) dfuflash/model.h \
 		dfuflash/transport.h dfuflash/dfuproto.h $(USBHOST_OBJS) \

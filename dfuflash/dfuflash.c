@@ -691,7 +691,7 @@ stdout_ok(void)
 /* ---- The simulated device ------------------------------------------------ */
 
 struct sim {
-	struct dfu_model *model;
+	struct dfl_model *model;
 	char profile[32];
 	const char *state; /* flash image file, or NULL */
 	FILE *trace;
@@ -746,17 +746,17 @@ sim_open(struct sim *s, const struct options *o)
 		n = sizeof(s->profile) - 1;
 	memcpy(s->profile, o->sim, n);
 	s->profile[n] = '\0';
-	if ((s->model = dfu_model_new(s->profile)) == NULL)
+	if ((s->model = dfl_model_new(s->profile)) == NULL)
 		bad_usage("--sim %s: unknown profile %s (%s)", o->sim,
-		    s->profile, dfu_model_profile_names());
+		    s->profile, dfl_model_profile_names());
 	if (colon != NULL && colon[1] == '\0')
 		bad_usage("--sim %s: empty state file name", o->sim);
 	s->state = colon != NULL ? colon + 1 : NULL;
 	for (size_t i = 0; i < o->nfaults; i++)
-		if (dfu_model_fault(s->model, o->faults[i], err,
+		if (dfl_model_fault(s->model, o->faults[i], err,
 		    sizeof(err)) != 0)
 			bad_usage("--sim-fault %s", err);
-	mem = dfu_model_memory(s->model, &base, &size);
+	mem = dfl_model_memory(s->model, &base, &size);
 	if (s->state != NULL && (fd = open(s->state, O_RDONLY |
 	    O_CLOEXEC)) >= 0) {
 		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -784,11 +784,11 @@ sim_open(struct sim *s, const struct options *o)
 			cli_error(o->trace, "%s", strerror(errno));
 			goto fail;
 		}
-		dfu_model_trace(s->model, s->trace);
+		dfl_model_trace(s->model, s->trace);
 	}
 	return 0;
 fail:
-	dfu_model_free(s->model);
+	dfl_model_free(s->model);
 	s->model = NULL;
 	return -1;
 }
@@ -799,8 +799,8 @@ sim_close(struct sim *s, const struct options *o, int report)
 {
 	struct cli_output out;
 	uint32_t base, size;
-	uint8_t *mem = dfu_model_memory(s->model, &base, &size);
-	const struct dfu_model_stats *st = dfu_model_stats(s->model);
+	uint8_t *mem = dfl_model_memory(s->model, &base, &size);
+	const struct dfl_model_stats *st = dfl_model_stats(s->model);
 	int rc = 0;
 
 	if (s->trace != NULL && s->trace != stdout && fclose(s->trace) != 0) {
@@ -844,7 +844,7 @@ sim_close(struct sim *s, const struct options *o, int report)
 		    (unsigned long long)st->bytes_read,
 		    (unsigned long long)(st->time_us / 1000000),
 		    (unsigned long long)(st->time_us / 1000 % 1000));
-	dfu_model_free(s->model);
+	dfl_model_free(s->model);
 	return rc;
 }
 
@@ -864,7 +864,7 @@ struct ui {
 static uint64_t
 sim_now_us(void *ctx)
 {
-	return dfu_model_stats(ctx)->time_us;
+	return dfl_model_stats(ctx)->time_us;
 }
 
 /* " 12.3 KiB/s": bytes per second of time since the phase began. */
@@ -1678,9 +1678,9 @@ main(int argc, char *argv[])
 		memset(&ui, 0, sizeof(ui));
 		ui.now_us = sim_now_us;
 		ui.clock_ctx = sim.model;
-		dfu_model_transport(sim.model, &t);
+		dfl_model_transport(sim.model, &t);
 		if ((rc = open_input(&opt)) == CLI_EXIT_OK)
-			rc = run_session(&opt, &t, dfu_model_device(sim.model),
+			rc = run_session(&opt, &t, dfl_model_device(sim.model),
 			    &ui);
 		/* A usage error found once the device is known: nothing was
 		 * sent. */

@@ -221,7 +221,7 @@ struct mem {
 	uint8_t *bytes;
 };
 
-struct dfu_model {
+struct dfl_model {
 	const struct profile *p;
 	struct dfl_device dev;
 	struct dfl_alt alts[4];
@@ -252,11 +252,11 @@ struct dfu_model {
 	int dfu_pending; /* detached from run-time mode, back in DFU mode next */
 	struct dfl_alt runtime_alt;
 	FILE *trace;
-	struct dfu_model_stats st;
+	struct dfl_model_stats st;
 };
 
 const char *
-dfu_model_profile_names(void)
+dfl_model_profile_names(void)
 {
 	return "f405 f107 l476 dfu11 dfu11-reset";
 }
@@ -271,11 +271,11 @@ mem_size(const struct mem_def *d)
 	return n;
 }
 
-struct dfu_model *
-dfu_model_new(const char *profile)
+struct dfl_model *
+dfl_model_new(const char *profile)
 {
 	const struct profile *p = NULL;
-	struct dfu_model *m;
+	struct dfl_model *m;
 
 	for (size_t i = 0; i < NPROFILES; i++)
 		if (strcmp(profiles[i].id, profile) == 0)
@@ -301,7 +301,7 @@ dfu_model_new(const char *profile)
 		m->mems[i].size = mem_size(&p->mems[i]);
 		m->mems[i].bytes = malloc(m->mems[i].size);
 		if (m->mems[i].bytes == NULL) {
-			dfu_model_free(m);
+			dfl_model_free(m);
 			return NULL;
 		}
 		memset(m->mems[i].bytes, 0xff, m->mems[i].size);
@@ -309,12 +309,12 @@ dfu_model_new(const char *profile)
 	/* Option bytes: RDP 0xaa is read protection level 0 (RM0090 3.7.3). */
 	if (strcmp(p->id, "f405") == 0)
 		m->mems[1].bytes[0] = 0xaa;
-	dfu_model_replug(m);
+	dfl_model_replug(m);
 	return m;
 }
 
 void
-dfu_model_free(struct dfu_model *m)
+dfl_model_free(struct dfl_model *m)
 {
 	if (m == NULL)
 		return;
@@ -324,27 +324,27 @@ dfu_model_free(struct dfu_model *m)
 }
 
 const char *
-dfu_model_description(const struct dfu_model *m)
+dfl_model_description(const struct dfl_model *m)
 {
 	return m->p->description;
 }
 
 const struct dfl_device *
-dfu_model_device(const struct dfu_model *m)
+dfl_model_device(const struct dfl_model *m)
 {
 	return &m->dev;
 }
 
 uint8_t *
-dfu_model_memory(struct dfu_model *m, uint32_t *base, uint32_t *size)
+dfl_model_memory(struct dfl_model *m, uint32_t *base, uint32_t *size)
 {
 	*base = m->mems[0].def->base;
 	*size = m->mems[0].size;
 	return m->mems[0].bytes;
 }
 
-const struct dfu_model_stats *
-dfu_model_stats(struct dfu_model *m)
+const struct dfl_model_stats *
+dfl_model_stats(struct dfl_model *m)
 {
 	m->st.state = m->state;
 	m->st.status = m->status;
@@ -352,14 +352,14 @@ dfu_model_stats(struct dfu_model *m)
 }
 
 void
-dfu_model_trace(struct dfu_model *m, FILE *fp)
+dfl_model_trace(struct dfl_model *m, FILE *fp)
 {
 	m->trace = fp;
 }
 
 /* The DFU-mode descriptors (DFU 1.1 4.2). */
 static void
-dfu_mode(struct dfu_model *m)
+dfu_mode(struct dfl_model *m)
 {
 	m->dev.bInterfaceProtocol = DFL_PROTOCOL_DFU;
 	m->dev.alts = m->alts;
@@ -367,7 +367,7 @@ dfu_mode(struct dfu_model *m)
 }
 
 void
-dfu_model_replug(struct dfu_model *m)
+dfl_model_replug(struct dfl_model *m)
 {
 	uint64_t t = m->st.time_us;
 
@@ -390,7 +390,7 @@ dfu_model_replug(struct dfu_model *m)
 }
 
 int
-dfu_model_fault(struct dfu_model *m, const char *spec, char *err,
+dfl_model_fault(struct dfl_model *m, const char *spec, char *err,
     size_t errlen)
 {
 	struct fault f;
@@ -480,7 +480,7 @@ bad:
 }
 
 static void __attribute__((format(printf, 2, 3)))
-trace(struct dfu_model *m, const char *fmt, ...)
+trace(struct dfl_model *m, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -494,7 +494,7 @@ trace(struct dfu_model *m, const char *fmt, ...)
 
 /* Memory of the current alt holding [addr, addr + len), or NULL. */
 static struct mem *
-find_mem(struct dfu_model *m, uint32_t addr, uint32_t len)
+find_mem(struct dfl_model *m, uint32_t addr, uint32_t len)
 {
 	for (unsigned i = 0; i < m->p->nmems; i++) {
 		struct mem *x = &m->mems[i];
@@ -532,7 +532,7 @@ find_page(const struct mem *x, uint32_t addr, uint32_t *start,
 }
 
 static int
-stall(struct dfu_model *m)
+stall(struct dfl_model *m)
 {
 	m->st.stalls++;
 	/* Run-time mode stalls and stays (DFU 1.1 A.1). */
@@ -545,7 +545,7 @@ stall(struct dfu_model *m)
 
 /* Elapsed busy time turns dfuDNBUSY / dfuMANIFEST into the sync state. */
 static void
-settle(struct dfu_model *m)
+settle(struct dfl_model *m)
 {
 	if ((m->state == DFU_STATE_DNBUSY || m->state == DFU_STATE_MANIFEST) &&
 	    m->st.time_us >= m->busy_until && !m->op_busy_forever)
@@ -558,7 +558,7 @@ settle(struct dfu_model *m)
  * Returns 0 to go on, or the transfer error to return.
  */
 static int
-begin_request(struct dfu_model *m, const char *what, uint16_t len)
+begin_request(struct dfl_model *m, const char *what, uint16_t len)
 {
 	if (m->st.gone) {
 		trace(m, "%s -> gone", what);
@@ -585,7 +585,7 @@ begin_request(struct dfu_model *m, const char *what, uint16_t len)
 }
 
 static uint32_t
-write_us(const struct dfu_model *m, uint32_t len)
+write_us(const struct dfl_model *m, uint32_t len)
 {
 	uint32_t units = (len + m->p->prog_unit - 1) / m->p->prog_unit;
 
@@ -593,14 +593,14 @@ write_us(const struct dfu_model *m, uint32_t len)
 }
 
 static void
-erase_all(struct dfu_model *m)
+erase_all(struct dfl_model *m)
 {
 	memset(m->mems[0].bytes, 0xff, m->mems[0].size);
 }
 
 /* Carry out the pending command: its effect, its status and its time. */
 static uint8_t
-run_op(struct dfu_model *m, uint64_t *us)
+run_op(struct dfl_model *m, uint64_t *us)
 {
 	struct mem *x;
 	uint32_t ps, psz;
@@ -688,7 +688,7 @@ run_op(struct dfu_model *m, uint64_t *us)
 }
 
 static void
-answer_status(struct dfu_model *m, uint8_t *data, uint32_t poll_ms)
+answer_status(struct dfl_model *m, uint8_t *data, uint32_t poll_ms)
 {
 	data[0] = m->status;
 	data[1] = (uint8_t)poll_ms;
@@ -700,13 +700,13 @@ answer_status(struct dfu_model *m, uint8_t *data, uint32_t poll_ms)
 }
 
 static int
-is_dfuse(const struct dfu_model *m)
+is_dfuse(const struct dfl_model *m)
 {
 	return m->p->bcd_dfu == DFU_BCD_DFUSE;
 }
 
 static int
-getstatus(struct dfu_model *m, uint8_t *data, uint16_t len)
+getstatus(struct dfl_model *m, uint8_t *data, uint16_t len)
 {
 	uint32_t poll = 0;
 	uint64_t us;
@@ -811,7 +811,7 @@ getstatus(struct dfu_model *m, uint8_t *data, uint16_t len)
 }
 
 static int
-dnload(struct dfu_model *m, uint16_t value, const uint8_t *data, uint16_t len)
+dnload(struct dfl_model *m, uint16_t value, const uint8_t *data, uint16_t len)
 {
 	if (m->state != DFU_STATE_IDLE && m->state != DFU_STATE_DNLOAD_IDLE)
 		return stall(m);
@@ -882,7 +882,7 @@ dnload(struct dfu_model *m, uint16_t value, const uint8_t *data, uint16_t len)
 }
 
 static int
-upload(struct dfu_model *m, uint16_t value, uint8_t *data, uint16_t len)
+upload(struct dfl_model *m, uint16_t value, uint8_t *data, uint16_t len)
 {
 	struct mem *x;
 	uint32_t addr, n;
@@ -939,7 +939,7 @@ static int
 model_out(void *ctx, uint8_t request, uint16_t value, const uint8_t *data,
     uint16_t len)
 {
-	struct dfu_model *m = ctx;
+	struct dfl_model *m = ctx;
 	char what[64];
 	int rc;
 
@@ -1005,7 +1005,7 @@ static int
 model_in(void *ctx, uint8_t request, uint16_t value, uint8_t *data,
     uint16_t len)
 {
-	struct dfu_model *m = ctx;
+	struct dfl_model *m = ctx;
 	char what[64];
 	int rc;
 
@@ -1043,7 +1043,7 @@ model_in(void *ctx, uint8_t request, uint16_t value, uint8_t *data,
 static int
 model_set_alt(void *ctx, uint8_t alt)
 {
-	struct dfu_model *m = ctx;
+	struct dfl_model *m = ctx;
 	int rc;
 
 	if ((rc = begin_request(m, "SET_INTERFACE", 0)) != 0)
@@ -1061,7 +1061,7 @@ model_set_alt(void *ctx, uint8_t alt)
 static void
 model_sleep(void *ctx, uint32_t ms)
 {
-	struct dfu_model *m = ctx;
+	struct dfl_model *m = ctx;
 
 	m->st.time_us += (uint64_t)ms * 1000;
 	trace(m, "sleep %u ms", ms);
@@ -1070,7 +1070,7 @@ model_sleep(void *ctx, uint32_t ms)
 static int
 model_reset(void *ctx)
 {
-	struct dfu_model *m = ctx;
+	struct dfl_model *m = ctx;
 
 	if (m->st.gone)
 		return DFL_XFER_GONE;
@@ -1090,7 +1090,7 @@ model_reset(void *ctx)
 static int
 model_reenumerate(void *ctx, uint32_t timeout_ms)
 {
-	struct dfu_model *m = ctx;
+	struct dfl_model *m = ctx;
 
 	(void)timeout_ms;
 	if (!m->dfu_pending) {
@@ -1110,7 +1110,7 @@ model_reenumerate(void *ctx, uint32_t timeout_ms)
 static int
 model_get_string(void *ctx, uint8_t index, char *buf, size_t len)
 {
-	struct dfu_model *m = ctx;
+	struct dfl_model *m = ctx;
 	int rc;
 
 	if ((rc = begin_request(m, "GET_DESCRIPTOR", 0)) != 0)
@@ -1125,7 +1125,7 @@ model_get_string(void *ctx, uint8_t index, char *buf, size_t len)
 }
 
 void
-dfu_model_transport(struct dfu_model *m, struct dfl_transport *t)
+dfl_model_transport(struct dfl_model *m, struct dfl_transport *t)
 {
 	t->ctx = m;
 	t->out = model_out;
@@ -1138,7 +1138,7 @@ dfu_model_transport(struct dfu_model *m, struct dfl_transport *t)
 }
 
 void
-dfu_model_set_transfer_size(struct dfu_model *m, uint16_t size)
+dfl_model_set_transfer_size(struct dfl_model *m, uint16_t size)
 {
 	if (size == 0 || size > sizeof(m->op_data))
 		return;

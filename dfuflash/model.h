@@ -21,34 +21,34 @@
  *   - time: each control transfer, each page erase and each programmed
  *     unit costs modelled time (the figures and their sources are in
  *     model.c), so sessions can be compared without hardware;
- *   - faults, injected by dfu_model_fault().
+ *   - faults, injected by dfl_model_fault().
  */
-#ifndef DFU_MODEL_H
-#define DFU_MODEL_H
+#ifndef DFL_MODEL_H
+#define DFL_MODEL_H
 
 #include <stdint.h>
 #include <stdio.h>
 
 #include "transport.h"
 
-struct dfu_model;
+struct dfl_model;
 
 /* A model of a named profile ("f405", "f107", "l476", "dfu11", ...). */
-struct dfu_model *dfu_model_new(const char *profile);
-void dfu_model_free(struct dfu_model *m);
+struct dfl_model *dfl_model_new(const char *profile);
+void dfl_model_free(struct dfl_model *m);
 
 /* "f405 f107 l476 dfu11 dfu11-reset": the profile names, for messages. */
-const char *dfu_model_profile_names(void);
+const char *dfl_model_profile_names(void);
 /* One line describing a profile ("STM32F405 ROM bootloader, ..."). */
-const char *dfu_model_description(const struct dfu_model *m);
+const char *dfl_model_description(const struct dfl_model *m);
 
 /* What the device's descriptors say; valid for the life of m. */
-const struct dfl_device *dfu_model_device(const struct dfu_model *m);
+const struct dfl_device *dfl_model_device(const struct dfl_model *m);
 /* A transport whose ctx is m. */
-void dfu_model_transport(struct dfu_model *m, struct dfl_transport *t);
+void dfl_model_transport(struct dfl_model *m, struct dfl_transport *t);
 
 /* The main memory (alt 0): its bytes, start address and size. */
-uint8_t *dfu_model_memory(struct dfu_model *m, uint32_t *base,
+uint8_t *dfl_model_memory(struct dfl_model *m, uint32_t *base,
 			  uint32_t *size);
 
 /*
@@ -74,22 +74,22 @@ uint8_t *dfu_model_memory(struct dfu_model *m, uint32_t *base,
  *                    errVENDOR (AN2662 4.4.1 and 4.5.3), until read
  *                    unprotect (which also erases everything)
  */
-int dfu_model_fault(struct dfu_model *m, const char *spec, char *err,
+int dfl_model_fault(struct dfl_model *m, const char *spec, char *err,
 		    size_t errlen);
 
 /*
  * Change wTransferSize (1 to 4096), so that tests reach the 65535
  * wBlockNum limit with images that fit the model's flash.
  */
-void dfu_model_set_transfer_size(struct dfu_model *m, uint16_t size);
+void dfl_model_set_transfer_size(struct dfl_model *m, uint16_t size);
 
 /* Unplug and plug in again: DFU mode, dfuIDLE, memory kept, faults gone. */
-void dfu_model_replug(struct dfu_model *m);
+void dfl_model_replug(struct dfl_model *m);
 
 /* Write one line per request (and per modelled sleep) to fp; NULL stops. */
-void dfu_model_trace(struct dfu_model *m, FILE *fp);
+void dfl_model_trace(struct dfl_model *m, FILE *fp);
 
-struct dfu_model_stats {
+struct dfl_model_stats {
 	unsigned requests;	 /* control transfers, SET_INTERFACE included */
 	unsigned set_address;	 /* DfuSe set address pointer commands */
 	unsigned pages_erased;	 /* page erase commands that erased */
@@ -106,6 +106,6 @@ struct dfu_model_stats {
 	int state;		 /* bState now */
 	int status;		 /* bStatus now */
 };
-const struct dfu_model_stats *dfu_model_stats(struct dfu_model *m);
+const struct dfl_model_stats *dfl_model_stats(struct dfl_model *m);
 
-#endif /* DFU_MODEL_H */
+#endif /* DFL_MODEL_H */

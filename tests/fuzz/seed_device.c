@@ -253,7 +253,7 @@ static const struct seed seeds[] = {
 static void
 run_seed(const char *dir, const struct seed *sd)
 {
-	struct dfu_model *m = dfu_model_new(sd->profile);
+	struct dfl_model *m = dfl_model_new(sd->profile);
 	const struct dfl_device *dev;
 	struct dfl_transport t;
 	struct dfl_options o;
@@ -269,14 +269,14 @@ run_seed(const char *dir, const struct seed *sd)
 	if (m == NULL)
 		abort();
 	memset(&r, 0, sizeof(r));
-	if (sd->fault != NULL && dfu_model_fault(m, sd->fault, err,
+	if (sd->fault != NULL && dfl_model_fault(m, sd->fault, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "seed_device: %s: %s\n", sd->name, err);
 		exit(1);
 	}
-	dfu_model_set_transfer_size(m, sd->xfer);
-	dfu_model_transport(m, &r.model);
-	dev = dfu_model_device(m);
+	dfl_model_set_transfer_size(m, sd->xfer);
+	dfl_model_transport(m, &r.model);
+	dev = dfl_model_device(m);
 	dfuse = dev->bcdDFUVersion == DFU_BCD_DFUSE;
 	put8(&r, (dfuse ? 1u : 0u) |
 	    (dev->bInterfaceProtocol == DFL_PROTOCOL_RUNTIME ? 2u : 0u) |
@@ -287,8 +287,8 @@ run_seed(const char *dir, const struct seed *sd)
 	put8(&r, sd->flags | (sd->size2 > 0 ? 0x40u : 0u));
 	{
 		/* In run-time mode the model names alt 0 otherwise. */
-		struct dfu_model *dfu = dfu_model_new(sd->profile);
-		const struct dfl_device *dd = dfu_model_device(dfu);
+		struct dfl_model *dfu = dfl_model_new(sd->profile);
+		const struct dfl_device *dd = dfl_model_device(dfu);
 
 		if (!sd->raw) {
 			put(&r, dd->alts[0].name, strlen(dd->alts[0].name) + 1);
@@ -320,7 +320,7 @@ run_seed(const char *dir, const struct seed *sd)
 					put16(&r, (unsigned char)name[c]);
 			}
 		}
-		dfu_model_free(dfu);
+		dfl_model_free(dfu);
 	}
 	put32(&r, sd->address);
 	put16(&r, sd->size - 1u);
@@ -387,7 +387,7 @@ run_seed(const char *dir, const struct seed *sd)
 	free(buf);
 	dfl_session_free(s);
 	dfl_image_free(&img);
-	dfu_model_free(m);
+	dfl_model_free(m);
 	snprintf(path, sizeof(path), "%s/%s", dir, sd->name);
 	if ((fp = fopen(path, "wb")) == NULL ||
 	    fwrite(r.buf, 1, r.len, fp) != r.len || fclose(fp) != 0) {

@@ -24,7 +24,7 @@
 #define FLASH 0x08000000u
 
 struct rig {
-	struct dfu_model *m;
+	struct dfl_model *m;
 	struct dfl_transport t;
 	struct dfl_session *s;
 	struct dfl_options o;
@@ -59,10 +59,10 @@ rig_new(const char *profile)
 	struct rig *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
-	r->m = dfu_model_new(profile);
+	r->m = dfl_model_new(profile);
 	assert_non_null(r->m);
-	dfu_model_transport(r->m, &r->t);
-	r->s = dfl_session_new(&r->t, dfu_model_device(r->m));
+	dfl_model_transport(r->m, &r->t);
+	r->s = dfl_session_new(&r->t, dfl_model_device(r->m));
 	assert_non_null(r->s);
 	r->o.warn = on_warn;
 	r->o.progress = on_progress;
@@ -75,8 +75,8 @@ static void
 rig_replug(struct rig *r)
 {
 	dfl_session_free(r->s);
-	dfu_model_replug(r->m);
-	r->s = dfl_session_new(&r->t, dfu_model_device(r->m));
+	dfl_model_replug(r->m);
+	r->s = dfl_session_new(&r->t, dfl_model_device(r->m));
 	assert_non_null(r->s);
 	r->warnings[0] = '\0';
 }
@@ -85,7 +85,7 @@ static void
 rig_free(struct rig *r)
 {
 	dfl_session_free(r->s);
-	dfu_model_free(r->m);
+	dfl_model_free(r->m);
 	free(r);
 }
 
@@ -94,7 +94,7 @@ fault(struct rig *r, const char *spec)
 {
 	char err[256];
 
-	if (dfu_model_fault(r->m, spec, err, sizeof(err)) != 0)
+	if (dfl_model_fault(r->m, spec, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 }
 
@@ -142,7 +142,7 @@ static uint8_t *
 mem_at(struct rig *r, uint32_t address)
 {
 	uint32_t base, size;
-	uint8_t *mem = dfu_model_memory(r->m, &base, &size);
+	uint8_t *mem = dfl_model_memory(r->m, &base, &size);
 
 	assert_true(address >= base && address - base <= size);
 	return mem + (address - base);
@@ -172,13 +172,13 @@ check_profile(const char *profile, uint32_t base, int plain)
 {
 	const uint32_t spec[] = { base, 70001, 7, base + 90000, 3000, 8 };
 	struct rig *r = rig_new(profile);
-	const struct dfu_model_stats *st;
+	const struct dfl_model_stats *st;
 	struct dfl_image img;
 
 	image(&img, plain, plain ? 1 : 2, spec);
 	assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
 	assert_holds(r, &img);
-	st = dfu_model_stats(r->m);
+	st = dfl_model_stats(r->m);
 	assert_true(st->left);
 	assert_true(r->res.left);
 	assert_true(r->res.verified);
@@ -233,11 +233,11 @@ test_profile_dfu11_reset(void **state)
 	assert_error(r, flash_img(r, &img, DFL_VERIFY), DFL_ERR_PLAN,
 	    "--verify needs a device that can upload after manifestation "
 	    "(bitManifestationTolerant); this one waits for a reset");
-	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
 	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), 0);
 	assert_holds(r, &img);
 	/* Reset anyway: dfuMANIFEST-WAIT-RESET has no other way out. */
-	assert_true(dfu_model_stats(r->m)->left);
+	assert_true(dfl_model_stats(r->m)->left);
 	assert_non_null(strstr(r->warnings, "dfuMANIFEST-WAIT-RESET"));
 	dfl_image_free(&img);
 	rig_free(r);
@@ -274,7 +274,7 @@ static void
 pyboard_prepare(struct rig *r, uint32_t old_fw0_size)
 {
 	uint32_t base, size;
-	uint8_t *mem = dfu_model_memory(r->m, &base, &size);
+	uint8_t *mem = dfl_model_memory(r->m, &base, &size);
 
 	/* An old firmware, the user's files, erased flash after it. */
 	fill(mem, old_fw0_size, 100);
@@ -298,7 +298,7 @@ test_pyboard_filesystem(void **state)
 	assert_holds(r, &img);
 	assert_memory_equal(mem_at(r, FS_START), fs, FS_SIZE);
 	/* Sector 0, and the two 128K sectors of the second part. */
-	assert_int_equal(dfu_model_stats(r->m)->pages_erased, 3);
+	assert_int_equal(dfl_model_stats(r->m)->pages_erased, 3);
 	assert_int_equal(r->res.npages, 3);
 	assert_int_equal(r->res.pages[0].start, FLASH);
 	assert_int_equal(r->res.pages[1].start, 0x08020000);
@@ -319,7 +319,7 @@ test_pyboard_shrink(void **state)
 	const uint32_t spec[] = { FLASH, 0x2000, 1, 0x08020000, 0x32000, 2 };
 	struct rig *r = rig_new("f405");
 	uint8_t *fs = malloc(FS_SIZE);
-	const struct dfu_model_stats *st;
+	const struct dfl_model_stats *st;
 	struct dfl_image img;
 
 	(void)state;
@@ -331,7 +331,7 @@ test_pyboard_shrink(void **state)
 	assert_memory_equal(mem_at(r, FS_START), fs, FS_SIZE);
 	for (uint32_t a = FLASH + 0x2000; a < FS_START; a++)
 		assert_int_equal(*mem_at(r, a), 0xff);
-	st = dfu_model_stats(r->m);
+	st = dfl_model_stats(r->m);
 	assert_int_equal(st->bytes_read, 0);
 	assert_int_equal(st->pages_erased, 3);
 	/* 16K + 2 x 128K erased; 8K of sector 0, 56K of the 128K ones. */
@@ -355,7 +355,7 @@ test_preserve_range(void **state)
 	const struct dfl_keep keep = { FLASH + 0x2100, FLASH + 0x21ff };
 	struct rig *r = rig_new("f405");
 	uint8_t *fs = malloc(FS_SIZE), before[0x100];
-	const struct dfu_model_stats *st;
+	const struct dfl_model_stats *st;
 	struct dfl_image img;
 	unsigned n;
 
@@ -373,7 +373,7 @@ test_preserve_range(void **state)
 	assert_memory_equal(mem_at(r, FS_START), fs, FS_SIZE);
 	assert_int_equal(*mem_at(r, FLASH + 0x20ff), 0xff);
 	assert_int_equal(*mem_at(r, FLASH + 0x2200), 0xff);
-	st = dfu_model_stats(r->m);
+	st = dfl_model_stats(r->m);
 	/* Read before the erase and read back: 0x100 bytes each time. */
 	assert_int_equal(st->bytes_read, 0x200);
 	assert_int_equal(r->res.nkept, 1);
@@ -486,9 +486,9 @@ test_preserve_unreadable(void **state)
 	    "0x08003000: device stalled UPLOAD; state dfuERROR, status "
 	    "errVENDOR (vendor-specific error); the bytes to preserve cannot "
 	    "be read, and nothing was erased");
-	assert_int_equal(dfu_model_stats(r->m)->pages_erased, 0);
-	assert_int_equal(dfu_model_stats(r->m)->bytes_written, 0);
-	assert_false(dfu_model_stats(r->m)->left);
+	assert_int_equal(dfl_model_stats(r->m)->pages_erased, 0);
+	assert_int_equal(dfl_model_stats(r->m)->bytes_written, 0);
+	assert_false(dfl_model_stats(r->m)->left);
 	/* The same device erases without --preserve: the model refuses. */
 	rig_replug(r);
 	fault(r, "read-protect");
@@ -517,7 +517,7 @@ test_preserve_usage(void **state)
 	assert_error(r, flash_img(r, &img, 0), DFL_ERR_USAGE, "--preserve "
 	    "0x0800200f-0x08002100: the image writes 0x08002000-0x0800200f "
 	    "(alt 0), which overlaps it");
-	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
 	/* A range in no erased page: a warning, and nothing to keep. */
 	keep[1].first = 0x08010000;
 	keep[1].last = 0x080100ff;
@@ -558,7 +558,7 @@ test_preserve_check(void **state)
 	fault(r, "write:5=corrupt");
 	assert_error(r, flash_img(r, &img, 0), DFL_ERR_DEVICE, "preserve at "
 	    "0x08002100: device holds 0x32, and held 0x33 before the erase");
-	assert_false(dfu_model_stats(r->m)->left);
+	assert_false(dfl_model_stats(r->m)->left);
 	dfl_image_free(&img);
 	/* The library refuses to keep bytes through a mass erase. */
 	rig_replug(r);
@@ -567,7 +567,7 @@ test_preserve_check(void **state)
 	assert_error(r, flash_img(r, &img, DFL_MASS_ERASE |
 	    DFL_PRESERVE_UNCOVERED), DFL_ERR_PLAN, "--preserve-uncovered "
 	    "needs page erase, not --mass-erase");
-	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
 	dfl_image_free(&img);
 	rig_free(r);
 }
@@ -674,7 +674,7 @@ test_leave_application(void **state)
 	assert_int_equal(flash_img(r, &img, 0), 0);
 	assert_int_equal(r->res.leave_reason, DFL_LEAVE_FLASH);
 	assert_int_equal(r->res.leave_address, FLASH);
-	assert_int_equal(dfu_model_stats(r->m)->left_address, FLASH);
+	assert_int_equal(dfl_model_stats(r->m)->left_address, FLASH);
 	/* An application at 0x08010000 and one at 0x08004000: the lower. */
 	put32(img.segs[2].data, 0x20020000);
 	put32(img.segs[2].data + 4, 0x08010101);
@@ -684,7 +684,7 @@ test_leave_application(void **state)
 	assert_int_equal(flash_img(r, &img, 0), 0);
 	assert_int_equal(r->res.leave_reason, DFL_LEAVE_APP);
 	assert_int_equal(r->res.leave_address, 0x08004000);
-	assert_int_equal(dfu_model_stats(r->m)->left_address, 0x08004000);
+	assert_int_equal(dfl_model_stats(r->m)->left_address, 0x08004000);
 	/* A reset vector into RAM does not make a table: 0x08010000. */
 	put32(img.segs[1].data + 4, 0x20000199);
 	rig_replug(r);
@@ -697,7 +697,7 @@ test_leave_application(void **state)
 	rig_replug(r);
 	assert_int_equal(flash_img(r, &img, 0), 0);
 	assert_int_equal(r->res.leave_reason, DFL_LEAVE_START);
-	assert_int_equal(dfu_model_stats(r->m)->left_address, 0x08060000);
+	assert_int_equal(dfl_model_stats(r->m)->left_address, 0x08060000);
 	r->o.start_set = 0;
 	dfl_image_free(&img);
 	/* Option bytes only (alt 1): leave from alt 0, at its flash. */
@@ -707,7 +707,7 @@ test_leave_application(void **state)
 	assert_int_equal(flash_img(r, &img, 0), 0);
 	assert_int_equal(r->res.leave_reason, DFL_LEAVE_FLASH);
 	assert_int_equal(r->res.leave_alt, 0);
-	assert_int_equal(dfu_model_stats(r->m)->left_address, FLASH);
+	assert_int_equal(dfl_model_stats(r->m)->left_address, FLASH);
 	dfl_image_free(&img);
 	rig_free(r);
 }
@@ -719,13 +719,13 @@ test_plan_only_sends_no_dnload(void **state)
 {
 	const uint32_t spec[] = { FLASH + 0x1000, 0x5000, 1 };
 	struct rig *r = rig_new("f405");
-	const struct dfu_model_stats *st;
+	const struct dfl_model_stats *st;
 	struct dfl_image img;
 
 	(void)state;
 	image(&img, 0, 1, spec);
 	assert_int_equal(flash_img(r, &img, DFL_PLAN_ONLY), 0);
-	st = dfu_model_stats(r->m);
+	st = dfl_model_stats(r->m);
 	assert_int_equal(st->pages_erased, 0);
 	assert_int_equal(st->blocks_written, 0);
 	assert_false(st->left);
@@ -755,7 +755,7 @@ test_plan_outside_memory(void **state)
 	    "alt 0 (Internal Flash): 0x080ff000-0x08100fff: 0x08100000 is "
 	    "outside the device's memory \"@Internal Flash  /0x08000000/"
 	    "04*016Kg,01*064Kg,07*128Kg\"");
-	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
 	img.segs[0].alt = 7;
 	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN,
 	    "the image has data for alt 7, and the device has no such "
@@ -785,13 +785,13 @@ test_plan_conflict(void **state)
 	assert_error(r, flash_img(r, &img, DFL_VERIFY), DFL_ERR_PLAN,
 	    "alt 0: target 0 element 1 and target 2 element 0 write "
 	    "different bytes at 0x08001080 (0x12 and 0x34)");
-	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
 	/* Without names, the ranges; also with --plan. */
 	img.segs[0].source[0] = img.segs[1].source[0] = '\0';
 	assert_error(r, flash_img(r, &img, DFL_PLAN_ONLY), DFL_ERR_PLAN,
 	    "alt 0: 0x08000000-0x08001fff and 0x08001000-0x080010ff write "
 	    "different bytes at 0x08001080 (0x12 and 0x34)");
-	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
 	/* The same bytes twice: written once, as the image says. */
 	img.segs[1].data[0x80] = 0x12;
 	assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
@@ -834,7 +834,7 @@ test_plan_nothing_to_write(void **state)
 	image(&img, 0, 1, spec);
 	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN,
 	    "the image has no bytes to write");
-	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
 	dfl_image_free(&img);
 	rig_free(r);
 }
@@ -958,21 +958,21 @@ test_plan_widening_stays_in_regions(void **state)
 static void
 test_device_capacity(void **state)
 {
-	struct dfu_model *m = dfu_model_new("f405");
+	struct dfl_model *m = dfl_model_new("f405");
 	char err[128];
 
 	(void)state;
 	/* 1 MiB flash + 16 option bytes + 512 + 16 OTP + 4 feature bytes. */
-	assert_int_equal(dfl_device_capacity(dfu_model_device(m)), 1049124);
-	assert_int_equal(dfu_model_fault(m, "runtime", err, sizeof(err)), 0);
-	assert_true(dfl_device_capacity(dfu_model_device(m)) == UINT64_MAX);
-	dfu_model_free(m);
-	m = dfu_model_new("l476");
-	assert_int_equal(dfl_device_capacity(dfu_model_device(m)), 1048576);
-	dfu_model_free(m);
-	m = dfu_model_new("dfu11");
-	assert_true(dfl_device_capacity(dfu_model_device(m)) == UINT64_MAX);
-	dfu_model_free(m);
+	assert_int_equal(dfl_device_capacity(dfl_model_device(m)), 1049124);
+	assert_int_equal(dfl_model_fault(m, "runtime", err, sizeof(err)), 0);
+	assert_true(dfl_device_capacity(dfl_model_device(m)) == UINT64_MAX);
+	dfl_model_free(m);
+	m = dfl_model_new("l476");
+	assert_int_equal(dfl_device_capacity(dfl_model_device(m)), 1048576);
+	dfl_model_free(m);
+	m = dfl_model_new("dfu11");
+	assert_true(dfl_device_capacity(dfl_model_device(m)) == UINT64_MAX);
+	dfl_model_free(m);
 }
 
 static void
@@ -989,7 +989,7 @@ test_vid_pid(void **state)
 	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN,
 	    "the file is for device 0483:0000, this is 0483:df11 (--ignore-id "
 	    "flashes it anyway)");
-	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
 	assert_int_equal(flash_img(r, &img, DFL_IGNORE_ID), 0);
 	assert_string_equal(r->warnings, "the file is for device 0483:0000, "
 	    "flashing 0483:df11 anyway\n");
@@ -1050,7 +1050,7 @@ test_erase_order(void **state)
 
 	(void)state;
 	image(&img, 0, 4, spec);
-	dfu_model_trace(r->m, fp);
+	dfl_model_trace(r->m, fp);
 	assert_int_equal(flash_img(r, &img, 0), 0);
 	fclose(fp);
 	for (char *p = buf; (p = strstr(p, "DNLOAD 0 41")) != NULL; p++) {
@@ -1068,7 +1068,7 @@ test_erase_order(void **state)
 	 * 3 runs (0x08000000, 0x08010000, 0x0801f000-0x080200ff: the last
 	 * two elements touch) + leave.
 	 */
-	assert_int_equal(dfu_model_stats(r->m)->set_address, 4);
+	assert_int_equal(dfl_model_stats(r->m)->set_address, 4);
 	free(buf);
 	dfl_image_free(&img);
 	rig_free(r);
@@ -1089,18 +1089,18 @@ test_block_number_limit(void **state)
 	uint32_t got;
 
 	(void)state;
-	dfu_model_set_transfer_size(r->m, 8);
+	dfl_model_set_transfer_size(r->m, 8);
 	image(&img, 0, 1, spec);
 	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE | DFL_VERIFY), 0);
 	assert_holds(r, &img);
 	/* 2 for writing, 2 for verifying. */
-	assert_int_equal(dfu_model_stats(r->m)->set_address, 4);
+	assert_int_equal(dfl_model_stats(r->m)->set_address, 4);
 	back = malloc(600000);
 	assert_int_equal(dfl_upload(r->s, 0, FLASH, back, 600000, &got,
 	    &r->o), 0);
 	assert_int_equal(got, 600000);
 	assert_memory_equal(back, img.segs[0].data, 600000);
-	assert_int_equal(dfu_model_stats(r->m)->set_address, 6);
+	assert_int_equal(dfl_model_stats(r->m)->set_address, 6);
 	free(back);
 	dfl_image_free(&img);
 	rig_free(r);
@@ -1113,7 +1113,7 @@ test_skip_unchanged(void **state)
 {
 	const uint32_t spec[] = { FLASH, 0x40000, 5 };
 	struct rig *r = rig_new("f405");
-	const struct dfu_model_stats *st;
+	const struct dfl_model_stats *st;
 	struct dfl_image img;
 
 	(void)state;
@@ -1122,7 +1122,7 @@ test_skip_unchanged(void **state)
 	/* The same image again: nothing erased, nothing written. */
 	rig_replug(r);
 	assert_int_equal(flash_img(r, &img, DFL_SKIP_UNCHANGED), 0);
-	st = dfu_model_stats(r->m);
+	st = dfl_model_stats(r->m);
 	assert_int_equal(st->pages_erased, 0);
 	assert_int_equal(st->bytes_written, 0);
 	assert_int_equal(r->res.pages_skipped, 6);
@@ -1132,7 +1132,7 @@ test_skip_unchanged(void **state)
 	rig_replug(r);
 	assert_int_equal(flash_img(r, &img, DFL_SKIP_UNCHANGED | DFL_VERIFY),
 	    0);
-	st = dfu_model_stats(r->m);
+	st = dfl_model_stats(r->m);
 	assert_int_equal(st->pages_erased, 1);
 	assert_int_equal(st->bytes_erased, 0x10000);
 	assert_int_equal(st->bytes_written, 0x10000);
@@ -1155,19 +1155,19 @@ test_leave_options(void **state)
 	(void)state;
 	image(&img, 0, 1, spec);
 	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), 0);
-	assert_false(dfu_model_stats(r->m)->left);
+	assert_false(dfl_model_stats(r->m)->left);
 	assert_false(r->res.left);
 	rig_replug(r);
 	r->o.start_set = 1;
 	r->o.start = 0x08000000;
 	assert_int_equal(flash_img(r, &img, 0), 0);
-	assert_int_equal(dfu_model_stats(r->m)->left_address, 0x08000000);
+	assert_int_equal(dfl_model_stats(r->m)->left_address, 0x08000000);
 	/* A start outside the memory is refused before anything is sent. */
 	rig_replug(r);
 	r->o.start = 0x20000000;
 	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN, "start address "
 	    "0x20000000 is outside the memory of alt 0 (Internal Flash)");
-	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
 	r->o.start = 0x08000000;
 	assert_false(r->res.left_vanished);
 	/* A device that resets before answering has left: success. */
@@ -1178,7 +1178,7 @@ test_leave_options(void **state)
 	assert_true(r->res.left);
 	assert_true(r->res.left_vanished);
 	/* Random bytes are no vector table: the start of flash. */
-	assert_int_equal(dfu_model_stats(r->m)->left_address, FLASH);
+	assert_int_equal(dfl_model_stats(r->m)->left_address, FLASH);
 	dfl_image_free(&img);
 	rig_free(r);
 }
@@ -1254,7 +1254,7 @@ test_faults(void **state)
 	    i++) {
 		const struct fault_case *c = &fault_cases[i];
 		struct rig *r = rig_new("f405");
-		const struct dfu_model_stats *st;
+		const struct dfl_model_stats *st;
 		char msg[300];
 		int rc;
 
@@ -1271,7 +1271,7 @@ test_faults(void **state)
 			fail_msg("%s: got %d \"%s\", expected %d \"%s\"",
 			    c->spec, rc, dfl_errmsg(r->s), c->rc, msg);
 		/* Never leave after a failure. */
-		st = dfu_model_stats(r->m);
+		st = dfl_model_stats(r->m);
 		assert_false(st->left);
 		assert_false(r->res.left);
 		/* A device error leaves it in dfuIDLE, ready for a retry. */
@@ -1281,7 +1281,7 @@ test_faults(void **state)
 		rig_replug(r);
 		assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
 		assert_holds(r, &img);
-		assert_true(dfu_model_stats(r->m)->left);
+		assert_true(dfl_model_stats(r->m)->left);
 		rig_free(r);
 	}
 	dfl_image_free(&img);
@@ -1303,9 +1303,9 @@ check_runtime(const char *profile, int plain, const char *want)
 
 	image(&img, plain, 1, spec);
 	fault(r, "runtime");
-	assert_int_equal(dfu_model_device(r->m)->bInterfaceProtocol,
+	assert_int_equal(dfl_model_device(r->m)->bInterfaceProtocol,
 	    DFL_PROTOCOL_RUNTIME);
-	dfu_model_trace(r->m, fp);
+	dfl_model_trace(r->m, fp);
 	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), 0);
 	fclose(fp);
 	assert_holds(r, &img);
@@ -1342,7 +1342,7 @@ test_runtime_without_reenumerate(void **state)
 	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN, "the device is "
 	    "in run-time mode, and this transport cannot find it again in "
 	    "DFU mode");
-	assert_int_equal(dfu_model_stats(r->m)->requests, 0);
+	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
 	dfl_image_free(&img);
 	rig_free(r);
 }
@@ -1362,8 +1362,8 @@ test_istring(void **state)
 	    "write at offset 0x00000400: device reports errPROG (program "
 	    "memory function failed), state dfuERROR; the device says "
 	    "\"write failed at offset 0x400: errPROG\"");
-	assert_false(dfu_model_stats(r->m)->left);
-	assert_int_equal(dfu_model_stats(r->m)->state, DFU_STATE_IDLE);
+	assert_false(dfl_model_stats(r->m)->left);
+	assert_int_equal(dfl_model_stats(r->m)->state, DFU_STATE_IDLE);
 	rig_replug(r);
 	assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
 	assert_holds(r, &img);
@@ -1474,7 +1474,7 @@ check_hostile_poll(const char *profile, int plain, const char *fault_spec,
 	h.state = state;
 	h.poll_ms = poll_ms;
 	dfl_session_free(r->s);
-	r->s = dfl_session_new(&h.t, dfu_model_device(r->m));
+	r->s = dfl_session_new(&h.t, dfl_model_device(r->m));
 	assert_non_null(r->s);
 	if (fault_spec != NULL)
 		fault(r, fault_spec);
@@ -1571,14 +1571,14 @@ run_matrix(const char *profile, int plain, uint32_t size, unsigned flags,
 		    strstr(msg, cases[i].status) == NULL))
 			fail_msg("%s %s: got %d \"%s\"", profile, cases[i].spec,
 			    rc, msg);
-		assert_false(dfu_model_stats(r->m)->left);
+		assert_false(dfl_model_stats(r->m)->left);
 		assert_false(r->res.left);
 		rig_replug(r);
 		if (flash_img(r, &img, flags) != 0)
 			fail_msg("%s %s: retry: %s", profile, cases[i].spec,
 			    dfl_errmsg(r->s));
 		assert_holds(r, &img);
-		assert_true(dfu_model_stats(r->m)->left);
+		assert_true(dfl_model_stats(r->m)->left);
 		rig_free(r);
 	}
 	dfl_image_free(&img);
@@ -1616,7 +1616,7 @@ test_zero_poll_timeout(void **state)
 	assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
 	assert_holds(r, &img);
 	/* Not one poll more than with the timeout honoured: 3 per command. */
-	assert_int_equal(dfu_model_stats(r->m)->stalls, 0);
+	assert_int_equal(dfl_model_stats(r->m)->stalls, 0);
 	dfl_image_free(&img);
 	rig_free(r);
 }
@@ -1644,7 +1644,7 @@ test_recover_start_state(void **state)
 	assert_int_equal(r->t.in(r->t.ctx, DFU_GETSTATUS, 0, st, 6), 6);
 	assert_int_equal(st[4], DFU_STATE_DNLOAD_IDLE);
 	assert_int_equal(flash_img(r, &img, 0), 0);
-	assert_true(dfu_model_stats(r->m)->left);
+	assert_true(dfl_model_stats(r->m)->left);
 	dfl_image_free(&img);
 	rig_free(r);
 }
@@ -1661,8 +1661,8 @@ test_mass_erase(void **state)
 	image(&img, 0, 1, spec);
 	assert_int_equal(flash_img(r, &img, DFL_MASS_ERASE), 0);
 	assert_holds(r, &img);
-	assert_int_equal(dfu_model_stats(r->m)->mass_erases, 1);
-	assert_int_equal(dfu_model_stats(r->m)->pages_erased, 0);
+	assert_int_equal(dfl_model_stats(r->m)->mass_erases, 1);
+	assert_int_equal(dfl_model_stats(r->m)->pages_erased, 0);
 	assert_int_equal(*mem_at(r, FS_START), 0xff);
 	assert_true(r->res.mass_erased);
 	dfl_image_free(&img);
@@ -1745,7 +1745,7 @@ test_golden_trace(void **state)
 
 	(void)state;
 	image(&img, 0, 2, spec);
-	dfu_model_trace(r->m, fp);
+	dfl_model_trace(r->m, fp);
 	assert_int_equal(flash_img(r, &img, 0), 0);
 	fclose(fp);
 	if (strcmp(buf, golden) != 0) {
@@ -1753,7 +1753,7 @@ test_golden_trace(void **state)
 		fail_msg("the trace differs from the golden trace");
 	}
 	/* 33 lines, 5 of them sleeps: 28 requests. */
-	assert_int_equal(dfu_model_stats(r->m)->requests, 28);
+	assert_int_equal(dfl_model_stats(r->m)->requests, 28);
 	free(buf);
 	dfl_image_free(&img);
 	rig_free(r);

@@ -17,7 +17,7 @@
 #include "model.h"
 
 struct dev {
-	struct dfu_model *m;
+	struct dfl_model *m;
 	struct dfl_transport t;
 };
 
@@ -26,9 +26,9 @@ open_model(const char *profile)
 {
 	struct dev d;
 
-	d.m = dfu_model_new(profile);
+	d.m = dfl_model_new(profile);
 	assert_non_null(d.m);
-	dfu_model_transport(d.m, &d.t);
+	dfl_model_transport(d.m, &d.t);
 	return d;
 }
 
@@ -95,7 +95,7 @@ static void
 test_descriptors(void **state)
 {
 	struct dev d = open_model("f405");
-	const struct dfl_device *dev = dfu_model_device(d.m);
+	const struct dfl_device *dev = dfl_model_device(d.m);
 
 	(void)state;
 	/* usb-emulation.md: 0483:df11, functional descriptor 09 21 0b ff 00 00 08 1a 01. */
@@ -111,8 +111,8 @@ test_descriptors(void **state)
 	    "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg");
 	assert_string_equal(dev->alts[1].name,
 	    "@Option Bytes  /0x1FFFC000/01*016 e");
-	dfu_model_free(d.m);
-	assert_null(dfu_model_new("f999"));
+	dfl_model_free(d.m);
+	assert_null(dfl_model_new("f999"));
 }
 
 /* Requests that DFU 1.1 appendix A does not allow in a state. */
@@ -157,8 +157,8 @@ test_illegal_requests_stall(void **state)
 	    DFL_XFER_STALL);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), DFL_XFER_STALL);
 	expect_stall_into_error(&d);
-	assert_int_equal(dfu_model_stats(d.m)->stalls, 10);
-	dfu_model_free(d.m);
+	assert_int_equal(dfl_model_stats(d.m)->stalls, 10);
+	dfl_model_free(d.m);
 }
 
 static void
@@ -183,10 +183,10 @@ test_flash_clears_bits_only(void **state)
 	d.t.sleep_ms(d.t.ctx, poll);
 	assert_int_equal(status(&d, &st, NULL), DFU_STATE_ERROR);
 	assert_int_equal(st, DFU_STATUS_VERIFY);
-	assert_int_equal(dfu_model_stats(d.m)->state, DFU_STATE_ERROR);
+	assert_int_equal(dfl_model_stats(d.m)->state, DFU_STATE_ERROR);
 	{
 		uint32_t base, size;
-		uint8_t *mem = dfu_model_memory(d.m, &base, &size);
+		uint8_t *mem = dfl_model_memory(d.m, &base, &size);
 
 		assert_int_equal(mem[0x4000], 0x00);
 		assert_int_equal(mem[0x4001], 0xf0);
@@ -198,7 +198,7 @@ test_flash_clears_bits_only(void **state)
 		/* Only the 16K sector at 0x08004000. */
 		assert_int_equal(mem[0x8000], 0xff);
 	}
-	dfu_model_free(d.m);
+	dfl_model_free(d.m);
 }
 
 /* Erase times (bwPollTimeout) by page size and profile. */
@@ -226,7 +226,7 @@ test_erase_timing(void **state)
 		assert_int_equal(command(&d, cmd, 5, NULL, &poll),
 		    DFU_STATE_DNLOAD_IDLE);
 		assert_int_equal(poll, cases[i].poll);
-		dfu_model_free(d.m);
+		dfl_model_free(d.m);
 	}
 }
 
@@ -242,17 +242,17 @@ test_time_model(void **state)
 	(void)state;
 	memset(buf, 0x5a, sizeof(buf));
 	set_address(&d, 0x08000000);
-	t0 = dfu_model_stats(d.m)->time_us;
+	t0 = dfl_model_stats(d.m)->time_us;
 	assert_int_equal(out(&d, DFU_DNLOAD, 2, buf, 2048), 2048);
 	assert_int_equal(status(&d, NULL, &poll), DFU_STATE_DNBUSY);
 	/* 512 words x 16 us = 8192 us: 9 ms. */
 	assert_int_equal(poll, 9);
 	d.t.sleep_ms(d.t.ctx, poll);
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNLOAD_IDLE);
-	t1 = dfu_model_stats(d.m)->time_us;
+	t1 = dfl_model_stats(d.m)->time_us;
 	/* 3 frames, 2048 + 6 + 6 bytes at 832000 B/s, 9 ms of sleep. */
 	assert_int_equal(t1 - t0, 3000 + 2461 + 7 + 7 + 9000);
-	dfu_model_free(d.m);
+	dfl_model_free(d.m);
 }
 
 /* L476: programming by double words only. */
@@ -272,7 +272,7 @@ test_l476_double_words(void **state)
 	d.t.sleep_ms(d.t.ctx, poll);
 	assert_int_equal(status(&d, &st, NULL), DFU_STATE_ERROR);
 	assert_int_equal(st, DFU_STATUS_PROG);
-	dfu_model_free(d.m);
+	dfl_model_free(d.m);
 }
 
 static void
@@ -307,8 +307,8 @@ test_dfuse_commands(void **state)
 	assert_int_equal(d.t.set_alt(d.t.ctx, 0), 0);
 	assert_int_equal(command(&d, mass, 1, &st, NULL),
 	    DFU_STATE_DNLOAD_IDLE);
-	assert_int_equal(dfu_model_stats(d.m)->mass_erases, 1);
-	dfu_model_free(d.m);
+	assert_int_equal(dfl_model_stats(d.m)->mass_erases, 1);
+	dfl_model_free(d.m);
 }
 
 /* Run-time mode (DFU 1.1 A.1): appIDLE until DETACH, then DFU mode. */
@@ -320,8 +320,8 @@ test_runtime_mode(void **state)
 	uint8_t buf[16];
 
 	(void)state;
-	assert_int_equal(dfu_model_fault(d.m, "runtime", err, sizeof(err)), 0);
-	assert_int_equal(dfu_model_device(d.m)->nalts, 1);
+	assert_int_equal(dfl_model_fault(d.m, "runtime", err, sizeof(err)), 0);
+	assert_int_equal(dfl_model_device(d.m)->nalts, 1);
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_APP_IDLE);
 	/* Stalled, and still appIDLE: run-time mode has no dfuERROR. */
 	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16),
@@ -333,21 +333,21 @@ test_runtime_mode(void **state)
 	assert_int_equal(out(&d, DFU_DETACH, 255, NULL, 0), 0);
 	assert_int_equal(status(&d, NULL, NULL), -1);
 	assert_int_equal(d.t.reenumerate(d.t.ctx, 1000), 0);
-	assert_int_equal(dfu_model_device(d.m)->bInterfaceProtocol,
+	assert_int_equal(dfl_model_device(d.m)->bInterfaceProtocol,
 	    DFL_PROTOCOL_DFU);
-	assert_int_equal(dfu_model_device(d.m)->nalts, 4);
+	assert_int_equal(dfl_model_device(d.m)->nalts, 4);
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_IDLE);
-	dfu_model_free(d.m);
+	dfl_model_free(d.m);
 	/* Without bitWillDetach a reset is needed. */
 	d = open_model("dfu11");
-	assert_int_equal(dfu_model_fault(d.m, "runtime", err, sizeof(err)), 0);
+	assert_int_equal(dfl_model_fault(d.m, "runtime", err, sizeof(err)), 0);
 	assert_int_equal(out(&d, DFU_DETACH, 255, NULL, 0), 0);
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_APP_DETACH);
 	assert_int_equal(d.t.reset(d.t.ctx), 0);
 	assert_int_equal(d.t.reenumerate(d.t.ctx, 1000), 0);
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_IDLE);
-	assert_false(dfu_model_stats(d.m)->left);
-	dfu_model_free(d.m);
+	assert_false(dfl_model_stats(d.m)->left);
+	dfl_model_free(d.m);
 }
 
 /*
@@ -366,8 +366,8 @@ test_read_protect(void **state)
 	char err[128];
 
 	(void)state;
-	dfu_model_memory(d.m, &base, &size)[0] = 0x12;
-	assert_int_equal(dfu_model_fault(d.m, "read-protect", err,
+	dfl_model_memory(d.m, &base, &size)[0] = 0x12;
+	assert_int_equal(dfl_model_fault(d.m, "read-protect", err,
 	    sizeof(err)), 0);
 	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16), 4);
 	set_address(&d, 0x08000000);
@@ -379,49 +379,49 @@ test_read_protect(void **state)
 	assert_int_equal(out(&d, DFU_CLRSTATUS, 0, NULL, 0), 0);
 	assert_int_equal(command(&d, erase, 5, &st, NULL), DFU_STATE_ERROR);
 	assert_int_equal(st, DFU_STATUS_VENDOR);
-	assert_int_equal(dfu_model_memory(d.m, &base, &size)[0], 0x12);
+	assert_int_equal(dfl_model_memory(d.m, &base, &size)[0], 0x12);
 	assert_int_equal(out(&d, DFU_CLRSTATUS, 0, NULL, 0), 0);
 	assert_int_equal(command(&d, unprotect, 1, &st, NULL),
 	    DFU_STATE_DNLOAD_IDLE);
-	assert_int_equal(dfu_model_memory(d.m, &base, &size)[0], 0xff);
+	assert_int_equal(dfl_model_memory(d.m, &base, &size)[0], 0xff);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
 	set_address(&d, 0x08000000);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
 	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16), 16);
-	dfu_model_free(d.m);
+	dfl_model_free(d.m);
 	/* A plain DFU device has no read protection to model. */
 	d = open_model("dfu11");
-	assert_int_equal(dfu_model_fault(d.m, "read-protect", err,
+	assert_int_equal(dfl_model_fault(d.m, "read-protect", err,
 	    sizeof(err)), -1);
-	dfu_model_free(d.m);
+	dfl_model_free(d.m);
 }
 
 static void
 test_fault_specs(void **state)
 {
-	struct dfu_model *m = dfu_model_new("f405");
+	struct dfl_model *m = dfl_model_new("f405");
 	char err[256];
 
 	(void)state;
-	assert_int_equal(dfu_model_fault(m, "stall:3", err, sizeof(err)), 0);
-	assert_int_equal(dfu_model_fault(m, "write:2=errWRITE", err,
+	assert_int_equal(dfl_model_fault(m, "stall:3", err, sizeof(err)), 0);
+	assert_int_equal(dfl_model_fault(m, "write:2=errWRITE", err,
 	    sizeof(err)), 0);
-	assert_int_equal(dfu_model_fault(m, "erase:1=busy", err,
+	assert_int_equal(dfl_model_fault(m, "erase:1=busy", err,
 	    sizeof(err)), 0);
-	assert_int_equal(dfu_model_fault(m, "zero-poll", err, sizeof(err)), 0);
-	assert_int_equal(dfu_model_fault(m, "write:2=errNOPE", err,
+	assert_int_equal(dfl_model_fault(m, "zero-poll", err, sizeof(err)), 0);
+	assert_int_equal(dfl_model_fault(m, "write:2=errNOPE", err,
 	    sizeof(err)), -1);
 	assert_string_equal(err, "write:2=errNOPE: unknown status errNOPE "
 	    "(errWRITE, errERASE, errVERIFY, ...)");
-	assert_int_equal(dfu_model_fault(m, "stall:0", err, sizeof(err)), -1);
+	assert_int_equal(dfl_model_fault(m, "stall:0", err, sizeof(err)), -1);
 	assert_string_equal(err, "stall:0: expected stall:N, disconnect:N, "
 	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll, "
 	    "leave-gone, runtime or read-protect (DfuSe)");
-	assert_int_equal(dfu_model_fault(m, "erase:1=corrupt", err,
+	assert_int_equal(dfl_model_fault(m, "erase:1=corrupt", err,
 	    sizeof(err)), -1);
-	assert_int_equal(dfu_model_fault(m, "fly:1=errWRITE", err,
+	assert_int_equal(dfl_model_fault(m, "fly:1=errWRITE", err,
 	    sizeof(err)), -1);
-	dfu_model_free(m);
+	dfl_model_free(m);
 }
 
 int

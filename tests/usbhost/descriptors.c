@@ -24,14 +24,14 @@ put16(uint8_t *p, uint16_t v)
 static int
 runtime_mode(const struct usbdev *d)
 {
-	return dfu_model_device(d->m)->bInterfaceProtocol ==
+	return dfl_model_device(d->m)->bInterfaceProtocol ==
 	    DFL_PROTOCOL_RUNTIME;
 }
 
 void
 usb_build_descriptors(struct usbdev *d)
 {
-	const struct dfl_device *dev = dfu_model_device(d->m);
+	const struct dfl_device *dev = dfl_model_device(d->m);
 	uint8_t *p = d->desc, *cfg;
 	uint16_t pid = runtime_mode(d) ? d->runtime_pid : dev->idProduct;
 	uint16_t tsize = d->transfer_size >= 0 ? (uint16_t)d->transfer_size :
@@ -90,7 +90,7 @@ usb_build_descriptors(struct usbdev *d)
 const char *
 usb_string(const struct usbdev *d, uint8_t index)
 {
-	const struct dfl_device *dev = dfu_model_device(d->m);
+	const struct dfl_device *dev = dfl_model_device(d->m);
 	int st = dev->idVendor == ST_VID;
 
 	switch (index) {

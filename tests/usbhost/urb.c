@@ -146,7 +146,7 @@ clock_after(struct usbdev *d)
 static void
 check_gone(struct usbdev *d)
 {
-	const struct dfu_model_stats *st = dfu_model_stats(d->m);
+	const struct dfl_model_stats *st = dfl_model_stats(d->m);
 
 	if (!st->gone || !d->present)
 		return;
@@ -184,7 +184,7 @@ copy_in(uint8_t *in, uint16_t wlength, const void *src, size_t n)
 static int
 has_alt(const struct usbdev *d, unsigned alt)
 {
-	const struct dfl_device *dev = dfu_model_device(d->m);
+	const struct dfl_device *dev = dfl_model_device(d->m);
 
 	for (unsigned i = 0; i < dev->nalts; i++)
 		if (dev->alts[i].alt == alt)
@@ -504,7 +504,7 @@ reset(struct node *n)
 	 * A run-time device that was not detached re-enumerates as it was:
 	 * the kernel keeps the handle and the ioctl succeeds.
 	 */
-	if (dfu_model_stats(d->m)->state == DFU_STATE_APP_IDLE)
+	if (dfl_model_stats(d->m)->state == DFU_STATE_APP_IDLE)
 		return 0;
 	clock_before(d);
 	d->t.reset(d->t.ctx);

@@ -79,7 +79,7 @@ usage(int status)
 	    "               -- command [arg ...]\n"
 	    "spec: profile[,serial=S][,state=FILE][,fault=F]...[,runtime[=PID]]"
 	    "\n      [,access=denied][,port=N][,transfer-size=N][,plug-after=MS]\n"
-	    "profiles: %s\n", dfu_model_profile_names());
+	    "profiles: %s\n", dfl_model_profile_names());
 	exit(status);
 }
 
@@ -160,11 +160,11 @@ parse_spec(struct usbdev *d, unsigned index, const char *spec)
 	d->transfer_size = -1;
 	d->runtime_pid = 0x5740;
 	d->port = index;
-	if (kv[0] == NULL || (d->m = dfu_model_new(kv[0])) == NULL)
+	if (kv[0] == NULL || (d->m = dfl_model_new(kv[0])) == NULL)
 		die(EXIT_HOST, "--device %s: unknown profile '%s' (%s)", spec,
-		    kv[0] != NULL ? kv[0] : "", dfu_model_profile_names());
+		    kv[0] != NULL ? kv[0] : "", dfl_model_profile_names());
 	d->profile = g_strdup(kv[0]);
-	dfu_model_transport(d->m, &d->t);
+	dfl_model_transport(d->m, &d->t);
 	for (char **p = kv + 1; *p != NULL; p++) {
 		char *key = *p, *val = strchr(key, '=');
 
@@ -185,7 +185,7 @@ parse_spec(struct usbdev *d, unsigned index, const char *spec)
 			if (strcmp(val, "runtime") == 0)
 				die(EXIT_HOST, "--device %s: use the key "
 				    "runtime, not fault=runtime", spec);
-			if (dfu_model_fault(d->m, val, err, sizeof(err)) != 0)
+			if (dfl_model_fault(d->m, val, err, sizeof(err)) != 0)
 				die(EXIT_HOST, "--device %s: fault=%s", spec,
 				    err);
 		} else if (strcmp(key, "runtime") == 0) {
@@ -220,7 +220,7 @@ parse_spec(struct usbdev *d, unsigned index, const char *spec)
 			/* The model cannot run with 0: only the descriptor
 			 * says it. */
 			if (v > 0)
-				dfu_model_set_transfer_size(d->m, (uint16_t)v);
+				dfl_model_set_transfer_size(d->m, (uint16_t)v);
 		} else {
 			die(EXIT_HOST, "--device %s: unknown key '%s' (serial=, "
 			    "state=, fault=, runtime[=PID], access=denied, "
@@ -231,7 +231,7 @@ parse_spec(struct usbdev *d, unsigned index, const char *spec)
 	if (d->serial == NULL)
 		d->serial = g_strdup_printf("DFU%09u", index);
 	if (d->runtime &&
-	    dfu_model_fault(d->m, "runtime", err, sizeof(err)) != 0)
+	    dfl_model_fault(d->m, "runtime", err, sizeof(err)) != 0)
 		die(EXIT_HOST, "--device %s: %s", spec, err);
 	snprintf(d->syspath, sizeof(d->syspath), "/sys/devices/usb%u/%u-%u",
 	    USBHOST_BUS, USBHOST_BUS, d->port);
@@ -244,7 +244,7 @@ static void
 load_state(struct usbdev *d)
 {
 	uint32_t base, size;
-	uint8_t *mem = dfu_model_memory(d->m, &base, &size);
+	uint8_t *mem = dfl_model_memory(d->m, &base, &size);
 	gchar *buf;
 	gsize len;
 	GError *err = NULL;
@@ -265,7 +265,7 @@ static int
 save_state(struct usbdev *d)
 {
 	uint32_t base, size;
-	const uint8_t *mem = dfu_model_memory(d->m, &base, &size);
+	const uint8_t *mem = dfl_model_memory(d->m, &base, &size);
 	GError *err = NULL;
 
 	if (d->state == NULL)
@@ -697,7 +697,7 @@ write_stats(struct usbhost *h, const char *path)
 	fputs("[", fp);
 	for (unsigned i = 0; i < h->ndevs; i++) {
 		struct usbdev *d = &h->devs[i];
-		const struct dfu_model_stats *st = dfu_model_stats(d->m);
+		const struct dfl_model_stats *st = dfl_model_stats(d->m);
 
 		fputs(i == 0 ? "\n  {" : ",\n  {", fp);
 		fputs("\"profile\":", fp);
@@ -861,7 +861,7 @@ main(int argc, char **argv)
 		failed = 1;
 	}
 	for (unsigned i = 0; i < h.ndevs; i++) {
-		dfu_model_free(h.devs[i].m);
+		dfl_model_free(h.devs[i].m);
 		g_free(h.devs[i].profile);
 		g_free(h.devs[i].serial);
 		g_free(h.devs[i].state);

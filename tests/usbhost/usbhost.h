@@ -47,7 +47,7 @@ struct usbdev {
 	int access_denied;
 	int transfer_size;     /* wTransferSize override, or -1 */
 	unsigned plug_after_ms; /* plug-after=MS: absent at the start */
-	struct dfu_model *m;
+	struct dfl_model *m;
 	struct dfl_transport t;
 	char syspath[64];      /* "/sys/devices/usb1/1-PORT" */
 
