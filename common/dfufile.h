@@ -352,6 +352,15 @@ DFUFILE_API int dfu_file_element_read(struct dfu_file *f, unsigned target,
 DFUFILE_API uint64_t dfu_file_payload_size(const struct dfu_file *f);
 DFUFILE_API int dfu_file_payload_read(struct dfu_file *f, uint64_t off, void *buf,
 				      size_t len);
+/*
+ * A plain file that was read: the bytes of its vendor prefix, exactly
+ * dfu_file_vendor_prefix()->size of them (len must be that).  The device
+ * reads that header (TI Stellaris and NXP LPC boot ROMs; DFU 1.1 appendix
+ * B strips only the suffix), so a flasher sends prefix and payload.
+ * DFU_ERR_INVALID without a prefix or for another len; DFU_ERR_IO.
+ */
+DFUFILE_API int dfu_file_vendor_prefix_read(struct dfu_file *f, void *buf,
+					    size_t len);
 
 /* ---- Building --------------------------------------------------------- */
 

@@ -244,6 +244,24 @@ dfu_file_payload_read(struct dfu_file *f, uint64_t off, void *buf, size_t len)
 	return dfui_source_read(f, &f->payload, off, buf, len);
 }
 
+int
+dfu_file_vendor_prefix_read(struct dfu_file *f, void *buf, size_t len)
+{
+	struct dfui_source src;
+
+	dfui_clear_error(f);
+	if (f->format != DFU_FORMAT_PLAIN || !f->has_vendor_prefix)
+		return dfui_fail(f, DFU_ERR_INVALID, "no vendor prefix");
+	if (len != f->vendor.size)
+		return dfui_fail(f, DFU_ERR_INVALID, "the vendor prefix is %u "
+		    "bytes, not %zu", f->vendor.size, len);
+	/* The prefix is what the input holds just before the payload. */
+	src = f->payload;
+	src.offset -= f->vendor.size;
+	src.size = f->vendor.size;
+	return dfui_source_read(f, &src, 0, buf, len);
+}
+
 /* ---- building ---- */
 
 int

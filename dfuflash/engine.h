@@ -33,7 +33,8 @@
  *     data, option bytes or OTP; or to an explicit start address;
  *   - SET_ADDRESS is sent once per contiguous run and again before
  *     wBlockNum would pass 65535; blocks count up from 2.
- * Plain DFU 1.1 sessions send the payload from block 0 and manifest.
+ * Plain DFU 1.1 sessions send the payload (with its vendor prefix, which
+ * the device reads) from block 0 and manifest.
  *
  * After a failure nothing more is sent but GETSTATUS and, from dfuERROR,
  * CLRSTATUS: the device stays in DFU mode, ready for a retry.

@@ -43,13 +43,21 @@ dfl_image_from_file(struct dfl_image *img, struct dfu_file *f)
 	img->idVendor = sfx != NULL ? sfx->idVendor : DFU_ID_ANY;
 	img->idProduct = sfx != NULL ? sfx->idProduct : DFU_ID_ANY;
 	if (dfu_file_format(f) == DFU_FORMAT_PLAIN) {
-		uint64_t size = dfu_file_payload_size(f);
+		/* A vendor prefix is firmware to the device: the TI Stellaris
+		 * and NXP LPC boot ROMs read it (dfu-prefix(1); DFU 1.1
+		 * appendix B has the host strip only the suffix). */
+		const struct dfu_vendor_prefix *v = dfu_file_vendor_prefix(f);
+		uint32_t head = v != NULL ? v->size : 0;
+		uint64_t size = head + dfu_file_payload_size(f);
 
 		img->plain = 1;
 		if (size > UINT32_MAX)
 			return DFU_ERR_RANGE;
 		if ((err = add_segment(img, 0, 0, (uint32_t)size, &data)) != 0 ||
-		    (err = dfu_file_payload_read(f, 0, data, size)) != 0)
+		    (head > 0 && (err = dfu_file_vendor_prefix_read(f, data,
+		    head)) != 0) ||
+		    (err = dfu_file_payload_read(f, 0, data + head,
+		    size - head)) != 0)
 			return err;
 		return 0;
 	}

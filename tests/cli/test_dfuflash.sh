@@ -175,6 +175,25 @@ head -c 60200 fw.img >got.bin
 expect_same_bytes payload.bin got.bin
 case_end
 
+# DFU 1.1 appendix B strips only the suffix; the TI Stellaris and NXP LPC
+# boot ROMs read the prefix in front of the payload (dfu-prefix(1)), so it
+# is sent, as dfu-util sends it.
+begin "a plain file's vendor prefix (NXP LPC, TI Stellaris) is sent with the payload"
+mkdfu lpc.dfu 'plain=bytes(range(256)) * 4' 'prefix=b"\xda\xff" + (2).to_bytes(2, "little") + b"\x00" * 8 + b"\xff" * 4' vid=0xffff pid=0xffff
+mkdfu lm.dfu 'plain=bytes(range(200))' 'prefix=b"\x01\x00" + (8).to_bytes(2, "little") + (200).to_bytes(4, "little")' vid=0xffff pid=0xffff
+for f in lpc.dfu lm.dfu; do
+	n=$(($(wc -c <"$f") - 16))
+	run "$DFUINFO" "$f"
+	expect_stdout_contains "(vendor-prefix)"
+	run "$DFUFLASH" --verify --sim "dfu11:$f.img" "$f"
+	expect_status 0
+	expect_stdout_line "$f: erased 0 pages, skipped 0 unchanged, wrote $n bytes, verified"
+	head -c "$n" "$f" >want.bin
+	head -c "$n" "$f.img" >got.bin
+	expect_same_bytes want.bin got.bin
+done
+case_end
+
 begin "corpus: files that are not valid DFU files are refused before the device"
 run "$DFUFLASH" --sim f405:flash.img "$VLX"
 expect_status 1

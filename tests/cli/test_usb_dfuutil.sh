@@ -228,6 +228,21 @@ if host --device dfu11,state=d11.img -- sh -c 'dfu-util -l && dfu-util -D img.bi
 fi
 case_end
 
+# The boot ROMs that use them read the vendor prefix: dfu-util sends it
+# with the payload, and so must dfuflash (issue 13, item 10).
+begin "dfu-util and dfuflash send a plain file's NXP LPC prefix alike"
+mkdfu lpc.dfu 'plain=bytes(range(256)) * 4' 'prefix=b"\xda\xff" + (2).to_bytes(2, "little") + b"\x00" * 8 + b"\xff" * 4' vid=0xffff pid=0xffff
+head -c 1040 lpc.dfu >sent.bin
+if host --device dfu11,state=by-dfu-util.img -- dfu-util -D lpc.dfu; then
+	expect_status 0
+	expect_image by-dfu-util.img 131072 erased "$DFU11_PAGES" 0 sent.bin
+	if host --device dfu11,state=by-dfuflash.img -- "$BUILD/bin/dfuflash" lpc.dfu; then
+		expect_status 0
+		expect_same_bytes by-dfu-util.img by-dfuflash.img
+	fi
+fi
+case_end
+
 begin "dfu-util: dfu11-reset is reset after manifestation and leaves the bus"
 mkbin img.bin 2048 10
 if host --device dfu11-reset,state=d11.img -- sh -c 'dfu-util -D img.bin; echo "exit $?"; i=0; while [ $i -lt 40 ] && dfu-util -l 2>/dev/null | grep -q "Found DFU"; do sleep 0.05; i=$((i + 1)); done; dfu-util -l'; then

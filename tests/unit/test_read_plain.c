@@ -77,6 +77,13 @@ test_plain_1_0(void **state)
 	assert_int_equal(s->bLength, 16);
 	assert_null(dfu_file_dfuse_prefix(f));
 	assert_null(dfu_file_vendor_prefix(f));
+	{
+		uint8_t got[16];
+
+		assert_int_equal(dfu_file_vendor_prefix_read(f, got, 16),
+		    DFU_ERR_INVALID);
+		assert_string_equal(dfu_file_errmsg(f), "no vendor prefix");
+	}
 	assert_int_equal(dfu_file_target_count(f), 0);
 	assert_null(dfu_file_target(f, 0));
 	check_payload(f, 100);
@@ -475,6 +482,17 @@ test_lpc_prefix(void **state)
 	assert_int_equal(v->address, 0);
 	assert_int_equal(v->length, 2);
 	check_payload(f, 1000);
+	{
+		uint8_t got[16];
+
+		/* The prefix's own bytes, exactly its size of them. */
+		assert_int_equal(dfu_file_vendor_prefix_read(f, got, 16), 0);
+		assert_memory_equal(got, p, 16);
+		assert_int_equal(dfu_file_vendor_prefix_read(f, got, 8),
+		    DFU_ERR_INVALID);
+		assert_string_equal(dfu_file_errmsg(f), "the vendor prefix is "
+		    "16 bytes, not 8");
+	}
 	dfu_file_free(f);
 	tb_free(&b);
 }
