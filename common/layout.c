@@ -287,8 +287,8 @@ parse_sector(struct dfu_layout *l, const char *s, const char **p,
 		 * Read the size as bytes, as for 'B'.
 		 */
 		if ((err = add_note(l, "no-multiplier", s, *p,
-		    "%u pages of %u with no multiplier before type '%c': "
-		    "read as bytes", count, size, **p)) != 0)
+		    "page size %u has no multiplier before type '%c': read "
+		    "as bytes", size, **p)) != 0)
 			return err;
 		mult = 0; /* bytes, and no letter to skip */
 		break;

@@ -367,7 +367,7 @@ test_no_multiplier(void **state)
 	assert_string_equal(n->code, "no-multiplier");
 	assert_int_equal(n->offset, 30);
 	assert_string_equal(n->message,
-	    "1 pages of 528 with no multiplier before type 'e': read as bytes");
+	    "page size 528 has no multiplier before type 'e': read as bytes");
 	assert_null(dfu_layout_note(l, 1));
 
 	/* Two in one string, then a mix with a multiplier. */
