@@ -489,7 +489,7 @@ test_fixture_table(void **state)
 		rows++;
 	}
 	fclose(f);
-	assert_true(rows >= 11);
+	assert_true(rows >= 17);
 	dfu_layout_free(l);
 }
 
