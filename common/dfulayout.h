@@ -17,6 +17,13 @@
  *               readable only, 'e' readable and writable, 'g' all three.
  * The sectors of a group follow each other from its start address.
  *
+ * Real bootloaders do not all follow that form.  What the parser accepts
+ * beyond it, it reports as a note (see dfu_layout_note()), one code per
+ * quirk:
+ *   no-multiplier  "COUNT*SIZE<type>" with no multiplier letter: SIZE is
+ *                  read as bytes.  The STM32F72x ROM sends
+ *                  "@OTP Memory /0x1FF07800/01*528e" (fwupd/fwupd#2062).
+ *
  * Conventions are those of dfufile.h: functions return 0 or a negative
  * enum dfu_error and keep the detail on the handle; nothing here prints
  * or exits.  A handle is not thread-safe.
@@ -90,6 +97,23 @@ DFUFILE_API const struct dfu_layout_region *dfu_layout_region(const struct dfu_l
 DFUFILE_API const struct dfu_layout_region *dfu_layout_find(const struct dfu_layout *l,
 							    uint32_t addr,
 							    uint32_t *page_start);
+
+/*
+ * Notes of the last successful parse, in string order: each a quirk of a
+ * real device that the parser accepted (codes above).  code is static
+ * text; message belongs to the handle, valid until the next
+ * dfu_layout_parse() or dfu_layout_free().
+ */
+struct dfu_layout_note {
+	const char *code;    /* stable kebab-case identifier, "no-multiplier" */
+	size_t offset;	     /* offset in the string of the quirk */
+	const char *message; /* lower case, no trailing period */
+};
+
+DFUFILE_API unsigned dfu_layout_note_count(const struct dfu_layout *l);
+/* i out of range gives NULL. */
+DFUFILE_API const struct dfu_layout_note *dfu_layout_note(const struct dfu_layout *l,
+							  unsigned i);
 
 /* "readable, erasable, writable" style text for access bits; static
  * text, never NULL. */

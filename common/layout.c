@@ -13,6 +13,9 @@ struct dfu_layout {
 	char *name;
 	struct dfu_layout_region *regions;
 	unsigned nregions, cap;
+	struct dfu_layout_note *notes;
+	char **note_text;
+	unsigned nnotes, note_cap;
 	char errmsg[256];
 	size_t erroff;
 };
@@ -24,6 +27,18 @@ dfu_layout_new(void)
 }
 
 static void
+drop_notes(struct dfu_layout *l)
+{
+	for (unsigned i = 0; i < l->nnotes; i++)
+		free(l->note_text[i]);
+	free(l->notes);
+	free(l->note_text);
+	l->notes = NULL;
+	l->note_text = NULL;
+	l->nnotes = l->note_cap = 0;
+}
+
+static void
 layout_clear(struct dfu_layout *l)
 {
 	free(l->name);
@@ -31,6 +46,7 @@ layout_clear(struct dfu_layout *l)
 	l->name = NULL;
 	l->regions = NULL;
 	l->nregions = l->cap = 0;
+	drop_notes(l);
 	l->errmsg[0] = '\0';
 	l->erroff = 0;
 }
@@ -72,6 +88,18 @@ const struct dfu_layout_region *
 dfu_layout_region(const struct dfu_layout *l, unsigned i)
 {
 	return i < l->nregions ? &l->regions[i] : NULL;
+}
+
+unsigned
+dfu_layout_note_count(const struct dfu_layout *l)
+{
+	return l->nnotes;
+}
+
+const struct dfu_layout_note *
+dfu_layout_note(const struct dfu_layout *l, unsigned i)
+{
+	return i < l->nnotes ? &l->notes[i] : NULL;
 }
 
 const struct dfu_layout_region *
@@ -175,6 +203,43 @@ add_region(struct dfu_layout *l, const struct dfu_layout_region *r)
 	return 0;
 }
 
+static int __attribute__((format(printf, 5, 6)))
+add_note(struct dfu_layout *l, const char *code, const char *s,
+    const char *p, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+	int n;
+
+	if (l->nnotes == l->note_cap) {
+		unsigned cap = l->note_cap ? l->note_cap * 2 : 4;
+		struct dfu_layout_note *nn;
+		char **nt;
+
+		if ((nn = realloc(l->notes, cap * sizeof(*nn))) == NULL)
+			goto nomem;
+		l->notes = nn;
+		if ((nt = realloc(l->note_text, cap * sizeof(*nt))) == NULL)
+			goto nomem;
+		l->note_text = nt;
+		l->note_cap = cap;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		goto nomem;
+	l->note_text[l->nnotes] = text;
+	l->notes[l->nnotes].code = code;
+	l->notes[l->nnotes].offset = (size_t)(p - s);
+	l->notes[l->nnotes].message = text;
+	l->nnotes++;
+	return 0;
+nomem:
+	snprintf(l->errmsg, sizeof(l->errmsg), "out of memory");
+	return DFU_ERR_NOMEM;
+}
+
 /* One "COUNT*SIZE<mult><type>" at *p, starting at address *addr. */
 static int
 parse_sector(struct dfu_layout *l, const char *s, const char **p,
@@ -214,6 +279,19 @@ parse_sector(struct dfu_layout *l, const char *s, const char **p,
 	case 'M':
 		mult = 1024 * 1024;
 		break;
+	case 'a': case 'b': case 'c': case 'd': case 'e': case 'f': case 'g':
+		/*
+		 * No multiplier, the type letter right after the size: the
+		 * STM32F72x ROM names its OTP "@OTP Memory /0x1FF07800/01*528e"
+		 * (fwupd/fwupd#2062; betaflight users' dfu-util -l listings).
+		 * Read the size as bytes, as for 'B'.
+		 */
+		if ((err = add_note(l, "no-multiplier", s, *p,
+		    "page size %u has no multiplier before type '%c': read "
+		    "as bytes", size, **p)) != 0)
+			return err;
+		mult = 0; /* bytes, and no letter to skip */
+		break;
 	default:
 		return fail_at(l, DFU_ERR_FORMAT, s, *p,
 		    "expected a multiplier (B, K, M or space) after the page "
@@ -222,7 +300,10 @@ parse_sector(struct dfu_layout *l, const char *s, const char **p,
 	if ((uint64_t)size * mult > UINT32_MAX)
 		return fail_at(l, DFU_ERR_RANGE, s, size_at,
 		    "page size %u%c does not fit in 32 bits", size, **p);
-	(*p)++;
+	if (mult == 0)
+		mult = 1;
+	else
+		(*p)++;
 	if (**p < 'a' || **p > 'g')
 		return fail_at(l, DFU_ERR_FORMAT, s, *p,
 		    "expected a type letter from 'a' to 'g', found %s",
@@ -350,5 +431,6 @@ fail:
 	l->name = NULL;
 	l->regions = NULL;
 	l->nregions = l->cap = 0;
+	drop_notes(l);
 	return err;
 }

@@ -565,6 +565,17 @@ eng_plan_dfuse(struct dfl_session *s)
 			return fail(s, DFL_ERR_PLAN, "alt %u: memory layout "
 			    "\"%s\": %s", tg->alt, a->name,
 			    dfu_layout_errmsg(tg->layout));
+		/* A quirk of a real bootloader the parser accepted
+		 * (dfulayout.h): say how the string was read. */
+		for (unsigned k = 0; k < dfu_layout_note_count(tg->layout);
+		    k++) {
+			const struct dfu_layout_note *n =
+			    dfu_layout_note(tg->layout, k);
+
+			warn(s, "alt %u: memory layout \"%s\": offset %zu: %s "
+			    "(%s)", tg->alt, a->name, n->offset, n->message,
+			    n->code);
+		}
 		if (dfu_plan_set_layout(s->plan, tg->alt, tg->layout) != 0)
 			return fail(s, DFL_ERR_NOMEM, "out of memory");
 	}

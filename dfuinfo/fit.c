@@ -1,7 +1,7 @@
 /*
  * fit.c - dfuinfo: the library's planner (dfuplan.h) on a DfuSe file.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* asprintf */
 
 #include <limits.h>
 #include <stdio.h>
@@ -61,6 +61,36 @@ fail(struct fit_report *r, int rc, const char *msg)
 	return rc;
 }
 
+/*
+ * The notes of each layout (a quirk of a real bootloader the parser
+ * accepted, dfulayout.h): shown with the file's, so that -L says how it
+ * read a string that is not in the form UM0424 gives.
+ */
+static int
+add_layout_notes(struct fit_report *r, const struct fit_layout *layouts,
+		 size_t nlayouts)
+{
+	for (size_t i = 0; i < nlayouts; i++)
+		for (unsigned k = 0; k < dfu_layout_note_count(layouts[i].layout);
+		    k++) {
+			const struct dfu_layout_note *n =
+			    dfu_layout_note(layouts[i].layout, k);
+			struct fit_diag *d;
+			char *msg;
+
+			if (asprintf(&msg, "alt %u layout, offset %zu: %s",
+			    layouts[i].alt, n->offset, n->message) < 0)
+				return DFU_ERR_NOMEM;
+			if (add_diag(r, 0, n->code, 0, "", msg) != 0) {
+				free(msg);
+				return DFU_ERR_NOMEM;
+			}
+			d = &r->diags[r->ndiags - 1];
+			d->owned = msg;
+		}
+	return 0;
+}
+
 int
 fit_check(struct dfu_file *f, const struct fit_layout *layouts,
 	  size_t nlayouts, struct fit_report *r)
@@ -69,6 +99,8 @@ fit_check(struct dfu_file *f, const struct fit_layout *layouts,
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	if (add_layout_notes(r, layouts, nlayouts) != 0)
+		return fail(r, DFU_ERR_NOMEM, "");
 	if (dfu_file_format(f) == DFU_FORMAT_PLAIN && nlayouts > 0)
 		return add_diag(r, 1, "layout-plain", 0, "", "a plain DFU "
 		    "file has no addresses: dfuflash refuses it for a DfuSe "

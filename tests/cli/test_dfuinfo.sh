@@ -757,6 +757,17 @@ expect_status 1
 expect_stdout_contains '0x1fff7800 is in a region of "OTP" that is not writable (readable) (layout-not-writable)'
 case_end
 
+case_begin "dfuinfo -L: a layout the parser read past UM0424 shows its note (STM32F72x OTP, fwupd#2062)"
+mkdfu "$TMP/a.dfu" 'targets=[dict(alt=2, name=b"", elements=[(0x1ff07800, b"\x11" * 16)])]'
+run "$DFUINFO" -L '2=@OTP Memory /0x1FF07800/01*528e' "$TMP/a.dfu"
+expect_status 0
+expect_stdout_line '    layout:     "OTP Memory" (alt 2): fits; erases 0 pages, 0 bytes'
+expect_stdout_line "  note: 0x00000000 alt 2 layout, offset 30: page size 528 has no multiplier before type 'e': read as bytes (no-multiplier)"
+run "$DFUINFO" -j -L '2=@OTP Memory /0x1FF07800/01*528e' "$TMP/a.dfu"
+expect_status 0
+jqe '[.files[0].diagnostics[] | select(.code == "no-multiplier") | .severity] == ["note"]'
+case_end
+
 case_begin "dfuinfo -L: each target is checked against the layout of its alt"
 mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 16)]), dict(alt=1, name=b"", elements=[(0x1fffc000, b"\xaa" * 16)])]'
 run "$DFUINFO" -L "$F405" -L "1=$OPTB" "$TMP/a.dfu"

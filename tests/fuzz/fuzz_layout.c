@@ -9,7 +9,9 @@
  *     start + count * page size, at most 4 GiB, not overlapping, type
  *     letters 'a' to 'g' whose access bits match;
  *   - dfu_layout_find() finds the first and last page of every region at
- *     the right page address, and nothing one byte past the end of each.
+ *     the right page address, and nothing one byte past the end of each;
+ *   - a failure leaves no notes; each note of a success has a code, a
+ *     message and an offset inside the string.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -33,8 +35,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (dfu_layout_parse(l, s) != 0) {
 		CHECK(dfu_layout_errmsg(l)[0] != '\0');
 		CHECK(dfu_layout_error_offset(l) <= strlen(s));
+		CHECK(dfu_layout_note_count(l) == 0);
 		goto out;
 	}
+	for (i = 0; i < dfu_layout_note_count(l); i++) {
+		const struct dfu_layout_note *note = dfu_layout_note(l, i);
+
+		CHECK(note != NULL && note->code[0] != '\0' &&
+		    note->message[0] != '\0' && note->offset < strlen(s));
+	}
+	CHECK(dfu_layout_note(l, dfu_layout_note_count(l)) == NULL);
 	CHECK(dfu_layout_name(l) != NULL);
 	n = dfu_layout_region_count(l);
 	CHECK(dfu_layout_region(l, n) == NULL);

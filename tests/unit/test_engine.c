@@ -888,6 +888,42 @@ test_plan_not_writable_and_bad_layout(void **state)
 	dfl_session_free(s);
 }
 
+/*
+ * A layout read past UM0424's form (the STM32F72x OTP alt, no multiplier:
+ * fwupd/fwupd#2062) is planned against, and the plan says how it read it.
+ */
+static void
+test_plan_layout_note(void **state)
+{
+	static const struct dfl_alt alts[] = {
+		{ 0, "@Internal Flash  /0x08000000/04*016Kg,01*64Kg,03*128Kg" },
+		{ 2, "@OTP Memory /0x1FF07800/01*528e" },
+	};
+	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
+		0x0b, 255, 2048, 0x011a, alts, 2 };
+	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
+		NULL, NULL };
+	struct dfl_session *s = dfl_session_new(&t, &dev);
+	const uint32_t spec[] = { 0x1ff07800, 0x400, 1 };
+	struct dfl_image img;
+	struct rig r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.o.warn = on_warn;
+	r.o.cb_ctx = &r;
+	image(&img, 0, 1, spec);
+	img.segs[0].alt = 2;
+	/* 0x400 bytes do not fit in the 528-byte OTP: read as bytes. */
+	assert_int_equal(dfl_download(s, &img, &r.o, NULL),
+	    DFL_ERR_PLAN);
+	assert_string_equal(r.warnings, "alt 2: memory layout \"@OTP Memory "
+	    "/0x1FF07800/01*528e\": offset 30: page size 528 has no "
+	    "multiplier before type 'e': read as bytes (no-multiplier)\n");
+	dfl_image_free(&img);
+	dfl_session_free(s);
+}
+
 /* An alt whose name could not be read (descriptor.h: NULL) has no layout. */
 static void
 test_plan_alt_without_name(void **state)
@@ -1781,6 +1817,7 @@ main(void)
 		cmocka_unit_test(test_leave_application),
 		cmocka_unit_test(test_plan_only_sends_no_dnload),
 		cmocka_unit_test(test_plan_outside_memory),
+		cmocka_unit_test(test_plan_layout_note),
 		cmocka_unit_test(test_plan_conflict),
 		cmocka_unit_test(test_plan_nested_segments_skip_unchanged),
 		cmocka_unit_test(test_plan_nothing_to_write),

@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -267,9 +269,9 @@ static const struct bad bad_strings[] = {
 	{ "@x/0x0/4*16kg", DFU_ERR_FORMAT, 11,
 	  "offset 11: expected a multiplier (B, K, M or space) after the page "
 	  "size, found 'k'" },
-	{ "@x/0x0/4*16g", DFU_ERR_FORMAT, 11,
+	{ "@x/0x0/4*16h", DFU_ERR_FORMAT, 11,
 	  "offset 11: expected a multiplier (B, K, M or space) after the page "
-	  "size, found 'g'" },
+	  "size, found 'h'" },
 	{ "@x/0x0/4*16", DFU_ERR_FORMAT, 11,
 	  "offset 11: expected a multiplier (B, K, M or space) after the page "
 	  "size, found the end of the string" },
@@ -346,6 +348,151 @@ test_null(void **state)
 	dfu_layout_free(NULL);
 }
 
+/*
+ * No multiplier between size and type letter: bytes, with a note.  The
+ * STM32F72x ROM's OTP alt (fwupd/fwupd#2062).  A strict string has no
+ * note, and a failed parse leaves none behind.
+ */
+static void
+test_no_multiplier(void **state)
+{
+	struct dfu_layout *l = parse_ok("@OTP Memory /0x1FF07800/01*528e");
+	const struct dfu_layout_note *n;
+
+	(void)state;
+	check_region(l, 0, 0x1ff07800, 528, 1, 'e', 5);
+	assert_int_equal(dfu_layout_note_count(l), 1);
+	n = dfu_layout_note(l, 0);
+	assert_non_null(n);
+	assert_string_equal(n->code, "no-multiplier");
+	assert_int_equal(n->offset, 30);
+	assert_string_equal(n->message,
+	    "page size 528 has no multiplier before type 'e': read as bytes");
+	assert_null(dfu_layout_note(l, 1));
+
+	/* Two in one string, then a mix with a multiplier. */
+	assert_int_equal(dfu_layout_parse(l, "@x/0x0/2*16g,1*4a/0x100/1*1Kg"), 0);
+	assert_int_equal(dfu_layout_note_count(l), 2);
+	assert_int_equal(dfu_layout_note(l, 0)->offset, 11);
+	assert_int_equal(dfu_layout_note(l, 1)->offset, 16);
+	check_region(l, 0, 0, 16, 2, 'g', 7);
+	check_region(l, 1, 32, 4, 1, 'a', 1);
+	check_region(l, 2, 0x100, 1024, 1, 'g', 7);
+
+	assert_int_equal(dfu_layout_parse(l, "@x/0x0/1*1Kg"), 0);
+	assert_int_equal(dfu_layout_note_count(l), 0);
+	assert_null(dfu_layout_note(l, 0));
+
+	assert_int_equal(dfu_layout_parse(l, "@x/0x0/1*16g,1*1Kh"), DFU_ERR_FORMAT);
+	assert_int_equal(dfu_layout_note_count(l), 0);
+	dfu_layout_free(l);
+}
+
+/* "START COUNT*SIZE TYPE; ..." of the fixture table against region i. */
+static void
+check_expected_regions(const struct dfu_layout *l, const char *want,
+    const char *row)
+{
+	unsigned i = 0;
+	const char *p = want;
+
+	while (*p != '\0') {
+		unsigned long start, count, size;
+		char type;
+		int used = 0;
+		const struct dfu_layout_region *r;
+
+		if (sscanf(p, "%lx %lu*%lu %c%n", &start, &count, &size, &type,
+		    &used) != 4)
+			fail_msg("%s: bad expected regions \"%s\"", row, want);
+		p += used;
+		if (*p == ';')
+			p++;
+		while (*p == ' ')
+			p++;
+		r = dfu_layout_region(l, i);
+		if (r == NULL || r->start != start || r->count != count ||
+		    r->page_size != size || r->type != type ||
+		    r->access != (unsigned)(type - 'a' + 1))
+			fail_msg("%s: region %u differs from \"%s\"", row, i,
+			    want);
+		i++;
+	}
+	if (dfu_layout_region_count(l) != i)
+		fail_msg("%s: %u regions, expected %u", row,
+		    dfu_layout_region_count(l), i);
+}
+
+static void
+check_expected_notes(const struct dfu_layout *l, const char *want,
+    const char *row)
+{
+	char got[256] = "";
+	size_t n = 0;
+
+	for (unsigned i = 0; i < dfu_layout_note_count(l); i++) {
+		const struct dfu_layout_note *note = dfu_layout_note(l, i);
+
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s@%zu",
+		    i ? "; " : "", note->code, note->offset);
+	}
+	if (n == 0)
+		strcpy(got, "-");
+	if (strcmp(got, want) != 0)
+		fail_msg("%s: notes \"%s\", expected \"%s\"", row, got, want);
+}
+
+/*
+ * Every string of tests/fixtures/layouts.tsv (real devices, each with
+ * its source) parses to the expected name, regions and notes.
+ */
+static void
+test_fixture_table(void **state)
+{
+	const char *path = getenv("LAYOUTS_TSV");
+	struct dfu_layout *l = dfu_layout_new();
+	char line[1024];
+	unsigned rows = 0;
+	FILE *f;
+
+	(void)state;
+	if (path == NULL)
+		path = "tests/fixtures/layouts.tsv";
+	assert_non_null(l);
+	f = fopen(path, "r");
+	if (f == NULL)
+		fail_msg("%s: cannot open (run from the top of the tree, or set "
+		    "LAYOUTS_TSV)", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *col[6], *p = line;
+		int c;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		for (c = 0; c < 6 && p != NULL; c++) {
+			col[c] = p;
+			p = strchr(p, '\t');
+			if (p != NULL)
+				*p++ = '\0';
+		}
+		if (c != 6 || p != NULL)
+			fail_msg("%s: a row without 6 columns: %s", path, col[0]);
+		if (dfu_layout_parse(l, col[1]) != 0)
+			fail_msg("%s \"%s\": %s", col[0], col[1],
+			    dfu_layout_errmsg(l));
+		if (strcmp(dfu_layout_name(l), col[2]) != 0)
+			fail_msg("%s \"%s\": name \"%s\"", col[0], col[1],
+			    dfu_layout_name(l));
+		check_expected_regions(l, col[3], col[1]);
+		check_expected_notes(l, col[4], col[1]);
+		rows++;
+	}
+	fclose(f);
+	assert_true(rows >= 17);
+	dfu_layout_free(l);
+}
+
 int
 main(void)
 {
@@ -362,6 +509,8 @@ main(void)
 		cmocka_unit_test(test_reparse),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_null),
+		cmocka_unit_test(test_no_multiplier),
+		cmocka_unit_test(test_fixture_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
