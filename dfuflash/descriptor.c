@@ -126,14 +126,46 @@ dfl_string_decode(const uint8_t *desc, size_t len, char *out, size_t outlen,
 	return (int)n;
 }
 
+/* Devices in DFU mode that report bInterfaceProtocol 1 (run-time). */
+static const struct {
+	uint16_t vid, pid;
+} dfu_mode_says_runtime[] = {
+	{ 0x1fc9, 0x000c }, /* NXP LPC ROM (dfu-util src/dfu_util.c) */
+};
+
+int
+dfl_protocol_mode(uint16_t vid, uint16_t pid, uint8_t protocol,
+    uint16_t bcdDFUVersion)
+{
+	switch (protocol) {
+	case DFL_PROTOCOL_DFU:
+		return DFL_PROTOCOL_DFU;
+	case DFL_PROTOCOL_RUNTIME:
+		for (size_t i = 0; i < sizeof(dfu_mode_says_runtime) /
+		    sizeof(dfu_mode_says_runtime[0]); i++)
+			if (dfu_mode_says_runtime[i].vid == vid &&
+			    dfu_mode_says_runtime[i].pid == pid)
+				return DFL_PROTOCOL_DFU;
+		return DFL_PROTOCOL_RUNTIME;
+	case 0:
+		return bcdDFUVersion == 0x011a ? DFL_PROTOCOL_DFU :
+		    DFL_PROTOCOL_RUNTIME;
+	default:
+		return -1;
+	}
+}
+
 int
 dfl_device_fill(struct dfl_device *dev, const struct dfl_desc_parts *p,
     char *msg, size_t msglen)
 {
-	if (p->bInterfaceProtocol != DFL_PROTOCOL_RUNTIME &&
-	    p->bInterfaceProtocol != DFL_PROTOCOL_DFU)
+	int mode = dfl_protocol_mode(p->idVendor, p->idProduct,
+	    p->bInterfaceProtocol, p->func != NULL ?
+	    p->func->bcdDFUVersion : 0x0100);
+
+	if (mode < 0)
 		return dfl_msg(msg, msglen, "bInterfaceProtocol %u: a DFU "
-		    "interface is 1 (run-time) or 2 (DFU mode)",
+		    "interface is 0 or 1 (run-time) or 2 (DFU mode)",
 		    p->bInterfaceProtocol);
 	if (p->nalts == 0 || p->alts == NULL)
 		return dfl_msg(msg, msglen, "the DFU interface has no alternate "
@@ -144,7 +176,7 @@ dfl_device_fill(struct dfl_device *dev, const struct dfl_desc_parts *p,
 				return dfl_msg(msg, msglen, "alternate setting %u "
 				    "appears twice", p->alts[i].alt);
 	memset(dev, 0, sizeof(*dev));
-	dev->bInterfaceProtocol = p->bInterfaceProtocol;
+	dev->bInterfaceProtocol = (uint8_t)mode;
 	dev->idVendor = p->idVendor;
 	dev->idProduct = p->idProduct;
 	dev->bcdDevice = p->bcdDevice;

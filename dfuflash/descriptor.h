@@ -82,19 +82,42 @@ int dfl_string_decode(const uint8_t *desc, size_t len, char *out,
 /* What the descriptors of one DFU interface say, gathered by the caller. */
 struct dfl_desc_parts {
 	uint16_t idVendor, idProduct, bcdDevice; /* device descriptor */
-	uint8_t bInterfaceProtocol; /* DFL_PROTOCOL_RUNTIME or _DFU */
+	uint8_t bInterfaceProtocol; /* as reported: 0, 1 or 2 */
 	const struct dfl_func_desc *func; /* NULL: the device has none */
 	const struct dfl_alt *alts;	  /* borrowed; names may be NULL */
 	unsigned nalts;
 };
 
 /*
+ * The mode a DFU interface is in, from what it reports: DFL_PROTOCOL_DFU,
+ * DFL_PROTOCOL_RUNTIME, or -1 for a bInterfaceProtocol DFU does not
+ * define (3 and above).  bcdDFUVersion is the functional descriptor's
+ * (0x0100 without one).  Devices do not all report what DFU 1.1 4.1.2
+ * and 4.2.3 say, so:
+ *   2  DFU mode.
+ *   1  run-time mode, except a device of the quirk table below, whose
+ *      ROM reports 1 in DFU mode: the NXP LPC ROM, 1fc9:000c (dfu-util
+ *      src/dfu_util.c, probe_configuration(), "LPC DFU bootloader has
+ *      bInterfaceProtocol 1 (Runtime) instead of 2").  DETACH sent to it
+ *      would be a request its DFU-mode state machine does not take.
+ *   0  not a DFU 1.1 value, which some applications' run-time interface
+ *      reports: run-time mode, as dfu-util takes it; but a DfuSe device
+ *      (bcdDFUVersion 0x011a) reporting 0 is in DFU mode (the DSO Nano,
+ *      dfu-util in the same place), as DfuSe has no run-time interface
+ *      of its own.
+ * Pure: the quirk table is keyed on idVendor:idProduct only.
+ */
+int dfl_protocol_mode(uint16_t idVendor, uint16_t idProduct,
+		      uint8_t bInterfaceProtocol, uint16_t bcdDFUVersion);
+
+/*
  * Fill *dev from the parts (dev->alts borrows parts->alts).  Without a
  * functional descriptor the device is taken as DFU 1.0 with nothing
  * declared (bmAttributes 0, wTransferSize 0), as the specification gives
- * no defaults.  Returns 0, or -1 with msg set when the parts cannot be a
- * DFU interface: a bInterfaceProtocol other than 1 or 2, no alternate
- * setting, or two alternate settings with the same number.
+ * no defaults.  dev->bInterfaceProtocol is the mode dfl_protocol_mode()
+ * gives, not the number reported.  Returns 0, or -1 with msg set when the
+ * parts cannot be a DFU interface: a bInterfaceProtocol above 2, no
+ * alternate setting, or two alternate settings with the same number.
  */
 int dfl_device_fill(struct dfl_device *dev, const struct dfl_desc_parts *parts,
 		    char *msg, size_t msglen);

@@ -209,7 +209,7 @@ static const char *const op_names[OP_NKINDS] = {
 };
 
 struct fault {
-	enum { F_STALL, F_DISCONNECT, F_STATUS, F_BUSY, F_CORRUPT } type;
+	enum { F_STALL, F_DISCONNECT, F_STATUS, F_BUSY, F_CORRUPT, F_SKIP } type;
 	enum op_kind op;
 	unsigned n;
 	uint8_t status;
@@ -239,6 +239,8 @@ struct dfl_model {
 	/* Plain profiles describe their errors in string descriptor 4. */
 	char error_text[96];
 	int op_busy_forever;
+	int op_skip;		/* erase:N=skip: this erase does nothing */
+	int write_unchecked;	/* since a skipped erase: no errVERIFY */
 	int op_corrupt;
 	uint16_t transfer_size;
 	uint64_t busy_until;
@@ -379,6 +381,7 @@ dfl_model_replug(struct dfl_model *m)
 	m->pointer = m->mems[0].def->base;
 	m->op = OP_NONE;
 	m->op_busy_forever = 0;
+	m->write_unchecked = 0;
 	m->nfaults = 0;
 	m->zero_poll = m->leave_gone = 0;
 	m->read_protected = 0;
@@ -454,6 +457,8 @@ dfl_model_fault(struct dfl_model *m, const char *spec, char *err,
 			f.type = F_BUSY;
 		else if (strcmp(eq, "corrupt") == 0 && f.op == OP_WRITE)
 			f.type = F_CORRUPT;
+		else if (strcmp(eq, "skip") == 0 && f.op == OP_ERASE)
+			f.type = F_SKIP;
 		else {
 			int s;
 
@@ -474,7 +479,8 @@ dfl_model_fault(struct dfl_model *m, const char *spec, char *err,
 	return 0;
 bad:
 	snprintf(err, errlen, "%s: expected stall:N, disconnect:N, "
-	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll, "
+	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, "
+	    "zero-poll, "
 	    "leave-gone, runtime or read-protect (DfuSe)", spec);
 	return -1;
 }
@@ -608,6 +614,7 @@ run_op(struct dfl_model *m, uint64_t *us)
 	*us = CMD_US;
 	m->op_count[m->op]++;
 	m->op_corrupt = 0;
+	m->op_skip = 0;
 	for (unsigned i = 0; i < m->nfaults; i++) {
 		const struct fault *f = &m->faults[i];
 
@@ -619,6 +626,8 @@ run_op(struct dfl_model *m, uint64_t *us)
 			m->op_busy_forever = 1;
 		if (f->type == F_CORRUPT)
 			m->op_corrupt = 1;
+		if (f->type == F_SKIP)
+			m->op_skip = 1;
 	}
 	switch (m->op) {
 	case OP_ADDRESS:
@@ -637,7 +646,10 @@ run_op(struct dfl_model *m, uint64_t *us)
 		    !(x->def->access & 2))
 			return DFU_STATUS_TARGET;
 		find_page(x, m->op_addr, &ps, &psz);
-		memset(x->bytes + (ps - x->def->base), 0xff, psz);
+		if (m->op_skip)
+			m->write_unchecked = 1;
+		else
+			memset(x->bytes + (ps - x->def->base), 0xff, psz);
 		*us = m->p->erase_us(psz);
 		m->st.pages_erased++;
 		m->st.bytes_erased += psz;
@@ -680,7 +692,8 @@ run_op(struct dfl_model *m, uint64_t *us)
 			*us = write_us(m, m->op_len);
 			m->st.blocks_written++;
 			m->st.bytes_written += m->op_len;
-			return failed ? DFU_STATUS_VERIFY : DFU_STATUS_OK;
+			return failed && !m->write_unchecked ?
+			    DFU_STATUS_VERIFY : DFU_STATUS_OK;
 		}
 	default:
 		return DFU_STATUS_OK;

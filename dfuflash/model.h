@@ -62,6 +62,12 @@ uint8_t *dfl_model_memory(struct dfl_model *m, uint32_t *base,
  *   KIND:N=busy      ... never stops answering dfuDNBUSY
  *   write:N=corrupt  the N-th data block is programmed with bit 0 of its
  *                    first byte cleared, and the device reports success
+ *   erase:N=skip     the N-th page erase reports success and erases
+ *                    nothing, and from then on every write reports
+ *                    success whatever bits it could not set: a ROM that
+ *                    erased the wrong sector (the dual-bank STM32F76x/
+ *                    F77x, rusefi/rusefi#3566, STM32Cube_MCU_Overall_
+ *                    Offer#11), seen only by reading back
  *   zero-poll        bwPollTimeout is always 0: commands finish during
  *                    the GETSTATUS that starts them
  *   leave-gone       on leave the device resets before it answers

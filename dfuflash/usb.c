@@ -148,9 +148,9 @@ read_string(libusb_device_handle *h, uint16_t lang, uint8_t index)
 static int
 is_dfu(const struct libusb_interface_descriptor *a)
 {
+	/* 0 as well: some run-time interfaces report it (descriptor.h). */
 	return a->bInterfaceClass == 0xfe && a->bInterfaceSubClass == 0x01 &&
-	    (a->bInterfaceProtocol == DFL_PROTOCOL_RUNTIME ||
-	    a->bInterfaceProtocol == DFL_PROTOCOL_DFU);
+	    a->bInterfaceProtocol <= DFL_PROTOCOL_DFU;
 }
 
 /*
@@ -212,6 +212,9 @@ probe(libusb_device *d, int read_strings, struct dfl_usb_info *in)
 	if (in->func_error[0] == '\0' && !in->has_func)
 		snprintf(in->func_error, sizeof(in->func_error), "no DFU "
 		    "functional descriptor");
+	/* The mode, not the number: devices that lie are corrected here. */
+	in->protocol = (uint8_t)dfl_protocol_mode(in->vid, in->pid,
+	    in->protocol, in->has_func ? in->func.bcdDFUVersion : 0x0100);
 	in->alts = calloc((size_t)itf->num_altsetting, sizeof(*in->alts));
 	if (in->alts == NULL) {
 		libusb_free_config_descriptor(cfg);

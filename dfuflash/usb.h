@@ -63,7 +63,8 @@ void dfl_usb_free(struct dfl_usb *u);
 
 /*
  * Enumerate the DFU-capable devices (an interface of class 0xfe,
- * subclass 1, protocol 1 or 2), replacing the previous list, sorted by
+ * subclass 1, protocol 0, 1 or 2; info->protocol holds the mode
+ * dfl_protocol_mode() gives), replacing the previous list, sorted by
  * path.  read_strings opens each device for its serial number and alt
  * names where permitted.  0, or -1 with msg set.
  */

@@ -104,7 +104,7 @@ for args in \
     "--sim f405 --progress=xml a.dfu|dfuflash: --progress=xml: expected bar, json or none" \
     "--sim f405 --start 0x1g a.dfu|dfuflash: --start 0x1g: not a 32-bit number" \
     "--sim f405 -a 256 -D a.bin -s 0|dfuflash: -a 256: alternate setting is not a number from 0 to 255" \
-    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll, leave-gone, runtime or read-protect (DfuSe)" \
+    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, zero-poll, leave-gone, runtime or read-protect (DfuSe)" \
     "--sim f405 --sim-fault write:1=errNOPE a.dfu|dfuflash: --sim-fault write:1=errNOPE: unknown status errNOPE (errWRITE, errERASE, errVERIFY, ...)" \
     "--sim f405 -D a.bin|dfuflash: -D: a DfuSe device needs -s address" \
     "--sim f405 --bogus a.dfu|dfuflash: unknown option: --bogus" \
@@ -525,6 +525,30 @@ for spec in \
 	expect_status 0
 	expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 done
+case_end
+
+begin "faults: erase:N=skip, a sector left unerased with every write reported good (dual-bank F76x): only --verify finds it"
+mkbin old.bin 20000 3
+mkbin app.bin 20000 4
+rm -f flash.img
+run "$DFUFLASH" --sim f405:flash.img -D old.bin -s 0x08000000
+expect_status 0
+cp flash.img before.img
+# Sector 1 (0x08004000) keeps old.bin's bytes; the new ones are ANDed in.
+want=$(python3 -c '
+o = open("old.bin", "rb").read(); n = open("app.bin", "rb").read()
+i = next(i for i in range(0x4000, len(n)) if o[i] & n[i] != n[i])
+print("verify at 0x%08x: device holds 0x%02x, the image 0x%02x" % (0x08000000 + i, o[i] & n[i], n[i]))')
+run "$DFUFLASH" --sim f405:flash.img --sim-fault erase:2=skip -D app.bin -s 0x08000000
+expect_status 0
+expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+python3 -c 'import sys; sys.exit(open("flash.img", "rb").read()[:20000] == open("app.bin", "rb").read())' ||
+    fail "the skipped erase left the image intact: the fault does nothing"
+cp before.img flash.img
+run "$DFUFLASH" --verify --sim f405:flash.img --sim-fault erase:2=skip -D app.bin -s 0x08000000
+expect_status 1
+expect_stderr_line "dfuflash: app.bin: $want"
+expect_stdout_lacks "device left"
 case_end
 
 begin "faults: a device that disconnects mid-download"

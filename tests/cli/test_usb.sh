@@ -313,6 +313,51 @@ grep -q "dev 2: 21 00 " trace.txt || fail "no DETACH in the trace"
 ! grep -q "dev 2: RESET" trace.txt || fail "a device that detaches itself was reset"
 case_end
 
+begin "a run-time interface that reports bInterfaceProtocol 0 is found, detached and programmed"
+mkbin fw.bin 5000 4
+plaindfu fw.dfu fw.bin 1209 0001
+host --device dfu11,runtime=4321,runtime-protocol=0 -- "$DFUFLASH" -l
+expect_status 0
+expect_stdout_contains "1-1 1209:4321 serial \"DFU000000001\" bcdDevice 0100, run-time mode, DFU 1.10"
+rm -f fw.img
+host --trace trace.txt --device dfu11,runtime=4321,runtime-protocol=0,state=fw.img -- "$DFUFLASH" fw.dfu
+expect_status 0
+expect_stat 0 reenumerated 1
+grep -q "dev 2: 21 00 " trace.txt || fail "no DETACH in the trace"
+python3 -c 'import sys
+s = open("fw.img", "rb").read()
+sys.exit(s[:5000] != open("fw.bin", "rb").read())' || fail "fw.img does not start with fw.bin"
+case_end
+
+begin "the NXP LPC ROM (1fc9:000c) reports bInterfaceProtocol 1 in DFU mode: no DETACH, programmed as it is"
+mkbin fw.bin 5000 4
+plaindfu fw.dfu fw.bin 1fc9 000c
+host --device dfu11,id=1fc9:000c,protocol=1 -- "$DFUFLASH" -l
+expect_status 0
+expect_stdout_contains "1-1 1fc9:000c serial \"DFU000000001\" bcdDevice 0100, DFU mode, DFU 1.10"
+rm -f fw.img
+host --trace trace.txt --device dfu11,id=1fc9:000c,protocol=1,state=fw.img -- "$DFUFLASH" fw.dfu
+expect_status 0
+expect_stat 0 reenumerated 0
+! grep -q ": 21 00 " trace.txt || fail "DETACH sent to a device in DFU mode"
+python3 -c 'import sys
+s = open("fw.img", "rb").read()
+sys.exit(s[:5000] != open("fw.bin", "rb").read())' || fail "fw.img does not start with fw.bin"
+# Another product of the same vendor reporting 1 is in run-time mode.
+host --device dfu11,id=1fc9:000d,protocol=1 -- "$DFUFLASH" -l
+expect_status 0
+expect_stdout_contains "1-1 1fc9:000d serial \"DFU000000001\" bcdDevice 0100, run-time mode"
+case_end
+
+begin "a DfuSe device in DFU mode reporting bInterfaceProtocol 0 is programmed without DETACH"
+fixture
+host --trace trace.txt --device f405,protocol=0,state=flash.img -- "$DFUFLASH" app.dfu
+expect_status 0
+expect_stat 0 reenumerated 0
+! grep -q ": 21 00 " trace.txt || fail "DETACH sent to a device in DFU mode"
+expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
+case_end
+
 begin "a run-time device that does not come back in DFU mode in time: says where it looked"
 fixture
 # --wait-timeout 0: one look right after DETACH, before usbhost brings the

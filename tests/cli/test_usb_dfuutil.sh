@@ -291,6 +291,33 @@ if host --device f405,runtime,state=flash.img -- dfu-util -a 0 -s 0x08000000:lea
 fi
 case_end
 
+begin "dfu-util: a run-time interface reporting bInterfaceProtocol 0 is Runtime, and -e detaches it"
+if host --device dfu11,runtime=1234,runtime-protocol=0 -- sh -c 'dfu-util -l && dfu-util -e && sleep 0.5 && dfu-util -l'; then
+	expect_status 0
+	expect_stdout_contains 'Found Runtime: [1209:1234] ver=0100, devnum=2'
+	expect_stdout_contains 'Found DFU: [1209:0001] ver=0100, devnum=3, cfg=1, intf=0, path="1-1", alt=0, name="Firmware"'
+	expect_stat 0 reenumerated 1
+fi
+case_end
+
+begin "dfu-util: 1fc9:000c reporting bInterfaceProtocol 1 is DFU, programmed without DETACH, as by dfuflash"
+mkbin img.bin 3000 12
+if host --trace trace.txt --device dfu11,id=1fc9:000c,protocol=1,state=lpc.img -- dfu-util -D img.bin; then
+	expect_status 0
+	expect_stdout_contains "Download done."
+	! grep -q ": 21 00 " trace.txt || fail "dfu-util sent DETACH"
+	expect_image lpc.img 131072 erased "$DFU11_PAGES" 0 img.bin
+	expect_stat 0 reenumerated 0
+fi
+case_end
+
+begin "dfu-util: a DfuSe device reporting bInterfaceProtocol 0 is DFU (dfu-util's DSO Nano case)"
+if host --device f405,protocol=0 -- dfu-util -l; then
+	expect_status 0
+	expect_stdout_line "Found DFU: [0483:df11] ver=2200, devnum=2, cfg=1, intf=0, path=\"1-1\", alt=0, name=\"$F405_FLASH\", serial=\"DFU000000001\""
+fi
+case_end
+
 # ---- usbhost itself --------------------------------------------------------
 
 for bad in "f999|unknown profile 'f999'" "f405,colour=red|unknown key 'colour'" \
@@ -298,7 +325,11 @@ for bad in "f999|unknown profile 'f999'" "f405,colour=red|unknown key 'colour'" 
     "f405,transfer-size=5000|transfer-size=5000: expected 0 to 4096" \
     "f405,plug-after=0|plug-after=0: expected 1 to 600000 ms" \
     "f405,fault=stall:x|fault=stall:x: expected stall:N" \
-    "f405,fault=runtime|use the key runtime" "f405,access=maybe|unknown key 'access'"; do
+    "f405,fault=runtime|use the key runtime" "f405,access=maybe|unknown key 'access'" \
+    "f405,protocol=256|protocol=256: expected 0 to 255" \
+    "f405,runtime-protocol=x|runtime-protocol=x: expected 0 to 255" \
+    "f405,id=1fc9|id=1fc9: expected VVVV:PPPP in hex" \
+    "f405,id=1fc9:zz|id=1fc9:zz: expected VVVV:PPPP in hex"; do
 	spec=${bad%%|*} msg=${bad#*|}
 	begin "usbhost: --device $spec is refused (exit 99)"
 	run "$USBHOST" --device "$spec" -- true

@@ -299,7 +299,7 @@ device_bad(void **state)
 	(void)state;
 	assert_int_equal(dfl_device_fill(&dev, &p, msg, sizeof(msg)), -1);
 	assert_string_equal(msg, "bInterfaceProtocol 3: a DFU interface is "
-	    "1 (run-time) or 2 (DFU mode)");
+	    "0 or 1 (run-time) or 2 (DFU mode)");
 	p.bInterfaceProtocol = DFL_PROTOCOL_DFU;
 	p.nalts = 0;
 	assert_int_equal(dfl_device_fill(&dev, &p, msg, sizeof(msg)), -1);
@@ -307,6 +307,63 @@ device_bad(void **state)
 	p.nalts = 2;
 	assert_int_equal(dfl_device_fill(&dev, &p, msg, sizeof(msg)), -1);
 	assert_string_equal(msg, "alternate setting 0 appears twice");
+}
+
+/* The mode from what a device reports, lies included (descriptor.h). */
+static void
+protocol_mode(void **state)
+{
+	(void)state;
+	assert_int_equal(dfl_protocol_mode(0x0483, 0xdf11, 2, 0x011a),
+	    DFL_PROTOCOL_DFU);
+	assert_int_equal(dfl_protocol_mode(0x1209, 0x0001, 1, 0x0110),
+	    DFL_PROTOCOL_RUNTIME);
+	/* A run-time interface reporting 0. */
+	assert_int_equal(dfl_protocol_mode(0x1209, 0x0001, 0, 0x0110),
+	    DFL_PROTOCOL_RUNTIME);
+	assert_int_equal(dfl_protocol_mode(0x1209, 0x0001, 0, 0x0100),
+	    DFL_PROTOCOL_RUNTIME);
+	/* A DfuSe device reporting 0 is in DFU mode (the DSO Nano). */
+	assert_int_equal(dfl_protocol_mode(0x0483, 0xdf11, 0, 0x011a),
+	    DFL_PROTOCOL_DFU);
+	/* The NXP LPC ROM reports 1 in DFU mode; a neighbour ID does not. */
+	assert_int_equal(dfl_protocol_mode(0x1fc9, 0x000c, 1, 0x0100),
+	    DFL_PROTOCOL_DFU);
+	assert_int_equal(dfl_protocol_mode(0x1fc9, 0x000c, 2, 0x0100),
+	    DFL_PROTOCOL_DFU);
+	assert_int_equal(dfl_protocol_mode(0x1fc9, 0x000d, 1, 0x0100),
+	    DFL_PROTOCOL_RUNTIME);
+	assert_int_equal(dfl_protocol_mode(0x1fc8, 0x000c, 1, 0x0100),
+	    DFL_PROTOCOL_RUNTIME);
+	assert_int_equal(dfl_protocol_mode(0x1209, 0x0001, 3, 0x0110), -1);
+	assert_int_equal(dfl_protocol_mode(0x1209, 0x0001, 255, 0x0110), -1);
+}
+
+/* dfl_device_fill() stores the mode, not the number reported. */
+static void
+device_fill_mode(void **state)
+{
+	struct dfl_alt alts[] = { { 0, "a" } };
+	struct dfl_func_desc f = { 9, 0x04, 255, 64, 0x0110 };
+	struct dfl_desc_parts p = { 0x1fc9, 0x000c, 0x0100, 1, &f, alts, 1 };
+	struct dfl_device dev;
+	char msg[128];
+
+	(void)state;
+	assert_int_equal(dfl_device_fill(&dev, &p, msg, sizeof(msg)), 0);
+	assert_int_equal(dev.bInterfaceProtocol, DFL_PROTOCOL_DFU);
+	p.idVendor = 0x1209;
+	p.idProduct = 0x0001;
+	p.bInterfaceProtocol = 0;
+	assert_int_equal(dfl_device_fill(&dev, &p, msg, sizeof(msg)), 0);
+	assert_int_equal(dev.bInterfaceProtocol, DFL_PROTOCOL_RUNTIME);
+	f.bcdDFUVersion = 0x011a;
+	assert_int_equal(dfl_device_fill(&dev, &p, msg, sizeof(msg)), 0);
+	assert_int_equal(dev.bInterfaceProtocol, DFL_PROTOCOL_DFU);
+	/* Without a functional descriptor: DFU 1.0, so 0 is run-time. */
+	p.func = NULL;
+	assert_int_equal(dfl_device_fill(&dev, &p, msg, sizeof(msg)), 0);
+	assert_int_equal(dev.bInterfaceProtocol, DFL_PROTOCOL_RUNTIME);
 }
 
 int
@@ -328,6 +385,8 @@ main(void)
 		cmocka_unit_test(string_bad),
 		cmocka_unit_test(device_fill),
 		cmocka_unit_test(device_bad),
+		cmocka_unit_test(protocol_mode),
+		cmocka_unit_test(device_fill_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

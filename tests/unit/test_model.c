@@ -415,7 +415,8 @@ test_fault_specs(void **state)
 	    "(errWRITE, errERASE, errVERIFY, ...)");
 	assert_int_equal(dfl_model_fault(m, "stall:0", err, sizeof(err)), -1);
 	assert_string_equal(err, "stall:0: expected stall:N, disconnect:N, "
-	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, zero-poll, "
+	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, "
+	    "zero-poll, "
 	    "leave-gone, runtime or read-protect (DfuSe)");
 	assert_int_equal(dfl_model_fault(m, "erase:1=corrupt", err,
 	    sizeof(err)), -1);

@@ -33,7 +33,12 @@ usb_build_descriptors(struct usbdev *d)
 {
 	const struct dfl_device *dev = dfl_model_device(d->m);
 	uint8_t *p = d->desc, *cfg;
-	uint16_t pid = runtime_mode(d) ? d->runtime_pid : dev->idProduct;
+	int rt = runtime_mode(d);
+	uint16_t vid = !rt && d->id_vid >= 0 ? (uint16_t)d->id_vid :
+	    dev->idVendor;
+	uint16_t pid = rt ? d->runtime_pid : d->id_pid >= 0 ?
+	    (uint16_t)d->id_pid : dev->idProduct;
+	int proto = rt ? d->runtime_protocol : d->protocol;
 	uint16_t tsize = d->transfer_size >= 0 ? (uint16_t)d->transfer_size :
 	    dev->wTransferSize;
 	size_t n = 0;
@@ -46,7 +51,7 @@ usb_build_descriptors(struct usbdev *d)
 	p[n++] = 0;
 	p[n++] = 0;
 	p[n++] = 64;
-	n += put16(p + n, dev->idVendor);
+	n += put16(p + n, vid);
 	n += put16(p + n, pid);
 	n += put16(p + n, dev->bcdDevice);
 	p[n++] = USB_STR_MANUFACTURER;
@@ -73,7 +78,8 @@ usb_build_descriptors(struct usbdev *d)
 		p[n++] = 0; /* endpoints: the default pipe only */
 		p[n++] = 0xfe;
 		p[n++] = 0x01;
-		p[n++] = dev->bInterfaceProtocol;
+		p[n++] = proto >= 0 ? (uint8_t)proto :
+		    dev->bInterfaceProtocol;
 		p[n++] = (uint8_t)USB_STR_INTERFACE(i);
 	}
 	/* DFU functional descriptor (DFU 1.1 table 4.2). */

@@ -78,6 +78,7 @@ usage(int status)
 	    "[--device spec]...\n"
 	    "               -- command [arg ...]\n"
 	    "spec: profile[,serial=S][,state=FILE][,fault=F]...[,runtime[=PID]]"
+	    "\n      [,protocol=N][,runtime-protocol=N][,id=VVVV:PPPP]"
 	    "\n      [,access=denied][,port=N][,transfer-size=N][,plug-after=MS]\n"
 	    "profiles: %s\n", dfl_model_profile_names());
 	exit(status);
@@ -159,6 +160,8 @@ parse_spec(struct usbdev *d, unsigned index, const char *spec)
 	d->spec = spec;
 	d->transfer_size = -1;
 	d->runtime_pid = 0x5740;
+	d->protocol = d->runtime_protocol = -1;
+	d->id_vid = d->id_pid = -1;
 	d->port = index;
 	if (kv[0] == NULL || (d->m = dfl_model_new(kv[0])) == NULL)
 		die(EXIT_HOST, "--device %s: unknown profile '%s' (%s)", spec,
@@ -199,6 +202,29 @@ parse_spec(struct usbdev *d, unsigned index, const char *spec)
 				d->runtime_pid = (uint16_t)v;
 			}
 			d->runtime = 1;
+		} else if ((strcmp(key, "protocol") == 0 ||
+		    strcmp(key, "runtime-protocol") == 0) && val != NULL) {
+			if (parse_uint(val, 10, 255, &v) != 0)
+				die(EXIT_HOST, "--device %s: %s=%s: expected "
+				    "0 to 255", spec, key, val);
+			if (key[0] == 'p')
+				d->protocol = (int)v;
+			else
+				d->runtime_protocol = (int)v;
+		} else if (strcmp(key, "id") == 0 && val != NULL) {
+			char *colon = strchr(val, ':');
+			unsigned long p2;
+
+			if (colon == NULL)
+				die(EXIT_HOST, "--device %s: id=%s: expected "
+				    "VVVV:PPPP in hex", spec, val);
+			*colon = '\0';
+			if (parse_uint(val, 16, 0xffff, &v) != 0 ||
+			    parse_uint(colon + 1, 16, 0xffff, &p2) != 0)
+				die(EXIT_HOST, "--device %s: id=%s:%s: expected "
+				    "VVVV:PPPP in hex", spec, val, colon + 1);
+			d->id_vid = (int)v;
+			d->id_pid = (int)p2;
 		} else if (strcmp(key, "access") == 0 && val != NULL &&
 		    strcmp(val, "denied") == 0) {
 			d->access_denied = 1;
@@ -223,8 +249,9 @@ parse_spec(struct usbdev *d, unsigned index, const char *spec)
 				dfl_model_set_transfer_size(d->m, (uint16_t)v);
 		} else {
 			die(EXIT_HOST, "--device %s: unknown key '%s' (serial=, "
-			    "state=, fault=, runtime[=PID], access=denied, "
-			    "port=, transfer-size=, plug-after=)", spec, key);
+			    "state=, fault=, runtime[=PID], protocol=, "
+			    "runtime-protocol=, id=, access=denied, port=, "
+			    "transfer-size=, plug-after=)", spec, key);
 		}
 	}
 	g_strfreev(kv);

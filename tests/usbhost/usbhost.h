@@ -44,6 +44,9 @@ struct usbdev {
 	unsigned port;	       /* root-hub port, path "1-PORT" */
 	int runtime;	       /* starts in run-time mode */
 	uint16_t runtime_pid;
+	int protocol;	       /* bInterfaceProtocol in DFU mode, or -1 */
+	int runtime_protocol;  /* in run-time mode, or -1 */
+	int id_vid, id_pid;    /* idVendor:idProduct in DFU mode, or -1 */
 	int access_denied;
 	int transfer_size;     /* wTransferSize override, or -1 */
 	unsigned plug_after_ms; /* plug-after=MS: absent at the start */
