@@ -69,6 +69,10 @@ struct options {
 	int raw_container;	/* --raw-container */
 	int in_fd;		/* the file or -D, once open_input() ran */
 	enum input_kind kind;
+	/* A .dfu file operand as open_input() read it, and the read's
+	 * result: load_file() uses it rather than read the file again. */
+	struct dfu_file *in_file;
+	int in_err;
 };
 
 enum {
@@ -560,10 +564,12 @@ check_clashes(const struct options *o)
  * data (-D) HEX and S-records must start with a whole record, so that
  * binary data that starts with ':' stays data; as the file operand, the
  * first bytes decide and the loader says what is wrong with the rest.
+ * A DfuSe or DFU file's handle, as read, goes to *read (the caller frees
+ * it) with the read's result in *read_err.
  */
 static int
 sniff_input(int fd, const char *name, int raw, enum input_kind *kind,
-    int *valid)
+    int *valid, struct dfu_file **read, int *read_err)
 {
 	struct dfu_file *f = dfu_file_new();
 	uint8_t buf[1024];
@@ -583,9 +589,12 @@ sniff_input(int fd, const char *name, int raw, enum input_kind *kind,
 	*valid = err == 0;
 	*kind = dfu_file_format(f) == DFU_FORMAT_DFUSE ? INPUT_DFUSE :
 	    dfu_file_format(f) == DFU_FORMAT_PLAIN ? INPUT_DFU : INPUT_RAW;
-	dfu_file_free(f);
-	if (*kind != INPUT_RAW)
+	if (*kind != INPUT_RAW) {
+		*read = f;
+		*read_err = err;
 		return 0;
+	}
+	dfu_file_free(f);
 	do
 		n = pread(fd, buf, sizeof(buf), 0);
 	while (n < 0 && errno == EINTR);
@@ -647,9 +656,12 @@ open_input(struct options *o)
 	name = cli_input_name(path);
 	if ((o->in_fd = cli_open_input(path)) < 0 ||
 	    sniff_input(o->in_fd, name, o->raw != NULL, &o->kind,
-	    &valid) != 0)
+	    &valid, &o->in_file, &o->in_err) != 0)
 		return CLI_EXIT_FAIL;
 	if (o->raw != NULL) {
+		/* Its bytes are read as data (load_raw()). */
+		dfu_file_free(o->in_file);
+		o->in_file = NULL;
 		/* A UFD signature whose CRC does not match is data. */
 		if (o->kind == INPUT_DFU && !valid)
 			o->kind = INPUT_RAW;
@@ -1005,27 +1017,16 @@ load_file(const struct options *o, const struct dfl_device *dev,
     struct dfl_image *img)
 {
 	const char *name = cli_input_name(o->file);
-	struct dfu_file *f;
-	uint64_t bytes = 0;
-	int err;
+	struct dfu_file *f = o->in_file; /* read by open_input() */
+	int err = o->in_err;
 
-	if ((f = dfu_file_new()) == NULL) {
-		cli_error(name, "out of memory");
-		return -1;
-	}
-	err = dfu_file_read_fd(f, o->in_fd, 0);
-	if (err == 0 && dfu_file_format(f) == DFU_FORMAT_UNKNOWN) {
-		cli_error(name, "not a DFU file: neither a DfuSe prefix nor a "
-		    "DFU suffix (for a raw binary use -D file -s address)");
-		err = -1;
-	} else if (err == 0 && dfu_file_format(f) == DFU_FORMAT_DFUSE &&
-	    (bytes = dfuse_bytes(f), too_large(name, bytes, dev))) {
+	if (err == 0 && dfu_file_format(f) == DFU_FORMAT_DFUSE &&
+	    too_large(name, dfuse_bytes(f), dev)) {
 		err = -1;
 	} else if (err != 0 || (err = dfl_image_from_file(img, f)) != 0) {
 		cli_error(name, "%s", dfu_file_errmsg(f)[0] != '\0' ?
 		    dfu_file_errmsg(f) : dfu_strerror(err));
 	}
-	dfu_file_free(f);
 	return err == 0 ? 0 : -1;
 }
 
@@ -1690,6 +1691,7 @@ main(int argc, char *argv[])
 	}
 	if (!stdout_ok() && rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_FAIL;
+	dfu_file_free(opt.in_file);
 	if (opt.in_fd >= 0)
 		close(opt.in_fd);
 	free(opt.faults);
