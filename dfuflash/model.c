@@ -124,10 +124,13 @@ generic_erase_us(uint32_t page_size)
 
 static const struct profile profiles[] = {
 	{
-		"f405", "STM32F405 ROM bootloader (pyboard): 1 MiB flash in "
-		"4x16K, 64K, 7x128K sectors",
-		ST_VID, ST_DFU_PID, 0x2200, 0x0b, 255, 2048, DFU_BCD_DFUSE,
-		{
+		.id = "f405",
+		.description = "STM32F405 ROM bootloader (pyboard): 1 MiB "
+		"flash in 4x16K, 64K, 7x128K sectors",
+		.vid = ST_VID, .pid = ST_DFU_PID, .bcd_device = 0x2200,
+		.attributes = 0x0b, .detach_ms = 255, .transfer_size = 2048,
+		.bcd_dfu = DFU_BCD_DFUSE,
+		.mems = {
 			{ 0, "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,"
 			  "07*128Kg", MEM_FLASH, 0x08000000,
 			  { { 4, 16384 }, { 1, 65536 }, { 7, 131072 } }, RWE },
@@ -137,50 +140,72 @@ static const struct profile profiles[] = {
 			  MEM_OTP, 0x1fff7800, { { 1, 512 }, { 1, 16 } }, RW },
 			{ 3, "@Device Feature/0xFFFF0000/01*004 g", MEM_RAM,
 			  0xffff0000, { { 1, 4 } }, RWE },
-		}, 4,
-		4, 16, 0, f405_erase_us, 8000000,
+		},
+		.nmems = 4,
+		.prog_unit = 4, .prog_us = 16, .strict_unit = 0,
+		.erase_us = f405_erase_us, .mass_erase_us = 8000000,
 	},
 	{
-		"f107", "STM32F107 ROM bootloader: 256 KiB flash in 128 "
-		"pages of 2 KiB",
-		ST_VID, ST_DFU_PID, 0x2000, 0x0b, 255, 2048, DFU_BCD_DFUSE,
-		{
+		.id = "f107",
+		.description = "STM32F107 ROM bootloader: 256 KiB flash in "
+		"128 pages of 2 KiB",
+		.vid = ST_VID, .pid = ST_DFU_PID, .bcd_device = 0x2000,
+		.attributes = 0x0b, .detach_ms = 255, .transfer_size = 2048,
+		.bcd_dfu = DFU_BCD_DFUSE,
+		.mems = {
 			{ 0, "@Internal Flash  /0x08000000/128*002Kg",
 			  MEM_FLASH, 0x08000000, { { 128, 2048 } }, RWE },
 			{ 1, "@Option Bytes  /0x1FFFF800/01*016 e", MEM_RAM,
 			  0x1ffff800, { { 1, 16 } }, RW },
-		}, 2,
-		2, 53, 0, f107_erase_us, 40000,
+		},
+		.nmems = 2,
+		.prog_unit = 2, .prog_us = 53, .strict_unit = 0,
+		.erase_us = f107_erase_us, .mass_erase_us = 40000,
 	},
 	{
-		"l476", "STM32L476 ROM bootloader: 1 MiB flash in 512 pages "
-		"of 2 KiB, programmed 8 bytes at a time",
-		ST_VID, ST_DFU_PID, 0x2200, 0x0b, 255, 2048, DFU_BCD_DFUSE,
-		{
+		.id = "l476",
+		.description = "STM32L476 ROM bootloader: 1 MiB flash in 512 "
+		"pages of 2 KiB, programmed 8 bytes at a time",
+		.vid = ST_VID, .pid = ST_DFU_PID, .bcd_device = 0x2200,
+		.attributes = 0x0b, .detach_ms = 255, .transfer_size = 2048,
+		.bcd_dfu = DFU_BCD_DFUSE,
+		.mems = {
 			{ 0, "@Internal Flash  /0x08000000/512*0002Kg",
 			  MEM_FLASH, 0x08000000, { { 512, 2048 } }, RWE },
-		}, 1,
-		8, 82, 1, l476_erase_us, 22130,
+		},
+		.nmems = 1,
+		.prog_unit = 8, .prog_us = 82, .strict_unit = 1,
+		.erase_us = l476_erase_us, .mass_erase_us = 22130,
 	},
 	{
-		"dfu11", "plain DFU 1.1 device (manifestation tolerant): "
-		"128 KiB firmware area",
-		0x1209, 0x0001, 0x0100, 0x07, 255, 1024, DFU_BCD_DFU_1_1,
-		{
+		.id = "dfu11",
+		.description = "plain DFU 1.1 device (manifestation "
+		"tolerant): 128 KiB firmware area",
+		.vid = 0x1209, .pid = 0x0001, .bcd_device = 0x0100,
+		.attributes = 0x07, .detach_ms = 255, .transfer_size = 1024,
+		.bcd_dfu = DFU_BCD_DFU_1_1,
+		.mems = {
 			{ 0, "Firmware", MEM_FLASH, 0,
 			  { { 128, 1024 } }, RWE },
-		}, 1,
-		4, 16, 0, generic_erase_us, 2560000,
+		},
+		.nmems = 1,
+		.prog_unit = 4, .prog_us = 16, .strict_unit = 0,
+		.erase_us = generic_erase_us, .mass_erase_us = 2560000,
 	},
 	{
-		"dfu11-reset", "plain DFU 1.1 device that must be reset "
+		.id = "dfu11-reset",
+		.description = "plain DFU 1.1 device that must be reset "
 		"after manifestation: 128 KiB firmware area",
-		0x1209, 0x0001, 0x0100, 0x03, 255, 1024, DFU_BCD_DFU_1_1,
-		{
+		.vid = 0x1209, .pid = 0x0001, .bcd_device = 0x0100,
+		.attributes = 0x03, .detach_ms = 255, .transfer_size = 1024,
+		.bcd_dfu = DFU_BCD_DFU_1_1,
+		.mems = {
 			{ 0, "Firmware", MEM_FLASH, 0,
 			  { { 128, 1024 } }, RWE },
-		}, 1,
-		4, 16, 0, generic_erase_us, 2560000,
+		},
+		.nmems = 1,
+		.prog_unit = 4, .prog_us = 16, .strict_unit = 0,
+		.erase_us = generic_erase_us, .mass_erase_us = 2560000,
 	},
 };
 
