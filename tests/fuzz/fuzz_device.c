@@ -537,7 +537,8 @@ t_out(void *ctx, uint8_t req, uint16_t value, const uint8_t *data,
 }
 
 static int
-t_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data, uint16_t len)
+t_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data, uint16_t len,
+    uint32_t timeout_ms)
 {
 	struct dev *d = ctx;
 	uint8_t *reply;
@@ -546,6 +547,7 @@ t_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data, uint16_t len)
 
 	request(d, req);
 	CHECK(req == DFU_GETSTATUS || req == DFU_UPLOAD);
+	CHECK(timeout_ms >= DFL_XFER_TIMEOUT_MS);
 	CHECK(data != NULL || len == 0);
 	if ((rc = next_reply(d, &reply, &n)) != 0) {
 		if (!d->left)

@@ -436,7 +436,7 @@ test_preserve_widening(void **state)
 }
 
 static int no_out(void *, uint8_t, uint16_t, const uint8_t *, uint16_t);
-static int no_in(void *, uint8_t, uint16_t, uint8_t *, uint16_t);
+static int no_in(void *, uint8_t, uint16_t, uint8_t *, uint16_t, uint32_t);
 
 /* Bytes to preserve that cannot be read: refused before any erase. */
 static void
@@ -849,9 +849,10 @@ no_out(void *ctx, uint8_t rq, uint16_t v, const uint8_t *d, uint16_t l)
 }
 
 static int
-no_in(void *ctx, uint8_t rq, uint16_t v, uint8_t *d, uint16_t l)
+no_in(void *ctx, uint8_t rq, uint16_t v, uint8_t *d, uint16_t l,
+    uint32_t timeout_ms)
 {
-	(void)ctx, (void)rq, (void)v, (void)d, (void)l;
+	(void)ctx, (void)rq, (void)v, (void)d, (void)l, (void)timeout_ms;
 	fail_msg("a request was sent");
 	return -1;
 }
@@ -1433,13 +1434,13 @@ hostile_out(void *ctx, uint8_t req, uint16_t value, const uint8_t *data,
 
 static int
 hostile_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data,
-    uint16_t len)
+    uint16_t len, uint32_t timeout_ms)
 {
 	struct hostile *h = ctx;
 	int rc;
 
 	h->after += h->seen;
-	rc = h->inner.in(h->inner.ctx, req, value, data, len);
+	rc = h->inner.in(h->inner.ctx, req, value, data, len, timeout_ms);
 	if (req == DFU_GETSTATUS && rc == DFU_STATUS_SIZE &&
 	    data[4] == h->state) {
 		data[1] = (uint8_t)h->poll_ms;
@@ -1676,8 +1677,8 @@ test_recover_start_state(void **state)
 	assert_holds(r, &img);
 	rig_replug(r);
 	assert_int_equal(r->t.out(r->t.ctx, DFU_DNLOAD, 0, setaddr, 5), 5);
-	assert_int_equal(r->t.in(r->t.ctx, DFU_GETSTATUS, 0, st, 6), 6);
-	assert_int_equal(r->t.in(r->t.ctx, DFU_GETSTATUS, 0, st, 6), 6);
+	assert_int_equal(r->t.in(r->t.ctx, DFU_GETSTATUS, 0, st, 6, 5000), 6);
+	assert_int_equal(r->t.in(r->t.ctx, DFU_GETSTATUS, 0, st, 6, 5000), 6);
 	assert_int_equal(st[4], DFU_STATE_DNLOAD_IDLE);
 	assert_int_equal(flash_img(r, &img, 0), 0);
 	assert_true(dfl_model_stats(r->m)->left);

@@ -44,7 +44,7 @@ status(struct dev *d, uint8_t *st, uint32_t *poll)
 {
 	uint8_t b[6];
 
-	if (d->t.in(d->t.ctx, DFU_GETSTATUS, 0, b, 6) != 6)
+	if (d->t.in(d->t.ctx, DFU_GETSTATUS, 0, b, 6, 5000) != 6)
 		return -1;
 	if (st != NULL)
 		*st = b[0];
@@ -137,11 +137,12 @@ test_illegal_requests_stall(void **state)
 	/* wBlockNum 1 is reserved, for DNLOAD and UPLOAD. */
 	assert_int_equal(out(&d, DFU_DNLOAD, 1, buf, 16), DFL_XFER_STALL);
 	expect_stall_into_error(&d);
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 1, buf, 16),
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 1, buf, 16, 5000),
 	    DFL_XFER_STALL);
 	expect_stall_into_error(&d);
 	/* More than wTransferSize. */
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 2049) < 0, 1);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 2049, 5000) < 0,
+	    1);
 	expect_stall_into_error(&d);
 	/* An unknown command. */
 	assert_int_equal(out(&d, DFU_DNLOAD, 0, "\x55", 1), DFL_XFER_STALL);
@@ -153,7 +154,7 @@ test_illegal_requests_stall(void **state)
 	expect_stall_into_error(&d);
 	/* UPLOAD in dfuDNLOAD-IDLE, ABORT in dfuERROR. */
 	set_address(&d, 0x08000000);
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16),
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16, 5000),
 	    DFL_XFER_STALL);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), DFL_XFER_STALL);
 	expect_stall_into_error(&d);
@@ -285,7 +286,7 @@ test_dfuse_commands(void **state)
 	uint8_t buf[16], st;
 
 	(void)state;
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16), 4);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16, 5000), 4);
 	assert_memory_equal(buf, "\x00\x21\x41\x92", 4);
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_IDLE);
 	assert_int_equal(command(&d, bad_addr, 5, &st, NULL), DFU_STATE_ERROR);
@@ -299,7 +300,7 @@ test_dfuse_commands(void **state)
 	/* Option bytes: RDP 0xaa (level 0) at 0x1FFFC000. */
 	set_address(&d, 0x1fffc000);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16), 16);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16, 5000), 16);
 	assert_int_equal(buf[0], 0xaa);
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_UPLOAD_IDLE);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
@@ -324,7 +325,7 @@ test_runtime_mode(void **state)
 	assert_int_equal(dfl_model_device(d.m)->nalts, 1);
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_APP_IDLE);
 	/* Stalled, and still appIDLE: run-time mode has no dfuERROR. */
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16),
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16, 5000),
 	    DFL_XFER_STALL);
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_APP_IDLE);
 	/* Not back before it detached. */
@@ -369,10 +370,10 @@ test_read_protect(void **state)
 	dfl_model_memory(d.m, &base, &size)[0] = 0x12;
 	assert_int_equal(dfl_model_fault(d.m, "read-protect", err,
 	    sizeof(err)), 0);
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16), 4);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16, 5000), 4);
 	set_address(&d, 0x08000000);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16),
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16, 5000),
 	    DFL_XFER_STALL);
 	assert_int_equal(status(&d, &st, NULL), DFU_STATE_ERROR);
 	assert_int_equal(st, DFU_STATUS_VENDOR);
@@ -387,7 +388,7 @@ test_read_protect(void **state)
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
 	set_address(&d, 0x08000000);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16), 16);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16, 5000), 16);
 	dfl_model_free(d.m);
 	/* A plain DFU device has no read protection to model. */
 	d = open_model("dfu11");

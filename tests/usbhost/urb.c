@@ -315,7 +315,7 @@ control(struct usbdev *d, const uint8_t *setup, const uint8_t *out,
 		if (index != 0)
 			return -EPIPE;
 		clock_before(d);
-		rc = d->t.in(d->t.ctx, req, value, in, wlength);
+		rc = d->t.in(d->t.ctx, req, value, in, wlength, UINT32_MAX);
 		clock_after(d);
 		check_gone(d);
 		return rc < 0 ? xfer_errno(rc) : rc;
