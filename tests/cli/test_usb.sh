@@ -445,6 +445,38 @@ expect_stat 0 requests 0
 cmp -s flash.img old.img || fail "flash changed"
 case_end
 
+# ---- device timing (issue 13) ---------------------------------------------
+# model.h, "Busy": the f405 holds the GETSTATUS after an erase until the
+# erase is done (8 s for a mass erase: more than a 5 s USB timeout), the
+# l476 stalls the GETSTATUS that comes before its page erase ends.
+# test_usb_dfuutil.sh runs dfu-util 0.11 on the same.
+
+begin "--mass-erase on the f405: the GETSTATUS held for the 8 s erase is waited for"
+mkbin img.bin 3000 51
+mkbin old.img $MIB 52
+cp old.img flash.img
+host --device f405,state=flash.img -- "$DFUFLASH" --mass-erase -D img.bin -s 0x08000000
+expect_status 0
+expect_stdout_line "img.bin: mass erase, erased 0 pages, skipped 0 unchanged, wrote 3000 bytes"
+python3 -c 'import sys
+s, i = open("flash.img", "rb").read(), open("img.bin", "rb").read()
+sys.exit(s[:3000] != i or s[3000:] != b"\xff" * (len(s) - 3000))' ||
+    fail "flash is not the image on erased flash"
+expect_stat 0 mass_erases 1
+expect_stat 0 held 1
+expect_stat 0 discarded 0
+[ "$(stat_of 0 time_us)" -ge 8000000 ] || fail "time_us $(stat_of 0 time_us)"
+case_end
+
+begin "the l476 stalls GETSTATUS during each page erase and stays busy: still busy, retried"
+mkbin img.bin 8192 53
+host --device l476 -- "$DFUFLASH" --verify -D img.bin -s 0x08000000
+expect_status 0
+expect_stdout_contains "img.bin: erased 4 pages (8192 bytes), "
+expect_stat 0 pages_erased 4
+[ "$(stat_of 0 stalls)" -ge 4 ] || fail "stalls $(stat_of 0 stalls)"
+case_end
+
 # ---- faults ---------------------------------------------------------------
 
 begin "-w waits for a device that is plugged in later, then programs it"
