@@ -46,7 +46,8 @@
  * (dfu-util waits 35 s for one: "Datasheet says up to 32 seconds",
  * src/dfuse.c).  ERASE_MS_PER_KIB is the slowest of those rates (16 KiB
  * in 800 ms), applied to pages of any size: a page erase may take
- * max(BUSY_LIMIT_MS, its size x ERASE_MS_PER_KIB).
+ * max(BUSY_LIMIT_MS, its size x ERASE_MS_PER_KIB), and never more than
+ * MASS_ERASE_LIMIT_MS.
  */
 #define BUSY_LIMIT_MS 10000u
 #define ERASE_MS_PER_KIB 50u

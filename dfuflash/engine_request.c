@@ -165,7 +165,7 @@ poll_status(struct dfl_session *s, const char *at, uint32_t limit_ms,
 			timeout = DFL_XFER_TIMEOUT_MS;
 		rc = eng_getstatus_wait(s, st, timeout);
 		if (busy && rc == DFL_XFER_TIMEOUT) {
-			/* Held while busy: the time counts against the limit. */
+			/* Held while busy: the time counts in the limit. */
 			waited += timeout;
 			if (waited >= limit_ms)
 				return fail(s, DFL_ERR_DEVICE, "%s: device "
@@ -349,10 +349,13 @@ eng_erase_page(struct dfl_session *s, uint32_t start, uint32_t size,
 		(uint8_t)(start >> 8), (uint8_t)(start >> 16),
 		(uint8_t)(start >> 24) };
 	uint64_t worst = (uint64_t)(size / 1024) * ERASE_MS_PER_KIB;
-	uint32_t limit = worst > BUSY_LIMIT_MS ? (uint32_t)worst :
-	    BUSY_LIMIT_MS, waited = 0;
+	uint32_t limit = BUSY_LIMIT_MS, waited = 0;
 	int rc;
 
+	/* No page takes longer than the whole flash (a layout may lie). */
+	if (worst > limit)
+		limit = worst < MASS_ERASE_LIMIT_MS ? (uint32_t)worst :
+		    MASS_ERASE_LIMIT_MS;
 	rc = dnload_poll(s, 0, b, sizeof(b), at, limit, 1, &waited);
 	if (rc == POLL_STUCK)
 		return recover_stuck(s, start, size, at, waited);

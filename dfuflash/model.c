@@ -318,9 +318,9 @@ struct dfl_model {
 	/* Plain profiles describe their errors in string descriptor 4. */
 	char error_text[96];
 	int op_busy_forever;
-	int op_stuck;		/* dfuDNBUSY until CLRSTATUS (stuck_from) */
-	uint32_t stuck_from;	/* the profile's, or the stuck-from fault's */
-	uint64_t held_us;	/* the last GETSTATUS answer was held this long */
+	int op_stuck;		/* in dfuDNBUSY until CLRSTATUS */
+	uint32_t stuck_from;	/* the profile's, or stuck-from:ADDRESS */
+	uint64_t held_us;	/* the last answer was held this long */
 	int op_skip;		/* erase:N=skip: this erase does nothing */
 	int write_unchecked;	/* since a skipped erase: no errVERIFY */
 	int op_corrupt;

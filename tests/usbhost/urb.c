@@ -10,8 +10,9 @@
  * f405 while it erases: dfl_model_held_us()) is handed back only when
  * that much real time has passed, unless the client gives up on it
  * first with DISCARDURB (libusb does when its timeout passes): it is
- * then reaped with -ENOENT, as the kernel gives back a killed URB.  The URB and its buffer are changed only when
- * they are reaped: umockdev copies them back into the client then.
+ * then reaped with -ENOENT, as the kernel gives back a killed URB.  The
+ * URB and its buffer are changed only when they are reaped: umockdev
+ * copies them back into the client then.
  * Pointers inside the client's URB are in the client's address space,
  * so every access goes through umockdev_ioctl_data_resolve().
  */
