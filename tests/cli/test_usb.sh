@@ -481,6 +481,18 @@ expect_stat 0 pages_erased 4
 [ "$(stat_of 0 stalls)" -ge 4 ] || fail "stalls $(stat_of 0 stalls)"
 case_end
 
+begin "a page erase stuck in dfuDNBUSY (erase:1=stuck, STM32H743 rev V): two CLRSTATUS, the page read back, written"
+mkbin img.bin 3000 54
+rm -f flash.img
+host --device f405,state=flash.img,fault=erase:1=stuck -- "$DFUFLASH" --verify -D img.bin -s 0x08000000
+expect_status 0
+expect_stderr_line "dfuflash: warning: erase at 0x08000000: device stayed in dfuDNBUSY for 10000 ms; cleared it with CLRSTATUS, reading the page back to check the erase"
+expect_stdout_contains ", wrote 3000 bytes, verified"
+expect_stat 0 pages_erased 1
+# The page (16 KiB) read back, then the image.
+expect_stat 0 bytes_read $((16384 + 3000))
+case_end
+
 # ---- faults ---------------------------------------------------------------
 
 begin "-w waits for a device that is plugged in later, then programs it"
