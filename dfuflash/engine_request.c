@@ -140,9 +140,10 @@ wait_too_long(struct dfl_session *s, const char *at, const struct status *st,
  * short bwPollTimeout and then hold the next answer until the erase is
  * done (the F405 asks for 100 ms before a mass erase of up to 32 s;
  * dfu-util src/dfuse.c, fwupd/fwupd#6249, #1944).  Once the device has
- * said it is busy, a GETSTATUS that times out or is stalled means "still
- * busy": the STM32L4 ROM stalls a GETSTATUS sent before its page erase
- * ends and stays in dfuDNBUSY (dfu-util's workaround, src/dfuse.c;
+ * said it is busy, a GETSTATUS that times out means it is still busy
+ * when the time is up, and one that is stalled means "still busy": the
+ * STM32L4 ROM stalls a GETSTATUS sent before its page erase ends and
+ * stays in dfuDNBUSY (dfu-util's workaround, src/dfuse.c;
  * redbear/Duo#50).  A device that enters dfuERROR on that stall, as
  * DFU 1.1 A.2.5 says, answers the next GETSTATUS with errSTALLEDPKT,
  * which fails as any error status does.
@@ -164,16 +165,12 @@ poll_status(struct dfl_session *s, const char *at, uint32_t limit_ms,
 		if (timeout < DFL_XFER_TIMEOUT_MS)
 			timeout = DFL_XFER_TIMEOUT_MS;
 		rc = eng_getstatus_wait(s, st, timeout);
-		if (busy && rc == DFL_XFER_TIMEOUT) {
-			/* Held while busy: the time counts in the limit. */
-			waited += timeout;
-			if (waited >= limit_ms)
-				return fail(s, DFL_ERR_DEVICE, "%s: device "
-				    "still busy (%s): no answer to GETSTATUS "
-				    "within %u ms", at,
-				    dfu_state_name(st->state), timeout);
-			continue;
-		}
+		if (busy && rc == DFL_XFER_TIMEOUT)
+			/* It held the answer for all the time that was left. */
+			return fail(s, DFL_ERR_DEVICE, "%s: device still busy "
+			    "(%s) after %u ms: no answer to GETSTATUS within "
+			    "%u ms", at, dfu_state_name(st->state),
+			    waited + timeout, timeout);
 		if (busy && rc == DFL_XFER_STALL && stalls < BUSY_STALL_MAX &&
 		    waited < limit_ms) {
 			stalls++;

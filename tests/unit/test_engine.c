@@ -1826,6 +1826,133 @@ test_stuck_erase(void **state)
 	rig_free(r);
 }
 
+/*
+ * A transport around the model for what no profile does: a device that
+ * never answers a GETSTATUS once it said dfuDNBUSY (QUIRK_HOLD), and one
+ * that ignores the second CLRSTATUS (QUIRK_CLR2).
+ */
+enum { QUIRK_HOLD = 1, QUIRK_CLR2 = 2 };
+
+struct quirk {
+	struct dfl_transport inner, t;
+	int mode;
+	int busy;	      /* a GETSTATUS said dfuDNBUSY */
+	unsigned clrstatus;   /* CLRSTATUS seen */
+	uint32_t timeout_ms;  /* of the last GETSTATUS held */
+};
+
+static int
+quirk_out(void *ctx, uint8_t req, uint16_t value, const uint8_t *data,
+    uint16_t len)
+{
+	struct quirk *q = ctx;
+
+	if (req == DFU_CLRSTATUS && ++q->clrstatus == 2 &&
+	    q->mode == QUIRK_CLR2)
+		return 0;
+	return q->inner.out(q->inner.ctx, req, value, data, len);
+}
+
+static int
+quirk_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data,
+    uint16_t len, uint32_t timeout_ms)
+{
+	struct quirk *q = ctx;
+	int rc;
+
+	if (req == DFU_GETSTATUS && q->busy && q->mode == QUIRK_HOLD) {
+		q->timeout_ms = timeout_ms;
+		q->inner.sleep_ms(q->inner.ctx, timeout_ms);
+		return DFL_XFER_TIMEOUT;
+	}
+	rc = q->inner.in(q->inner.ctx, req, value, data, len, timeout_ms);
+	if (req == DFU_GETSTATUS && rc == DFU_STATUS_SIZE &&
+	    data[4] == DFU_STATE_DNBUSY)
+		q->busy = 1;
+	return rc;
+}
+
+static void
+quirk_sleep(void *ctx, uint32_t ms)
+{
+	struct quirk *q = ctx;
+
+	q->inner.sleep_ms(q->inner.ctx, ms);
+}
+
+static int
+quirk_set_alt(void *ctx, uint8_t alt)
+{
+	struct quirk *q = ctx;
+
+	return q->inner.set_alt(q->inner.ctx, alt);
+}
+
+static int
+quirk_get_string(void *ctx, uint8_t index, char *buf, size_t len)
+{
+	struct quirk *q = ctx;
+
+	return q->inner.get_string(q->inner.ctx, index, buf, len);
+}
+
+/* r's session, through q. */
+static void
+quirk_rig(struct rig *r, struct quirk *q, int mode)
+{
+	memset(q, 0, sizeof(*q));
+	q->inner = r->t;
+	q->t = r->t;
+	q->t.ctx = q;
+	q->t.out = quirk_out;
+	q->t.in = quirk_in;
+	q->t.sleep_ms = quirk_sleep;
+	q->t.set_alt = quirk_set_alt;
+	q->t.get_string = quirk_get_string;
+	q->t.reset = NULL;
+	q->t.reenumerate = NULL; /* the model starts in DFU mode */
+	q->mode = mode;
+	dfl_session_free(r->s);
+	r->s = dfl_session_new(&q->t, dfl_model_device(r->m));
+	assert_non_null(r->s);
+}
+
+/* Messages of the timing code that no model profile reaches. */
+static void
+test_busy_limits(void **state)
+{
+	const uint32_t spec[] = { FLASH, 3000, 15 };
+	struct dfl_image img;
+	struct quirk q;
+	struct rig *r;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	/*
+	 * A mass erase whose GETSTATUS is never answered: the one after the
+	 * 100 ms bwPollTimeout waits the rest of the 40 s, and that is all.
+	 */
+	r = rig_new("f405");
+	quirk_rig(r, &q, QUIRK_HOLD);
+	assert_error(r, flash_img(r, &img, DFL_MASS_ERASE), DFL_ERR_DEVICE,
+	    "mass erase: device still busy (dfuDNBUSY) after 40000 ms: no "
+	    "answer to GETSTATUS within 39900 ms");
+	assert_int_equal(q.timeout_ms, 39900);
+	rig_free(r);
+	/* A stuck erase that stays in dfuERROR after the CLRSTATUS pair. */
+	r = rig_new("f405");
+	quirk_rig(r, &q, QUIRK_CLR2);
+	fault(r, "erase:1=stuck");
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_DEVICE, "erase at "
+	    "0x08000000: device stayed in dfuDNBUSY for 10000 ms, and is in "
+	    "dfuERROR after two CLRSTATUS");
+	/* ... and is cleared on the way out (a third CLRSTATUS). */
+	assert_int_equal(q.clrstatus, 3);
+	assert_int_equal(dfl_model_stats(r->m)->state, DFU_STATE_IDLE);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
 static void
 test_upload_plain(void **state)
 {
@@ -1967,6 +2094,7 @@ main(void)
 		cmocka_unit_test(test_l476_stalled_getstatus),
 		cmocka_unit_test(test_stall_into_error_while_busy),
 		cmocka_unit_test(test_stuck_erase),
+		cmocka_unit_test(test_busy_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
