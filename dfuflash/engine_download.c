@@ -33,8 +33,8 @@ erase_pages(struct dfl_session *s, struct target *tg, uint64_t *done,
 		if (!(p->flags & DFL_PAGE_ERASE))
 			continue;
 		progress(s, DFL_PHASE_ERASE, p->start, *done, total);
-		rc = eng_dfuse_command(s, DFUSE_CMD_ERASE, 1, p->start,
-		    where(s, at, DFL_PHASE_ERASE, p->start), BUSY_LIMIT_MS);
+		rc = eng_erase_page(s, p->start, p->size,
+		    where(s, at, DFL_PHASE_ERASE, p->start));
 		if (rc != 0)
 			return rc;
 		s->res.pages_erased++;

@@ -35,15 +35,32 @@
 
 /*
  * How long a device may stay busy on one request before the engine gives
- * up.  The slowest page operation of the modelled parts is a 128 KiB
- * sector erase of the STM32F405, 2 s at most (DS8626, flash memory
- * programming table, x32 parallelism); a mass erase of it takes 16 s at
- * most, and dfu-util waits up to 35 s for one.
+ * up (the step's budget).  Every GETSTATUS of a step may take what is
+ * left of it (never less than DFL_XFER_TIMEOUT_MS), since the STM32
+ * F4/F7/H7 ROMs do not answer the GETSTATUS after an erase until the
+ * erase is done.
+ *
+ * The worst cases come from the STM32F405 (DS8626 rev 9, table "Flash
+ * memory programming", maximum values at x8 parallelism, the slowest):
+ * sector erase 16 KiB 800 ms, 64 KiB 2.4 s, 128 KiB 4 s; mass erase 32 s
+ * (dfu-util waits 35 s for one: "Datasheet says up to 32 seconds",
+ * src/dfuse.c).  ERASE_MS_PER_KIB is the slowest of those rates (16 KiB
+ * in 800 ms), applied to pages of any size: a page erase may take
+ * max(BUSY_LIMIT_MS, its size x ERASE_MS_PER_KIB), and never more than
+ * MASS_ERASE_LIMIT_MS.
  */
 #define BUSY_LIMIT_MS 10000u
+#define ERASE_MS_PER_KIB 50u
+#define MASS_ERASE_LIMIT_MS 40000u
+/*
+ * Consecutive stalled GETSTATUS answers taken as "still busy" while the
+ * device is busy (the STM32L4 ROM stalls the GETSTATUS that comes before
+ * its page erase ends; dfu-util takes at most 3, src/dfuse.c).  Each is
+ * followed by a wait of the last bwPollTimeout, within the budget.
+ */
+#define BUSY_STALL_MAX 8u
 /* How long a detached device may take to come back, past wDetachTimeOut. */
 #define REENUMERATE_MS 5000u
-#define MASS_ERASE_LIMIT_MS 40000u
 /* A device that answers bwPollTimeout 0 but stays busy: back off to this. */
 #define ZERO_POLL_MAX_MS 64u
 /* Widen writes in erasable regions to this unit (see engine.h). */
@@ -180,6 +197,9 @@ where(const struct dfl_session *s, char buf[64], enum dfl_phase phase,
 
 /* GETSTATUS: 0, or a negative DFL_XFER_* code. */
 int eng_getstatus(struct dfl_session *s, struct status *st);
+/* The same, waiting up to timeout_ms for the answer. */
+int eng_getstatus_wait(struct dfl_session *s, struct status *st,
+    uint32_t timeout_ms);
 /* The device reported an error status or state: say so, clear dfuERROR. */
 int eng_status_fail(struct dfl_session *s, const char *at,
     const struct status *st);
@@ -195,6 +215,9 @@ int eng_dnload(struct dfl_session *s, uint16_t block, const uint8_t *data,
 /* A DfuSe command (DNLOAD block 0), with an address or without. */
 int eng_dfuse_command(struct dfl_session *s, uint8_t cmd, int with_address,
     uint32_t address, const char *at, uint32_t limit_ms);
+/* DfuSe page erase of [start, start + size), recovering a stuck device. */
+int eng_erase_page(struct dfl_session *s, uint32_t start, uint32_t size,
+    const char *at);
 /* DfuSe SET_ADDRESS. */
 int eng_set_address(struct dfl_session *s, uint32_t address,
     enum dfl_phase phase);

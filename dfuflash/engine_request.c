@@ -5,15 +5,18 @@
  */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "dfuproto.h"
 #include "engine_private.h"
 
 int
-eng_getstatus(struct dfl_session *s, struct status *st)
+eng_getstatus_wait(struct dfl_session *s, struct status *st,
+    uint32_t timeout_ms)
 {
 	uint8_t b[DFU_STATUS_SIZE];
-	int rc = s->t->in(s->t->ctx, DFU_GETSTATUS, 0, b, sizeof(b));
+	int rc = s->t->in(s->t->ctx, DFU_GETSTATUS, 0, b, sizeof(b),
+	    timeout_ms);
 
 	if (rc < 0)
 		return rc;
@@ -25,6 +28,12 @@ eng_getstatus(struct dfl_session *s, struct status *st)
 	st->state = b[4];
 	st->istring = b[5];
 	return 0;
+}
+
+int
+eng_getstatus(struct dfl_session *s, struct status *st)
+{
+	return eng_getstatus_wait(s, st, DFL_XFER_TIMEOUT_MS);
 }
 
 /* Leave dfuERROR so that a retry starts clean; never leave DFU mode. */
@@ -117,26 +126,69 @@ wait_too_long(struct dfl_session *s, const char *at, const struct status *st,
 	    at, st->poll_ms, dfu_state_name(st->state), waited, limit_ms);
 }
 
+/* poll_status() found the device still in dfuDNBUSY at the end. */
+#define POLL_STUCK 1
+
 /*
  * GETSTATUS until the device is no longer busy, waiting bwPollTimeout
  * between polls (DFU 1.1 6.1.2), at most limit_ms in all.  A zero
  * bwPollTimeout is honoured once; if the device is still busy the waits
  * grow to ZERO_POLL_MAX_MS.
+ *
+ * Each GETSTATUS may take what is left of limit_ms (at least
+ * DFL_XFER_TIMEOUT_MS): the STM32 F4/F7/H7 ROMs answer dfuDNBUSY with a
+ * short bwPollTimeout and then hold the next answer until the erase is
+ * done (the F405 asks for 100 ms before a mass erase of up to 32 s;
+ * dfu-util src/dfuse.c, fwupd/fwupd#6249, #1944).  Once the device has
+ * said it is busy, a GETSTATUS that times out means it is still busy
+ * when the time is up, and one that is stalled means "still busy": the
+ * STM32L4 ROM stalls a GETSTATUS sent before its page erase ends and
+ * stays in dfuDNBUSY (dfu-util's workaround, src/dfuse.c;
+ * redbear/Duo#50).  A device that enters dfuERROR on that stall, as
+ * DFU 1.1 A.2.5 says, answers the next GETSTATUS with errSTALLEDPKT,
+ * which fails as any error status does.
+ *
+ * With stuck set, a device still in dfuDNBUSY when limit_ms has passed
+ * is not an error here: POLL_STUCK is returned, with the time waited in
+ * *waited_out, for eng_erase_page() to recover.
  */
-int
-eng_poll_done(struct dfl_session *s, const char *at, uint32_t limit_ms,
-    struct status *st)
+static int
+poll_status(struct dfl_session *s, const char *at, uint32_t limit_ms,
+    int stuck, struct status *st, uint32_t *waited_out)
 {
-	uint32_t waited = 0, ms, backoff = 0;
-	int rc;
+	uint32_t waited = 0, ms, backoff = 0, timeout;
+	unsigned stalls = 0;
+	int busy = 0, rc;
 
 	for (;;) {
-		if ((rc = eng_getstatus(s, st)) < 0)
+		timeout = waited < limit_ms ? limit_ms - waited : 0;
+		if (timeout < DFL_XFER_TIMEOUT_MS)
+			timeout = DFL_XFER_TIMEOUT_MS;
+		rc = eng_getstatus_wait(s, st, timeout);
+		if (busy && rc == DFL_XFER_TIMEOUT)
+			/* It held the answer for all the time that was left. */
+			return fail(s, DFL_ERR_DEVICE, "%s: device still busy "
+			    "(%s) after %u ms: no answer to GETSTATUS within "
+			    "%u ms", at, dfu_state_name(st->state),
+			    waited + timeout, timeout);
+		if (busy && rc == DFL_XFER_STALL && stalls < BUSY_STALL_MAX &&
+		    waited < limit_ms) {
+			stalls++;
+			ms = st->poll_ms > 0 ? st->poll_ms : ZERO_POLL_MAX_MS;
+			if (ms > limit_ms - waited)
+				ms = limit_ms - waited;
+			s->t->sleep_ms(s->t->ctx, ms);
+			waited += ms;
+			continue;
+		}
+		if (rc < 0)
 			return eng_xfer_fail(s, rc, at, DFU_GETSTATUS);
+		stalls = 0;
 		if (st->state == DFU_STATE_ERROR || st->status != DFU_STATUS_OK)
 			return eng_status_fail(s, at, st);
 		if (!busy_state(st->state))
 			return 0;
+		busy = 1;
 		if (waited < limit_ms && st->poll_ms > limit_ms - waited)
 			return wait_too_long(s, at, st, waited, limit_ms);
 		if (st->state == DFU_STATE_MANIFEST && !is_dfuse(s) &&
@@ -150,10 +202,15 @@ eng_poll_done(struct dfl_session *s, const char *at, uint32_t limit_ms,
 			st->state = DFU_STATE_MANIFEST_WAIT_RESET;
 			return 0;
 		}
-		if (waited >= limit_ms)
+		if (waited >= limit_ms) {
+			if (stuck && st->state == DFU_STATE_DNBUSY) {
+				*waited_out = waited;
+				return POLL_STUCK;
+			}
 			return fail(s, DFL_ERR_DEVICE, "%s: device still busy "
 			    "(%s) after %u ms", at, dfu_state_name(st->state),
 			    waited);
+		}
 		ms = st->poll_ms;
 		if (ms == 0) {
 			ms = backoff < limit_ms - waited ? backoff :
@@ -168,12 +225,20 @@ eng_poll_done(struct dfl_session *s, const char *at, uint32_t limit_ms,
 	}
 }
 
-/* DNLOAD, then poll until dfuDNLOAD-IDLE. */
 int
-eng_dnload(struct dfl_session *s, uint16_t block, const uint8_t *data,
-    uint16_t len, const char *at, uint32_t limit_ms)
+eng_poll_done(struct dfl_session *s, const char *at, uint32_t limit_ms,
+    struct status *st)
 {
-	/* Filled by eng_poll_done() when it returns 0; set here because
+	return poll_status(s, at, limit_ms, 0, st, NULL);
+}
+
+/* DNLOAD, then poll until dfuDNLOAD-IDLE (or POLL_STUCK, with stuck). */
+static int
+dnload_poll(struct dfl_session *s, uint16_t block, const uint8_t *data,
+    uint16_t len, const char *at, uint32_t limit_ms, int stuck,
+    uint32_t *waited)
+{
+	/* Filled by poll_status() when it returns 0; set here because
 	 * clang's analyzer cannot tell that eng_xfer_fail() never does. */
 	struct status st = { 0 };
 	int rc;
@@ -184,13 +249,20 @@ eng_dnload(struct dfl_session *s, uint16_t block, const uint8_t *data,
 	if (rc != len)
 		return fail(s, DFL_ERR_DEVICE, "%s: device took %d of %u "
 		    "bytes", at, rc, len);
-	if ((rc = eng_poll_done(s, at, limit_ms, &st)) != 0)
+	if ((rc = poll_status(s, at, limit_ms, stuck, &st, waited)) != 0)
 		return rc;
 	if (st.state != DFU_STATE_DNLOAD_IDLE)
 		return fail(s, DFL_ERR_DEVICE, "%s: device in state %s after "
 		    "DNLOAD, expected dfuDNLOAD-IDLE", at,
 		    dfu_state_name(st.state));
 	return 0;
+}
+
+int
+eng_dnload(struct dfl_session *s, uint16_t block, const uint8_t *data,
+    uint16_t len, const char *at, uint32_t limit_ms)
+{
+	return dnload_poll(s, block, data, len, at, limit_ms, 0, NULL);
 }
 
 int
@@ -210,6 +282,81 @@ eng_set_address(struct dfl_session *s, uint32_t address, enum dfl_phase phase)
 
 	return eng_dfuse_command(s, DFUSE_CMD_SET_ADDRESS, 1, address,
 	    where(s, at, phase, address), BUSY_LIMIT_MS);
+}
+
+/*
+ * A page erase left the device in dfuDNBUSY past its limit.  The STM32H743
+ * rev V ROM does so after erasing a sector of its second bank, and only
+ * a CLRSTATUS gets it out: the first takes it to dfuERROR with
+ * errUNKNOWN, the second to dfuIDLE; STM32CubeProgrammer then takes the
+ * erase as done (betaflight/betaflight-configurator#1861, #1972, #5348;
+ * sourcebox/dfu-buddy#3).  Since nothing says the erase happened, the
+ * page is read back: it must hold 0xff throughout.  A device that stalls
+ * the CLRSTATUS (DFU 1.1 A.2.5: CLRSTATUS is for dfuERROR only) is
+ * really still busy, and that is the error.
+ */
+static int
+recover_stuck(struct dfl_session *s, uint32_t start, uint32_t size,
+    const char *at, uint32_t waited)
+{
+	struct status st = { .state = DFU_STATE_DNBUSY };
+	uint64_t done = 0;
+	uint8_t *buf;
+	int rc;
+
+	for (int i = 0; i < 2 && st.state != DFU_STATE_IDLE; i++) {
+		rc = s->t->out(s->t->ctx, DFU_CLRSTATUS, 0, NULL, 0);
+		if (rc == DFL_XFER_STALL) {
+			if (eng_getstatus(s, &st) == 0)
+				recover(s, &st);
+			return fail(s, DFL_ERR_DEVICE, "%s: device still busy "
+			    "(dfuDNBUSY) after %u ms", at, waited);
+		}
+		if (rc < 0)
+			return eng_xfer_fail(s, rc, at, DFU_CLRSTATUS);
+		if ((rc = eng_getstatus(s, &st)) < 0)
+			return eng_xfer_fail(s, rc, at, DFU_GETSTATUS);
+	}
+	if (st.state != DFU_STATE_IDLE) {
+		recover(s, &st);
+		return fail(s, DFL_ERR_DEVICE, "%s: device stayed in dfuDNBUSY "
+		    "for %u ms, and is in %s after two CLRSTATUS", at, waited,
+		    dfu_state_name(st.state));
+	}
+	warn(s, "%s: device stayed in dfuDNBUSY for %u ms; cleared it with "
+	    "CLRSTATUS, reading the page back to check the erase", at,
+	    waited);
+	if ((buf = malloc(size)) == NULL)
+		return fail(s, DFL_ERR_NOMEM, "out of memory");
+	rc = eng_dfuse_read(s, start, buf, size, DFL_PHASE_CHECK, &done, size);
+	for (uint32_t i = 0; rc == 0 && i < size; i++)
+		if (buf[i] != ERASED)
+			rc = fail(s, DFL_ERR_DEVICE, "%s: device stayed in "
+			    "dfuDNBUSY and did not erase the page: 0x%08x "
+			    "holds 0x%02x", at, start + i, buf[i]);
+	free(buf);
+	return rc;
+}
+
+int
+eng_erase_page(struct dfl_session *s, uint32_t start, uint32_t size,
+    const char *at)
+{
+	uint8_t b[5] = { DFUSE_CMD_ERASE, (uint8_t)start,
+		(uint8_t)(start >> 8), (uint8_t)(start >> 16),
+		(uint8_t)(start >> 24) };
+	uint64_t worst = (uint64_t)(size / 1024) * ERASE_MS_PER_KIB;
+	uint32_t limit = BUSY_LIMIT_MS, waited = 0;
+	int rc;
+
+	/* No page takes longer than the whole flash (a layout may lie). */
+	if (worst > limit)
+		limit = worst < MASS_ERASE_LIMIT_MS ? (uint32_t)worst :
+		    MASS_ERASE_LIMIT_MS;
+	rc = dnload_poll(s, 0, b, sizeof(b), at, limit, 1, &waited);
+	if (rc == POLL_STUCK)
+		return recover_stuck(s, start, size, at, waited);
+	return rc;
 }
 
 /* From dfuDNLOAD-IDLE or dfuUPLOAD-IDLE back to dfuIDLE. */
@@ -328,7 +475,7 @@ eng_dfuse_read(struct dfl_session *s, uint32_t address, uint8_t *buf,
 			block = DFUSE_FIRST_BLOCK;
 		}
 		rc = s->t->in(s->t->ctx, DFU_UPLOAD, (uint16_t)block,
-		    buf + off, (uint16_t)n);
+		    buf + off, (uint16_t)n, DFL_XFER_TIMEOUT_MS);
 		if (rc < 0)
 			return eng_xfer_fail(s, rc, at, DFU_UPLOAD);
 		if ((uint32_t)rc != n)
@@ -362,7 +509,7 @@ eng_plain_read(struct dfl_session *s, uint8_t *buf, uint32_t len, uint32_t *got,
 			break;
 		}
 		rc = s->t->in(s->t->ctx, DFU_UPLOAD, block++, buf + off,
-		    (uint16_t)n);
+		    (uint16_t)n, DFL_XFER_TIMEOUT_MS);
 		if (rc < 0)
 			return eng_xfer_fail(s, rc, where(s, at, phase, off),
 			    DFU_UPLOAD);

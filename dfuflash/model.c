@@ -51,6 +51,29 @@ struct mem_def {
 	unsigned access; /* 1 readable, 2 erasable, 4 writable */
 };
 
+/*
+ * What the device does with a GETSTATUS that comes while it is still in
+ * dfuDNBUSY, before the time its bwPollTimeout promised has passed.
+ */
+enum busy_reply {
+	/* DFU 1.1 A.2.5: the request is stalled, dfuERROR, errSTALLEDPKT. */
+	BUSY_STALL_ERROR,
+	/*
+	 * The STM32 F4/F7/H7 ROMs: the answer is held until the command is
+	 * done, then given (dfuDNLOAD-IDLE, or dfuERROR); a host whose
+	 * timeout passes first sees a timeout, and the device goes on.
+	 * dfu-util src/dfuse.c, fwupd/fwupd#6249 and #1944,
+	 * micropython/micropython#5730.
+	 */
+	BUSY_HOLD,
+	/*
+	 * The STM32L4 ROM: the request is stalled and the device stays in
+	 * dfuDNBUSY, no error (dfu-util's workaround in src/dfuse.c;
+	 * redbear/Duo#50 on an STM32L412).
+	 */
+	BUSY_STALL_STAY,
+};
+
 struct profile {
 	const char *id;
 	const char *description;
@@ -65,6 +88,22 @@ struct profile {
 	int strict_unit;	 /* writes must be whole aligned units */
 	uint32_t (*erase_us)(uint32_t page_size);
 	uint32_t mass_erase_us;
+	/* GETSTATUS timing (model.h: "Busy"). */
+	enum busy_reply busy_reply;
+	/*
+	 * bwPollTimeout answered when an erase (page, mass, read unprotect)
+	 * starts; 0: the time the erase takes, rounded up to 1 ms.
+	 */
+	uint32_t erase_poll_ms;
+	/*
+	 * Page erases at this address or above leave the device in
+	 * dfuDNBUSY until the host sends CLRSTATUS (the erase itself is
+	 * done): the first answers dfuERROR, errUNKNOWN, the second dfuIDLE.
+	 * The STM32H743 rev V ROM on its second bank, 0x08100000
+	 * (betaflight/betaflight-configurator#1861, #1972, #5348;
+	 * sourcebox/dfu-buddy#3).  0: never.
+	 */
+	uint32_t stuck_from;
 };
 
 /*
@@ -144,6 +183,13 @@ static const struct profile profiles[] = {
 		.nmems = 4,
 		.prog_unit = 4, .prog_us = 16, .strict_unit = 0,
 		.erase_us = f405_erase_us, .mass_erase_us = 8000000,
+		/*
+		 * 100 ms is what the F405 answers before a mass erase
+		 * (dfu-util src/dfuse.c: "STM32F405 lies about mass erase
+		 * timeout"); the model answers it before sector erases too,
+		 * for want of a trace of those.
+		 */
+		.busy_reply = BUSY_HOLD, .erase_poll_ms = 100,
 	},
 	{
 		.id = "f107",
@@ -176,6 +222,13 @@ static const struct profile profiles[] = {
 		.nmems = 1,
 		.prog_unit = 8, .prog_us = 82, .strict_unit = 1,
 		.erase_us = l476_erase_us, .mass_erase_us = 22130,
+		/*
+		 * Too short a bwPollTimeout, so that the next GETSTATUS
+		 * comes before the 22 ms page erase ends and is stalled.
+		 * The value is the model's choice: no trace of the ROM's
+		 * own was found.
+		 */
+		.busy_reply = BUSY_STALL_STAY, .erase_poll_ms = 10,
 	},
 	{
 		.id = "dfu11",
@@ -234,7 +287,8 @@ static const char *const op_names[OP_NKINDS] = {
 };
 
 struct fault {
-	enum { F_STALL, F_DISCONNECT, F_STATUS, F_BUSY, F_CORRUPT, F_SKIP } type;
+	enum { F_STALL, F_DISCONNECT, F_STATUS, F_BUSY, F_CORRUPT, F_SKIP,
+		F_STUCK } type;
 	enum op_kind op;
 	unsigned n;
 	uint8_t status;
@@ -264,6 +318,9 @@ struct dfl_model {
 	/* Plain profiles describe their errors in string descriptor 4. */
 	char error_text[96];
 	int op_busy_forever;
+	int op_stuck;		/* in dfuDNBUSY until CLRSTATUS */
+	uint32_t stuck_from;	/* the profile's, or stuck-from:ADDRESS */
+	uint64_t held_us;	/* the last answer was held this long */
 	int op_skip;		/* erase:N=skip: this erase does nothing */
 	int write_unchecked;	/* since a skipped erase: no errVERIFY */
 	int op_corrupt;
@@ -406,6 +463,9 @@ dfl_model_replug(struct dfl_model *m)
 	m->pointer = m->mems[0].def->base;
 	m->op = OP_NONE;
 	m->op_busy_forever = 0;
+	m->op_stuck = 0;
+	m->stuck_from = m->p->stuck_from;
+	m->held_us = 0;
 	m->write_unchecked = 0;
 	m->nfaults = 0;
 	m->zero_poll = m->leave_gone = 0;
@@ -438,6 +498,14 @@ dfl_model_fault(struct dfl_model *m, const char *spec, char *err,
 	if (strcmp(spec, "read-protect") == 0 &&
 	    m->p->bcd_dfu == DFU_BCD_DFUSE) {
 		m->read_protected = 1;
+		return 0;
+	}
+	if (strncmp(spec, "stuck-from:", 11) == 0 &&
+	    m->p->bcd_dfu == DFU_BCD_DFUSE) {
+		n = strtoul(spec + 11, &end, 0);
+		if (end == spec + 11 || *end != '\0' || n > UINT32_MAX)
+			goto bad;
+		m->stuck_from = (uint32_t)n;
 		return 0;
 	}
 	if (strcmp(spec, "runtime") == 0) {
@@ -484,6 +552,8 @@ dfl_model_fault(struct dfl_model *m, const char *spec, char *err,
 			f.type = F_CORRUPT;
 		else if (strcmp(eq, "skip") == 0 && f.op == OP_ERASE)
 			f.type = F_SKIP;
+		else if (strcmp(eq, "stuck") == 0 && f.op == OP_ERASE)
+			f.type = F_STUCK;
 		else {
 			int s;
 
@@ -505,7 +575,7 @@ dfl_model_fault(struct dfl_model *m, const char *spec, char *err,
 bad:
 	snprintf(err, errlen, "%s: expected stall:N, disconnect:N, "
 	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, "
-	    "zero-poll, "
+	    "erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, "
 	    "leave-gone, runtime or read-protect (DfuSe)", spec);
 	return -1;
 }
@@ -579,7 +649,8 @@ static void
 settle(struct dfl_model *m)
 {
 	if ((m->state == DFU_STATE_DNBUSY || m->state == DFU_STATE_MANIFEST) &&
-	    m->st.time_us >= m->busy_until && !m->op_busy_forever)
+	    m->st.time_us >= m->busy_until && !m->op_busy_forever &&
+	    !m->op_stuck)
 		m->state = m->state == DFU_STATE_DNBUSY ?
 		    DFU_STATE_DNLOAD_SYNC : DFU_STATE_MANIFEST_SYNC;
 }
@@ -640,6 +711,7 @@ run_op(struct dfl_model *m, uint64_t *us)
 	m->op_count[m->op]++;
 	m->op_corrupt = 0;
 	m->op_skip = 0;
+	m->op_stuck = 0;
 	for (unsigned i = 0; i < m->nfaults; i++) {
 		const struct fault *f = &m->faults[i];
 
@@ -653,6 +725,8 @@ run_op(struct dfl_model *m, uint64_t *us)
 			m->op_corrupt = 1;
 		if (f->type == F_SKIP)
 			m->op_skip = 1;
+		if (f->type == F_STUCK)
+			m->op_stuck = 1;
 	}
 	switch (m->op) {
 	case OP_ADDRESS:
@@ -676,6 +750,8 @@ run_op(struct dfl_model *m, uint64_t *us)
 		else
 			memset(x->bytes + (ps - x->def->base), 0xff, psz);
 		*us = m->p->erase_us(psz);
+		if (m->stuck_from != 0 && m->op_addr >= m->stuck_from)
+			m->op_stuck = 1;
 		m->st.pages_erased++;
 		m->st.bytes_erased += psz;
 		return DFU_STATUS_OK;
@@ -744,13 +820,59 @@ is_dfuse(const struct dfl_model *m)
 }
 
 static int
-getstatus(struct dfl_model *m, uint8_t *data, uint16_t len)
+is_erase(enum op_kind op)
+{
+	return op == OP_ERASE || op == OP_MASS_ERASE || op == OP_UNPROTECT;
+}
+
+/*
+ * A GETSTATUS in dfuDNBUSY before the command is done: the profile's
+ * busy_reply.  Returns 0 when the answer is to be given now (the command
+ * has ended: the state is dfuDNLOAD-SYNC), or the transfer error.
+ */
+static int
+getstatus_busy(struct dfl_model *m, uint32_t timeout_ms)
+{
+	uint64_t left = m->busy_until - m->st.time_us;
+
+	switch (m->p->busy_reply) {
+	case BUSY_HOLD:
+		if (left > (uint64_t)timeout_ms * 1000) {
+			m->st.time_us += (uint64_t)timeout_ms * 1000;
+			m->held_us = (uint64_t)timeout_ms * 1000;
+			trace(m, "GETSTATUS -> no answer in %u ms (busy)",
+			    timeout_ms);
+			return DFL_XFER_TIMEOUT;
+		}
+		m->st.time_us += left;
+		m->held_us = left;
+		settle(m);
+		return 0;
+	case BUSY_STALL_STAY:
+		m->st.stalls++;
+		trace(m, "GETSTATUS -> STALL (busy, %llu us left)",
+		    (unsigned long long)left);
+		return DFL_XFER_STALL;
+	default:
+		/* Polled before bwPollTimeout elapsed (DFU 1.1 A.2.5). */
+		return stall(m);
+	}
+}
+
+static int
+getstatus(struct dfl_model *m, uint8_t *data, uint16_t len,
+    uint32_t timeout_ms)
 {
 	uint32_t poll = 0;
 	uint64_t us;
+	int rc;
 
+	m->held_us = 0;
 	if (len < DFU_STATUS_SIZE)
 		return stall(m);
+	if (m->state == DFU_STATE_DNBUSY && !m->op_busy_forever &&
+	    !m->op_stuck && (rc = getstatus_busy(m, timeout_ms)) != 0)
+		return rc;
 	switch (m->state) {
 	case DFU_STATE_DNLOAD_SYNC:
 		if (!m->op_started) {
@@ -764,8 +886,10 @@ getstatus(struct dfl_model *m, uint8_t *data, uint16_t len)
 			} else {
 				poll = (uint32_t)((us + 999) / 1000);
 				m->busy_until = m->st.time_us + us;
+				if (is_erase(m->op) && m->p->erase_poll_ms != 0)
+					poll = m->p->erase_poll_ms;
 			}
-			if (m->op_busy_forever)
+			if (m->op_busy_forever || m->op_stuck)
 				poll = 100;
 			break;
 		}
@@ -782,14 +906,10 @@ getstatus(struct dfl_model *m, uint8_t *data, uint16_t len)
 		m->op = OP_NONE;
 		break;
 	case DFU_STATE_DNBUSY:
-		if (m->op_busy_forever) {
-			/* The fault: busy again, forever. */
-			poll = 100;
-			m->busy_until = m->st.time_us + 100000;
-			break;
-		}
-		/* Polled before bwPollTimeout elapsed (DFU 1.1 A.2.5). */
-		return stall(m);
+		/* busy forever (the fault), or stuck until CLRSTATUS */
+		poll = 100;
+		m->busy_until = m->st.time_us + 100000;
+		break;
 	case DFU_STATE_MANIFEST_SYNC:
 		if (is_dfuse(m)) {
 			/*
@@ -843,8 +963,13 @@ getstatus(struct dfl_model *m, uint8_t *data, uint16_t len)
 		break;
 	}
 	answer_status(m, data, poll);
-	trace(m, "GETSTATUS -> %s %s %ums", dfu_status_name(m->status),
-	    dfu_state_name(m->state), poll);
+	if (m->held_us > 0)
+		trace(m, "GETSTATUS -> %s %s %ums (held %llu us)",
+		    dfu_status_name(m->status), dfu_state_name(m->state), poll,
+		    (unsigned long long)m->held_us);
+	else
+		trace(m, "GETSTATUS -> %s %s %ums", dfu_status_name(m->status),
+		    dfu_state_name(m->state), poll);
 	return DFU_STATUS_SIZE;
 }
 
@@ -998,6 +1123,15 @@ model_out(void *ctx, uint8_t request, uint16_t value, const uint8_t *data,
 		rc = dnload(m, value, data, len);
 		break;
 	case DFU_CLRSTATUS:
+		if (m->state == DFU_STATE_DNBUSY && m->op_stuck) {
+			/* The first CLRSTATUS of the stuck ROM (stuck_from). */
+			m->op_stuck = 0;
+			m->op = OP_NONE;
+			m->state = DFU_STATE_ERROR;
+			m->status = DFU_STATUS_UNKNOWN;
+			rc = 0;
+			break;
+		}
 		if (m->state != DFU_STATE_ERROR) {
 			rc = stall(m);
 			break;
@@ -1041,7 +1175,7 @@ model_out(void *ctx, uint8_t request, uint16_t value, const uint8_t *data,
 
 static int
 model_in(void *ctx, uint8_t request, uint16_t value, uint8_t *data,
-    uint16_t len)
+    uint16_t len, uint32_t timeout_ms)
 {
 	struct dfl_model *m = ctx;
 	char what[64];
@@ -1055,7 +1189,7 @@ model_in(void *ctx, uint8_t request, uint16_t value, uint8_t *data,
 		return rc;
 	switch (request) {
 	case DFU_GETSTATUS:
-		return getstatus(m, data, len); /* traces itself */
+		return getstatus(m, data, len, timeout_ms); /* traces itself */
 	case DFU_GETSTATE:
 		if (m->state == DFU_STATE_DNBUSY || len < 1) {
 			rc = stall(m);
@@ -1173,6 +1307,12 @@ dfl_model_transport(struct dfl_model *m, struct dfl_transport *t)
 	t->reset = model_reset;
 	t->get_string = model_get_string;
 	t->reenumerate = model_reenumerate;
+}
+
+uint64_t
+dfl_model_held_us(const struct dfl_model *m)
+{
+	return m->held_us;
 }
 
 void

@@ -8,8 +8,9 @@
  * What is modelled:
  *   - the DFU 1.1 state machine of appendix A.2: every request that is
  *     not legal in the current state is stalled and the device enters
- *     dfuERROR with errSTALLEDPKT; requests during dfuDNBUSY before its
- *     bwPollTimeout elapsed are stalled too;
+ *     dfuERROR with errSTALLEDPKT; a GETSTATUS during dfuDNBUSY before
+ *     the command is done is stalled too, except where the profile does
+ *     what the real ROM does ("Busy" below);
  *   - DfuSe commands (DNLOAD block 0): set address pointer, page erase,
  *     mass erase, read unprotect; data blocks from wBlockNum 2 at
  *     pointer + (wBlockNum - 2) x wTransferSize; UPLOAD block 0 lists
@@ -22,6 +23,22 @@
  *     unit costs modelled time (the figures and their sources are in
  *     model.c), so sessions can be compared without hardware;
  *   - faults, injected by dfl_model_fault().
+ *
+ * Busy: a GETSTATUS that comes while a command still runs (the host
+ * polled before the time the command takes, because the bwPollTimeout
+ * the device answered was shorter) gets, by profile:
+ *   f405         no answer until the command is done (the STM32 F4/F7/H7
+ *                ROMs), then the answer; the model answers bwPollTimeout
+ *                100 ms when an erase starts, as the F405 does before a
+ *                mass erase (8 s).  If the transfer's timeout_ms passes
+ *                first, the request costs timeout_ms of modelled time and
+ *                fails with DFL_XFER_TIMEOUT; the command goes on.
+ *                dfl_model_held_us() says how long the last answer was
+ *                held, for a host that holds it for real (tests/usbhost);
+ *   l476         a stall, and the device stays in dfuDNBUSY (the STM32L4
+ *                ROM); it answers bwPollTimeout 10 ms for a 22 ms page
+ *                erase;
+ *   the others   a stall and dfuERROR, errSTALLEDPKT (DFU 1.1 A.2.5).
  */
 #ifndef DFL_MODEL_H
 #define DFL_MODEL_H
@@ -68,6 +85,14 @@ uint8_t *dfl_model_memory(struct dfl_model *m, uint32_t *base,
  *                    erased the wrong sector (the dual-bank STM32F76x/
  *                    F77x, rusefi/rusefi#3566, STM32Cube_MCU_Overall_
  *                    Offer#11), seen only by reading back
+ *   erase:N=stuck    the N-th page erase erases, then leaves the device
+ *                    in dfuDNBUSY until CLRSTATUS: the first takes it to
+ *                    dfuERROR with errUNKNOWN, the second to dfuIDLE (the
+ *                    STM32H743 rev V ROM on its second bank, betaflight/
+ *                    betaflight-configurator#1861; a profile does this
+ *                    from an address, its stuck_from field)
+ *   stuck-from:ADDRESS  (DfuSe) every page erase at ADDRESS or above
+ *                    does the same, as a profile's stuck_from
  *   zero-poll        bwPollTimeout is always 0: commands finish during
  *                    the GETSTATUS that starts them
  *   leave-gone       on leave the device resets before it answers
@@ -91,6 +116,12 @@ void dfl_model_set_transfer_size(struct dfl_model *m, uint16_t size);
 
 /* Unplug and plug in again: DFU mode, dfuIDLE, memory kept, faults gone. */
 void dfl_model_replug(struct dfl_model *m);
+
+/*
+ * How long the answer to the last request was held (microseconds of
+ * modelled time; 0 when it was answered at once): see "Busy" above.
+ */
+uint64_t dfl_model_held_us(const struct dfl_model *m);
 
 /* Write one line per request (and per modelled sleep) to fp; NULL stops. */
 void dfl_model_trace(struct dfl_model *m, FILE *fp);

@@ -17,6 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Timeout of one control transfer, unless the engine asks for longer.
+ * dfu-util uses 5000 ms; fwupd found an STM32F745 that needs 5 s to
+ * answer GETSTATUS (fwupd/fwupd#1944).
+ */
+#define DFL_XFER_TIMEOUT_MS 5000u
+
 /* Negative results of a transfer. */
 enum dfl_xfer_error {
 	DFL_XFER_STALL = -1,   /* the device stalled the request */
@@ -33,9 +40,17 @@ struct dfl_transport {
 	 */
 	int (*out)(void *ctx, uint8_t request, uint16_t value,
 		   const uint8_t *data, uint16_t len);
-	/* Device-to-host; returns the bytes received (<= len) or an error. */
+	/*
+	 * Device-to-host; returns the bytes received (<= len) or an error,
+	 * DFL_XFER_TIMEOUT when no answer came within timeout_ms.  The
+	 * engine passes DFL_XFER_TIMEOUT_MS, or longer for a GETSTATUS while
+	 * the device works: the STM32 F4/F7/H7 ROMs hold that answer until
+	 * an erase is done (tens of seconds for a mass erase).  Requests
+	 * from the host (out) keep DFL_XFER_TIMEOUT_MS: no device is known
+	 * to hold them.
+	 */
 	int (*in)(void *ctx, uint8_t request, uint16_t value, uint8_t *data,
-		  uint16_t len);
+		  uint16_t len, uint32_t timeout_ms);
 	/* SET_INTERFACE to an alternate setting of the DFU interface. */
 	int (*set_alt)(void *ctx, uint8_t alt);
 	/* Wait: a real sleep on hardware, modelled time in the model. */

@@ -557,7 +557,8 @@ t_out(void *ctx, uint8_t request, uint16_t value, const uint8_t *data,
 }
 
 static int
-t_in(void *ctx, uint8_t request, uint16_t value, uint8_t *data, uint16_t len)
+t_in(void *ctx, uint8_t request, uint16_t value, uint8_t *data, uint16_t len,
+    uint32_t timeout_ms)
 {
 	struct dfl_usb_handle *h = ctx;
 	int rc;
@@ -566,7 +567,7 @@ t_in(void *ctx, uint8_t request, uint16_t value, uint8_t *data, uint16_t len)
 		return DFL_XFER_GONE;
 	rc = libusb_control_transfer(h->h, LIBUSB_ENDPOINT_IN |
 	    LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE, request,
-	    value, h->info.interface, data, len, DFL_USB_TIMEOUT_MS);
+	    value, h->info.interface, data, len, timeout_ms);
 	return rc < 0 ? xfer_error(rc) : rc;
 }
 

@@ -25,9 +25,8 @@
  */
 #define DFL_USB_MAX_TRANSFER 4096u
 
-/* Timeout of one control transfer.  dfu-util uses 5000 ms; fwupd found
- * an STM32F745 that needs 5 s to answer GETSTATUS (fwupd/fwupd#1944). */
-#define DFL_USB_TIMEOUT_MS 5000u
+/* Timeout of the control transfers that do not give their own. */
+#define DFL_USB_TIMEOUT_MS DFL_XFER_TIMEOUT_MS
 
 /* One DFU interface of one device, as enumeration found it. */
 struct dfl_usb_info {

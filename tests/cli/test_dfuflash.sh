@@ -104,7 +104,7 @@ for args in \
     "--sim f405 --progress=xml a.dfu|dfuflash: --progress=xml: expected bar, json or none" \
     "--sim f405 --start 0x1g a.dfu|dfuflash: --start 0x1g: not a 32-bit number" \
     "--sim f405 -a 256 -D a.bin -s 0|dfuflash: -a 256: alternate setting is not a number from 0 to 255" \
-    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, zero-poll, leave-gone, runtime or read-protect (DfuSe)" \
+    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, leave-gone, runtime or read-protect (DfuSe)" \
     "--sim f405 --sim-fault write:1=errNOPE a.dfu|dfuflash: --sim-fault write:1=errNOPE: unknown status errNOPE (errWRITE, errERASE, errVERIFY, ...)" \
     "--sim f405 -D a.bin|dfuflash: -D: a DfuSe device needs -s address" \
     "--sim f405 --bogus a.dfu|dfuflash: unknown option: --bogus" \
@@ -527,6 +527,21 @@ for spec in \
 done
 case_end
 
+begin "faults: erase:N=stuck, a page erase left in dfuDNBUSY (STM32H743 rev V): cleared, read back, the session goes on"
+mkbin app.bin 20000 3
+rm -f flash.img
+run "$DFUFLASH" --verify --sim f405:flash.img --sim-fault erase:2=stuck -D app.bin -s 0x08000000
+expect_status 0
+expect_stderr_line "dfuflash: warning: erase at 0x08004000: device stayed in dfuDNBUSY for 10000 ms; cleared it with CLRSTATUS, reading the page back to check the erase"
+expect_stdout_contains ", verified"
+# Nothing erased under the stuck state: the read-back says so, nothing is written.
+rm -f flash.img
+run "$DFUFLASH" --sim f405:flash.img -D app.bin -s 0x08000000
+run "$DFUFLASH" --sim f405:flash.img --sim-fault erase:2=stuck --sim-fault erase:2=skip -D app.bin -s 0x08000000
+expect_status 1
+expect_stderr_contains "dfuflash: app.bin: erase at 0x08004000: device stayed in dfuDNBUSY and did not erase the page: 0x08004000 holds 0x"
+case_end
+
 begin "faults: erase:N=skip, a sector left unerased with every write reported good (dual-bank F76x): only --verify finds it"
 mkbin old.bin 20000 3
 mkbin app.bin 20000 4
@@ -609,10 +624,11 @@ expect_status 0
 # The rate is in modelled time.  Write: set address (3 transfers of about
 # 1 ms) and blocks of 2048, 2048 and 904 bytes, each a DNLOAD, two
 # GETSTATUS and the 9, 9 and 4 ms the device asks for: 40070 us for 5000
-# bytes, 121.9 KiB/s.  Erase: 3 transfers and 250 ms for 16 KiB.
+# bytes, 121.9 KiB/s.  Erase: 2 transfers and 250 ms for 16 KiB (the f405
+# answers the second GETSTATUS when the erase is done: 63.5 KiB/s).
 tr '\r' '\n' <"$ERR" | grep -q '^write   \[=========================\] 100% 0x08001000 5000/5000 bytes 121.9 KiB/s *$' ||
     fail "no complete write bar"
-tr '\r' '\n' <"$ERR" | grep -q '^erase   \[=========================\] 100% 0x08000000 16384/16384 bytes 63.2 KiB/s *$' ||
+tr '\r' '\n' <"$ERR" | grep -q '^erase   \[=========================\] 100% 0x08000000 16384/16384 bytes 63.5 KiB/s *$' ||
     fail "no complete erase bar"
 tr '\r' '\n' <"$ERR" | grep -q '^leave   \[=========================\] 100% 0x08000000$' ||
     fail "no complete leave bar"

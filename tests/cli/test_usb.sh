@@ -28,11 +28,15 @@ host() {
 	run "$USBHOST" --stats stats.json "$@"
 }
 
+# stat_of N KEY: field KEY of device N (from 0) in stats.json.
+stat_of() {
+	python3 -c 'import json, sys
+print(json.dumps(json.load(open("stats.json"))[int(sys.argv[1])][sys.argv[2]]))' "$1" "$2"
+}
+
 # expect_stat N KEY VALUE: field KEY of device N (from 0) in stats.json.
 expect_stat() {
-	_v=$(python3 -c 'import json, sys
-print(json.dumps(json.load(open("stats.json"))[int(sys.argv[1])][sys.argv[2]]))' "$1" "$2") ||
-	    { fail "no stats"; return; }
+	_v=$(stat_of "$1" "$2") || { fail "no stats"; return; }
 	[ "$_v" = "$3" ] || fail "stats: device $1 $2 is $_v, expected $3"
 }
 
@@ -443,6 +447,50 @@ expect_stderr_contains "install the udev rules file 70-dfuflash.rules"
 expect_stderr_contains "or run dfuflash as root"
 expect_stat 0 requests 0
 cmp -s flash.img old.img || fail "flash changed"
+case_end
+
+# ---- device timing (issue 13) ---------------------------------------------
+# model.h, "Busy": the f405 holds the GETSTATUS after an erase until the
+# erase is done (8 s for a mass erase: more than a 5 s USB timeout), the
+# l476 stalls the GETSTATUS that comes before its page erase ends.
+# test_usb_dfuutil.sh runs dfu-util 0.11 on the same.
+
+begin "--mass-erase on the f405: the GETSTATUS held for the 8 s erase is waited for"
+mkbin img.bin 3000 51
+mkbin old.img $MIB 52
+cp old.img flash.img
+host --device f405,state=flash.img -- "$DFUFLASH" --mass-erase -D img.bin -s 0x08000000
+expect_status 0
+expect_stdout_line "img.bin: mass erase, erased 0 pages, skipped 0 unchanged, wrote 3000 bytes"
+python3 -c 'import sys
+s, i = open("flash.img", "rb").read(), open("img.bin", "rb").read()
+sys.exit(s[:3000] != i or s[3000:] != b"\xff" * (len(s) - 3000))' ||
+    fail "flash is not the image on erased flash"
+expect_stat 0 mass_erases 1
+expect_stat 0 held 1
+expect_stat 0 discarded 0
+[ "$(stat_of 0 time_us)" -ge 8000000 ] || fail "time_us $(stat_of 0 time_us)"
+case_end
+
+begin "the l476 stalls GETSTATUS during each page erase and stays busy: still busy, retried"
+mkbin img.bin 8192 53
+host --device l476 -- "$DFUFLASH" --verify -D img.bin -s 0x08000000
+expect_status 0
+expect_stdout_contains "img.bin: erased 4 pages (8192 bytes, 0 of them outside the image), "
+expect_stat 0 pages_erased 4
+[ "$(stat_of 0 stalls)" -ge 4 ] || fail "stalls $(stat_of 0 stalls)"
+case_end
+
+begin "a page erase stuck in dfuDNBUSY (erase:1=stuck, STM32H743 rev V): two CLRSTATUS, the page read back, written"
+mkbin img.bin 3000 54
+rm -f flash.img
+host --device f405,state=flash.img,fault=erase:1=stuck -- "$DFUFLASH" --verify -D img.bin -s 0x08000000
+expect_status 0
+expect_stderr_line "dfuflash: warning: erase at 0x08000000: device stayed in dfuDNBUSY for 10000 ms; cleared it with CLRSTATUS, reading the page back to check the erase"
+expect_stdout_contains ", wrote 3000 bytes, verified"
+expect_stat 0 pages_erased 1
+# The page (16 KiB) read back, then the image.
+expect_stat 0 bytes_read $((16384 + 3000))
 case_end
 
 # ---- faults ---------------------------------------------------------------

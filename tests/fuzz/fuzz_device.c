@@ -60,9 +60,13 @@
  *   - after a failure nothing is sent but GETSTATUS and, right after a
  *     GETSTATUS that said dfuERROR, CLRSTATUS (engine.h); a failure is
  *     a transfer error, a GETSTATUS of the wrong size, or one that
- *     reports an error outside the setup of a call;
+ *     reports an error outside the setup of a call; not a GETSTATUS
+ *     stalled or timed out while the device said it was busy (the
+ *     STM32L4 and F4 ROMs), nor the dfuERROR answered after a CLRSTATUS
+ *     of a device in dfuDNBUSY (the STM32H743 rev V ROM);
  *   - no single wait is longer than the engine's longest step (40 s of
- *     a mass erase), nor the waits between two requests together;
+ *     a mass erase), nor the waits between two requests together, nor
+ *     the timeout of any request;
  *   - a DfuSe download writes (DNLOAD data blocks at the address
  *     pointer) only inside the image, widened by at most 7 bytes, each
  *     byte the image's or 0xff; on success it wrote each byte of the
@@ -113,6 +117,8 @@ struct dev {
 	int failed;	   /* something failed: only GETSTATUS/CLRSTATUS now */
 	int setup;	   /* before the first DNLOAD/UPLOAD/DETACH of a call */
 	int last_error;	   /* the last GETSTATUS said dfuERROR */
+	int busy;	   /* the last GETSTATUS said busy, no error */
+	int clearing;	   /* CLRSTATUS of a device stuck in dfuDNBUSY */
 	int left;	   /* the DfuSe leave request was sent */
 	uint64_t slept;	   /* since the last request but GETSTATUS */
 	/* DfuSe: address pointer and the window around the image. */
@@ -408,6 +414,14 @@ request(struct dev *d, int req)
 	if (d->failed)
 		CHECK(req == DFU_GETSTATUS ||
 		    (req == DFU_CLRSTATUS && d->last_error));
+	/*
+	 * The engine clears a page erase stuck in dfuDNBUSY with CLRSTATUS
+	 * (STM32H743 rev V): the dfuERROR it answers then is no failure.
+	 */
+	if (req == DFU_CLRSTATUS && d->busy)
+		d->clearing = 1;
+	else if (req != DFU_GETSTATUS && req != DFU_CLRSTATUS)
+		d->clearing = 0;
 	if (req != DFU_GETSTATUS)
 		d->slept = 0;
 	if (req == DFU_DNLOAD || req == DFU_UPLOAD || req == DFU_DETACH)
@@ -537,7 +551,8 @@ t_out(void *ctx, uint8_t req, uint16_t value, const uint8_t *data,
 }
 
 static int
-t_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data, uint16_t len)
+t_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data, uint16_t len,
+    uint32_t timeout_ms)
 {
 	struct dev *d = ctx;
 	uint8_t *reply;
@@ -546,9 +561,16 @@ t_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data, uint16_t len)
 
 	request(d, req);
 	CHECK(req == DFU_GETSTATUS || req == DFU_UPLOAD);
+	CHECK(timeout_ms >= DFL_XFER_TIMEOUT_MS && timeout_ms <= MAX_WAIT_MS);
 	CHECK(data != NULL || len == 0);
 	if ((rc = next_reply(d, &reply, &n)) != 0) {
-		if (!d->left)
+		/*
+		 * A GETSTATUS stalled or not answered while the device is
+		 * busy means "still busy" (STM32L4, STM32F4 ROMs): the engine
+		 * may ask again and go on.
+		 */
+		if (!d->left && !(req == DFU_GETSTATUS && d->busy &&
+		    (rc == DFL_XFER_STALL || rc == DFL_XFER_TIMEOUT)))
 			d->failed = 1;
 		return rc;
 	}
@@ -568,7 +590,11 @@ t_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data, uint16_t len)
 			    reply[0] != DFU_STATUS_OK;
 
 			d->last_error = reply[4] == DFU_STATE_ERROR;
-			if (bad && !d->setup && !d->left)
+			d->busy = !bad && (reply[4] == DFU_STATE_DNBUSY ||
+			    reply[4] == DFU_STATE_DNLOAD_SYNC ||
+			    reply[4] == DFU_STATE_MANIFEST_SYNC ||
+			    reply[4] == DFU_STATE_MANIFEST);
+			if (bad && !d->setup && !d->left && !d->clearing)
 				d->failed = 1;
 		}
 	} else {
@@ -683,6 +709,7 @@ call_start(struct dev *d)
 	d->failed = 0;
 	d->setup = 1;
 	d->last_error = 0;
+	d->busy = d->clearing = 0;
 	d->left = 0;
 	d->slept = 0;
 	d->pointer_set = 0;

@@ -113,10 +113,12 @@ r_out(void *ctx, uint8_t req, uint16_t value, const uint8_t *data,
 }
 
 static int
-r_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data, uint16_t len)
+r_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data, uint16_t len,
+    uint32_t timeout_ms)
 {
 	struct rec *r = ctx;
-	int rc = r->model.in(r->model.ctx, req, value, data, len);
+	int rc = r->model.in(r->model.ctx, req, value, data, len,
+	    timeout_ms);
 
 	put_reply(r, rc, data);
 	return rc;

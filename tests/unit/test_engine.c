@@ -436,7 +436,7 @@ test_preserve_widening(void **state)
 }
 
 static int no_out(void *, uint8_t, uint16_t, const uint8_t *, uint16_t);
-static int no_in(void *, uint8_t, uint16_t, uint8_t *, uint16_t);
+static int no_in(void *, uint8_t, uint16_t, uint8_t *, uint16_t, uint32_t);
 
 /* Bytes to preserve that cannot be read: refused before any erase. */
 static void
@@ -849,9 +849,10 @@ no_out(void *ctx, uint8_t rq, uint16_t v, const uint8_t *d, uint16_t l)
 }
 
 static int
-no_in(void *ctx, uint8_t rq, uint16_t v, uint8_t *d, uint16_t l)
+no_in(void *ctx, uint8_t rq, uint16_t v, uint8_t *d, uint16_t l,
+    uint32_t timeout_ms)
 {
-	(void)ctx, (void)rq, (void)v, (void)d, (void)l;
+	(void)ctx, (void)rq, (void)v, (void)d, (void)l, (void)timeout_ms;
 	fail_msg("a request was sent");
 	return -1;
 }
@@ -1433,13 +1434,13 @@ hostile_out(void *ctx, uint8_t req, uint16_t value, const uint8_t *data,
 
 static int
 hostile_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data,
-    uint16_t len)
+    uint16_t len, uint32_t timeout_ms)
 {
 	struct hostile *h = ctx;
 	int rc;
 
 	h->after += h->seen;
-	rc = h->inner.in(h->inner.ctx, req, value, data, len);
+	rc = h->inner.in(h->inner.ctx, req, value, data, len, timeout_ms);
 	if (req == DFU_GETSTATUS && rc == DFU_STATUS_SIZE &&
 	    data[4] == h->state) {
 		data[1] = (uint8_t)h->poll_ms;
@@ -1676,8 +1677,8 @@ test_recover_start_state(void **state)
 	assert_holds(r, &img);
 	rig_replug(r);
 	assert_int_equal(r->t.out(r->t.ctx, DFU_DNLOAD, 0, setaddr, 5), 5);
-	assert_int_equal(r->t.in(r->t.ctx, DFU_GETSTATUS, 0, st, 6), 6);
-	assert_int_equal(r->t.in(r->t.ctx, DFU_GETSTATUS, 0, st, 6), 6);
+	assert_int_equal(r->t.in(r->t.ctx, DFU_GETSTATUS, 0, st, 6, 5000), 6);
+	assert_int_equal(r->t.in(r->t.ctx, DFU_GETSTATUS, 0, st, 6, 5000), 6);
 	assert_int_equal(st[4], DFU_STATE_DNLOAD_IDLE);
 	assert_int_equal(flash_img(r, &img, 0), 0);
 	assert_true(dfl_model_stats(r->m)->left);
@@ -1685,6 +1686,11 @@ test_recover_start_state(void **state)
 	rig_free(r);
 }
 
+/*
+ * The f405 answers bwPollTimeout 100 ms before its 8 s mass erase and
+ * holds the next GETSTATUS until the erase is done: a 5 s timeout fails,
+ * the engine waits the budget (MASS_ERASE_LIMIT_MS).
+ */
 static void
 test_mass_erase(void **state)
 {
@@ -1699,8 +1705,250 @@ test_mass_erase(void **state)
 	assert_holds(r, &img);
 	assert_int_equal(dfl_model_stats(r->m)->mass_erases, 1);
 	assert_int_equal(dfl_model_stats(r->m)->pages_erased, 0);
+	assert_true(dfl_model_stats(r->m)->time_us > 8000000);
 	assert_int_equal(*mem_at(r, FS_START), 0xff);
 	assert_true(r->res.mass_erased);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/*
+ * The STM32L4 ROM stalls a GETSTATUS sent before its page erase ends and
+ * stays in dfuDNBUSY (l476 answers bwPollTimeout 10 ms for a 22 ms
+ * erase): each stall means "still busy", and the session succeeds.
+ */
+static void
+test_l476_stalled_getstatus(void **state)
+{
+	const uint32_t spec[] = { FLASH + 0x100, 0x1000, 12 };
+	struct rig *r = rig_new("l476");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
+	assert_holds(r, &img);
+	assert_int_equal(dfl_model_stats(r->m)->pages_erased, 3);
+	/*
+	 * Two stalls per page erase: polls 11 and 22 ms into its 22.02 ms
+	 * (10 ms waits, 1 ms per request).
+	 */
+	assert_int_equal(dfl_model_stats(r->m)->stalls, 6);
+	assert_string_equal(r->warnings, "");
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/*
+ * A device that stalls the early GETSTATUS and enters dfuERROR, as DFU
+ * 1.1 A.2.5 says (f107 made to answer too short a bwPollTimeout), is
+ * still an error: the next GETSTATUS says errSTALLEDPKT.
+ */
+static void
+test_stall_into_error_while_busy(void **state)
+{
+	const uint32_t spec[] = { FLASH, 0x100, 13 };
+	struct rig *r = rig_new("f107");
+	struct hostile h;
+	struct dfl_image img;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	h.inner = r->t;
+	h.t = r->t;
+	h.t.ctx = &h;
+	h.t.out = hostile_out;
+	h.t.in = hostile_in;
+	h.t.sleep_ms = hostile_sleep;
+	h.t.set_alt = hostile_set_alt;
+	h.t.reset = hostile_reset;
+	h.t.get_string = hostile_get_string;
+	h.t.reenumerate = NULL;
+	h.state = DFU_STATE_DNBUSY;
+	h.poll_ms = 1;
+	dfl_session_free(r->s);
+	r->s = dfl_session_new(&h.t, dfl_model_device(r->m));
+	assert_non_null(r->s);
+	image(&img, 0, 1, spec);
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_DEVICE, "erase at "
+	    "0x08000000: device reports errSTALLEDPKT (device stalled an "
+	    "unexpected request), state dfuERROR");
+	/* GETSTATUS stalled, GETSTATUS answered dfuERROR, CLRSTATUS. */
+	assert_int_equal(h.after, 3);
+	assert_int_equal(dfl_model_stats(r->m)->stalls, 1);
+	assert_int_equal(dfl_model_stats(r->m)->state, DFU_STATE_IDLE);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/*
+ * The STM32H743 rev V ROM stays in dfuDNBUSY after an erase on its
+ * second bank until two CLRSTATUS (erase:N=stuck, stuck-from:ADDRESS):
+ * the engine clears it, reads the page back, and goes on.
+ */
+static void
+test_stuck_erase(void **state)
+{
+	/* 0x0801f000-0x08021000: 64 KiB sector 4, 128 KiB sector 5. */
+	const uint32_t spec[] = { FLASH + 0x1f000, 0x2000, 14 };
+	static const char *const faults[] = { "erase:2=stuck",
+		"stuck-from:0x08020000" };
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	for (size_t i = 0; i < 2; i++) {
+		struct rig *r = rig_new("f405");
+
+		fault(r, faults[i]);
+		*mem_at(r, FLASH + 0x30000) = 0x12;
+		assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
+		assert_holds(r, &img);
+		assert_int_equal(*mem_at(r, FLASH + 0x30000), 0xff);
+		assert_string_equal(r->warnings, "erase at 0x08020000: device "
+		    "stayed in dfuDNBUSY for 10000 ms; cleared it with "
+		    "CLRSTATUS, reading the page back to check the erase\n");
+		assert_int_equal(dfl_model_stats(r->m)->pages_erased, 2);
+		rig_free(r);
+	}
+	/* Stuck, and nothing erased: the read-back says so. */
+	struct rig *r = rig_new("f405");
+
+	fault(r, "erase:2=stuck");
+	fault(r, "erase:2=skip");
+	*mem_at(r, FLASH + 0x30000) = 0x12;
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_DEVICE, "erase at "
+	    "0x08020000: device stayed in dfuDNBUSY and did not erase the "
+	    "page: 0x08030000 holds 0x12");
+	assert_int_equal(dfl_model_stats(r->m)->state, DFU_STATE_IDLE);
+	assert_int_equal(dfl_model_stats(r->m)->blocks_written, 0);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/*
+ * A transport around the model for what no profile does: a device that
+ * never answers a GETSTATUS once it said dfuDNBUSY (QUIRK_HOLD), and one
+ * that ignores the second CLRSTATUS (QUIRK_CLR2).
+ */
+enum { QUIRK_HOLD = 1, QUIRK_CLR2 = 2 };
+
+struct quirk {
+	struct dfl_transport inner, t;
+	int mode;
+	int busy;	      /* a GETSTATUS said dfuDNBUSY */
+	unsigned clrstatus;   /* CLRSTATUS seen */
+	uint32_t timeout_ms;  /* of the last GETSTATUS held */
+};
+
+static int
+quirk_out(void *ctx, uint8_t req, uint16_t value, const uint8_t *data,
+    uint16_t len)
+{
+	struct quirk *q = ctx;
+
+	if (req == DFU_CLRSTATUS && ++q->clrstatus == 2 &&
+	    q->mode == QUIRK_CLR2)
+		return 0;
+	return q->inner.out(q->inner.ctx, req, value, data, len);
+}
+
+static int
+quirk_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data,
+    uint16_t len, uint32_t timeout_ms)
+{
+	struct quirk *q = ctx;
+	int rc;
+
+	if (req == DFU_GETSTATUS && q->busy && q->mode == QUIRK_HOLD) {
+		q->timeout_ms = timeout_ms;
+		q->inner.sleep_ms(q->inner.ctx, timeout_ms);
+		return DFL_XFER_TIMEOUT;
+	}
+	rc = q->inner.in(q->inner.ctx, req, value, data, len, timeout_ms);
+	if (req == DFU_GETSTATUS && rc == DFU_STATUS_SIZE &&
+	    data[4] == DFU_STATE_DNBUSY)
+		q->busy = 1;
+	return rc;
+}
+
+static void
+quirk_sleep(void *ctx, uint32_t ms)
+{
+	struct quirk *q = ctx;
+
+	q->inner.sleep_ms(q->inner.ctx, ms);
+}
+
+static int
+quirk_set_alt(void *ctx, uint8_t alt)
+{
+	struct quirk *q = ctx;
+
+	return q->inner.set_alt(q->inner.ctx, alt);
+}
+
+static int
+quirk_get_string(void *ctx, uint8_t index, char *buf, size_t len)
+{
+	struct quirk *q = ctx;
+
+	return q->inner.get_string(q->inner.ctx, index, buf, len);
+}
+
+/* r's session, through q. */
+static void
+quirk_rig(struct rig *r, struct quirk *q, int mode)
+{
+	memset(q, 0, sizeof(*q));
+	q->inner = r->t;
+	q->t = r->t;
+	q->t.ctx = q;
+	q->t.out = quirk_out;
+	q->t.in = quirk_in;
+	q->t.sleep_ms = quirk_sleep;
+	q->t.set_alt = quirk_set_alt;
+	q->t.get_string = quirk_get_string;
+	q->t.reset = NULL;
+	q->t.reenumerate = NULL; /* the model starts in DFU mode */
+	q->mode = mode;
+	dfl_session_free(r->s);
+	r->s = dfl_session_new(&q->t, dfl_model_device(r->m));
+	assert_non_null(r->s);
+}
+
+/* Messages of the timing code that no model profile reaches. */
+static void
+test_busy_limits(void **state)
+{
+	const uint32_t spec[] = { FLASH, 3000, 15 };
+	struct dfl_image img;
+	struct quirk q;
+	struct rig *r;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	/*
+	 * A mass erase whose GETSTATUS is never answered: the one after the
+	 * 100 ms bwPollTimeout waits the rest of the 40 s, and that is all.
+	 */
+	r = rig_new("f405");
+	quirk_rig(r, &q, QUIRK_HOLD);
+	assert_error(r, flash_img(r, &img, DFL_MASS_ERASE), DFL_ERR_DEVICE,
+	    "mass erase: device still busy (dfuDNBUSY) after 40000 ms: no "
+	    "answer to GETSTATUS within 39900 ms");
+	assert_int_equal(q.timeout_ms, 39900);
+	rig_free(r);
+	/* A stuck erase that stays in dfuERROR after the CLRSTATUS pair. */
+	r = rig_new("f405");
+	quirk_rig(r, &q, QUIRK_CLR2);
+	fault(r, "erase:1=stuck");
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_DEVICE, "erase at "
+	    "0x08000000: device stayed in dfuDNBUSY for 10000 ms, and is in "
+	    "dfuERROR after two CLRSTATUS");
+	/* ... and is cleared on the way out (a third CLRSTATUS). */
+	assert_int_equal(q.clrstatus, 3);
+	assert_int_equal(dfl_model_stats(r->m)->state, DFU_STATE_IDLE);
 	dfl_image_free(&img);
 	rig_free(r);
 }
@@ -1738,13 +1986,14 @@ static const char golden[] =
     "SET_INTERFACE 0\n"
     "GETSTATUS -> OK dfuIDLE 0ms\n"
     "DNLOAD 0 41 00 00 00 08\n"
-    "GETSTATUS -> OK dfuDNBUSY 250ms\n"
-    "sleep 250 ms\n"
-    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms\n"
+    "GETSTATUS -> OK dfuDNBUSY 100ms\n"
+    "sleep 100 ms\n"
+    /* The ROM holds the answer until the 250 ms erase is done. */
+    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms (held 148993 us)\n"
     "DNLOAD 0 41 00 40 00 08\n"
-    "GETSTATUS -> OK dfuDNBUSY 250ms\n"
-    "sleep 250 ms\n"
-    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms\n"
+    "GETSTATUS -> OK dfuDNBUSY 100ms\n"
+    "sleep 100 ms\n"
+    "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms (held 148993 us)\n"
     "DNLOAD 0 21 00 00 00 08\n"
     "GETSTATUS -> OK dfuDNBUSY 0ms\n"
     "GETSTATUS -> OK dfuDNLOAD-IDLE 0ms\n"
@@ -1842,6 +2091,10 @@ main(void)
 		cmocka_unit_test(test_mass_erase),
 		cmocka_unit_test(test_upload_plain),
 		cmocka_unit_test(test_golden_trace),
+		cmocka_unit_test(test_l476_stalled_getstatus),
+		cmocka_unit_test(test_stall_into_error_while_busy),
+		cmocka_unit_test(test_stuck_erase),
+		cmocka_unit_test(test_busy_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,7 +44,8 @@ status(struct dev *d, uint8_t *st, uint32_t *poll)
 {
 	uint8_t b[6];
 
-	if (d->t.in(d->t.ctx, DFU_GETSTATUS, 0, b, 6) != 6)
+	/* Long enough for any erase the f405 holds its answer for. */
+	if (d->t.in(d->t.ctx, DFU_GETSTATUS, 0, b, 6, 60000) != 6)
 		return -1;
 	if (st != NULL)
 		*st = b[0];
@@ -121,7 +122,6 @@ test_illegal_requests_stall(void **state)
 {
 	struct dev d = open_model("f405");
 	uint8_t buf[2048];
-	const uint8_t erase[5] = { 0x41, 0, 0, 0, 0x08 };
 
 	(void)state;
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_IDLE);
@@ -137,27 +137,23 @@ test_illegal_requests_stall(void **state)
 	/* wBlockNum 1 is reserved, for DNLOAD and UPLOAD. */
 	assert_int_equal(out(&d, DFU_DNLOAD, 1, buf, 16), DFL_XFER_STALL);
 	expect_stall_into_error(&d);
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 1, buf, 16),
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 1, buf, 16, 5000),
 	    DFL_XFER_STALL);
 	expect_stall_into_error(&d);
 	/* More than wTransferSize. */
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 2049) < 0, 1);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 2049, 5000) < 0,
+	    1);
 	expect_stall_into_error(&d);
 	/* An unknown command. */
 	assert_int_equal(out(&d, DFU_DNLOAD, 0, "\x55", 1), DFL_XFER_STALL);
 	expect_stall_into_error(&d);
-	/* GETSTATUS before bwPollTimeout elapsed (dfuDNBUSY). */
-	assert_int_equal(out(&d, DFU_DNLOAD, 0, erase, 5), 5);
-	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNBUSY);
-	assert_int_equal(status(&d, NULL, NULL), -1);
-	expect_stall_into_error(&d);
 	/* UPLOAD in dfuDNLOAD-IDLE, ABORT in dfuERROR. */
 	set_address(&d, 0x08000000);
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16),
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16, 5000),
 	    DFL_XFER_STALL);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), DFL_XFER_STALL);
 	expect_stall_into_error(&d);
-	assert_int_equal(dfl_model_stats(d.m)->stalls, 10);
+	assert_int_equal(dfl_model_stats(d.m)->stalls, 9);
 	dfl_model_free(d.m);
 }
 
@@ -201,33 +197,174 @@ test_flash_clears_bits_only(void **state)
 	dfl_model_free(d.m);
 }
 
-/* Erase times (bwPollTimeout) by page size and profile. */
+/*
+ * Erase times by page size and profile: the bwPollTimeout answered, and
+ * the modelled time until dfuDNLOAD-IDLE for a host that waits each
+ * bwPollTimeout and polls again after a stall (l476).
+ */
 static void
 test_erase_timing(void **state)
 {
 	static const struct {
 		const char *profile;
-		uint32_t address, poll;
+		uint32_t address, poll, erase_us;
+		unsigned stalls;
 	} cases[] = {
-		{ "f405", 0x08000000, 250 },	/* 16 KiB: 250 ms */
-		{ "f405", 0x08010000, 550 },	/* 64 KiB: 550 ms */
-		{ "f405", 0x08020000, 1000 },	/* 128 KiB: 1 s */
-		{ "f107", 0x08000800, 40 },	/* 2 KiB: 40 ms */
-		{ "l476", 0x08000800, 23 },	/* 2 KiB: 22.02 ms */
+		{ "f405", 0x08000000, 100, 250000, 0 },	 /* 16 KiB */
+		{ "f405", 0x08010000, 100, 550000, 0 },	 /* 64 KiB */
+		{ "f405", 0x08020000, 100, 1000000, 0 }, /* 128 KiB */
+		{ "f107", 0x08000800, 40, 40000, 0 },	 /* 2 KiB */
+		{ "l476", 0x08000800, 10, 22020, 2 },	 /* 2 KiB */
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct dev d = open_model(cases[i].profile);
-		uint32_t a = cases[i].address, poll;
+		uint32_t a = cases[i].address, poll, p;
 		const uint8_t cmd[5] = { 0x41, (uint8_t)a, (uint8_t)(a >> 8),
 			(uint8_t)(a >> 16), (uint8_t)(a >> 24) };
+		uint64_t t0, t1;
+		int s;
 
-		assert_int_equal(command(&d, cmd, 5, NULL, &poll),
-		    DFU_STATE_DNLOAD_IDLE);
+		assert_int_equal(out(&d, DFU_DNLOAD, 0, cmd, 5), 5);
+		assert_int_equal(status(&d, NULL, &poll), DFU_STATE_DNBUSY);
 		assert_int_equal(poll, cases[i].poll);
+		/* The erase starts when that answer has been sent. */
+		t0 = dfl_model_stats(d.m)->time_us;
+		p = poll;
+		do {
+			d.t.sleep_ms(d.t.ctx, p);
+			s = status(&d, NULL, &p);
+			if (s == -1)
+				p = poll; /* stalled: wait as much again */
+		} while (s == -1 || s == DFU_STATE_DNBUSY);
+		assert_int_equal(s, DFU_STATE_DNLOAD_IDLE);
+		t1 = dfl_model_stats(d.m)->time_us;
+		assert_int_equal(dfl_model_stats(d.m)->stalls,
+		    cases[i].stalls);
+		/* Done when the erase is (1 ms per poll: USB, see model.c). */
+		assert_true(t1 - t0 >= cases[i].erase_us);
+		assert_true(t1 - t0 < cases[i].erase_us + poll * 1000 + 3000);
 		dfl_model_free(d.m);
 	}
+}
+
+/*
+ * A GETSTATUS during dfuDNBUSY before the command is done, by profile
+ * (model.h, "Busy"): held (f405), stalled with the device still busy
+ * (l476), stalled into dfuERROR (f107, DFU 1.1 A.2.5).
+ */
+static void
+test_busy_replies(void **state)
+{
+	static const uint8_t sector5[5] = { 0x41, 0x00, 0x00, 0x02, 0x08 };
+	static const uint8_t mass[1] = { 0x41 };
+	static const uint8_t page1[5] = { 0x41, 0x00, 0x08, 0x00, 0x08 };
+	struct dev d = open_model("f405");
+	uint8_t b[6], st;
+	uint64_t t0;
+
+	(void)state;
+	/*
+	 * f405, a 128 KiB sector (1 s): a 300 ms timeout passes first.  Each
+	 * GETSTATUS costs 1007 us of USB time (model.c).
+	 */
+	assert_int_equal(out(&d, DFU_DNLOAD, 0, sector5, 5), 5);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNBUSY);
+	t0 = dfl_model_stats(d.m)->time_us;
+	assert_int_equal(d.t.in(d.t.ctx, DFU_GETSTATUS, 0, b, 6, 300),
+	    DFL_XFER_TIMEOUT);
+	assert_int_equal(dfl_model_held_us(d.m), 300000);
+	assert_int_equal(dfl_model_stats(d.m)->time_us - t0, 301007);
+	assert_int_equal(dfl_model_stats(d.m)->state, DFU_STATE_DNBUSY);
+	/* The next one, with time enough, gets the answer at 1 s. */
+	assert_int_equal(d.t.in(d.t.ctx, DFU_GETSTATUS, 0, b, 6, 5000), 6);
+	assert_int_equal(b[4], DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(dfl_model_held_us(d.m), 1000000 - 301007 - 1007);
+	assert_int_equal(dfl_model_stats(d.m)->time_us - t0, 1000000);
+	/* A mass erase (8 s) outlasts a 5 s timeout. */
+	assert_int_equal(out(&d, DFU_DNLOAD, 0, mass, 1), 1);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNBUSY);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_GETSTATUS, 0, b, 6, 5000),
+	    DFL_XFER_TIMEOUT);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(dfl_model_stats(d.m)->mass_erases, 1);
+	assert_int_equal(dfl_model_stats(d.m)->stalls, 0);
+	dfl_model_free(d.m);
+
+	/* l476: stalled, no dfuERROR, then done. */
+	d = open_model("l476");
+	assert_int_equal(out(&d, DFU_DNLOAD, 0, page1, 5), 5);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNBUSY);
+	assert_int_equal(status(&d, NULL, NULL), -1);
+	assert_int_equal(dfl_model_stats(d.m)->state, DFU_STATE_DNBUSY);
+	assert_int_equal(dfl_model_stats(d.m)->status, DFU_STATUS_OK);
+	d.t.sleep_ms(d.t.ctx, 30);
+	assert_int_equal(status(&d, &st, NULL), DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(st, DFU_STATUS_OK);
+	dfl_model_free(d.m);
+
+	/* f107: the DFU 1.1 way. */
+	d = open_model("f107");
+	assert_int_equal(out(&d, DFU_DNLOAD, 0, page1, 5), 5);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNBUSY);
+	assert_int_equal(status(&d, NULL, NULL), -1);
+	expect_stall_into_error(&d);
+	dfl_model_free(d.m);
+}
+
+/*
+ * erase:N=stuck and stuck-from:ADDRESS: the erase is done, the device
+ * stays in dfuDNBUSY until CLRSTATUS, which answers dfuERROR with
+ * errUNKNOWN, and a second one dfuIDLE (the STM32H743 rev V ROM).
+ */
+static void
+test_stuck_erase(void **state)
+{
+	static const uint8_t sector0[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
+	static const uint8_t sector5[5] = { 0x41, 0x00, 0x00, 0x02, 0x08 };
+	struct dev d = open_model("f405");
+	uint32_t base, size;
+	uint8_t *mem = dfl_model_memory(d.m, &base, &size);
+	char err[256];
+	uint8_t st;
+
+	(void)state;
+	assert_int_equal(dfl_model_fault(d.m, "stuck-from:0x08020000", err,
+	    sizeof(err)), 0);
+	mem[0] = mem[0x20000] = 0;
+	/* Below the address: a plain erase. */
+	assert_int_equal(command(&d, sector0, 5, NULL, NULL),
+	    DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(mem[0], 0xff);
+	/* From it on: done, and stuck. */
+	assert_int_equal(command(&d, sector5, 5, NULL, NULL),
+	    DFU_STATE_DNBUSY);
+	assert_int_equal(mem[0x20000], 0xff);
+	d.t.sleep_ms(d.t.ctx, 60000);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNBUSY);
+	assert_int_equal(out(&d, DFU_CLRSTATUS, 0, NULL, 0), 0);
+	assert_int_equal(status(&d, &st, NULL), DFU_STATE_ERROR);
+	assert_int_equal(st, DFU_STATUS_UNKNOWN);
+	assert_int_equal(out(&d, DFU_CLRSTATUS, 0, NULL, 0), 0);
+	assert_int_equal(status(&d, &st, NULL), DFU_STATE_IDLE);
+	assert_int_equal(st, DFU_STATUS_OK);
+	dfl_model_free(d.m);
+
+	/* The fault, on the second page erase only. */
+	d = open_model("f107");
+	assert_int_equal(dfl_model_fault(d.m, "erase:2=stuck", err,
+	    sizeof(err)), 0);
+	assert_int_equal(dfl_model_fault(d.m, "stuck-from:x", err,
+	    sizeof(err)), -1);
+	assert_int_equal(command(&d, sector0, 5, NULL, NULL),
+	    DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(command(&d, sector0, 5, NULL, NULL),
+	    DFU_STATE_DNBUSY);
+	assert_int_equal(out(&d, DFU_CLRSTATUS, 0, NULL, 0), 0);
+	assert_int_equal(status(&d, &st, NULL), DFU_STATE_ERROR);
+	assert_int_equal(st, DFU_STATUS_UNKNOWN);
+	dfl_model_free(d.m);
 }
 
 /* Write time: f405 16 us per word; the USB cost of 3 transfers. */
@@ -285,7 +422,7 @@ test_dfuse_commands(void **state)
 	uint8_t buf[16], st;
 
 	(void)state;
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16), 4);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16, 5000), 4);
 	assert_memory_equal(buf, "\x00\x21\x41\x92", 4);
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_IDLE);
 	assert_int_equal(command(&d, bad_addr, 5, &st, NULL), DFU_STATE_ERROR);
@@ -299,7 +436,7 @@ test_dfuse_commands(void **state)
 	/* Option bytes: RDP 0xaa (level 0) at 0x1FFFC000. */
 	set_address(&d, 0x1fffc000);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16), 16);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16, 5000), 16);
 	assert_int_equal(buf[0], 0xaa);
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_UPLOAD_IDLE);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
@@ -324,7 +461,7 @@ test_runtime_mode(void **state)
 	assert_int_equal(dfl_model_device(d.m)->nalts, 1);
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_APP_IDLE);
 	/* Stalled, and still appIDLE: run-time mode has no dfuERROR. */
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16),
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16, 5000),
 	    DFL_XFER_STALL);
 	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_APP_IDLE);
 	/* Not back before it detached. */
@@ -369,10 +506,10 @@ test_read_protect(void **state)
 	dfl_model_memory(d.m, &base, &size)[0] = 0x12;
 	assert_int_equal(dfl_model_fault(d.m, "read-protect", err,
 	    sizeof(err)), 0);
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16), 4);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 0, buf, 16, 5000), 4);
 	set_address(&d, 0x08000000);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16),
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16, 5000),
 	    DFL_XFER_STALL);
 	assert_int_equal(status(&d, &st, NULL), DFU_STATE_ERROR);
 	assert_int_equal(st, DFU_STATUS_VENDOR);
@@ -387,7 +524,7 @@ test_read_protect(void **state)
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
 	set_address(&d, 0x08000000);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16), 16);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, 16, 5000), 16);
 	dfl_model_free(d.m);
 	/* A plain DFU device has no read protection to model. */
 	d = open_model("dfu11");
@@ -416,7 +553,7 @@ test_fault_specs(void **state)
 	assert_int_equal(dfl_model_fault(m, "stall:0", err, sizeof(err)), -1);
 	assert_string_equal(err, "stall:0: expected stall:N, disconnect:N, "
 	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, "
-	    "zero-poll, "
+	    "erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, "
 	    "leave-gone, runtime or read-protect (DfuSe)");
 	assert_int_equal(dfl_model_fault(m, "erase:1=corrupt", err,
 	    sizeof(err)), -1);
@@ -433,6 +570,8 @@ main(void)
 		cmocka_unit_test(test_illegal_requests_stall),
 		cmocka_unit_test(test_flash_clears_bits_only),
 		cmocka_unit_test(test_erase_timing),
+		cmocka_unit_test(test_busy_replies),
+		cmocka_unit_test(test_stuck_erase),
 		cmocka_unit_test(test_time_model),
 		cmocka_unit_test(test_l476_double_words),
 		cmocka_unit_test(test_dfuse_commands),

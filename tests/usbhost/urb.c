@@ -6,8 +6,13 @@
  * of a URB whose buffer holds the 8-byte setup packet and the data
  * stage; the answer is queued and handed back by the next REAPURB(NDELAY)
  * of the same client (one client per open file, as the kernel keeps one
- * list per open file).  The URB and its buffer are changed only when
- * they are reaped: umockdev copies them back into the client then.
+ * list per open file).  An answer the model held (a GETSTATUS of the
+ * f405 while it erases: dfl_model_held_us()) is handed back only when
+ * that much real time has passed, unless the client gives up on it
+ * first with DISCARDURB (libusb does when its timeout passes): it is
+ * then reaped with -ENOENT, as the kernel gives back a killed URB.  The
+ * URB and its buffer are changed only when they are reaped: umockdev
+ * copies them back into the client then.
  * Pointers inside the client's URB are in the client's address space,
  * so every access goes through umockdev_ioctl_data_resolve().
  */
@@ -51,6 +56,8 @@ struct done {
 	int actual;	/* bytes of the data stage */
 	int in;		/* device-to-host: data[] goes after the setup */
 	uint8_t *data;
+	int held;	/* not to be reaped before ready */
+	struct timespec ready;
 	struct done *next;
 };
 
@@ -104,6 +111,15 @@ ns_between(const struct timespec *a, const struct timespec *b)
 	return ns > 0 ? (uint64_t)ns : 0;
 }
 
+static void
+add_us(struct timespec *t, uint64_t us)
+{
+	uint64_t ns = (uint64_t)t->tv_nsec + us % 1000000 * 1000;
+
+	t->tv_sec += (time_t)(us / 1000000 + ns / 1000000000);
+	t->tv_nsec = (long)(ns % 1000000000);
+}
+
 /*
  * Before a request reaches the model: its clock moves on by the real
  * time since the last request ended, in whole milliseconds (the
@@ -131,10 +147,16 @@ clock_before(struct usbdev *d)
 	}
 }
 
+/*
+ * After a request: the model's clock runs on from now, or, for an answer
+ * the model held for held_us, from when the host gets it (the model has
+ * counted that time already).
+ */
 static void
-clock_after(struct usbdev *d)
+clock_after(struct usbdev *d, uint64_t held_us)
 {
 	clock_gettime(CLOCK_MONOTONIC, &d->clock_last);
+	add_us(&d->clock_last, held_us);
 	d->clock_running = 1;
 }
 
@@ -199,7 +221,7 @@ set_alt(struct usbdev *d, unsigned alt)
 
 	clock_before(d);
 	rc = d->t.set_alt(d->t.ctx, (uint8_t)alt);
-	clock_after(d);
+	clock_after(d, 0);
 	check_gone(d);
 	return rc < 0 ? xfer_errno(rc) : 0;
 }
@@ -216,7 +238,7 @@ get_string(struct usbdev *d, uint8_t index, uint8_t *in, uint16_t wlength)
 	if (n < 0) {
 		clock_before(d);
 		rc = d->t.get_string(d->t.ctx, index, text, sizeof(text));
-		clock_after(d);
+		clock_after(d, 0);
 		check_gone(d);
 		if (rc < 0)
 			return xfer_errno(rc);
@@ -237,11 +259,12 @@ get_string(struct usbdev *d, uint8_t index, uint8_t *in, uint16_t wlength)
 
 /*
  * One control request: the bytes of its data stage (written to in for
- * device-to-host), or -EPIPE for a STALL, -ENODEV if the device is gone.
+ * device-to-host), or -EPIPE for a STALL, -ENODEV if the device is gone;
+ * *held_us: how long the model held the answer (model.h, "Busy").
  */
 static int
 control(struct usbdev *d, const uint8_t *setup, const uint8_t *out,
-    uint8_t *in)
+    uint8_t *in, uint64_t *held_us)
 {
 	uint8_t rt = setup[0], req = setup[1];
 	uint16_t value = (uint16_t)(setup[2] | setup[3] << 8);
@@ -308,15 +331,17 @@ control(struct usbdev *d, const uint8_t *setup, const uint8_t *out,
 			return -EPIPE;
 		clock_before(d);
 		rc = d->t.out(d->t.ctx, req, value, out, wlength);
-		clock_after(d);
+		clock_after(d, 0);
 		check_gone(d);
 		return rc < 0 ? xfer_errno(rc) : rc;
 	case 0xa1: /* class, device-to-host, interface: DFU */
 		if (index != 0)
 			return -EPIPE;
+		/* No timeout: the host's own runs out (DISCARDURB) or not. */
 		clock_before(d);
-		rc = d->t.in(d->t.ctx, req, value, in, wlength);
-		clock_after(d);
+		rc = d->t.in(d->t.ctx, req, value, in, wlength, UINT32_MAX);
+		*held_us = dfl_model_held_us(d->m);
+		clock_after(d, *held_us);
 		check_gone(d);
 		return rc < 0 ? xfer_errno(rc) : rc;
 	default:
@@ -394,6 +419,8 @@ submit(struct node *n, UMockdevIoctlClient *client, UMockdevIoctlData *arg)
 	struct done *x;
 	struct queue *q;
 	uint16_t wlength;
+	uint64_t held_us = 0;
+	struct timespec now;
 	uint8_t *in;
 	int rc;
 
@@ -426,9 +453,23 @@ submit(struct node *n, UMockdevIoctlClient *client, UMockdevIoctlData *arg)
 		rc = -ENODEV;
 	} else {
 		in = g_malloc0((gsize)wlength + 1);
-		rc = control(d, bufd->data, bufd->data + 8, in);
+		rc = control(d, bufd->data, bufd->data + 8, in, &held_us);
 		if (rc >= 0 || rc == -EPIPE) {
 			x = g_new0(struct done, 1);
+			/*
+			 * A device that holds an answer is busy until then:
+			 * a request after a DISCARDURB waits for that too.
+			 */
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			x->ready = now;
+			add_us(&x->ready, held_us);
+			if (ns_between(&x->ready, &d->held_until) > 0)
+				x->ready = d->held_until;
+			if (ns_between(&now, &x->ready) > 0) {
+				d->held++;
+				x->held = 1;
+				d->held_until = x->ready;
+			}
 			x->urb = urbd;
 			x->buf = bufd;
 			x->status = rc < 0 ? rc : 0;
@@ -455,16 +496,37 @@ submit(struct node *n, UMockdevIoctlClient *client, UMockdevIoctlData *arg)
 	umockdev_ioctl_client_complete(client, -1, -rc);
 }
 
+/* 1 if x may be reaped now: not held, or held long enough. */
+static int
+ready(struct done *x)
+{
+	struct timespec now;
+
+	if (!x->held)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < x->ready.tv_sec || (now.tv_sec == x->ready.tv_sec &&
+	    now.tv_nsec < x->ready.tv_nsec))
+		return 0;
+	x->held = 0;
+	return 1;
+}
+
 /* REAPURB(NDELAY): hand back the oldest answered URB of this client. */
 static void
 reap(UMockdevIoctlClient *client, UMockdevIoctlData *arg)
 {
 	struct queue *q = client_queue(client);
-	struct done *x = q->head;
+	struct done *x = q->head, *prev = NULL;
 	struct usbdevfs_urb *urb;
 	UMockdevIoctlData *ptr;
 
+	while (x != NULL && !ready(x)) {
+		prev = x;
+		x = x->next;
+	}
 	if (x == NULL) {
+		/* REAPURB would block here; a held URB is never that long. */
 		umockdev_ioctl_client_complete(client, -1, EAGAIN);
 		return;
 	}
@@ -473,9 +535,12 @@ reap(UMockdevIoctlClient *client, UMockdevIoctlData *arg)
 		umockdev_ioctl_client_complete(client, -1, EFAULT);
 		return;
 	}
-	q->head = x->next;
-	if (q->head == NULL)
-		q->tail = NULL;
+	if (prev != NULL)
+		prev->next = x->next;
+	else
+		q->head = x->next;
+	if (q->tail == x)
+		q->tail = prev;
 	urb = (struct usbdevfs_urb *)x->urb->data;
 	urb->status = x->status;
 	urb->actual_length = x->actual;
@@ -484,6 +549,39 @@ reap(UMockdevIoctlClient *client, UMockdevIoctlData *arg)
 	umockdev_ioctl_data_set_ptr(ptr, 0, x->urb);
 	g_object_unref(ptr);
 	done_free(x);
+	umockdev_ioctl_client_complete(client, 0, 0);
+}
+
+/*
+ * DISCARDURB: a URB still held is given up (reaped at once, -ENOENT);
+ * any other has completed already, and the kernel then says EINVAL.
+ */
+static void
+discard(struct usbdev *d, UMockdevIoctlClient *client,
+    UMockdevIoctlData *arg)
+{
+	struct queue *q = client_queue(client);
+	UMockdevIoctlData *urbd;
+	struct done *x;
+
+	urbd = umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_urb),
+	    NULL);
+	if (urbd == NULL) {
+		umockdev_ioctl_client_complete(client, -1, EFAULT);
+		return;
+	}
+	for (x = q->head; x != NULL; x = x->next)
+		if (x->urb->client_addr == urbd->client_addr && x->held)
+			break;
+	g_object_unref(urbd);
+	if (x == NULL) {
+		umockdev_ioctl_client_complete(client, -1, EINVAL);
+		return;
+	}
+	d->discarded++;
+	x->held = 0;
+	x->status = -ENOENT;
+	x->actual = 0;
 	umockdev_ioctl_client_complete(client, 0, 0);
 }
 
@@ -508,7 +606,7 @@ reset(struct node *n)
 		return 0;
 	clock_before(d);
 	d->t.reset(d->t.ctx);
-	clock_after(d);
+	clock_after(d, 0);
 	check_gone(d);
 	/*
 	 * Otherwise it comes back as something else (DFU mode, or the
@@ -641,8 +739,7 @@ handle_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *client,
 		reap(client, arg);
 		goto out;
 	case USBDEVFS_DISCARDURB:
-		/* Every URB completes when submitted: none is pending. */
-		umockdev_ioctl_client_complete(client, -1, EINVAL);
+		discard(n->d, client, arg);
 		goto out;
 	default:
 		break;

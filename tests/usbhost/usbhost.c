@@ -735,14 +735,17 @@ write_stats(struct usbhost *h, const char *path)
 		fprintf(fp, ",\"control_transfers\":%lu,\"requests\":%u,"
 		    "\"time_us\":%llu,\"pages_erased\":%u,\"bytes_erased\":%llu,"
 		    "\"bytes_written\":%llu,\"bytes_read\":%llu,\"left\":%s,"
-		    "\"left_address\":%u,\"reenumerated\":%u}",
+		    "\"left_address\":%u,\"reenumerated\":%u,"
+		    "\"mass_erases\":%u,\"stalls\":%u,\"held\":%lu,"
+		    "\"discarded\":%lu}",
 		    d->control_transfers, st->requests,
 		    (unsigned long long)st->time_us, st->pages_erased,
 		    (unsigned long long)st->bytes_erased,
 		    (unsigned long long)st->bytes_written,
 		    (unsigned long long)st->bytes_read,
 		    st->left ? "true" : "false", st->left_address,
-		    d->reenumerated);
+		    d->reenumerated, st->mass_erases, st->stalls, d->held,
+		    d->discarded);
 	}
 	fputs("\n]\n", fp);
 	if (fclose(fp) != 0) {

@@ -64,6 +64,9 @@ struct usbdev {
 	uint8_t desc[USBHOST_DESC_MAX]; /* device + configuration */
 	size_t desc_len;
 	unsigned long control_transfers;
+	unsigned long held;	/* answers the model held (model.h, "Busy") */
+	struct timespec held_until; /* ... the last of them, until then */
+	unsigned long discarded; /* ... that the host gave up (DISCARDURB) */
 	unsigned reenumerated;
 	/* Real time between model requests, for the model clock. */
 	int clock_running;
