@@ -259,6 +259,7 @@ FUZZ_LIBS_manifest = $(dfusplit_LIBS)
 # The device target drives dfuflash's engine and descriptor decoders (not
 # usb.c: no libusb).
 FUZZ_SRCS_device := $(wildcard dfuflash/engine*.c) dfuflash/proto.c \
+	dfuflash/quirks.c \
 	dfuflash/descriptor.c dfuflash/msg.c
 FUZZ_CFLAGS_device = -Idfuflash
 FUZZ_LIBS_device =

@@ -86,7 +86,7 @@ for args in \
     "--sim-fault stall:1 a.dfu|dfuflash: --sim-fault and --sim-trace are for --sim" \
     "--sim f405 -a Nope -D a.bin -s 0x08000000|dfuflash: -a Nope: no alternate setting has that number or name; the device has alt 0 \"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg\", alt 1 \"@Option Bytes  /0x1FFFC000/01*016 e\", alt 2 \"@OTP Memory /0x1FFF7800/01*512 e,01*016 e\", alt 3 \"@Device Feature/0xFFFF0000/01*004 g\"" \
     "--sim f405 -a 7 -D a.bin -s 0x08000000|dfuflash: -a 7: the device has no alternate setting 7; it has alt 0 \"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg\", alt 1 \"@Option Bytes  /0x1FFFC000/01*016 e\", alt 2 \"@OTP Memory /0x1FFF7800/01*512 e,01*016 e\", alt 3 \"@Device Feature/0xFFFF0000/01*004 g\"" \
-    "--sim f999 a.dfu|dfuflash: --sim f999: unknown profile f999 (f405 f107 l476 dfu11 dfu11-reset)" \
+    "--sim f999 a.dfu|dfuflash: --sim f999: unknown profile f999 (f405 f107 l476 h743 gd32vf103 f722 dfu11 dfu11-reset)" \
     "--sim f405: a.dfu|dfuflash: --sim f405:: empty state file name" \
     "--sim f405 a.dfu b.dfu|dfuflash: b.dfu: more than one file" \
     "--sim f405 -D a.bin a.dfu|dfuflash: give only one of a file, -D, -U and --unprotect" \

@@ -448,7 +448,7 @@ test_preserve_unreadable(void **state)
 		{ 0, "@Flash /0x08000000/4*16Kg" },
 	};
 	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
-		0x0b, 255, 2048, 0x011a, noread, 1 };
+		0x0b, 255, 2048, 0x011a, noread, 1, NULL };
 	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
 		NULL, NULL };
 	const uint32_t spec[] = { FLASH, 0x1000, 1 };
@@ -591,7 +591,7 @@ test_leave_no_flash(void **state)
 		{ 0, "@RAM /0x20000000/4*1Ke" },
 	};
 	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
-		0x0b, 255, 2048, 0x011a, ram, 1 };
+		0x0b, 255, 2048, 0x011a, ram, 1, NULL };
 	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
 		NULL, NULL };
 	struct dfl_session *s = dfl_session_new(&t, &dev);
@@ -864,7 +864,7 @@ test_plan_not_writable_and_bad_layout(void **state)
 		{ 1, "@Broken /0x1FFF0000/2*16Kx" },
 	};
 	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
-		0x0b, 255, 2048, 0x011a, alts, 2 };
+		0x0b, 255, 2048, 0x011a, alts, 2, NULL };
 	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
 		NULL, NULL };
 	struct dfl_session *s = dfl_session_new(&t, &dev);
@@ -900,7 +900,7 @@ test_plan_layout_note(void **state)
 		{ 2, "@OTP Memory /0x1FF07800/01*528e" },
 	};
 	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
-		0x0b, 255, 2048, 0x011a, alts, 2 };
+		0x0b, 255, 2048, 0x011a, alts, 2, NULL };
 	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
 		NULL, NULL };
 	struct dfl_session *s = dfl_session_new(&t, &dev);
@@ -930,7 +930,7 @@ test_plan_alt_without_name(void **state)
 {
 	static const struct dfl_alt alts[] = { { 0, NULL } };
 	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
-		0x0b, 255, 2048, 0x011a, alts, 1 };
+		0x0b, 255, 2048, 0x011a, alts, 1, NULL };
 	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
 		NULL, NULL };
 	struct dfl_session *s = dfl_session_new(&t, &dev);
@@ -960,7 +960,7 @@ test_plan_widening_stays_in_regions(void **state)
 		{ 0, "@Odd /0x08000000/1*1Kg,1*5 g" },
 	};
 	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
-		0x0b, 255, 2048, 0x011a, alts, 1 };
+		0x0b, 255, 2048, 0x011a, alts, 1, NULL };
 	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
 		NULL, NULL };
 	struct dfl_session *s = dfl_session_new(&t, &dev);

@@ -71,9 +71,9 @@ paths(void **state)
 static void
 matching(void **state)
 {
-	struct dfl_candidate rt = { "1-1", 0x0483, 0x5740, "A1", 1 };
-	struct dfl_candidate dfu = { "1-2", 0x0483, 0xdf11, "B2", 0 };
-	struct dfl_candidate noserial = { "1-3", 0x0483, 0xdf11, NULL, 0 };
+	struct dfl_candidate rt = { "1-1", 0x0483, 0x5740, "A1", 1, NULL };
+	struct dfl_candidate dfu = { "1-2", 0x0483, 0xdf11, "B2", 0, NULL };
+	struct dfl_candidate noserial = { "1-3", 0x0483, 0xdf11, NULL, 0, NULL };
 	struct dfl_match m;
 
 	(void)state;
