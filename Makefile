@@ -188,7 +188,7 @@ DFL_MODEL_OBJS := $(B)/dfuflash/model.o
 DFUFLASH_ENGINE_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
 	dfuflash/dfuflash.c dfuflash/model.c,$(wildcard dfuflash/*.c)))
 DFUFLASH_TESTS := $(B)/tests/test_engine $(B)/tests/test_model \
-	$(B)/tests/test_descriptor $(B)/tests/test_select
+	$(B)/tests/test_descriptor $(B)/tests/test_select $(B)/tests/test_quirks
 
 $(DFUFLASH_TESTS): $(B)/tests/%: tests/unit/%.c $(DFUFLASH_ENGINE_OBJS) \
 		$(DFL_MODEL_OBJS) $(LIB_A)

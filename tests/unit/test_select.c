@@ -100,6 +100,24 @@ matching(void **state)
 	assert_false(dfl_match(&m, &dfu));
 }
 
+/* -S and the GD32VF103's UTF-8 serial: as read, or as UTF-16 reads it. */
+static void
+matching_utf8_serial(void **state)
+{
+	struct dfl_candidate gd32 = { "1-4", 0x28e9, 0x0189, "3CBJ", 0,
+		"\xe4\x8c\xb3\xe4\xa9\x82" };
+	struct dfl_match m;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.serial = "3CBJ";
+	assert_true(dfl_match(&m, &gd32));
+	m.serial = "\xe4\x8c\xb3\xe4\xa9\x82"; /* U+4333 U+4A42 */
+	assert_true(dfl_match(&m, &gd32));
+	m.serial = "3CB";
+	assert_false(dfl_match(&m, &gd32));
+}
+
 static const struct dfl_alt f405[] = {
 	{ 0, "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg" },
 	{ 1, "@Option Bytes  /0x1FFFC000/01*016 e" },
@@ -159,6 +177,7 @@ main(void)
 		cmocka_unit_test(ids),
 		cmocka_unit_test(paths),
 		cmocka_unit_test(matching),
+		cmocka_unit_test(matching_utf8_serial),
 		cmocka_unit_test(alts),
 	};
 
