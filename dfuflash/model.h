@@ -78,7 +78,8 @@ uint8_t *dfl_model_memory(struct dfl_model *m, uint32_t *base,
  *                    Offer#11), seen only by reading back
  *   zero-poll        bwPollTimeout is always 0: commands finish during
  *                    the GETSTATUS that starts them
- *   leave-gone       on leave the device resets before it answers
+ *   leave-gone       on leave the device resets before it answers (the
+ *                    gd32vf103 profile always does)
  *   runtime          the device starts in run-time mode (appIDLE) and
  *                    enters DFU mode after DETACH (and a reset when it
  *                    does not detach by itself)
