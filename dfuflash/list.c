@@ -156,6 +156,9 @@ json_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
 		json_str(f, in->alts[a].name);
 		fputs(",\"quirk\":", f);
 		json_str(f, note[0] != '\0' ? note : NULL);
+		/* The string a download plans with (dfuinfo -L reads it). */
+		fputs(",\"layout_string\":", f);
+		json_str(f, name);
 		fputs(",\"layout\":", f);
 		json_layout(f, l, name);
 		fputc('}', f);

@@ -482,6 +482,17 @@ WANT
 expect_stdout_file want.txt
 case_end
 
+begin "dfuinfo -L reads the GD32VF103's corrected layout from the saved list"
+host --device gd32vf103 -- "$DFUFLASH" -l --json
+expect_status 0
+cp "$OUT" gd32.json
+mkbin big.bin 140000 36
+"$BUILD/bin/bin2dfu" -a 0x08000000:big.bin -o big.dfu || fail "bin2dfu failed"
+run "$BUILD/bin/dfuinfo" -L gd32.json big.dfu
+expect_status 1
+expect_stdout_contains 'is outside every region of "Internal Flash" (layout-outside)'
+case_end
+
 begin "-S: the GD32VF103 as dfuflash -l and dfu-util print its serial, or as UTF-16 reads it"
 host --device f405 --device gd32vf103 -- sh -c '
 	"$1" -l -S 3CBJ >a.txt && "$1" -l -S "$2" >b.txt' sh "$DFUFLASH" "$GD32_UTF16"
