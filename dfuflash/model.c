@@ -73,8 +73,8 @@ struct profile {
 	int leave_gone;
 	/* iSerialNumber, sent as UTF-8 bytes rather than UTF-16LE when
 	 * serial_utf8; NULL: the host gives one (usbhost's serial=). */
-	const char *serial;
 	int serial_utf8;
+	const char *serial;
 };
 
 /*
