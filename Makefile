@@ -188,7 +188,7 @@ DFL_MODEL_OBJS := $(B)/dfuflash/model.o
 DFUFLASH_ENGINE_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
 	dfuflash/dfuflash.c dfuflash/model.c,$(wildcard dfuflash/*.c)))
 DFUFLASH_TESTS := $(B)/tests/test_engine $(B)/tests/test_model \
-	$(B)/tests/test_descriptor $(B)/tests/test_select
+	$(B)/tests/test_descriptor $(B)/tests/test_select $(B)/tests/test_quirks
 
 $(DFUFLASH_TESTS): $(B)/tests/%: tests/unit/%.c $(DFUFLASH_ENGINE_OBJS) \
 		$(DFL_MODEL_OBJS) $(LIB_A)
@@ -259,6 +259,7 @@ FUZZ_LIBS_manifest = $(dfusplit_LIBS)
 # The device target drives dfuflash's engine and descriptor decoders (not
 # usb.c: no libusb).
 FUZZ_SRCS_device := $(wildcard dfuflash/engine*.c) dfuflash/proto.c \
+	dfuflash/quirks.c \
 	dfuflash/descriptor.c dfuflash/msg.c
 FUZZ_CFLAGS_device = -Idfuflash
 FUZZ_LIBS_device =

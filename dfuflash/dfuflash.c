@@ -1445,8 +1445,9 @@ usb_scan(const struct options *o)
 		}
 		for (size_t i = 0; i < dfl_usb_count(u); i++) {
 			const struct dfl_usb_info *in = dfl_usb_info(u, i);
-			struct dfl_candidate c = { in->path, in->vid, in->pid,
-				in->serial, in->protocol == DFL_PROTOCOL_RUNTIME };
+			struct dfl_candidate c;
+
+			dfl_usb_candidate(in, &c);
 
 			if (dfl_match(&o->match, &c))
 				hits++;
@@ -1506,9 +1507,9 @@ usb_select(const struct options *o, struct dfl_usb **up)
 	n = dfl_usb_count(u);
 	for (size_t i = 0; i < n; i++) {
 		const struct dfl_usb_info *in = dfl_usb_info(u, i);
-		struct dfl_candidate c = { in->path, in->vid, in->pid,
-			in->serial, in->protocol == DFL_PROTOCOL_RUNTIME };
+		struct dfl_candidate c;
 
+		dfl_usb_candidate(in, &c);
 		denied += !in->access;
 		if (dfl_match(&o->match, &c)) {
 			hits++;
@@ -1541,8 +1542,9 @@ usb_select(const struct options *o, struct dfl_usb **up)
 		    "SERIAL or -p PATH:", hits);
 		for (size_t i = 0; i < n; i++) {
 			const struct dfl_usb_info *in = dfl_usb_info(u, i);
-			struct dfl_candidate c = { in->path, in->vid, in->pid,
-				in->serial, in->protocol == DFL_PROTOCOL_RUNTIME };
+			struct dfl_candidate c;
+
+			dfl_usb_candidate(in, &c);
 
 			if (dfl_match(&o->match, &c))
 				describe(in);

@@ -69,6 +69,11 @@ eng_targets_free(struct dfl_session *s)
 	s->nkeeps = 0;
 	dfu_layout_free(s->main_layout);
 	s->main_layout = NULL;
+	/* The device may have come back with other strings (DETACH). */
+	for (size_t i = 0; i < 256; i++) {
+		free(s->layout_names[i]);
+		s->layout_names[i] = NULL;
+	}
 }
 
 void

@@ -21,11 +21,15 @@
  *     DFL_PRESERVE_UNCOVERED): then only those bytes are read before the
  *     first erase, written back with the image (0xff needs no write) and
  *     read back to check them;
- *   - writes in erasable regions are widened to 8-byte units with 0xff
- *     (STM32L4 flash programs 64-bit double words, RM0351 3.3.7; 0xff on
- *     a freshly erased page changes nothing on any STM32); kept bytes are
- *     folded into the runs as image bytes are, so that widening never
- *     writes 0xff over one of them;
+ *   - writes in erasable regions are widened with 0xff to whole units
+ *     of the device's programming unit, from the quirk table (quirks.h):
+ *     32 bytes on the STM32H7, else 8 (STM32L4 flash programs 64-bit
+ *     double words, RM0351 3.3.7; 0xff on a freshly erased page changes
+ *     nothing on any STM32); kept bytes are folded into the runs as image
+ *     bytes are, so that widening never writes 0xff over one of them;
+ *   - layout strings the quirk table knows to be wrong (the GD32VF103's)
+ *     are read as it corrects them, said by the warn callback, or the
+ *     plan is refused when the right one cannot be told;
  *   - the device leaves to the application: the lowest segment start in
  *     an erasable, writable region whose first two words look like a
  *     Cortex-M vector table (dfl_vector_table()), else the start of the

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine_private.h"
+#include "quirks.h"
 
 static int
 add_segment(struct dfl_image *img, uint8_t alt, uint32_t address,
@@ -118,7 +119,16 @@ dfl_device_capacity(const struct dfl_device *dev)
 	    (l = dfu_layout_new()) == NULL)
 		return UINT64_MAX;
 	for (unsigned i = 0; i < dev->nalts && total != UINT64_MAX; i++) {
-		if (dfu_layout_parse(l, dev->alts[i].name) != 0) {
+		char fixed[512];
+		const char *name = dev->alts[i].name;
+		int q = dfl_quirk_layout(dev, dev->alts[i].alt, name, fixed,
+		    sizeof(fixed), NULL, 0);
+
+		/* A layout the quirk table corrects counts as corrected; one
+		 * it cannot correct is refused by the plan, not here. */
+		if (q == 1)
+			name = fixed;
+		if (q < 0 || dfu_layout_parse(l, name) != 0) {
 			total = UINT64_MAX;
 			break;
 		}

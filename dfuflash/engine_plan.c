@@ -10,6 +10,7 @@
 
 #include "dfuproto.h"
 #include "engine_private.h"
+#include "quirks.h"
 
 const struct dfl_alt *
 eng_find_alt(const struct dfl_device *dev, uint8_t alt)
@@ -129,17 +130,42 @@ check_writable(struct dfl_session *s, struct target *tg)
 }
 
 /*
- * Widening to WRITE_UNIT stays inside a region that is erasable (so the
- * filling lands on erased flash) and made of whole units.
+ * Widening to the write unit stays inside a region that is erasable (so
+ * the filling lands on erased flash) and made of whole units.
  */
 int
-eng_unit_aligned(const struct dfu_layout_region *r)
+eng_unit_aligned(const struct dfu_layout_region *r, uint32_t unit)
 {
 	return (r->access & DFU_LAYOUT_ERASABLE) &&
-	    r->page_size % WRITE_UNIT == 0 && r->start % WRITE_UNIT == 0;
+	    r->page_size % unit == 0 && r->start % unit == 0;
 }
 
-/* Segments into runs, widened to WRITE_UNIT in erasable regions. */
+int
+eng_layout_name(struct dfl_session *s, const struct dfl_alt *a,
+    const char **name)
+{
+	char fixed[512], note[768];
+	int rc;
+
+	*name = a->name;
+	if (s->layout_names[a->alt] != NULL) {
+		*name = s->layout_names[a->alt];
+		return 0;
+	}
+	rc = dfl_quirk_layout(s->dev, a->alt, a->name, fixed, sizeof(fixed),
+	    note, sizeof(note));
+	if (rc < 0)
+		return fail(s, DFL_ERR_PLAN, "alt %u: %s", a->alt, note);
+	if (rc == 0)
+		return 0;
+	if ((s->layout_names[a->alt] = strdup(fixed)) == NULL)
+		return fail(s, DFL_ERR_NOMEM, "out of memory");
+	warn(s, "alt %u: quirk: %s", a->alt, note);
+	*name = s->layout_names[a->alt];
+	return 0;
+}
+
+/* Segments into runs, widened to the write unit in erasable regions. */
 static int
 make_runs(struct dfl_session *s, struct target *tg)
 {
@@ -153,10 +179,10 @@ make_runs(struct dfl_session *s, struct target *tg)
 		struct run *last = tg->nruns ? &tg->runs[tg->nruns - 1] : NULL;
 
 		/* Each end widens only inside its own region. */
-		if (eng_unit_aligned(r0))
-			start -= start % WRITE_UNIT;
-		if (eng_unit_aligned(r1))
-			end += (WRITE_UNIT - end % WRITE_UNIT) % WRITE_UNIT;
+		if (eng_unit_aligned(r0, s->unit))
+			start -= start % s->unit;
+		if (eng_unit_aligned(r1, s->unit))
+			end += (s->unit - end % s->unit) % s->unit;
 		if (last != NULL && start <= (uint64_t)last->start + last->size) {
 			uint64_t nend = (uint64_t)last->start + last->size;
 			uint8_t *d;
@@ -215,7 +241,7 @@ add_page(struct dfl_session *s, uint8_t alt, uint32_t start, uint32_t size,
 
 /*
  * The pages the image touches, once each, in address order: the
- * planner's extents, page by page.  Widening a run to WRITE_UNIT stays
+ * planner's extents, page by page.  Widening a run to the unit stays
  * inside the page it widens (eng_unit_aligned()), so the runs touch exactly
  * these pages.
  */
@@ -406,6 +432,7 @@ plan_leave(struct dfl_session *s)
 {
 	const struct dfl_alt *a0 = eng_find_alt(s->dev, 0);
 	const struct dfu_layout_region *main_flash = NULL;
+	const char *a0_name = NULL;
 	int found = 0;
 
 	if (s->o->flags & DFL_NO_LEAVE)
@@ -413,8 +440,9 @@ plan_leave(struct dfl_session *s)
 	if (a0 == NULL && s->dev->nalts > 0)
 		a0 = &s->dev->alts[0];
 	if (a0 != NULL && a0->name != NULL &&
+	    eng_layout_name(s, a0, &a0_name) == 0 &&
 	    (s->main_layout = dfu_layout_new()) != NULL &&
-	    dfu_layout_parse(s->main_layout, a0->name) == 0)
+	    dfu_layout_parse(s->main_layout, a0_name) == 0)
 		for (unsigned r = 0; r < dfu_layout_region_count(s->main_layout)
 		    && main_flash == NULL; r++)
 			if (is_flash(dfu_layout_region(s->main_layout, r)))
@@ -545,6 +573,7 @@ eng_plan_dfuse(struct dfl_session *s)
 {
 	int rc;
 
+	s->unit = dfl_quirk_write_unit(s->dev, NULL, 0);
 	for (size_t t = 0; t < s->ntargets; t++) {
 		struct target *tg = &s->targets[t];
 		const struct dfl_alt *a = eng_find_alt(s->dev, tg->alt);
@@ -558,12 +587,13 @@ eng_plan_dfuse(struct dfl_session *s)
 			return fail(s, DFL_ERR_PLAN, "alt %u: the device did "
 			    "not give its name (iInterface), which is its "
 			    "memory layout", tg->alt);
-		tg->alt_name = a->name;
+		if ((rc = eng_layout_name(s, a, &tg->alt_name)) != 0)
+			return rc;
 		if ((tg->layout = dfu_layout_new()) == NULL)
 			return fail(s, DFL_ERR_NOMEM, "out of memory");
-		if (dfu_layout_parse(tg->layout, a->name) != 0)
+		if (dfu_layout_parse(tg->layout, tg->alt_name) != 0)
 			return fail(s, DFL_ERR_PLAN, "alt %u: memory layout "
-			    "\"%s\": %s", tg->alt, a->name,
+			    "\"%s\": %s", tg->alt, tg->alt_name,
 			    dfu_layout_errmsg(tg->layout));
 		/* A quirk of a real bootloader the parser accepted
 		 * (dfulayout.h): say how the string was read. */
@@ -573,7 +603,7 @@ eng_plan_dfuse(struct dfl_session *s)
 			    dfu_layout_note(tg->layout, k);
 
 			warn(s, "alt %u: memory layout \"%s\": offset %zu: %s "
-			    "(%s)", tg->alt, a->name, n->offset, n->message,
+			    "(%s)", tg->alt, tg->alt_name, n->offset, n->message,
 			    n->code);
 		}
 		if (dfu_plan_set_layout(s->plan, tg->alt, tg->layout) != 0)

@@ -58,7 +58,7 @@ add_keep(struct dfl_session *s, uint8_t alt, uint32_t start, uint32_t size)
 
 /*
  * Put bytes [a, b) that must be written (data at a) into the runs of tg
- * as image bytes are: widened to WRITE_UNIT inside their regions, merged
+ * as image bytes are: widened to the write unit inside their regions, merged
  * with the runs they overlap or touch.  Kept bytes are never image bytes,
  * so they only replace the 0xff filling of a run.
  */
@@ -70,10 +70,11 @@ fold_piece(struct dfl_session *s, struct target *tg, uint32_t a, uint32_t b,
 	size_t lo, hi;
 	uint8_t *buf;
 
-	if (eng_unit_aligned(dfu_layout_find(tg->layout, a, NULL)))
-		ws -= ws % WRITE_UNIT;
-	if (eng_unit_aligned(dfu_layout_find(tg->layout, b - 1, NULL)))
-		we += (WRITE_UNIT - we % WRITE_UNIT) % WRITE_UNIT;
+	if (eng_unit_aligned(dfu_layout_find(tg->layout, a, NULL), s->unit))
+		ws -= ws % s->unit;
+	if (eng_unit_aligned(dfu_layout_find(tg->layout, b - 1, NULL),
+	    s->unit))
+		we += (s->unit - we % s->unit) % s->unit;
 	for (lo = 0; lo < tg->nruns &&
 	    (uint64_t)tg->runs[lo].start + tg->runs[lo].size < ws; lo++)
 		;

@@ -63,8 +63,6 @@
 #define REENUMERATE_MS 5000u
 /* A device that answers bwPollTimeout 0 but stays busy: back off to this. */
 #define ZERO_POLL_MAX_MS 64u
-/* Widen writes in erasable regions to this unit (see engine.h). */
-#define WRITE_UNIT 8u
 #define ERASED 0xff
 /*
  * A page flag beside engine.h's DFL_PAGE_* bits, private to the engine:
@@ -123,6 +121,12 @@ struct dfl_session {
 	size_t nkeeps, kcap;
 	struct dfu_layout *main_layout; /* alt 0's, for leaving */
 	struct dfu_plan *plan; /* the image's segments, and the layouts */
+	/* Writes in erasable regions are widened to whole aligned units of
+	 * this many bytes (dfl_quirk_write_unit()). */
+	uint32_t unit;
+	/* Layout strings the quirk table corrected, by alt (NULL: as
+	 * reported); eng_layout_name(). */
+	char *layout_names[256];
 	struct dfl_result res;
 };
 
@@ -238,8 +242,15 @@ int eng_plain_read(struct dfl_session *s, uint8_t *buf, uint32_t len,
 const struct dfl_alt *eng_find_alt(const struct dfl_device *dev, uint8_t alt);
 /* The image's segments grouped by alt into s->targets (the planner). */
 int eng_make_targets(struct dfl_session *s, const struct dfl_image *img);
-/* Can writes in region r be widened to WRITE_UNIT? */
-int eng_unit_aligned(const struct dfu_layout_region *r);
+/* Can writes in region r be widened to units of unit bytes? */
+int eng_unit_aligned(const struct dfu_layout_region *r, uint32_t unit);
+/*
+ * The memory layout of alt a into *name: its iInterface string, or the
+ * string the quirk table (quirks.h) puts in its place, said once by
+ * warn().  0, or fail()'s code when the table says it cannot be known.
+ */
+int eng_layout_name(struct dfl_session *s, const struct dfl_alt *a,
+    const char **name);
 /* The image byte at addr in tg's alt, or -1 if no segment holds it. */
 int eng_image_byte(const struct target *tg, uint32_t addr);
 /* Add [start, start + size) of alt to the writes of the plan. */

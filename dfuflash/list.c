@@ -7,6 +7,56 @@
 #include "dfulayout.h"
 #include "dfuproto.h"
 #include "list.h"
+#include "quirks.h"
+
+/* What the quirk table keys on, from the listing (names may be NULL). */
+static void
+quirk_device(struct dfl_device *d, const struct dfl_usb_info *in)
+{
+	memset(d, 0, sizeof(*d));
+	d->idVendor = in->vid;
+	d->idProduct = in->pid;
+	d->bcdDevice = in->bcdDevice;
+	d->alts = in->alts;
+	d->nalts = in->nalts;
+	d->serial = in->serial;
+}
+
+/*
+ * The layout string of alt a to show: its name, or the quirk table's
+ * correction in fixed (with the note); NULL when the table refuses it.
+ */
+static const char *
+quirk_layout(const struct dfl_usb_info *in, unsigned a, char *fixed,
+    size_t fixedlen, char *note, size_t notelen)
+{
+	struct dfl_device d;
+	int rc;
+
+	quirk_device(&d, in);
+	rc = dfl_quirk_layout(&d, in->alts[a].alt, in->alts[a].name, fixed,
+	    fixedlen, note, notelen);
+	return rc < 0 ? NULL : rc > 0 ? fixed : in->alts[a].name;
+}
+
+/* The device-wide notes: the serial's encoding, the write unit. */
+static unsigned
+device_notes(const struct dfl_usb_info *in, char notes[2][320])
+{
+	struct dfl_device d;
+	unsigned n = 0;
+
+	if (in->serial_utf16 != NULL && in->serial != NULL)
+		snprintf(notes[n++], 320, "serial sent as UTF-8, not UTF-16 "
+		    "(USB 2.0 9.6.7): \"%s\", which read as UTF-16 is "
+		    "\"%s\"; -S takes either", in->serial, in->serial_utf16);
+	quirk_device(&d, in);
+	if (in->protocol == DFL_PROTOCOL_DFU &&
+	    dfl_quirk_write_unit(&d, notes[n], 320) !=
+	    DFL_QUIRK_DEFAULT_UNIT)
+		n++;
+	return n;
+}
 
 /* A JSON string, or null. */
 static void
@@ -62,10 +112,15 @@ json_layout(FILE *f, struct dfu_layout *l, const char *name)
 static void
 json_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
 {
+	char notes[2][320], fixed[512], note[768];
+	unsigned nq;
+
 	fprintf(f, "{\"path\":");
 	json_str(f, in->path);
 	fprintf(f, ",\"vid\":%u,\"pid\":%u,\"serial\":", in->vid, in->pid);
 	json_str(f, in->serial);
+	fputs(",\"serial_utf16\":", f);
+	json_str(f, in->serial_utf16);
 	fprintf(f, ",\"bcdDevice\":%u,\"mode\":\"%s\"", in->bcdDevice,
 	    in->protocol == DFL_PROTOCOL_DFU ? "dfu" : "runtime");
 	if (in->has_func)
@@ -84,13 +139,28 @@ json_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
 		    "\"descriptor_error\":", f);
 		json_str(f, in->func_error);
 	}
-	fprintf(f, ",\"access\":%s,\"alts\":[", tf(in->access));
+	fprintf(f, ",\"access\":%s,\"quirks\":[", tf(in->access));
+	nq = device_notes(in, notes);
+	for (unsigned i = 0; i < nq; i++) {
+		if (i > 0)
+			fputc(',', f);
+		json_str(f, notes[i]);
+	}
+	fputs("],\"alts\":[", f);
 	for (unsigned a = 0; a < in->nalts; a++) {
+		const char *name = quirk_layout(in, a, fixed, sizeof(fixed),
+		    note, sizeof(note));
+
 		fprintf(f, "%s{\"alt\":%u,\"name\":", a > 0 ? "," : "",
 		    in->alts[a].alt);
 		json_str(f, in->alts[a].name);
+		fputs(",\"quirk\":", f);
+		json_str(f, note[0] != '\0' ? note : NULL);
+		/* The string a download plans with (dfuinfo -L reads it). */
+		fputs(",\"layout_string\":", f);
+		json_str(f, name);
 		fputs(",\"layout\":", f);
-		json_layout(f, l, in->alts[a].name);
+		json_layout(f, l, name);
 		fputc('}', f);
 	}
 	fputs("]}", f);
@@ -99,6 +169,9 @@ json_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
 static void
 text_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
 {
+	char notes[2][320], fixed[512], note[768];
+	unsigned nq;
+
 	fprintf(f, "%s %04x:%04x serial %s%s%s bcdDevice %04x, %s mode", in->path,
 	    in->vid, in->pid, in->serial != NULL ? "\"" : "",
 	    in->serial != NULL ? in->serial : in->access ? "(none)" :
@@ -123,13 +196,19 @@ text_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
 	if (!in->access)
 		fprintf(f, "  permission denied: serial and alt names need "
 		    "access (see PERMISSIONS in dfuflash(1))\n");
+	nq = device_notes(in, notes);
+	for (unsigned i = 0; i < nq; i++)
+		fprintf(f, "  quirk: %s\n", notes[i]);
 	for (unsigned a = 0; a < in->nalts; a++) {
-		const char *name = in->alts[a].name;
+		const char *name = quirk_layout(in, a, fixed, sizeof(fixed),
+		    note, sizeof(note));
 
 		fprintf(f, "  alt %u", in->alts[a].alt);
-		if (name != NULL)
-			fprintf(f, " \"%s\"", name);
+		if (in->alts[a].name != NULL)
+			fprintf(f, " \"%s\"", in->alts[a].name);
 		fputc('\n', f);
+		if (note[0] != '\0')
+			fprintf(f, "    quirk: %s\n", note);
 		if (name == NULL || name[0] != '@' ||
 		    dfu_layout_parse(l, name) != 0)
 			continue;
@@ -158,9 +237,9 @@ dfl_list_print(FILE *f, const struct dfl_usb *u, const struct dfl_match *m,
 		fputs("{\"devices\":[", f);
 	for (size_t i = 0; i < dfl_usb_count(u); i++) {
 		const struct dfl_usb_info *in = dfl_usb_info(u, i);
-		struct dfl_candidate c = { in->path, in->vid, in->pid,
-			in->serial, in->protocol == DFL_PROTOCOL_RUNTIME };
+		struct dfl_candidate c;
 
+		dfl_usb_candidate(in, &c);
 		if (!dfl_match(m, &c))
 			continue;
 		if (json) {

@@ -104,6 +104,16 @@ struct profile {
 	 * sourcebox/dfu-buddy#3).  0: never.
 	 */
 	uint32_t stuck_from;
+	/* Programming never reports errVERIFY: bits it could not set stay
+	 * clear and the device says success (the GD32VF103 ROM). */
+	int write_unchecked;
+	/* It leaves without answering the GETSTATUS after the leave request
+	 * (the leave-gone fault, as the profile's own behaviour). */
+	int leave_gone;
+	/* iSerialNumber, sent as UTF-8 bytes rather than UTF-16LE when
+	 * serial_utf8; NULL: the host gives one (usbhost's serial=). */
+	int serial_utf8;
+	const char *serial;
 };
 
 /*
@@ -154,6 +164,38 @@ generic_erase_us(uint32_t page_size)
 {
 	(void)page_size;
 	return 20000;
+}
+
+/*
+ * STM32H742/743/753 (and the H750, which runs its ROM).  128 KiB sector
+ * erase at x32 parallelism (voltage range 3): 1.1 s typical, 2.2 s
+ * maximum, from DS12110's table as quoted by an ST employee
+ * (community.st.com, "STM32H743 Flash EraseSector Reset Problem",
+ * td-p/734674).  Flash word (256 bits) programming 130 us and bank
+ * erase 6 s are not sourced: round figures of the model, not to be
+ * quoted.  Flash is programmed by whole 32-byte flash words (RM0433
+ * 4.3.9; "H7 programs flash in 256 bit units", community.st.com m-p/
+ * 59967); the model refuses anything else with errPROG, as the strict
+ * L476 model does.
+ */
+static uint32_t
+h743_erase_us(uint32_t page_size)
+{
+	(void)page_size;
+	return 1100000;
+}
+
+/*
+ * GD32VF103: GD32VF103 datasheet, table "Flash memory characteristics":
+ * word (32-bit) programming 37.5 us typical, page (1 KiB) erase 45 ms
+ * typical, mass erase 4 s typical.  As for the H743, taken from the
+ * datasheet as remembered, not re-read: check before quoting.
+ */
+static uint32_t
+gd32vf103_erase_us(uint32_t page_size)
+{
+	(void)page_size;
+	return 45000;
 }
 
 #define ST_VID 0x0483
@@ -229,6 +271,105 @@ static const struct profile profiles[] = {
 		 * own was found.
 		 */
 		.busy_reply = BUSY_STALL_STAY, .erase_poll_ms = 10,
+	},
+	{
+		/*
+		 * The ROM strings: a dfu-util 0.11 listing of a WeAct
+		 * STM32H750 (NuttX documentation, boards/weact-stm32h750),
+		 * which runs the H743 ROM; the three spaces are the ROM's.
+		 * wTransferSize 1024 ("Device returned transfer size 1024",
+		 * same listing), bcdDevice 0x0200.  The layout string is one
+		 * run of 16 sectors; the two banks of RM0433 (bank 2 from
+		 * 0x08100000) are two page groups here.
+		 */
+		.id = "h743",
+		.description = "STM32H743 ROM bootloader: 2 MiB flash in "
+		"two banks of 8 x 128 KiB, programmed 32 bytes at a time",
+		.vid = ST_VID, .pid = ST_DFU_PID, .bcd_device = 0x0200,
+		.attributes = 0x0b, .detach_ms = 255, .transfer_size = 1024,
+		.bcd_dfu = DFU_BCD_DFUSE,
+		.mems = {
+			{ 0, "@Internal Flash   /0x08000000/16*128Kg",
+			  MEM_FLASH, 0x08000000,
+			  { { 8, 131072 }, { 8, 131072 } }, RWE },
+			{ 1, "@Option Bytes   /0x5200201C/01*128 e", MEM_RAM,
+			  0x5200201c, { { 1, 128 } }, RW },
+		},
+		.nmems = 2,
+		.prog_unit = 32, .prog_us = 130, .strict_unit = 1,
+		.erase_us = h743_erase_us, .mass_erase_us = 6000000,
+		/*
+		 * Rev V: bank-2 sector erases leave it in dfuDNBUSY until
+		 * CLRSTATUS (see stuck_from).  It holds GETSTATUS during an
+		 * erase as the F4/F7 ROMs do (issue 13's reading of
+		 * fwupd/fwupd#6249); the bwPollTimeout it answers is the
+		 * model's choice, as for the f405.
+		 */
+		.busy_reply = BUSY_HOLD, .erase_poll_ms = 100,
+		.stuck_from = 0x08100000,
+	},
+	{
+		/*
+		 * GD32VF103CB ROM (Longan Nano): 28e9:0189, bcdDevice 0x1000,
+		 * serial "3CBJ" and both alt strings from a dfu-util 0.11
+		 * listing (aw/fiveforths#20); wTransferSize 2048
+		 * (riscv-mcu/gd32-dfu-utils#4).  Alt 0 says 512 x 2 KiB; the
+		 * flash is 128 x 1 KiB (gd32-dfu-utils#5), which is what
+		 * the model has: an erase at an address erases the 1 KiB page
+		 * holding it, and programming over bits that were not erased
+		 * reports success (so a reflash planned on 2 KiB pages is
+		 * silently corrupt).  The serial is UTF-8 (fwupd/fwupd#2815),
+		 * and the device leaves without answering the GETSTATUS that
+		 * follows the leave request (gd32-dfu-utils#4: "Error during
+		 * download get_status"; dfu-util's QUIRK_DFUSE_LEAVE).
+		 */
+		.id = "gd32vf103",
+		.description = "GigaDevice GD32VF103CB ROM bootloader "
+		"(Longan Nano): 128 KiB flash in 1 KiB pages that it reports "
+		"as 512 pages of 2 KiB",
+		.vid = 0x28e9, .pid = 0x0189, .bcd_device = 0x1000,
+		.attributes = 0x0b, .detach_ms = 255, .transfer_size = 2048,
+		.bcd_dfu = DFU_BCD_DFUSE,
+		.mems = {
+			{ 0, "@Internal Flash  /0x08000000/512*002Kg",
+			  MEM_FLASH, 0x08000000, { { 128, 1024 } }, RWE },
+			{ 1, "@Option Bytes  /0x1FFFF800/01*016 g", MEM_RAM,
+			  0x1ffff800, { { 1, 16 } }, RWE },
+		},
+		.nmems = 2,
+		.prog_unit = 4, .prog_us = 38, .strict_unit = 0,
+		.erase_us = gd32vf103_erase_us, .mass_erase_us = 4000000,
+		.write_unchecked = 1, .leave_gone = 1,
+		.serial = "3CBJ", .serial_utf8 = 1,
+	},
+	{
+		/*
+		 * STM32F722 ROM (tests/fixtures/layouts.tsv, MATEKF722SE: a
+		 * dfu-util 0.11 listing; sectors as fwupd/fwupd#2062): the
+		 * OTP string "01*528e" has no multiplier (528 bytes).
+		 * Timings as the F405's (DS11853 gives the same figures for
+		 * x32 parallelism as DS8626: not re-read for this model).
+		 */
+		.id = "f722",
+		.description = "STM32F722 ROM bootloader: 512 KiB flash in "
+		"4x16K, 64K, 3x128K sectors; OTP string without multiplier",
+		.vid = ST_VID, .pid = ST_DFU_PID, .bcd_device = 0x2200,
+		.attributes = 0x0b, .detach_ms = 255, .transfer_size = 2048,
+		.bcd_dfu = DFU_BCD_DFUSE,
+		.mems = {
+			{ 0, "@Internal Flash  /0x08000000/04*016Kg,01*64Kg,"
+			  "03*128Kg", MEM_FLASH, 0x08000000,
+			  { { 4, 16384 }, { 1, 65536 }, { 3, 131072 } }, RWE },
+			{ 1, "@Option Bytes  /0x1FFF0000/01*048 e", MEM_RAM,
+			  0x1fff0000, { { 1, 48 } }, RW },
+			{ 2, "@OTP Memory /0x1FF07800/01*528e", MEM_OTP,
+			  0x1ff07800, { { 1, 528 } }, RW },
+			{ 3, "@Device Feature/0xFFFF0000/01*004 e", MEM_RAM,
+			  0xffff0000, { { 1, 4 } }, RWE },
+		},
+		.nmems = 4,
+		.prog_unit = 4, .prog_us = 16, .strict_unit = 0,
+		.erase_us = f405_erase_us, .mass_erase_us = 8000000,
 	},
 	{
 		.id = "dfu11",
@@ -342,7 +483,7 @@ struct dfl_model {
 const char *
 dfl_model_profile_names(void)
 {
-	return "f405 f107 l476 dfu11 dfu11-reset";
+	return "f405 f107 l476 h743 gd32vf103 f722 dfu11 dfu11-reset";
 }
 
 static uint32_t
@@ -378,6 +519,8 @@ dfl_model_new(const char *profile)
 	m->dev.bInterfaceProtocol = DFL_PROTOCOL_DFU;
 	m->dev.alts = m->alts;
 	m->dev.nalts = p->nmems;
+	/* As a host reads it: usb.c decodes the UTF-8 one as UTF-8. */
+	m->dev.serial = p->serial;
 	for (unsigned i = 0; i < p->nmems; i++) {
 		m->alts[i].alt = p->mems[i].alt;
 		m->alts[i].name = p->mems[i].name;
@@ -411,6 +554,13 @@ const char *
 dfl_model_description(const struct dfl_model *m)
 {
 	return m->p->description;
+}
+
+const char *
+dfl_model_serial(const struct dfl_model *m, int *utf8)
+{
+	*utf8 = m->p->serial_utf8;
+	return m->p->serial;
 }
 
 const struct dfl_device *
@@ -468,7 +618,8 @@ dfl_model_replug(struct dfl_model *m)
 	m->held_us = 0;
 	m->write_unchecked = 0;
 	m->nfaults = 0;
-	m->zero_poll = m->leave_gone = 0;
+	m->zero_poll = 0;
+	m->leave_gone = m->p->leave_gone;
 	m->read_protected = 0;
 	m->dfu_pending = 0;
 	dfu_mode(m);
@@ -793,7 +944,8 @@ run_op(struct dfl_model *m, uint64_t *us)
 			*us = write_us(m, m->op_len);
 			m->st.blocks_written++;
 			m->st.bytes_written += m->op_len;
-			return failed && !m->write_unchecked ?
+			return failed && !m->write_unchecked &&
+			    !m->p->write_unchecked ?
 			    DFU_STATUS_VERIFY : DFU_STATUS_OK;
 		}
 	default:

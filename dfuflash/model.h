@@ -1,7 +1,8 @@
 /*
  * model.h - an in-process model of a USB DFU device in DFU mode: the
- * STM32 ROM DfuSe bootloader (ST AN3156, UM0424) on three parts, and a
- * plain DFU 1.1 device.  It sits behind a struct dfl_transport, so the
+ * STM32 ROM DfuSe bootloader (ST AN3156, UM0424) on five parts, the
+ * GigaDevice GD32VF103 ROM (which reports a wrong layout), and a plain
+ * DFU 1.1 device.  It sits behind a struct dfl_transport, so the
  * flashing engine runs against it unchanged; the unit tests and
  * `dfuflash --sim` use it.
  *
@@ -54,10 +55,17 @@ struct dfl_model;
 struct dfl_model *dfl_model_new(const char *profile);
 void dfl_model_free(struct dfl_model *m);
 
-/* "f405 f107 l476 dfu11 dfu11-reset": the profile names, for messages. */
+/* "f405 f107 l476 h743 ...": the profile names, for messages. */
 const char *dfl_model_profile_names(void);
 /* One line describing a profile ("STM32F405 ROM bootloader, ..."). */
 const char *dfl_model_description(const struct dfl_model *m);
+
+/*
+ * The profile's own iSerialNumber (NULL: none; a host such as usbhost
+ * gives one) and, in *utf8, whether the device sends it as UTF-8 bytes
+ * rather than UTF-16LE (the GD32VF103 ROM).
+ */
+const char *dfl_model_serial(const struct dfl_model *m, int *utf8);
 
 /* What the device's descriptors say; valid for the life of m. */
 const struct dfl_device *dfl_model_device(const struct dfl_model *m);
@@ -95,7 +103,8 @@ uint8_t *dfl_model_memory(struct dfl_model *m, uint32_t *base,
  *                    does the same, as a profile's stuck_from
  *   zero-poll        bwPollTimeout is always 0: commands finish during
  *                    the GETSTATUS that starts them
- *   leave-gone       on leave the device resets before it answers
+ *   leave-gone       on leave the device resets before it answers (the
+ *                    gd32vf103 profile always does)
  *   runtime          the device starts in run-time mode (appIDLE) and
  *                    enters DFU mode after DETACH (and a reset when it
  *                    does not detach by itself)

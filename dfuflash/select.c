@@ -130,7 +130,8 @@ dfl_match(const struct dfl_match *m, const struct dfl_candidate *c)
 	if (m->path != NULL && strcmp(m->path, c->path) != 0)
 		return 0;
 	if (m->serial != NULL && (c->serial == NULL ||
-	    strcmp(m->serial, c->serial) != 0))
+	    strcmp(m->serial, c->serial) != 0) && (c->serial_utf16 == NULL ||
+	    strcmp(m->serial, c->serial_utf16) != 0))
 		return 0;
 	if (m->dfu_ids_set && !c->runtime)
 		return c->vid == m->dfu_vid && c->pid == m->dfu_pid;

@@ -17,7 +17,10 @@ struct dfl_match {
 	uint16_t vid, pid;
 	int dfu_ids_set;	/* -d ...,DFU_VID:DFU_PID: a DFU-mode device */
 	uint16_t dfu_vid, dfu_pid;
-	const char *serial;	/* -S: the iSerialNumber string, exactly */
+	const char *serial;	/* -S: the iSerialNumber string, exactly, as
+				   dfuflash -l prints it (or, for a device
+				   whose serial is not UTF-16, as read in
+				   UTF-16) */
 	const char *path;	/* -p: "BUS-PORT[.PORT]..." */
 };
 
@@ -27,6 +30,9 @@ struct dfl_candidate {
 	uint16_t vid, pid;
 	const char *serial;	/* NULL when it could not be read */
 	int runtime;		/* bInterfaceProtocol 1 */
+	/* The serial as UTF-16LE when it was read otherwise (a device of
+	 * the quirk table that sends UTF-8), or NULL; -S matches either. */
+	const char *serial_utf16;
 };
 
 /*

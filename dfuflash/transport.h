@@ -91,6 +91,11 @@ struct dfl_device {
 	uint16_t bcdDFUVersion; /* 0x011a: DfuSe */
 	const struct dfl_alt *alts;
 	unsigned nalts;
+	/*
+	 * iSerialNumber as read (decoded as quirks.h says the device sends
+	 * it), NULL when it has none; the quirk table keys on it.
+	 */
+	const char *serial;
 };
 
 #endif /* DFU_TRANSPORT_H */

@@ -12,6 +12,7 @@
 #include <libusb.h>
 
 #include "dfuproto.h"
+#include "quirks.h"
 #include "select.h"
 #include "usb.h"
 #include "msg.h"
@@ -60,6 +61,7 @@ info_free(struct dfl_usb_info *in)
 		free((char *)in->alts[i].name);
 	free(in->alts);
 	free(in->serial);
+	free(in->serial_utf16);
 	if (in->udev != NULL)
 		libusb_unref_device(in->udev);
 	memset(in, 0, sizeof(*in));
@@ -141,6 +143,34 @@ read_string(libusb_device_handle *h, uint16_t lang, uint8_t index)
 	n = libusb_get_string_descriptor(h, index, lang, b, sizeof(b));
 	if (n < 0 || dfl_string_decode(b, (size_t)n, text, sizeof(text),
 	    NULL, 0) < 0)
+		return NULL;
+	return strdup(text);
+}
+
+/*
+ * iSerialNumber as UTF-8 (malloc'ed), or NULL: UTF-16LE as USB 2.0 9.6.7
+ * says, unless the quirk table says the device sends UTF-8 (quirks.h);
+ * then *utf16 gets the UTF-16LE reading too, which other tools print.
+ */
+static char *
+read_serial(libusb_device_handle *h, uint16_t lang, uint8_t index,
+    uint16_t vid, uint16_t pid, char **utf16)
+{
+	uint8_t b[255];
+	char text[DFL_STRING_MAX];
+	int n;
+
+	*utf16 = NULL;
+	if (index == 0)
+		return NULL;
+	if (!dfl_quirk_serial_utf8(vid, pid))
+		return read_string(h, lang, index);
+	n = libusb_get_string_descriptor(h, index, lang, b, sizeof(b));
+	if (n < 0)
+		return NULL;
+	if (dfl_string_decode(b, (size_t)n, text, sizeof(text), NULL, 0) >= 0)
+		*utf16 = strdup(text);
+	if (dfl_string_decode_utf8(b, (size_t)n, text, sizeof(text)) < 0)
 		return NULL;
 	return strdup(text);
 }
@@ -228,7 +258,8 @@ probe(libusb_device *d, int read_strings, struct dfl_usb_info *in)
 	if (h != NULL) {
 		uint16_t lang = langid(h);
 
-		in->serial = read_string(h, lang, dd.iSerialNumber);
+		in->serial = read_serial(h, lang, dd.iSerialNumber, in->vid,
+		    in->pid, &in->serial_utf16);
 		for (unsigned a = 0; a < in->nalts; a++)
 			in->alts[a].name = read_string(h, lang,
 			    itf->altsetting[a].iInterface);
@@ -288,6 +319,18 @@ dfl_usb_scan(struct dfl_usb *u, int read_strings, char *msg, size_t msglen)
 }
 
 void
+dfl_usb_candidate(const struct dfl_usb_info *in, struct dfl_candidate *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->path = in->path;
+	c->vid = in->vid;
+	c->pid = in->pid;
+	c->serial = in->serial;
+	c->serial_utf16 = in->serial_utf16;
+	c->runtime = in->protocol == DFL_PROTOCOL_RUNTIME;
+}
+
+void
 dfl_usb_access_hint(char *msg, size_t msglen, const char *path, uint16_t vid,
     uint16_t pid)
 {
@@ -302,6 +345,7 @@ info_copy(struct dfl_usb_info *dst, const struct dfl_usb_info *src)
 {
 	*dst = *src;
 	dst->serial = NULL;
+	dst->serial_utf16 = NULL;
 	dst->alts = calloc(src->nalts ? src->nalts : 1, sizeof(*dst->alts));
 	dst->udev = NULL;
 	if (dst->alts == NULL)
@@ -313,6 +357,9 @@ info_copy(struct dfl_usb_info *dst, const struct dfl_usb_info *src)
 			return -1;
 	}
 	if (src->serial != NULL && (dst->serial = strdup(src->serial)) == NULL)
+		return -1;
+	if (src->serial_utf16 != NULL &&
+	    (dst->serial_utf16 = strdup(src->serial_utf16)) == NULL)
 		return -1;
 	dst->udev = libusb_ref_device(src->udev);
 	return 0;
@@ -402,6 +449,7 @@ open_info(struct dfl_usb_handle *h, char *msg, size_t msglen)
 	for (unsigned a = 0; a < in->nalts; a++)
 		if (in->alts[a].name == NULL)
 			in->alts[a].name = strdup("");
+	h->dev.serial = in->serial;
 	return 0;
 }
 
@@ -694,8 +742,10 @@ t_reenumerate(void *ctx, uint32_t timeout_ms)
 		struct libusb_device_descriptor dd;
 
 		if (libusb_get_device_descriptor(h->info.udev, &dd) == 0)
-			h->info.serial = read_string(h->h, h->langid,
-			    dd.iSerialNumber);
+			h->info.serial = read_serial(h->h, h->langid,
+			    dd.iSerialNumber, h->info.vid, h->info.pid,
+			    &h->info.serial_utf16);
+		h->dev.serial = h->info.serial;
 	}
 	info_free(&old);
 	return 0;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "descriptor.h"
+#include "select.h"
 #include "transport.h"
 
 /*
@@ -40,6 +41,8 @@ struct dfl_usb_info {
 	char func_error[160];	/* "" or why the descriptors are malformed */
 	int access;		/* the device could be opened */
 	char *serial;		/* NULL: no iSerialNumber, or not readable */
+	char *serial_utf16;	/* the same read as UTF-16LE, when the quirk
+				   table read it otherwise (quirks.h) */
 	struct dfl_alt *alts;	/* names NULL when not readable */
 	unsigned nalts;
 	void *udev;		/* libusb_device, referenced */
@@ -111,6 +114,10 @@ int dfl_usb_check_transfer(struct dfl_usb_handle *h, char *msg,
 
 /* Why the last reenumerate failed ("" if it did not). */
 const char *dfl_usb_errmsg(const struct dfl_usb_handle *h);
+
+/* What -d, -S and -p are matched against (select.h), borrowing in. */
+void dfl_usb_candidate(const struct dfl_usb_info *in,
+		       struct dfl_candidate *c);
 
 /* "PATH (VID:PID): permission denied opening the USB device ..." */
 void dfl_usb_access_hint(char *msg, size_t msglen, const char *path,

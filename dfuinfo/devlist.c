@@ -2,8 +2,11 @@
  * devlist.c - read the layouts of a device from `dfuflash -l --json`.
  *
  * The list is {"devices":[{"path":..., "alts":[{"alt":N,"name":S,...}]}]}
- * (dfuflash(1)); only "devices", "alt" and "name" are used here, so the
- * list of any later dfuflash that keeps them still reads.
+ * (dfuflash(1)); only "devices", "alt", "name" and "layout_string" are
+ * used here, so the list of any later dfuflash that keeps them still
+ * reads.  "layout_string" is the layout dfuflash plans with, which its
+ * quirk table may have corrected (the GD32VF103 reports a wrong one); a
+ * list without it (an older dfuflash) gives the name.
  */
 #define _GNU_SOURCE /* fopen "e" */
 
@@ -87,8 +90,14 @@ devlist_read_layouts(const char *path, struct fit_layout **layouts,
 	}
 	json_array_foreach(alts, i, a) {
 		json_t *num = json_object_get(a, "alt");
+		json_t *ls = json_object_get(a, "layout_string");
 		const char *name = json_string_value(json_object_get(a,
 		    "name"));
+
+		if (json_is_string(ls))
+			name = json_string_value(ls);
+		else if (json_is_null(ls))
+			continue; /* dfuflash would write nothing there */
 
 		if (!json_is_integer(num) || json_integer_value(num) < 0 ||
 		    json_integer_value(num) > 255) {

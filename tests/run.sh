@@ -19,7 +19,7 @@ run_one() {
 	rc=$?
 	case $rc in
 	0) pass=$((pass + 1)); echo "PASS $name"
-	   sed -n 's/^skip - /    skipped: /p' "$log" ;;
+	   sed -n -e 's/^skip - /    skipped: /p' -e 's/^# finding: /    finding: /p' "$log" ;;
 	77) skip=$((skip + 1)); echo "SKIP $name: $(tail -n 1 "$log")" ;;
 	*) fail=$((fail + 1)); failed="$failed $name"
 	   echo "FAIL $name (exit $rc)"; sed 's/^/    /' "$log" ;;

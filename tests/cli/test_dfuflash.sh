@@ -86,7 +86,7 @@ for args in \
     "--sim-fault stall:1 a.dfu|dfuflash: --sim-fault and --sim-trace are for --sim" \
     "--sim f405 -a Nope -D a.bin -s 0x08000000|dfuflash: -a Nope: no alternate setting has that number or name; the device has alt 0 \"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg\", alt 1 \"@Option Bytes  /0x1FFFC000/01*016 e\", alt 2 \"@OTP Memory /0x1FFF7800/01*512 e,01*016 e\", alt 3 \"@Device Feature/0xFFFF0000/01*004 g\"" \
     "--sim f405 -a 7 -D a.bin -s 0x08000000|dfuflash: -a 7: the device has no alternate setting 7; it has alt 0 \"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg\", alt 1 \"@Option Bytes  /0x1FFFC000/01*016 e\", alt 2 \"@OTP Memory /0x1FFF7800/01*512 e,01*016 e\", alt 3 \"@Device Feature/0xFFFF0000/01*004 g\"" \
-    "--sim f999 a.dfu|dfuflash: --sim f999: unknown profile f999 (f405 f107 l476 dfu11 dfu11-reset)" \
+    "--sim f999 a.dfu|dfuflash: --sim f999: unknown profile f999 (f405 f107 l476 h743 gd32vf103 f722 dfu11 dfu11-reset)" \
     "--sim f405: a.dfu|dfuflash: --sim f405:: empty state file name" \
     "--sim f405 a.dfu b.dfu|dfuflash: b.dfu: more than one file" \
     "--sim f405 -D a.bin a.dfu|dfuflash: give only one of a file, -D, -U and --unprotect" \
@@ -1004,6 +1004,39 @@ for f in conflict.dfu same.dfu shared.dfu ob.dfu past.dfu noalt.dfu; do
 done
 [ "$n_accepted" = 3 ] && [ "$n_refused" = 3 ] ||
     fail "accepted $n_accepted and refused $n_refused of 6, expected 3 and 3"
+case_end
+
+# ---- profiles of parts with quirks -------------------------------------
+
+begin "--sim gd32vf103: a reflash with default options is exact; the quirk is said"
+mkbin a.bin 9000 51
+mkbin b.bin 9000 52
+rm -f g.img
+run "$DFUFLASH" --sim gd32vf103:g.img -D a.bin -s 0x08000000
+expect_status 0
+run "$DFUFLASH" --sim gd32vf103:g.img -D b.bin -s 0x08000000
+expect_status 0
+expect_stdout_line "b.bin: erased 9 pages (9216 bytes, 216 of them outside the image), skipped 0 unchanged, wrote 9000 bytes"
+expect_stderr_line "dfuflash: warning: alt 0: quirk: GD32VF103 ROM (28e9:0189) reports alt 0 as \"@Internal Flash  /0x08000000/512*002Kg\"; its flash is 128 pages of 1 KiB (serial \"3CBJ\", size letter 'B'): read as \"@Internal Flash  /0x08000000/128*001Kg\""
+same_range g.img b.bin 0 9000
+case_end
+
+begin "--sim gd32vf103: the plan erases 1 KiB pages; an image past 128 KiB is refused before the device"
+mkbin a.bin 3000 53
+run "$DFUFLASH" --sim gd32vf103 --plan -D a.bin -s 0x08000400
+expect_status 0
+expect_stdout_line "page   alt 0 0x08000400-0x080007ff    1024 bytes  erase"
+expect_stdout_line "page   alt 0 0x08000c00-0x08000fff    1024 bytes  erase"
+run "$DFUFLASH" --sim gd32vf103 -D a.bin -s 0x0801fc00
+expect_status 1
+expect_stderr_contains "is outside the device's memory"
+case_end
+
+begin "--sim h743: an odd-sized file is written in whole 32-byte flash words"
+mkbin c.bin 1000 54
+run "$DFUFLASH" --sim h743 --verify --no-leave -D c.bin -s 0x08000008
+expect_status 0
+expect_stdout_line "c.bin: erased 1 page (131072 bytes, 130072 of them outside the image), skipped 0 unchanged, wrote 1024 bytes, verified"
 case_end
 
 # The same on every DFU file of tests/fixtures: the real-world corpus

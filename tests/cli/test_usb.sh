@@ -493,6 +493,102 @@ expect_stat 0 pages_erased 1
 expect_stat 0 bytes_read $((16384 + 3000))
 case_end
 
+# ---- real devices' quirks (dfuflash/quirks.c) ---------------------------
+
+GD32_WRONG="@Internal Flash  /0x08000000/512*002Kg"
+GD32_RIGHT="@Internal Flash  /0x08000000/128*001Kg"
+# "3CBJ" read as UTF-16LE: U+4333 U+4A42.
+GD32_UTF16=$(printf '\344\214\263\344\251\202')
+
+begin "-l: the GD32VF103's UTF-8 serial and its corrected layout, each said as a quirk"
+host --device gd32vf103 -- "$DFUFLASH" -l
+expect_status 0
+expect_stdout_line '1-1 28e9:0189 serial "3CBJ" bcdDevice 1000, DFU mode, DFU 1.1a (DfuSe), transfer size 2048, detach timeout 255 ms, attributes 0x0b: can-download can-upload will-detach'
+expect_stdout_line "  quirk: serial sent as UTF-8, not UTF-16 (USB 2.0 9.6.7): \"3CBJ\", which read as UTF-16 is \"$GD32_UTF16\"; -S takes either"
+expect_stdout_line "  alt 0 \"$GD32_WRONG\""
+expect_stdout_line "    quirk: GD32VF103 ROM (28e9:0189) reports alt 0 as \"$GD32_WRONG\"; its flash is 128 pages of 1 KiB (serial \"3CBJ\", size letter 'B'): read as \"$GD32_RIGHT\""
+expect_stdout_line "    0x08000000-0x0801ffff 128 x 1024 bytes, readable, erasable, writable"
+case_end
+
+begin "-l --json: serial_utf16, quirks and the corrected layout"
+host --device gd32vf103 --device h743 -- "$DFUFLASH" -l --json
+expect_status 0
+cp "$OUT" out.json
+run jq -c '.devices[0].serial, .devices[0].serial_utf16, (.devices[0].quirks | length), .devices[0].alts[0].name, .devices[0].alts[0].layout.regions[0].page_size, .devices[0].alts[0].layout.regions[0].pages, (.devices[0].alts[1].quirk), .devices[1].serial_utf16, .devices[1].quirks[0]' out.json
+expect_status 0
+cat >want.txt <<WANT
+"3CBJ"
+"$GD32_UTF16"
+1
+"$GD32_WRONG"
+1024
+128
+null
+null
+"STM32H7 ROM (0483:df11, 128 KiB sectors from 0x08000000): writes are whole 32-byte flash words"
+WANT
+expect_stdout_file want.txt
+case_end
+
+begin "dfuinfo -L reads the GD32VF103's corrected layout from the saved list"
+host --device gd32vf103 -- "$DFUFLASH" -l --json
+expect_status 0
+cp "$OUT" gd32.json
+mkbin big.bin 140000 36
+"$BUILD/bin/bin2dfu" -a 0x08000000:big.bin -o big.dfu || fail "bin2dfu failed"
+run "$BUILD/bin/dfuinfo" -L gd32.json big.dfu
+expect_status 1
+expect_stdout_contains 'is outside every region of "Internal Flash" (layout-outside)'
+case_end
+
+begin "-S: the GD32VF103 as dfuflash -l and dfu-util print its serial, or as UTF-16 reads it"
+host --device f405 --device gd32vf103 -- sh -c '
+	"$1" -l -S 3CBJ >a.txt && "$1" -l -S "$2" >b.txt' sh "$DFUFLASH" "$GD32_UTF16"
+expect_status 0
+grep -q '^1-2 28e9:0189 serial "3CBJ"' a.txt || fail "-S 3CBJ: $(cat a.txt)"
+grep -q '^1-2 28e9:0189 serial "3CBJ"' b.txt || fail "-S as UTF-16: $(cat b.txt)"
+grep -q '0483:df11' a.txt b.txt && fail "-S also listed the f405"
+mkbin fw.bin 3000 31
+host --device f405 --device gd32vf103,state=g.img -- "$DFUFLASH" -S 3CBJ -D fw.bin -s 0x08000000
+expect_status 0
+expect_stat 1 bytes_written 3000
+expect_stat 0 requests 0
+case_end
+
+begin "GD32VF103: a reflash with default options is exact (1 KiB pages erased, not 2 KiB steps)"
+mkbin a.bin 9000 32
+mkbin b.bin 9000 33
+rm -f g.img
+host --device gd32vf103,state=g.img -- "$DFUFLASH" -D a.bin -s 0x08000000
+expect_status 0
+host --device gd32vf103,state=g.img -- "$DFUFLASH" -D b.bin -s 0x08000000
+expect_status 0
+expect_stdout_line "b.bin: erased 9 pages (9216 bytes, 216 of them outside the image), skipped 0 unchanged, wrote 9000 bytes"
+expect_stdout_line "b.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image) (it reset before answering)"
+expect_stderr_contains "alt 0: quirk: GD32VF103 ROM (28e9:0189) reports alt 0"
+expect_stat 0 pages_erased 9
+python3 -c 'import sys
+s = open("g.img", "rb").read(); b = open("b.bin", "rb").read()
+sys.exit(0 if s[:len(b)] == b and s[len(b):] == b"\xff" * (len(s) - len(b)) else 1)' ||
+    fail "g.img does not hold b.bin exactly"
+case_end
+
+begin "STM32H743: 100 bytes are written as 128, whole 32-byte flash words (the part refuses less)"
+mkbin c.bin 100 34
+host --device h743 -- "$DFUFLASH" --verify --no-leave -D c.bin -s 0x08100010
+expect_status 0
+expect_stdout_line "c.bin: erased 1 page (131072 bytes, 130972 of them outside the image), skipped 0 unchanged, wrote 128 bytes, verified"
+expect_stat 0 bytes_written 128
+case_end
+
+begin "STM32F722: the OTP string without multiplier is read as bytes, with a note"
+mkbin o.bin 528 35
+host --device f722 -- "$DFUFLASH" -a 2 -D o.bin -s 0x1FF07800 --no-leave --verify
+expect_status 0
+expect_stderr_contains 'alt 2: memory layout "@OTP Memory /0x1FF07800/01*528e": offset 30:'
+expect_stat 0 bytes_written 528
+case_end
+
 # ---- faults ---------------------------------------------------------------
 
 begin "-w waits for a device that is plugged in later, then programs it"

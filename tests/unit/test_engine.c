@@ -448,7 +448,7 @@ test_preserve_unreadable(void **state)
 		{ 0, "@Flash /0x08000000/4*16Kg" },
 	};
 	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
-		0x0b, 255, 2048, 0x011a, noread, 1 };
+		0x0b, 255, 2048, 0x011a, noread, 1, NULL };
 	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
 		NULL, NULL };
 	const uint32_t spec[] = { FLASH, 0x1000, 1 };
@@ -591,7 +591,7 @@ test_leave_no_flash(void **state)
 		{ 0, "@RAM /0x20000000/4*1Ke" },
 	};
 	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
-		0x0b, 255, 2048, 0x011a, ram, 1 };
+		0x0b, 255, 2048, 0x011a, ram, 1, NULL };
 	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
 		NULL, NULL };
 	struct dfl_session *s = dfl_session_new(&t, &dev);
@@ -865,7 +865,7 @@ test_plan_not_writable_and_bad_layout(void **state)
 		{ 1, "@Broken /0x1FFF0000/2*16Kx" },
 	};
 	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
-		0x0b, 255, 2048, 0x011a, alts, 2 };
+		0x0b, 255, 2048, 0x011a, alts, 2, NULL };
 	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
 		NULL, NULL };
 	struct dfl_session *s = dfl_session_new(&t, &dev);
@@ -901,7 +901,7 @@ test_plan_layout_note(void **state)
 		{ 2, "@OTP Memory /0x1FF07800/01*528e" },
 	};
 	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
-		0x0b, 255, 2048, 0x011a, alts, 2 };
+		0x0b, 255, 2048, 0x011a, alts, 2, NULL };
 	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
 		NULL, NULL };
 	struct dfl_session *s = dfl_session_new(&t, &dev);
@@ -931,7 +931,7 @@ test_plan_alt_without_name(void **state)
 {
 	static const struct dfl_alt alts[] = { { 0, NULL } };
 	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
-		0x0b, 255, 2048, 0x011a, alts, 1 };
+		0x0b, 255, 2048, 0x011a, alts, 1, NULL };
 	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
 		NULL, NULL };
 	struct dfl_session *s = dfl_session_new(&t, &dev);
@@ -961,7 +961,7 @@ test_plan_widening_stays_in_regions(void **state)
 		{ 0, "@Odd /0x08000000/1*1Kg,1*5 g" },
 	};
 	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
-		0x0b, 255, 2048, 0x011a, alts, 1 };
+		0x0b, 255, 2048, 0x011a, alts, 1, NULL };
 	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
 		NULL, NULL };
 	struct dfl_session *s = dfl_session_new(&t, &dev);
@@ -989,6 +989,170 @@ test_plan_widening_stays_in_regions(void **state)
 	assert_string_equal(dfl_errmsg(s), "the image holds no data");
 	dfl_image_free(&img);
 	dfl_session_free(s);
+}
+
+/* ---- Quirks of real devices (dfuflash/quirks.c) ---------------------- */
+
+static void
+test_profile_h743(void **state)
+{
+	(void)state;
+	check_profile("h743", FLASH, 0);
+}
+
+static void
+test_profile_gd32vf103(void **state)
+{
+	(void)state;
+	check_profile("gd32vf103", FLASH, 0);
+}
+
+static void
+test_profile_f722(void **state)
+{
+	(void)state;
+	check_profile("f722", FLASH, 0);
+}
+
+/*
+ * A session on the GD32VF103 model through dev, a copy of its
+ * descriptors the test may change: A, then B over it (a reflash), with
+ * default options.
+ */
+static int
+gd32_reflash(struct rig *r, struct dfl_device *dev, struct dfl_image *b)
+{
+	const uint32_t a_spec[] = { FLASH, 9000, 11 };
+	const uint32_t b_spec[] = { FLASH, 9000, 12 };
+	struct dfl_image a;
+	int rc;
+
+	*dev = *dfl_model_device(r->m);
+	dfl_session_free(r->s);
+	r->s = dfl_session_new(&r->t, dev);
+	assert_non_null(r->s);
+	image(&a, 0, 1, a_spec);
+	image(b, 0, 1, b_spec);
+	assert_int_equal(flash_img(r, &a, DFL_NO_LEAVE), 0);
+	dfl_image_free(&a);
+	rc = flash_img(r, b, DFL_NO_LEAVE);
+	return rc;
+}
+
+/*
+ * The GD32VF103 ROM reports 512 x 2 KiB for 128 x 1 KiB: read as the
+ * serial says, a reflash erases every 1 KiB page it writes and is exact;
+ * with the row disabled (another product ID) the plan erases at 2 KiB
+ * steps, every second page keeps the old bits, and the ROM says success.
+ */
+static void
+test_quirk_gd32vf103_reflash(void **state)
+{
+	struct rig *r = rig_new("gd32vf103");
+	struct dfl_device dev;
+	struct dfl_image b;
+
+	(void)state;
+	assert_int_equal(gd32_reflash(r, &dev, &b), 0);
+	assert_holds(r, &b);
+	assert_int_equal(r->res.npages, 9);
+	assert_int_equal(r->res.pages[1].start, FLASH + 1024);
+	assert_int_equal(r->res.pages[1].size, 1024);
+	assert_non_null(strstr(r->warnings, "alt 0: quirk: GD32VF103 ROM "
+	    "(28e9:0189) reports alt 0 as \"@Internal Flash  /0x08000000/"
+	    "512*002Kg\"; its flash is 128 pages of 1 KiB (serial \"3CBJ\", "
+	    "size letter 'B'): read as \"@Internal Flash  /0x08000000/"
+	    "128*001Kg\""));
+	dfl_image_free(&b);
+	rig_free(r);
+
+	/* Without the row: silently corrupt, as dfu-util 0.9 left it. */
+	r = rig_new("gd32vf103");
+	{
+		const uint32_t a_spec[] = { FLASH, 9000, 11 };
+		const uint32_t b_spec[] = { FLASH, 9000, 12 };
+		struct dfl_device d2 = *dfl_model_device(r->m);
+		struct dfl_image a;
+
+		d2.idProduct = 0x0000;
+		dfl_session_free(r->s);
+		r->s = dfl_session_new(&r->t, &d2);
+		image(&a, 0, 1, a_spec);
+		image(&b, 0, 1, b_spec);
+		assert_int_equal(flash_img(r, &a, DFL_NO_LEAVE), 0);
+		assert_int_equal(flash_img(r, &b, DFL_NO_LEAVE), 0);
+		assert_int_equal(r->res.pages[0].size, 2048);
+		assert_int_equal(r->res.npages, 5);
+		/* Page 1 (0x400-0x7ff) was never erased: A AND B there. */
+		assert_memory_equal(mem_at(r, FLASH), b.segs[0].data, 1024);
+		assert_memory_not_equal(mem_at(r, FLASH + 1024),
+		    b.segs[0].data + 1024, 1024);
+		/* --verify is what catches it then. */
+		assert_int_equal(flash_img(r, &b, DFL_NO_LEAVE | DFL_VERIFY),
+		    DFL_ERR_DEVICE);
+		dfl_image_free(&a);
+		dfl_image_free(&b);
+		dfl_session_free(r->s);
+		r->s = NULL;
+	}
+	rig_free(r);
+}
+
+/* A size letter the table does not know: nothing is sent. */
+static void
+test_quirk_gd32vf103_unknown_size(void **state)
+{
+	const uint32_t spec[] = { FLASH, 100, 1 };
+	struct rig *r = rig_new("gd32vf103");
+	struct dfl_device dev = *dfl_model_device(r->m);
+	struct dfl_image img;
+
+	(void)state;
+	dev.serial = "3CXJ";
+	dfl_session_free(r->s);
+	r->s = dfl_session_new(&r->t, &dev);
+	image(&img, 0, 1, spec);
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN, "alt 0: "
+	    "GD32VF103 ROM (28e9:0189): alt 0 reports \"@Internal Flash  "
+	    "/0x08000000/512*002Kg\", but its flash is made of 1 KiB pages, "
+	    "as many as the third character of the serial number says (B, "
+	    "8, 6 or 4), and serial \"3CXJ\" does not say: the real layout "
+	    "is unknown, so nothing is written to it");
+	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/*
+ * STM32H7: writes are whole aligned 32-byte flash words (RM0433); 100
+ * bytes at an odd place become 128 from a word boundary.  The strict
+ * model refuses a partial word (errPROG), which is what the default unit
+ * of 8 bytes would send.
+ */
+static void
+test_quirk_h743_write_unit(void **state)
+{
+	const uint32_t spec[] = { FLASH + 0x100010, 100, 3 };
+	struct rig *r = rig_new("h743");
+	struct dfl_device dev = *dfl_model_device(r->m);
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE | DFL_VERIFY), 0);
+	assert_int_equal(r->res.nwrites, 1);
+	assert_int_equal(r->res.writes[0].start, FLASH + 0x100000);
+	assert_int_equal(r->res.writes[0].size, 128);
+	assert_holds(r, &img);
+	/* Another product ID: no row, 8-byte units, refused by the part. */
+	dev.idProduct = 0x0000;
+	rig_replug(r);
+	dfl_session_free(r->s);
+	r->s = dfl_session_new(&r->t, &dev);
+	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), DFL_ERR_DEVICE);
+	assert_non_null(strstr(dfl_errmsg(r->s), "errPROG"));
+	dfl_image_free(&img);
+	rig_free(r);
 }
 
 /* Writable bytes over all alts, from the layout strings only. */
@@ -2074,6 +2238,12 @@ main(void)
 		cmocka_unit_test(test_plan_alt_without_name),
 		cmocka_unit_test(test_plan_widening_stays_in_regions),
 		cmocka_unit_test(test_device_capacity),
+		cmocka_unit_test(test_profile_h743),
+		cmocka_unit_test(test_profile_gd32vf103),
+		cmocka_unit_test(test_profile_f722),
+		cmocka_unit_test(test_quirk_gd32vf103_reflash),
+		cmocka_unit_test(test_quirk_gd32vf103_unknown_size),
+		cmocka_unit_test(test_quirk_h743_write_unit),
 		cmocka_unit_test(test_vid_pid),
 		cmocka_unit_test(test_format_mismatch),
 		cmocka_unit_test(test_erase_order),

@@ -412,6 +412,98 @@ test_l476_double_words(void **state)
 	dfl_model_free(d.m);
 }
 
+/* A data block at the address pointer; the state after it. */
+static int
+write_block(struct dev *d, const uint8_t *buf, uint16_t len, uint8_t *st)
+{
+	uint32_t poll;
+
+	assert_int_equal(out(d, DFU_DNLOAD, 2, buf, len), len);
+	assert_int_equal(status(d, NULL, &poll), DFU_STATE_DNBUSY);
+	d->t.sleep_ms(d->t.ctx, poll);
+	return status(d, st, NULL);
+}
+
+/* STM32H743: two banks of 8 x 128 KiB, whole 32-byte flash words only. */
+static void
+test_h743_flash_words(void **state)
+{
+	struct dev d = open_model("h743");
+	const struct dfl_device *dev = dfl_model_device(d.m);
+	const uint8_t erase_b2[5] = { 0x41, 0, 0, 0x10, 0x08 };
+	uint8_t buf[64], st;
+	uint32_t poll, base, size;
+	uint8_t *mem = dfl_model_memory(d.m, &base, &size);
+
+	(void)state;
+	assert_int_equal(size, 2097152);
+	assert_string_equal(dev->alts[0].name,
+	    "@Internal Flash   /0x08000000/16*128Kg");
+	assert_int_equal(dev->wTransferSize, 1024);
+	/* A sector erase of bank 2 takes 1.1 s (DS12110, x32). */
+	assert_int_equal(command(&d, erase_b2, 5, &st, &poll),
+	    DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(poll, 1100);
+	memset(buf, 0x5a, sizeof(buf));
+	set_address(&d, 0x08100000);
+	assert_int_equal(write_block(&d, buf, 32, &st), DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(mem[0x100000], 0x5a);
+	set_address(&d, 0x08100020);
+	assert_int_equal(write_block(&d, buf, 40, &st), DFU_STATE_ERROR);
+	assert_int_equal(st, DFU_STATUS_PROG);
+	assert_int_equal(mem[0x100020], 0xff);
+	dfl_model_free(d.m);
+}
+
+/*
+ * GD32VF103: reports 512 x 2 KiB, has 128 x 1 KiB; an erase erases the
+ * 1 KiB page of its address, and a write over unerased bits says OK.
+ */
+static void
+test_gd32vf103_pages(void **state)
+{
+	struct dev d = open_model("gd32vf103");
+	const struct dfl_device *dev = dfl_model_device(d.m);
+	const uint8_t erase0[5] = { 0x41, 0, 0, 0, 0x08 };
+	uint8_t buf[2048], st;
+	uint32_t base, size;
+	uint8_t *mem = dfl_model_memory(d.m, &base, &size);
+	int utf8 = 0;
+
+	(void)state;
+	assert_int_equal(dev->idVendor, 0x28e9);
+	assert_int_equal(dev->idProduct, 0x0189);
+	assert_int_equal(dev->bcdDevice, 0x1000);
+	assert_string_equal(dev->alts[0].name,
+	    "@Internal Flash  /0x08000000/512*002Kg");
+	assert_string_equal(dfl_model_serial(d.m, &utf8), "3CBJ");
+	assert_true(utf8);
+	assert_int_equal(size, 131072);
+	memset(mem, 0x00, 2048);
+	assert_int_equal(command(&d, erase0, 5, &st, NULL),
+	    DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(mem[0], 0xff);
+	assert_int_equal(mem[1023], 0xff);
+	assert_int_equal(mem[1024], 0x00); /* the next 1 KiB page */
+	memset(buf, 0xa5, sizeof(buf));
+	set_address(&d, 0x08000000);
+	assert_int_equal(write_block(&d, buf, 2048, &st),
+	    DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(st, DFU_STATUS_OK);
+	assert_int_equal(mem[0], 0xa5);
+	assert_int_equal(mem[1024], 0x00); /* kept its 0 bits, said OK */
+	/* Past 128 KiB, where the string says there is flash. */
+	set_address(&d, 0x08000000);
+	{
+		const uint8_t far[5] = { 0x21, 0, 0, 0x02, 0x08 };
+
+		assert_int_equal(command(&d, far, 5, &st, NULL),
+		    DFU_STATE_ERROR);
+		assert_int_equal(st, DFU_STATUS_ADDRESS);
+	}
+	dfl_model_free(d.m);
+}
+
 static void
 test_dfuse_commands(void **state)
 {
@@ -574,6 +666,8 @@ main(void)
 		cmocka_unit_test(test_stuck_erase),
 		cmocka_unit_test(test_time_model),
 		cmocka_unit_test(test_l476_double_words),
+		cmocka_unit_test(test_h743_flash_words),
+		cmocka_unit_test(test_gd32vf103_pages),
 		cmocka_unit_test(test_dfuse_commands),
 		cmocka_unit_test(test_runtime_mode),
 		cmocka_unit_test(test_read_protect),

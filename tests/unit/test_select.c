@@ -71,9 +71,9 @@ paths(void **state)
 static void
 matching(void **state)
 {
-	struct dfl_candidate rt = { "1-1", 0x0483, 0x5740, "A1", 1 };
-	struct dfl_candidate dfu = { "1-2", 0x0483, 0xdf11, "B2", 0 };
-	struct dfl_candidate noserial = { "1-3", 0x0483, 0xdf11, NULL, 0 };
+	struct dfl_candidate rt = { "1-1", 0x0483, 0x5740, "A1", 1, NULL };
+	struct dfl_candidate dfu = { "1-2", 0x0483, 0xdf11, "B2", 0, NULL };
+	struct dfl_candidate noserial = { "1-3", 0x0483, 0xdf11, NULL, 0, NULL };
 	struct dfl_match m;
 
 	(void)state;
@@ -98,6 +98,24 @@ matching(void **state)
 	assert_int_equal(dfl_match_parse_ids(&m, "0483:5740,0483:df12"), 0);
 	assert_true(dfl_match(&m, &rt));
 	assert_false(dfl_match(&m, &dfu));
+}
+
+/* -S and the GD32VF103's UTF-8 serial: as read, or as UTF-16 reads it. */
+static void
+matching_utf8_serial(void **state)
+{
+	struct dfl_candidate gd32 = { "1-4", 0x28e9, 0x0189, "3CBJ", 0,
+		"\xe4\x8c\xb3\xe4\xa9\x82" };
+	struct dfl_match m;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.serial = "3CBJ";
+	assert_true(dfl_match(&m, &gd32));
+	m.serial = "\xe4\x8c\xb3\xe4\xa9\x82"; /* U+4333 U+4A42 */
+	assert_true(dfl_match(&m, &gd32));
+	m.serial = "3CB";
+	assert_false(dfl_match(&m, &gd32));
 }
 
 static const struct dfl_alt f405[] = {
@@ -159,6 +177,7 @@ main(void)
 		cmocka_unit_test(ids),
 		cmocka_unit_test(paths),
 		cmocka_unit_test(matching),
+		cmocka_unit_test(matching_utf8_serial),
 		cmocka_unit_test(alts),
 	};
 

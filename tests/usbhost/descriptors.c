@@ -133,8 +133,23 @@ usb_string_descriptor(const struct usbdev *d, uint8_t index, uint8_t *buf)
 	}
 	if ((s = usb_string(d, index)) == NULL)
 		return -1;
-	/* bLength is one byte: at most 126 UTF-16 code units. */
 	n = strlen(s);
+	if (index == USB_STR_SERIAL && !runtime_mode(d)) {
+		int utf8;
+
+		/* The GD32VF103 ROM sends its serial as UTF-8 bytes, not
+		 * UTF-16LE (dfuflash/quirks.c has the sources). */
+		(void)dfl_model_serial(d->m, &utf8);
+		if (utf8) {
+			if (n > 253)
+				n = 253;
+			buf[0] = (uint8_t)(2 + n);
+			buf[1] = 3;
+			memcpy(buf + 2, s, n);
+			return (int)(2 + n);
+		}
+	}
+	/* bLength is one byte: at most 126 UTF-16 code units. */
 	if (n > 126)
 		n = 126;
 	buf[0] = (uint8_t)(2 + 2 * n);

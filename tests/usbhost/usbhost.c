@@ -255,8 +255,15 @@ parse_spec(struct usbdev *d, unsigned index, const char *spec)
 		}
 	}
 	g_strfreev(kv);
-	if (d->serial == NULL)
-		d->serial = g_strdup_printf("DFU%09u", index);
+	if (d->serial == NULL) {
+		int utf8;
+		const char *own = dfl_model_serial(d->m, &utf8);
+
+		/* The profile's own (the GD32VF103's "3CBJ"), else one per
+		 * device. */
+		d->serial = own != NULL ? g_strdup(own) :
+		    g_strdup_printf("DFU%09u", index);
+	}
 	if (d->runtime &&
 	    dfl_model_fault(d->m, "runtime", err, sizeof(err)) != 0)
 		die(EXIT_HOST, "--device %s: %s", spec, err);
