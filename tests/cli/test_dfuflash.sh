@@ -1039,6 +1039,14 @@ expect_status 0
 expect_stdout_line "c.bin: erased 1 page (131072 bytes, 130072 of them outside the image), skipped 0 unchanged, wrote 1024 bytes, verified"
 case_end
 
+begin "--sim h743: a bank-2 erase left in dfuDNBUSY (rev V) is cleared, read back and written, with default options"
+mkbin c.bin 4096 55
+run "$DFUFLASH" --sim h743 -D c.bin -s 0x08100000
+expect_status 0
+expect_stderr_contains "erase at 0x08100000: device stayed in dfuDNBUSY for 10000 ms; cleared it with CLRSTATUS, reading the page back to check the erase"
+expect_stdout_contains "c.bin: erased 1 page (131072 bytes, 126976 of them outside the image), skipped 0 unchanged, wrote 4096 bytes"
+case_end
+
 # The same on every DFU file of tests/fixtures: the real-world corpus
 # (test_corpus.sh's, a copy of ../shared/corpus) and every known-bad file.
 begin "dfuinfo -L and dfuflash --plan agree on every DFU file of tests/fixtures"

@@ -424,12 +424,16 @@ write_block(struct dev *d, const uint8_t *buf, uint16_t len, uint8_t *st)
 	return status(d, st, NULL);
 }
 
-/* STM32H743: two banks of 8 x 128 KiB, whole 32-byte flash words only. */
+/*
+ * STM32H743: two banks of 8 x 128 KiB, the GETSTATUS held during an
+ * erase, bank 2 stuck in dfuDNBUSY, whole 32-byte flash words only.
+ */
 static void
 test_h743_flash_words(void **state)
 {
 	struct dev d = open_model("h743");
 	const struct dfl_device *dev = dfl_model_device(d.m);
+	const uint8_t erase_b1[5] = { 0x41, 0, 0, 0x00, 0x08 };
 	const uint8_t erase_b2[5] = { 0x41, 0, 0, 0x10, 0x08 };
 	uint8_t buf[64], st;
 	uint32_t poll, base, size;
@@ -440,10 +444,25 @@ test_h743_flash_words(void **state)
 	assert_string_equal(dev->alts[0].name,
 	    "@Internal Flash   /0x08000000/16*128Kg");
 	assert_int_equal(dev->wTransferSize, 1024);
-	/* A sector erase of bank 2 takes 1.1 s (DS12110, x32). */
-	assert_int_equal(command(&d, erase_b2, 5, &st, &poll),
+	/*
+	 * A sector erase of bank 1: bwPollTimeout 100 ms, then the answer
+	 * is held until the 1.1 s erase is done.
+	 */
+	mem[0] = 0;
+	assert_int_equal(command(&d, erase_b1, 5, &st, &poll),
 	    DFU_STATE_DNLOAD_IDLE);
-	assert_int_equal(poll, 1100);
+	assert_int_equal(poll, 100);
+	assert_int_equal(mem[0], 0xff);
+	/* Bank 2 (rev V): erased, then dfuDNBUSY until two CLRSTATUS. */
+	mem[0x100000] = 0;
+	assert_int_equal(command(&d, erase_b2, 5, &st, &poll),
+	    DFU_STATE_DNBUSY);
+	assert_int_equal(mem[0x100000], 0xff);
+	assert_int_equal(out(&d, DFU_CLRSTATUS, 0, NULL, 0), 0);
+	assert_int_equal(status(&d, &st, NULL), DFU_STATE_ERROR);
+	assert_int_equal(st, DFU_STATUS_UNKNOWN);
+	assert_int_equal(out(&d, DFU_CLRSTATUS, 0, NULL, 0), 0);
+	assert_int_equal(status(&d, &st, NULL), DFU_STATE_IDLE);
 	memset(buf, 0x5a, sizeof(buf));
 	set_address(&d, 0x08100000);
 	assert_int_equal(write_block(&d, buf, 32, &st), DFU_STATE_DNLOAD_IDLE);
