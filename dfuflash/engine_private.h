@@ -79,6 +79,8 @@ struct target {
 	struct run *runs;
 	size_t nruns;
 	size_t page0, npages; /* slice of the session's pages */
+	int options; /* option bytes: the device resets once they are
+			written (eng_is_option_bytes()) */
 };
 
 /* Bytes of an erased page that survive: read first, written back. */
@@ -106,6 +108,8 @@ struct dfl_session {
 	size_t nkeeps, kcap;
 	struct dfu_layout *main_layout; /* alt 0's, for leaving */
 	struct dfu_plan *plan; /* the image's segments, and the layouts */
+	/* The transfer error and request eng_xfer_fail() last reported. */
+	int xfer_rc, xfer_request;
 	struct dfl_result res;
 };
 
@@ -215,6 +219,8 @@ int eng_plain_read(struct dfl_session *s, uint8_t *buf, uint32_t len,
 const struct dfl_alt *eng_find_alt(const struct dfl_device *dev, uint8_t alt);
 /* The image's segments grouped by alt into s->targets (the planner). */
 int eng_make_targets(struct dfl_session *s, const struct dfl_image *img);
+/* Is this memory's layout an STM32-style option bytes area? */
+int eng_is_option_bytes(const struct dfu_layout *layout);
 /* Can writes in region r be widened to WRITE_UNIT? */
 int eng_unit_aligned(const struct dfu_layout_region *r);
 /* The image byte at addr in tg's alt, or -1 if no segment holds it. */

@@ -104,7 +104,7 @@ for args in \
     "--sim f405 --progress=xml a.dfu|dfuflash: --progress=xml: expected bar, json or none" \
     "--sim f405 --start 0x1g a.dfu|dfuflash: --start 0x1g: not a 32-bit number" \
     "--sim f405 -a 256 -D a.bin -s 0|dfuflash: -a 256: alternate setting is not a number from 0 to 255" \
-    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, zero-poll, leave-gone, runtime or read-protect (DfuSe)" \
+    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, zero-poll, leave-gone, leave-gone=stall, leave-gone=io, runtime, read-protect (DfuSe) or manifest-gone (DFU 1.1)" \
     "--sim f405 --sim-fault write:1=errNOPE a.dfu|dfuflash: --sim-fault write:1=errNOPE: unknown status errNOPE (errWRITE, errERASE, errVERIFY, ...)" \
     "--sim f405 -D a.bin|dfuflash: -D: a DfuSe device needs -s address" \
     "--sim f405 --bogus a.dfu|dfuflash: unknown option: --bogus" \
@@ -425,16 +425,19 @@ expect_status 0
 expect_stdout_line "data.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 [ "$(tail -n 1 trace.txt)" = "GETSTATUS -> OK dfuMANIFEST (left to 0x08000000)" ] ||
     fail "left to: $(tail -n 1 trace.txt)"
-# Option bytes only (alt 1): the device leaves from alt 0, at its flash.
+# Option bytes only (alt 1): the plan leaves from alt 0, at its flash;
+# the device resets once they are written and is not sent to leave.
 printf '\252\0\377\377\377\377\377\377\377\377\377\377\377\377\377\377' >ob.bin
 "$BUILD/bin/bin2dfu" -t 1 -a 0x1fffc000:ob.bin -o ob.dfu || fail "bin2dfu failed"
+run "$DFUFLASH" --plan --sim f405 ob.dfu
+expect_stdout_line "leave  alt 0 to run 0x08000000, the start of flash (no vector table in the image)"
 run "$DFUFLASH" --sim f405 --sim-trace trace.txt ob.dfu
 expect_status 0
-expect_stdout_line "ob.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
-[ "$(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')" = "SET_INTERFACE 1 SET_INTERFACE 0 " ] ||
+expect_stdout_line "ob.dfu: device reset to load its option bytes (alt 1), as it does once they are written; it was not sent to leave DFU mode"
+[ "$(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')" = "SET_INTERFACE 1 " ] ||
     fail "alt settings: $(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')"
-[ "$(tail -n 1 trace.txt)" = "GETSTATUS -> OK dfuMANIFEST (left to 0x08000000)" ] ||
-    fail "left to: $(tail -n 1 trace.txt)"
+[ "$(tail -n 1 trace.txt)" = "GETSTATUS -> gone" ] ||
+    fail "last request: $(tail -n 1 trace.txt)"
 # An application at 0x08004000 (SP 0x20020000, reset 0x08004101) after
 # data at 0x08000000: the application.
 python3 -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("<II", 0x20020000, 0x08004101) + bytes(range(256)) * 8)' >app.bin
@@ -594,9 +597,10 @@ printf '\125\252\022\064\126\170\232\274' >ob.bin
     -t "1:Option Bytes" -a 0x1fffc000:ob.bin -o two.dfu || fail "bin2dfu failed"
 run "$DFUFLASH" --verify --sim f405 --sim-trace trace.txt two.dfu
 expect_status 0
-expect_stdout_line "two.dfu: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3008 bytes, verified"
-# alt 0, alt 1 (option bytes: written, never erased), alt 0 again to leave.
-[ "$(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')" = "SET_INTERFACE 0 SET_INTERFACE 1 SET_INTERFACE 0 " ] ||
+expect_stdout_line "two.dfu: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3008 bytes, verified but for the option bytes (the device reset)"
+# alt 0, then alt 1 (option bytes: written, never erased), after which
+# the device resets: no alt 0 again to leave.
+[ "$(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')" = "SET_INTERFACE 0 SET_INTERFACE 1 " ] ||
     fail "alt settings: $(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')"
 [ "$(grep -c '^DNLOAD 0 41' trace.txt)" = 1 ] || fail "option bytes were erased"
 grep -qx 'DNLOAD 0 21 00 c0 ff 1f' trace.txt || fail "no address pointer at 0x1fffc000"
