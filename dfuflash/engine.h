@@ -44,7 +44,8 @@
  *     carries on as with any other memory;
  *   - a leave request (zero-length DNLOAD) that fails with a stall or an
  *     I/O error after which the device is gone has left: the device reset
- *     during the request (monome/crow#128).
+ *     during the request, the race that monome/crow#128 shows one
+ *     request later.
  * Plain DFU 1.1 sessions send the payload (with its vendor prefix, which
  * the device reads) from block 0 and manifest.  A device that leaves the
  * bus after the whole download was acknowledged (during manifestation,

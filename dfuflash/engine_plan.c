@@ -135,8 +135,8 @@ check_writable(struct dfl_session *s, struct target *tg)
  * listings cited there), and so do the GD32 ROMs that copy them.  Case
  * and the singular are allowed for other bootloaders' spelling.
  */
-int
-eng_is_option_bytes(const struct dfu_layout *layout)
+static int
+is_option_bytes(const struct dfu_layout *layout)
 {
 	const char *name = dfu_layout_name(layout);
 
@@ -645,7 +645,7 @@ eng_plan_dfuse(struct dfl_session *s)
 		}
 		if (dfu_plan_set_layout(s->plan, tg->alt, tg->layout) != 0)
 			return fail(s, DFL_ERR_NOMEM, "out of memory");
-		tg->options = eng_is_option_bytes(tg->layout);
+		tg->options = is_option_bytes(tg->layout);
 	}
 	if ((rc = plan_options(s)) != 0)
 		return rc;

@@ -80,7 +80,7 @@ struct target {
 	size_t nruns;
 	size_t page0, npages; /* slice of the session's pages */
 	int options; /* option bytes: the device resets once they are
-			written (eng_is_option_bytes()) */
+			written (engine.h) */
 };
 
 /* Bytes of an erased page that survive: read first, written back. */
@@ -219,8 +219,6 @@ int eng_plain_read(struct dfl_session *s, uint8_t *buf, uint32_t len,
 const struct dfl_alt *eng_find_alt(const struct dfl_device *dev, uint8_t alt);
 /* The image's segments grouped by alt into s->targets (the planner). */
 int eng_make_targets(struct dfl_session *s, const struct dfl_image *img);
-/* Is this memory's layout an STM32-style option bytes area? */
-int eng_is_option_bytes(const struct dfu_layout *layout);
 /* Can writes in region r be widened to WRITE_UNIT? */
 int eng_unit_aligned(const struct dfu_layout_region *r);
 /* The image byte at addr in tg's alt, or -1 if no segment holds it. */

@@ -1073,7 +1073,11 @@ model_out(void *ctx, uint8_t request, uint16_t value, const uint8_t *data,
 		 * The leave-gone=stall|io fault: the device resets during the
 		 * zero-length DNLOAD that ends the download, before its status
 		 * stage completes; the host sees a stall or an I/O error and
-		 * then no device (monome/crow#128, riscv-mcu/gd32-dfu-utils#4).
+		 * then no device.  The race of leave-gone one request earlier:
+		 * devices that reset at leave while the host still talks to
+		 * them fail the GETSTATUS after it in monome/crow#128 and
+		 * riscv-mcu/gd32-dfu-utils#4, with LIBUSB_ERROR_PIPE in
+		 * arduino/help-center-content#499.
 		 */
 		m->st.gone = 1;
 		m->st.left = 1;

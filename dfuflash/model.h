@@ -81,8 +81,9 @@ uint8_t *dfl_model_memory(struct dfl_model *m, uint32_t *base,
  *   leave-gone=stall the zero-length DNLOAD that ends a download (DfuSe
  *   leave-gone=io    leave, DFU 1.1 manifestation) fails with a stall or
  *                    an I/O error, and the device is then gone: it reset
- *                    during the request (monome/crow#128,
- *                    riscv-mcu/gd32-dfu-utils#4)
+ *                    during the request (leave-gone's race one request
+ *                    earlier; monome/crow#128, riscv-mcu/gd32-dfu-utils#4
+ *                    show the GETSTATUS after it failing)
  *   manifest-gone    (DFU 1.1) the device accepts the zero-length DNLOAD,
  *                    answers the GETSTATUS after it with dfuMANIFEST and
  *                    is then gone: it runs its new firmware without
