@@ -1210,6 +1210,10 @@ print_plan(const struct dfl_result *r)
 		    w->start, w->start + w->size - 1, w->size);
 		write += w->size;
 	}
+	if (r->options_write)
+		printf("reset  alt %u: the device resets once its option bytes "
+		    "are written, last; it is then not sent to leave\n",
+		    r->options_alt);
 	if (r->leave_reason != 0)
 		printf("leave  alt %u %s\n", r->leave_alt,
 		    leave_text(buf, sizeof(buf), r));

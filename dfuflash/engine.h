@@ -191,10 +191,12 @@ struct dfl_result {
 	int left_vanished;   /* ... and the device left without answering */
 	int leave_failed;    /* ... the request itself failed (stall, I/O
 				error) and the device was then gone */
+	int options_write;   /* the plan writes option bytes, last: the
+				device is expected to reset then */
 	int options_reset;   /* the device reset after its option bytes were
 				written, as expected: it was not sent to
 				leave and they were not read back */
-	uint8_t options_alt; /* ... their alt */
+	uint8_t options_alt; /* the alt of the option bytes written */
 	uint32_t leave_address;	/* planned, even when it does not leave */
 	uint8_t leave_alt;
 	enum dfl_leave_reason leave_reason; /* 0: it does not leave */

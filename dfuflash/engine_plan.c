@@ -683,6 +683,12 @@ eng_plan_dfuse(struct dfl_session *s)
 			    image_bytes_in(tg, p->start, p->size);
 		}
 	}
+	for (size_t w = 0; w < s->nwrites; w++)
+		if (s->targets[s->ntargets - 1].options &&
+		    s->writes[w].alt == s->targets[s->ntargets - 1].alt) {
+			s->res.options_write = 1;
+			s->res.options_alt = s->writes[w].alt;
+		}
 	for (size_t i = 0; i < s->nkeeps; i++) {
 		s->kept[i].alt = s->keeps[i].alt;
 		s->kept[i].start = s->keeps[i].start;

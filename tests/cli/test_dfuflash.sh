@@ -571,6 +571,17 @@ run "$DFUFLASH" --sim f405 --progress=json ob.dfu
 expect_status 0
 jq -s -e '(map(select(.event == "done"))[0] | .options_reset == true and .left == false and .leave_reason == null)' "$OUT" >/dev/null ||
     fail "done event: $(grep done "$OUT")"
+# --plan: the flash first although the file has it second, then the reset.
+run "$DFUFLASH" --plan --sim f405 ob.dfu
+expect_status 0
+[ "$(grep -E '^(write|reset)' "$OUT" | cut -c1-12 | tr '\n' ' ')" = "write  alt 0 write  alt 1 reset  alt 1 " ] ||
+    fail "plan: $(cat "$OUT")"
+expect_stdout_line "reset  alt 1: the device resets once its option bytes are written, last; it is then not sent to leave"
+# Option bytes alone with --verify: nothing could be read back.
+"$BUILD/bin/bin2dfu" -t "1:Option Bytes" -a 0x1fffc000:ob.bin -o only.dfu || fail "bin2dfu failed"
+run "$DFUFLASH" --verify --sim f405 only.dfu
+expect_status 0
+expect_stdout_line "only.dfu: erased 0 pages, skipped 0 unchanged, wrote 4 bytes, not verified (the device reset)"
 "$BUILD/bin/bin2dfu" -t "1:Option Bytes" -a 0x1fffc000:ob.bin \
     -a 0x1fffc008:ob.bin -o ob2.dfu || fail "bin2dfu failed"
 run "$DFUFLASH" --sim f405 ob2.dfu
