@@ -1307,11 +1307,15 @@ test_options_unchanged(void **state)
 	(void)state;
 	image(&img, 0, 2, spec);
 	img.segs[1].alt = 1;
+	assert_int_equal(flash_img(r, &img, DFL_PLAN_ONLY), 0);
+	assert_true(r->res.options_write);
+	assert_int_equal(r->res.options_alt, 1);
 	assert_int_equal(flash_img(r, &img, 0), 0);
 	assert_true(r->res.options_reset);
 	assert_int_equal(r->t.reenumerate(r->t.ctx, 1000), 0);
 	rig_replug(r);
 	assert_int_equal(flash_img(r, &img, DFL_SKIP_UNCHANGED), 0);
+	assert_false(r->res.options_write);
 	assert_false(r->res.options_reset);
 	assert_int_equal(r->res.bytes_written, 0);
 	assert_true(r->res.left);
