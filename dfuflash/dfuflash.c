@@ -1210,6 +1210,10 @@ print_plan(const struct dfl_result *r)
 		    w->start, w->start + w->size - 1, w->size);
 		write += w->size;
 	}
+	if (r->options_write)
+		printf("reset  alt %u: the device resets once its option bytes "
+		    "are written, last; it is then not sent to leave\n",
+		    r->options_alt);
 	if (r->leave_reason != 0)
 		printf("leave  alt %u %s\n", r->leave_alt,
 		    leave_text(buf, sizeof(buf), r));
@@ -1232,13 +1236,16 @@ report(const struct options *o, const char *name, const struct dfl_result *r)
 		printf("{\"event\":\"done\",\"pages_erased\":%u,"
 		    "\"bytes_erased\":%llu,\"bytes_erased_outside\":%llu,"
 		    "\"bytes_preserved\":%llu,\"pages_skipped\":%u,"
-		    "\"bytes_written\":%llu,\"verified\":%s,\"left\":%s,"
+		    "\"bytes_written\":%llu,\"verified\":%s,"
+		    "\"options_reset\":%s,\"left\":%s,"
 		    "\"leave_address\":", r->pages_erased,
 		    (unsigned long long)r->bytes_erased,
 		    (unsigned long long)r->bytes_erased_outside,
 		    (unsigned long long)r->bytes_kept, r->pages_skipped,
 		    (unsigned long long)r->bytes_written,
-		    r->verified ? "true" : "false", r->left ? "true" : "false");
+		    r->verified ? "true" : "false",
+		    r->options_reset ? "true" : "false",
+		    r->left ? "true" : "false");
 		if (r->left && r->leave_reason != 0)
 			printf("%u", r->leave_address);
 		else
@@ -1252,15 +1259,21 @@ report(const struct options *o, const char *name, const struct dfl_result *r)
 	    r->pages_erased, r->pages_erased == 1 ? "" : "s",
 	    r->pages_erased > 0 ? erase_text(erased, sizeof(erased), r) : "",
 	    r->pages_skipped, (unsigned long long)r->bytes_written,
-	    r->verified ? ", verified" : "");
+	    !(o->flags & DFL_VERIFY) ? "" : !r->options_reset ?
+	    (r->verified ? ", verified" : "") : r->verified ?
+	    ", verified but for the option bytes (the device reset)" :
+	    ", not verified (the device reset)");
 	leave_text(left, sizeof(left), r);
-	if (!r->left)
+	if (r->options_reset)
+		printf("%s: device reset to load its option bytes (alt %u), "
+		    "as it does once they are written; it was not sent to "
+		    "leave DFU mode\n", name, r->options_alt);
+	else if (!r->left)
 		printf("%s: device stays in DFU mode\n", name);
-	else if (left[0] == '\0')
-		printf("%s: device left DFU mode%s\n", name, r->left_vanished ?
-		    " (it reset before answering)" : "");
 	else
-		printf("%s: device left DFU mode %s%s\n", name, left,
+		printf("%s: device left DFU mode%s%s%s\n", name,
+		    left[0] != '\0' ? " " : "", left, r->leave_failed ?
+		    " (its leave request failed as it reset)" :
 		    r->left_vanished ? " (it reset before answering)" : "");
 }
 

@@ -36,9 +36,25 @@
  *     first erasable, writable region of alt 0 (main flash), never to
  *     data, option bytes or OTP; or to an explicit start address;
  *   - SET_ADDRESS is sent once per contiguous run and again before
- *     wBlockNum would pass 65535; blocks count up from 2.
+ *     wBlockNum would pass 65535; blocks count up from 2;
+ *   - an alt whose memory is named "Option Bytes" (any case; the STM32
+ *     ROMs' name) is written last, whatever the file's order, after
+ *     every other target is written and verified.  Those devices reset
+ *     once the write is done, to load them (ST AN2662 4.5.1): a device
+ *     that is gone after acknowledging the write has reset as expected;
+ *     the download succeeds, the device is not sent to leave, the option
+ *     bytes are not read back (dfl_result.options_reset).  They must
+ *     be one range of at most wTransferSize bytes.  A device that stays
+ *     carries on as with any other memory;
+ *   - a leave request (zero-length DNLOAD) that fails with a stall or an
+ *     I/O error after which the device is gone has left: the device reset
+ *     during the request, the race that monome/crow#128 shows one
+ *     request later.
  * Plain DFU 1.1 sessions send the payload (with its vendor prefix, which
- * the device reads) from block 0 and manifest.
+ * the device reads) from block 0 and manifest.  A device that leaves the
+ * bus after the whole download was acknowledged (during manifestation,
+ * or in the zero-length DNLOAD as above) has manifested: success, and
+ * no reset is needed (particle-iot/device-os#599).
  *
  * After a failure nothing more is sent but GETSTATUS and, from dfuERROR,
  * CLRSTATUS: the device stays in DFU mode, ready for a retry.
@@ -177,6 +193,14 @@ struct dfl_result {
 	int mass_erased;
 	int left;	     /* the leave request was sent and accepted */
 	int left_vanished;   /* ... and the device left without answering */
+	int leave_failed;    /* ... the request itself failed (stall, I/O
+				error) and the device was then gone */
+	int options_write;   /* the plan writes option bytes, last: the
+				device is expected to reset then */
+	int options_reset;   /* the device reset after its option bytes were
+				written, as expected: it was not sent to
+				leave and they were not read back */
+	uint8_t options_alt; /* the alt of the option bytes written */
 	uint32_t leave_address;	/* planned, even when it does not leave */
 	uint8_t leave_alt;
 	enum dfl_leave_reason leave_reason; /* 0: it does not leave */

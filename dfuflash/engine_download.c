@@ -9,6 +9,48 @@
 #include "dfuproto.h"
 #include "engine_private.h"
 
+/*
+ * A device that resets during a request may fail it (and the next) with
+ * a stall or an I/O error before the host sees it leave the bus: it is
+ * asked GONE_PROBES times, GONE_PROBE_MS apart, before it is taken to be
+ * there.
+ */
+#define GONE_PROBES 5u
+#define GONE_PROBE_MS 100u
+
+/*
+ * After a request failed at the USB level: is the device gone?  An
+ * answer, or a stall (a device that answers), says it is there.
+ */
+static int
+device_gone(struct dfl_session *s)
+{
+	struct status st;
+
+	for (unsigned i = 0; i < GONE_PROBES; i++) {
+		int rc = eng_getstatus(s, &st);
+
+		if (rc == DFL_XFER_GONE)
+			return 1;
+		if (rc == 0 || rc == DFL_XFER_STALL)
+			return 0;
+		s->t->sleep_ms(s->t->ctx, GONE_PROBE_MS);
+	}
+	return 0;
+}
+
+/*
+ * A request sent and acknowledged (the DNLOAD), then a GETSTATUS that
+ * failed because the device left the bus: rc is what the poll returned.
+ */
+static int
+gone_after_ack(struct dfl_session *s, int rc)
+{
+	if (rc == 0 || s->xfer_rc == 0 || s->xfer_request != DFU_GETSTATUS)
+		return 0;
+	return s->xfer_rc == DFL_XFER_GONE || device_gone(s);
+}
+
 static uint8_t *
 run_bytes(const struct target *tg, uint32_t address)
 {
@@ -63,8 +105,18 @@ write_range(struct dfl_session *s, struct target *tg,
 				return rc;
 			block = DFUSE_FIRST_BLOCK;
 		}
+		s->xfer_rc = 0;
 		rc = eng_dnload(s, (uint16_t)block, data + off, (uint16_t)n,
 		    where(s, at, DFL_PHASE_WRITE, cur), BUSY_LIMIT_MS);
+		if (rc != 0 && tg->options && gone_after_ack(s, rc)) {
+			/* The reset that loads them (engine.h). */
+			s->err[0] = '\0';
+			s->res.options_reset = 1;
+			s->res.options_alt = tg->alt;
+			s->res.bytes_written += n;
+			progress(s, DFL_PHASE_WRITE, cur, *done + n, total);
+			return 0;
+		}
 		if (rc != 0)
 			return rc;
 		off += n;
@@ -128,8 +180,11 @@ dfuse_leave(struct dfl_session *s, uint8_t alt, uint32_t address)
 		return rc;
 	s->res.leave_address = address;
 	rc = s->t->out(s->t->ctx, DFU_DNLOAD, DFUSE_FIRST_BLOCK, NULL, 0);
-	if (rc == DFL_XFER_GONE) {
+	if (rc == DFL_XFER_GONE || ((rc == DFL_XFER_STALL ||
+	    rc == DFL_XFER_IO) && device_gone(s))) {
+		/* It reset during the request (engine.h). */
 		s->res.left = s->res.left_vanished = 1;
+		s->res.leave_failed = rc != DFL_XFER_GONE;
 		progress(s, DFL_PHASE_LEAVE, address, 1, 1);
 		return 0;
 	}
@@ -201,7 +256,12 @@ download_dfuse(struct dfl_session *s)
 			if ((rc = write_range(s, tg, &s->writes[w], &done,
 			    total)) != 0)
 				return rc;
+			if (s->res.options_reset)
+				break;
 		}
+		/* The option bytes are last: nothing to verify or leave. */
+		if (s->res.options_reset)
+			break;
 		if ((rc = eng_check_keeps(s, tg)) != 0)
 			return rc;
 		if (s->o->flags & DFL_VERIFY) {
@@ -216,9 +276,27 @@ download_dfuse(struct dfl_session *s)
 	for (size_t i = 0; i < s->npages; i++)
 		if (s->pages[i].flags & DFL_PAGE_UNCHANGED)
 			s->res.pages_skipped++;
-	if (s->o->flags & DFL_NO_LEAVE)
+	if ((s->o->flags & DFL_NO_LEAVE) || s->res.options_reset)
 		return 0;
 	return dfuse_leave(s, s->res.leave_alt, s->res.leave_address);
+}
+
+/*
+ * The whole download was acknowledged and the device left the bus during
+ * manifestation (or in the request that starts it): it runs its new
+ * firmware, which is what the reset would have done (engine.h).
+ */
+static int
+plain_vanished(struct dfl_session *s, int request_failed)
+{
+	s->err[0] = '\0';
+	s->res.left = s->res.left_vanished = 1;
+	s->res.leave_failed = request_failed;
+	if (s->o->flags & DFL_VERIFY)
+		warn(s, "not verified: the device left the bus during "
+		    "manifestation, before it could be read back");
+	progress(s, DFL_PHASE_LEAVE, 0, 1, 1);
+	return 0;
 }
 
 static int
@@ -262,9 +340,16 @@ download_plain(struct dfl_session *s, const struct dfl_image *img)
 	/* Zero-length DNLOAD: manifestation (DFU 1.1 7.1). */
 	where(s, at, DFL_PHASE_WRITE, off);
 	rc = s->t->out(s->t->ctx, DFU_DNLOAD, block, NULL, 0);
+	if (rc == DFL_XFER_GONE || ((rc == DFL_XFER_STALL ||
+	    rc == DFL_XFER_IO) && device_gone(s)))
+		return plain_vanished(s, rc != DFL_XFER_GONE);
 	if (rc < 0)
 		return eng_xfer_fail(s, rc, at, DFU_DNLOAD);
-	if ((rc = eng_poll_done(s, at, BUSY_LIMIT_MS, &st)) != 0)
+	s->xfer_rc = 0;
+	rc = eng_poll_done(s, at, BUSY_LIMIT_MS, &st);
+	if (gone_after_ack(s, rc))
+		return plain_vanished(s, 0);
+	if (rc != 0)
 		return rc;
 	if (s->o->flags & DFL_VERIFY) {
 		uint8_t *buf = malloc(sg->size > 0 ? sg->size : 1);

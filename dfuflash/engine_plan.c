@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dfuproto.h"
 #include "engine_private.h"
@@ -126,6 +127,72 @@ check_writable(struct dfl_session *s, struct target *tg)
 		return fail(s, DFL_ERR_PLAN, "alt %u (%s): %s: %s", tg->alt,
 		    dfu_layout_name(tg->layout), f->field, f->message);
 	}
+	return 0;
+}
+
+/*
+ * The memory is named for what it is: the STM32 ROMs call it "Option
+ * Bytes" (F1, F4, F7, L4, U5, H7: tests/fixtures/layouts.tsv and the
+ * listings cited there), and so do the GD32 ROMs that copy them.  Case
+ * and the singular are allowed for other bootloaders' spelling.
+ */
+static int
+is_option_bytes(const struct dfu_layout *layout)
+{
+	const char *name = dfu_layout_name(layout);
+
+	while (*name == ' ')
+		name++;
+	return strncasecmp(name, "option byte", 11) == 0;
+}
+
+/*
+ * Option bytes last, whatever the order of the file: the device resets
+ * once they are written (engine.h), so everything else goes first.  The
+ * reset comes after the first write, so one target of them, written in
+ * one request, is all the device can take.
+ */
+static int
+plan_options(struct dfl_session *s)
+{
+	size_t n = 0;
+
+	for (size_t t = 0; t < s->ntargets; t++)
+		if (s->targets[t].options)
+			n++;
+	if (n > 1)
+		return fail(s, DFL_ERR_PLAN, "the image writes %zu option "
+		    "bytes memories; the device resets after writing the "
+		    "first, so flash one at a time", n);
+	for (size_t t = 0; n == 1 && t + 1 < s->ntargets; t++)
+		if (s->targets[t].options) {
+			struct target tg = s->targets[t];
+
+			memmove(&s->targets[t], &s->targets[t + 1],
+			    (s->ntargets - t - 1) * sizeof(tg));
+			s->targets[s->ntargets - 1] = tg;
+			break;
+		}
+	return 0;
+}
+
+/* The option bytes as one write: the device resets after the first. */
+static int
+check_options_write(struct dfl_session *s, const struct target *tg)
+{
+	uint32_t xfer = s->dev->wTransferSize;
+
+	if (!tg->options || tg->nruns == 0)
+		return 0;
+	if (tg->nruns > 1 || tg->runs[0].size > xfer)
+		return fail(s, DFL_ERR_PLAN, "alt %u (%s): the device resets "
+		    "as soon as its option bytes are written, so they must be "
+		    "one range of at most %u bytes (wTransferSize); the image "
+		    "gives %zu range%s from 0x%08x to 0x%08x", tg->alt,
+		    dfu_layout_name(tg->layout), xfer, tg->nruns,
+		    tg->nruns == 1 ? "" : "s", tg->runs[0].start,
+		    (uint32_t)(tg->runs[tg->nruns - 1].start +
+		    (tg->runs[tg->nruns - 1].size - 1)));
 	return 0;
 }
 
@@ -608,7 +675,10 @@ eng_plan_dfuse(struct dfl_session *s)
 		}
 		if (dfu_plan_set_layout(s->plan, tg->alt, tg->layout) != 0)
 			return fail(s, DFL_ERR_NOMEM, "out of memory");
+		tg->options = is_option_bytes(tg->layout);
 	}
+	if ((rc = plan_options(s)) != 0)
+		return rc;
 	rc = dfu_plan_run(s->plan, DFU_PLAN_LAYOUTS);
 	if (rc != 0 && rc != DFU_ERR_RANGE)
 		return fail(s, rc == DFU_ERR_NOMEM ? DFL_ERR_NOMEM :
@@ -618,6 +688,7 @@ eng_plan_dfuse(struct dfl_session *s)
 
 		if ((rc = check_writable(s, tg)) != 0 ||
 		    (rc = make_runs(s, tg)) != 0 ||
+		    (rc = check_options_write(s, tg)) != 0 ||
 		    (rc = make_pages(s, tg)) != 0)
 			return rc;
 	}
@@ -642,6 +713,12 @@ eng_plan_dfuse(struct dfl_session *s)
 			    image_bytes_in(tg, p->start, p->size);
 		}
 	}
+	for (size_t w = 0; w < s->nwrites; w++)
+		if (s->targets[s->ntargets - 1].options &&
+		    s->writes[w].alt == s->targets[s->ntargets - 1].alt) {
+			s->res.options_write = 1;
+			s->res.options_alt = s->writes[w].alt;
+		}
 	for (size_t i = 0; i < s->nkeeps; i++) {
 		s->kept[i].alt = s->keeps[i].alt;
 		s->kept[i].start = s->keeps[i].start;

@@ -94,6 +94,8 @@ struct target {
 	struct run *runs;
 	size_t nruns;
 	size_t page0, npages; /* slice of the session's pages */
+	int options; /* option bytes: the device resets once they are
+			written (engine.h) */
 };
 
 /* Bytes of an erased page that survive: read first, written back. */
@@ -127,6 +129,8 @@ struct dfl_session {
 	/* Layout strings the quirk table corrected, by alt (NULL: as
 	 * reported); eng_layout_name(). */
 	char *layout_names[256];
+	/* The transfer error and request eng_xfer_fail() last reported. */
+	int xfer_rc, xfer_request;
 	struct dfl_result res;
 };
 

@@ -74,6 +74,8 @@ eng_xfer_fail(struct dfl_session *s, int rc, const char *at, int request)
 {
 	struct status st;
 
+	s->xfer_rc = rc;
+	s->xfer_request = request;
 	switch (rc) {
 	case DFL_XFER_GONE:
 		return fail(s, DFL_ERR_GONE, "%s: device disconnected during "

@@ -33,9 +33,24 @@
 #define CMD_US 0u
 
 enum mem_kind {
-	MEM_FLASH, /* programming clears bits, erase sets them */
-	MEM_OTP,   /* programming clears bits, never erased */
-	MEM_RAM,   /* written as sent (option bytes, feature word) */
+	MEM_FLASH,  /* programming clears bits, erase sets them */
+	MEM_OTP,    /* programming clears bits, never erased */
+	MEM_RAM,    /* written as sent (feature word) */
+	/*
+	 * Option bytes: written as sent (the ROM erases them and programs
+	 * the new values, AN2662 2.11), then the device resets to load
+	 * them.  AN2662 (STM32F105/107) 4.5.1: the write runs on the first
+	 * GETSTATUS, which answers dfuDNBUSY, and "the device will
+	 * immediately reset after write operation completion", so no second
+	 * GETSTATUS answers.  ST's answer on the community forum
+	 * (community.st.com, "STM32U5 serial bootloader AN3155
+	 * discrepancy", 2025): on the F4, F7 and L4 series the bootloader
+	 * software resets the chip after any option byte change.  The model
+	 * comes back in DFU mode after that reset, with the option bytes
+	 * kept: the ROM bootloader runs when BOOT0 is high (AN2606, "Boot
+	 * configuration"), and BOOT0 is how a board enters it.
+	 */
+	MEM_OPTION,
 };
 
 struct page_group {
@@ -186,10 +201,13 @@ h743_erase_us(uint32_t page_size)
 }
 
 /*
- * GD32VF103: GD32VF103 datasheet, table "Flash memory characteristics":
- * word (32-bit) programming 37.5 us typical, page (1 KiB) erase 45 ms
- * typical, mass erase 4 s typical.  As for the H743, taken from the
- * datasheet as remembered, not re-read: check before quoting.
+ * GD32VF103: word (32-bit) programming 37.5 us, page (1 KiB) erase
+ * 45 ms, mass erase 4 s.  Round figures of the model, remembered from
+ * the GD32VF103 datasheet's "Flash memory characteristics" and not
+ * re-read: do not quote them as the part's.  Its option bytes are
+ * written as sent, without a reset: no source says this ROM resets after
+ * writing them (the STM32 ROMs do, MEM_OPTION), so the profile also
+ * keeps the path where a device carries on after its option bytes.
  */
 static uint32_t
 gd32vf103_erase_us(uint32_t page_size)
@@ -215,7 +233,7 @@ static const struct profile profiles[] = {
 			{ 0, "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,"
 			  "07*128Kg", MEM_FLASH, 0x08000000,
 			  { { 4, 16384 }, { 1, 65536 }, { 7, 131072 } }, RWE },
-			{ 1, "@Option Bytes  /0x1FFFC000/01*016 e", MEM_RAM,
+			{ 1, "@Option Bytes  /0x1FFFC000/01*016 e", MEM_OPTION,
 			  0x1fffc000, { { 1, 16 } }, RW },
 			{ 2, "@OTP Memory /0x1FFF7800/01*512 e,01*016 e",
 			  MEM_OTP, 0x1fff7800, { { 1, 512 }, { 1, 16 } }, RW },
@@ -243,7 +261,7 @@ static const struct profile profiles[] = {
 		.mems = {
 			{ 0, "@Internal Flash  /0x08000000/128*002Kg",
 			  MEM_FLASH, 0x08000000, { { 128, 2048 } }, RWE },
-			{ 1, "@Option Bytes  /0x1FFFF800/01*016 e", MEM_RAM,
+			{ 1, "@Option Bytes  /0x1FFFF800/01*016 e", MEM_OPTION,
 			  0x1ffff800, { { 1, 16 } }, RW },
 		},
 		.nmems = 2,
@@ -260,8 +278,19 @@ static const struct profile profiles[] = {
 		.mems = {
 			{ 0, "@Internal Flash  /0x08000000/512*0002Kg",
 			  MEM_FLASH, 0x08000000, { { 512, 2048 } }, RWE },
+			/*
+			 * The STM32L4 ROM's string (an L433's listing,
+			 * mobilinkd/tnc3-firmware#12; the same on an L4 with
+			 * 256 pages in public dfu-util listings): bank 1's
+			 * option bytes, 0x1FFF7800-0x1FFF7827 (RM0351
+			 * 3.4.1).  A listing of an L476 itself was not
+			 * found; its bank 2 options (0x1FFFF800) are left
+			 * out rather than guessed.
+			 */
+			{ 1, "@Option Bytes  /0x1FFF7800/01*040 e", MEM_OPTION,
+			  0x1fff7800, { { 1, 40 } }, RW },
 		},
-		.nmems = 1,
+		.nmems = 2,
 		.prog_unit = 8, .prog_us = 82, .strict_unit = 1,
 		.erase_us = l476_erase_us, .mass_erase_us = 22130,
 		/*
@@ -292,7 +321,7 @@ static const struct profile profiles[] = {
 			{ 0, "@Internal Flash   /0x08000000/16*128Kg",
 			  MEM_FLASH, 0x08000000,
 			  { { 8, 131072 }, { 8, 131072 } }, RWE },
-			{ 1, "@Option Bytes   /0x5200201C/01*128 e", MEM_RAM,
+			{ 1, "@Option Bytes   /0x5200201C/01*128 e", MEM_OPTION,
 			  0x5200201c, { { 1, 128 } }, RW },
 		},
 		.nmems = 2,
@@ -360,7 +389,7 @@ static const struct profile profiles[] = {
 			{ 0, "@Internal Flash  /0x08000000/04*016Kg,01*64Kg,"
 			  "03*128Kg", MEM_FLASH, 0x08000000,
 			  { { 4, 16384 }, { 1, 65536 }, { 3, 131072 } }, RWE },
-			{ 1, "@Option Bytes  /0x1FFF0000/01*048 e", MEM_RAM,
+			{ 1, "@Option Bytes  /0x1FFF0000/01*048 e", MEM_OPTION,
 			  0x1fff0000, { { 1, 48 } }, RW },
 			{ 2, "@OTP Memory /0x1FF07800/01*528e", MEM_OTP,
 			  0x1ff07800, { { 1, 528 } }, RW },
@@ -465,6 +494,7 @@ struct dfl_model {
 	int op_skip;		/* erase:N=skip: this erase does nothing */
 	int write_unchecked;	/* since a skipped erase: no errVERIFY */
 	int op_corrupt;
+	int op_resets;		/* option bytes written: reset after answering */
 	uint16_t transfer_size;
 	uint64_t busy_until;
 	unsigned op_count[OP_NKINDS];
@@ -473,6 +503,8 @@ struct dfl_model {
 	struct fault faults[16];
 	unsigned nfaults;
 	int zero_poll, leave_gone;
+	int manifest_gone;	/* the manifest-gone fault */
+	int leave_fail;		/* leave-gone=stall|io: that transfer error */
 	int read_protected; /* the read-protect fault, until unprotected */
 	int dfu_pending; /* detached from run-time mode, back in DFU mode next */
 	struct dfl_alt runtime_alt;
@@ -582,6 +614,7 @@ dfl_model_stats(struct dfl_model *m)
 {
 	m->st.state = m->state;
 	m->st.status = m->status;
+	m->st.comes_back = m->st.gone && m->dfu_pending;
 	return &m->st;
 }
 
@@ -618,8 +651,9 @@ dfl_model_replug(struct dfl_model *m)
 	m->held_us = 0;
 	m->write_unchecked = 0;
 	m->nfaults = 0;
-	m->zero_poll = 0;
+	m->zero_poll = m->manifest_gone = m->leave_fail = 0;
 	m->leave_gone = m->p->leave_gone;
+	m->op_resets = 0;
 	m->read_protected = 0;
 	m->dfu_pending = 0;
 	dfu_mode(m);
@@ -644,6 +678,16 @@ dfl_model_fault(struct dfl_model *m, const char *spec, char *err,
 	}
 	if (strcmp(spec, "leave-gone") == 0) {
 		m->leave_gone = 1;
+		return 0;
+	}
+	if (strcmp(spec, "leave-gone=stall") == 0 ||
+	    strcmp(spec, "leave-gone=io") == 0) {
+		m->leave_fail = spec[11] == 's' ? DFL_XFER_STALL : DFL_XFER_IO;
+		return 0;
+	}
+	if (strcmp(spec, "manifest-gone") == 0 &&
+	    m->p->bcd_dfu != DFU_BCD_DFUSE) {
+		m->manifest_gone = 1;
 		return 0;
 	}
 	if (strcmp(spec, "read-protect") == 0 &&
@@ -727,7 +771,8 @@ bad:
 	snprintf(err, errlen, "%s: expected stall:N, disconnect:N, "
 	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, "
 	    "erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, "
-	    "leave-gone, runtime or read-protect (DfuSe)", spec);
+	    "leave-gone, leave-gone=stall, leave-gone=io, runtime, "
+	    "read-protect (DfuSe) or manifest-gone (DFU 1.1)", spec);
 	return -1;
 }
 
@@ -863,6 +908,7 @@ run_op(struct dfl_model *m, uint64_t *us)
 	m->op_corrupt = 0;
 	m->op_skip = 0;
 	m->op_stuck = 0;
+	m->op_resets = 0;
 	for (unsigned i = 0; i < m->nfaults; i++) {
 		const struct fault *f = &m->faults[i];
 
@@ -892,8 +938,8 @@ run_op(struct dfl_model *m, uint64_t *us)
 		if (m->read_protected)
 			return DFU_STATUS_VENDOR;
 		x = find_mem(m, m->op_addr, 1);
-		if (x == NULL || x->def->kind != MEM_FLASH ||
-		    !(x->def->access & 2))
+		if (x == NULL || (x->def->kind != MEM_FLASH &&
+		    x->def->kind != MEM_OPTION) || !(x->def->access & 2))
 			return DFU_STATUS_TARGET;
 		find_page(x, m->op_addr, &ps, &psz);
 		if (m->op_skip)
@@ -924,9 +970,11 @@ run_op(struct dfl_model *m, uint64_t *us)
 			uint8_t *b = x->bytes + (m->op_addr - x->def->base);
 			int failed = 0;
 
-			if (x->def->kind == MEM_RAM) {
+			if (x->def->kind == MEM_RAM ||
+			    x->def->kind == MEM_OPTION) {
 				memcpy(b, m->op_data, m->op_len);
 				m->st.bytes_written += m->op_len;
+				m->op_resets = x->def->kind == MEM_OPTION;
 				return DFU_STATUS_OK;
 			}
 			if (m->p->strict_unit &&
@@ -1043,6 +1091,24 @@ getstatus(struct dfl_model *m, uint8_t *data, uint16_t len,
 			}
 			if (m->op_busy_forever || m->op_stuck)
 				poll = 100;
+			if (m->op_resets && m->op_result == DFU_STATUS_OK) {
+				/*
+				 * Option bytes: it answers dfuDNBUSY, writes
+				 * them and resets (MEM_OPTION); BOOT0 brings
+				 * it back in DFU mode.
+				 */
+				answer_status(m, data, poll);
+				m->st.time_us = m->busy_until;
+				m->st.gone = 1;
+				m->st.resets++;
+				m->dfu_pending = 1;
+				m->op = OP_NONE;
+				trace(m, "GETSTATUS -> %s %s %ums (option bytes "
+				    "written: resets)",
+				    dfu_status_name(m->status),
+				    dfu_state_name(m->state), poll);
+				return DFU_STATUS_SIZE;
+			}
 			break;
 		}
 		if (m->op_result != DFU_STATUS_OK) {
@@ -1099,6 +1165,17 @@ getstatus(struct dfl_model *m, uint8_t *data, uint16_t len,
 			m->state = DFU_STATE_MANIFEST;
 			poll = 10;
 			m->busy_until = m->st.time_us + 10000;
+			if (m->manifest_gone) {
+				/* The fault: it answers, then runs its new
+				 * firmware without waiting for a reset. */
+				answer_status(m, data, poll);
+				m->st.gone = 1;
+				m->st.left = 1;
+				trace(m, "GETSTATUS -> %s %s %ums (then gone: "
+				    "manifested)", dfu_status_name(m->status),
+				    dfu_state_name(m->state), poll);
+				return DFU_STATUS_SIZE;
+			}
 			break;
 		}
 		/* Manifestation over (DFU 1.1 A.2.6/A.2.7). */
@@ -1270,6 +1347,27 @@ model_out(void *ctx, uint8_t request, uint16_t value, const uint8_t *data,
 		snprintf(what, sizeof(what), "%s", dfu_request_name(request));
 	if ((rc = begin_request(m, what, len)) != 0)
 		return rc;
+	if (request == DFU_DNLOAD && len == 0 && m->leave_fail != 0 &&
+	    m->state == DFU_STATE_DNLOAD_IDLE &&
+	    (m->p->attributes & DFU_ATTR_CAN_DNLOAD)) {
+		/*
+		 * The leave-gone=stall|io fault: the device resets during the
+		 * zero-length DNLOAD that ends the download, before its status
+		 * stage completes; the host sees a stall or an I/O error and
+		 * then no device.  The race of leave-gone one request earlier:
+		 * devices that reset at leave while the host still talks to
+		 * them fail the GETSTATUS after it in monome/crow#128 and
+		 * riscv-mcu/gd32-dfu-utils#4, with LIBUSB_ERROR_PIPE in
+		 * arduino/help-center-content#499.
+		 */
+		m->st.gone = 1;
+		m->st.left = 1;
+		if (is_dfuse(m))
+			m->st.left_address = m->pointer;
+		trace(m, "%s -> %s (fault: then gone)", what,
+		    m->leave_fail == DFL_XFER_STALL ? "STALL" : "I/O error");
+		return m->leave_fail;
+	}
 	switch (request) {
 	case DFU_DNLOAD:
 		rc = dnload(m, value, data, len);
@@ -1423,8 +1521,13 @@ model_reenumerate(void *ctx, uint32_t timeout_ms)
 	}
 	m->dfu_pending = 0;
 	m->st.gone = 0;
+	/* A bootloader that starts again: alt 0, its pointer at flash. */
 	m->state = DFU_STATE_IDLE;
 	m->status = DFU_STATUS_OK;
+	m->alt = 0;
+	m->pointer = m->mems[0].def->base;
+	m->op = OP_NONE;
+	m->error_text[0] = '\0';
 	dfu_mode(m);
 	trace(m, "re-enumerate -> DFU mode");
 	return 0;

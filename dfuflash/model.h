@@ -20,6 +20,12 @@
  *   - flash that starts erased (0xff), whose programming can only clear
  *     bits (programming a bit back to 1 fails with errVERIFY), erased by
  *     page; the memory layout strings of the real devices;
+ *   - option bytes (alt 1 of f405, f107 and l476; a kind of memory that
+ *     a profile declares, model.c's MEM_OPTION): a write is stored as
+ *     sent and answered dfuDNBUSY by its first GETSTATUS, and then the
+ *     device resets, as the STM32 ROM does to load them (AN2662
+ *     4.5.1): it is gone, and comes back in DFU mode (BOOT0 high) at the
+ *     next re-enumeration, dfuIDLE on alt 0, its option bytes kept;
  *   - time: each control transfer, each page erase and each programmed
  *     unit costs modelled time (the figures and their sources are in
  *     model.c), so sessions can be compared without hardware;
@@ -103,8 +109,19 @@ uint8_t *dfl_model_memory(struct dfl_model *m, uint32_t *base,
  *                    does the same, as a profile's stuck_from
  *   zero-poll        bwPollTimeout is always 0: commands finish during
  *                    the GETSTATUS that starts them
- *   leave-gone       on leave the device resets before it answers (the
+ *   leave-gone       on leave the device resets before it answers
+ *                    the GETSTATUS after the zero-length DNLOAD (the
  *                    gd32vf103 profile always does)
+ *   leave-gone=stall the zero-length DNLOAD that ends a download (DfuSe
+ *   leave-gone=io    leave, DFU 1.1 manifestation) fails with a stall or
+ *                    an I/O error, and the device is then gone: it reset
+ *                    during the request (leave-gone's race one request
+ *                    earlier; monome/crow#128, riscv-mcu/gd32-dfu-utils#4
+ *                    show the GETSTATUS after it failing)
+ *   manifest-gone    (DFU 1.1) the device accepts the zero-length DNLOAD,
+ *                    answers the GETSTATUS after it with dfuMANIFEST and
+ *                    is then gone: it runs its new firmware without
+ *                    waiting for a reset (particle-iot/device-os#599)
  *   runtime          the device starts in run-time mode (appIDLE) and
  *                    enters DFU mode after DETACH (and a reset when it
  *                    does not detach by itself)
@@ -149,6 +166,9 @@ struct dfl_model_stats {
 	int left;		 /* the device left DFU mode ... */
 	uint32_t left_address;	 /* ... to run code from here (DfuSe) */
 	int gone;		 /* disconnected (left, reset or fault) */
+	int comes_back;		 /* gone, and back in DFU mode when it is
+				    re-enumerated (detached; option bytes) */
+	unsigned resets;	 /* resets after writing option bytes */
 	int state;		 /* bState now */
 	int status;		 /* bStatus now */
 };

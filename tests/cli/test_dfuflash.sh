@@ -104,7 +104,7 @@ for args in \
     "--sim f405 --progress=xml a.dfu|dfuflash: --progress=xml: expected bar, json or none" \
     "--sim f405 --start 0x1g a.dfu|dfuflash: --start 0x1g: not a 32-bit number" \
     "--sim f405 -a 256 -D a.bin -s 0|dfuflash: -a 256: alternate setting is not a number from 0 to 255" \
-    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, leave-gone, runtime or read-protect (DfuSe)" \
+    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, leave-gone, leave-gone=stall, leave-gone=io, runtime, read-protect (DfuSe) or manifest-gone (DFU 1.1)" \
     "--sim f405 --sim-fault write:1=errNOPE a.dfu|dfuflash: --sim-fault write:1=errNOPE: unknown status errNOPE (errWRITE, errERASE, errVERIFY, ...)" \
     "--sim f405 -D a.bin|dfuflash: -D: a DfuSe device needs -s address" \
     "--sim f405 --bogus a.dfu|dfuflash: unknown option: --bogus" \
@@ -425,16 +425,19 @@ expect_status 0
 expect_stdout_line "data.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 [ "$(tail -n 1 trace.txt)" = "GETSTATUS -> OK dfuMANIFEST (left to 0x08000000)" ] ||
     fail "left to: $(tail -n 1 trace.txt)"
-# Option bytes only (alt 1): the device leaves from alt 0, at its flash.
+# Option bytes only (alt 1): the plan leaves from alt 0, at its flash;
+# the device resets once they are written and is not sent to leave.
 printf '\252\0\377\377\377\377\377\377\377\377\377\377\377\377\377\377' >ob.bin
 "$BUILD/bin/bin2dfu" -t 1 -a 0x1fffc000:ob.bin -o ob.dfu || fail "bin2dfu failed"
+run "$DFUFLASH" --plan --sim f405 ob.dfu
+expect_stdout_line "leave  alt 0 to run 0x08000000, the start of flash (no vector table in the image)"
 run "$DFUFLASH" --sim f405 --sim-trace trace.txt ob.dfu
 expect_status 0
-expect_stdout_line "ob.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
-[ "$(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')" = "SET_INTERFACE 1 SET_INTERFACE 0 " ] ||
+expect_stdout_line "ob.dfu: device reset to load its option bytes (alt 1), as it does once they are written; it was not sent to leave DFU mode"
+[ "$(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')" = "SET_INTERFACE 1 " ] ||
     fail "alt settings: $(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')"
-[ "$(tail -n 1 trace.txt)" = "GETSTATUS -> OK dfuMANIFEST (left to 0x08000000)" ] ||
-    fail "left to: $(tail -n 1 trace.txt)"
+[ "$(tail -n 1 trace.txt)" = "GETSTATUS -> gone" ] ||
+    fail "last request: $(tail -n 1 trace.txt)"
 # An application at 0x08004000 (SP 0x20020000, reset 0x08004101) after
 # data at 0x08000000: the application.
 python3 -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("<II", 0x20020000, 0x08004101) + bytes(range(256)) * 8)' >app.bin
@@ -452,12 +455,139 @@ run "$DFUFLASH" --sim f405 -D bad.bin -s 0x08004000
 expect_stdout_line "bad.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 case_end
 
+# Every profile the model lists (so that one added later is covered without
+# a change here): a file with the option bytes (where the part has them)
+# before the flash, flashed with default options, gives exactly the
+# flash image: the option bytes go last whatever the file order, and the
+# reset that loads them ends the session with success.
+begin "every profile: flash and option bytes give an exact flash image, with default options"
+run "$DFUFLASH" --sim '?' x.dfu
+profiles=$(sed -n 's/^dfuflash: --sim ?: unknown profile ? (\(.*\))$/\1/p' "$ERR")
+[ -n "$profiles" ] || fail "no profile list: $(cat "$ERR")"
+printf 'x' >x.bin
+n=0 n_ob=0
+for p in $profiles; do
+	n=$((n + 1))
+	# Its alternate settings, as the device describes them.
+	run "$DFUFLASH" --sim "$p" -a 255 -D x.bin
+	if ! python3 - "$ERR" >"$p.kind" <<'EOF_PY'; then
+import random, re, sys
+text = open(sys.argv[1]).read()
+alts = re.findall(r'alt (\d+) "([^"]*)"', text)
+assert alts, text
+r = random.Random(13)
+fw = bytes(r.getrandbits(8) for _ in range(5000))
+open("fw.bin", "wb").write(fw)
+name0 = dict(alts)["0"]
+if not name0.startswith("@"):
+    print("plain 0")
+    sys.exit(0)
+base = int(re.match(r"@[^/]*/(0x[0-9A-Fa-f]+)/", name0).group(1), 16)
+ob = ""
+for alt, name in alts:
+    if re.match(r"@ *option byte", name, re.I):
+        m = re.match(r"@[^/]*/(0x[0-9A-Fa-f]+)/(\d+)\*(\d+) ?([KM]?)", name)
+        size = int(m.group(2)) * int(m.group(3)) * {"": 1, "K": 1024, "M": 1 << 20}[m.group(4)]
+        open("ob.bin", "wb").write(bytes([0xaa]) + bytes(r.getrandbits(8) for _ in range(size - 1)))
+        ob = "%s 0x%x" % (alt, int(m.group(1), 16))
+print("dfuse 0x%x %s" % (base, ob))
+EOF_PY
+		fail "$p: cannot read its alternate settings: $(cat "$ERR")"
+		continue
+	fi
+	read -r kind base ob_alt ob_addr <"$p.kind"
+	if [ "$kind" = plain ]; then
+		mkdfu "$p.dfu" 'plain=open("fw.bin", "rb").read()' vid=0xffff pid=0xffff
+	elif [ -n "${ob_alt:-}" ]; then
+		n_ob=$((n_ob + 1))
+		mkdfu "$p.dfu" "targets=[dict(alt=$ob_alt, name=b'Option Bytes', elements=[($ob_addr, open('ob.bin', 'rb').read())]), dict(alt=0, name=b'Internal Flash', elements=[($base, open('fw.bin', 'rb').read())])]" vid=0xffff pid=0xffff
+	else
+		mkdfu "$p.dfu" "targets=[dict(alt=0, name=b'Internal Flash', elements=[($base, open('fw.bin', 'rb').read())])]" vid=0xffff pid=0xffff
+	fi
+	run "$DFUFLASH" --sim "$p:$p.img" "$p.dfu"
+	expect_status 0
+	expect_stderr_empty
+	if [ -n "${ob_alt:-}" ]; then
+		expect_stdout_line "$p.dfu: device reset to load its option bytes (alt $ob_alt), as it does once they are written; it was not sent to leave DFU mode"
+	else
+		expect_stdout_contains "$p.dfu: device left DFU mode"
+	fi
+	# The image at the start of the flash (the state file starts where
+	# alt 0's memory does), 0xff (erased) everywhere else.
+	python3 -c 'import sys
+img, fw = open(sys.argv[1], "rb").read(), open("fw.bin", "rb").read()
+sys.exit(img != fw + b"\xff" * (len(img) - len(fw)))' "$p.img" ||
+	    fail "$p: the flash is not exactly the image"
+	ob_alt=
+done
+# Five profiles today, three with option bytes; more may come.
+[ "$n" -ge 5 ] && [ "$n_ob" -ge 3 ] ||
+    fail "$n profiles, $n_ob with option bytes: expected at least 5 and 3"
+case_end
+
 begin "a device that resets before answering the leave request has left"
 mkbin app.bin 5000 7
 run "$DFUFLASH" --sim f405 --sim-fault leave-gone -D app.bin -s 0x08000000
 expect_status 0
 expect_stderr_empty
 expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image) (it reset before answering)"
+case_end
+
+begin "a leave request that fails as the device resets: it has left; a stall from a device still there is an error"
+mkbin app.bin 3000 7
+for f in leave-gone=stall leave-gone=io; do
+	run "$DFUFLASH" --sim f405 --sim-fault "$f" -D app.bin -s 0x08000000
+	expect_status 0
+	expect_stderr_empty
+	expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image) (its leave request failed as it reset)"
+done
+# Request 18 is the leave DNLOAD; the device answers afterwards.
+run "$DFUFLASH" --sim f405 --sim-fault stall:18 -D app.bin -s 0x08000000
+expect_status 1
+expect_stderr_line "dfuflash: app.bin: leave at 0x08000000: device stalled DNLOAD; state dfuERROR, status errSTALLEDPKT (device stalled an unexpected request)"
+case_end
+
+begin "a plain device that leaves the bus during manifestation has manifested"
+mkbin fw.bin 5000 3
+run "$DFUFLASH" --sim dfu11 --sim-fault manifest-gone --progress=json -D fw.bin
+expect_status 0
+jq -s -e '(map(select(.event == "done"))[0] | .left == true and .verified == false)' "$OUT" >/dev/null ||
+    fail "done event: $(grep done "$OUT")"
+run "$DFUFLASH" --verify --sim dfu11 --sim-fault manifest-gone -D fw.bin
+expect_status 0
+expect_stderr_line "dfuflash: warning: not verified: the device left the bus during manifestation, before it could be read back"
+expect_stdout_line "fw.bin: device left DFU mode (it reset before answering)"
+run "$DFUFLASH" --sim dfu11-reset --sim-fault leave-gone=stall -D fw.bin
+expect_status 0
+expect_stdout_line "fw.bin: device left DFU mode (its leave request failed as it reset)"
+case_end
+
+begin "option bytes: --progress=json says the device reset; what the reset would cut short is refused"
+mkbin app.bin 3000 5
+printf '\252\125\377\377' >ob.bin
+"$BUILD/bin/bin2dfu" -t "1:Option Bytes" -a 0x1fffc000:ob.bin \
+    -t "0:Internal Flash" -a 0x08000000:app.bin -o ob.dfu || fail "bin2dfu failed"
+run "$DFUFLASH" --sim f405 --progress=json ob.dfu
+expect_status 0
+jq -s -e '(map(select(.event == "done"))[0] | .options_reset == true and .left == false and .leave_reason == null)' "$OUT" >/dev/null ||
+    fail "done event: $(grep done "$OUT")"
+# --plan: the flash first although the file has it second, then the reset.
+run "$DFUFLASH" --plan --sim f405 ob.dfu
+expect_status 0
+[ "$(grep -E '^(write|reset)' "$OUT" | cut -c1-12 | tr '\n' ' ')" = "write  alt 0 write  alt 1 reset  alt 1 " ] ||
+    fail "plan: $(cat "$OUT")"
+expect_stdout_line "reset  alt 1: the device resets once its option bytes are written, last; it is then not sent to leave"
+# Option bytes alone with --verify: nothing could be read back.
+"$BUILD/bin/bin2dfu" -t "1:Option Bytes" -a 0x1fffc000:ob.bin -o only.dfu || fail "bin2dfu failed"
+run "$DFUFLASH" --verify --sim f405 only.dfu
+expect_status 0
+expect_stdout_line "only.dfu: erased 0 pages, skipped 0 unchanged, wrote 4 bytes, not verified (the device reset)"
+"$BUILD/bin/bin2dfu" -t "1:Option Bytes" -a 0x1fffc000:ob.bin \
+    -a 0x1fffc008:ob.bin -o ob2.dfu || fail "bin2dfu failed"
+run "$DFUFLASH" --sim f405 ob2.dfu
+expect_status 1
+expect_stderr_line "dfuflash: ob2.dfu: alt 1 (Option Bytes): the device resets as soon as its option bytes are written, so they must be one range of at most 2048 bytes (wTransferSize); the image gives 2 ranges from 0x1fffc000 to 0x1fffc00b"
+expect_stdout_line "sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled"
 case_end
 
 begin "-U reads back, as a raw binary or as a DfuSe file"
@@ -609,9 +739,10 @@ printf '\125\252\022\064\126\170\232\274' >ob.bin
     -t "1:Option Bytes" -a 0x1fffc000:ob.bin -o two.dfu || fail "bin2dfu failed"
 run "$DFUFLASH" --verify --sim f405 --sim-trace trace.txt two.dfu
 expect_status 0
-expect_stdout_line "two.dfu: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3008 bytes, verified"
-# alt 0, alt 1 (option bytes: written, never erased), alt 0 again to leave.
-[ "$(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')" = "SET_INTERFACE 0 SET_INTERFACE 1 SET_INTERFACE 0 " ] ||
+expect_stdout_line "two.dfu: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3008 bytes, verified but for the option bytes (the device reset)"
+# alt 0, then alt 1 (option bytes: written, never erased), after which
+# the device resets: no alt 0 again to leave.
+[ "$(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')" = "SET_INTERFACE 0 SET_INTERFACE 1 " ] ||
     fail "alt settings: $(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')"
 [ "$(grep -c '^DNLOAD 0 41' trace.txt)" = 1 ] || fail "option bytes were erased"
 grep -qx 'DNLOAD 0 21 00 c0 ff 1f' trace.txt || fail "no address pointer at 0x1fffc000"

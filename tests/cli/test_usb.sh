@@ -378,17 +378,39 @@ mkbin app.bin 3000 5
 printf '\125\252\022\064\126\170\232\274' >ob.bin
 "$BUILD/bin/bin2dfu" -t "0:Internal Flash" -a 0x08000000:app.bin \
     -t "1:Option Bytes" -a 0x1fffc000:ob.bin -o two.dfu || fail "bin2dfu failed"
-# One session of the emulated device: program (staying in DFU mode),
-# then read the option bytes back from alt 1.
+# One session of the emulated device: program; the device resets once the
+# option bytes are written and comes back in DFU mode (BOOT0 high, in the
+# model; 50 ms later in usbhost), to read them back from alt 1.
 host --trace trace.txt --device f405,state=flash.img -- sh -c \
-    '"$1" --verify --no-leave two.dfu && "$1" -q -a 1 -U back.bin -s 0x1fffc000:8' sh "$DFUFLASH"
+    '"$1" --verify two.dfu && sleep 0.5 && "$1" -q -a 1 -U back.bin -s 0x1fffc000:8' sh "$DFUFLASH"
 expect_status 0
-expect_stdout_line "two.dfu: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3008 bytes, verified"
+expect_stdout_line "two.dfu: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3008 bytes, verified but for the option bytes (the device reset)"
+expect_stdout_line "two.dfu: device reset to load its option bytes (alt 1), as it does once they are written; it was not sent to leave DFU mode"
 expect_same_bytes ob.bin back.bin
+expect_stat 0 resets 1
+expect_stat 0 reenumerated 1
 python3 -c 'import sys
 sys.exit(open("flash.img", "rb").read()[:3000] != open("app.bin", "rb").read())' ||
     fail "flash.img does not start with app.bin"
 grep -q "SETINTERFACE 1" trace.txt || fail "alt 1 was never selected"
+case_end
+
+begin "a device that resets in its leave request, or leaves the bus while manifesting, has left"
+mkbin app.bin 3000 5
+for f in leave-gone=stall leave-gone=io; do
+	host --device "f405,fault=$f" -- "$DFUFLASH" -D app.bin -s 0x08000000
+	expect_status 0
+	expect_stderr_empty
+	expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image) (its leave request failed as it reset)"
+	expect_stat 0 left true
+done
+host --device dfu11,fault=manifest-gone,state=d11.img -- "$DFUFLASH" -D app.bin
+expect_status 0
+expect_stderr_empty
+expect_stdout_line "app.bin: device left DFU mode (it reset before answering)"
+python3 -c 'import sys
+sys.exit(open("d11.img", "rb").read()[:3000] != open("app.bin", "rb").read())' ||
+    fail "d11.img does not start with app.bin"
 case_end
 
 # ---- selection ------------------------------------------------------------

@@ -2,7 +2,8 @@
 # The device model on emulated USB (tests/usbhost), checked with an
 # independent host: Debian's dfu-util 0.11, through the real libusb.  It
 # lists the devices, programs raw and .dfu files, uploads, uses alt 1,
-# a plain DFU 1.1 device and a run-time device that re-enumerates; the
+# a plain DFU 1.1 device, a run-time device that re-enumerates, and
+# devices that reset on purpose (option bytes, leave, manifestation); the
 # state files are checked here with python3.  Then usbhost's own
 # interface: bad --device specs and the exit status of the command.  The
 # profiles with quirks (gd32vf103, h743, f722) are programmed by both
@@ -207,6 +208,77 @@ if host --device f405,fault=leave-gone,state=flash.img -- dfu-util -a 0 -s 0x080
 	expect_status 74
 	expect_stderr_contains "Error during download get_status"
 	expect_image flash.img $MIB erased "$F405_PAGES" 0 img.bin
+	expect_stat 0 left true
+fi
+case_end
+
+# Devices that reset on purpose (issue 13 item 4): dfu-util 0.11 is the
+# independent check that the model resets where a real device does.
+# Where dfu-util reports an error although the device did what it was
+# asked, the case asserts dfu-util's error and the device's state.
+
+begin "dfu-util -s :will-reset writes the option bytes; the device resets and comes back in DFU mode with them"
+printf '\252\125\377\377\377\377\377\377\377\377\377\377\377\377\377\377' >ob.bin
+if host --device f405 -- sh -c 'dfu-util -a 1 -s 0x1FFFC000:will-reset -D ob.bin; st=$?; echo; echo "exit $st"; sleep 0.5; dfu-util -a 1 -s 0x1FFFC000:16 -U back.bin'; then
+	expect_status 0
+	expect_stdout_line "exit 0"
+	expect_stdout_contains "File downloaded successfully"
+	expect_same_bytes ob.bin back.bin
+	expect_stat 0 resets 1
+	expect_stat 0 reenumerated 1
+	expect_stat 0 left false
+fi
+case_end
+
+begin "dfu-util without :will-reset: the option bytes are written, then 'Error during download get_status' (exit 74) as the device resets"
+printf '\252\125\001\002\003\004\005\006\007\010\011\012\013\014\015\016' >ob.bin
+if host --device f405 -- sh -c 'dfu-util -a 1 -s 0x1FFFC000 -D ob.bin; st=$?; echo; echo "exit $st"; sleep 0.5; dfu-util -a 1 -s 0x1FFFC000:16 -U back.bin >/dev/null'; then
+	expect_stdout_line "exit 74"
+	expect_stderr_contains "Error during download get_status"
+	expect_same_bytes ob.bin back.bin
+	expect_stat 0 resets 1
+fi
+case_end
+
+begin "dfu-util -D a .dfu with flash and option bytes: written in file order, 74 at the reset; option bytes first leave the flash unwritten"
+mkbin app.bin 3000 5
+printf '\252\125\377\377\377\377\377\377\377\377\377\377\377\377\377\377' >ob.bin
+"$BUILD/bin/bin2dfu" -t "0:Internal Flash" -a 0x08000000:app.bin \
+    -t "1:Option Bytes" -a 0x1fffc000:ob.bin -o last.dfu || fail "bin2dfu failed"
+"$BUILD/bin/bin2dfu" -t "1:Option Bytes" -a 0x1fffc000:ob.bin \
+    -t "0:Internal Flash" -a 0x08000000:app.bin -o first.dfu || fail "bin2dfu failed"
+if host --device f405,state=last.img -- dfu-util -D last.dfu; then
+	expect_status 74
+	expect_stderr_contains "Error during download get_status"
+	expect_image last.img $MIB erased "$F405_PAGES" 0 app.bin
+	expect_stat 0 resets 1
+fi
+# dfu-util follows the file: the reset ends it before the flash (dfuflash
+# writes option bytes last: tests/cli/test_usb.sh).
+if host --device f405,state=first.img -- dfu-util -D first.dfu; then
+	expect_status 74
+	expect_image first.img $MIB erased "[]"
+	expect_stat 0 resets 1
+	expect_stat 0 pages_erased 0
+fi
+case_end
+
+begin "dfu-util: a leave request that fails as the device resets (fault=leave-gone=stall) is an error to dfu-util"
+mkbin img.bin 5000 15
+if host --device f405,fault=leave-gone=stall,state=flash.img -- dfu-util -a 0 -s 0x08000000:leave -D img.bin; then
+	expect_status 74
+	expect_stderr_contains "dfuse_download: libusb_control_transfer returned -9 (LIBUSB_ERROR_PIPE)"
+	expect_image flash.img $MIB erased "$F405_PAGES" 0 img.bin
+	expect_stat 0 left true
+fi
+case_end
+
+begin "dfu-util: a plain device gone during manifestation (fault=manifest-gone) is an error to dfu-util"
+mkbin img.bin 3000 3
+if host --device dfu11,fault=manifest-gone,state=d11.img -- dfu-util -D img.bin; then
+	expect_status 74
+	expect_stderr_contains "unable to read DFU status after completion (LIBUSB_ERROR_NO_DEVICE)"
+	expect_image d11.img 131072 erased "$DFU11_PAGES" 0 img.bin
 	expect_stat 0 left true
 fi
 case_end

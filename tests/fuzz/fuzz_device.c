@@ -75,6 +75,10 @@
  *     and a verified download read back the image;
  *   - a plain download sends the image from block 0 in order, then a
  *     zero-length DNLOAD, and a verified one read it back;
+ *   - a device may go once the download is done: after the zero-length
+ *     DNLOAD (DfuSe leave, plain manifestation), and after a data block
+ *     written to an alt named "Option Bytes" (engine.h: those devices
+ *     reset to load them);
  *   - an upload never reports more bytes than asked, and what it returns
  *     is exactly the data of the device's UPLOAD replies, in order.
  */
@@ -82,6 +86,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "descriptor.h"
 #include "dfulayout.h"
@@ -120,6 +125,7 @@ struct dev {
 	int busy;	   /* the last GETSTATUS said busy, no error */
 	int clearing;	   /* CLRSTATUS of a device stuck in dfuDNBUSY */
 	int left;	   /* the DfuSe leave request was sent */
+	int options;	   /* alt 0 names option bytes: it resets after a write */
 	uint64_t slept;	   /* since the last request but GETSTATUS */
 	/* DfuSe: address pointer and the window around the image. */
 	uint32_t pointer;
@@ -489,6 +495,8 @@ dfuse_dnload(struct dev *d, uint16_t block, const uint8_t *data, uint16_t len)
 			d->wdata[off] = data[i];
 		}
 	}
+	if (d->options)
+		d->left = 1;
 }
 
 static void
@@ -498,7 +506,9 @@ plain_dnload(struct dev *d, uint16_t block, const uint8_t *data, uint16_t len)
 	CHECK(block == d->next_block);
 	d->next_block++;
 	if (len == 0) {
+		/* Manifestation: a device may run its firmware at once. */
 		d->manifested = 1;
+		d->left = 1;
 		return;
 	}
 	CHECK(len <= d->dev->wTransferSize);
@@ -934,6 +944,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned a = 0; a < parts.nalts; a++)
 		if (alts[a].name != NULL && strstr(alts[a].name, "(null)"))
 			null_name = 0;
+	/* The image is alt 0's: option bytes when its name says so. */
+	for (unsigned a = 0; a < parts.nalts; a++)
+		if (alts[a].alt == 0 && alts[a].name != NULL &&
+		    alts[a].name[0] == '@') {
+			const char *nm = alts[a].name + 1;
+
+			while (*nm == ' ')
+				nm++;
+			d.options = strncasecmp(nm, "option byte", 11) == 0;
+		}
 	address = take32(&in);
 	isize = take16(&in);
 	isize = (uint16_t)(isize % MAX_IMAGE + 1);

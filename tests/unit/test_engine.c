@@ -700,14 +700,21 @@ test_leave_application(void **state)
 	assert_int_equal(dfl_model_stats(r->m)->left_address, 0x08060000);
 	r->o.start_set = 0;
 	dfl_image_free(&img);
-	/* Option bytes only (alt 1): leave from alt 0, at its flash. */
+	/*
+	 * Option bytes only (alt 1): the plan leaves from alt 0, at its
+	 * flash; the device resets once they are written and is not sent.
+	 */
 	image(&img, 0, 1, (const uint32_t[]){ 0x1fffc000, 16, 4 });
 	img.segs[0].alt = 1;
 	rig_replug(r);
-	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_int_equal(flash_img(r, &img, DFL_PLAN_ONLY), 0);
 	assert_int_equal(r->res.leave_reason, DFL_LEAVE_FLASH);
 	assert_int_equal(r->res.leave_alt, 0);
-	assert_int_equal(dfl_model_stats(r->m)->left_address, FLASH);
+	assert_int_equal(r->res.leave_address, FLASH);
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_true(r->res.options_reset);
+	assert_false(r->res.left);
+	assert_false(dfl_model_stats(r->m)->left);
 	dfl_image_free(&img);
 	rig_free(r);
 }
@@ -1168,8 +1175,9 @@ test_device_capacity(void **state)
 	assert_int_equal(dfl_model_fault(m, "runtime", err, sizeof(err)), 0);
 	assert_true(dfl_device_capacity(dfl_model_device(m)) == UINT64_MAX);
 	dfl_model_free(m);
+	/* 1 MiB flash + 40 option bytes. */
 	m = dfl_model_new("l476");
-	assert_int_equal(dfl_device_capacity(dfl_model_device(m)), 1048576);
+	assert_int_equal(dfl_device_capacity(dfl_model_device(m)), 1048616);
 	dfl_model_free(m);
 	m = dfl_model_new("dfu11");
 	assert_true(dfl_device_capacity(dfl_model_device(m)) == UINT64_MAX);
@@ -1382,6 +1390,217 @@ test_leave_options(void **state)
 	assert_int_equal(dfl_model_stats(r->m)->left_address, FLASH);
 	dfl_image_free(&img);
 	rig_free(r);
+}
+
+/* ---- Devices that reset on purpose ------------------------------------------- */
+
+/*
+ * Option bytes first in the image, then flash: the flash is written and
+ * verified first, the option bytes last; the device resets once they are
+ * written (model.h), which is success, without a leave and without
+ * reading them back.  Back in DFU mode it holds both.
+ */
+static void
+check_options_last(const char *profile, uint32_t ob_addr, uint32_t ob_size)
+{
+	const uint32_t spec[] = { ob_addr, ob_size, 5, FLASH, 5000, 6 };
+	struct rig *r = rig_new(profile);
+	const struct dfl_model_stats *st;
+	struct dfl_image img;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	const char *alt1;
+	uint8_t back[64];
+	uint32_t got;
+
+	image(&img, 0, 2, spec);
+	img.segs[0].alt = 1;
+	dfl_model_trace(r->m, fp);
+	assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
+	dfl_model_trace(r->m, NULL);
+	fclose(fp);
+	assert_string_equal(dfl_errmsg(r->s), "");
+	assert_true(r->res.options_reset);
+	assert_int_equal(r->res.options_alt, 1);
+	assert_true(r->res.verified);
+	assert_false(r->res.left);
+	assert_int_equal(r->res.bytes_written, 5000 + ob_size);
+	st = dfl_model_stats(r->m);
+	assert_int_equal(st->resets, 1);
+	assert_false(st->left);
+	/* Flash written and read back on alt 0, then alt 1 and no more. */
+	alt1 = strstr(buf, "SET_INTERFACE 1");
+	assert_non_null(alt1);
+	assert_non_null(strstr(buf, "UPLOAD 2"));
+	assert_true(strstr(buf, "UPLOAD 2") < alt1);
+	assert_null(strstr(alt1, "UPLOAD"));
+	assert_null(strstr(alt1, "SET_INTERFACE 0"));
+	assert_null(strstr(alt1, "len 0"));
+	free(buf);
+	/* BOOT0 high: the ROM again, with the flash and option bytes. */
+	assert_int_equal(r->t.reenumerate(r->t.ctx, 1000), 0);
+	assert_memory_equal(mem_at(r, FLASH), img.segs[1].data, 5000);
+	dfl_session_free(r->s);
+	r->s = dfl_session_new(&r->t, dfl_model_device(r->m));
+	assert_non_null(r->s);
+	assert_true(ob_size <= sizeof(back));
+	assert_int_equal(dfl_upload(r->s, 1, ob_addr, back, ob_size, &got,
+	    &r->o), 0);
+	assert_memory_equal(back, img.segs[0].data, ob_size);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+static void
+test_options_last(void **state)
+{
+	(void)state;
+	check_options_last("f405", 0x1fffc000, 16);
+	check_options_last("f107", 0x1ffff800, 16);
+	check_options_last("l476", 0x1fff7800, 40);
+}
+
+/* Option bytes that need no write cause no reset: it leaves as usual. */
+static void
+test_options_unchanged(void **state)
+{
+	const uint32_t spec[] = { FLASH, 3000, 7, 0x1fffc000, 16, 8 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 2, spec);
+	img.segs[1].alt = 1;
+	assert_int_equal(flash_img(r, &img, DFL_PLAN_ONLY), 0);
+	assert_true(r->res.options_write);
+	assert_int_equal(r->res.options_alt, 1);
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_true(r->res.options_reset);
+	assert_int_equal(r->t.reenumerate(r->t.ctx, 1000), 0);
+	rig_replug(r);
+	assert_int_equal(flash_img(r, &img, DFL_SKIP_UNCHANGED), 0);
+	assert_false(r->res.options_write);
+	assert_false(r->res.options_reset);
+	assert_int_equal(r->res.bytes_written, 0);
+	assert_true(r->res.left);
+	assert_int_equal(dfl_model_stats(r->m)->resets, 0);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/* What a reset after the first write would cut short is refused. */
+static void
+test_options_plan(void **state)
+{
+	const uint32_t two[] = { FLASH, 100, 1, 0x1fffc000, 2, 2,
+		0x1fffc008, 2, 3 };
+	const uint32_t one[] = { 0x1fffc000, 16, 4 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 3, two);
+	img.segs[1].alt = img.segs[2].alt = 1;
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN, "alt 1 (Option "
+	    "Bytes): the device resets as soon as its option bytes are "
+	    "written, so they must be one range of at most 2048 bytes "
+	    "(wTransferSize); the image gives 2 ranges from 0x1fffc000 to "
+	    "0x1fffc009");
+	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
+	dfl_image_free(&img);
+	image(&img, 0, 1, one);
+	img.segs[0].alt = 1;
+	dfl_model_set_transfer_size(r->m, 8);
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN, "alt 1 (Option "
+	    "Bytes): the device resets as soon as its option bytes are "
+	    "written, so they must be one range of at most 8 bytes "
+	    "(wTransferSize); the image gives 1 range from 0x1fffc000 to "
+	    "0x1fffc00f");
+	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
+/*
+ * The leave request fails with a stall or an I/O error and the device is
+ * then gone: it has left.  A stall from a device that is still there is
+ * an error, as before.
+ */
+static void
+test_leave_request_fails(void **state)
+{
+	const uint32_t spec[] = { FLASH, 3000, 9 };
+	static const char *const faults[] = { "leave-gone=stall",
+		"leave-gone=io" };
+	struct dfl_image img;
+	struct rig *r;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	for (size_t i = 0; i < 2; i++) {
+		r = rig_new("f405");
+		fault(r, faults[i]);
+		assert_int_equal(flash_img(r, &img, 0), 0);
+		assert_string_equal(dfl_errmsg(r->s), "");
+		assert_true(r->res.left);
+		assert_true(r->res.left_vanished);
+		assert_true(r->res.leave_failed);
+		assert_holds(r, &img);
+		rig_free(r);
+	}
+	/* Request 18 is the leave DNLOAD (SET_INTERFACE, GETSTATUS, erase,
+	 * address, 2 blocks, address: 17). */
+	r = rig_new("f405");
+	fault(r, "stall:18");
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_DEVICE, "leave at "
+	    "0x08000000: device stalled DNLOAD; state dfuERROR, status "
+	    "errSTALLEDPKT (device stalled an unexpected request)");
+	assert_false(r->res.left);
+	assert_false(dfl_model_stats(r->m)->gone);
+	rig_free(r);
+	dfl_image_free(&img);
+}
+
+/*
+ * A plain device that leaves the bus during manifestation, after the
+ * whole download was acknowledged, has manifested.
+ */
+static void
+test_plain_manifest_gone(void **state)
+{
+	const uint32_t spec[] = { 0, 5000, 3 };
+	struct dfl_image img;
+	struct rig *r;
+
+	(void)state;
+	image(&img, 1, 1, spec);
+	r = rig_new("dfu11");
+	fault(r, "manifest-gone");
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_string_equal(dfl_errmsg(r->s), "");
+	assert_true(r->res.left);
+	assert_true(r->res.left_vanished);
+	assert_false(r->res.leave_failed);
+	assert_holds(r, &img);
+	rig_free(r);
+	/* --verify cannot read it back: success, not verified, a warning. */
+	r = rig_new("dfu11");
+	fault(r, "manifest-gone");
+	assert_int_equal(flash_img(r, &img, DFL_VERIFY), 0);
+	assert_false(r->res.verified);
+	assert_string_equal(r->warnings, "not verified: the device left the "
+	    "bus during manifestation, before it could be read back\n");
+	rig_free(r);
+	/* The zero-length DNLOAD fails and the device is gone. */
+	r = rig_new("dfu11-reset");
+	fault(r, "leave-gone=io");
+	assert_int_equal(flash_img(r, &img, 0), 0);
+	assert_true(r->res.left);
+	assert_true(r->res.leave_failed);
+	assert_holds(r, &img);
+	rig_free(r);
+	dfl_image_free(&img);
 }
 
 /* ---- Faults ------------------------------------------------------------------- */
@@ -2250,6 +2469,11 @@ main(void)
 		cmocka_unit_test(test_block_number_limit),
 		cmocka_unit_test(test_skip_unchanged),
 		cmocka_unit_test(test_leave_options),
+		cmocka_unit_test(test_options_last),
+		cmocka_unit_test(test_options_unchanged),
+		cmocka_unit_test(test_options_plan),
+		cmocka_unit_test(test_leave_request_fails),
+		cmocka_unit_test(test_plain_manifest_gone),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_fault_matrix),
 		cmocka_unit_test(test_istring),

@@ -665,12 +665,141 @@ test_fault_specs(void **state)
 	assert_string_equal(err, "stall:0: expected stall:N, disconnect:N, "
 	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, "
 	    "erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, "
-	    "leave-gone, runtime or read-protect (DfuSe)");
+	    "leave-gone, leave-gone=stall, leave-gone=io, runtime, "
+	    "read-protect (DfuSe) or manifest-gone (DFU 1.1)");
+	assert_int_equal(dfl_model_fault(m, "leave-gone=stall", err,
+	    sizeof(err)), 0);
+	assert_int_equal(dfl_model_fault(m, "leave-gone=io", err,
+	    sizeof(err)), 0);
+	assert_int_equal(dfl_model_fault(m, "leave-gone=busy", err,
+	    sizeof(err)), -1);
+	/* manifest-gone is a plain device's: DfuSe leaves instead. */
+	assert_int_equal(dfl_model_fault(m, "manifest-gone", err,
+	    sizeof(err)), -1);
 	assert_int_equal(dfl_model_fault(m, "erase:1=corrupt", err,
 	    sizeof(err)), -1);
 	assert_int_equal(dfl_model_fault(m, "fly:1=errWRITE", err,
 	    sizeof(err)), -1);
 	dfl_model_free(m);
+}
+
+/*
+ * Option bytes (AN2662 4.5.1): the write runs on the first GETSTATUS,
+ * which answers dfuDNBUSY, and the device then resets: gone, back in
+ * DFU mode when re-enumerated, with the option bytes kept.  On every
+ * profile that has them.
+ */
+static void
+check_option_reset(const char *profile, uint32_t address, uint16_t size)
+{
+	struct dev d = open_model(profile);
+	const struct dfl_model_stats *st;
+	uint8_t ob[64], buf[64], s;
+	uint32_t poll;
+
+	assert_true(size <= sizeof(ob));
+	for (uint16_t i = 0; i < size; i++)
+		ob[i] = (uint8_t)(0x5a ^ i);
+	assert_int_equal(d.t.set_alt(d.t.ctx, 1), 0);
+	set_address(&d, address);
+	assert_int_equal(out(&d, DFU_DNLOAD, 2, ob, size), size);
+	assert_int_equal(status(&d, &s, &poll), DFU_STATE_DNBUSY);
+	assert_int_equal(s, DFU_STATUS_OK);
+	st = dfl_model_stats(d.m);
+	assert_true(st->gone);
+	assert_true(st->comes_back);
+	assert_false(st->left);
+	assert_int_equal(st->resets, 1);
+	d.t.sleep_ms(d.t.ctx, poll);
+	assert_int_equal(status(&d, NULL, NULL), -1);
+	/* BOOT0 is still high: the ROM again, in dfuIDLE on alt 0. */
+	assert_int_equal(d.t.reenumerate(d.t.ctx, 1000), 0);
+	assert_false(dfl_model_stats(d.m)->gone);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_IDLE);
+	assert_int_equal(d.t.set_alt(d.t.ctx, 1), 0);
+	set_address(&d, address);
+	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, size), size);
+	assert_memory_equal(buf, ob, size);
+	dfl_model_free(d.m);
+}
+
+static void
+test_option_bytes_reset(void **state)
+{
+	(void)state;
+	check_option_reset("f405", 0x1fffc000, 16);
+	check_option_reset("f107", 0x1ffff800, 16);
+	check_option_reset("l476", 0x1fff7800, 40);
+}
+
+/* A failed option write does not reset: dfuERROR as for any write. */
+static void
+test_option_bytes_failed_write(void **state)
+{
+	struct dev d = open_model("f405");
+	uint8_t ob[16] = { 0xaa }, st;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(dfl_model_fault(d.m, "write:1=errWRITE", err,
+	    sizeof(err)), 0);
+	assert_int_equal(d.t.set_alt(d.t.ctx, 1), 0);
+	set_address(&d, 0x1fffc000);
+	assert_int_equal(out(&d, DFU_DNLOAD, 2, ob, 16), 16);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNBUSY);
+	assert_false(dfl_model_stats(d.m)->gone);
+	assert_int_equal(status(&d, &st, NULL), DFU_STATE_ERROR);
+	assert_int_equal(st, DFU_STATUS_WRITE);
+	dfl_model_free(d.m);
+}
+
+/*
+ * The zero-length DNLOAD that ends a download fails (leave-gone=stall,
+ * leave-gone=io) and the device is gone; manifest-gone: a plain device
+ * answers dfuMANIFEST once and is gone.
+ */
+static void
+test_gone_faults(void **state)
+{
+	struct dev d = open_model("f405");
+	uint8_t fw[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	char err[128];
+
+	(void)state;
+	assert_int_equal(dfl_model_fault(d.m, "leave-gone=stall", err,
+	    sizeof(err)), 0);
+	set_address(&d, 0x08000000);
+	assert_int_equal(out(&d, DFU_DNLOAD, 2, NULL, 0), DFL_XFER_STALL);
+	assert_true(dfl_model_stats(d.m)->gone);
+	assert_true(dfl_model_stats(d.m)->left);
+	assert_false(dfl_model_stats(d.m)->comes_back);
+	assert_int_equal(dfl_model_stats(d.m)->left_address, 0x08000000);
+	assert_int_equal(status(&d, NULL, NULL), -1);
+	dfl_model_free(d.m);
+	d = open_model("dfu11");
+	assert_int_equal(dfl_model_fault(d.m, "leave-gone=io", err,
+	    sizeof(err)), 0);
+	assert_int_equal(out(&d, DFU_DNLOAD, 0, fw, 8), 8);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNBUSY);
+	d.t.sleep_ms(d.t.ctx, 100);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(out(&d, DFU_DNLOAD, 1, NULL, 0), DFL_XFER_IO);
+	assert_true(dfl_model_stats(d.m)->gone);
+	dfl_model_free(d.m);
+	d = open_model("dfu11-reset");
+	assert_int_equal(dfl_model_fault(d.m, "manifest-gone", err,
+	    sizeof(err)), 0);
+	assert_int_equal(out(&d, DFU_DNLOAD, 0, fw, 8), 8);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNBUSY);
+	d.t.sleep_ms(d.t.ctx, 100);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_DNLOAD_IDLE);
+	assert_int_equal(out(&d, DFU_DNLOAD, 1, NULL, 0), 0);
+	assert_int_equal(status(&d, NULL, NULL), DFU_STATE_MANIFEST);
+	assert_true(dfl_model_stats(d.m)->gone);
+	assert_true(dfl_model_stats(d.m)->left);
+	assert_int_equal(status(&d, NULL, NULL), -1);
+	dfl_model_free(d.m);
 }
 
 int
@@ -691,6 +820,9 @@ main(void)
 		cmocka_unit_test(test_runtime_mode),
 		cmocka_unit_test(test_read_protect),
 		cmocka_unit_test(test_fault_specs),
+		cmocka_unit_test(test_option_bytes_reset),
+		cmocka_unit_test(test_option_bytes_failed_write),
+		cmocka_unit_test(test_gone_faults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -162,7 +162,8 @@ clock_after(struct usbdev *d, uint64_t held_us)
 
 /*
  * After a model call: a device that the model says is gone leaves the
- * bus now (main() removes it from sysfs); after DETACH it comes back in
+ * bus now (main() removes it from sysfs); one that it says comes back
+ * (after DETACH, or the reset that loads option bytes) comes back in
  * DFU mode.
  */
 static void
@@ -173,8 +174,7 @@ check_gone(struct usbdev *d)
 	if (!st->gone || !d->present)
 		return;
 	d->present = 0;
-	d->event = st->state == DFU_STATE_APP_DETACH ? EV_REPLUG_DFU :
-	    EV_UNPLUG;
+	d->event = st->comes_back ? EV_REPLUG_DFU : EV_UNPLUG;
 }
 
 /* A transport result as a negative errno of the URB. */

@@ -563,8 +563,9 @@ next_devnum(struct usbhost *h)
 
 /*
  * What the ioctl handlers asked for: a device that left goes from sysfs
- * (with a "remove" uevent); a detached one comes back REPLUG_DELAY_MS
- * later in DFU mode with a new device number, on the same port.
+ * (with a "remove" uevent); a detached one, or one that reset after its
+ * option bytes were written, comes back REPLUG_DELAY_MS later in DFU mode
+ * with a new device number, on the same port.
  */
 static void
 bus_events(struct usbhost *h)
@@ -744,7 +745,7 @@ write_stats(struct usbhost *h, const char *path)
 		    "\"bytes_written\":%llu,\"bytes_read\":%llu,\"left\":%s,"
 		    "\"left_address\":%u,\"reenumerated\":%u,"
 		    "\"mass_erases\":%u,\"stalls\":%u,\"held\":%lu,"
-		    "\"discarded\":%lu}",
+		    "\"discarded\":%lu,\"resets\":%u}",
 		    d->control_transfers, st->requests,
 		    (unsigned long long)st->time_us, st->pages_erased,
 		    (unsigned long long)st->bytes_erased,
@@ -752,7 +753,7 @@ write_stats(struct usbhost *h, const char *path)
 		    (unsigned long long)st->bytes_read,
 		    st->left ? "true" : "false", st->left_address,
 		    d->reenumerated, st->mass_erases, st->stalls, d->held,
-		    d->discarded);
+		    d->discarded, st->resets);
 	}
 	fputs("\n]\n", fp);
 	if (fclose(fp) != 0) {

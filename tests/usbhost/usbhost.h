@@ -29,7 +29,7 @@
 enum bus_event {
 	EV_NONE,
 	EV_UNPLUG,     /* it left: gone for good */
-	EV_REPLUG_DFU, /* detached: gone, then back in DFU mode */
+	EV_REPLUG_DFU, /* detached or reset: gone, then back in DFU mode */
 	EV_REPLUG_WAIT, /* off the bus until replug_at */
 	EV_PLUG_LATER, /* plug-after=MS: first plugged in at replug_at */
 };
