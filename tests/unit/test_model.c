@@ -719,7 +719,8 @@ check_option_reset(const char *profile, uint32_t address, uint16_t size)
 	assert_int_equal(d.t.set_alt(d.t.ctx, 1), 0);
 	set_address(&d, address);
 	assert_int_equal(out(&d, DFU_ABORT, 0, NULL, 0), 0);
-	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, size), size);
+	assert_int_equal(d.t.in(d.t.ctx, DFU_UPLOAD, 2, buf, size, 5000),
+	    size);
 	assert_memory_equal(buf, ob, size);
 	dfl_model_free(d.m);
 }
