@@ -938,8 +938,9 @@ run_op(struct dfl_model *m, uint64_t *us)
 		if (m->read_protected)
 			return DFU_STATUS_VENDOR;
 		x = find_mem(m, m->op_addr, 1);
-		if (x == NULL || (x->def->kind != MEM_FLASH &&
-		    x->def->kind != MEM_OPTION) || !(x->def->access & 2))
+		/* What the layout says is erasable is; OTP never is. */
+		if (x == NULL || x->def->kind == MEM_OTP ||
+		    !(x->def->access & 2))
 			return DFU_STATUS_TARGET;
 		find_page(x, m->op_addr, &ps, &psz);
 		if (m->op_skip)

@@ -506,8 +506,15 @@ EOF_PY
 	fi
 	run "$DFUFLASH" --sim "$p:$p.img" "$p.dfu"
 	expect_status 0
-	expect_stderr_empty
-	if [ -n "${ob_alt:-}" ]; then
+	# Nothing on stderr but the quirks the device needs (gd32vf103).
+	if grep -v '^dfuflash: warning: alt [0-9]*: quirk: ' "$ERR" | grep -q .; then
+		fail "$p: stderr: $(cat "$ERR")"
+	fi
+	if [ -n "${ob_alt:-}" ] && [ "$p" = gd32vf103 ]; then
+		# No source says the GD32 ROM resets after its option bytes
+		# (model.c): it goes on, and leaves without answering.
+		expect_stdout_contains "$p.dfu: device left DFU mode"
+	elif [ -n "${ob_alt:-}" ]; then
 		expect_stdout_line "$p.dfu: device reset to load its option bytes (alt $ob_alt), as it does once they are written; it was not sent to leave DFU mode"
 	else
 		expect_stdout_contains "$p.dfu: device left DFU mode"
