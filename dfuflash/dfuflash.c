@@ -769,10 +769,17 @@ sim_open(struct sim *s, const struct options *o)
 		    sizeof(err)) != 0)
 			bad_usage("--sim-fault %s", err);
 	mem = dfl_model_memory(s->model, &base, &size);
-	if (s->state != NULL && (fd = open(s->state, O_RDONLY |
+	if (s->state != NULL && (fd = open(s->state, O_RDONLY | O_NONBLOCK |
 	    O_CLOEXEC)) >= 0) {
-		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-		    (uint64_t)st.st_size != size) {
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			cli_error(s->state, "%s: the %s flash state is a "
+			    "regular file of exactly %u bytes",
+			    S_ISDIR(st.st_mode) ? "is a directory" :
+			    "not a regular file", s->profile, size);
+			close(fd);
+			goto fail;
+		}
+		if ((uint64_t)st.st_size != size) {
 			cli_error(s->state, "%llu bytes; the %s flash state "
 			    "is a file of exactly %u bytes",
 			    (unsigned long long)st.st_size, s->profile, size);

@@ -227,6 +227,11 @@ check_operands(struct options *o)
 		cli_usage_error("%s: unexpected argument: one input file only, "
 		    "except with --merge", o->files[1]);
 	}
+	/* A pipe is empty once read: the second "-" would be "0 bytes". */
+	for (int i = 0, seen = 0; i < o->nfiles; i++)
+		if (strcmp(o->files[i], "-") == 0 && seen++)
+			cli_usage_error("%s: standard input can be read only "
+			    "once", "-");
 	if (o->mode != MODE_SPLIT && !o->in_place && o->output == NULL) {
 		cli_error(NULL, "missing -o output%s", o->mode == MODE_JOIN ||
 		    o->mode == MODE_MERGE ? "" : " (or --in-place)");

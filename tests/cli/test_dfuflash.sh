@@ -666,6 +666,18 @@ case_end
 
 # ---- the state file -------------------------------------------------------------------------
 
+begin "--sim state: a directory or a FIFO is refused as such, a FIFO without blocking"
+mkbin app.bin 100 5
+mkdir state.d
+mkfifo state.fifo
+run "$DFUFLASH" --sim f405:state.d -D app.bin -s 0x08000000
+expect_status 1
+expect_stderr_line "dfuflash: state.d: is a directory: the f405 flash state is a regular file of exactly 1048576 bytes"
+run timeout 20 "$DFUFLASH" --sim f405:state.fifo -D app.bin -s 0x08000000
+expect_status 1
+expect_stderr_line "dfuflash: state.fifo: not a regular file: the f405 flash state is a regular file of exactly 1048576 bytes"
+case_end
+
 begin "--sim state: a file of the wrong size is refused"
 mkbin app.bin 100 5
 head -c 1000 /dev/zero >small.img

@@ -760,6 +760,17 @@ expect_stderr_line "dfuinfo: $TMP/over.json: alt 0: layout offset 1700036: 0x080
 rm -f "$TMP/flat.json" "$TMP/down.json" "$TMP/over.json"
 case_end
 
+case_begin "dfuinfo -L '' and standard input twice are usage errors"
+mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 16)])]'
+run "$DFUINFO" -L '' "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: -L '': expected [alt=]layout, or the file that dfuflash -l --json writes"
+run_stdin "$TMP/a.dfu" "$DFUINFO" - "$TMP/a.dfu" -
+expect_status 2
+expect_stdout_empty
+expect_stderr_line "dfuinfo: -: standard input can be read only once"
+case_end
+
 case_begin "dfuinfo -L: elements sharing a page count it once"
 mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 16), (0x08000100, b"\x22" * 16), (0x08003ff0, b"\x33" * 32)])]'
 run "$DFUINFO" -L "0=$F405" "$TMP/a.dfu"

@@ -815,6 +815,7 @@ check_usage() {
 }
 check_usage "dfusplit: --merge cannot be used with --join" --join m.json --merge -o x A.dfu
 check_usage "dfusplit: missing -o output" --join m.json
+check_usage "dfusplit: -: standard input can be read only once" --merge -o x - A.dfu -
 check_usage "dfusplit: missing -o output (or --in-place)" --set-vid 1 A.dfu
 check_usage "dfusplit: --in-place: -o and --in-place exclude each other" --set-vid 1 --in-place -o x A.dfu
 check_usage "dfusplit: --in-place: --in-place needs a mode that changes one file" --in-place A.dfu
