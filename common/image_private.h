@@ -72,8 +72,8 @@ void dfui_img_set_entry(struct dfu_image *img, uint32_t entry);
  * The same errors (an element over 4 GiB - 1), nothing allocated.
  */
 int dfui_img_count_elements(struct dfu_image *img, uint32_t first,
-			    uint32_t last, uint32_t max_gap, unsigned *nelements,
-			    uint64_t *bytes);
+			    uint32_t last, uint32_t max_gap,
+			    unsigned *nelements, uint64_t *bytes);
 
 /* pread() all of len bytes; -1 with errno set (EIO for a short file). */
 int dfui_img_pread(int fd, void *buf, size_t len, uint64_t off);

@@ -149,8 +149,8 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 			 * 16 Mi of them or more, and so the count is read
 			 * modulo 2^24 (S5, 16 bits, is not used past 65535
 			 * records). */
-			else if (addr != (type == 6 ? data_records & 0xffffffUL :
-			    data_records))
+			else if (addr != (type == 6 ?
+			    data_records & 0xffffffUL : data_records))
 				err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: "
 				    "S%u says %llu data records, %lu precede "
 				    "it", r->lineno, type,

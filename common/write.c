@@ -287,8 +287,8 @@ write_dfuse(struct writer *w)
 
 	memcpy(p, "DfuSe", 5);
 	p[5] = 1;
-	dfui_put_le32(p + 6, (uint32_t)(dfu_file_write_size(f) - DFU_SUFFIX_SIZE -
-	    f->suffix_ext_size));
+	dfui_put_le32(p + 6, (uint32_t)(dfu_file_write_size(f) -
+	    DFU_SUFFIX_SIZE - f->suffix_ext_size));
 	p[10] = (uint8_t)f->ntargets;
 	if ((rc = put(w, p, DFUSE_PREFIX_SIZE)) != 0)
 		return rc;

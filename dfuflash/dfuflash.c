@@ -1134,8 +1134,8 @@ load_raw(const struct options *o, const struct dfl_device *dev,
 		return -1;
 	/* Described as a one-element file that reads from fd, so that its
 	 * bytes go straight into the image: held once, not twice. */
-	if ((f = dfu_file_new()) == NULL ||
-	    dfu_file_init(f, dfuse ? DFU_FORMAT_DFUSE : DFU_FORMAT_PLAIN) != 0 ||
+	if ((f = dfu_file_new()) == NULL || dfu_file_init(f, dfuse ?
+	    DFU_FORMAT_DFUSE : DFU_FORMAT_PLAIN) != 0 ||
 	    (dfuse ? dfu_file_add_target(f, o->alt, NULL) < 0 ||
 	    dfu_file_add_element_fd(f, 0, o->address, fd, 0,
 	    (uint32_t)size) < 0 : dfu_file_set_payload_fd(f, fd, 0,

@@ -126,7 +126,8 @@ outside_bytes(struct dfu_file *f)
 		n = dfu_file_payload_size(f);
 		CHECK((b = malloc(n ? (size_t)n : 1)) != NULL);
 		CHECK(dfu_file_payload_read(f, 0, b, (size_t)n) == 0);
-		found = memmem(b, (size_t)n, marker, sizeof(marker) - 1) != NULL;
+		found = memmem(b, (size_t)n, marker, sizeof(marker) - 1) !=
+		    NULL;
 		free(b);
 		return found;
 	}

@@ -506,7 +506,7 @@ test_overlap_reference(void **state)
 	uint32_t start[64], end[64];
 	size_t at[64], len;
 	char s[2048], want[256];
-	unsigned seed = 12345, n, g, k, i, j;
+	unsigned seed = 12345, n, g, k, i, j, pages;
 
 	(void)state;
 	for (unsigned round = 0; round < 20000; round++) {
@@ -524,9 +524,10 @@ test_overlap_reference(void **state)
 					s[len++] = ',';
 				}
 				at[n] = len;
+				pages = 1 + (seed >> 4) % 3;
 				len += (size_t)snprintf(s + len,
-				    sizeof(s) - len, "%u*1Kg", 1 + (seed >> 4) % 3);
-				end[n] = start[n] + 0x400 * (1 + (seed >> 4) % 3);
+				    sizeof(s) - len, "%u*1Kg", pages);
+				end[n] = start[n] + 0x400 * pages;
 				n++;
 			}
 		}
@@ -535,10 +536,12 @@ test_overlap_reference(void **state)
 		for (j = 1; j < n && want[0] == '\0'; j++)
 			for (i = 0; i < j; i++)
 				if (start[j] < end[i] && start[i] < end[j]) {
-					snprintf(want, sizeof(want), "offset %zu: "
-					    "0x%08x-0x%08x overlaps region %u at "
-					    "0x%08x-0x%08x", at[j], start[j],
-					    end[j] - 1, i, start[i], end[i] - 1);
+					snprintf(want, sizeof(want),
+					    "offset %zu: 0x%08x-0x%08x "
+					    "overlaps region %u at "
+					    "0x%08x-0x%08x", at[j],
+					    start[j], end[j] - 1, i,
+					    start[i], end[i] - 1);
 					break;
 				}
 		if (want[0] != '\0') {
