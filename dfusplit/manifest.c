@@ -123,6 +123,18 @@ tfield(char *buf, size_t size, size_t t, const char *key)
 	return buf;
 }
 
+/* Two hexadecimal digits, already checked. */
+static uint8_t
+hex_byte(const char *s)
+{
+	unsigned v = 0;
+
+	for (int k = 0; k < 2; k++)
+		v = v << 4 | (unsigned)(s[k] <= '9' ? s[k] - '0' :
+		    (s[k] | 0x20) - 'a' + 10);
+	return (uint8_t)v;
+}
+
 /*
  * suffix.extension: the bytes that extend the suffix (bLength above 16),
  * as hexadecimal digits; split writes it for such a file.
@@ -133,7 +145,6 @@ read_extension(struct join *j, json_t *jx)
 	uint8_t ext[DFU_SUFFIX_EXTENSION_MAX];
 	const char *hex;
 	size_t len, i;
-	unsigned byte;
 
 	if (jx == NULL || json_is_null(jx))
 		return 0;
@@ -146,10 +157,8 @@ read_extension(struct join *j, json_t *jx)
 	if (len / 2 > sizeof(ext))
 		return bad(j, "suffix.extension", "%zu bytes; bLength leaves "
 		    "room for at most %d", len / 2, DFU_SUFFIX_EXTENSION_MAX);
-	for (i = 0; i < len / 2; i++) {
-		sscanf(hex + 2 * i, "%2x", &byte);
-		ext[i] = (uint8_t)byte;
-	}
+	for (i = 0; i < len / 2; i++)
+		ext[i] = hex_byte(hex + 2 * i);
 	if (dfu_file_set_suffix_extension(j->f, ext, len / 2) != 0)
 		return bad(j, "suffix.extension", "%s", dfu_file_errmsg(j->f));
 	return 0;
@@ -479,7 +488,7 @@ add_data(struct join *j, json_t *je, const char *prefix, int t,
 	uint8_t *mem = NULL;
 	uint64_t size = 0, offset;
 	uint32_t want = 0;
-	struct stat st;
+	struct stat st = { 0 };
 	int fd, has_size, rc = -1;
 
 	snprintf(field, sizeof(field), "%sfile", prefix);
@@ -592,7 +601,7 @@ read_name_hex(const struct join *j, json_t *jx, const char *field,
 {
 	const char *hex = json_is_string(jx) ? json_string_value(jx) : "";
 	size_t len = json_is_string(jx) ? json_string_length(jx) : 0, i;
-	unsigned byte;
+	uint8_t byte;
 
 	if (len == 0 || len % 2 != 0 || strspn(hex, "0123456789abcdefABCDEF")
 	    != len)
@@ -602,7 +611,7 @@ read_name_hex(const struct join *j, json_t *jx, const char *field,
 		return bad(j, field, "%zu bytes, more than %d", len / 2,
 		    DFUSE_TARGET_NAME_SIZE - 1);
 	for (i = 0; i < len / 2; i++) {
-		sscanf(hex + 2 * i, "%2x", &byte);
+		byte = hex_byte(hex + 2 * i);
 		if (byte == 0)
 			return bad(j, field, "a NUL byte at %zu: a name ends "
 			    "at its first NUL", i);
