@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dfuconv.h"
+#include "image_private.h"
 
 struct conv_target {
 	unsigned alt;
@@ -487,6 +488,36 @@ conv_add_elements(struct dfu_conv *c, struct dfu_image *img,
 	    label);
 }
 
+/*
+ * The size of the DfuSe image the intervals make, from the image's ranges
+ * alone: a --max-gap that joins ranges far apart would otherwise fill a
+ * gap of gigabytes in memory before the writer finds the result too
+ * large for DFUImageSize.
+ */
+static int
+conv_check_size(struct dfu_conv *c, struct dfu_image *img,
+    const struct conv_iv *v, size_t nv)
+{
+	uint64_t total = DFUSE_PREFIX_SIZE +
+	    (uint64_t)c->ntargets * DFUSE_TARGET_PREFIX_SIZE, bytes;
+	unsigned n;
+	int err;
+
+	for (size_t i = 0; i < nv; i++) {
+		bytes = 0;
+		if ((err = dfui_img_count_elements(img, v[i].first, v[i].last,
+		    c->max_gap, &n, &bytes)) != 0)
+			return conv_fail(c, err, "%s", dfu_image_errmsg(img));
+		total += bytes + (uint64_t)n * DFUSE_ELEMENT_HEADER_SIZE;
+	}
+	if (total > UINT32_MAX)
+		return conv_fail(c, DFU_ERR_RANGE, "%sthe DfuSe image would "
+		    "be %llu bytes, more than the 4 GiB - 1 that DFUImageSize "
+		    "can hold", c->max_gap > 0 ? "with its gaps filled, " : "",
+		    (unsigned long long)total);
+	return 0;
+}
+
 int
 dfu_conv_build(struct dfu_conv *c, struct dfu_image *img, struct dfu_file *f)
 {
@@ -504,6 +535,8 @@ dfu_conv_build(struct dfu_conv *c, struct dfu_image *img, struct dfu_file *f)
 	if ((err = conv_intervals(c, &v, &nv, &has_rest)) != 0)
 		return conv_fail(c, err, "out of memory");
 	if (!has_rest && (err = conv_check_covered(c, img, v, nv)) != 0)
+		goto done;
+	if ((err = conv_check_size(c, img, v, nv)) != 0)
 		goto done;
 	if ((err = dfu_file_init(f, DFU_FORMAT_DFUSE)) != 0 ||
 	    (err = dfu_file_set_ids(f, c->vid, c->pid, c->bcd_device)) != 0) {

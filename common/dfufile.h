@@ -386,6 +386,17 @@ DFUFILE_API int dfu_file_set_ids(struct dfu_file *f, uint16_t idVendor,
 DFUFILE_API int dfu_file_set_bcd_dfu(struct dfu_file *f, uint16_t bcdDFU);
 
 /*
+ * Bytes written between the content and the 16-byte suffix, which bLength
+ * then counts (DFU 1.1 section B.1 lets the suffix grow; fwupd writes its
+ * metadata table there).  At most DFU_SUFFIX_EXTENSION_MAX bytes; copied.
+ * size 0 writes the plain 16-byte suffix again.  DFU_ERR_RANGE when too
+ * long.  A file that was read keeps no extension unless one is set.
+ */
+#define DFU_SUFFIX_EXTENSION_MAX (255 - DFU_SUFFIX_SIZE)
+DFUFILE_API int dfu_file_set_suffix_extension(struct dfu_file *f,
+					      const void *data, size_t size);
+
+/*
  * Append a target (DfuSe only).  name NULL means unnamed (bTargetNamed 0);
  * otherwise at most 254 bytes, written NUL-padded.  Returns the new
  * target's index (>= 0) or DFU_ERR_RANGE after 255 targets,

@@ -95,6 +95,8 @@ struct dfu_file {
 
 	int has_suffix;
 	struct dfu_suffix suffix;
+	uint8_t suffix_ext[255 - DFU_SUFFIX_SIZE]; /* written before it */
+	size_t suffix_ext_size;
 	uint32_t crc;
 
 	int has_dfuse_prefix;

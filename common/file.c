@@ -322,6 +322,24 @@ dfu_file_set_bcd_dfu(struct dfu_file *f, uint16_t bcdDFU)
 }
 
 int
+dfu_file_set_suffix_extension(struct dfu_file *f, const void *data,
+    size_t size)
+{
+	dfui_clear_error(f);
+	if (f->format == DFU_FORMAT_UNKNOWN || !f->has_suffix)
+		return dfui_fail(f, DFU_ERR_INVALID, "the file has no suffix");
+	if (size > sizeof(f->suffix_ext))
+		return dfui_fail(f, DFU_ERR_RANGE, "a suffix extension of %zu "
+		    "bytes: bLength holds at most %zu", size,
+		    sizeof(f->suffix_ext));
+	if (size > 0)
+		memcpy(f->suffix_ext, data, size);
+	f->suffix_ext_size = size;
+	f->suffix.bLength = (uint8_t)(DFU_SUFFIX_SIZE + size);
+	return 0;
+}
+
+int
 dfu_file_add_target(struct dfu_file *f, uint8_t alt, const char *name)
 {
 	struct dfui_target *t;

@@ -109,6 +109,10 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 				    r->lineno, len, (unsigned long long)addr);
 				break;
 			}
+			if (!(segmented && offset + len > 0x10000) &&
+			    dfui_img_batch_repeats(&b, (uint32_t)addr, rec + 4,
+			    len))
+				break;
 			copy = dfui_img_alloc(img, len);
 			p.origin = dfui_img_strf(img, "line %lu", r->lineno);
 			if (copy == NULL || p.origin == NULL) {

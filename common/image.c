@@ -230,6 +230,17 @@ dfui_img_batch_add(struct dfu_image *img, struct dfui_img_batch *b,
 	return 0;
 }
 
+int
+dfui_img_batch_repeats(const struct dfui_img_batch *b, uint32_t addr,
+    const uint8_t *data, size_t len)
+{
+	const struct dfui_img_piece *p = b->n > 0 ? &b->v[b->n - 1] : NULL;
+
+	return p != NULL && p->fd < 0 && p->same_ok && p->addr <= addr &&
+	    (uint64_t)addr + len <= (uint64_t)p->addr + p->size &&
+	    memcmp(p->mem + (addr - p->addr), data, len) == 0;
+}
+
 void
 dfui_img_batch_free(struct dfui_img_batch *b)
 {
@@ -557,10 +568,11 @@ one_file_run(const struct dfu_image *img, uint64_t start, uint64_t end,
 	return next_addr >= end;
 }
 
-/* Add [start, end) of the image, gaps reading as fill, as one element. */
+/* Add [start, end) of the image, gaps reading as fill, as one element;
+ * with f NULL only count its bytes. */
 static int
 add_one(struct dfu_image *img, struct dfu_file *f, unsigned target,
-    uint64_t start, uint64_t end, uint8_t fill)
+    uint64_t start, uint64_t end, uint8_t fill, uint64_t *bytes)
 {
 	uint64_t size = end - start, off = 0;
 	uint8_t *buf;
@@ -572,6 +584,9 @@ add_one(struct dfu_image *img, struct dfu_file *f, unsigned target,
 		    "bytes, more than an element can hold (4 GiB - 1)",
 		    (unsigned long long)start, (unsigned long long)end - 1,
 		    (unsigned long long)size);
+	*bytes += size;
+	if (f == NULL)
+		return 0;
 	if (one_file_run(img, start, end, &fd, &off)) {
 		err = dfu_file_add_element_fd(f, target, (uint32_t)start, fd,
 		    off, (uint32_t)size);
@@ -607,20 +622,21 @@ add_one(struct dfu_image *img, struct dfu_file *f, unsigned target,
 	return 0;
 }
 
-int
-dfu_image_add_elements(struct dfu_image *img, struct dfu_file *f,
-    unsigned target, uint32_t first, uint32_t last, uint32_t max_gap,
-    uint8_t fill, unsigned *nelements)
+/*
+ * The elements of [first, last] (dfu_image_add_elements()): added to f,
+ * or with f NULL only counted, with their bytes added to *bytes, so that
+ * a caller can check the size of the result before any element is
+ * allocated.
+ */
+static int
+walk_elements(struct dfu_image *img, struct dfu_file *f, unsigned target,
+    uint32_t first, uint32_t last, uint32_t max_gap, uint8_t fill,
+    unsigned *nelements, uint64_t *bytes)
 {
 	uint64_t gstart = 0, gend = 0, lo = first, hi = (uint64_t)last + 1;
 	unsigned count = 0;
 	int have = 0, err;
 
-	if (nelements != NULL)
-		*nelements = 0;
-	if (img == NULL || f == NULL || first > last)
-		return DFU_ERR_INVALID;
-	dfui_img_clear_error(img);
 	for (size_t i = 0; i < img->nranges; i++) {
 		uint64_t a = img->ranges[i].addr;
 		uint64_t e = a + img->ranges[i].size;
@@ -635,7 +651,7 @@ dfu_image_add_elements(struct dfu_image *img, struct dfu_file *f,
 		}
 		if (have) {
 			if ((err = add_one(img, f, target, gstart, gend,
-			    fill)) != 0)
+			    fill, bytes)) != 0)
 				return err;
 			count++;
 		}
@@ -644,13 +660,42 @@ dfu_image_add_elements(struct dfu_image *img, struct dfu_file *f,
 		have = 1;
 	}
 	if (have) {
-		if ((err = add_one(img, f, target, gstart, gend, fill)) != 0)
+		if ((err = add_one(img, f, target, gstart, gend, fill,
+		    bytes)) != 0)
 			return err;
 		count++;
 	}
 	if (nelements != NULL)
 		*nelements = count;
 	return 0;
+}
+
+int
+dfu_image_add_elements(struct dfu_image *img, struct dfu_file *f,
+    unsigned target, uint32_t first, uint32_t last, uint32_t max_gap,
+    uint8_t fill, unsigned *nelements)
+{
+	uint64_t bytes = 0;
+
+	if (nelements != NULL)
+		*nelements = 0;
+	if (img == NULL || f == NULL || first > last)
+		return DFU_ERR_INVALID;
+	dfui_img_clear_error(img);
+	return walk_elements(img, f, target, first, last, max_gap, fill,
+	    nelements, &bytes);
+}
+
+int
+dfui_img_count_elements(struct dfu_image *img, uint32_t first,
+    uint32_t last, uint32_t max_gap, unsigned *nelements, uint64_t *bytes)
+{
+	*nelements = 0;
+	if (first > last)
+		return DFU_ERR_INVALID;
+	dfui_img_clear_error(img);
+	return walk_elements(img, NULL, 0, first, last, max_gap, 0,
+	    nelements, bytes);
 }
 
 /* ---- helpers for the loaders ---------------------------------------------- */

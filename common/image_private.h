@@ -49,6 +49,13 @@ const char *dfui_img_strf(struct dfu_image *img, const char *fmt, ...)
 int dfui_img_batch_add(struct dfu_image *img, struct dfui_img_batch *b,
 		       const struct dfui_img_piece *p);
 void dfui_img_batch_free(struct dfui_img_batch *b);
+/*
+ * 1 if the batch's last piece (of a text format, same_ok) already holds
+ * these bytes at addr: a record that repeats it adds nothing, and is
+ * left out so that memory grows with the data, not with the records.
+ */
+int dfui_img_batch_repeats(const struct dfui_img_batch *b, uint32_t addr,
+			   const uint8_t *data, size_t len);
 
 /*
  * Merge a batch into the image: sort, check overlaps (DFU_ERR_RANGE with
@@ -58,6 +65,15 @@ void dfui_img_batch_free(struct dfui_img_batch *b);
 int dfui_img_commit(struct dfu_image *img, struct dfui_img_batch *b);
 
 void dfui_img_set_entry(struct dfu_image *img, uint32_t entry);
+
+/*
+ * What dfu_image_add_elements() would add for [first, last], without
+ * adding it: the number of elements and, added to *bytes, their sizes.
+ * The same errors (an element over 4 GiB - 1), nothing allocated.
+ */
+int dfui_img_count_elements(struct dfu_image *img, uint32_t first,
+			    uint32_t last, uint32_t max_gap,
+			    unsigned *nelements, uint64_t *bytes);
 
 /* pread() all of len bytes; -1 with errno set (EIO for a short file). */
 int dfui_img_pread(int fd, void *buf, size_t len, uint64_t off);

@@ -12,7 +12,10 @@
 struct dfu_layout {
 	char *name;
 	struct dfu_layout_region *regions;
+	size_t *region_at;	/* each region's offset in the string */
 	unsigned nregions, cap;
+	uint64_t max_end;	/* the highest region end so far */
+	int unordered;		/* a region starts below max_end */
 	struct dfu_layout_note *notes;
 	char **note_text;
 	unsigned nnotes, note_cap;
@@ -43,9 +46,13 @@ layout_clear(struct dfu_layout *l)
 {
 	free(l->name);
 	free(l->regions);
+	free(l->region_at);
 	l->name = NULL;
 	l->regions = NULL;
+	l->region_at = NULL;
 	l->nregions = l->cap = 0;
+	l->max_end = 0;
+	l->unordered = 0;
 	drop_notes(l);
 	l->errmsg[0] = '\0';
 	l->erroff = 0;
@@ -185,20 +192,26 @@ parse_decimal(struct dfu_layout *l, const char *s, const char **p,
 }
 
 static int
-add_region(struct dfu_layout *l, const struct dfu_layout_region *r)
+add_region(struct dfu_layout *l, const struct dfu_layout_region *r,
+    size_t at)
 {
 	if (l->nregions == l->cap) {
 		unsigned cap = l->cap ? l->cap * 2 : 8;
 		struct dfu_layout_region *n;
+		size_t *a;
 
 		n = realloc(l->regions, cap * sizeof(*n));
-		if (n == NULL) {
+		if (n != NULL)
+			l->regions = n;
+		a = n != NULL ? realloc(l->region_at, cap * sizeof(*a)) : NULL;
+		if (a == NULL) {
 			snprintf(l->errmsg, sizeof(l->errmsg), "out of memory");
 			return DFU_ERR_NOMEM;
 		}
-		l->regions = n;
+		l->region_at = a;
 		l->cap = cap;
 	}
+	l->region_at[l->nregions] = at;
 	l->regions[l->nregions++] = *r;
 	return 0;
 }
@@ -319,19 +332,90 @@ parse_sector(struct dfu_layout *l, const char *s, const char **p,
 		    "%u pages of %u bytes from 0x%08llx pass the end of the "
 		    "32-bit address space", count, r.page_size,
 		    (unsigned long long)*addr);
-	for (unsigned i = 0; i < l->nregions; i++) {
-		const struct dfu_layout_region *o = &l->regions[i];
-
-		if (r.start < o->end && o->start < r.end)
-			return fail_at(l, DFU_ERR_RANGE, s, at,
-			    "0x%08x-0x%08llx overlaps region %u at "
-			    "0x%08x-0x%08llx", r.start,
-			    (unsigned long long)(r.end - 1), i, o->start,
-			    (unsigned long long)(o->end - 1));
-	}
+	/* Overlaps are looked for once the string is read
+	 * (check_overlaps()); in the usual ascending layout none can be. */
+	if (r.start < l->max_end)
+		l->unordered = 1;
+	if (r.end > l->max_end)
+		l->max_end = r.end;
 	(*p)++;
 	*addr = r.end;
-	return add_region(l, &r);
+	return add_region(l, &r, (size_t)(at - s));
+}
+
+struct span {
+	uint32_t start;
+	uint64_t end;
+};
+
+static int
+cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* 1 if two of regions [0, k) overlap: sorted by start, two neighbours do. */
+static int
+overlap_among(const struct dfu_layout *l, unsigned k, struct span *v)
+{
+	for (unsigned i = 0; i < k; i++) {
+		v[i].start = l->regions[i].start;
+		v[i].end = l->regions[i].end;
+	}
+	qsort(v, k, sizeof(*v), cmp_span);
+	for (unsigned i = 1; i < k; i++)
+		if (v[i].start < v[i - 1].end)
+			return 1;
+	return 0;
+}
+
+/*
+ * The first region that overlaps an earlier one, reported against the
+ * first earlier one it overlaps, with the region's offset in s: what
+ * comparing each new region with every earlier one would report, in
+ * O(n log^2 n) rather than O(n^2) (a layout of a million sectors took
+ * minutes).  "Two of the first k regions overlap" grows with k, so the
+ * smallest such k is found by bisection.
+ */
+static int
+check_overlaps(struct dfu_layout *l, const char *s)
+{
+	unsigned lo = 1, hi = l->nregions, j, i;
+	const struct dfu_layout_region *r, *o;
+	struct span *v;
+
+	if (!l->unordered || l->nregions < 2)
+		return 0;
+	if ((v = malloc(l->nregions * sizeof(*v))) == NULL) {
+		snprintf(l->errmsg, sizeof(l->errmsg), "out of memory");
+		return DFU_ERR_NOMEM;
+	}
+	if (!overlap_among(l, hi, v)) {
+		free(v);
+		return 0;
+	}
+	/* Regions [0, lo) are disjoint; two of [0, hi) overlap. */
+	while (hi - lo > 1) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (overlap_among(l, mid, v))
+			hi = mid;
+		else
+			lo = mid;
+	}
+	free(v);
+	j = hi - 1;
+	r = &l->regions[j];
+	/* Region j overlaps one of [0, j): the first of them. */
+	for (i = 0, o = l->regions; !(r->start < o->end &&
+	    o->start < r->end); o = &l->regions[++i])
+		;
+	return fail_at(l, DFU_ERR_RANGE, s, s + l->region_at[j],
+	    "0x%08x-0x%08llx overlaps region %u at 0x%08x-0x%08llx",
+	    r->start, (unsigned long long)(r->end - 1), i, o->start,
+	    (unsigned long long)(o->end - 1));
 }
 
 /* "/0xADDR/" at *p, then the sectors of the group. */
@@ -389,7 +473,7 @@ dfu_layout_parse(struct dfu_layout *l, const char *s)
 {
 	const char *p, *slash, *end;
 	char buf[8];
-	int err;
+	int err, rc;
 
 	if (l == NULL)
 		return DFU_ERR_INVALID;
@@ -423,13 +507,22 @@ dfu_layout_parse(struct dfu_layout *l, const char *s)
 		    "type letter, found %s", show(p, buf));
 		goto fail;
 	}
+	if ((err = check_overlaps(l, s)) != 0)
+		goto drop;
 	return 0;
 fail:
+	/* An overlap among the regions read so far comes earlier in the
+	 * string than what stopped the parse: it is the error. */
+	if (err != DFU_ERR_NOMEM && (rc = check_overlaps(l, s)) != 0)
+		err = rc;
+drop:
 	/* Keep the message, drop the half-parsed content. */
 	free(l->name);
 	free(l->regions);
+	free(l->region_at);
 	l->name = NULL;
 	l->regions = NULL;
+	l->region_at = NULL;
 	l->nregions = l->cap = 0;
 	drop_notes(l);
 	return err;

@@ -119,6 +119,9 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 				    r->lineno, len, (unsigned long long)addr);
 				break;
 			}
+			if (dfui_img_batch_repeats(&b, (uint32_t)addr,
+			    rec + 1 + alen, len))
+				break;
 			copy = dfui_img_alloc(img, len);
 			p.origin = dfui_img_strf(img, "line %lu", r->lineno);
 			if (copy == NULL || p.origin == NULL) {
@@ -141,7 +144,13 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 				err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: "
 				    "S%u record with %u data bytes, expected 0",
 				    r->lineno, type, len);
-			else if (addr != data_records)
+			/* The S6 count is 24 bits: srec_cat writes the
+			 * number of records modulo 2^24 once there are
+			 * 16 Mi of them or more, and so the count is read
+			 * modulo 2^24 (S5, 16 bits, is not used past 65535
+			 * records). */
+			else if (addr != (type == 6 ?
+			    data_records & 0xffffffUL : data_records))
 				err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: "
 				    "S%u says %llu data records, %lu precede "
 				    "it", r->lineno, type,

@@ -265,7 +265,7 @@ target_size(const struct dfui_target *t)
 uint64_t
 dfu_file_write_size(const struct dfu_file *f)
 {
-	uint64_t size = DFU_SUFFIX_SIZE;
+	uint64_t size = DFU_SUFFIX_SIZE + f->suffix_ext_size;
 	unsigned t;
 
 	if (f->format == DFU_FORMAT_PLAIN)
@@ -287,7 +287,8 @@ write_dfuse(struct writer *w)
 
 	memcpy(p, "DfuSe", 5);
 	p[5] = 1;
-	dfui_put_le32(p + 6, (uint32_t)(dfu_file_write_size(f) - DFU_SUFFIX_SIZE));
+	dfui_put_le32(p + 6, (uint32_t)(dfu_file_write_size(f) -
+	    DFU_SUFFIX_SIZE - f->suffix_ext_size));
 	p[10] = (uint8_t)f->ntargets;
 	if ((rc = put(w, p, DFUSE_PREFIX_SIZE)) != 0)
 		return rc;
@@ -332,7 +333,8 @@ check_writable(struct dfu_file *f)
 			if (target_size(&f->targets[t]) > UINT32_MAX)
 				return dfui_fail(f, DFU_ERR_RANGE,
 				    "target %u is larger than 4 GiB", t);
-		if (dfu_file_write_size(f) - DFU_SUFFIX_SIZE > UINT32_MAX)
+		if (dfu_file_write_size(f) - DFU_SUFFIX_SIZE -
+		    f->suffix_ext_size > UINT32_MAX)
 			return dfui_fail(f, DFU_ERR_RANGE,
 			    "the image is larger than 4 GiB (DFUImageSize is "
 			    "32 bits)");
@@ -368,10 +370,12 @@ dfu_file_write_fd(struct dfu_file *f, int fd)
 		rc = write_dfuse(&w);
 	else
 		rc = put_data(&w, NULL, &f->payload, f->payload.size);
+	if (rc == 0 && f->suffix_ext_size > 0)
+		rc = put(&w, f->suffix_ext, f->suffix_ext_size);
 	if (rc == 0) {
 		s = f->suffix;
 		memcpy(s.ucDfuSignature, "UFD", 3);
-		s.bLength = DFU_SUFFIX_SIZE;
+		s.bLength = (uint8_t)(DFU_SUFFIX_SIZE + f->suffix_ext_size);
 		dfu_suffix_encode(&s, sb);
 		rc = put(&w, sb, DFU_SUFFIX_SIZE - 4);
 	}

@@ -769,10 +769,17 @@ sim_open(struct sim *s, const struct options *o)
 		    sizeof(err)) != 0)
 			bad_usage("--sim-fault %s", err);
 	mem = dfl_model_memory(s->model, &base, &size);
-	if (s->state != NULL && (fd = open(s->state, O_RDONLY |
+	if (s->state != NULL && (fd = open(s->state, O_RDONLY | O_NONBLOCK |
 	    O_CLOEXEC)) >= 0) {
-		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-		    (uint64_t)st.st_size != size) {
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			cli_error(s->state, "%s: the %s flash state is a "
+			    "regular file of exactly %u bytes",
+			    S_ISDIR(st.st_mode) ? "is a directory" :
+			    "not a regular file", s->profile, size);
+			close(fd);
+			goto fail;
+		}
+		if ((uint64_t)st.st_size != size) {
 			cli_error(s->state, "%llu bytes; the %s flash state "
 			    "is a file of exactly %u bytes",
 			    (unsigned long long)st.st_size, s->profile, size);
@@ -1011,7 +1018,19 @@ dfuse_bytes(struct dfu_file *f)
 	return n;
 }
 
-/* Read and check the whole DFU or DfuSe file; its image into img. */
+/* The bytes a plain file sends: its payload, a vendor prefix included
+ * (dfl_image_from_file()). */
+static uint64_t
+plain_bytes(struct dfu_file *f)
+{
+	const struct dfu_vendor_prefix *v = dfu_file_vendor_prefix(f);
+
+	return (v != NULL ? v->size : 0) + dfu_file_payload_size(f);
+}
+
+/* Read and check the whole DFU or DfuSe file; its image into img.  Its
+ * size is checked against the device, from the file's headers, before
+ * any of its data is loaded. */
 static int
 load_file(const struct options *o, const struct dfl_device *dev,
     struct dfl_image *img)
@@ -1020,8 +1039,8 @@ load_file(const struct options *o, const struct dfl_device *dev,
 	struct dfu_file *f = o->in_file; /* read by open_input() */
 	int err = o->in_err;
 
-	if (err == 0 && dfu_file_format(f) == DFU_FORMAT_DFUSE &&
-	    too_large(name, dfuse_bytes(f), dev)) {
+	if (err == 0 && too_large(name, dfu_file_format(f) ==
+	    DFU_FORMAT_DFUSE ? dfuse_bytes(f) : plain_bytes(f), dev)) {
 		err = -1;
 	} else if (err != 0 || (err = dfl_image_from_file(img, f)) != 0) {
 		cli_error(name, "%s", dfu_file_errmsg(f)[0] != '\0' ?
@@ -1086,9 +1105,9 @@ load_raw(const struct options *o, const struct dfl_device *dev,
 {
 	const char *name = cli_input_name(o->raw);
 	int dfuse = dev->bcdDFUVersion == DFU_BCD_DFUSE;
-	uint8_t *buf;
+	struct dfu_file *f;
 	off_t size;
-	int fd = o->in_fd, rc = -1;
+	int fd = o->in_fd, err, rc = -1;
 
 	if (dfuse && !o->have_address) {
 		cli_error(NULL, "-D: a DfuSe device needs -s address");
@@ -1113,15 +1132,28 @@ load_raw(const struct options *o, const struct dfl_device *dev,
 	}
 	if (too_large(name, (uint64_t)size, dev))
 		return -1;
-	if ((buf = malloc((size_t)size)) != NULL &&
-	    read_all(fd, buf, (size_t)size) != 0)
-		cli_error(name, "read: %s", strerror(errno));
-	else if (buf == NULL || dfl_image_raw(img, !dfuse, o->alt, o->address,
-	    buf, (uint32_t)size) != 0)
-		cli_error(name, "out of memory");
-	else
+	/* Described as a one-element file that reads from fd, so that its
+	 * bytes go straight into the image: held once, not twice. */
+	if ((f = dfu_file_new()) == NULL || dfu_file_init(f, dfuse ?
+	    DFU_FORMAT_DFUSE : DFU_FORMAT_PLAIN) != 0 ||
+	    (dfuse ? dfu_file_add_target(f, o->alt, NULL) < 0 ||
+	    dfu_file_add_element_fd(f, 0, o->address, fd, 0,
+	    (uint32_t)size) < 0 : dfu_file_set_payload_fd(f, fd, 0,
+	    (uint64_t)size) != 0)) {
+		cli_error(name, "%s", f != NULL ? dfu_file_errmsg(f) :
+		    "out of memory");
+	} else if ((err = dfl_image_from_file(img, f)) != 0) {
+		dfl_image_free(img);
+		cli_error(name, "%s", dfu_file_errmsg(f)[0] != '\0' ?
+		    dfu_file_errmsg(f) : dfu_strerror(err));
+	} else {
+		/* As a raw image: any device, the -a alt, no source name. */
+		img->idVendor = img->idProduct = DFU_ID_ANY;
+		img->segs[0].alt = o->alt;
+		img->segs[0].source[0] = '\0';
 		rc = 0;
-	free(buf);
+	}
+	dfu_file_free(f);
 	return rc;
 }
 

@@ -631,6 +631,12 @@ add_layout(struct options *opt, const char *arg)
 	uint32_t alt = 0;
 	char num[16], err[256];
 
+	if (arg[0] == '\0') {
+		cli_error(NULL, "-L '': expected [alt=]layout, or the file "
+		    "that dfuflash -l --json writes");
+		return -1;
+	}
+
 	if (arg[0] != '@' && (eq == NULL || eq[1] != '@')) {
 		if (devlist_read_layouts(arg, &opt->layouts, &opt->nlayouts,
 		    err, sizeof(err)) != 0) {
@@ -737,6 +743,13 @@ main(int argc, char **argv)
 		usage(stderr);
 		status = CLI_EXIT_USAGE;
 	}
+	/* A pipe is empty once read: the second "-" would be "0 bytes". */
+	for (int i = optind, seen = 0; status < 0 && i < argc; i++)
+		if (strcmp(argv[i], "-") == 0 && seen++) {
+			cli_error(NULL, "-: standard input can be read only "
+			    "once");
+			status = CLI_EXIT_USAGE;
+		}
 	if (status < 0) {
 		if (opt.quiet)
 			silence_stderr();

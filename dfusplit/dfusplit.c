@@ -39,6 +39,7 @@ enum {
 };
 
 static const struct option longopts[] = {
+	{ "absolute-paths",	no_argument,		NULL, 'P' },
 	{ "add-suffix",		no_argument,		NULL, OPT_ADD_SUFFIX },
 	{ "device",		required_argument,	NULL, 'd' },
 	{ "force",		no_argument,		NULL, OPT_FORCE },
@@ -65,7 +66,7 @@ static const struct option longopts[] = {
 
 static const char usage_text[] =
     "usage: dfusplit [--format bin|hex|srec] [--ignore-crc] [-o dir] file\n"
-    "       dfusplit --join manifest -o output\n"
+    "       dfusplit --join manifest [-P] -o output\n"
     "       dfusplit [-t alt] [-n name] [--set-vid vid] [--set-pid pid]\n"
     "                [--set-bcddevice bcd] [--set-name alt:name]\n"
     "                [--set-alt old:new] [--set-address [alt/]old:new]\n"
@@ -204,6 +205,8 @@ check_operands(struct options *o)
 	if (o->ids_given && o->mode != MODE_ADD)
 		cli_usage_error("%s: -d and -r are for --add-suffix; use "
 		    "--set-vid, --set-pid, --set-bcddevice", "-d/-r");
+	if (o->any_path && o->mode != MODE_JOIN)
+		cli_usage_error("%s: -P is for --join", "-P");
 	if (o->format != ELEM_BIN && o->mode != MODE_SPLIT)
 		cli_usage_error("%s: --format is for splitting", "--format");
 	if (o->in_place && (o->mode == MODE_SPLIT || o->mode == MODE_JOIN ||
@@ -224,6 +227,11 @@ check_operands(struct options *o)
 		cli_usage_error("%s: unexpected argument: one input file only, "
 		    "except with --merge", o->files[1]);
 	}
+	/* A pipe is empty once read: the second "-" would be "0 bytes". */
+	for (int i = 0, seen = 0; i < o->nfiles; i++)
+		if (strcmp(o->files[i], "-") == 0 && seen++)
+			cli_usage_error("%s: standard input can be read only "
+			    "once", "-");
 	if (o->mode != MODE_SPLIT && !o->in_place && o->output == NULL) {
 		cli_error(NULL, "missing -o output%s", o->mode == MODE_JOIN ||
 		    o->mode == MODE_MERGE ? "" : " (or --in-place)");
@@ -246,7 +254,7 @@ parse_args(struct options *o, int argc, char *argv[])
 	memset(o, 0, sizeof(*o));
 	o->vid = o->pid = o->bcd = DFU_ID_ANY;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":d:hn:o:r:t:V", longopts,
+	while ((ch = getopt_long(argc, argv, ":d:hn:o:Pr:t:V", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -264,6 +272,9 @@ parse_args(struct options *o, int argc, char *argv[])
 			break;
 		case 'o':
 			o->output = optarg;
+			break;
+		case 'P':
+			o->any_path = 1;
 			break;
 		case 'r':
 			o->bcd = parse_id("-r", optarg);

@@ -51,6 +51,7 @@ struct options {
 	int ignore_crc;
 	enum elem_format format;
 	const char *manifest;	/* --join */
+	int any_path;		/* -P: element files anywhere */
 
 	/* Extract. */
 	const char **alts_arg;	/* -t, as given */

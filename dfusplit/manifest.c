@@ -6,6 +6,20 @@
  * type and range, every element file's size and SHA-256 against the
  * manifest.  Messages name the manifest and the field, as a path
  * ("targets[0].elements[1].address"), or the element file.
+ *
+ * Element files are untrusted names, as bsdtar treats the names in an
+ * archive: by default each is a path relative to the manifest's
+ * directory that stays inside it (no absolute path, no "..", no symbolic
+ * link that leads out), and it must be a regular file.  The type is
+ * checked on an O_PATH descriptor, which opens nothing, so that a FIFO
+ * cannot block and a device node (a watchdog) is never opened; the file
+ * is then reopened through that descriptor.  -P (--absolute-paths) lifts
+ * the directory rule, not the others.
+ *
+ * One element file is open at a time (a file of thousands of elements
+ * must join under any descriptor limit): each is copied, and hashed as it
+ * is copied, into one unlinked scratch file, from which the output is
+ * written.  The bytes checked are therefore the bytes written.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,7 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -27,13 +43,24 @@
 
 #define CHUNK (256u << 10)
 
+/* An element file that was read: -o may not name it. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	char *path;
+};
+
 struct join {
 	const char *manifest;	/* as given, for messages */
 	char *dir;		/* element files are relative to it: "" or
-				 * ending in '/' */
+				 * ending in '/' (for messages) */
+	int dirfd;		/* the manifest's directory */
+	int any_path;		/* -P */
 	struct dfu_file *f;
-	struct input *files;	/* element files, open until written */
-	size_t nfiles;
+	int scratch;		/* the element bytes, one after the other */
+	uint64_t scratch_size;
+	struct file_id *ids;
+	size_t nids;
 };
 
 /* "manifest: field: message" */
@@ -96,6 +123,47 @@ tfield(char *buf, size_t size, size_t t, const char *key)
 	return buf;
 }
 
+/* Two hexadecimal digits, already checked. */
+static uint8_t
+hex_byte(const char *s)
+{
+	unsigned v = 0;
+
+	for (int k = 0; k < 2; k++)
+		v = v << 4 | (unsigned)(s[k] <= '9' ? s[k] - '0' :
+		    (s[k] | 0x20) - 'a' + 10);
+	return (uint8_t)v;
+}
+
+/*
+ * suffix.extension: the bytes that extend the suffix (bLength above 16),
+ * as hexadecimal digits; split writes it for such a file.
+ */
+static int
+read_extension(struct join *j, json_t *jx)
+{
+	uint8_t ext[DFU_SUFFIX_EXTENSION_MAX];
+	const char *hex;
+	size_t len, i;
+
+	if (jx == NULL || json_is_null(jx))
+		return 0;
+	hex = json_is_string(jx) ? json_string_value(jx) : "";
+	len = json_is_string(jx) ? json_string_length(jx) : 0;
+	if (len == 0 || len % 2 != 0 || strspn(hex, "0123456789abcdefABCDEF")
+	    != len)
+		return bad(j, "suffix.extension", "expected an even number of "
+		    "hexadecimal digits, or null");
+	if (len / 2 > sizeof(ext))
+		return bad(j, "suffix.extension", "%zu bytes; bLength leaves "
+		    "room for at most %d", len / 2, DFU_SUFFIX_EXTENSION_MAX);
+	for (i = 0; i < len / 2; i++)
+		ext[i] = hex_byte(hex + 2 * i);
+	if (dfu_file_set_suffix_extension(j->f, ext, len / 2) != 0)
+		return bad(j, "suffix.extension", "%s", dfu_file_errmsg(j->f));
+	return 0;
+}
+
 static int
 read_suffix(struct join *j, json_t *m, struct dfu_suffix *s)
 {
@@ -120,10 +188,11 @@ read_suffix(struct join *j, json_t *m, struct dfu_suffix *s)
 	/* bcdDFU may be left out: the format's usual value. */
 	if (get_number(j, js, "bcdDFU", "suffix.bcdDFU", 0xffff, 0, &v[3]) == 0)
 		s->bcdDFU = (uint16_t)v[3];
-	return 0;
+	return read_extension(j, json_object_get(js, "extension"));
 }
 
-/* The element file's path: relative ones are relative to the manifest. */
+/* The element file's path as messages show it: relative ones with the
+ * manifest's directory in front. */
 static char *
 element_path(const struct join *j, const char *file)
 {
@@ -138,43 +207,216 @@ element_path(const struct join *j, const char *file)
 	return p;
 }
 
-/* SHA-256 of the bytes of fd, or of buf when buf is not NULL. */
+/*
+ * Without openat2() (Linux before 5.6): walk the path one component at a
+ * time and refuse every symbolic link, since where it leads cannot be
+ * checked without a race.  Returns an O_PATH descriptor or -1 (errno).
+ */
 static int
-hash_data(int fd, const uint8_t *buf, uint64_t size, const char *path,
-    char out[2 * SHA256_DIGEST_SIZE + 1])
+walk_beneath(int dirfd, const char *file)
+{
+	char *copy = xstrdup(file), *comp, *save = NULL;
+	struct stat st;
+	int fd = dup(dirfd), next;
+
+	for (comp = strtok_r(copy, "/", &save); comp != NULL && fd >= 0;
+	    comp = strtok_r(NULL, "/", &save)) {
+		next = openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+			close(fd);
+			fd = -1;
+			errno = EXDEV;
+		}
+	}
+	free(copy);
+	return fd;
+}
+
+/*
+ * Open an element file by the rules above; -1 after the message.  On
+ * success *st is the file's status.
+ */
+static int
+open_element(struct join *j, const char *field, const char *file,
+    const char *path, struct stat *st)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	const char *p, *kind;
+	char proc[64];
+	int pfd, fd;
+
+	if (!j->any_path) {
+		if (file[0] == '/')
+			return bad(j, field, "%s is an absolute path: element "
+			    "files are relative to the manifest's directory "
+			    "(-P allows any path)", file);
+		for (p = file; p != NULL; p = strchr(p, '/')) {
+			p += *p == '/';
+			if (strncmp(p, "..", 2) == 0 &&
+			    (p[2] == '/' || p[2] == '\0'))
+				return bad(j, field, "%s contains \"..\": "
+				    "element files are inside the manifest's "
+				    "directory (-P allows any path)", file);
+		}
+		pfd = (int)syscall(SYS_openat2, j->dirfd, file, &how,
+		    sizeof(how));
+		if (pfd < 0 && errno == ENOSYS)
+			pfd = walk_beneath(j->dirfd, file);
+	} else {
+		pfd = openat(j->dirfd, file, O_PATH | O_CLOEXEC);
+	}
+	if (pfd < 0 && errno == EXDEV)
+		return bad(j, field, "%s leads out of the manifest's "
+		    "directory through a symbolic link (-P allows any path)",
+		    file);
+	if (pfd < 0) {
+		cli_error(path, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(pfd, st) != 0) {
+		cli_error(path, "%s", strerror(errno));
+		close(pfd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		kind = S_ISDIR(st->st_mode) ? "a directory" :
+		    S_ISFIFO(st->st_mode) ? "a FIFO" :
+		    S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ?
+		    "a device" : S_ISSOCK(st->st_mode) ? "a socket" :
+		    "not a regular file";
+		cli_error(path, "%s%s: element files are regular files, and "
+		    "it was not opened", kind[0] == 'n' ? "" : "is ", kind);
+		close(pfd);
+		return -1;
+	}
+	/* The same inode, opened for reading at last; O_NONBLOCK in case it
+	 * were not what fstat() saw. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/* No /proc: open by name again, then make sure it is the
+		 * file that was checked. */
+		struct stat again;
+
+		how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+		fd = j->any_path ? openat(j->dirfd, file, (int)how.flags) :
+		    (int)syscall(SYS_openat2, j->dirfd, file, &how,
+		    sizeof(how));
+		if (fd >= 0 && (fstat(fd, &again) != 0 ||
+		    again.st_dev != st->st_dev || again.st_ino != st->st_ino)) {
+			close(fd);
+			fd = -1;
+			errno = ESTALE;
+		}
+	}
+	if (fd < 0)
+		cli_error(path, "%s", strerror(errno));
+	close(pfd);
+	return fd;
+}
+
+/* An unlinked temporary file for the element bytes, in $TMPDIR. */
+static int
+scratch_open(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	fd = open(dir, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "%s/dfusplitXXXXXX", dir);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+	}
+	if (fd < 0)
+		cli_error(dir, "cannot create a temporary file: %s",
+		    strerror(errno));
+	return fd;
+}
+
+static int
+scratch_write(struct join *j, const uint8_t *buf, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = pwrite(j->scratch, buf, n, (off_t)j->scratch_size);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			cli_error(NULL, "temporary file: write: %s",
+			    strerror(errno));
+			return -1;
+		}
+		buf += w;
+		n -= (size_t)w;
+		j->scratch_size += (uint64_t)w;
+	}
+	return 0;
+}
+
+static void
+hex_digest(struct sha256_ctx *ctx, char out[2 * SHA256_DIGEST_SIZE + 1])
+{
+	uint8_t d[SHA256_DIGEST_SIZE];
+	size_t i;
+
+	sha256_digest(ctx, sizeof(d), d);
+	for (i = 0; i < sizeof(d); i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/*
+ * Copy fd from its start to its end (buf NULL) or buf's size bytes into
+ * the scratch file, hashing them.  *size: the bytes copied.
+ */
+static int
+copy_in(struct join *j, int fd, const uint8_t *buf, uint64_t *size,
+    const char *path, char digest[2 * SHA256_DIGEST_SIZE + 1])
 {
 	struct sha256_ctx ctx;
-	uint8_t d[SHA256_DIGEST_SIZE];
-	uint8_t *chunk = NULL;
-	uint64_t off = 0;
+	uint8_t *chunk;
 	ssize_t k;
-	size_t i;
+	int rc = 0;
 
 	sha256_init(&ctx);
 	if (buf != NULL) {
-		sha256_update(&ctx, (size_t)size, buf);
-	} else {
-		chunk = xcalloc(1, CHUNK);
-		while (off < size) {
-			k = pread(fd, chunk, size - off < CHUNK ?
-			    (size_t)(size - off) : CHUNK, (off_t)off);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0) {
-				cli_error(path, "read: %s", k < 0 ?
-				    strerror(errno) : "the file shrank");
-				free(chunk);
-				return -1;
-			}
-			sha256_update(&ctx, (size_t)k, chunk);
-			off += (uint64_t)k;
-		}
-		free(chunk);
+		sha256_update(&ctx, (size_t)*size, buf);
+		hex_digest(&ctx, digest);
+		return scratch_write(j, buf, (size_t)*size);
 	}
-	sha256_digest(&ctx, sizeof(d), d);
-	for (i = 0; i < sizeof(d); i++)
-		sprintf(out + 2 * i, "%02x", d[i]);
-	return 0;
+	chunk = xcalloc(1, CHUNK);
+	*size = 0;
+	for (;;) {
+		k = read(fd, chunk, CHUNK);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			cli_error(path, "read: %s", strerror(errno));
+			rc = -1;
+		}
+		if (k <= 0)
+			break;
+		sha256_update(&ctx, (size_t)k, chunk);
+		*size += (uint64_t)k;
+		if (*size > UINT32_MAX || scratch_write(j, chunk,
+		    (size_t)k) != 0) {
+			rc = *size > UINT32_MAX ? 1 : -1;
+			break;
+		}
+	}
+	free(chunk);
+	hex_digest(&ctx, digest);
+	return rc;
 }
 
 /*
@@ -244,9 +486,9 @@ add_data(struct join *j, json_t *je, const char *prefix, int t,
 	json_t *jsha = json_object_get(je, "sha256");
 	enum elem_format format = ELEM_BIN;
 	uint8_t *mem = NULL;
-	uint64_t size = 0;
+	uint64_t size = 0, offset;
 	uint32_t want = 0;
-	struct stat st;
+	struct stat st = { 0 };
 	int fd, has_size, rc = -1;
 
 	snprintf(field, sizeof(field), "%sfile", prefix);
@@ -281,27 +523,20 @@ add_data(struct join *j, json_t *je, const char *prefix, int t,
 	    2 * SHA256_DIGEST_SIZE))
 		return bad(j, field, "expected 64 hexadecimal digits");
 
+	snprintf(field, sizeof(field), "%sfile", prefix);
 	path = element_path(j, json_string_value(jfile));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_element(j, field, json_string_value(jfile), path, &st);
 	if (fd < 0) {
-		cli_error(path, "%s", strerror(errno));
 		free(path);
 		return -1;
 	}
-	/* Kept as an input, so that -o cannot name it. */
-	j->files = cli_grow(j->files, j->nfiles, sizeof(*j->files));
-	memset(&j->files[j->nfiles], 0, sizeof(*j->files));
-	j->files[j->nfiles].fd = fd;
-	j->files[j->nfiles].path = j->files[j->nfiles].name = path;
-	j->nfiles++;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		cli_error(path, "not a regular file");
-		goto out;
-	}
+	j->ids = cli_grow(j->ids, j->nids, sizeof(*j->ids));
+	j->ids[j->nids].dev = st.st_dev;
+	j->ids[j->nids].ino = st.st_ino;
+	j->ids[j->nids++].path = path;
 	if (format == ELEM_BIN) {
 		size = (uint64_t)st.st_size;
 	} else {
-		snprintf(field, sizeof(field), "%sfile", prefix);
 		mem = load_records(j, field, path, fd, format, address, &size);
 		if (mem == NULL)
 			goto out;
@@ -317,25 +552,34 @@ add_data(struct join *j, json_t *je, const char *prefix, int t,
 		    PRIu32, path, size, want);
 		goto out;
 	}
-	if (jsha != NULL) {
-		if (hash_data(fd, mem, size, path, digest) != 0)
-			goto out;
-		if (strcasecmp(digest, json_string_value(jsha)) != 0) {
-			snprintf(field, sizeof(field), "%ssha256", prefix);
-			bad(j, field, "%s has changed since it was split (its "
-			    "SHA-256 is %s); to use it as it is now, remove "
-			    "the sha256 field", path, digest);
-			goto out;
-		}
+	offset = j->scratch_size;
+	switch (copy_in(j, fd, mem, &size, path, digest)) {
+	case 0:
+		break;
+	case 1:
+		cli_error(path, "more than 4 GiB - 1 bytes: it grew while it "
+		    "was read");
+		goto out;
+	default:
+		goto out;
+	}
+	if (size != (uint64_t)st.st_size && mem == NULL) {
+		cli_error(path, "changed while it was read (%" PRIu64 " bytes, "
+		    "then %" PRIu64 ")", (uint64_t)st.st_size, size);
+		goto out;
+	}
+	if (jsha != NULL && strcasecmp(digest, json_string_value(jsha)) != 0) {
+		snprintf(field, sizeof(field), "%ssha256", prefix);
+		bad(j, field, "%s has changed since it was split (its SHA-256 "
+		    "is %s); to use it as it is now, remove the sha256 field",
+		    path, digest);
+		goto out;
 	}
 	if (t < 0)
-		rc = dfu_file_set_payload_fd(j->f, fd, 0, size);
-	else if (mem != NULL)
-		rc = dfu_file_add_element_mem(j->f, (unsigned)t, address, mem,
-		    (uint32_t)size);
+		rc = dfu_file_set_payload_fd(j->f, j->scratch, offset, size);
 	else
-		rc = dfu_file_add_element_fd(j->f, (unsigned)t, address, fd, 0,
-		    (uint32_t)size);
+		rc = dfu_file_add_element_fd(j->f, (unsigned)t, address,
+		    j->scratch, offset, (uint32_t)size);
 	if (rc < 0) {
 		snprintf(field, sizeof(field), "%saddress", prefix);
 		bad(j, t < 0 ? "payload" : field, "%s",
@@ -345,8 +589,36 @@ add_data(struct join *j, json_t *je, const char *prefix, int t,
 		rc = 0;
 	}
 out:
+	close(fd);
 	free(mem);
 	return rc;
+}
+
+/* targets[t].name_hex: a name that is not UTF-8, as split writes it. */
+static int
+read_name_hex(const struct join *j, json_t *jx, const char *field,
+    char name[DFUSE_TARGET_NAME_SIZE])
+{
+	const char *hex = json_is_string(jx) ? json_string_value(jx) : "";
+	size_t len = json_is_string(jx) ? json_string_length(jx) : 0, i;
+	uint8_t byte;
+
+	if (len == 0 || len % 2 != 0 || strspn(hex, "0123456789abcdefABCDEF")
+	    != len)
+		return bad(j, field, "expected an even number of hexadecimal "
+		    "digits");
+	if (len / 2 > DFUSE_TARGET_NAME_SIZE - 1)
+		return bad(j, field, "%zu bytes, more than %d", len / 2,
+		    DFUSE_TARGET_NAME_SIZE - 1);
+	for (i = 0; i < len / 2; i++) {
+		byte = hex_byte(hex + 2 * i);
+		if (byte == 0)
+			return bad(j, field, "a NUL byte at %zu: a name ends "
+			    "at its first NUL", i);
+		name[i] = (char)byte;
+	}
+	name[i] = '\0';
+	return 0;
 }
 
 static int
@@ -364,6 +636,7 @@ read_targets(struct join *j, json_t *m)
 		return bad(j, "targets", "%zu targets; a DfuSe file holds at "
 		    "most %d", json_array_size(jts), DFUSE_MAX_TARGETS);
 	json_array_foreach(jts, t, jt) {
+		char hexname[DFUSE_TARGET_NAME_SIZE];
 		const char *name = NULL;
 
 		if (!json_is_object(jt))
@@ -371,7 +644,17 @@ read_targets(struct join *j, json_t *m)
 		if (get_number(j, jt, "alt", tfield(field, sizeof(field), t, "alt"), 255, 1, &alt) != 0)
 			return -1;
 		jn = json_object_get(jt, "name");
-		if (jn != NULL && !json_is_null(jn)) {
+		if (json_object_get(jt, "name_hex") != NULL) {
+			if (jn != NULL && !json_is_null(jn))
+				return bad(j, tfield(field, sizeof(field), t,
+				    "name_hex"), "a target has \"name\" or "
+				    "\"name_hex\", not both");
+			if (read_name_hex(j, json_object_get(jt, "name_hex"),
+			    tfield(field, sizeof(field), t, "name_hex"),
+			    hexname) != 0)
+				return -1;
+			name = hexname;
+		} else if (jn != NULL && !json_is_null(jn)) {
 			if (!json_is_string(jn) ||
 			    strlen(json_string_value(jn)) != json_string_length(jn))
 				return bad(j, tfield(field, sizeof(field), t, "name"), "expected a "
@@ -413,6 +696,7 @@ run_join(const struct options *o)
 	json_error_t err;
 	json_t *m, *jv, *jfmt;
 	const char *slash = strrchr(o->manifest, '/');
+	struct stat st;
 	uint32_t version = 0;
 	int plain, rc = CLI_EXIT_FAIL;
 	size_t i;
@@ -433,6 +717,14 @@ run_join(const struct options *o)
 	}
 	if (slash != NULL && strcmp(o->manifest, "-") != 0)
 		j.dir = strndup(o->manifest, (size_t)(slash - o->manifest + 1));
+	j.any_path = o->any_path;
+	j.scratch = -1;
+	j.dirfd = open(j.dir != NULL ? j.dir : ".", O_PATH | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (j.dirfd < 0) {
+		cli_error(j.dir != NULL ? j.dir : ".", "%s", strerror(errno));
+		goto out;
+	}
 	if (!json_is_object(m)) {
 		bad(&j, "(top)", "not a JSON object");
 		goto out;
@@ -454,6 +746,8 @@ run_join(const struct options *o)
 		goto out;
 	}
 	plain = strcmp(json_string_value(jfmt), "plain") == 0;
+	if ((j.scratch = scratch_open()) < 0)
+		goto out;
 	j.f = dfu_file_new();
 	if (j.f == NULL ||
 	    dfu_file_init(j.f, plain ? DFU_FORMAT_PLAIN : DFU_FORMAT_DFUSE))
@@ -474,13 +768,24 @@ run_join(const struct options *o)
 	} else if (read_targets(&j, m) != 0) {
 		goto out;
 	}
-	rc = write_dfu(j.f, o->output, j.files, j.nfiles, 0);
+	if (strcmp(o->output, "-") != 0 && stat(o->output, &st) == 0)
+		for (i = 0; i < j.nids; i++)
+			if (st.st_dev == j.ids[i].dev &&
+			    st.st_ino == j.ids[i].ino) {
+				cli_error(o->output, "is the element file %s: "
+				    "refusing to write over it",
+				    j.ids[i].path);
+				goto out;
+			}
+	rc = write_dfu(j.f, o->output, NULL, 0, 0);
 out:
-	for (i = 0; i < j.nfiles; i++) {
-		close(j.files[i].fd);
-		free((char *)j.files[i].path);
-	}
-	free(j.files);
+	for (i = 0; i < j.nids; i++)
+		free(j.ids[i].path);
+	free(j.ids);
+	if (j.scratch >= 0)
+		close(j.scratch);
+	if (j.dirfd >= 0)
+		close(j.dirfd);
 	free(j.dir);
 	dfu_file_free(j.f);
 	json_decref(m);

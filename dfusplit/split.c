@@ -176,13 +176,47 @@ copy_out(const struct input *in, int target, unsigned element,
 	return rc;
 }
 
-/* The input's file name without its directory and a ".dfu" ending. */
+/* The length of the UTF-8 sequence at s (RFC 3629, section 4), or 0 if
+ * none starts there. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	uint32_t c;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, c = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, c = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, c = s[0] & 0x07u;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3fu);
+	}
+	/* Overlong forms, surrogates, beyond U+10FFFF. */
+	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/*
+ * The input's file name without its directory and a ".dfu" ending.  The
+ * element files are named after it and the manifest, JSON, holds only
+ * UTF-8: a byte that is not part of UTF-8 becomes '_'.
+ */
 static char *
 base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	char *base;
-	size_t len;
+	size_t len, i, k;
 
 	if (strcmp(path, "-") == 0)
 		return xstrdup("stdin");
@@ -190,6 +224,11 @@ base_name(const char *path)
 	len = strlen(base);
 	if (len > 4 && strcasecmp(base + len - 4, ".dfu") == 0)
 		base[len - 4] = '\0';
+	for (i = 0; base[i] != '\0'; i += k)
+		if ((k = utf8_len((unsigned char *)base + i)) == 0) {
+			base[i] = '_';
+			k = 1;
+		}
 	return base;
 }
 
@@ -222,6 +261,19 @@ make_dir(const char *dir)
 		return -1;
 	}
 	return 0;
+}
+
+/* bytes as hexadecimal digits, in a static buffer (at most 255 bytes) */
+static const char *
+hex_bytes(const uint8_t *b, size_t n)
+{
+	static char buf[2 * 255 + 1];
+	size_t i;
+
+	for (i = 0; i < n && i < 255; i++)
+		snprintf(buf + 2 * i, 3, "%02x", b[i]);
+	buf[2 * i] = '\0';
+	return buf;
 }
 
 static char *
@@ -289,6 +341,28 @@ suffix_json(const struct dfu_suffix *s)
 	return j;
 }
 
+/*
+ * The bytes that extend the suffix (bLength above 16: fwupd keeps its
+ * metadata table there), kept in the manifest so that join restores them.
+ */
+static int
+suffix_extension(const struct input *in, json_t *js)
+{
+	const struct dfu_suffix *s = dfu_file_suffix(in->f);
+	size_t n = (size_t)s->bLength - DFU_SUFFIX_SIZE;
+	uint8_t ext[255];
+	ssize_t k;
+
+	k = pread(in->fd, ext, n, (off_t)(dfu_file_size(in->f) - s->bLength));
+	if (k != (ssize_t)n) {
+		cli_error(in->name, "read: %s", k < 0 ? strerror(errno) :
+		    "file shrank");
+		return -1;
+	}
+	put(js, "extension", json_string(hex_bytes(ext, n)));
+	return 0;
+}
+
 static int
 split_dfuse(const struct options *o, const struct input *in,
     struct outputs *outs, const char *dir, const char *base, json_t *m)
@@ -303,16 +377,18 @@ split_dfuse(const struct options *o, const struct input *in,
 		json_t *name = tg->bTargetNamed ?
 		    json_string(tg->szTargetName) : json_null();
 
-		if (name == NULL) {
-			cli_error(in->name, "target %u: the name is not UTF-8, "
-			    "which a JSON manifest cannot hold", t);
-			json_decref(jt);
-			json_decref(els);
-			return -1;
-		}
 		append(targets, jt);
 		put(jt, "alt", json_integer(tg->bAlternateSetting));
-		put(jt, "name", name);
+		/* A name that is not UTF-8, which a JSON string cannot
+		 * hold, is kept as its bytes in hexadecimal. */
+		if (name == NULL) {
+			put(jt, "name", json_null());
+			put(jt, "name_hex", json_string(hex_bytes(
+			    (const uint8_t *)tg->szTargetName,
+			    strlen(tg->szTargetName))));
+		} else {
+			put(jt, "name", name);
+		}
 		put(jt, "elements", els);
 		for (e = 0; e < dfu_file_element_count(in->f, t); e++) {
 			const struct dfu_element *el =
@@ -407,6 +483,9 @@ run_split(const struct options *o)
 	put(m, "format", json_string(dfu_file_format(in.f) ==
 	    DFU_FORMAT_DFUSE ? "dfuse" : "plain"));
 	put(m, "suffix", suffix_json(s));
+	if (s->bLength > DFU_SUFFIX_SIZE && suffix_extension(&in,
+	    json_object_get(m, "suffix")) != 0)
+		goto out;
 	if (dfu_file_format(in.f) == DFU_FORMAT_DFUSE ?
 	    split_dfuse(o, &in, &outs, dir, base, m) != 0 :
 	    split_plain(o, &in, &outs, dir, base, m) != 0)

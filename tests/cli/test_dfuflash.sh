@@ -787,7 +787,50 @@ expect_status 1
 expect_stderr_line "dfuflash: big.bin: 2000000 bytes of data, more than the 1049124 bytes of writable memory the device describes"
 case_end
 
+begin "a plain DFU file too large for the device is refused from its size, not loaded"
+# 512 MiB of payload (sparse) in a plain DFU file, under a 256 MiB
+# address-space limit: refused by its size, as a DfuSe file is, before
+# the 512 MiB would be allocated.
+truncate -s 512M huge.dfu
+python3 -c '
+import struct, zlib
+c, z = 0, bytes(1 << 24)
+for _ in range(32):
+    c = zlib.crc32(z, c)
+s = struct.pack("<4H3sB", 0xffff, 0xffff, 0xffff, 0x0100, b"UFD", 16)
+with open("huge.dfu", "ab") as f:
+    f.write(s + struct.pack("<I", ~zlib.crc32(s, c) & 0xffffffff))'
+run sh -c 'ulimit -v 262144 && exec "$0" --sim f405 huge.dfu' "$DFUFLASH"
+expect_status 1
+expect_stderr_line "dfuflash: huge.dfu: 536870912 bytes of data, more than the 1049124 bytes of writable memory the device describes"
+rm -f huge.dfu
+case_end
+
+begin "-D holds the file's bytes once: 200 MiB load under a 300 MiB limit"
+# A plain DFU device describes no memory size, so the file is loaded; its
+# bytes are read straight into the image rather than into a buffer that
+# is then copied (twice the memory).  The model's 128 KiB device stalls
+# the download past its end: that message shows the image was loaded.
+truncate -s 200M d200.bin
+run sh -c 'ulimit -v 307200 && exec "$0" --sim dfu11 -D d200.bin' "$DFUFLASH"
+expect_status 1
+expect_stderr_contains "dfuflash: d200.bin: write at offset 0x00020000: device stalled DNLOAD"
+rm -f d200.bin
+case_end
+
 # ---- the state file -------------------------------------------------------------------------
+
+begin "--sim state: a directory or a FIFO is refused as such, a FIFO without blocking"
+mkbin app.bin 100 5
+mkdir state.d
+mkfifo state.fifo
+run "$DFUFLASH" --sim f405:state.d -D app.bin -s 0x08000000
+expect_status 1
+expect_stderr_line "dfuflash: state.d: is a directory: the f405 flash state is a regular file of exactly 1048576 bytes"
+run timeout 20 "$DFUFLASH" --sim f405:state.fifo -D app.bin -s 0x08000000
+expect_status 1
+expect_stderr_line "dfuflash: state.fifo: not a regular file: the f405 flash state is a regular file of exactly 1048576 bytes"
+case_end
 
 begin "--sim state: a file of the wrong size is refused"
 mkbin app.bin 100 5

@@ -734,6 +734,43 @@ expect_stdout_line '    layout:     "Internal Flash" (alt 0): fits; erases 3 pag
 expect_stdout_line "  verdict: valid (1 note)"
 case_end
 
+case_begin "dfuinfo -L: a million sectors are checked in a CPU-time bound"
+# 1,000,000 one-KiB sectors in a saved device list, and the same in
+# 100,000 groups in descending order (no region follows the one before).
+# Comparing every pair took 15 s for 200,000 sectors and 281 s for a
+# million; sorting takes well under a second, so 20 s of CPU is a bound
+# that cannot flake and that the quadratic check cannot meet.
+mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 16)])]'
+python3 -c '
+import json, sys
+n = 1000000
+flat = "@Flash /0x08000000/" + ",".join(["1*1Kg"] * n)
+down = "@Flash " + "".join("/0x%08x/1*1Kg" % (0x08000000 + 0x400 * (100000 - i)) for i in range(100001))
+for name, s in (("flat", flat), ("down", down), ("over", down + "/0x08000400/1*1Kg")):
+    json.dump({"devices": [{"alts": [{"alt": 0, "name": s}]}]}, open(sys.argv[1] + "/" + name + ".json", "w"))
+' "$TMP"
+for f in flat down; do
+	run sh -c 'ulimit -t 20 && exec "$0" -L "$1" "$2"' "$DFUINFO" "$TMP/$f.json" "$TMP/a.dfu"
+	expect_status 0
+	expect_stdout_contains '"Flash" (alt 0): fits; erases 1 page'
+done
+run sh -c 'ulimit -t 20 && exec "$0" -L "$1" "$2"' "$DFUINFO" "$TMP/over.json" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: $TMP/over.json: alt 0: layout offset 1700036: 0x08000400-0x080007ff overlaps region 99999 at 0x08000400-0x080007ff"
+rm -f "$TMP/flat.json" "$TMP/down.json" "$TMP/over.json"
+case_end
+
+case_begin "dfuinfo -L '' and standard input twice are usage errors"
+mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 16)])]'
+run "$DFUINFO" -L '' "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: -L '': expected [alt=]layout, or the file that dfuflash -l --json writes"
+run_stdin "$TMP/a.dfu" "$DFUINFO" - "$TMP/a.dfu" -
+expect_status 2
+expect_stdout_empty
+expect_stderr_line "dfuinfo: -: standard input can be read only once"
+case_end
+
 case_begin "dfuinfo -L: elements sharing a page count it once"
 mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 16), (0x08000100, b"\x22" * 16), (0x08003ff0, b"\x33" * 32)])]'
 run "$DFUINFO" -L "0=$F405" "$TMP/a.dfu"

@@ -402,8 +402,161 @@ cd "$TMP" && split_ab
 cp parts/AB.t0-08000000.bin keep.bin
 run "$DFUSPLIT" --join "$M" -o parts/AB.t0-08000000.bin
 expect_status 1
-expect_stderr_line "dfusplit: parts/AB.t0-08000000.bin: is the input parts/AB.t0-08000000.bin: refusing to write over it (use --in-place)"
+expect_stderr_line "dfusplit: parts/AB.t0-08000000.bin: is the element file parts/AB.t0-08000000.bin: refusing to write over it"
 expect_same_bytes parts/AB.t0-08000000.bin keep.bin
+case_end
+
+# join_file NAME [OPTIONS]: join $M with element 0 of target 1 (16 bytes)
+# taken from NAME, without its SHA-256.
+join_file() {
+	_f=$1
+	shift
+	edit_manifest "del(.targets[1].elements[0].sha256) |
+	    .targets[1].elements[0].file = \"$_f\""
+	run timeout 20 "$DFUSPLIT" --join "$M" "$@" -o re.dfu
+}
+
+case_begin "join: element files stay inside the manifest's directory, -P lifts it"
+cd "$TMP" && split_ab
+cp ob.bin outside.bin
+ln -s ../outside.bin parts/out.bin
+ln -s AB.t1-1fffc000.bin parts/in.bin
+mkdir parts/sub && cp ob.bin parts/sub/ob.bin
+for f in "$TMP/outside.bin:$TMP/outside.bin is an absolute path: element files are relative to the manifest's directory (-P allows any path)" \
+    "../outside.bin:../outside.bin contains \"..\": element files are inside the manifest's directory (-P allows any path)" \
+    "sub/../../outside.bin:sub/../../outside.bin contains \"..\": element files are inside the manifest's directory (-P allows any path)" \
+    "out.bin:out.bin leads out of the manifest's directory through a symbolic link (-P allows any path)"; do
+	join_file "${f%%:*}"
+	expect_status 1
+	expect_stderr_line "dfusplit: parts/AB.manifest.json: targets[1].elements[0].file: ${f#*:}"
+	expect_no_file re.dfu
+	join_file "${f%%:*}" -P
+	expect_status 0
+	expect_same_bytes re.dfu AB.dfu
+	rm -f re.dfu
+done
+for f in in.bin sub/ob.bin ./sub//ob.bin; do
+	join_file "$f"
+	expect_status 0
+	expect_same_bytes re.dfu AB.dfu
+	rm -f re.dfu
+done
+run "$DFUSPLIT" -P -o x.dfu AB.dfu
+expect_status 2
+expect_stderr_line "dfusplit: -P: -P is for --join"
+case_end
+
+case_begin "join: a FIFO, a device or a directory is refused without being opened"
+cd "$TMP" && split_ab
+mkfifo parts/fifo
+mkdir parts/dir
+join_file fifo
+expect_status 1
+expect_stderr_line "dfusplit: parts/fifo: is a FIFO: element files are regular files, and it was not opened"
+expect_no_file re.dfu
+join_file dir
+expect_status 1
+expect_stderr_line "dfusplit: parts/dir: is a directory: element files are regular files, and it was not opened"
+# /dev/tty cannot be opened without a controlling terminal (ENXIO; setsid
+# makes sure there is none): the message shows that it was not opened.
+ln -s /dev/tty parts/tty
+join_file tty -P
+expect_status 1
+expect_stderr_line "dfusplit: parts/tty: is a device: element files are regular files, and it was not opened"
+run setsid "$DFUSPLIT" -P --join "$M" -o re.dfu
+expect_status 1
+expect_stderr_line "dfusplit: parts/tty: is a device: element files are regular files, and it was not opened"
+join_file /dev/null -P
+expect_status 1
+expect_stderr_line "dfusplit: /dev/null: is a device: element files are regular files, and it was not opened"
+case_end
+
+case_begin "join: one element file open at a time (3001 elements under ulimit -n 64)"
+cd "$TMP"
+python3 -c '
+import struct, zlib
+n = 3001
+els = b"".join(struct.pack("<II", 0x08000000 + 16 * i, 16) + bytes([i & 255]) * 16
+    for i in range(n))
+body = b"DfuSe\x01\0\0\0\0\x01" + b"Target\x00" + struct.pack("<I", 0) + \
+    bytes(255) + struct.pack("<II", len(els), n) + els
+body = body[:6] + struct.pack("<I", len(body)) + body[10:]
+d = body + struct.pack("<4H3sB", 0xffff, 0xdf11, 0x0483, 0x011a, b"UFD", 16)
+open("many.dfu", "wb").write(d + struct.pack("<I", ~zlib.crc32(d) & 0xffffffff))'
+run sh -c 'ulimit -n 64 && "$0" -o p many.dfu && "$0" --join p/many.manifest.json -o re.dfu' "$DFUSPLIT"
+expect_status 0
+expect_stderr_empty
+expect_same_bytes re.dfu many.dfu
+case_end
+
+case_begin "split + join: an extended suffix (bLength 29, 62, 71) is kept"
+cd "$TMP" && make_inputs
+"$BIN2DFU" --plain -o P.dfu a.bin || fail "bin2dfu"
+for f in A P; do
+	for len in 29 62 71; do
+		python3 -c '
+import struct, sys, zlib
+src, n = sys.argv[1], int(sys.argv[2])
+d = open(src, "rb").read()[:-16] + bytes(range(1, n - 16 + 1))
+d += struct.pack("<4H3sB", 0xffff, 0xdf11, 0x0483, 0x011a, b"UFD", n)
+open("ext.dfu", "wb").write(d + struct.pack("<I", ~zlib.crc32(d) & 0xffffffff))' $f.dfu $len
+		rm -rf p re.dfu
+		run "$DFUSPLIT" -o p ext.dfu
+		expect_status 0
+		[ "$(jq -r .suffix.extension p/ext.manifest.json)" = \
+		    "$(python3 -c 'import sys; print(bytes(range(1, int(sys.argv[1]) - 15)).hex())' $len)" ] ||
+		    fail "$f $len: extension $(jq -c .suffix p/ext.manifest.json)"
+		run "$DFUSPLIT" --join p/ext.manifest.json -o re.dfu
+		expect_status 0
+		expect_stderr_empty
+		expect_same_bytes re.dfu ext.dfu
+	done
+done
+M=p/ext.manifest.json
+for v in '"0g"' '"012"' '7' "\"$(printf '%0480d' 0)\""; do
+	edit_manifest ".suffix.extension = $v"
+	run "$DFUSPLIT" --join "$M" -o re2.dfu
+	expect_status 1
+	case $v in
+	\"000*) expect_stderr_line "dfusplit: p/ext.manifest.json: suffix.extension: 240 bytes; bLength leaves room for at most 239" ;;
+	*) expect_stderr_line "dfusplit: p/ext.manifest.json: suffix.extension: expected an even number of hexadecimal digits, or null" ;;
+	esac
+done
+case_end
+
+case_begin "split + join: a target name and a file name that are not UTF-8"
+cd "$TMP" && make_inputs
+python3 -c '
+import struct, zlib
+els = struct.pack("<II", 0x08000000, 4) + b"abcd"
+name = b"caf\xe9 \xff"
+body = b"DfuSe\x01\0\0\0\0\x01" + b"Target\x00" + struct.pack("<I", 1) + \
+    name + bytes(255 - len(name)) + struct.pack("<II", len(els), 1) + els
+body = body[:6] + struct.pack("<I", len(body)) + body[10:]
+d = body + struct.pack("<4H3sB", 0xffff, 0xdf11, 0x0483, 0x011a, b"UFD", 16)
+open(b"n\xe9.dfu", "wb").write(d + struct.pack("<I", ~zlib.crc32(d) & 0xffffffff))'
+run "$DFUSPLIT" -o p "$(printf 'n\351.dfu')"
+expect_status 0
+expect_stderr_empty
+expect_dir_only p n_.manifest.json n_.t0-08000000.bin
+[ "$(jq -c '.targets[0] | [.name, .name_hex]' p/n_.manifest.json)" = \
+    '[null,"636166e920ff"]' ] || fail "name: $(jq -c .targets p/n_.manifest.json)"
+run "$DFUSPLIT" --join p/n_.manifest.json -o re.dfu
+expect_status 0
+expect_same_bytes re.dfu "$(printf 'n\351.dfu')"
+M=p/n_.manifest.json
+edit_manifest '.targets[0].name = "x"'
+run "$DFUSPLIT" --join "$M" -o re2.dfu
+expect_status 1
+expect_stderr_line "dfusplit: p/n_.manifest.json: targets[0].name_hex: a target has \"name\" or \"name_hex\", not both"
+edit_manifest '.targets[0].name = null | .targets[0].name_hex = "4100"'
+run "$DFUSPLIT" --join "$M" -o re2.dfu
+expect_status 1
+expect_stderr_line "dfusplit: p/n_.manifest.json: targets[0].name_hex: a NUL byte at 1: a name ends at its first NUL"
+edit_manifest '.targets[0].name_hex = "4"'
+run "$DFUSPLIT" --join "$M" -o re2.dfu
+expect_status 1
+expect_stderr_line "dfusplit: p/n_.manifest.json: targets[0].name_hex: expected an even number of hexadecimal digits"
 case_end
 
 # ---- extract -------------------------------------------------------------------
@@ -662,6 +815,7 @@ check_usage() {
 }
 check_usage "dfusplit: --merge cannot be used with --join" --join m.json --merge -o x A.dfu
 check_usage "dfusplit: missing -o output" --join m.json
+check_usage "dfusplit: -: standard input can be read only once" --merge -o x - A.dfu -
 check_usage "dfusplit: missing -o output (or --in-place)" --set-vid 1 A.dfu
 check_usage "dfusplit: --in-place: -o and --in-place exclude each other" --set-vid 1 --in-place -o x A.dfu
 check_usage "dfusplit: --in-place: --in-place needs a mode that changes one file" --in-place A.dfu

@@ -499,6 +499,33 @@ expect_fail 1 "elf2dfu: big.elf: section .text: contents at offset 0x1010, size 
 expect_dir_only . big.elf cut.elf short.elf
 case_end
 
+begin "an allocated section name table is not loaded, as objcopy does"
+# fwupd's test ELF: .text (12 bytes) at 0 and a .shstrtab with SHF_ALLOC,
+# also at 0.  objcopy -O binary writes the 12 bytes of .text only.
+python3 -c '
+import struct
+text = bytes(range(0xa0, 0xac))
+names = b"\0.text\0.shstrtab\0"
+shoff = 52 + len(text) + len(names) + 3 & ~3
+eh = b"\x7fELF\x01\x01\x01" + bytes(9) + struct.pack("<HHIIIIIHHHHHH",
+    2, 40, 1, 0, 0, shoff, 0x5000000, 52, 32, 0, 40, 3, 2)
+sh = bytes(40) + struct.pack("<10I", 1, 1, 6, 0, 52, len(text), 0, 0, 4, 0)
+sh += struct.pack("<10I", 7, 3, 2, 0, 52 + len(text), len(names), 0, 0, 1, 0)
+d = eh + text + names
+open("shstrtab-alloc.elf", "wb").write(d + bytes(shoff - len(d)) + sh)'
+run "$ELF2DFU" -o out.dfu shstrtab-alloc.elf
+expect_status 0
+expect_stderr_empty
+elements out.dfu
+expect_stdout_line "element 0.0 0x00000000 12"
+if have arm-none-eabi-objcopy; then
+	arm-none-eabi-objcopy -O binary shstrtab-alloc.elf want.bin
+	[ "$(wc -c <want.bin)" -eq 12 ] || fail "objcopy wrote $(wc -c <want.bin) bytes"
+	run $CHECK objcopy shstrtab-alloc.elf out.dfu
+	expect_status 0
+fi
+case_end
+
 begin "an object file (not linked) is refused"
 # e_type (offset 16) set to ET_REL.
 python3 -c '

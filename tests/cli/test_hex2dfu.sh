@@ -223,6 +223,38 @@ expect_stdout_line "element 1.0 0x1fffc000 2"
 valid t.dfu
 case_end
 
+begin "--max-gap: a result too large is refused before any gap is filled"
+# 4 bytes at 0 and 4 at 0xfffffff0: one element of 4 GiB - 12 bytes,
+# more than DFUImageSize holds with the headers.  Refused from the ranges
+# alone, under a 256 MiB limit on the address space (filling the gap
+# took 8.39 GB before).
+ihex far.hex 020000040000 0400000001020304 02000004FFFF 04FFF00001020304 00000001
+run sh -c 'ulimit -v 262144 && exec "$0" --max-gap 0xffffffff -o out.dfu far.hex' "$HEX2DFU"
+expect_status 1
+expect_stderr_line "hex2dfu: far.hex: with its gaps filled, the DfuSe image would be 4294967577 bytes, more than the 4 GiB - 1 that DFUImageSize can hold"
+expect_no_file out.dfu
+case_end
+
+begin "repeated records: memory grows with the data, not with the records"
+# 500000 identical 16-byte records, in HEX and in S-records, under a
+# 32 MiB limit on the address space (each record took ~140 bytes).
+python3 -c '
+rec = bytes([16, 0, 0, 0]) + bytes(range(16))
+line = ":" + (rec + bytes([(-sum(rec)) & 0xff])).hex().upper() + "\n"
+open("same.hex", "w").write(":020000040800F2\n" + line * 500000 + ":00000001FF\n")
+r = bytes([21, 0x08, 0, 0, 0]) + bytes(range(16))
+sl = "S3" + (r + bytes([~sum(r) & 0xff])).hex().upper() + "\n"
+open("same.srec", "w").write(sl * 500000 + "S70508000000F2\n")'
+for f in same.hex same.srec; do
+	run sh -c 'ulimit -v 32768 && exec "$0" -o out.dfu "$1"' "$HEX2DFU" $f
+	expect_status 0
+	expect_stderr_empty
+	elements out.dfu
+	expect_stdout_line "element 0.0 0x08000000 16"
+done
+rm -f same.hex same.srec
+case_end
+
 begin "flash and option bytes far apart equal srec_cat"
 ihex two.hex 020000040800 0400000001020304 020000041FFF 02C00000AA55 00000001
 if have srec_cat && have srec_info; then

@@ -493,6 +493,99 @@ test_fixture_table(void **state)
 	dfu_layout_free(l);
 }
 
+/*
+ * Overlaps, against a reference that compares each region with every
+ * earlier one (what the parser did before it sorted): random layouts of
+ * a few groups of 1 KiB pages at addresses that often collide, some with
+ * a syntax error at the end, give the same error, message and offset.
+ */
+static void
+test_overlap_reference(void **state)
+{
+	struct dfu_layout *l = dfu_layout_new();
+	uint32_t start[64], end[64];
+	size_t at[64], len;
+	char s[2048], want[256];
+	unsigned seed = 12345, n, g, k, i, j, pages;
+
+	(void)state;
+	for (unsigned round = 0; round < 20000; round++) {
+		len = (size_t)snprintf(s, sizeof(s), "@M ");
+		n = 0;
+		want[0] = '\0';
+		for (g = 0; g < 1 + round % 6; g++) {
+			seed = seed * 1103515245u + 12345u;
+			start[n] = (seed >> 16) % 24 * 0x400;
+			len += (size_t)snprintf(s + len, sizeof(s) - len,
+			    "/0x%x/", start[n]);
+			for (k = 0; k < 1 + (seed >> 8) % 3; k++) {
+				if (k > 0) {
+					start[n] = end[n - 1];
+					s[len++] = ',';
+				}
+				at[n] = len;
+				pages = 1 + (seed >> 4) % 3;
+				len += (size_t)snprintf(s + len,
+				    sizeof(s) - len, "%u*1Kg", pages);
+				end[n] = start[n] + 0x400 * pages;
+				n++;
+			}
+		}
+		if (round % 5 == 0)
+			len += (size_t)snprintf(s + len, sizeof(s) - len, "!");
+		for (j = 1; j < n && want[0] == '\0'; j++)
+			for (i = 0; i < j; i++)
+				if (start[j] < end[i] && start[i] < end[j]) {
+					snprintf(want, sizeof(want),
+					    "offset %zu: 0x%08x-0x%08x "
+					    "overlaps region %u at "
+					    "0x%08x-0x%08x", at[j],
+					    start[j], end[j] - 1, i,
+					    start[i], end[i] - 1);
+					break;
+				}
+		if (want[0] != '\0') {
+			assert_int_equal(dfu_layout_parse(l, s), DFU_ERR_RANGE);
+			assert_string_equal(dfu_layout_errmsg(l), want);
+		} else {
+			assert_int_equal(dfu_layout_parse(l, s), round % 5 ?
+			    0 : DFU_ERR_FORMAT);
+		}
+	}
+	dfu_layout_free(l);
+}
+
+/*
+ * Many regions in descending order (no shortcut applies) whose last one
+ * overlaps the first: found and named as the reference would.  Its
+ * complexity is checked by tests/cli/test_dfuinfo.sh under a CPU limit.
+ */
+static void
+test_many_regions(void **state)
+{
+	const unsigned n = 100000;
+	size_t len = 3;
+	char *s = malloc((size_t)n * 24 + 64);
+	struct dfu_layout *l = dfu_layout_new();
+
+	(void)state;
+	assert_non_null(s);
+	memcpy(s, "@M ", 3);
+	for (unsigned i = 0; i < n; i++)
+		len += (size_t)sprintf(s + len, "/0x%x/1*1Ka",
+		    0xf0000000u - 0x400u * i);
+	sprintf(s + len, "/0xf0000000/1*1Kg");
+	assert_int_equal(dfu_layout_parse(l, s), DFU_ERR_RANGE);
+	assert_int_equal(dfu_layout_error_offset(l), len + 12);
+	assert_non_null(strstr(dfu_layout_errmsg(l), ": 0xf0000000-0xf00003ff "
+	    "overlaps region 0 at 0xf0000000-0xf00003ff"));
+	sprintf(s + len, "/0xe0000000/1*1Kg");
+	assert_int_equal(dfu_layout_parse(l, s), 0);
+	assert_int_equal(dfu_layout_region_count(l), n + 1);
+	dfu_layout_free(l);
+	free(s);
+}
+
 int
 main(void)
 {
@@ -511,6 +604,8 @@ main(void)
 		cmocka_unit_test(test_null),
 		cmocka_unit_test(test_no_multiplier),
 		cmocka_unit_test(test_fixture_table),
+		cmocka_unit_test(test_overlap_reference),
+		cmocka_unit_test(test_many_regions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

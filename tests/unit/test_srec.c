@@ -9,6 +9,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -163,6 +166,44 @@ test_longest_record(void **state)
 	dfu_image_free(img);
 }
 
+/*
+ * srec_cat writes the S6 count modulo 2^24 (a 24-bit field): 2^24 records
+ * (one byte each, all at 0: the image stays small) then "S6 says 0" load.
+ * The records come through a pipe from a child process.
+ */
+static void
+test_s6_count_modulo_2_24(void **state)
+{
+	static const char rec[] = "S1040000AA51\n";
+	struct dfu_image *img = dfu_image_new();
+	char buf[(sizeof(rec) - 1) * 4096];
+	int fds[2], status;
+	pid_t pid;
+
+	(void)state;
+	for (size_t i = 0; i < 4096; i++)
+		memcpy(buf + i * (sizeof(rec) - 1), rec, sizeof(rec) - 1);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		for (unsigned i = 0; i < (1u << 24) / 4096; i++)
+			if (write(fds[1], buf, sizeof(buf)) !=
+			    (ssize_t)sizeof(buf))
+				_exit(1);
+		_exit(write(fds[1], "S604000000FB\n", 13) != 13);
+	}
+	close(fds[1]);
+	it_ok(img, dfu_image_load_srec(img, fds[0]));
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	it_range(img, 0, 0, 1);
+	it_bytes(img, 0, "\xaa", 1);
+	dfu_image_free(img);
+}
+
 int
 main(void)
 {
@@ -172,6 +213,7 @@ main(void)
 		cmocka_unit_test(test_top_of_address_space),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_longest_record),
+		cmocka_unit_test(test_s6_count_modulo_2_24),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

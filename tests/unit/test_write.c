@@ -184,6 +184,61 @@ test_plain_bytes(void **state)
 	dfu_file_free(f);
 }
 
+/*
+ * A suffix extension (bLength above 16, as fwupd writes): its bytes come
+ * before the 16-byte suffix, bLength counts them, dwCRC covers them and
+ * DFUImageSize leaves them out.  Reading the result back gives the same
+ * bLength; too long or without a file it is refused.
+ */
+static void
+test_suffix_extension(void **state)
+{
+	static const uint8_t ext[5] = { 0xde, 0xad, 0xbe, 0xef, 0x00 };
+	uint8_t tiny[313], big[256];
+	struct dfu_file *f = new_dfuse(), *g = dfu_file_new();
+	uint8_t *got;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(dfu_file_set_ids(f, 0x0483, 0xdf11, 0x0200), 0);
+	assert_int_equal(dfu_file_add_target(f, 0, "ST"), 0);
+	assert_int_equal(dfu_file_add_element_mem(f, 0, 0x08000000,
+	    "\x01\x02\x03\x04", 4), 0);
+	assert_int_equal(dfu_file_set_suffix_extension(f, ext, sizeof(ext)),
+	    0);
+	assert_int_equal(dfu_file_suffix(f)->bLength, 21);
+	got = write_mem(f, &len);
+	expected_tiny(tiny);
+	assert_int_equal(len, 313 + 5);
+	assert_memory_equal(got, tiny, 297);	/* DFUImageSize still 297 */
+	assert_memory_equal(got + 297, ext, 5);
+	assert_memory_equal(got + 302, tiny + 297, 11);
+	assert_int_equal(got[302 + 11], 21);	/* bLength */
+	assert_int_equal(tb_get_u32(got + 314), tb_crc(got, 314));
+	assert_int_equal(dfu_file_read_mem(g, got, len, 0), 0);
+	assert_int_equal(dfu_file_error_count(g), 0);
+	assert_int_equal(dfu_file_suffix(g)->bLength, 21);
+	free(got);
+	/* Size 0 writes the 16-byte suffix again. */
+	assert_int_equal(dfu_file_set_suffix_extension(f, NULL, 0), 0);
+	got = write_mem(f, &len);
+	assert_int_equal(len, 313);
+	assert_memory_equal(got, tiny, 313);
+	free(got);
+	memset(big, 0, sizeof(big));
+	assert_int_equal(dfu_file_set_suffix_extension(f, big, 239), 0);
+	assert_int_equal(dfu_file_set_suffix_extension(f, big, 240),
+	    DFU_ERR_RANGE);
+	assert_string_equal(dfu_file_errmsg(f), "a suffix extension of 240 "
+	    "bytes: bLength holds at most 239");
+	dfu_file_free(f);
+	f = dfu_file_new();
+	assert_int_equal(dfu_file_set_suffix_extension(f, ext, 1),
+	    DFU_ERR_INVALID);
+	dfu_file_free(f);
+	dfu_file_free(g);
+}
+
 /* ---- defaults, ids, init ------------------------------------------------ */
 
 static void
@@ -1164,6 +1219,7 @@ main(void)
 		cmocka_unit_test(test_rewrite_read_plain),
 		cmocka_unit_test(test_edit_read_file),
 		cmocka_unit_test(test_concurrent_handles),
+		cmocka_unit_test(test_suffix_extension),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_version),
 	};
