@@ -402,7 +402,7 @@ cd "$TMP" && split_ab
 cp parts/AB.t0-08000000.bin keep.bin
 run "$DFUSPLIT" --join "$M" -o parts/AB.t0-08000000.bin
 expect_status 1
-expect_stderr_line "dfusplit: parts/AB.t0-08000000.bin: is the input parts/AB.t0-08000000.bin: refusing to write over it (use --in-place)"
+expect_stderr_line "dfusplit: parts/AB.t0-08000000.bin: is the input parts/AB.t0-08000000.bin: refusing to write over it"
 expect_same_bytes parts/AB.t0-08000000.bin keep.bin
 case_end
 

@@ -124,11 +124,25 @@ expect_untouched same-as-input
 case_end
 
 # interrupt SIGNAL NAME COMMAND: start the command on a 1 GiB input, wait
-# until its temporary output exists, stop it there, send SIGNAL, let it
-# go on.  It must die by that signal and leave nothing behind.
+# until it writes its temporary output (unnamed, or .old.dfu.XXXXXX where
+# the filesystem has no O_TMPFILE) and 1 MiB has gone into it, stop it
+# there, send SIGNAL, let it go on.  It must die by that signal and leave
+# nothing behind, even after SIGKILL, which no program can catch.
 INTERRUPT='
 import os, signal, subprocess, sys, time
 sig = getattr(signal, sys.argv[1])
+def writing(pid):
+    d = "/proc/%d/fd" % pid
+    try:
+        fds = [os.readlink(d + "/" + n) for n in os.listdir(d)]
+        with open("/proc/%d/io" % pid) as f:
+            io = dict(l.split(": ") for l in f.read().splitlines())
+    except OSError:
+        return False
+    here = os.getcwd() + "/"
+    return int(io["wchar"]) >= 1 << 20 and any(t.startswith(here) and
+        (t.endswith(" (deleted)") or
+         os.path.basename(t).startswith(".old.dfu.")) for t in fds)
 # As from a terminal: a test started in the background or under nohup
 # inherits these signals ignored, and a tool rightly keeps them so.
 def defaults():
@@ -137,7 +151,7 @@ def defaults():
 p = subprocess.Popen(sys.argv[2:], preexec_fn=defaults)
 deadline = time.time() + 30
 while time.time() < deadline and p.poll() is None:
-    if any(n.startswith(".old.dfu.") for n in os.listdir(".")):
+    if writing(p.pid):
         break
     time.sleep(0.002)
 if p.poll() is not None:
@@ -150,21 +164,23 @@ rc = p.wait()
 print("status", rc)
 sys.exit(0 if rc == -sig else 4)
 '
-case_begin "SIGINT, SIGTERM and SIGHUP during a large write leave no file behind"
+case_begin "SIGINT, SIGTERM, SIGHUP and SIGKILL during a large write leave no file behind"
 cd "$TMP"
 truncate -s 1G big.bin
 printf 'previous output\n' >old.dfu
-for s in SIGINT SIGTERM SIGHUP; do
+for s in SIGINT SIGTERM SIGHUP SIGKILL; do
 	run python3 -c "$INTERRUPT" $s "$BIN2DFU" -a 0x08000000:big.bin -o old.dfu
 	expect_status 0
 	expect_dir_only . big.bin old.dfu
 	[ "$(cat old.dfu)" = "previous output" ] || fail "$s: old.dfu changed"
 done
 "$BIN2DFU" -a 0x08000000:big.bin -o big.dfu || fail "bin2dfu big.dfu"
-run python3 -c "$INTERRUPT" SIGTERM "$DFUSPLIT" --set-vid 1209 -o old.dfu big.dfu
-expect_status 0
-expect_dir_only . big.bin big.dfu old.dfu
-[ "$(cat old.dfu)" = "previous output" ] || fail "dfusplit: old.dfu changed"
+for s in SIGTERM SIGKILL; do
+	run python3 -c "$INTERRUPT" $s "$DFUSPLIT" --set-vid 1209 -o old.dfu big.dfu
+	expect_status 0
+	expect_dir_only . big.bin big.dfu old.dfu
+	[ "$(cat old.dfu)" = "previous output" ] || fail "dfusplit $s: old.dfu changed"
+done
 case_end
 
 case_begin "a 4 GiB size field in a small file is refused within 64 MiB of memory"
