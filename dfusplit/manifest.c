@@ -200,6 +200,15 @@ load_records(const struct join *j, const char *field, const char *path,
 		cli_error(path, "%s", dfu_image_errmsg(img));
 		goto out;
 	}
+	/* An empty element is written as records with no data (split
+	 * does so); its size is checked against the manifest's. */
+	if (dfu_image_range_count(img) == 0) {
+		*size = 0;
+		buf = malloc(1);
+		if (buf == NULL)
+			cli_error(path, "out of memory");
+		goto out;
+	}
 	if (dfu_image_range_count(img) != 1) {
 		bad(j, field, "%s holds %zu separate ranges; an element is one",
 		    path, dfu_image_range_count(img));

@@ -491,6 +491,20 @@ if [ "$(id -u)" = 0 ]; then
 fi
 case_end
 
+# Found by fuzz_split: an empty element written as records holds no range,
+# which --join refused.
+case_begin "split: empty elements as Intel HEX and S-records join back"
+cd "$TMP"
+mkempty e.dfu 3
+for fmt in bin hex srec; do
+	run "$DFUSPLIT" --format $fmt -o $fmt e.dfu
+	expect_status 0
+	run "$DFUSPLIT" --join $fmt/e.manifest.json -o $fmt.dfu
+	expect_status 0
+	expect_same_bytes bin.dfu $fmt.dfu
+done
+case_end
+
 # SIGTERM when the first file of a 3,001-element split appears: the set is
 # placed with the signal held, so all 3,002 files are there, or none.
 case_begin "split: SIGTERM while the files are placed: all of them or none"
