@@ -104,6 +104,10 @@ void input_close(struct input *in);
 struct cli_output;
 int output_open(struct cli_output *out, char **resolved, const char *path,
 		const struct input *inputs, size_t ninputs, unsigned flags);
+/* -1 after the message if output ("-": stdout) is the file at path, an
+ * input that is not kept open (the manifest); 0 if not. */
+int refuse_output_over(const char *output, const char *path,
+		       const char *name);
 /* The flags for o's one output. */
 unsigned write_flags(const struct options *o);
 /* Write f atomically through output_open().  Returns an exit status. */

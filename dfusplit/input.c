@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +140,21 @@ is_input(const char *path, int fd)
 	/* "dfusplit ... -o - fw.dfu >>fw.dfu" */
 	return fstat(STDOUT_FILENO, &a) == 0 && fstat(fd, &b) == 0 &&
 	    S_ISREG(a.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int
+refuse_output_over(const char *output, const char *path, const char *name)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), same;
+
+	if (fd < 0)
+		return 0;
+	same = is_input(output, fd);
+	close(fd);
+	if (same)
+		cli_error(cli_output_name(output), "is the input %s: refusing "
+		    "to write over it", name);
+	return same ? -1 : 0;
 }
 
 int

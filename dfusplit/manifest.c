@@ -440,6 +440,9 @@ run_join(const struct options *o)
 			cli_error(j.manifest, "%s", err.text);
 		return CLI_EXIT_FAIL;
 	}
+	if (strcmp(o->manifest, "-") != 0 &&
+	    refuse_output_over(o->output, o->manifest, j.manifest) != 0)
+		goto out;
 	if (slash != NULL && strcmp(o->manifest, "-") != 0)
 		j.dir = strndup(o->manifest, (size_t)(slash - o->manifest + 1));
 	if (!json_is_object(m)) {

@@ -730,7 +730,18 @@ place(struct cli_output *o)
 	}
 	/* An existing file: swapped with the new one, so that a later
 	 * failure can swap it back.  Only a regular file is replaced. */
-	if (lstat(o->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+	if (lstat(o->path, &st) != 0 && errno == ENOENT) {
+		/* No RENAME_NOREPLACE (EINVAL) and no file there. */
+		if (rename(o->tmp, o->path) == 0) {
+			free_tmp(o);
+			o->state = PLACE_CREATED;
+			return 0;
+		}
+		cli_error(o->path, "cannot rename %s into place: %s", o->tmp,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		if (S_ISLNK(st.st_mode))
 			refuse_symlink(o->path);
 		else

@@ -491,6 +491,18 @@ if [ "$(id -u)" = 0 ]; then
 fi
 case_end
 
+case_begin "join: -o or standard output naming the manifest is refused, the manifest kept"
+cd "$TMP" && make_inputs
+"$DFUSPLIT" -o p in.dfu && cp p/in.manifest.json keep || fail "split"
+run "$DFUSPLIT" --join p/in.manifest.json -o p/in.manifest.json
+expect_status 1
+expect_stderr_line "dfusplit: p/in.manifest.json: is the input p/in.manifest.json: refusing to write over it"
+run sh -c 'exec "$1" --join p/in.manifest.json -o - >>p/in.manifest.json' sh "$DFUSPLIT"
+expect_status 1
+expect_stderr_line "dfusplit: (stdout): is the input p/in.manifest.json: refusing to write over it"
+expect_same_bytes p/in.manifest.json keep
+case_end
+
 # Found by fuzz_split: an empty element written as records holds no range,
 # which --join refused.
 case_begin "split: empty elements as Intel HEX and S-records join back"
