@@ -730,9 +730,9 @@ place(struct cli_output *o)
 	}
 	/* An existing file: swapped with the new one, so that a later
 	 * failure can swap it back.  Only a regular file is replaced. */
-	if (lstat(o->path, &st) != 0 && errno == ENOENT) {
+	if (lstat(o->path, &st) != 0) {
 		/* No RENAME_NOREPLACE (EINVAL) and no file there. */
-		if (rename(o->tmp, o->path) == 0) {
+		if (errno == ENOENT && rename(o->tmp, o->path) == 0) {
 			free_tmp(o);
 			o->state = PLACE_CREATED;
 			return 0;
