@@ -555,7 +555,10 @@ if ! have strace; then
 else
 	cd "$TMP"
 	mkempty e.dfu 1000
-	run strace -f -c -e trace=fsync,fdatasync,syncfs -o count "$DFUSPLIT" -o p e.dfu
+	# LeakSanitizer cannot run under ptrace.
+	run env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	    strace -f -c -e trace=fsync,fdatasync,syncfs -o count \
+	    "$DFUSPLIT" -o p e.dfu
 	expect_status 0
 	[ "$(ls p | wc -l)" = 1001 ] || fail "$(ls p | wc -l) files"
 	n=$(awk '$NF ~ /^(fsync|fdatasync|syncfs)$/ { n += $4 } END { print n + 0 }' count)
