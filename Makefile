@@ -90,6 +90,7 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(B)/tests/test_fuzz_%)
 FUZZ_SEEDS_dfufile := tests/fixtures/corpus tests/fixtures/invalid
 FUZZ_SEEDS_image := tests/fixtures/elf tests/fixtures/corpus tests/fixtures/invalid
+FUZZ_SEEDS_split := tests/fixtures/corpus tests/fixtures/invalid
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 empty :=
@@ -256,6 +257,11 @@ $(B)/tests/test_dfusplit: tests/unit/test_dfusplit.c $(DFUSPLIT_OBJS) \
 FUZZ_SRCS_manifest := dfusplit/manifest.c dfusplit/input.c frontend/cli.c
 FUZZ_CFLAGS_manifest = -Idfusplit $(FE_CPPFLAGS) $(dfusplit_CFLAGS)
 FUZZ_LIBS_manifest = $(dfusplit_LIBS)
+# The split target splits and joins again: split.c, records.c and the
+# manifest target's files.
+FUZZ_SRCS_split := dfusplit/split.c dfusplit/records.c $(FUZZ_SRCS_manifest)
+FUZZ_CFLAGS_split = $(FUZZ_CFLAGS_manifest)
+FUZZ_LIBS_split = $(FUZZ_LIBS_manifest)
 # The device target drives dfuflash's engine and descriptor decoders (not
 # usb.c: no libusb).
 FUZZ_SRCS_device := $(wildcard dfuflash/engine*.c) dfuflash/proto.c \

@@ -352,7 +352,7 @@ plan_write(const struct options *o, struct input *inputs, size_t ninputs,
 			}
 		}
 	}
-	rc = write_dfu(f, path, inputs, ninputs, o->in_place);
+	rc = write_dfu(f, path, inputs, ninputs, write_flags(o));
 out:
 	dfu_file_free(f);
 	return rc;
@@ -385,7 +385,7 @@ edit_plain(const struct options *o, struct input *in)
 	    o->set_pid ? o->pid : s->idProduct,
 	    o->set_bcd ? o->bcd : s->bcdDevice);
 	rc = write_dfu(f, o->in_place ? in->path : o->output, in, 1,
-	    o->in_place);
+	    write_flags(o));
 out:
 	dfu_file_free(f);
 	return rc;
@@ -693,6 +693,7 @@ run_strip(const struct options *o)
 	const struct dfu_suffix *s;
 	struct cli_output out;
 	struct input in;
+	char *resolved = NULL;
 	int rc = CLI_EXIT_FAIL;
 
 	if (input_open(&in, o->files[0], o->ignore_crc) != 0)
@@ -703,13 +704,7 @@ run_strip(const struct options *o)
 		goto out;
 	}
 	s = dfu_file_suffix(in.f);
-	if (!o->in_place && strcmp(path, "-") != 0 &&
-	    cli_same_file(path, in.fd)) {
-		cli_error(path, "is the input %s: refusing to write over it "
-		    "(use --in-place)", in.name);
-		goto out;
-	}
-	if (cli_output_open(&out, path) != 0)
+	if (output_open(&out, &resolved, path, &in, 1, write_flags(o)) != 0)
 		goto out;
 	if (copy_bytes(in.fd, in.name, dfu_file_size(in.f) - s->bLength,
 	    out.fd, path) != 0) {
@@ -719,6 +714,7 @@ run_strip(const struct options *o)
 	if (cli_output_commit(&out) == 0)
 		rc = CLI_EXIT_OK;
 out:
+	free(resolved);
 	input_close(&in);
 	return rc;
 }
@@ -762,7 +758,7 @@ run_add(const struct options *o)
 	if (pread(in.fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
 	    memcmp(head, "DfuSe", 5) == 0)
 		dfu_file_set_bcd_dfu(f, DFU_BCD_DFUSE);
-	rc = write_dfu(f, path, &in, 1, o->in_place);
+	rc = write_dfu(f, path, &in, 1, write_flags(o));
 out:
 	dfu_file_free(f);
 	if (in.fd >= 0)

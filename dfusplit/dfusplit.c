@@ -2,9 +2,10 @@
  * dfusplit - split, join, extract, merge and edit DFU files
  *
  * Every mode reads whole, checked inputs first and writes each output to a
- * temporary file that is renamed into place, so that a failure leaves no
- * partial output and no input is ever changed (--in-place replaces the
- * input only by that rename).  Element data is streamed from the inputs
+ * temporary file that is linked or renamed into place (cli_output_open()),
+ * so that a failure leaves no partial output and no input is ever changed
+ * (--in-place replaces the input only by that rename, keeping its mode and
+ * owner).  Element data is streamed from the inputs
  * by libdfufile; nothing here holds a whole element in memory except the
  * union of two overlapping elements in --merge.
  */

@@ -91,10 +91,29 @@ char *xstrdup(const char *s);
 /* Open and read a DFU file, refusing a damaged one; -1 after the message. */
 int input_open(struct input *in, const char *path, int ignore_crc);
 void input_close(struct input *in);
-/* Write f atomically to path ("-": stdout); refuses to write over any of
- * the inputs unless in_place.  Returns an exit status. */
+/*
+ * Open the one output of a mode: path ("-": stdout), refused when it is
+ * one of the inputs, standard output included; or with WRITE_IN_PLACE
+ * the file inputs[0] is (path, through any symbolic link: the file it
+ * points to is replaced and the link kept), with that file's mode and,
+ * where permitted, owner.  WRITE_HINT: the refusal suggests --in-place.
+ * *resolved is the in-place path to free() after the commit.  -1 after
+ * the message.
+ */
+#define WRITE_IN_PLACE 0x1u
+#define WRITE_HINT 0x2u
+struct cli_output;
+int output_open(struct cli_output *out, char **resolved, const char *path,
+		const struct input *inputs, size_t ninputs, unsigned flags);
+/* -1 after the message if output ("-": stdout) is the file at path, an
+ * input that is not kept open (the manifest); 0 if not. */
+int refuse_output_over(const char *output, const char *path,
+		       const char *name);
+/* The flags for o's one output. */
+unsigned write_flags(const struct options *o);
+/* Write f atomically through output_open().  Returns an exit status. */
 int write_dfu(struct dfu_file *f, const char *path,
-	      const struct input *inputs, size_t ninputs, int in_place);
+	      const struct input *inputs, size_t ninputs, unsigned flags);
 
 /* split.c */
 int run_split(const struct options *o);

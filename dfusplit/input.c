@@ -6,10 +6,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -118,28 +120,103 @@ input_close(struct input *in)
 	in->fd = -1;
 }
 
-int
-write_dfu(struct dfu_file *f, const char *path, const struct input *inputs,
-    size_t ninputs, int in_place)
+unsigned
+write_flags(const struct options *o)
 {
-	struct cli_output out;
+	if (o->in_place)
+		return WRITE_IN_PLACE;
+	/* --merge and --join do not take --in-place. */
+	return o->mode == MODE_MERGE || o->mode == MODE_JOIN ? 0 : WRITE_HINT;
+}
+
+/* 1 if path ("-": standard output) is the file open as fd. */
+static int
+is_input(const char *path, int fd)
+{
+	struct stat a, b;
+
+	if (strcmp(path, "-") != 0)
+		return cli_same_file(path, fd);
+	/* "dfusplit ... -o - fw.dfu >>fw.dfu" */
+	return fstat(STDOUT_FILENO, &a) == 0 && fstat(fd, &b) == 0 &&
+	    S_ISREG(a.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int
+refuse_output_over(const char *output, const char *path, const char *name)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), same;
+
+	if (fd < 0)
+		return 0;
+	same = is_input(output, fd);
+	close(fd);
+	if (same)
+		cli_error(cli_output_name(output), "is the input %s: refusing "
+		    "to write over it", name);
+	return same ? -1 : 0;
+}
+
+int
+output_open(struct cli_output *out, char **resolved, const char *path,
+    const struct input *inputs, size_t ninputs, unsigned flags)
+{
+	struct stat st;
 	size_t i;
 
-	if (!in_place && strcmp(path, "-") != 0)
+	*resolved = NULL;
+	if (!(flags & WRITE_IN_PLACE)) {
 		for (i = 0; i < ninputs; i++)
-			if (inputs[i].fd >= 0 &&
-			    cli_same_file(path, inputs[i].fd)) {
-				cli_error(path, "is the input %s: refusing to "
-				    "write over it (use --in-place)",
-				    inputs[i].name);
-				return CLI_EXIT_FAIL;
+			if (inputs[i].fd >= 0 && is_input(path, inputs[i].fd)) {
+				cli_error(cli_output_name(path), "is the input "
+				    "%s: refusing to write over it%s",
+				    inputs[i].name, flags & WRITE_HINT ?
+				    " (use --in-place)" : "");
+				return -1;
 			}
-	if (cli_output_open(&out, path) != 0)
+		return cli_output_open(out, path);
+	}
+	/* In place through a symbolic link: the file it points to is
+	 * replaced and the link kept, as sed --follow-symlinks does. */
+	if ((*resolved = realpath(path, NULL)) == NULL) {
+		cli_error(path, "%s", strerror(errno));
+		return -1;
+	}
+	if (stat(*resolved, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    !cli_same_file(*resolved, inputs[0].fd)) {
+		cli_error(path, "--in-place needs a regular file that stays "
+		    "where it is");
+		goto fail;
+	}
+	if (cli_output_open_flags(out, *resolved, CLI_OUTPUT_REGULAR) != 0)
+		goto fail;
+	if (cli_output_like(out, &st) != 0) {
+		cli_output_abort(out);
+		goto fail;
+	}
+	return 0;
+fail:
+	free(*resolved);
+	*resolved = NULL;
+	return -1;
+}
+
+int
+write_dfu(struct dfu_file *f, const char *path, const struct input *inputs,
+    size_t ninputs, unsigned flags)
+{
+	struct cli_output out;
+	char *resolved;
+	int rc = CLI_EXIT_FAIL;
+
+	if (output_open(&out, &resolved, path, inputs, ninputs, flags) != 0)
 		return CLI_EXIT_FAIL;
 	if (dfu_file_write_fd(f, out.fd) != 0) {
-		cli_error(path, "%s", dfu_file_errmsg(f));
+		cli_error(cli_output_name(path), "%s", dfu_file_errmsg(f));
 		cli_output_abort(&out);
-		return CLI_EXIT_FAIL;
+	} else if (cli_output_commit(&out) == 0) {
+		rc = CLI_EXIT_OK;
 	}
-	return cli_output_commit(&out) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	free(resolved);
+	return rc;
 }

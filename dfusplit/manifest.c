@@ -442,6 +442,15 @@ load_records(const struct join *j, const char *field, const char *path,
 		cli_error(path, "%s", dfu_image_errmsg(img));
 		goto out;
 	}
+	/* An empty element is written as records with no data (split
+	 * does so); its size is checked against the manifest's. */
+	if (dfu_image_range_count(img) == 0) {
+		*size = 0;
+		buf = malloc(1);
+		if (buf == NULL)
+			cli_error(path, "out of memory");
+		goto out;
+	}
 	if (dfu_image_range_count(img) != 1) {
 		bad(j, field, "%s holds %zu separate ranges; an element is one",
 		    path, dfu_image_range_count(img));
@@ -715,6 +724,9 @@ run_join(const struct options *o)
 			cli_error(j.manifest, "%s", err.text);
 		return CLI_EXIT_FAIL;
 	}
+	if (strcmp(o->manifest, "-") != 0 &&
+	    refuse_output_over(o->output, o->manifest, j.manifest) != 0)
+		goto out;
 	if (slash != NULL && strcmp(o->manifest, "-") != 0)
 		j.dir = strndup(o->manifest, (size_t)(slash - o->manifest + 1));
 	j.any_path = o->any_path;

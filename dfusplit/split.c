@@ -2,8 +2,12 @@
  * split.c - one file per element (or the payload of a plain file) and a
  * JSON manifest that --join turns back into the same DFU file.
  *
- * Every output goes to a temporary file first; only when all of them are
- * written are they renamed into place, so a failure leaves none of them.
+ * Every output goes to a temporary file first (unnamed where the
+ * filesystem allows it); only when all of them are written are they put
+ * into place, all or none (cli_outputs_commit()), so a failure leaves
+ * none of them, and neither does a signal.  An existing name is replaced
+ * only if it is a regular file: never a directory, a device or a symbolic
+ * link (a planted link is not written through).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,10 +26,11 @@
 
 #define CHUNK (256u << 10)
 
-/* The outputs of one run, renamed into place together at the end. */
+/* The outputs of one run, put into place together at the end. */
 struct outputs {
 	struct cli_output *v;
 	size_t n;
+	unsigned flags;		/* for cli_output_open_flags() */
 };
 
 static void
@@ -41,18 +46,17 @@ outputs_abort(struct outputs *outs)
 	outs->n = 0;
 }
 
-/* Rename every temporary file into place (each was synced when it was
- * closed). */
+/* Put every output into place, or none. */
 static int
 outputs_commit(struct outputs *outs)
 {
 	size_t i;
 
+	if (cli_outputs_commit(outs->v, outs->n) != 0) {
+		outputs_abort(outs);
+		return -1;
+	}
 	for (i = 0; i < outs->n; i++) {
-		if (cli_output_commit(&outs->v[i]) != 0) {
-			outputs_abort(outs);
-			return -1;
-		}
 		free((char *)outs->v[i].path);
 		outs->v[i].path = NULL;
 	}
@@ -67,6 +71,7 @@ output_new(struct outputs *outs, char *path, const struct input *in)
 {
 	struct cli_output *o;
 	FILE *fp;
+	int fd;
 
 	if (cli_same_file(path, in->fd)) {
 		cli_error(path, "is the input %s: refusing to write over it",
@@ -76,33 +81,37 @@ output_new(struct outputs *outs, char *path, const struct input *in)
 	}
 	outs->v = cli_grow(outs->v, outs->n, sizeof(*outs->v));
 	o = &outs->v[outs->n];
-	if (cli_output_open(o, path) != 0) {
+	if (cli_output_open_flags(o, path, outs->flags) != 0) {
 		free(path);
 		return NULL;
 	}
 	outs->n++;
-	fp = fdopen(o->fd, "w");
+	/* A copy of the descriptor: an unnamed file must stay open until
+	 * it is linked into place. */
+	fd = dup(o->fd);
+	fp = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (fp == NULL) {
 		cli_error(path, "%s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
 	return fp;
 }
 
-/* Close an output's FILE; its descriptor goes with it. */
+/* Close an output's FILE (the data is synced at the commit, for all
+ * outputs at once). */
 static int
 output_close(struct outputs *outs, FILE *fp)
 {
 	struct cli_output *o = &outs->v[outs->n - 1];
-	int bad = fflush(fp) != 0 || ferror(fp) ||
-	    (!o->direct && fsync(fileno(fp)) != 0);
+	int bad = fflush(fp) != 0 || ferror(fp);
 
-	o->fd = -1;
 	if (fclose(fp) != 0 || bad) {
 		cli_error(o->path, "write: %s", strerror(errno ? errno : EIO));
 		return -1;
 	}
-	return 0;
+	return cli_output_finish(o);
 }
 
 static void
@@ -131,7 +140,7 @@ copy_out(const struct input *in, int target, unsigned element,
 	struct sha256_ctx ctx;
 	struct records r;
 	uint64_t off = 0;
-	uint8_t *buf = xcalloc(1, CHUNK);
+	uint8_t *buf = xcalloc(1, size < CHUNK ? (size_t)size : CHUNK);
 	size_t n;
 	ssize_t k;
 	int rc = 0;
@@ -245,11 +254,14 @@ join_path(const char *dir, const char *file)
 	return p;
 }
 
+/* The output directory; *created if this run made it (then a failure
+ * or a signal removes it again). */
 static int
-make_dir(const char *dir)
+make_dir(const char *dir, int *created)
 {
 	struct stat st;
 
+	*created = 0;
 	if (stat(dir, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return 0;
@@ -260,6 +272,8 @@ make_dir(const char *dir)
 		cli_error(dir, "cannot create directory: %s", strerror(errno));
 		return -1;
 	}
+	cli_output_own_dir(dir);
+	*created = 1;
 	return 0;
 }
 
@@ -363,12 +377,71 @@ suffix_extension(const struct input *in, json_t *js)
 	return 0;
 }
 
+struct by_address {
+	uint32_t address;
+	unsigned e;
+};
+
+static int
+by_address_cmp(const void *a, const void *b)
+{
+	const struct by_address *x = a, *y = b;
+
+	if (x->address != y->address)
+		return x->address < y->address ? -1 : 1;
+	return x->e < y->e ? -1 : x->e > y->e;
+}
+
+/*
+ * For each element of target t, 1 if an earlier element has its address
+ * (empty elements can share one): its file name then carries its index
+ * too.  Sorted once, so that a target of 65,536 elements costs no 2^31
+ * comparisons.  The caller frees the array.
+ */
+static uint8_t *
+repeated_addresses(const struct dfu_file *f, unsigned t)
+{
+	unsigned n = dfu_file_element_count(f, t), e;
+	struct by_address *v = xcalloc(n, sizeof(*v));
+	uint8_t *rep = xcalloc(n, 1);
+
+	for (e = 0; e < n; e++) {
+		v[e].address = dfu_file_element(f, t, e)->address;
+		v[e].e = e;
+	}
+	qsort(v, n, sizeof(*v), by_address_cmp);
+	for (e = 1; e < n; e++)
+		if (v[e].address == v[e - 1].address)
+			rep[v[e].e] = 1;
+	free(v);
+	return rep;
+}
+
+/* "BASE.tT-AAAAAAAA.EXT", or "BASE.tT-AAAAAAAA-eE.EXT" for a repeated
+ * address. */
+static char *
+element_file_name(const char *base, unsigned t, uint32_t address,
+    unsigned e, int repeated, enum elem_format format)
+{
+	char *file;
+
+	if ((repeated ? asprintf(&file, "%s.t%u-%08" PRIx32 "-e%u.%s", base,
+	    t, address, e, elem_format_ext(format)) :
+	    asprintf(&file, "%s.t%u-%08" PRIx32 ".%s", base, t, address,
+	    elem_format_ext(format))) < 0) {
+		cli_error(NULL, "out of memory");
+		exit(CLI_EXIT_FAIL);
+	}
+	return file;
+}
+
 static int
 split_dfuse(const struct options *o, const struct input *in,
     struct outputs *outs, const char *dir, const char *base, json_t *m)
 {
 	json_t *targets = json_array();
-	unsigned t, e, i;
+	uint8_t *rep;
+	unsigned t, e;
 
 	put(m, "targets", targets);
 	for (t = 0; t < dfu_file_target_count(in->f); t++) {
@@ -390,6 +463,7 @@ split_dfuse(const struct options *o, const struct input *in,
 			put(jt, "name", name);
 		}
 		put(jt, "elements", els);
+		rep = repeated_addresses(in->f, t);
 		for (e = 0; e < dfu_file_element_count(in->f, t); e++) {
 			const struct dfu_element *el =
 			    dfu_file_element(in->f, t, e);
@@ -399,27 +473,17 @@ split_dfuse(const struct options *o, const struct input *in,
 			append(els, je);
 			put(je, "address", json_string(hex_string(el->address,
 			    8)));
-			/* Two elements at one address (empty ones can be)
-			 * get the element's index too. */
-			for (i = 0; i < e; i++)
-				if (dfu_file_element(in->f, t, i)->address ==
-				    el->address)
-					break;
-			if ((i < e ? asprintf(&file, "%s.t%u-%08" PRIx32
-			    "-e%u.%s", base, t, el->address, e,
-			    elem_format_ext(o->format)) :
-			    asprintf(&file, "%s.t%u-%08" PRIx32 ".%s", base, t,
-			    el->address, elem_format_ext(o->format))) < 0) {
-				cli_error(NULL, "out of memory");
-				exit(CLI_EXIT_FAIL);
-			}
+			file = element_file_name(base, t, el->address, e,
+			    rep[e], o->format);
 			if (split_one(o, in, outs, dir, file, (int)t, e,
 			    el->address, el->size, je) != 0) {
 				free(file);
+				free(rep);
 				return -1;
 			}
 			free(file);
 		}
+		free(rep);
 	}
 	return 0;
 }
@@ -459,18 +523,26 @@ int
 run_split(const struct options *o)
 {
 	const char *dir = o->output != NULL ? o->output : ".";
-	struct outputs outs = { NULL, 0 };
+	struct outputs outs = { NULL, 0, 0 };
 	const struct dfu_suffix *s;
 	struct input in;
 	json_t *m = NULL, *src;
 	char *base = NULL, *mfile = NULL, *mpath = NULL, *text = NULL;
+	size_t n = 2;
+	unsigned t;
 	FILE *fp;
-	int rc = CLI_EXIT_FAIL;
+	int rc = CLI_EXIT_FAIL, created = 0;
 
 	if (input_open(&in, o->files[0], o->ignore_crc) != 0)
 		goto out;
-	if (make_dir(dir) != 0)
+	if (make_dir(dir, &created) != 0)
 		goto out;
+	/* The files, the manifest included: each unnamed one keeps a
+	 * descriptor open until all are put into place. */
+	if (dfu_file_format(in.f) == DFU_FORMAT_DFUSE)
+		for (t = 0, n = 1; t < dfu_file_target_count(in.f); t++)
+			n += dfu_file_element_count(in.f, t);
+	outs.flags = CLI_OUTPUT_REGULAR | cli_outputs_reserve(n);
 	base = base_name(o->files[0]);
 	m = json_object();
 	if (m == NULL)
@@ -507,6 +579,11 @@ run_split(const struct options *o)
 		rc = CLI_EXIT_OK;
 out:
 	outputs_abort(&outs);
+	if (created) {
+		if (rc != CLI_EXIT_OK)
+			rmdir(dir);
+		cli_output_own_dir(NULL);
+	}
 	free(outs.v);
 	free(text);
 	free(mfile);

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *progname = "dfu";
@@ -258,13 +261,20 @@ cli_open_input(const char *path)
 }
 
 /*
- * Temporary outputs that exist right now, so that a signal that ends the
- * program (SIGINT, SIGTERM, SIGHUP) removes them first: an interrupted
- * run leaves no partial file.  The list is changed with those signals
- * blocked; the handler only calls unlink(), which is async-signal-safe.
+ * Named temporary outputs that exist right now, so that a signal that ends
+ * the program (SIGINT, SIGTERM, SIGHUP) removes them first, and then the
+ * directory a split created (cli_output_own_dir()): an interrupted run
+ * leaves nothing.  An unnamed (O_TMPFILE) output needs no entry: the
+ * kernel frees it with the last descriptor, even after SIGKILL.  The list
+ * is changed with those signals blocked; the handler only calls unlink()
+ * and rmdir(), which are async-signal-safe.  Entries are removed in about
+ * the order they were added (a split commits its files in order), so a
+ * removed entry becomes NULL and the live part starts at live_head: a
+ * removal costs O(1) in that order, not a scan of thousands.
  */
 static char **live_tmp;
-static size_t live_n, live_cap;
+static size_t live_head, live_n, live_cap;
+static const char *live_dir;
 static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
 static void
@@ -272,8 +282,11 @@ on_fatal_signal(int sig)
 {
 	size_t i;
 
-	for (i = 0; i < live_n; i++)
-		unlink(live_tmp[i]);
+	for (i = live_head; i < live_n; i++)
+		if (live_tmp[i] != NULL)
+			unlink(live_tmp[i]);
+	if (live_dir != NULL)
+		rmdir(live_dir);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -290,33 +303,39 @@ block_fatal(sigset_t *old)
 	sigprocmask(SIG_BLOCK, &set, old);
 }
 
-static int
-live_add(char *tmp)
+static void
+install_handlers(void)
 {
 	static int installed;
 	struct sigaction sa;
-	sigset_t old;
-	char **v;
 	size_t i;
 
-	if (!installed) {
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_fatal_signal;
-		sigemptyset(&sa.sa_mask);
-		for (i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]);
-		    i++) {
-			struct sigaction prev;
+	if (installed)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
+		struct sigaction prev;
 
-			/* A signal the caller ignores stays ignored. */
-			if (sigaction(fatal_signals[i], NULL, &prev) == 0 &&
-			    prev.sa_handler != SIG_IGN)
-				sigaction(fatal_signals[i], &sa, NULL);
-		}
-		/* Past a file size limit (ulimit -f), write() must fail with
-		 * EFBIG rather than SIGXFSZ ending the program. */
-		signal(SIGXFSZ, SIG_IGN);
-		installed = 1;
+		/* A signal the caller ignores stays ignored. */
+		if (sigaction(fatal_signals[i], NULL, &prev) == 0 &&
+		    prev.sa_handler != SIG_IGN)
+			sigaction(fatal_signals[i], &sa, NULL);
 	}
+	/* Past a file size limit (ulimit -f), write() must fail with EFBIG
+	 * rather than SIGXFSZ ending the program. */
+	signal(SIGXFSZ, SIG_IGN);
+	installed = 1;
+}
+
+static int
+live_add(char *tmp)
+{
+	sigset_t old;
+	char **v;
+
+	install_handlers();
 	block_fatal(&old);
 	if (live_n == live_cap) {
 		v = realloc(live_tmp, (live_cap ? 2 * live_cap : 8) *
@@ -340,51 +359,189 @@ live_remove(const char *tmp)
 	size_t i;
 
 	block_fatal(&old);
-	for (i = 0; i < live_n; i++)
+	for (i = live_head; i < live_n; i++)
 		if (live_tmp[i] == tmp) {
-			live_tmp[i] = live_tmp[--live_n];
+			live_tmp[i] = NULL;
 			break;
 		}
-	if (live_n == 0) {
+	while (live_head < live_n && live_tmp[live_head] == NULL)
+		live_head++;
+	while (live_n > live_head && live_tmp[live_n - 1] == NULL)
+		live_n--;
+	if (live_n == live_head) {
 		free(live_tmp);
 		live_tmp = NULL;
-		live_cap = 0;
+		live_head = live_n = live_cap = 0;
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-int
-cli_output_open(struct cli_output *o, const char *path)
+void
+cli_output_own_dir(const char *dir)
 {
-	const char *slash;
-	struct stat st;
-	size_t dirlen;
+	sigset_t old;
 
+	install_handlers();
+	block_fatal(&old);
+	live_dir = dir;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The directory part of path, "." if none. */
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash == NULL ? strdup(".") : slash == path ?
+	    strdup("/") : strndup(path, (size_t)(slash - path));
+
+	return dir;
+}
+
+/*
+ * A new name for a temporary file next to path, ".NAME.XXXXXX" with NAME
+ * cut so that the whole stays within NAME_MAX: any name that path may
+ * have, its temporary name can have too.  The X are left for mkostemp()
+ * or random_name().
+ */
+static char *
+temp_template(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash != NULL ? slash + 1 : path;
+	size_t dirlen = slash != NULL ? (size_t)(slash - path) + 1 : 0;
+	size_t baselen = strlen(base);
+	char *t;
+
+	if (baselen > NAME_MAX - 8)
+		baselen = NAME_MAX - 8;
+	if (asprintf(&t, "%.*s.%.*s.XXXXXX", (int)dirlen, path, (int)baselen,
+	    base) < 0)
+		return NULL;
+	return t;
+}
+
+/* Fill the trailing XXXXXX of t with random letters and digits. */
+static void
+random_name(char *t)
+{
+	static const char set[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	static unsigned long n;
+	unsigned long v;
+	size_t len = strlen(t), i;
+
+	v = (unsigned long)getpid() * 2654435761u ^ (unsigned long)time(NULL) ^
+	    (unsigned long)(uintptr_t)&n ^ ++n * 40503u;
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+		v ^= (unsigned long)clock();
+	for (i = len - 6; i < len; i++) {
+		t[i] = set[v % (sizeof(set) - 1)];
+		v /= sizeof(set) - 1;
+	}
+}
+
+/* Whether an O_TMPFILE file can be linked into place: through its
+ * /proc/self/fd link (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH). */
+static int
+can_link_unnamed(void)
+{
+	static int known, ok;
+
+	if (!known) {
+		ok = access("/proc/self/fd", X_OK) == 0;
+		known = 1;
+	}
+	return ok;
+}
+
+/* The message for a symbolic link where an output goes. */
+static void
+refuse_symlink(const char *path)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+	if (n > 0)
+		target[n] = '\0';
+	cli_error(path, "is a symbolic link%s%s: refusing to write through "
+	    "it or replace it%s", n > 0 ? " to " : "", n > 0 ? target : "",
+	    n > 0 && (strncmp(target, "/proc/self/fd/", 14) == 0 ||
+	    strncmp(target, "/dev/fd/", 8) == 0) ?
+	    " (- is standard output)" : "");
+}
+
+int
+cli_output_open_flags(struct cli_output *o, const char *path,
+    unsigned flags)
+{
+	struct stat st, fst;
+	char *dir;
+
+	memset(o, 0, sizeof(*o));
 	o->path = path;
-	o->tmp = NULL;
 	o->fd = -1;
-	o->direct = 0;
 	if (strcmp(path, "-") == 0) {
 		o->fd = STDOUT_FILENO;
 		return 0;
 	}
-	/* A device or FIFO (/dev/null, a named pipe) is written directly:
-	 * renaming a file over it would replace the node. */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
-	    !S_ISDIR(st.st_mode)) {
-		o->fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (o->fd < 0) {
-			cli_error(path, "%s", strerror(errno));
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode)) {
+			refuse_symlink(path);
 			return -1;
 		}
-		o->direct = 1;
-		return 0;
+		if (S_ISDIR(st.st_mode)) {
+			cli_error(path, "is a directory");
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode) && (flags & CLI_OUTPUT_REGULAR)) {
+			cli_error(path, "exists and is not a regular file: "
+			    "refusing to replace it");
+			return -1;
+		}
+		/* A device or FIFO (/dev/null, a named pipe, a terminal) is
+		 * written directly, as cp and objcopy do: renaming a file
+		 * over it would replace the node. */
+		if (!S_ISREG(st.st_mode)) {
+			o->fd = open(path, O_WRONLY | O_NOFOLLOW | O_NOCTTY |
+			    O_CLOEXEC);
+			if (o->fd < 0) {
+				cli_error(path, "%s", strerror(errno));
+				return -1;
+			}
+			if (fstat(o->fd, &fst) != 0 || fst.st_dev != st.st_dev ||
+			    fst.st_ino != st.st_ino || S_ISREG(fst.st_mode)) {
+				cli_error(path, "changed while it was opened");
+				close(o->fd);
+				o->fd = -1;
+				return -1;
+			}
+			o->direct = 1;
+			return 0;
+		}
 	}
-	slash = strrchr(path, '/');
-	dirlen = slash != NULL ? (size_t)(slash - path) + 1 : 0;
-	if (asprintf(&o->tmp, "%.*s.%s.XXXXXX", (int)dirlen, path,
-	    slash != NULL ? slash + 1 : path) < 0) {
-		o->tmp = NULL;
+	install_handlers();
+	if (!(flags & CLI_OUTPUT_NAMED) && can_link_unnamed()) {
+		if ((dir = dir_of(path)) == NULL) {
+			cli_error(path, "out of memory");
+			return -1;
+		}
+		/* Mode 0666 less the umask, as for a new file. */
+		o->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+		free(dir);
+		if (o->fd >= 0) {
+			o->unnamed = 1;
+			return 0;
+		}
+		/* EOPNOTSUPP: the filesystem has no O_TMPFILE; EISDIR or
+		 * EINVAL: the kernel has none.  Then a named file. */
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+			cli_error(path, "cannot create output: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if ((o->tmp = temp_template(path)) == NULL) {
 		cli_error(path, "out of memory");
 		return -1;
 	}
@@ -412,85 +569,328 @@ cli_output_open(struct cli_output *o, const char *path)
 	return 0;
 }
 
-/* After a rename, make the new directory entry durable too. */
-static void
-sync_dir(const char *path)
+int
+cli_output_open(struct cli_output *o, const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash == NULL ? strdup(".") : slash == path ?
-	    strdup("/") : strndup(path, (size_t)(slash - path));
+	return cli_output_open_flags(o, path, 0);
+}
+
+unsigned
+cli_outputs_reserve(size_t n)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)n + 64;	/* the inputs, stdio, libraries */
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return CLI_OUTPUT_NAMED;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+			return CLI_OUTPUT_NAMED;
+		rl.rlim_cur = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return CLI_OUTPUT_NAMED;
+	}
+	return 0;
+}
+
+int
+cli_output_like(struct cli_output *o, const struct stat *st)
+{
+	mode_t mode = st->st_mode & 07777;
+
+	if (o->fd < 0 || o->direct || o->fd == STDOUT_FILENO)
+		return 0;
+	/* The owner first: chown() clears the set-ID bits.  Only root may
+	 * give a file away; without it the set-ID bits are not kept. */
+	if (fchown(o->fd, st->st_uid, st->st_gid) != 0)
+		mode &= ~(mode_t)(S_ISUID | S_ISGID);
+	if (fchmod(o->fd, mode) != 0) {
+		cli_error(o->path, "cannot keep mode %04o: %s", (unsigned)mode,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_output_finish(struct cli_output *o)
+{
+	int fd = o->fd;
+
+	/* An unnamed file lives as long as its descriptor. */
+	if (fd < 0 || o->unnamed || fd == STDOUT_FILENO)
+		return 0;
+	o->fd = -1;
+	if (close(fd) != 0) {
+		cli_error(o->path, "write: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* After renames, make the new directory entries durable too: each
+ * directory once. */
+static void
+sync_dirs(const struct cli_output *v, size_t n)
+{
+	char *dir, *last = NULL;
+	size_t i;
 	int fd;
 
-	if (dir == NULL)
-		return;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
+	for (i = 0; i < n; i++) {
+		if (v[i].direct || strcmp(v[i].path, "-") == 0)
+			continue;
+		if ((dir = dir_of(v[i].path)) == NULL)
+			break;
+		if (last != NULL && strcmp(dir, last) == 0) {
+			free(dir);
+			continue;
+		}
+		free(last);
+		last = dir;
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
 	}
-	free(dir);
+	free(last);
+}
+
+/* States of an output in cli_outputs_commit(). */
+enum {
+	PLACE_NONE = 0,
+	PLACE_CREATED,		/* path is new: undo unlinks it */
+	PLACE_EXCHANGED,	/* tmp holds the old file: undo swaps back */
+	PLACE_REPLACED,		/* the old file is gone: no undo */
+};
+
+static void
+free_tmp(struct cli_output *o)
+{
+	if (o->tmp != NULL) {
+		live_remove(o->tmp);
+		free(o->tmp);
+		o->tmp = NULL;
+	}
+}
+
+/* Give an unnamed output a temporary name next to its path. */
+static int
+name_unnamed(struct cli_output *o, char *proc)
+{
+	int tries;
+
+	if ((o->tmp = temp_template(o->path)) == NULL || live_add(o->tmp)) {
+		free(o->tmp);
+		o->tmp = NULL;
+		errno = ENOMEM;
+		return -1;
+	}
+	for (tries = 0; tries < 100; tries++) {
+		random_name(o->tmp);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, o->tmp,
+		    AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	free_tmp(o);
+	return -1;
+}
+
+/* Put one output into place; its state says how to undo it. */
+static int
+place(struct cli_output *o)
+{
+	char proc[64];
+	struct stat st;
+
+	if (o->unnamed) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", o->fd);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, o->path,
+		    AT_SYMLINK_FOLLOW) == 0) {
+			o->state = PLACE_CREATED;
+			return 0;
+		}
+		if (errno != EEXIST || name_unnamed(o, proc) != 0) {
+			cli_error(o->path, "cannot link the output into place: "
+			    "%s", strerror(errno));
+			return -1;
+		}
+	} else if (renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->path,
+	    RENAME_NOREPLACE) == 0) {
+		free_tmp(o);
+		o->state = PLACE_CREATED;
+		return 0;
+	} else if (errno != EEXIST && errno != EINVAL) {
+		cli_error(o->path, "cannot rename %s into place: %s", o->tmp,
+		    strerror(errno));
+		return -1;
+	}
+	/* An existing file: swapped with the new one, so that a later
+	 * failure can swap it back.  Only a regular file is replaced. */
+	if (lstat(o->path, &st) != 0) {
+		/* No RENAME_NOREPLACE (EINVAL) and no file there. */
+		if (errno == ENOENT && rename(o->tmp, o->path) == 0) {
+			free_tmp(o);
+			o->state = PLACE_CREATED;
+			return 0;
+		}
+		cli_error(o->path, "cannot rename %s into place: %s", o->tmp,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		if (S_ISLNK(st.st_mode))
+			refuse_symlink(o->path);
+		else
+			cli_error(o->path, "%s: refusing to replace it",
+			    S_ISDIR(st.st_mode) ? "is a directory" :
+			    "exists and is not a regular file");
+		return -1;
+	}
+	if (renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->path,
+	    RENAME_EXCHANGE) == 0) {
+		o->state = PLACE_EXCHANGED;
+		return 0;
+	}
+	/* A filesystem without RENAME_EXCHANGE: a plain rename. */
+	if (errno == EINVAL && rename(o->tmp, o->path) == 0) {
+		free_tmp(o);
+		o->state = PLACE_REPLACED;
+		return 0;
+	}
+	cli_error(o->path, "cannot rename %s into place: %s", o->tmp,
+	    strerror(errno));
+	return -1;
+}
+
+static void
+unplace(struct cli_output *o)
+{
+	if (o->state == PLACE_CREATED)
+		unlink(o->path);
+	else if (o->state == PLACE_EXCHANGED)
+		renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->path,
+		    RENAME_EXCHANGE);
+	o->state = PLACE_NONE;
+}
+
+/* The data of every output reaches the disk before any name does, so
+ * that after a crash an output is the old file or the whole new one: one
+ * fsync() for a single file, one syncfs() for a set. */
+static int
+sync_data(struct cli_output *v, size_t n)
+{
+	size_t i;
+	int fd = -1, rc = 0;
+
+	for (i = 0; i < n && fd < 0; i++)
+		if (!v[i].direct && v[i].fd >= 0 && v[i].fd != STDOUT_FILENO)
+			fd = v[i].fd;
+	if (n == 1 && fd >= 0)
+		rc = fsync(fd);
+	else if (fd >= 0)
+		rc = syncfs(fd);
+	else {
+		for (i = 0; i < n; i++)
+			if (v[i].tmp != NULL) {
+				char *dir = dir_of(v[i].path);
+
+				fd = dir != NULL ? open(dir, O_RDONLY |
+				    O_DIRECTORY | O_CLOEXEC) : -1;
+				free(dir);
+				if (fd >= 0) {
+					rc = syncfs(fd);
+					close(fd);
+				}
+				break;
+			}
+	}
+	return rc;
+}
+
+int
+cli_outputs_commit(struct cli_output *v, size_t n)
+{
+	sigset_t old;
+	size_t i, j;
+	int bad = 0;
+
+	/* No signal may stop the set half placed: one that comes now
+	 * ends the program after the last rename (or the undo). */
+	block_fatal(&old);
+	if (sync_data(v, n) != 0) {
+		cli_error(v[0].path, "write: %s", strerror(errno));
+		bad = 1;
+	}
+	for (i = 0; i < n && !bad; i++) {
+		if (v[i].direct) {
+			if (close(v[i].fd) != 0) {
+				cli_error(v[i].path, "write: %s",
+				    strerror(errno));
+				bad = 1;
+			}
+			v[i].fd = -1;
+			v[i].direct = 0;
+		} else if (!v[i].unnamed && cli_output_finish(&v[i]) != 0) {
+			bad = 1;
+		}
+	}
+	for (i = 0; i < n && !bad; i++) {
+		/* Standard output and a device need no name. */
+		if ((v[i].tmp != NULL || v[i].unnamed) && place(&v[i]) != 0) {
+			for (j = i; j-- > 0;)
+				unplace(&v[j]);
+			bad = 1;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (bad)
+			cli_output_abort(&v[i]);
+		/* The old file, now under the temporary name. */
+		if (v[i].state == PLACE_EXCHANGED && v[i].tmp != NULL)
+			unlink(v[i].tmp);
+		free_tmp(&v[i]);
+		if (v[i].unnamed && v[i].fd >= 0)
+			close(v[i].fd);
+		if (v[i].fd != STDOUT_FILENO)
+			v[i].fd = -1;
+		v[i].unnamed = 0;
+		v[i].state = PLACE_NONE;
+	}
+	if (!bad)
+		sync_dirs(v, n);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return bad ? -1 : 0;
 }
 
 int
 cli_output_commit(struct cli_output *o)
 {
-	if (o->tmp == NULL) {
-		if (o->direct && o->fd >= 0 && close(o->fd) != 0) {
-			cli_error(o->path, "write: %s", strerror(errno));
-			o->fd = -1;
-			return -1;
-		}
+	int rc;
+
+	if (strcmp(o->path, "-") == 0) {
 		o->fd = -1;
 		return 0;
 	}
-	/* The data reaches the disk before the name does, so that after a
-	 * crash the output is either the old file or the whole new one. */
-	if (o->fd >= 0) {
-		int bad = fsync(o->fd) != 0;
-		int err = errno;
-
-		/* close() once, whatever fsync() said. */
-		if (close(o->fd) != 0 && !bad) {
-			bad = 1;
-			err = errno;
-		}
-		o->fd = -1;
-		if (bad) {
-			cli_error(o->path, "write: %s", strerror(err));
-			cli_output_abort(o);
-			return -1;
-		}
-	}
-	if (rename(o->tmp, o->path) != 0) {
-		cli_error(o->path, "cannot rename %s into place: %s", o->tmp,
-		    strerror(errno));
-		cli_output_abort(o);
-		return -1;
-	}
-	live_remove(o->tmp);
-	free(o->tmp);
-	o->tmp = NULL;
-	sync_dir(o->path);
-	return 0;
+	rc = cli_outputs_commit(o, 1);
+	o->fd = -1;
+	return rc;
 }
 
 void
 cli_output_abort(struct cli_output *o)
 {
-	if (o->direct && o->fd >= 0)
-		close(o->fd);
-	o->direct = 0;
-	if (o->tmp == NULL) {
-		o->fd = -1;
-		return;
-	}
-	if (o->fd >= 0)
+	if (o->fd >= 0 && o->fd != STDOUT_FILENO)
 		close(o->fd);
 	o->fd = -1;
-	unlink(o->tmp);
-	live_remove(o->tmp);
-	free(o->tmp);
-	o->tmp = NULL;
+	o->direct = 0;
+	o->unnamed = 0;
+	if (o->tmp != NULL)
+		unlink(o->tmp);
+	free_tmp(o);
 }
 
 int

@@ -62,25 +62,64 @@ int cli_open_input(const char *path);
 const char *cli_input_name(const char *path);
 
 /*
- * Atomic output.  cli_output_open() creates a temporary file next to path
- * ("-" means stdout, and an existing device or FIFO is written directly).
- * Write to o->fd (or close it yourself and set it to -1), then
- * cli_output_commit() flushes the data to disk (fsync), renames the file
- * over path and syncs the directory, or cli_output_abort() removes it and
- * leaves any existing path as it was.  Both print their own errors.  A
+ * Atomic output.  cli_output_open() prepares path: "-" is stdout; an
+ * existing device, FIFO or terminal is opened and written directly, as
+ * cp and objcopy do (its node is never replaced); a symbolic link is
+ * refused, never written through or replaced; anything else gets an
+ * unnamed temporary file (O_TMPFILE) in path's directory, or where the
+ * filesystem has none a hidden ".NAME.XXXXXX" there (NAME shortened so
+ * that any legal name works).  Write to o->fd, then cli_output_commit()
+ * flushes the data to disk, links or renames the file into place and
+ * syncs the directory, or cli_output_abort() drops it and leaves any
+ * existing path as it was.  Both print their own errors.  A named
  * temporary file that exists when SIGINT, SIGTERM or SIGHUP ends the
- * program is removed first; SIGXFSZ is ignored, so that a file size
- * limit makes write() fail instead.
+ * program is removed first; an unnamed one needs no removal, even after
+ * SIGKILL.  SIGXFSZ is ignored, so that a file size limit makes write()
+ * fail instead.
  */
 struct cli_output {
 	const char *path; /* as given */
-	char *tmp;	  /* temporary file, NULL for stdout or direct */
+	char *tmp;	  /* named temporary file, NULL if none */
 	int fd;
 	int direct;	  /* a device or FIFO, opened as it is */
+	int unnamed;	  /* fd is an O_TMPFILE file, open until commit */
+	int state;	  /* private to cli_outputs_commit() */
 };
 int cli_output_open(struct cli_output *o, const char *path);
 int cli_output_commit(struct cli_output *o);
 void cli_output_abort(struct cli_output *o);
+
+/* cli_output_open() with flags: */
+#define CLI_OUTPUT_REGULAR 0x1u /* refuse a device or FIFO at path */
+#define CLI_OUTPUT_NAMED 0x2u	/* a named temporary file, no O_TMPFILE */
+int cli_output_open_flags(struct cli_output *o, const char *path,
+			  unsigned flags);
+
+/*
+ * Give the temporary file the mode and, where permitted, the owner of
+ * st (--in-place keeps what it does not own).  -1 after the message.
+ */
+struct stat;
+int cli_output_like(struct cli_output *o, const struct stat *st);
+
+/*
+ * Many outputs (a split), committed all or none.  cli_outputs_reserve(n)
+ * raises the limit of open files for n unnamed outputs (each keeps its
+ * descriptor until commit) and returns 0, or CLI_OUTPUT_NAMED when the
+ * limit cannot be raised that far.  Once an output is written,
+ * cli_output_finish() closes a named one's descriptor (an unnamed one
+ * keeps it).  cli_outputs_commit() syncs the data with one syncfs(),
+ * checks and places each output, and on any failure undoes those
+ * already placed (an existing file is swapped with RENAME_EXCHANGE, so
+ * it comes back) and drops the rest; SIGINT, SIGTERM and SIGHUP wait
+ * until it is done.  cli_output_own_dir(dir) names a directory the
+ * caller created for the outputs, removed (if empty) when a signal ends
+ * the program; NULL forgets it.
+ */
+unsigned cli_outputs_reserve(size_t n);
+int cli_output_finish(struct cli_output *o);
+int cli_outputs_commit(struct cli_output *v, size_t n);
+void cli_output_own_dir(const char *dir);
 
 /*
  * 1 if path names the same file as the open descriptor fd (same device and

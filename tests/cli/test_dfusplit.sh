@@ -660,6 +660,14 @@ expect_status 0
 [ "$(jqf N.dfu '.targets[0].name')" = "Internal Flash" ] || fail "name"
 case_end
 
+case_begin "merge: -o naming an input is refused, with no --in-place hint (merge takes none)"
+cd "$TMP" && make_inputs && cp A.dfu keep.dfu
+run "$DFUSPLIT" --merge -o A.dfu A.dfu B.dfu
+expect_status 1
+expect_stderr_line "dfusplit: A.dfu: is the input A.dfu: refusing to write over it"
+expect_same_bytes A.dfu keep.dfu
+case_end
+
 case_begin "merge: a plain file cannot be merged"
 cd "$TMP" && make_inputs
 "$BIN2DFU" --plain -o p.dfu a.bin || fail "bin2dfu"
