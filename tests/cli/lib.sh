@@ -73,6 +73,21 @@ run() {
 	STATUS=$?
 }
 
+# run_vm_limited KIB CMD [ARG...]: run CMD with its address space limited
+# to KIB (ulimit -v), to show that it does not load what it refuses.
+# AddressSanitizer reserves terabytes of address space at start, so in a
+# SANITIZE=1 build the limit is left out: the behaviour is still checked
+# there, the memory bound by the unsanitized run.
+run_vm_limited() {
+	_kib=$1
+	shift
+	if [ -n "$SAN_FLAGS" ]; then
+		run "$@"
+	else
+		run sh -c 'ulimit -v "$0" && exec "$@"' "$_kib" "$@"
+	fi
+}
+
 # run_stdin FILE CMD ARGS...: same, with FILE on stdin.
 run_stdin() {
 	_in=$1

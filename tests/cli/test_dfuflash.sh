@@ -800,7 +800,7 @@ for _ in range(32):
 s = struct.pack("<4H3sB", 0xffff, 0xffff, 0xffff, 0x0100, b"UFD", 16)
 with open("huge.dfu", "ab") as f:
     f.write(s + struct.pack("<I", ~zlib.crc32(s, c) & 0xffffffff))'
-run sh -c 'ulimit -v 262144 && exec "$0" --sim f405 huge.dfu' "$DFUFLASH"
+run_vm_limited 262144 "$DFUFLASH" --sim f405 huge.dfu
 expect_status 1
 expect_stderr_line "dfuflash: huge.dfu: 536870912 bytes of data, more than the 1049124 bytes of writable memory the device describes"
 rm -f huge.dfu
@@ -812,7 +812,7 @@ begin "-D holds the file's bytes once: 200 MiB load under a 300 MiB limit"
 # is then copied (twice the memory).  The model's 128 KiB device stalls
 # the download past its end: that message shows the image was loaded.
 truncate -s 200M d200.bin
-run sh -c 'ulimit -v 307200 && exec "$0" --sim dfu11 -D d200.bin' "$DFUFLASH"
+run_vm_limited 307200 "$DFUFLASH" --sim dfu11 -D d200.bin
 expect_status 1
 expect_stderr_contains "dfuflash: d200.bin: write at offset 0x00020000: device stalled DNLOAD"
 rm -f d200.bin

@@ -229,7 +229,7 @@ begin "--max-gap: a result too large is refused before any gap is filled"
 # alone, under a 256 MiB limit on the address space (filling the gap
 # took 8.39 GB before).
 ihex far.hex 020000040000 0400000001020304 02000004FFFF 04FFF00001020304 00000001
-run sh -c 'ulimit -v 262144 && exec "$0" --max-gap 0xffffffff -o out.dfu far.hex' "$HEX2DFU"
+run_vm_limited 262144 "$HEX2DFU" --max-gap 0xffffffff -o out.dfu far.hex
 expect_status 1
 expect_stderr_line "hex2dfu: far.hex: with its gaps filled, the DfuSe image would be 4294967577 bytes, more than the 4 GiB - 1 that DFUImageSize can hold"
 expect_no_file out.dfu
@@ -246,7 +246,7 @@ r = bytes([21, 0x08, 0, 0, 0]) + bytes(range(16))
 sl = "S3" + (r + bytes([~sum(r) & 0xff])).hex().upper() + "\n"
 open("same.srec", "w").write(sl * 500000 + "S70508000000F2\n")'
 for f in same.hex same.srec; do
-	run sh -c 'ulimit -v 32768 && exec "$0" -o out.dfu "$1"' "$HEX2DFU" $f
+	run_vm_limited 32768 "$HEX2DFU" -o out.dfu $f
 	expect_status 0
 	expect_stderr_empty
 	elements out.dfu
