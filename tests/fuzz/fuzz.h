@@ -5,6 +5,7 @@
 #ifndef DFU_FUZZ_H
 #define DFU_FUZZ_H
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,5 +20,19 @@
 	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* How many descriptors this process has open (to find one left open). */
+static inline unsigned
+fuzz_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	CHECK(d != NULL);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
 
 #endif /* DFU_FUZZ_H */

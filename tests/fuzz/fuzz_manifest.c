@@ -144,20 +144,6 @@ outside_bytes(struct dfu_file *f)
 	return found;
 }
 
-/* Open descriptors of this process. */
-static unsigned
-open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	CHECK(d != NULL);
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -178,9 +164,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.output = out;
 	/* The messages are not what is tested: keep the fuzzer's log short. */
 	stderr = fopen("/dev/null", "w");
-	fds = open_fds();
+	fds = fuzz_open_fds();
 	rc = run_join(&o);
-	CHECK(open_fds() == fds);
+	CHECK(fuzz_open_fds() == fds);
 	fclose(stderr);
 	stderr = err;
 	CHECK(rc == CLI_EXIT_OK || rc == CLI_EXIT_FAIL);

@@ -42,19 +42,6 @@ setup(void)
 	done = 1;
 }
 
-static unsigned
-open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	CHECK(d != NULL);
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
 static uint8_t *
 slurp(const char *path, size_t *len)
 {
@@ -246,14 +233,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	files[0] = in;
 	o.files = files;
 	o.nfiles = 1;
-	fds = open_fds();
+	fds = fuzz_open_fds();
 	/* The messages are not what is tested: keep the fuzzer's log short. */
 	stderr = fopen("/dev/null", "w");
 	rc = run_split(&o);
 	fclose(stderr);
 	stderr = err;
 	CHECK(rc == CLI_EXIT_OK || rc == CLI_EXIT_FAIL);
-	CHECK(open_fds() == fds);
+	CHECK(fuzz_open_fds() == fds);
 	if (rc != CLI_EXIT_OK) {
 		CHECK(stat(out, &st) != 0);
 		return 0;
