@@ -2066,6 +2066,15 @@ sim_match(const struct options *o, unsigned *sel)
 		bad_usage("--sim %s: unknown profile %s (%s)", o->sim,
 		    o->sim_profile, dfl_model_profile_names());
 	d = dfl_model_device(m);
+	/* Every fault is checked, also those of devices not chosen. */
+	for (size_t i = 0; i < o->nfaults; i++) {
+		char err[256];
+		unsigned dev;
+
+		if (dfl_model_fault(m, fault_spec(o->faults[i], &dev), err,
+		    sizeof(err)) != 0)
+			bad_usage("--sim-fault %s", err);
+	}
 	for (unsigned k = 1; k <= n; k++) {
 		char path[16], serial[32];
 		struct dfl_candidate c;
