@@ -1196,10 +1196,12 @@ unit_progress(struct unit *u, const struct dfl_event *ev)
 			    dfl_phase_name(ev->phase));
 		break;
 	case PROGRESS_BAR:
-		snprintf(u->line, sizeof(u->line), "%-8s %-16s %-7s [%.*s%*s] "
-		    "%3u%% %llu/%llu bytes", u->path, u->serial,
-		    dfl_phase_name(ev->phase), (int)(pct / 4),
-		    "=========================", (int)(25 - pct / 4), "", pct,
+		/* At most 79 columns for 1 MiB: a line that wraps would
+		 * break the cursor movement. */
+		snprintf(u->line, sizeof(u->line), "%-6s %-12.12s %-7s "
+		    "[%.*s%*s] %3u%% %llu/%llu", u->path, u->serial,
+		    dfl_phase_name(ev->phase), (int)(pct / 5),
+		    "====================", (int)(20 - pct / 5), "", pct,
 		    (unsigned long long)ev->done,
 		    (unsigned long long)ev->total);
 		fleet_bar(u);

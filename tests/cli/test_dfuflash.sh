@@ -1319,6 +1319,32 @@ jq -e -s '[.[] | select(.phase == "write" and .path == "1-1")] | length > 1' \
     "$OUT" >/dev/null || fail "no write progress for device 1"
 case_end
 
+begin "--all on a terminal: a bar per device, redrawn in place; errors above the bars"
+if have script; then
+	fleet_dfu
+	# script(1) gives dfuflash a terminal; its output is the terminal's.
+	run script -qec "'$DFUFLASH' --all --sim 'f405*2' --sim-fault 2:write:3=errWRITE fw.dfu" /dev/null
+	expect_status 1
+	tr -d '\r' <"$OUT" >tty.txt
+	esc=$(printf '\033')
+	# Both bars drawn, then each line rewritten two lines up (ECMA-48 CUU).
+	grep -q "^${esc}\\[K1-2    DFU000000002 waiting\$" tty.txt ||
+	    fail "no bar for device 2"
+	grep -q "${esc}\\[2A${esc}\\[K1-1    DFU000000001 write   \\[=*  *\\] " tty.txt ||
+	    fail "device 1's bar not redrawn in place"
+	grep -q "${esc}\\[K1-1    DFU000000001 done: wrote 100000 bytes" tty.txt ||
+	    fail "device 1's bar does not end done"
+	grep -q "${esc}\\[K1-2    DFU000000002 failed: write at 0x08001000: device reports errWRITE" tty.txt ||
+	    fail "device 2's bar does not end failed"
+	grep -q "${esc}\\[2A${esc}\\[Kdfuflash: 1-2 DFU000000002: fw.dfu: write at 0x08001000: device reports errWRITE (device is unable to write memory), state dfuERROR\$" tty.txt ||
+	    fail "the error is not above the bars"
+	grep -qx "1 of 2 devices flashed, 1 failed" tty.txt ||
+	    fail "no summary"
+else
+	skip_case "script(1) not installed"
+fi
+case_end
+
 begin "--all -q: the summary only; -S picks among --sim devices"
 fleet_dfu
 run "$DFUFLASH" --all -q -S DFU000000002 --sim 'f405*3:st' fw.dfu
