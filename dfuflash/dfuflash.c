@@ -912,6 +912,7 @@ sim_open(struct sim *s, const struct options *o, unsigned k)
 	uint32_t base, size;
 	uint8_t *mem;
 	struct stat st;
+	char *state;
 	int fd;
 
 	memset(s, 0, sizeof(*s));
@@ -921,7 +922,7 @@ sim_open(struct sim *s, const struct options *o, unsigned k)
 		    s->profile, dfl_model_profile_names());
 	sim_names(o, k, s->path, sizeof(s->path), s->serial,
 	    sizeof(s->serial));
-	s->state = sim_state_name(o, k);
+	state = sim_state_name(o, k);
 	for (size_t i = 0; i < o->nfaults; i++) {
 		unsigned dev;
 		const char *spec = fault_spec(o->faults[i], &dev);
@@ -932,10 +933,10 @@ sim_open(struct sim *s, const struct options *o, unsigned k)
 			bad_usage("--sim-fault %s", err);
 	}
 	mem = dfl_model_memory(s->model, &base, &size);
-	if (s->state != NULL && (fd = open(s->state, O_RDONLY | O_NONBLOCK |
+	if (state != NULL && (fd = open(state, O_RDONLY | O_NONBLOCK |
 	    O_CLOEXEC)) >= 0) {
 		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-			cli_error(s->state, "%s: the %s flash state is a "
+			cli_error(state, "%s: the %s flash state is a "
 			    "regular file of exactly %u bytes",
 			    S_ISDIR(st.st_mode) ? "is a directory" :
 			    "not a regular file", s->profile, size);
@@ -943,20 +944,20 @@ sim_open(struct sim *s, const struct options *o, unsigned k)
 			goto fail;
 		}
 		if ((uint64_t)st.st_size != size) {
-			cli_error(s->state, "%llu bytes; the %s flash state "
+			cli_error(state, "%llu bytes; the %s flash state "
 			    "is a file of exactly %u bytes",
 			    (unsigned long long)st.st_size, s->profile, size);
 			close(fd);
 			goto fail;
 		}
 		if (read_all(fd, mem, size) != 0) {
-			cli_error(s->state, "read: %s", strerror(errno));
+			cli_error(state, "read: %s", strerror(errno));
 			close(fd);
 			goto fail;
 		}
 		close(fd);
-	} else if (s->state != NULL && errno != ENOENT) {
-		cli_error(s->state, "%s", strerror(errno));
+	} else if (state != NULL && errno != ENOENT) {
+		cli_error(state, "%s", strerror(errno));
 		goto fail;
 	}
 	if (o->trace != NULL) {
@@ -968,12 +969,12 @@ sim_open(struct sim *s, const struct options *o, unsigned k)
 		}
 		dfl_model_trace(s->model, s->trace);
 	}
+	s->state = state;
 	return 0;
 fail:
+	free(state);
 	dfl_model_free(s->model);
 	s->model = NULL;
-	free(s->state);
-	s->state = NULL;
 	return -1;
 }
 
