@@ -275,8 +275,8 @@ parse_sim(struct options *o)
 
 		if (len == 0 || cli_parse_u32_prefix(star + 1, len, &v) != 0 ||
 		    v < 1 || v > SIM_MAX)
-			bad_usage("--sim %s: expected profile*n with n a number "
-			    "of devices from 1 to %u", o->sim, SIM_MAX);
+			bad_usage("--sim %s: expected profile*n with n a "
+			    "number of devices from 1 to %u", o->sim, SIM_MAX);
 		o->sim_count = v;
 	}
 	if (colon != NULL && colon[1] == '\0')
@@ -2428,7 +2428,8 @@ run_all(struct options *o)
 
 		if (u->rc != -1)
 			continue;
-		if ((err = pthread_create(&u->thread, NULL, unit_run, u)) != 0) {
+		err = pthread_create(&u->thread, NULL, unit_run, u);
+		if (err != 0) {
 			u->rc = CLI_EXIT_FAIL;
 			snprintf(u->why, sizeof(u->why), "cannot start a "
 			    "thread: %s", strerror(err));
