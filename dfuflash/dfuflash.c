@@ -307,8 +307,8 @@ check_args(struct options *o, int argc, char *argv[])
 	int modes;
 
 	int usb_opts = o->transfer_size != 0 || o->wait || o->wait_timeout_set;
-	int match_opts = o->match.ids_set || o->match.serial != NULL ||
-	    o->match.path != NULL;
+	int match_opts = o->match.ids_set || o->match.nserials > 0 ||
+	    o->match.npaths > 0;
 
 	if (argc > 1)
 		bad_usage("%s: more than one file", argv[1]);
@@ -442,12 +442,18 @@ parse_args(struct options *o, int argc, char *argv[])
 				bad_usage("-p %s: expected a port path such as "
 				    "1-2 or 1-2.3 (bus-port.port..., as -l "
 				    "shows)", optarg);
-			o->match.path = optarg;
+			if (o->match.npaths == DFL_MATCH_MAX)
+				bad_usage("-p %s: more than %u -p", optarg,
+				    DFL_MATCH_MAX);
+			o->match.paths[o->match.npaths++] = optarg;
 			break;
 		case 'S':
 			if (optarg[0] == '\0')
 				bad_usage("-S: empty serial number");
-			o->match.serial = optarg;
+			if (o->match.nserials == DFL_MATCH_MAX)
+				bad_usage("-S %s: more than %u -S", optarg,
+				    DFL_MATCH_MAX);
+			o->match.serials[o->match.nserials++] = optarg;
 			break;
 		case 'w':
 			o->wait = 1;
@@ -1874,11 +1880,29 @@ describe(const struct dfl_usb_info *in)
 	    in->access ? "" : ", no access");
 }
 
+/* " -d -S A -S B -p 1-2": what the match asks for, for messages. */
+static const char *
+match_text(const struct dfl_match *m, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (m->ids_set)
+		n += (size_t)snprintf(buf, len, " -d");
+	for (size_t i = 0; i < m->nserials && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, " -S %s",
+		    m->serials[i]);
+	for (size_t i = 0; i < m->npaths && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, " -p %s", m->paths[i]);
+	return buf;
+}
+
 /* Why no device of the scan u matches; denied of them cannot be opened. */
 static void
 usb_none(const struct options *o, const struct dfl_usb *u, size_t denied)
 {
 	size_t n = dfl_usb_count(u);
+	char what[1024];
 
 	if (n == 0) {
 		cli_error(NULL, "no DFU device found");
@@ -1887,14 +1911,12 @@ usb_none(const struct options *o, const struct dfl_usb *u, size_t denied)
 		    "found", o->wait ? "" : ", or wait for it with -w");
 		return;
 	}
-	cli_error(NULL, "no DFU device matches%s%s%s%s%s%s; %zu found:",
-	    o->match.ids_set ? " -d" : "", o->match.serial ? " -S " :
-	    "", o->match.serial ? o->match.serial : "",
-	    o->match.path ? " -p " : "", o->match.path ?
-	    o->match.path : "", o->wait ? " (after waiting)" : "", n);
+	cli_error(NULL, "no DFU device matches%s%s; %zu found:",
+	    match_text(&o->match, what, sizeof(what)),
+	    o->wait ? " (after waiting)" : "", n);
 	for (size_t i = 0; i < n; i++)
 		describe(dfl_usb_info(u, i));
-	if (denied > 0 && o->match.serial != NULL)
+	if (denied > 0 && o->match.nserials > 0)
 		cli_error(NULL, "the serial number of a device that "
 		    "cannot be opened is unknown: see PERMISSIONS in "
 		    "dfuflash(1)");
@@ -2129,11 +2151,10 @@ sim_pick(const struct options *o, unsigned *k)
 		return 0;
 	}
 	if (hits == 0) {
-		cli_error(NULL, "no DFU device matches%s%s%s%s%s; %u found:",
-		    o->match.ids_set ? " -d" : "", o->match.serial ? " -S " :
-		    "", o->match.serial ? o->match.serial : "",
-		    o->match.path ? " -p " : "", o->match.path ?
-		    o->match.path : "", o->sim_count);
+		char what[1024];
+
+		cli_error(NULL, "no DFU device matches%s; %u found:",
+		    match_text(&o->match, what, sizeof(what)), o->sim_count);
 		sim_describe(o, sel, 0, 1);
 	} else {
 		cli_error(NULL, "%zu DFU devices match; pick one with -S "

@@ -1357,6 +1357,32 @@ holds st.2 0x08000000 fw.dfu
 expect_stdout_line "1 of 1 devices flashed, 0 failed"
 case_end
 
+begin "--all with -S and -p repeated: the devices listed, and only those"
+fleet_dfu
+run "$DFUFLASH" --all -S DFU000000001 -S DFU000000004 -S NOPE --sim 'f405*4:st' fw.dfu
+expect_status 0
+holds st.1 0x08000000 fw.dfu
+holds st.4 0x08000000 fw.dfu
+expect_no_file st.2
+expect_no_file st.3
+expect_stdout_line "2 of 2 devices flashed, 0 failed"
+rm -f st.*
+# -S and -p both: a device must be in each list.
+run "$DFUFLASH" --all -p 1-2 -p 1-3 -S DFU000000003 -S DFU000000001 --sim 'f405*4:st' fw.dfu
+expect_status 0
+holds st.3 0x08000000 fw.dfu
+expect_no_file st.1
+expect_no_file st.2
+expect_stdout_line "1 of 1 devices flashed, 0 failed"
+# Without --all, two that match are an error.
+run "$DFUFLASH" -p 1-2 -p 1-3 --sim 'f405*4:st' fw.dfu
+expect_status 1
+expect_stderr_line "dfuflash: 2 DFU devices match; pick one with -S SERIAL or -p PATH, or flash them all with --all:"
+run "$DFUFLASH" -p 1-7 -S X --sim 'f405*4:st' fw.dfu
+expect_status 1
+expect_stderr_line "dfuflash: no DFU device matches -S X -p 1-7; 4 found:"
+case_end
+
 begin "--sim f405*N without --all: several devices match, -p or -S picks one"
 fleet_dfu
 run "$DFUFLASH" --sim 'f405*3:st' fw.dfu

@@ -639,6 +639,17 @@ expect_stderr_line "dfuflash: 1-3 DFU000000003: app.dfu: erase at 0x08004000: de
 awk '$1 == "1-3" && $3 == "failed" && /  erase at 0x08004000: device reports errERASE/ { f = 1 }
     END { exit !f }' "$OUT" || fail "no failed row for device 3"
 expect_stdout_line "3 of 4 devices flashed, 1 failed"
+# -p repeated: those two only.
+fixture
+for k in 1 2 3; do cp old.img "s$k.img"; done
+host --device f405,state=s1.img --device f405,state=s2.img \
+    --device f405,state=s3.img -- "$DFUFLASH" --all -q -p 1-1 -p 1-3 app.dfu
+expect_status 0
+expect_flash s1.img old.img 0x08000000 "$PAGES" app.dfu
+expect_flash s3.img old.img 0x08000000 "$PAGES" app.dfu
+expect_same_bytes s2.img old.img
+expect_stat 1 requests 0
+expect_stdout_line "2 of 2 devices flashed, 0 failed"
 case_end
 
 begin "--all flashes the devices there when it starts; with -w it waits for the first"
