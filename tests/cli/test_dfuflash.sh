@@ -1374,6 +1374,15 @@ holds st.3 0x08000000 fw.dfu
 expect_no_file st.1
 expect_no_file st.2
 expect_stdout_line "1 of 1 devices flashed, 0 failed"
+# At most 64 of each.
+# shellcheck disable=SC2046
+run "$DFUFLASH" --all $(seq -f '-S S%g' 65) --sim 'f405*4:st' fw.dfu
+expect_status 2
+expect_stderr_line "dfuflash: -S S65: more than 64 -S"
+# shellcheck disable=SC2046
+run "$DFUFLASH" --all $(seq -f '-p 1-%g' 65) --sim 'f405*4:st' fw.dfu
+expect_status 2
+expect_stderr_line "dfuflash: -p 1-65: more than 64 -p"
 # Without --all, two that match are an error.
 run "$DFUFLASH" -p 1-2 -p 1-3 --sim 'f405*4:st' fw.dfu
 expect_status 1
