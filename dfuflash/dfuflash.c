@@ -1957,7 +1957,7 @@ usb_select(const struct options *o, struct dfl_usb **up)
 	}
 	if (hits > 1) {
 		cli_error(NULL, "%zu DFU devices match; pick one with -S "
-		    "SERIAL or -p PATH:", hits);
+		    "SERIAL or -p PATH, or flash them all with --all:", hits);
 		for (size_t i = 0; i < n; i++) {
 			const struct dfl_usb_info *in = dfl_usb_info(u, i);
 			struct dfl_candidate c;

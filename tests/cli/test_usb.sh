@@ -421,7 +421,7 @@ fixture
 cp flash.img b.img
 host --device f405,state=flash.img --device f405,serial=SECOND,state=b.img -- "$DFUFLASH" app.dfu
 expect_status 1
-expect_stderr_line "dfuflash: 2 DFU devices match; pick one with -S SERIAL or -p PATH:"
+expect_stderr_line "dfuflash: 2 DFU devices match; pick one with -S SERIAL or -p PATH, or flash them all with --all:"
 expect_stderr_line "  1-1 0483:df11 serial DFU000000001 DFU mode"
 expect_stderr_line "  1-2 0483:df11 serial SECOND DFU mode"
 expect_stat 0 requests 0
