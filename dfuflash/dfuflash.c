@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,8 +32,16 @@
 #include "select.h"
 #include "usb.h"
 
+/* PROGRESS_TEXT: --all on a pipe, a line per device and phase. */
 enum progress_mode { PROGRESS_AUTO, PROGRESS_BAR, PROGRESS_JSON,
-	PROGRESS_NONE };
+	PROGRESS_NONE, PROGRESS_TEXT };
+
+/*
+ * The most devices --sim PROFILE*N models: a hub station has 4 to 16
+ * ports; 64 keeps the threads and memory (up to 2 MiB of flash each)
+ * bounded.
+ */
+#define SIM_MAX 64
 
 /* What an input is, from its content (sniff_input()), never its name. */
 enum input_kind { INPUT_RAW, INPUT_DFUSE, INPUT_DFU, INPUT_ELF, INPUT_IHEX,
@@ -62,7 +71,11 @@ struct options {
 	size_t npreserve;
 	enum progress_mode progress;
 	int quiet;
-	const char *sim;	/* --sim PROFILE[:STATE] */
+	int all;		/* --all */
+	const char *sim;	/* --sim PROFILE[*N][:STATE] */
+	char sim_profile[32];
+	unsigned sim_count;	/* N; 0 for --sim PROFILE[:STATE] */
+	const char *sim_state;	/* STATE, or with N the PREFIX */
 	const char **faults;
 	size_t nfaults;
 	const char *trace;	/* --sim-trace */
@@ -76,7 +89,8 @@ struct options {
 };
 
 enum {
-	OPT_FORCE = 256,
+	OPT_ALL = 256,
+	OPT_FORCE,
 	OPT_FORMAT,
 	OPT_IGNORE_ID,
 	OPT_JSON,
@@ -99,6 +113,7 @@ enum {
 };
 
 static const struct option longopts[] = {
+	{ "all",		no_argument,		NULL,	OPT_ALL },
 	{ "alt",		required_argument,	NULL,	'a' },
 	{ "device",		required_argument,	NULL,	'd' },
 	{ "download",		required_argument,	NULL,	'D' },
@@ -136,8 +151,8 @@ static const struct option longopts[] = {
 };
 
 static const char usage_text[] =
-    "usage: dfuflash [-qw] [--ignore-id] [--mass-erase] [--no-leave] [--plan]\n"
-    "                [--preserve range ...] [--preserve-uncovered]\n"
+    "usage: dfuflash [-qw] [--all] [--ignore-id] [--mass-erase] [--no-leave]\n"
+    "                [--plan] [--preserve range ...] [--preserve-uncovered]\n"
     "                [--progress[=bar|json|none]] [--skip-unchanged]\n"
     "                [--start address] [--verify] [device] [-a alt] file\n"
     "       dfuflash [options] [device] [-a alt] [--raw-container] -D file\n"
@@ -150,7 +165,8 @@ static const char usage_text[] =
     "       dfuflash -h | -V\n"
     "device: [-d vid:pid[,vid:pid]] [-p path] [-S serial]\n"
     "        [--transfer-size n] [--wait-timeout seconds]\n"
-    "        | --sim profile[:state] [--sim-fault spec] [--sim-trace file]\n";
+    "        | --sim profile[*n][:state] [--sim-fault [n:]spec]\n"
+    "          [--sim-trace file]\n";
 
 static void __attribute__((noreturn))
 usage(void)
@@ -232,14 +248,67 @@ parse_preserve(struct options *o, const char *arg)
 	o->preserve[o->npreserve++] = k;
 }
 
+/*
+ * --sim PROFILE[*N][:STATE]: the profile (checked when the model is
+ * made), N devices and the state file, or with N the prefix of the
+ * state files PREFIX.1 ... PREFIX.N.
+ */
+static void
+parse_sim(struct options *o)
+{
+	const char *colon = strchr(o->sim, ':');
+	const char *star = strchr(o->sim, '*');
+	size_t n;
+
+	if (star != NULL && colon != NULL && star > colon)
+		star = NULL; /* a '*' in the state file's name */
+	n = star != NULL ? (size_t)(star - o->sim) : colon != NULL ?
+	    (size_t)(colon - o->sim) : strlen(o->sim);
+	if (n >= sizeof(o->sim_profile))
+		n = sizeof(o->sim_profile) - 1;
+	memcpy(o->sim_profile, o->sim, n);
+	o->sim_profile[n] = '\0';
+	if (star != NULL) {
+		size_t len = colon != NULL ? (size_t)(colon - star - 1) :
+		    strlen(star + 1);
+		uint32_t v;
+
+		if (len == 0 || cli_parse_u32_prefix(star + 1, len, &v) != 0 ||
+		    v < 1 || v > SIM_MAX)
+			bad_usage("--sim %s: expected profile*n with n a "
+			    "number of devices from 1 to %u", o->sim, SIM_MAX);
+		o->sim_count = v;
+	}
+	if (colon != NULL && colon[1] == '\0')
+		bad_usage("--sim %s: empty state file name", o->sim);
+	o->sim_state = colon != NULL ? colon + 1 : NULL;
+}
+
+/*
+ * --sim-fault N:SPEC is for device N of --sim PROFILE*N only (no fault
+ * spec starts with a digit); the device, 1 for the others, in *dev.
+ */
+static const char *
+fault_spec(const char *arg, unsigned *dev)
+{
+	size_t n = strspn(arg, "0123456789");
+
+	*dev = 0;
+	if (n == 0 || arg[n] != ':')
+		return arg;
+	if (cli_parse_u32_prefix(arg, n, dev) != 0 || *dev == 0)
+		*dev = UINT32_MAX;
+	return arg + n + 1;
+}
+
 static void
 check_args(struct options *o, int argc, char *argv[])
 {
 	int modes;
 
-	int usb_opts = o->match.ids_set || o->match.serial != NULL ||
-	    o->match.path != NULL || o->transfer_size != 0 || o->wait ||
-	    o->wait_timeout_set;
+	int usb_opts = o->transfer_size != 0 || o->wait || o->wait_timeout_set;
+	int match_opts = o->match.ids_set || o->match.nserials > 0 ||
+	    o->match.npaths > 0;
 
 	if (argc > 1)
 		bad_usage("%s: more than one file", argv[1]);
@@ -251,6 +320,7 @@ check_args(struct options *o, int argc, char *argv[])
 		bad_usage("--json is for -l");
 	if (o->list) {
 		if (modes > 0 || o->sim != NULL || o->flags || o->start_set ||
+		    o->all ||
 		    o->npreserve > 0 ||
 		    o->alt_arg != NULL || o->have_address ||
 		    o->format_dfu >= 0 || o->transfer_size != 0)
@@ -265,9 +335,33 @@ check_args(struct options *o, int argc, char *argv[])
 	}
 	if (modes > 1)
 		bad_usage("give only one of a file, -D, -U and --unprotect");
-	if (o->sim != NULL && usb_opts)
+	if (o->sim != NULL)
+		parse_sim(o);
+	/* -d, -S and -p pick among the devices of --sim PROFILE*N. */
+	if (o->sim != NULL && (usb_opts || (match_opts && o->sim_count == 0)))
 		bad_usage("-d, -S, -p, -w, --wait-timeout and --transfer-size "
 		    "choose a USB device; --sim has its own");
+	for (size_t i = 0; o->sim != NULL && i < o->nfaults; i++) {
+		unsigned dev, max = o->sim_count > 0 ? o->sim_count : 1;
+
+		(void)fault_spec(o->faults[i], &dev);
+		if (dev > max)
+			bad_usage("--sim-fault %s: expected n:spec with n a "
+			    "device of --sim %s, 1 to %u", o->faults[i],
+			    o->sim, max);
+	}
+	if (o->all) {
+		if (o->upload != NULL || o->unprotect)
+			bad_usage("--all flashes every matching device; %s is "
+			    "for one device", o->upload != NULL ? "-U" :
+			    "--unprotect");
+		if (o->flags & DFL_PLAN_ONLY)
+			bad_usage("--all flashes every matching device; --plan "
+			    "shows one device's plan: pick it with -S or -p");
+		if (o->trace != NULL)
+			bad_usage("--all flashes every matching device; "
+			    "--sim-trace traces one: pick it with -S or -p");
+	}
 	if (o->sim == NULL && (o->nfaults > 0 || o->trace != NULL))
 		bad_usage("--sim-fault and --sim-trace are for --sim");
 	if (o->have_length && o->upload == NULL)
@@ -348,12 +442,18 @@ parse_args(struct options *o, int argc, char *argv[])
 				bad_usage("-p %s: expected a port path such as "
 				    "1-2 or 1-2.3 (bus-port.port..., as -l "
 				    "shows)", optarg);
-			o->match.path = optarg;
+			if (o->match.npaths == DFL_MATCH_MAX)
+				bad_usage("-p %s: more than %u -p", optarg,
+				    DFL_MATCH_MAX);
+			o->match.paths[o->match.npaths++] = optarg;
 			break;
 		case 'S':
 			if (optarg[0] == '\0')
 				bad_usage("-S: empty serial number");
-			o->match.serial = optarg;
+			if (o->match.nserials == DFL_MATCH_MAX)
+				bad_usage("-S %s: more than %u -S", optarg,
+				    DFL_MATCH_MAX);
+			o->match.serials[o->match.nserials++] = optarg;
 			break;
 		case 'w':
 			o->wait = 1;
@@ -397,6 +497,9 @@ parse_args(struct options *o, int argc, char *argv[])
 			    "covers in part are erased without a check "
 			    "(--preserve range and --preserve-uncovered keep "
 			    "bytes in them)");
+		case OPT_ALL:
+			o->all = 1;
+			break;
 		case OPT_IGNORE_ID:
 			o->flags |= DFL_IGNORE_ID;
 			break;
@@ -511,19 +614,42 @@ stat_named(const struct named_file *f, struct stat *st)
 	return rc == 0 && S_ISREG(st->st_mode) ? 0 : -1;
 }
 
+/* The state file of device k (1 to N) of --sim PROFILE*N:PREFIX,
+ * PREFIX.k, or STATE; NULL without one.  The caller frees it. */
+static char *
+sim_state_name(const struct options *o, unsigned k)
+{
+	char *name;
+
+	if (o->sim_state == NULL)
+		return NULL;
+	if (o->sim_count == 0)
+		name = strdup(o->sim_state);
+	else if (asprintf(&name, "%s.%u", o->sim_state, k) < 0)
+		name = NULL;
+	if (name == NULL) {
+		cli_error(NULL, "out of memory");
+		exit(CLI_EXIT_FAIL);
+	}
+	return name;
+}
+
 /*
- * The input, the -U output, the --sim-trace file and the --sim state file
- * must be four files: the trace would empty the input before it is read,
- * and the saved state would replace an upload.  The state file itself is
- * read and written on purpose.  Checked before anything is opened for
- * writing; the same path, or the same file through a link, is a clash.
+ * The input, the -U output, the --sim-trace file and the --sim state
+ * files must be different files: the trace would empty the input before
+ * it is read, and the saved state would replace an upload.  The state
+ * file itself is read and written on purpose.  Checked before anything
+ * is opened for writing; the same path, or the same file through a link,
+ * is a clash.
  */
 static void
 check_clashes(const struct options *o)
 {
-	struct named_file f[4];
+	struct named_file f[3 + SIM_MAX];
+	char *state[SIM_MAX];
+	unsigned nstate = o->sim_state == NULL ? 0 : o->sim_count > 0 ?
+	    o->sim_count : 1;
 	size_t n = 0;
-	const char *colon = o->sim != NULL ? strchr(o->sim, ':') : NULL;
 	struct stat a, b;
 
 	if (o->file != NULL || o->raw != NULL)
@@ -533,9 +659,11 @@ check_clashes(const struct options *o)
 		f[n++] = (struct named_file){ "-U output", o->upload, 1 };
 	if (o->trace != NULL)
 		f[n++] = (struct named_file){ "--sim-trace file", o->trace, 1 };
-	if (colon != NULL && colon[1] != '\0')
-		f[n++] = (struct named_file){ "--sim state file", colon + 1,
+	for (unsigned k = 0; k < nstate; k++) {
+		state[k] = sim_state_name(o, k + 1);
+		f[n++] = (struct named_file){ "--sim state file", state[k],
 		    0 };
+	}
 	for (size_t j = 1; j < n; j++)
 		for (size_t i = 0; i < j; i++) {
 			int same = strcmp(f[i].path, f[j].path) == 0 &&
@@ -556,6 +684,8 @@ check_clashes(const struct options *o)
 				    (f[i].output ? cli_output_name(f[i].path) :
 				    cli_input_name(f[i].path)) : "");
 		}
+	for (unsigned k = 0; k < nstate; k++)
+		free(state[k]);
 }
 
 /*
@@ -700,14 +830,50 @@ stdout_ok(void)
 	return 0;
 }
 
+/* `"path":"1-2","serial":"X",`: the device of a line of --all. */
+static void
+json_tag(const char *path, const char *serial)
+{
+	fputs("\"path\":", stdout);
+	dfl_json_str(stdout, path);
+	fputs(",\"serial\":", stdout);
+	dfl_json_str(stdout, serial);
+	putchar(',');
+}
+
 /* ---- The simulated device ------------------------------------------------ */
 
 struct sim {
 	struct dfl_model *model;
 	char profile[32];
-	const char *state; /* flash image file, or NULL */
+	char *state; /* flash image file, or NULL */
 	FILE *trace;
+	/* What -p and -S see, as tests/usbhost gives them: port k of bus 1,
+	 * the profile's serial or DFU and k in 9 digits. */
+	char path[16];
+	char serial[32];
+	/* Its lines start with path and serial (--all). */
+	int tagged;
 };
+
+/* The path and serial number of device k of --sim. */
+static void
+sim_names(const struct options *o, unsigned k, char *path, size_t plen,
+    char *serial, size_t slen)
+{
+	struct dfl_model *m = dfl_model_new(o->sim_profile);
+	const char *own = NULL;
+	int utf8;
+
+	if (m != NULL)
+		own = dfl_model_serial(m, &utf8);
+	snprintf(path, plen, "1-%u", k);
+	if (own != NULL)
+		snprintf(serial, slen, "%s", own);
+	else
+		snprintf(serial, slen, "DFU%09u", k);
+	dfl_model_free(m);
+}
 
 static int
 read_all(int fd, uint8_t *buf, size_t len)
@@ -741,38 +907,42 @@ write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* --sim PROFILE[:STATE]: a model, its flash loaded from STATE if any. */
+/*
+ * Device k (from 1) of --sim PROFILE[*N][:STATE]: a model, its flash
+ * loaded from its state file if any, with the faults meant for it.
+ */
 static int
-sim_open(struct sim *s, const struct options *o)
+sim_open(struct sim *s, const struct options *o, unsigned k)
 {
-	const char *colon = strchr(o->sim, ':');
-	size_t n = colon != NULL ? (size_t)(colon - o->sim) : strlen(o->sim);
 	char err[256];
 	uint32_t base, size;
 	uint8_t *mem;
 	struct stat st;
+	char *state;
 	int fd;
 
 	memset(s, 0, sizeof(*s));
-	if (n >= sizeof(s->profile))
-		n = sizeof(s->profile) - 1;
-	memcpy(s->profile, o->sim, n);
-	s->profile[n] = '\0';
+	snprintf(s->profile, sizeof(s->profile), "%s", o->sim_profile);
 	if ((s->model = dfl_model_new(s->profile)) == NULL)
 		bad_usage("--sim %s: unknown profile %s (%s)", o->sim,
 		    s->profile, dfl_model_profile_names());
-	if (colon != NULL && colon[1] == '\0')
-		bad_usage("--sim %s: empty state file name", o->sim);
-	s->state = colon != NULL ? colon + 1 : NULL;
-	for (size_t i = 0; i < o->nfaults; i++)
-		if (dfl_model_fault(s->model, o->faults[i], err,
-		    sizeof(err)) != 0)
+	sim_names(o, k, s->path, sizeof(s->path), s->serial,
+	    sizeof(s->serial));
+	state = sim_state_name(o, k);
+	for (size_t i = 0; i < o->nfaults; i++) {
+		unsigned dev;
+		const char *spec = fault_spec(o->faults[i], &dev);
+
+		if (dev != 0 && dev != k)
+			continue;
+		if (dfl_model_fault(s->model, spec, err, sizeof(err)) != 0)
 			bad_usage("--sim-fault %s", err);
+	}
 	mem = dfl_model_memory(s->model, &base, &size);
-	if (s->state != NULL && (fd = open(s->state, O_RDONLY | O_NONBLOCK |
+	if (state != NULL && (fd = open(state, O_RDONLY | O_NONBLOCK |
 	    O_CLOEXEC)) >= 0) {
 		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-			cli_error(s->state, "%s: the %s flash state is a "
+			cli_error(state, "%s: the %s flash state is a "
 			    "regular file of exactly %u bytes",
 			    S_ISDIR(st.st_mode) ? "is a directory" :
 			    "not a regular file", s->profile, size);
@@ -780,20 +950,20 @@ sim_open(struct sim *s, const struct options *o)
 			goto fail;
 		}
 		if ((uint64_t)st.st_size != size) {
-			cli_error(s->state, "%llu bytes; the %s flash state "
+			cli_error(state, "%llu bytes; the %s flash state "
 			    "is a file of exactly %u bytes",
 			    (unsigned long long)st.st_size, s->profile, size);
 			close(fd);
 			goto fail;
 		}
 		if (read_all(fd, mem, size) != 0) {
-			cli_error(s->state, "read: %s", strerror(errno));
+			cli_error(state, "read: %s", strerror(errno));
 			close(fd);
 			goto fail;
 		}
 		close(fd);
-	} else if (s->state != NULL && errno != ENOENT) {
-		cli_error(s->state, "%s", strerror(errno));
+	} else if (state != NULL && errno != ENOENT) {
+		cli_error(state, "%s", strerror(errno));
 		goto fail;
 	}
 	if (o->trace != NULL) {
@@ -805,8 +975,10 @@ sim_open(struct sim *s, const struct options *o)
 		}
 		dfl_model_trace(s->model, s->trace);
 	}
+	s->state = state;
 	return 0;
 fail:
+	free(state);
 	dfl_model_free(s->model);
 	s->model = NULL;
 	return -1;
@@ -842,8 +1014,11 @@ sim_close(struct sim *s, const struct options *o, int report)
 	}
 	if (o->quiet || !report)
 		;
-	else if (o->progress == PROGRESS_JSON)
-		printf("{\"event\":\"sim\",\"profile\":\"%s\",\"requests\":%u,"
+	else if (o->progress == PROGRESS_JSON) {
+		putchar('{');
+		if (s->tagged)
+			json_tag(s->path, s->serial);
+		printf("\"event\":\"sim\",\"profile\":\"%s\",\"requests\":%u,"
 		    "\"pages_erased\":%u,\"bytes_erased\":%llu,"
 		    "\"bytes_written\":%llu,\"bytes_read\":%llu,"
 		    "\"time_us\":%llu,\"left\":%s}\n", s->profile,
@@ -853,10 +1028,12 @@ sim_close(struct sim *s, const struct options *o, int report)
 		    (unsigned long long)st->bytes_read,
 		    (unsigned long long)st->time_us,
 		    st->left ? "true" : "false");
-	else
-		printf("sim %s: %u control transfers, %u pages erased "
+	} else
+		printf("%s%s%s%ssim %s: %u control transfers, %u pages erased "
 		    "(%llu bytes)%s, %llu bytes programmed, %llu bytes read, "
-		    "%llu.%03llu s modelled\n", s->profile, st->requests,
+		    "%llu.%03llu s modelled\n", s->tagged ? s->path : "",
+		    s->tagged ? " " : "", s->tagged ? s->serial : "",
+		    s->tagged ? ": " : "", s->profile, st->requests,
 		    st->pages_erased, (unsigned long long)st->bytes_erased,
 		    st->mass_erases ? ", mass erase" : "",
 		    (unsigned long long)st->bytes_written,
@@ -864,6 +1041,7 @@ sim_close(struct sim *s, const struct options *o, int report)
 		    (unsigned long long)(st->time_us / 1000000),
 		    (unsigned long long)(st->time_us / 1000 % 1000));
 	dfl_model_free(s->model);
+	free(s->state);
 	return rc;
 }
 
@@ -878,6 +1056,45 @@ struct ui {
 	void *clock_ctx;
 	uint64_t phase_start;
 	struct dfl_usb_handle *usb;	/* NULL with --sim */
+	struct unit *unit;		/* --all: the device's */
+};
+
+/*
+ * --all: one unit per device, each flashed by its own thread with its
+ * own session, transport and image; nothing is shared between them but
+ * the options (read only, once the images are loaded) and the output,
+ * whose lines the fleet's mutex keeps whole.
+ */
+struct fleet {
+	pthread_mutex_t mu;
+	enum progress_mode mode;
+	struct unit *units;
+	size_t n;
+	int drawn;		/* the bars are on the terminal */
+};
+
+struct unit {
+	struct fleet *fleet;
+	const struct options *o;
+	size_t row;
+	char path[32];
+	char serial[128];	/* "-" when the device has none */
+	struct sim sim;		/* with --sim */
+	int have_sim;
+	struct dfl_usb_handle *usb;
+	struct dfl_transport t;
+	const struct dfl_device *dev;
+	struct dfl_image img;
+	struct ui ui;
+	pthread_t thread;
+	int started;
+	int rc;			/* exit status; -1 until flashed */
+	char why[1024];		/* why it failed */
+	enum dfl_phase phase;
+	int phase_seen;
+	uint64_t bytes;		/* written */
+	uint64_t wall_us, model_us;
+	char line[256];		/* its progress bar */
 };
 
 static uint64_t
@@ -903,6 +1120,105 @@ rate(char *buf, size_t len, uint64_t bytes, uint64_t us)
 		snprintf(buf, len, " %.1f KiB/s", r / 1024.0);
 }
 
+/*
+ * The bars of --all on a terminal: the last n lines, one per device.
+ * The cursor stays below them; a line of text goes above them and they
+ * are drawn again under it.  ANSI cursor movement (ECMA-48 CUU, CUD, EL).
+ */
+static void
+fleet_redraw(struct fleet *f)
+{
+	if (f->drawn)
+		fprintf(stderr, "\033[%zuA", f->n);
+	for (size_t i = 0; i < f->n; i++)
+		fprintf(stderr, "\r\033[K%s\n", f->units[i].line);
+	f->drawn = 1;
+	fflush(stderr);
+}
+
+static void
+fleet_bar(struct unit *u)
+{
+	struct fleet *f = u->fleet;
+	size_t up = f->n - u->row;
+
+	if (!f->drawn) {
+		fleet_redraw(f);
+		return;
+	}
+	fprintf(stderr, "\033[%zuA\r\033[K%s\033[%zuB\r", up, u->line, up);
+	fflush(stderr);
+}
+
+/* A diagnostic of device u: "dfuflash: PATH SERIAL: message" on stderr,
+ * above the bars.  The caller holds the mutex. */
+static void __attribute__((format(printf, 2, 3)))
+unit_say(struct unit *u, const char *fmt, ...)
+{
+	struct fleet *f = u->fleet;
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	if (f->mode == PROGRESS_BAR && f->drawn) {
+		fprintf(stderr, "\033[%zuA\r\033[K%s: %s %s: %s\n", f->n,
+		    cli_progname(), u->path, u->serial, msg);
+		f->drawn = 0;
+		fleet_redraw(f);
+	} else {
+		fprintf(stderr, "%s: %s %s: %s\n", cli_progname(), u->path,
+		    u->serial, msg);
+	}
+}
+
+static void
+unit_progress(struct unit *u, const struct dfl_event *ev)
+{
+	struct fleet *f = u->fleet;
+	int new_phase = !u->phase_seen || u->phase != ev->phase;
+	unsigned pct = ev->total ? (unsigned)(ev->done * 100 / ev->total) :
+	    100;
+
+	if (ev->phase == DFL_PHASE_WRITE)
+		u->bytes = ev->done;
+	u->phase = ev->phase;
+	u->phase_seen = 1;
+	pthread_mutex_lock(&f->mu);
+	switch (f->mode) {
+	case PROGRESS_JSON:
+		putchar('{');
+		json_tag(u->path, u->serial);
+		printf("\"phase\":\"%s\",\"address\":%u,\"done\":%llu,"
+		    "\"total\":%llu}\n", dfl_phase_name(ev->phase),
+		    ev->address, (unsigned long long)ev->done,
+		    (unsigned long long)ev->total);
+		fflush(stdout);
+		break;
+	case PROGRESS_TEXT:
+		if (new_phase)
+			fprintf(stderr, "%s %s: %s\n", u->path, u->serial,
+			    dfl_phase_name(ev->phase));
+		break;
+	case PROGRESS_BAR:
+		/* At most 79 columns for 1 MiB: a line that wraps would
+		 * break the cursor movement. */
+		snprintf(u->line, sizeof(u->line), "%-6s %-12.12s %-7s "
+		    "[%.*s%*s] %3u%% %llu/%llu", u->path, u->serial,
+		    dfl_phase_name(ev->phase), (int)(pct / 5),
+		    "====================", (int)(20 - pct / 5), "", pct,
+		    (unsigned long long)ev->done,
+		    (unsigned long long)ev->total);
+		fleet_bar(u);
+		break;
+	default:
+		break;
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
 static void
 on_progress(void *ctx, const struct dfl_event *ev)
 {
@@ -911,6 +1227,10 @@ on_progress(void *ctx, const struct dfl_event *ev)
 	uint64_t now;
 	char r[32];
 
+	if (ui->unit != NULL) {
+		unit_progress(ui->unit, ev);
+		return;
+	}
 	if (ui->mode == PROGRESS_JSON) {
 		printf("{\"phase\":\"%s\",\"address\":%u,\"done\":%llu,"
 		    "\"total\":%llu}\n", dfl_phase_name(ev->phase),
@@ -957,6 +1277,14 @@ ui_end(struct ui *ui)
 static void
 on_warn(void *ctx, const char *msg)
 {
+	struct ui *ui = ctx;
+
+	if (ui->unit != NULL) {
+		pthread_mutex_lock(&ui->unit->fleet->mu);
+		unit_say(ui->unit, "warning: %s", msg);
+		pthread_mutex_unlock(&ui->unit->fleet->mu);
+		return;
+	}
 	ui_end(ctx);
 	cli_error(NULL, "warning: %s", msg);
 }
@@ -1257,15 +1585,23 @@ print_plan(const struct dfl_result *r)
 	    (unsigned long long)write, r->nwrites);
 }
 
+/* What the download did; with --all, each line names the device u. */
 static void
-report(const struct options *o, const char *name, const struct dfl_result *r)
+report(const struct options *o, const char *name, const struct dfl_result *r,
+    const struct unit *u)
 {
-	char erased[160], left[160];
+	char erased[160], left[160], tag[192] = "";
+
+	if (u != NULL)
+		snprintf(tag, sizeof(tag), "%s %s: ", u->path, u->serial);
 
 	if (o->quiet)
 		return;
 	if (o->progress == PROGRESS_JSON) {
-		printf("{\"event\":\"done\",\"pages_erased\":%u,"
+		putchar('{');
+		if (u != NULL)
+			json_tag(u->path, u->serial);
+		printf("\"event\":\"done\",\"pages_erased\":%u,"
 		    "\"bytes_erased\":%llu,\"bytes_erased_outside\":%llu,"
 		    "\"bytes_preserved\":%llu,\"pages_skipped\":%u,"
 		    "\"bytes_written\":%llu,\"verified\":%s,"
@@ -1286,8 +1622,8 @@ report(const struct options *o, const char *name, const struct dfl_result *r)
 		    leave_reason_name(r->leave_reason) : "null");
 		return;
 	}
-	printf("%s: %serased %u page%s%s, skipped %u unchanged, wrote %llu "
-	    "bytes%s\n", name, r->mass_erased ? "mass erase, " : "",
+	printf("%s%s: %serased %u page%s%s, skipped %u unchanged, wrote %llu "
+	    "bytes%s\n", tag, name, r->mass_erased ? "mass erase, " : "",
 	    r->pages_erased, r->pages_erased == 1 ? "" : "s",
 	    r->pages_erased > 0 ? erase_text(erased, sizeof(erased), r) : "",
 	    r->pages_skipped, (unsigned long long)r->bytes_written,
@@ -1297,16 +1633,37 @@ report(const struct options *o, const char *name, const struct dfl_result *r)
 	    ", not verified (the device reset)");
 	leave_text(left, sizeof(left), r);
 	if (r->options_reset)
-		printf("%s: device reset to load its option bytes (alt %u), "
+		printf("%s%s: device reset to load its option bytes (alt %u), "
 		    "as it does once they are written; it was not sent to "
-		    "leave DFU mode\n", name, r->options_alt);
+		    "leave DFU mode\n", tag, name, r->options_alt);
 	else if (!r->left)
-		printf("%s: device stays in DFU mode\n", name);
+		printf("%s%s: device stays in DFU mode\n", tag, name);
 	else
-		printf("%s: device left DFU mode%s%s%s\n", name,
+		printf("%s%s: device left DFU mode%s%s%s\n", tag, name,
 		    left[0] != '\0' ? " " : "", left, r->leave_failed ?
 		    " (its leave request failed as it reset)" :
 		    r->left_vanished ? " (it reset before answering)" : "");
+}
+
+/* The file or -D as the image for dev; an exit status, 0 with img set. */
+static int
+load_input(const struct options *o, const struct dfl_device *dev,
+    struct dfl_image *img)
+{
+	int rc;
+
+	memset(img, 0, sizeof(*img));
+	if (o->file == NULL)
+		rc = load_raw(o, dev, img);
+	else if (o->kind == INPUT_DFUSE || o->kind == INPUT_DFU)
+		rc = load_file(o, dev, img);
+	else
+		rc = load_image(o, dev, img);
+	if (rc != 0) {
+		dfl_image_free(img);
+		return rc == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
 }
 
 static int
@@ -1320,17 +1677,8 @@ do_download(const struct options *o, struct dfl_session *s,
 	struct dfl_image img;
 	int rc;
 
-	memset(&img, 0, sizeof(img));
-	if (o->file == NULL)
-		rc = load_raw(o, dev, &img);
-	else if (o->kind == INPUT_DFUSE || o->kind == INPUT_DFU)
-		rc = load_file(o, dev, &img);
-	else
-		rc = load_image(o, dev, &img);
-	if (rc != 0) {
-		dfl_image_free(&img);
-		return rc == -2 ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
-	}
+	if ((rc = load_input(o, dev, &img)) != CLI_EXIT_OK)
+		return rc;
 	memset(&eo, 0, sizeof(eo));
 	eo.flags = o->flags;
 	eo.start_set = o->start_set;
@@ -1358,7 +1706,7 @@ do_download(const struct options *o, struct dfl_session *s,
 		engine_error(ui, s, name, rc);
 		return CLI_EXIT_FAIL;
 	}
-	report(o, name, &res);
+	report(o, name, &res, NULL);
 	return CLI_EXIT_OK;
 }
 
@@ -1532,6 +1880,48 @@ describe(const struct dfl_usb_info *in)
 	    in->access ? "" : ", no access");
 }
 
+/* " -d -S A -S B -p 1-2": what the match asks for, for messages. */
+static const char *
+match_text(const struct dfl_match *m, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (m->ids_set)
+		n += (size_t)snprintf(buf, len, " -d");
+	for (size_t i = 0; i < m->nserials && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, " -S %s",
+		    m->serials[i]);
+	for (size_t i = 0; i < m->npaths && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, " -p %s", m->paths[i]);
+	return buf;
+}
+
+/* Why no device of the scan u matches; denied of them cannot be opened. */
+static void
+usb_none(const struct options *o, const struct dfl_usb *u, size_t denied)
+{
+	size_t n = dfl_usb_count(u);
+	char what[1024];
+
+	if (n == 0) {
+		cli_error(NULL, "no DFU device found");
+		cli_error(NULL, "plug in the device in DFU mode (on STM32: "
+		    "BOOT0 high, then reset)%s; dfuflash -l lists what is "
+		    "found", o->wait ? "" : ", or wait for it with -w");
+		return;
+	}
+	cli_error(NULL, "no DFU device matches%s%s; %zu found:",
+	    match_text(&o->match, what, sizeof(what)),
+	    o->wait ? " (after waiting)" : "", n);
+	for (size_t i = 0; i < n; i++)
+		describe(dfl_usb_info(u, i));
+	if (denied > 0 && o->match.nserials > 0)
+		cli_error(NULL, "the serial number of a device that "
+		    "cannot be opened is unknown: see PERMISSIONS in "
+		    "dfuflash(1)");
+}
+
 /*
  * The one device the options mean, opened; NULL after printing why.
  * Nothing is sent to any device here beyond reading descriptors.
@@ -1561,30 +1951,13 @@ usb_select(const struct options *o, struct dfl_usb **up)
 			which = i;
 		}
 	}
-	if (n == 0) {
-		cli_error(NULL, "no DFU device found");
-		cli_error(NULL, "plug in the device in DFU mode (on STM32: "
-		    "BOOT0 high, then reset)%s; dfuflash -l lists what is "
-		    "found", o->wait ? "" : ", or wait for it with -w");
-		return NULL;
-	}
 	if (hits == 0) {
-		cli_error(NULL, "no DFU device matches%s%s%s%s%s%s; %zu found:",
-		    o->match.ids_set ? " -d" : "", o->match.serial ? " -S " :
-		    "", o->match.serial ? o->match.serial : "",
-		    o->match.path ? " -p " : "", o->match.path ?
-		    o->match.path : "", o->wait ? " (after waiting)" : "", n);
-		for (size_t i = 0; i < n; i++)
-			describe(dfl_usb_info(u, i));
-		if (denied > 0 && o->match.serial != NULL)
-			cli_error(NULL, "the serial number of a device that "
-			    "cannot be opened is unknown: see PERMISSIONS in "
-			    "dfuflash(1)");
+		usb_none(o, u, denied);
 		return NULL;
 	}
 	if (hits > 1) {
 		cli_error(NULL, "%zu DFU devices match; pick one with -S "
-		    "SERIAL or -p PATH:", hits);
+		    "SERIAL or -p PATH, or flash them all with --all:", hits);
 		for (size_t i = 0; i < n; i++) {
 			const struct dfl_usb_info *in = dfl_usb_info(u, i);
 			struct dfl_candidate c;
@@ -1699,6 +2072,422 @@ run_usb(struct options *o)
 	return rc;
 }
 
+/* ---- Devices of --sim ---------------------------------------------------- */
+
+/*
+ * The devices of --sim (1 to N) that -d, -S and -p match, into sel;
+ * their number.  Matched as a USB device is (select.h), on the path and
+ * serial number sim_names() gives.
+ */
+static size_t
+sim_match(const struct options *o, unsigned *sel)
+{
+	unsigned n = o->sim_count > 0 ? o->sim_count : 1;
+	struct dfl_model *m = dfl_model_new(o->sim_profile);
+	const struct dfl_device *d;
+	size_t hits = 0;
+
+	if (m == NULL)
+		bad_usage("--sim %s: unknown profile %s (%s)", o->sim,
+		    o->sim_profile, dfl_model_profile_names());
+	d = dfl_model_device(m);
+	/* Every fault is checked, also those of devices not chosen. */
+	for (size_t i = 0; i < o->nfaults; i++) {
+		char err[256];
+		unsigned dev;
+
+		if (dfl_model_fault(m, fault_spec(o->faults[i], &dev), err,
+		    sizeof(err)) != 0)
+			bad_usage("--sim-fault %s", err);
+	}
+	for (unsigned k = 1; k <= n; k++) {
+		char path[16], serial[32];
+		struct dfl_candidate c;
+
+		sim_names(o, k, path, sizeof(path), serial, sizeof(serial));
+		memset(&c, 0, sizeof(c));
+		c.path = path;
+		c.serial = serial;
+		c.vid = d->idVendor;
+		c.pid = d->idProduct;
+		c.runtime = d->bInterfaceProtocol == DFL_PROTOCOL_RUNTIME;
+		if (dfl_match(&o->match, &c))
+			sel[hits++] = k;
+	}
+	dfl_model_free(m);
+	return hits;
+}
+
+/* The devices of --sim, as usb_select() lists USB devices; hits of them
+ * are in sel (all when all). */
+static void
+sim_describe(const struct options *o, const unsigned *sel, size_t hits,
+    int all)
+{
+	unsigned n = o->sim_count > 0 ? o->sim_count : 1;
+	size_t j = 0;
+
+	for (unsigned k = 1; k <= n; k++) {
+		char path[16], serial[32];
+
+		if (!all && (j >= hits || sel[j] != k))
+			continue;
+		j++;
+		sim_names(o, k, path, sizeof(path), serial, sizeof(serial));
+		fprintf(stderr, "  %s %s serial %s DFU mode (--sim)\n", path,
+		    o->sim_profile, serial);
+	}
+}
+
+/* The one device of --sim the options mean: 0 with *k set, or -1. */
+static int
+sim_pick(const struct options *o, unsigned *k)
+{
+	unsigned sel[SIM_MAX];
+	size_t hits = sim_match(o, sel);
+
+	if (hits == 1) {
+		*k = sel[0];
+		return 0;
+	}
+	if (hits == 0) {
+		char what[1024];
+
+		cli_error(NULL, "no DFU device matches%s; %u found:",
+		    match_text(&o->match, what, sizeof(what)), o->sim_count);
+		sim_describe(o, sel, 0, 1);
+	} else {
+		cli_error(NULL, "%zu DFU devices match; pick one with -S "
+		    "SERIAL or -p PATH, or flash them all with --all:", hits);
+		sim_describe(o, sel, hits, 0);
+	}
+	return -1;
+}
+
+/* ---- Many devices (--all) ------------------------------------------------ */
+
+static void
+unit_usb_warn(void *ctx, const char *msg)
+{
+	struct unit *u = ctx;
+
+	pthread_mutex_lock(&u->fleet->mu);
+	unit_say(u, "warning: %s", msg);
+	pthread_mutex_unlock(&u->fleet->mu);
+}
+
+/* One device's session, in its own thread. */
+static void *
+unit_run(void *arg)
+{
+	struct unit *u = arg;
+	const struct options *o = u->o;
+	const char *name = cli_input_name(o->file != NULL ? o->file :
+	    o->raw);
+	struct dfl_session *s = dfl_session_new(&u->t, u->dev);
+	struct dfl_options eo;
+	struct dfl_result res;
+	uint64_t t0 = mono_us(NULL);
+	int rc;
+
+	memset(&eo, 0, sizeof(eo));
+	eo.flags = o->flags;
+	eo.start_set = o->start_set;
+	eo.start = o->start;
+	eo.preserve = o->preserve;
+	eo.npreserve = o->npreserve;
+	eo.progress = on_progress;
+	eo.warn = on_warn;
+	eo.cb_ctx = &u->ui;
+	rc = s != NULL ? dfl_download(s, &u->img, &eo, &res) : DFL_ERR_NOMEM;
+	u->wall_us = mono_us(NULL) - t0;
+	pthread_mutex_lock(&u->fleet->mu);
+	if (rc == 0) {
+		u->rc = CLI_EXIT_OK;
+		u->bytes = res.bytes_written;
+		if (u->fleet->mode == PROGRESS_BAR) {
+			snprintf(u->line, sizeof(u->line), "%-6s %-12.12s "
+			    "done: wrote %llu bytes", u->path, u->serial,
+			    (unsigned long long)u->bytes);
+			fleet_bar(u);
+		} else if (!o->quiet) {
+			report(o, name, &res, u);
+			fflush(stdout);
+		}
+	} else {
+		const char *lost = u->usb != NULL ? dfl_usb_errmsg(u->usb) :
+		    "";
+
+		u->rc = rc == DFL_ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+		snprintf(u->why, sizeof(u->why), "%s", lost[0] != '\0' ? lost :
+		    s != NULL ? dfl_errmsg(s) : "out of memory");
+		if (u->fleet->mode == PROGRESS_BAR) {
+			snprintf(u->line, sizeof(u->line), "%-6s %-12.12s "
+			    "failed: %.50s", u->path, u->serial, u->why);
+			fleet_bar(u);
+		}
+		unit_say(u, "%s: %s", name, u->why);
+	}
+	pthread_mutex_unlock(&u->fleet->mu);
+	dfl_session_free(s);
+	dfl_image_free(&u->img);
+	return NULL;
+}
+
+/* The devices of --sim that the options mean, opened into f; an exit
+ * status. */
+static int
+fleet_sim(struct fleet *f, const struct options *o)
+{
+	unsigned sel[SIM_MAX];
+
+	f->n = sim_match(o, sel);
+	if (f->n == 0) {
+		sim_pick(o, sel);
+		return CLI_EXIT_FAIL;
+	}
+	if ((f->units = calloc(f->n, sizeof(*f->units))) == NULL) {
+		cli_error(NULL, "out of memory");
+		return CLI_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		struct unit *u = &f->units[i];
+
+		if (sim_open(&u->sim, o, sel[i]) != 0)
+			return CLI_EXIT_FAIL;
+		u->have_sim = 1;
+		u->sim.tagged = 1;
+		snprintf(u->path, sizeof(u->path), "%s", u->sim.path);
+		snprintf(u->serial, sizeof(u->serial), "%s", u->sim.serial);
+		dfl_model_transport(u->sim.model, &u->t);
+		u->dev = dfl_model_device(u->sim.model);
+		u->ui.now_us = sim_now_us;
+		u->ui.clock_ctx = u->sim.model;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* The USB devices that the options mean, opened into f (one that cannot
+ * be opened is a failed unit); an exit status. */
+static int
+fleet_usb(struct fleet *f, const struct options *o, struct dfl_usb **up)
+{
+	struct dfl_usb *u = usb_scan(o);
+	size_t n, denied = 0;
+
+	if ((*up = u) == NULL)
+		return CLI_EXIT_FAIL;
+	n = dfl_usb_count(u);
+	if ((f->units = calloc(n + 1, sizeof(*f->units))) == NULL) {
+		cli_error(NULL, "out of memory");
+		return CLI_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct dfl_usb_info *in = dfl_usb_info(u, i);
+		struct dfl_candidate c;
+		struct dfl_usb_params p;
+		struct unit *un = &f->units[f->n];
+		char msg[1024];
+
+		dfl_usb_candidate(in, &c);
+		denied += !in->access;
+		if (!dfl_match(&o->match, &c))
+			continue;
+		f->n++;
+		un->fleet = f;
+		un->rc = -1;
+		snprintf(un->path, sizeof(un->path), "%s", in->path);
+		snprintf(un->serial, sizeof(un->serial), "%s",
+		    in->serial != NULL ? in->serial : "-");
+		memset(&p, 0, sizeof(p));
+		p.transfer_size = o->transfer_size;
+		p.wait_timeout_ms = o->wait_timeout * 1000u;
+		p.warn = unit_usb_warn;
+		p.warn_ctx = un;
+		if (dfl_usb_open(u, i, &p, &un->usb, msg, sizeof(msg)) != 0 ||
+		    dfl_usb_check_transfer(un->usb, msg, sizeof(msg)) != 0) {
+			un->rc = CLI_EXIT_FAIL;
+			snprintf(un->why, sizeof(un->why), "%s", msg);
+			unit_say(un, "%s", msg);
+			continue;
+		}
+		dfl_usb_transport(un->usb, &un->t);
+		un->dev = dfl_usb_device(un->usb);
+		un->ui.now_us = mono_us;
+		un->ui.usb = un->usb;
+	}
+	if (f->n == 0) {
+		usb_none(o, u, denied);
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* "2.276": whole milliseconds, as the sim line prints the modelled time. */
+static const char *
+seconds(char *buf, size_t len, uint64_t us)
+{
+	snprintf(buf, len, "%llu.%03llu", (unsigned long long)(us / 1000000),
+	    (unsigned long long)(us / 1000 % 1000));
+	return buf;
+}
+
+/* One line per device, and the count; or with --progress=json one
+ * "result" event per device and a "summary" event. */
+static void
+fleet_summary(const struct fleet *f, const struct options *o)
+{
+	size_t ok = 0;
+	char t[32];
+
+	for (size_t i = 0; i < f->n; i++)
+		ok += f->units[i].rc == CLI_EXIT_OK;
+	if (o->progress == PROGRESS_JSON) {
+		for (size_t i = 0; i < f->n; i++) {
+			const struct unit *u = &f->units[i];
+
+			putchar('{');
+			json_tag(u->path, u->serial);
+			printf("\"event\":\"result\",\"result\":\"%s\","
+			    "\"error\":", u->rc == 0 ? "ok" : "failed");
+			dfl_json_str(stdout, u->rc == 0 ? NULL : u->why);
+			printf(",\"bytes\":%llu,\"seconds\":%s",
+			    (unsigned long long)u->bytes,
+			    seconds(t, sizeof(t), u->wall_us));
+			if (u->have_sim)
+				printf(",\"modelled_seconds\":%s",
+				    seconds(t, sizeof(t), u->model_us));
+			puts("}");
+		}
+		printf("{\"event\":\"summary\",\"devices\":%zu,\"ok\":%zu,"
+		    "\"failed\":%zu}\n", f->n, ok, f->n - ok);
+		return;
+	}
+	printf("%-8s %-16s %-6s %10s %8s%s\n", "path", "serial", "result",
+	    "bytes", "seconds", f->units[0].have_sim ? " modelled" : "");
+	for (size_t i = 0; i < f->n; i++) {
+		const struct unit *u = &f->units[i];
+
+		printf("%-8s %-16s %-6s %10llu %8s", u->path, u->serial,
+		    u->rc == 0 ? "ok" : "failed",
+		    (unsigned long long)u->bytes,
+		    seconds(t, sizeof(t), u->wall_us));
+		if (u->have_sim)
+			printf(" %8s", seconds(t, sizeof(t), u->model_us));
+		if (u->rc != 0)
+			printf("  %s", u->why);
+		putchar('\n');
+	}
+	printf("%zu of %zu devices flashed, %zu failed\n", ok, f->n,
+	    f->n - ok);
+}
+
+/*
+ * --all: every device the options match, each in its own thread; a
+ * device that fails does not stop the others.  The exit status is the
+ * largest of the devices' (0 < 1 < 2): with one device, what a run
+ * without --all gives.
+ */
+static int
+run_all(struct options *o)
+{
+	struct fleet f;
+	struct dfl_usb *usb = NULL;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	pthread_mutex_init(&f.mu, NULL);
+	f.mode = o->progress;
+	if (f.mode == PROGRESS_AUTO)
+		f.mode = o->quiet ? PROGRESS_NONE : isatty(STDERR_FILENO) ?
+		    PROGRESS_BAR : PROGRESS_TEXT;
+	if (o->quiet && f.mode == PROGRESS_BAR)
+		f.mode = PROGRESS_NONE;
+	rc = o->sim != NULL ? fleet_sim(&f, o) : fleet_usb(&f, o, &usb);
+	/* The model comes before the input, as without --all. */
+	if (rc == CLI_EXIT_OK && o->sim != NULL)
+		rc = open_input(o);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	if (o->flags & DFL_MASS_ERASE)
+		cli_error(NULL, "warning: --mass-erase erases all of the "
+		    "devices' flash, not only the pages the image covers");
+	/* Images are loaded here, one device after the other: the input's
+	 * descriptor and the -a alt are shared. */
+	for (size_t i = 0; i < f.n; i++) {
+		struct unit *u = &f.units[i];
+
+		u->fleet = &f;
+		u->o = o;
+		u->row = i;
+		u->ui.unit = u;
+		u->ui.mode = f.mode;
+		snprintf(u->line, sizeof(u->line), "%-6s %-12.12s waiting",
+		    u->path, u->serial);
+		if (u->dev == NULL)
+			continue; /* not opened */
+		u->rc = -1;
+		o->alt = 0;
+		if (resolve_alt(o, u->dev) != 0)
+			u->rc = CLI_EXIT_USAGE;
+		else
+			u->rc = load_input(o, u->dev, &u->img);
+		if (u->rc == CLI_EXIT_OK)
+			u->rc = -1;
+		else
+			snprintf(u->why, sizeof(u->why), "not flashed: the "
+			    "input or -a does not fit the device (see above)");
+	}
+	if (f.mode == PROGRESS_BAR) {
+		pthread_mutex_lock(&f.mu);
+		fleet_redraw(&f);
+		pthread_mutex_unlock(&f.mu);
+	}
+	for (size_t i = 0; i < f.n; i++) {
+		struct unit *u = &f.units[i];
+		int err;
+
+		if (u->rc != -1)
+			continue;
+		err = pthread_create(&u->thread, NULL, unit_run, u);
+		if (err != 0) {
+			u->rc = CLI_EXIT_FAIL;
+			snprintf(u->why, sizeof(u->why), "cannot start a "
+			    "thread: %s", strerror(err));
+			dfl_image_free(&u->img);
+		} else
+			u->started = 1;
+	}
+	for (size_t i = 0; i < f.n; i++)
+		if (f.units[i].started)
+			pthread_join(f.units[i].thread, NULL);
+out:
+	for (size_t i = 0; i < f.n; i++) {
+		struct unit *u = &f.units[i];
+
+		if (u->have_sim) {
+			u->model_us = dfl_model_stats(u->sim.model)->time_us;
+			if (sim_close(&u->sim, o, u->started) != 0 &&
+			    u->rc == CLI_EXIT_OK) {
+				u->rc = CLI_EXIT_FAIL;
+				snprintf(u->why, sizeof(u->why), "its state "
+				    "file was not saved");
+			}
+		}
+		dfl_usb_close(u->usb);
+	}
+	if (rc == CLI_EXIT_OK) {
+		fleet_summary(&f, o);
+		for (size_t i = 0; i < f.n; i++)
+			if (f.units[i].rc > rc)
+				rc = f.units[i].rc;
+	}
+	free(f.units);
+	dfl_usb_free(usb);
+	pthread_mutex_destroy(&f.mu);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1706,6 +2495,7 @@ main(int argc, char *argv[])
 	struct dfl_transport t;
 	struct sim sim;
 	struct ui ui;
+	unsigned k;
 	int rc;
 
 	cli_init(argv[0]);
@@ -1717,10 +2507,13 @@ main(int argc, char *argv[])
 	 * What the input is, before any USB device is looked for; the model
 	 * comes first, so that a bad --sim is said as a usage error.
 	 */
-	if (opt.sim == NULL) {
+	if (opt.all) {
+		if (opt.sim != NULL || (rc = open_input(&opt)) == CLI_EXIT_OK)
+			rc = run_all(&opt);
+	} else if (opt.sim == NULL) {
 		if ((rc = open_input(&opt)) == CLI_EXIT_OK)
 			rc = run_usb(&opt);
-	} else if (sim_open(&sim, &opt) != 0) {
+	} else if (sim_pick(&opt, &k) != 0 || sim_open(&sim, &opt, k) != 0) {
 		rc = CLI_EXIT_FAIL;
 	} else {
 		memset(&ui, 0, sizeof(ui));

@@ -58,9 +58,8 @@ device_notes(const struct dfl_usb_info *in, char notes[2][320])
 	return n;
 }
 
-/* A JSON string, or null. */
-static void
-json_str(FILE *f, const char *s)
+void
+dfl_json_str(FILE *f, const char *s)
 {
 	if (s == NULL) {
 		fputs("null", f);
@@ -94,7 +93,7 @@ json_layout(FILE *f, struct dfu_layout *l, const char *name)
 		return;
 	}
 	fputs("{\"name\":", f);
-	json_str(f, dfu_layout_name(l));
+	dfl_json_str(f, dfu_layout_name(l));
 	fputs(",\"regions\":[", f);
 	for (unsigned r = 0; r < dfu_layout_region_count(l); r++) {
 		const struct dfu_layout_region *g = dfu_layout_region(l, r);
@@ -116,11 +115,11 @@ json_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
 	unsigned nq;
 
 	fprintf(f, "{\"path\":");
-	json_str(f, in->path);
+	dfl_json_str(f, in->path);
 	fprintf(f, ",\"vid\":%u,\"pid\":%u,\"serial\":", in->vid, in->pid);
-	json_str(f, in->serial);
+	dfl_json_str(f, in->serial);
 	fputs(",\"serial_utf16\":", f);
-	json_str(f, in->serial_utf16);
+	dfl_json_str(f, in->serial_utf16);
 	fprintf(f, ",\"bcdDevice\":%u,\"mode\":\"%s\"", in->bcdDevice,
 	    in->protocol == DFL_PROTOCOL_DFU ? "dfu" : "runtime");
 	if (in->has_func)
@@ -137,14 +136,14 @@ json_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
 		fputs(",\"dfu_version\":null,\"transfer_size\":null,"
 		    "\"detach_timeout\":null,\"attributes\":null,"
 		    "\"descriptor_error\":", f);
-		json_str(f, in->func_error);
+		dfl_json_str(f, in->func_error);
 	}
 	fprintf(f, ",\"access\":%s,\"quirks\":[", tf(in->access));
 	nq = device_notes(in, notes);
 	for (unsigned i = 0; i < nq; i++) {
 		if (i > 0)
 			fputc(',', f);
-		json_str(f, notes[i]);
+		dfl_json_str(f, notes[i]);
 	}
 	fputs("],\"alts\":[", f);
 	for (unsigned a = 0; a < in->nalts; a++) {
@@ -153,12 +152,12 @@ json_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
 
 		fprintf(f, "%s{\"alt\":%u,\"name\":", a > 0 ? "," : "",
 		    in->alts[a].alt);
-		json_str(f, in->alts[a].name);
+		dfl_json_str(f, in->alts[a].name);
 		fputs(",\"quirk\":", f);
-		json_str(f, note[0] != '\0' ? note : NULL);
+		dfl_json_str(f, note[0] != '\0' ? note : NULL);
 		/* The string a download plans with (dfuinfo -L reads it). */
 		fputs(",\"layout_string\":", f);
-		json_str(f, name);
+		dfl_json_str(f, name);
 		fputs(",\"layout\":", f);
 		json_layout(f, l, name);
 		fputc('}', f);

@@ -18,4 +18,7 @@
 int dfl_list_print(FILE *f, const struct dfl_usb *u,
 		   const struct dfl_match *m, int json, size_t *shown);
 
+/* s as a JSON string, escaped, or null when s is NULL. */
+void dfl_json_str(FILE *f, const char *s);
+
 #endif /* DFUFLASH_LIST_H */

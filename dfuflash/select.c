@@ -127,11 +127,19 @@ dfl_path_format(char *buf, size_t len, uint8_t bus, const uint8_t *ports,
 int
 dfl_match(const struct dfl_match *m, const struct dfl_candidate *c)
 {
-	if (m->path != NULL && strcmp(m->path, c->path) != 0)
+	size_t i;
+
+	for (i = 0; i < m->npaths; i++)
+		if (strcmp(m->paths[i], c->path) == 0)
+			break;
+	if (m->npaths > 0 && i == m->npaths)
 		return 0;
-	if (m->serial != NULL && (c->serial == NULL ||
-	    strcmp(m->serial, c->serial) != 0) && (c->serial_utf16 == NULL ||
-	    strcmp(m->serial, c->serial_utf16) != 0))
+	for (i = 0; i < m->nserials; i++)
+		if ((c->serial != NULL && strcmp(m->serials[i], c->serial) ==
+		    0) || (c->serial_utf16 != NULL && strcmp(m->serials[i],
+		    c->serial_utf16) == 0))
+			break;
+	if (m->nserials > 0 && i == m->nserials)
 		return 0;
 	if (m->dfu_ids_set && !c->runtime)
 		return c->vid == m->dfu_vid && c->pid == m->dfu_pid;

@@ -11,17 +11,26 @@
 
 #include "transport.h"
 
-/* What -d, -S and -p ask for; a member unset matches every device. */
+/* The most -S and -p each: a factory hub's devices (dfuflash --all). */
+#define DFL_MATCH_MAX 64
+
+/*
+ * What -d, -S and -p ask for; a member unset matches every device.  -S
+ * and -p are repeatable: a device matches when its serial is one of
+ * serials and its path one of paths.
+ */
 struct dfl_match {
 	int ids_set;		/* -d VID:PID: a run-time mode device */
 	uint16_t vid, pid;
 	int dfu_ids_set;	/* -d ...,DFU_VID:DFU_PID: a DFU-mode device */
 	uint16_t dfu_vid, dfu_pid;
-	const char *serial;	/* -S: the iSerialNumber string, exactly, as
-				   dfuflash -l prints it (or, for a device
-				   whose serial is not UTF-16, as read in
-				   UTF-16) */
-	const char *path;	/* -p: "BUS-PORT[.PORT]..." */
+	/* -S: the iSerialNumber string, exactly, as dfuflash -l prints it
+	 * (or, for a device whose serial is not UTF-16, as read in
+	 * UTF-16). */
+	const char *serials[DFL_MATCH_MAX];
+	size_t nserials;
+	const char *paths[DFL_MATCH_MAX];	/* -p: "BUS-PORT[.PORT]..." */
+	size_t npaths;
 };
 
 /* One device as enumeration saw it. */

@@ -37,8 +37,8 @@ sys.exit(0 if a[o:o + n] == b[o:o + n] else 1)' "$@" ||
 }
 
 USAGE=$(cat <<'EOF'
-usage: dfuflash [-qw] [--ignore-id] [--mass-erase] [--no-leave] [--plan]
-                [--preserve range ...] [--preserve-uncovered]
+usage: dfuflash [-qw] [--all] [--ignore-id] [--mass-erase] [--no-leave]
+                [--plan] [--preserve range ...] [--preserve-uncovered]
                 [--progress[=bar|json|none]] [--skip-unchanged]
                 [--start address] [--verify] [device] [-a alt] file
        dfuflash [options] [device] [-a alt] [--raw-container] -D file
@@ -51,7 +51,8 @@ usage: dfuflash [-qw] [--ignore-id] [--mass-erase] [--no-leave] [--plan]
        dfuflash -h | -V
 device: [-d vid:pid[,vid:pid]] [-p path] [-S serial]
         [--transfer-size n] [--wait-timeout seconds]
-        | --sim profile[:state] [--sim-fault spec] [--sim-trace file]
+        | --sim profile[*n][:state] [--sim-fault [n:]spec]
+          [--sim-trace file]
 EOF
 )
 
@@ -108,6 +109,22 @@ for args in \
     "--sim f405 --sim-fault write:1=errNOPE a.dfu|dfuflash: --sim-fault write:1=errNOPE: unknown status errNOPE (errWRITE, errERASE, errVERIFY, ...)" \
     "--sim f405 -D a.bin|dfuflash: -D: a DfuSe device needs -s address" \
     "--sim f405 --bogus a.dfu|dfuflash: unknown option: --bogus" \
+    "--all --sim f405 -U o -s 0:1|dfuflash: --all flashes every matching device; -U is for one device" \
+    "--all --sim f405 --unprotect|dfuflash: --all flashes every matching device; --unprotect is for one device" \
+    "--all --sim f405 --plan a.dfu|dfuflash: --all flashes every matching device; --plan shows one device's plan: pick it with -S or -p" \
+    "--all --sim f405 --sim-trace t a.dfu|dfuflash: --all flashes every matching device; --sim-trace traces one: pick it with -S or -p" \
+    "-l --all|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout" \
+    "--sim f405*0 a.dfu|dfuflash: --sim f405*0: expected profile*n with n a number of devices from 1 to 64" \
+    "--sim f405*65:st a.dfu|dfuflash: --sim f405*65:st: expected profile*n with n a number of devices from 1 to 64" \
+    "--sim f405*:st a.dfu|dfuflash: --sim f405*:st: expected profile*n with n a number of devices from 1 to 64" \
+    "--sim f405*2x a.dfu|dfuflash: --sim f405*2x: expected profile*n with n a number of devices from 1 to 64" \
+    "--sim f405*2: a.dfu|dfuflash: --sim f405*2:: empty state file name" \
+    "--sim f405*2 -w a.dfu|dfuflash: -d, -S, -p, -w, --wait-timeout and --transfer-size choose a USB device; --sim has its own" \
+    "--sim f405*2 --sim-fault 3:stall:1 a.dfu|dfuflash: --sim-fault 3:stall:1: expected n:spec with n a device of --sim f405*2, 1 to 2" \
+    "--sim f405*2 --sim-fault 0:stall:1 a.dfu|dfuflash: --sim-fault 0:stall:1: expected n:spec with n a device of --sim f405*2, 1 to 2" \
+    "--sim f405 --sim-fault 2:stall:1 a.dfu|dfuflash: --sim-fault 2:stall:1: expected n:spec with n a device of --sim f405, 1 to 1" \
+    "--sim f405*2 --sim-fault 1:stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, leave-gone, leave-gone=stall, leave-gone=io, runtime, read-protect (DfuSe) or manifest-gone (DFU 1.1)" \
+    "--sim f999*2 a.dfu|dfuflash: --sim f999*2: unknown profile f999 (f405 f107 l476 h743 gd32vf103 f722 dfu11 dfu11-reset)" \
     "--sim|dfuflash: option needs an argument: --sim"; do
 	# shellcheck disable=SC2086
 	run "$DFUFLASH" ${args%%|*}
@@ -1226,6 +1243,189 @@ run "$DFUFLASH" --sim h743 -D c.bin -s 0x08100000
 expect_status 0
 expect_stderr_contains "erase at 0x08100000: device stayed in dfuDNBUSY for 10000 ms; cleared it with CLRSTATUS, reading the page back to check the erase"
 expect_stdout_contains "c.bin: erased 1 page (131072 bytes, 126976 of them outside the image), skipped 0 unchanged, wrote 4096 bytes"
+case_end
+
+# ---- many devices at once (--all) ----------------------------------------------
+
+# fleet_dfu: fw.bin, 100000 bytes, as fw.dfu at the start of the f405's
+# flash (5 pages: 4 x 16K and the 64K one).
+fleet_dfu() {
+	mkbin fw.bin 100000 17
+	"$BUILD/bin/bin2dfu" -o fw.dfu -a 0x08000000:fw.bin ||
+	    fail "bin2dfu failed"
+}
+
+begin "--all --sim f405*4:st flashes four devices, four exact images in st.1 ... st.4"
+fleet_dfu
+run "$DFUFLASH" --all --sim 'f405*4:st' fw.dfu
+expect_status 0
+for k in 1 2 3 4; do
+	holds "st.$k" 0x08000000 fw.dfu
+	expect_stdout_line "1-$k DFU00000000$k: fw.dfu: erased 5 pages (131072 bytes, 31072 of them outside the image), skipped 0 unchanged, wrote 100000 bytes"
+	expect_stdout_line "1-$k DFU00000000$k: sim f405: 172 control transfers, 5 pages erased (131072 bytes), 100000 bytes programmed, 0 bytes read, 2.276 s modelled"
+	# On a pipe: a line per device and phase.
+	expect_stderr_line "1-$k DFU00000000$k: write"
+	# The table: path, serial, result, bytes, wall seconds (not
+	# checked: not timed), modelled seconds.
+	awk -v k="$k" '$1 == "1-" k && $2 == "DFU00000000" k && $3 == "ok" &&
+	    $4 == 100000 && $6 == "2.276" && NF == 6 { f = 1 } END { exit !f }' \
+	    "$OUT" || fail "no summary row for device $k"
+done
+expect_stdout_line "path     serial           result      bytes  seconds modelled"
+expect_stdout_line "4 of 4 devices flashed, 0 failed"
+case_end
+
+begin "--all: a fault on device 2 fails it alone; the others are as without it; exit 1"
+fleet_dfu
+run "$DFUFLASH" --all --sim 'f405*3:ok' fw.dfu
+expect_status 0
+grep '^1-[13] .*sim f405' "$OUT" >ok.sim
+run "$DFUFLASH" --all --sim 'f405*3:st' --sim-fault 2:erase:1=errERASE fw.dfu
+expect_status 1
+# Devices 1 and 3: the same flash, requests and modelled time as in the
+# run without the fault.
+expect_same_bytes st.1 ok.1
+expect_same_bytes st.3 ok.3
+grep '^1-[13] .*sim f405' "$OUT" >got.sim
+expect_same_bytes got.sim ok.sim
+# Device 2 stopped at its first erase: nothing written, still in DFU mode.
+mkstate erased.img $MIB
+expect_same_bytes st.2 erased.img
+expect_stdout_line "1-2 DFU000000002: sim f405: 6 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.106 s modelled"
+expect_stderr_line "dfuflash: 1-2 DFU000000002: fw.dfu: erase at 0x08000000: device reports errERASE (memory erase function failed), state dfuERROR"
+expect_stdout_lacks "1-2 DFU000000002: fw.dfu: erased"
+awk '$1 == "1-2" && $3 == "failed" && $4 == 0 &&
+    /  erase at 0x08000000: device reports errERASE/ { f = 1 }
+    END { exit !f }' "$OUT" || fail "no failed row for device 2"
+expect_stdout_line "2 of 3 devices flashed, 1 failed"
+case_end
+
+begin "--all --progress=json: every event names its device; a result per device and a summary"
+fleet_dfu
+run "$DFUFLASH" --all --progress=json --sim 'f405*3' --sim-fault 3:write:2=errWRITE fw.dfu
+expect_status 1
+jq -e -s 'length > 10 and all(.[]; .event == "summary" or
+    ((.path | test("^1-[123]$")) and .serial == "DFU00000000" +
+    (.path | ltrimstr("1-"))))' "$OUT" >/dev/null ||
+    fail "an event without its device's path and serial"
+jq -e -s '[.[] | select(.event == "result")] | length == 3 and
+    (map(select(.result == "ok")) | map(.path) == ["1-1", "1-2"]) and
+    (.[2] | .result == "failed" and .path == "1-3" and
+    (.error | test("errWRITE")) and .bytes == 2048 and
+    .modelled_seconds > 0)' "$OUT" >/dev/null || fail "wrong result events"
+jq -e -s '.[-1] == {"event": "summary", "devices": 3, "ok": 2, "failed": 1}' \
+    "$OUT" >/dev/null || fail "wrong summary event"
+jq -e -s '[.[] | select(.phase == "write" and .path == "1-1")] | length > 1' \
+    "$OUT" >/dev/null || fail "no write progress for device 1"
+case_end
+
+begin "--all on a terminal: a bar per device, redrawn in place; errors above the bars"
+if have script; then
+	fleet_dfu
+	# script(1) gives dfuflash a terminal; its output is the terminal's.
+	run script -qec "'$DFUFLASH' --all --sim 'f405*2' --sim-fault 2:write:3=errWRITE fw.dfu" /dev/null
+	expect_status 1
+	tr -d '\r' <"$OUT" >tty.txt
+	esc=$(printf '\033')
+	# Both bars drawn, then each line rewritten two lines up (ECMA-48 CUU).
+	grep -q "^${esc}\\[K1-2    DFU000000002 waiting\$" tty.txt ||
+	    fail "no bar for device 2"
+	grep -q "${esc}\\[2A${esc}\\[K1-1    DFU000000001 write   \\[=*  *\\] " tty.txt ||
+	    fail "device 1's bar not redrawn in place"
+	grep -q "${esc}\\[K1-1    DFU000000001 done: wrote 100000 bytes" tty.txt ||
+	    fail "device 1's bar does not end done"
+	grep -q "${esc}\\[K1-2    DFU000000002 failed: write at 0x08001000: device reports errWRITE" tty.txt ||
+	    fail "device 2's bar does not end failed"
+	grep -q "${esc}\\[2A${esc}\\[Kdfuflash: 1-2 DFU000000002: fw.dfu: write at 0x08001000: device reports errWRITE (device is unable to write memory), state dfuERROR\$" tty.txt ||
+	    fail "the error is not above the bars"
+	grep -qx "1 of 2 devices flashed, 1 failed" tty.txt ||
+	    fail "no summary"
+else
+	skip_case "script(1) not installed"
+fi
+case_end
+
+begin "--all -q: the summary only; -S picks among --sim devices"
+fleet_dfu
+run "$DFUFLASH" --all -q -S DFU000000002 --sim 'f405*3:st' fw.dfu
+expect_status 0
+expect_stderr_empty
+expect_no_file st.1
+expect_no_file st.3
+holds st.2 0x08000000 fw.dfu
+[ "$(wc -l <"$OUT")" -eq 3 ] || { fail "not a header, a row and a count"; _show; }
+expect_stdout_line "1 of 1 devices flashed, 0 failed"
+case_end
+
+begin "--all with -S and -p repeated: the devices listed, and only those"
+fleet_dfu
+run "$DFUFLASH" --all -S DFU000000001 -S DFU000000004 -S NOPE --sim 'f405*4:st' fw.dfu
+expect_status 0
+holds st.1 0x08000000 fw.dfu
+holds st.4 0x08000000 fw.dfu
+expect_no_file st.2
+expect_no_file st.3
+expect_stdout_line "2 of 2 devices flashed, 0 failed"
+rm -f st.*
+# -S and -p both: a device must be in each list.
+run "$DFUFLASH" --all -p 1-2 -p 1-3 -S DFU000000003 -S DFU000000001 --sim 'f405*4:st' fw.dfu
+expect_status 0
+holds st.3 0x08000000 fw.dfu
+expect_no_file st.1
+expect_no_file st.2
+expect_stdout_line "1 of 1 devices flashed, 0 failed"
+# At most 64 of each.
+# shellcheck disable=SC2046
+run "$DFUFLASH" --all $(seq -f '-S S%g' 65) --sim 'f405*4:st' fw.dfu
+expect_status 2
+expect_stderr_line "dfuflash: -S S65: more than 64 -S"
+# shellcheck disable=SC2046
+run "$DFUFLASH" --all $(seq -f '-p 1-%g' 65) --sim 'f405*4:st' fw.dfu
+expect_status 2
+expect_stderr_line "dfuflash: -p 1-65: more than 64 -p"
+# Without --all, two that match are an error.
+run "$DFUFLASH" -p 1-2 -p 1-3 --sim 'f405*4:st' fw.dfu
+expect_status 1
+expect_stderr_line "dfuflash: 2 DFU devices match; pick one with -S SERIAL or -p PATH, or flash them all with --all:"
+run "$DFUFLASH" -p 1-7 -S X --sim 'f405*4:st' fw.dfu
+expect_status 1
+expect_stderr_line "dfuflash: no DFU device matches -S X -p 1-7; 4 found:"
+case_end
+
+begin "--sim f405*N without --all: several devices match, -p or -S picks one"
+fleet_dfu
+run "$DFUFLASH" --sim 'f405*3:st' fw.dfu
+expect_status 1
+expect_stdout_empty
+expect_stderr_line "dfuflash: 3 DFU devices match; pick one with -S SERIAL or -p PATH, or flash them all with --all:"
+expect_stderr_line "  1-3 f405 serial DFU000000003 DFU mode (--sim)"
+expect_no_file st.1
+run "$DFUFLASH" --sim 'f405*3:st' -p 1-9 fw.dfu
+expect_status 1
+expect_stderr_line "dfuflash: no DFU device matches -p 1-9; 3 found:"
+run "$DFUFLASH" --sim 'f405*3:st' -p 1-3 fw.dfu
+expect_status 0
+expect_stdout_line "fw.dfu: erased 5 pages (131072 bytes, 31072 of them outside the image), skipped 0 unchanged, wrote 100000 bytes"
+holds st.3 0x08000000 fw.dfu
+expect_no_file st.1
+expect_no_file st.2
+case_end
+
+begin "--all: a usage error found on the devices (-D without -s on DfuSe) exits 2, nothing sent"
+mkbin a.bin 100 1
+run "$DFUFLASH" --all --sim 'f405*2:st' -D a.bin
+expect_status 2
+expect_stderr_line "dfuflash: -D: a DfuSe device needs -s address"
+expect_no_file st.1
+expect_stdout_line "0 of 2 devices flashed, 2 failed"
+case_end
+
+begin "--all: no --sim device matches -S: an error, exit 1"
+fleet_dfu
+run "$DFUFLASH" --all --sim 'f405*2' -S NOPE fw.dfu
+expect_status 1
+expect_stdout_empty
+expect_stderr_line "dfuflash: no DFU device matches -S NOPE; 2 found:"
 case_end
 
 # The same on every DFU file of tests/fixtures: the real-world corpus

@@ -5,8 +5,9 @@
 # plain DFU 1.1 device, a run-time device that detaches and comes back
 # with another PID, two devices and -S/-p, permission denied, a stall, an
 # error status, a lost device, no device, wTransferSize 0, -a by name,
-# --transfer-size.  Flash contents are checked here with python3, from the
-# state files usbhost saves, independently of dfuflash.
+# --transfer-size, --all (many devices at once, one failing).  Flash
+# contents are checked here with python3, from the state files usbhost
+# saves, independently of dfuflash.
 . "$(dirname "$0")/lib.sh"
 require jq jq
 
@@ -420,7 +421,7 @@ fixture
 cp flash.img b.img
 host --device f405,state=flash.img --device f405,serial=SECOND,state=b.img -- "$DFUFLASH" app.dfu
 expect_status 1
-expect_stderr_line "dfuflash: 2 DFU devices match; pick one with -S SERIAL or -p PATH:"
+expect_stderr_line "dfuflash: 2 DFU devices match; pick one with -S SERIAL or -p PATH, or flash them all with --all:"
 expect_stderr_line "  1-1 0483:df11 serial DFU000000001 DFU mode"
 expect_stderr_line "  1-2 0483:df11 serial SECOND DFU mode"
 expect_stat 0 requests 0
@@ -612,6 +613,66 @@ expect_stat 0 bytes_written 528
 case_end
 
 # ---- faults ---------------------------------------------------------------
+
+begin "--all: four devices at once, one run-time; an erase fault on one fails it alone; exit 1"
+fixture
+for k in 1 2 3 4; do cp old.img "s$k.img"; done
+host --device f405,state=s1.img --device f405,state=s2.img \
+    --device f405,state=s3.img,fault=erase:1=errERASE \
+    --device f405,runtime,state=s4.img -- "$DFUFLASH" --all app.dfu
+expect_status 1
+for k in 1 2 4; do
+	expect_flash "s$k.img" old.img 0x08000000 "$PAGES" app.dfu
+	expect_stat $((k - 1)) left true
+	expect_stdout_line "1-$k DFU00000000$k: app.dfu: erased 3 pages (49152 bytes, 9152 of them outside the image), skipped 0 unchanged, wrote 40000 bytes"
+	awk -v k="$k" '$1 == "1-" k && $2 == "DFU00000000" k && $3 == "ok" &&
+	    $4 == 40000 && NF == 5 { f = 1 } END { exit !f }' "$OUT" ||
+	    fail "no summary row for device $k"
+done
+# The run-time device was detached and came back on its own.
+expect_stat 3 reenumerated 1
+# Device 3 stays in DFU mode, its flash as it was.
+expect_same_bytes s3.img old.img
+expect_stat 2 left false
+expect_stat 2 bytes_written 0
+expect_stderr_line "dfuflash: 1-3 DFU000000003: app.dfu: erase at 0x08004000: device reports errERASE (memory erase function failed), state dfuERROR"
+awk '$1 == "1-3" && $3 == "failed" && /  erase at 0x08004000: device reports errERASE/ { f = 1 }
+    END { exit !f }' "$OUT" || fail "no failed row for device 3"
+expect_stdout_line "3 of 4 devices flashed, 1 failed"
+# -p repeated: those two only.
+fixture
+for k in 1 2 3; do cp old.img "s$k.img"; done
+host --device f405,state=s1.img --device f405,state=s2.img \
+    --device f405,state=s3.img -- "$DFUFLASH" --all -q -p 1-1 -p 1-3 app.dfu
+expect_status 0
+expect_flash s1.img old.img 0x08000000 "$PAGES" app.dfu
+expect_flash s3.img old.img 0x08000000 "$PAGES" app.dfu
+expect_same_bytes s2.img old.img
+expect_stat 1 requests 0
+expect_stdout_line "2 of 2 devices flashed, 0 failed"
+case_end
+
+begin "--all flashes the devices there when it starts; with -w it waits for the first"
+fixture
+cp old.img late.img
+host --device f405,state=flash.img --device f405,state=late.img,plug-after=800 \
+    -- "$DFUFLASH" --all --progress=json app.dfu
+expect_status 0
+expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
+expect_same_bytes late.img old.img
+jq -e -s '[.[] | select(.event == "result")] | length == 1 and
+    .[0].path == "1-1" and .[0].serial == "DFU000000001" and
+    .[0].result == "ok" and .[0].bytes == 40000' "$OUT" >/dev/null ||
+    { fail "wrong result events"; _show; }
+host --device f405,state=late.img,plug-after=800 -- "$DFUFLASH" --all -w app.dfu
+expect_status 0
+expect_flash late.img old.img 0x08000000 "$PAGES" app.dfu
+expect_stdout_line "1 of 1 devices flashed, 0 failed"
+host --device f405,plug-after=800 -- "$DFUFLASH" --all app.dfu
+expect_status 1
+expect_stderr_line "dfuflash: no DFU device found"
+expect_stdout_empty
+case_end
 
 begin "-w waits for a device that is plugged in later, then programs it"
 fixture

@@ -80,15 +80,29 @@ matching(void **state)
 	memset(&m, 0, sizeof(m));
 	assert_true(dfl_match(&m, &rt) && dfl_match(&m, &dfu) &&
 	    dfl_match(&m, &noserial));
-	m.serial = "B2";
+	m.serials[m.nserials++] = "B2";
 	assert_false(dfl_match(&m, &rt));
 	assert_true(dfl_match(&m, &dfu));
 	assert_false(dfl_match(&m, &noserial));
-	m.serial = NULL;
-	m.path = "1-1";
+	/* Repeated -S: any of them. */
+	m.serials[m.nserials++] = "A1";
+	assert_true(dfl_match(&m, &rt));
+	assert_true(dfl_match(&m, &dfu));
+	assert_false(dfl_match(&m, &noserial));
+	m.nserials = 0;
+	m.paths[m.npaths++] = "1-1";
 	assert_true(dfl_match(&m, &rt));
 	assert_false(dfl_match(&m, &dfu));
-	m.path = NULL;
+	/* Repeated -p: any of them; with -S, both must hold. */
+	m.paths[m.npaths++] = "1-3";
+	assert_true(dfl_match(&m, &rt));
+	assert_false(dfl_match(&m, &dfu));
+	assert_true(dfl_match(&m, &noserial));
+	m.serials[m.nserials++] = "A1";
+	assert_true(dfl_match(&m, &rt));
+	assert_false(dfl_match(&m, &noserial));
+	m.nserials = 0;
+	m.npaths = 0;
 	assert_int_equal(dfl_match_parse_ids(&m, "0483:df11"), 0);
 	assert_false(dfl_match(&m, &rt));
 	assert_true(dfl_match(&m, &dfu));
@@ -110,11 +124,12 @@ matching_utf8_serial(void **state)
 
 	(void)state;
 	memset(&m, 0, sizeof(m));
-	m.serial = "3CBJ";
+	m.nserials = 1;
+	m.serials[0] = "3CBJ";
 	assert_true(dfl_match(&m, &gd32));
-	m.serial = "\xe4\x8c\xb3\xe4\xa9\x82"; /* U+4333 U+4A42 */
+	m.serials[0] = "\xe4\x8c\xb3\xe4\xa9\x82"; /* U+4333 U+4A42 */
 	assert_true(dfl_match(&m, &gd32));
-	m.serial = "3CB";
+	m.serials[0] = "3CB";
 	assert_false(dfl_match(&m, &gd32));
 }
 
