@@ -400,7 +400,7 @@ help:
 	@echo '  check        libcmocka-dev python3 jq mandoc'
 	@echo '  check, optional (the cases that need one skip, reported, without it):'
 	@echo '               dfu-util fwupd binutils-arm-none-eabi gcc-arm-none-eabi srecord'
-	@echo '               umockdev libumockdev-dev'
+	@echo '               umockdev libumockdev-dev strace'
 	@echo '  lint         mandoc cppcheck clang-tidy'
 	@echo '  fuzz         clang'
 	@echo '  memcheck     valgrind'
