@@ -247,6 +247,43 @@ print_diag(int error, uint64_t offset, const char *field,
 	    code != NULL ? code : "");
 }
 
+/* -q: one error on the standard error, as print_diag() words it. */
+static void
+print_error(const char *name, uint64_t offset, const char *field,
+	    const char *message, const char *code)
+{
+	int named = field != NULL && field[0] != '\0';
+
+	cli_error(name, "0x%08" PRIx64 " %s%s%s (%s)", offset,
+	    named ? field : "", named ? ": " : "",
+	    message != NULL ? message : "", code != NULL ? code : "");
+}
+
+/*
+ * -q: each error of the file (and of the -L check) on the standard error,
+ * so that a CI log says why the file was refused; the notes stay out, as
+ * everything on the standard output does.
+ */
+static void
+print_errors(const struct dfu_file *f, const char *name,
+	     const struct fit_report *fit)
+{
+	size_t nd = dfu_file_diag_count(f);
+
+	for (size_t i = 0; i < nd; i++) {
+		const struct dfu_diag *d = dfu_file_diag(f, i);
+
+		if (d != NULL && d->severity == DFU_ERROR)
+			print_error(name, d->offset, d->field, d->message,
+			    d->code);
+	}
+	for (size_t i = 0; fit != NULL && i < fit->ndiags; i++)
+		if (fit->diags[i].error)
+			print_error(name, fit->diags[i].offset,
+			    fit->diags[i].field, fit->diags[i].message,
+			    fit->diags[i].code);
+}
+
 /* Errors and notes of the file and, with -L, of the layout check. */
 static void
 count_diags(const struct dfu_file *f, const struct fit_report *fit,
@@ -563,7 +600,8 @@ show_file(const struct options *opt, struct jw *j, const char *path,
 			if (!first)
 				putchar('\n');
 			print_text(f, name, fr);
-		}
+		} else
+			print_errors(f, name, fr);
 	}
 	fit_report_free(&fit);
 	dfu_file_free(f);
@@ -603,18 +641,6 @@ show_files(const struct options *opt, int argc, char **argv)
 		status = CLI_EXIT_FAIL;
 	}
 	return status;
-}
-
-/* -q: nothing on stderr either; cli_open_input() reports on its own. */
-static void
-silence_stderr(void)
-{
-	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	dup2(fd, STDERR_FILENO);
-	close(fd);
 }
 
 /*
@@ -751,8 +777,6 @@ main(int argc, char **argv)
 			status = CLI_EXIT_USAGE;
 		}
 	if (status < 0) {
-		if (opt.quiet)
-			silence_stderr();
 		status = show_files(&opt, argc - optind, argv + optind);
 	}
 	free_layouts(&opt);

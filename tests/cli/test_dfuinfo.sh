@@ -271,20 +271,23 @@ expect_stdout_empty
 expect_stderr_empty
 case_end
 
-case_begin "dfuinfo -q: invalid file, no output, exit 1"
+case_begin "dfuinfo -q: invalid file, its errors (not its notes) on stderr, exit 1"
 mkdfu "$TMP/a.dfu" crc=0
 run "$DFUINFO" --quiet "$TMP/a.dfu"
 expect_status 1
 expect_stdout_empty
-expect_stderr_empty
+[ "$(wc -l <"$ERR")" -eq 1 ] || fail "expected one line on stderr: $(cat "$ERR")"
+expect_stderr_contains "a.dfu: 0x00000141 dwCRC: stored 0x00000000, computed 0x"
+expect_stderr_contains "(crc-mismatch)"
 case_end
 
-case_begin "dfuinfo -q: missing file and directory, no output at all, exit 1"
+case_begin "dfuinfo -q: missing file and directory, each said on stderr, exit 1"
 mkdfu "$TMP/a.dfu"
 run "$DFUINFO" -q "$TMP/a.dfu" "$TMP/missing.dfu" "$TMP"
 expect_status 1
 expect_stdout_empty
-expect_stderr_empty
+expect_stderr_contains "missing.dfu: "
+[ "$(wc -l <"$ERR")" -eq 2 ] || fail "expected two lines on stderr: $(cat "$ERR")"
 case_end
 
 case_begin "dfuinfo -q wins over --json"
@@ -635,6 +638,9 @@ jqe '.files[0].valid == false and .files[0].errors == 1'
 run "$DFUINFO" -q "$F"
 expect_status 1
 expect_stdout_empty
+# -q: the error on stderr, its two notes left out.
+[ "$(wc -l <"$ERR")" -eq 1 ] || fail "expected one line on stderr: $(cat "$ERR")"
+expect_stderr_contains ": 0x0000025f alt 0: target 0 element 0 and target 1 element 0 write different bytes at 0x08000014 (0x11 and 0x34) (alt-conflict)"
 # Different alts are different memories: no conflict.
 mkdfu "$F" 'targets=[dict(alt=0, name=b"a", elements=[(0x08000000, b"\x11" * 32)]), dict(alt=1, name=b"b", elements=[(0x08000010, b"\x34" * 16)])]'
 run "$DFUINFO" "$F"
