@@ -1666,6 +1666,21 @@ load_input(const struct options *o, const struct dfl_device *dev,
 	return CLI_EXIT_OK;
 }
 
+/* The engine's options from the command line; progress goes to ui. */
+static void
+engine_options(const struct options *o, struct ui *ui, struct dfl_options *eo)
+{
+	memset(eo, 0, sizeof(*eo));
+	eo->flags = o->flags;
+	eo->start_set = o->start_set;
+	eo->start = o->start;
+	eo->preserve = o->preserve;
+	eo->npreserve = o->npreserve;
+	eo->progress = on_progress;
+	eo->warn = on_warn;
+	eo->cb_ctx = ui;
+}
+
 static int
 do_download(const struct options *o, struct dfl_session *s,
     const struct dfl_device *dev, struct ui *ui)
@@ -1679,15 +1694,7 @@ do_download(const struct options *o, struct dfl_session *s,
 
 	if ((rc = load_input(o, dev, &img)) != CLI_EXIT_OK)
 		return rc;
-	memset(&eo, 0, sizeof(eo));
-	eo.flags = o->flags;
-	eo.start_set = o->start_set;
-	eo.start = o->start;
-	eo.preserve = o->preserve;
-	eo.npreserve = o->npreserve;
-	eo.progress = on_progress;
-	eo.warn = on_warn;
-	eo.cb_ctx = ui;
+	engine_options(o, ui, &eo);
 	if (o->flags & DFL_MASS_ERASE)
 		cli_error(NULL, "warning: --mass-erase erases all of the "
 		    "device's flash, not only the pages the image covers");
@@ -2190,15 +2197,7 @@ unit_run(void *arg)
 	uint64_t t0 = mono_us(NULL);
 	int rc;
 
-	memset(&eo, 0, sizeof(eo));
-	eo.flags = o->flags;
-	eo.start_set = o->start_set;
-	eo.start = o->start;
-	eo.preserve = o->preserve;
-	eo.npreserve = o->npreserve;
-	eo.progress = on_progress;
-	eo.warn = on_warn;
-	eo.cb_ctx = &u->ui;
+	engine_options(o, &u->ui, &eo);
 	rc = s != NULL ? dfl_download(s, &u->img, &eo, &res) : DFL_ERR_NOMEM;
 	u->wall_us = mono_us(NULL) - t0;
 	pthread_mutex_lock(&u->fleet->mu);
