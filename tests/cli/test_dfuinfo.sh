@@ -791,6 +791,12 @@ expect_status 1
 expect_stdout_line '    layout:     "Internal Flash" (alt 0): does not fit'
 expect_stdout_line '  error: 0x00000125 target 0 element 0: 0x08100000 is outside every region of "Internal Flash" (layout-outside)'
 expect_stdout_line "  verdict: invalid (1 error, 1 note)"
+# -q: the layout check's error on stderr, its note left out.
+run "$DFUINFO" -q -L "$F405" "$TMP/a.dfu"
+expect_status 1
+expect_stdout_empty
+[ "$(wc -l <"$ERR")" -eq 1 ] || fail "expected one line on stderr: $(cat "$ERR")"
+expect_stderr_contains 'a.dfu: 0x00000125 target 0 element 0: 0x08100000 is outside every region of "Internal Flash" (layout-outside)'
 case_end
 
 case_begin "dfuinfo -L: memory that is not writable is an error"
