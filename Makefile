@@ -397,7 +397,7 @@ help:
 	@echo 'Dependencies (Debian 12 packages):'
 	@echo '  build        build-essential pkg-config zlib1g-dev (library); libjansson-dev nettle-dev'
 	@echo '               (dfusplit, dfuinfo); libusb-1.0-0-dev (dfuflash)'
-	@echo '  check        libcmocka-dev python3 jq mandoc'
+	@echo '  check        libcmocka-dev python3 python3-jsonschema jq mandoc'
 	@echo '  check, optional (the cases that need one skip, reported, without it):'
 	@echo '               dfu-util fwupd binutils-arm-none-eabi gcc-arm-none-eabi srecord'
 	@echo '               umockdev libumockdev-dev strace'

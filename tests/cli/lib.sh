@@ -140,6 +140,25 @@ expect_stdout_file() {
 	cmp -s "$OUT" "$1" || { fail "stdout differs from $1"; diff "$1" "$OUT" | head -n 20 | sed 's/^/    /'; }
 }
 
+# expect_json_valid NAME [FILE]: FILE (default: the last run's stdout) is
+# one JSON document valid against schemas/NAME.schema.json;
+# expect_json_lines_valid NAME [FILE]: every line of FILE is one.
+expect_json_valid() {
+	_json_valid "$1" "${2:-$OUT}"
+}
+
+expect_json_lines_valid() {
+	_json_valid "$1" "${2:-$OUT}" --lines
+}
+
+_json_valid() {
+	/usr/bin/python3 "$ROOT/tests/json_valid.py" ${3:-} "$1" "$2" \
+	    >"$_tmproot/json_valid" 2>&1 || {
+		fail "$2 is not a valid $1 document:"
+		head -n 10 "$_tmproot/json_valid" | sed 's/^/    /'
+	}
+}
+
 expect_file_exists() {
 	[ -e "$1" ] || fail "missing file: $1"
 }
