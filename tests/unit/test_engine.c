@@ -808,6 +808,48 @@ test_plan_conflict(void **state)
 	rig_free(r);
 }
 
+/* An image for two option-byte memories: the device resets after the
+ * first is written, so the plan is refused before any request, and both
+ * are counted.  No model profile has two option alts, so the device is
+ * described here and any request fails the test. */
+static void
+test_plan_two_option_memories(void **state)
+{
+	static const struct dfl_alt alts[] = {
+		{ 0, "@Internal Flash /0x08000000/4*16Kg" },
+		{ 1, "@Option Bytes /0x1FFFC000/01*016 e" },
+		{ 2, "@option byte bank 2 /0x1FFEC000/01*016 e" },
+	};
+	struct dfl_device dev = { DFL_PROTOCOL_DFU, 0x0483, 0xdf11, 0x2200,
+		0x0b, 255, 2048, 0x011a, alts, 3, NULL };
+	struct dfl_transport t = { NULL, no_out, no_in, NULL, NULL, NULL,
+		NULL, NULL };
+	const uint32_t spec[] = { FLASH, 0x100, 1, 0x1FFFC000, 16, 2,
+		0x1FFEC000, 16, 3 };
+	struct dfl_session *s = dfl_session_new(&t, &dev);
+	struct dfl_options o;
+	struct dfl_result res;
+	struct dfl_image img;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	image(&img, 0, 3, spec);
+	img.segs[1].alt = 1;
+	img.segs[2].alt = 2;
+	assert_int_equal(dfl_download(s, &img, &o, &res), DFL_ERR_PLAN);
+	assert_string_equal(dfl_errmsg(s), "the image writes 2 option bytes "
+	    "memories; the device resets after writing the first, so flash "
+	    "one at a time");
+	/* One of them is planned (--plan: nothing is sent either). */
+	img.nsegs = 2;
+	o.flags = DFL_PLAN_ONLY;
+	assert_int_equal(dfl_download(s, &img, &o, &res), 0);
+	assert_true(res.options_write);
+	assert_int_equal(res.options_alt, 1);
+	dfl_session_free(s);
+	dfl_image_free(&img);
+}
+
 /* A segment inside another one: the bytes of the outer one past the
  * inner one are still image bytes when pages are compared. */
 static void
@@ -2451,6 +2493,7 @@ main(void)
 		cmocka_unit_test(test_plan_outside_memory),
 		cmocka_unit_test(test_plan_layout_note),
 		cmocka_unit_test(test_plan_conflict),
+		cmocka_unit_test(test_plan_two_option_memories),
 		cmocka_unit_test(test_plan_nested_segments_skip_unchanged),
 		cmocka_unit_test(test_plan_nothing_to_write),
 		cmocka_unit_test(test_plan_not_writable_and_bad_layout),
