@@ -67,6 +67,7 @@ struct options {
 	unsigned flags;
 	int start_set;
 	uint32_t start;
+	const char *start_opt;	/* "--start", or the -s ...:leave argument */
 	struct dfl_keep *preserve;	/* --preserve */
 	size_t npreserve;
 	enum progress_mode progress;
@@ -166,12 +167,53 @@ static const char usage_text[] =
     "device: [-d vid:pid[,vid:pid]] [-p path] [-S serial]\n"
     "        [--transfer-size n] [--wait-timeout seconds]\n"
     "        | --sim profile[*n][:state] [--sim-fault [n:]spec]\n"
-    "          [--sim-trace file]\n";
+    "          [--sim-trace file]\n"
+    "\n"
+    "Modes (the default flashes file: .dfu, ELF, Intel HEX or S-records):\n"
+    "  -D, --download file            write a raw binary file at -s address\n"
+    "  -U, --upload file              read -s address:length into file\n"
+    "  --unprotect                    lift DfuSe read protection (erases all)\n"
+    "  -l, --list                     list the DFU devices, in run-time or DFU mode\n"
+    "Device:\n"
+    "  -d, --device vid:pid[,vid:pid] only these IDs (run-time,DFU)\n"
+    "  -p, --path path                only the device at this port (as -l shows)\n"
+    "  -S, --serial serial            only the device with this serial number\n"
+    "  -a, --alt alt                  alternate setting: number or name (default 0)\n"
+    "  -w, --wait                     wait for a matching device to appear\n"
+    "  --wait-timeout seconds         how long -w and a DETACH wait (default 10)\n"
+    "  --transfer-size n              bytes per control transfer\n"
+    "  --all                          flash every matching device at once\n"
+    "Download:\n"
+    "  -s, --address address[:leave]  -D's address; :leave is --start it\n"
+    "  --verify                       read back everything written and compare\n"
+    "  --skip-unchanged               skip the pages that already match\n"
+    "  --preserve range               keep these bytes (first-last or first+size)\n"
+    "  --preserve-uncovered           keep the bytes the image leaves in its pages\n"
+    "  --mass-erase                   erase all flash (= -s addr:mass-erase:force)\n"
+    "  --ignore-id                    flash a file made for another VID:PID\n"
+    "  --raw-container                -D: write a .dfu/ELF/HEX file as bytes\n"
+    "  --plan                         print the erases and writes; send none\n"
+    "  --start address                leave DFU mode to run this address\n"
+    "  --no-leave                     stay in DFU mode after the download\n"
+    "Upload:\n"
+    "  -s, --address address:length   the bytes -U reads\n"
+    "  --format bin|dfu               -U writes raw bytes (bin) or a .dfu file\n"
+    "Output:\n"
+    "  -q, --quiet                    print nothing but warnings and errors\n"
+    "  --progress[=bar|json|none]     how to show progress (default bar)\n"
+    "  --json                         -l: one JSON document\n"
+    "Simulation (no USB):\n"
+    "  --sim profile[*n][:state]      the device model instead of USB\n"
+    "  --sim-fault [n:]spec           inject a fault into the model\n"
+    "  --sim-trace file               log every request the model receives\n"
+    "Other:\n"
+    "  -h, --help                     print this help and exit\n"
+    "  -V, --version                  print the version and exit\n";
 
 static void __attribute__((noreturn))
 usage(void)
 {
-	fputs(usage_text, stderr);
+	cli_help(stderr, usage_text, 0);
 	exit(CLI_EXIT_USAGE);
 }
 
@@ -189,28 +231,73 @@ bad_usage(const char *fmt, ...)
 	exit(CLI_EXIT_USAGE);
 }
 
-/* -s ADDR or ADDR:LEN */
+/*
+ * -s ADDR, ADDR:LEN, and dfu-util's words after the address (its
+ * dfuse_parse_options(), see /work/shared/notes/prior-art.md): ":leave"
+ * sends the device to ADDR when it leaves (dfu-util's SET_ADDRESS before
+ * the leave request), which is --start ADDR here, and with no address
+ * ("-s :leave", as dfu-util users write for a .dfu file) is what dfuflash
+ * does anyway; ":mass-erase:force" is --mass-erase, and ":mass-erase"
+ * without ":force" is refused, as dfu-util refuses it, since it erases
+ * the whole flash.  Words are whole, not prefixes.
+ */
 static void
 parse_address(struct options *o, const char *arg)
 {
 	const char *colon = strchr(arg, ':');
 	char buf[32];
 	size_t n = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
+	int leave = 0, mass = 0, force = 0;
 
-	if (n == 0 || n >= sizeof(buf))
+	if (n >= sizeof(buf) || (n == 0 && colon == NULL))
 		bad_usage("-s %s: expected address or address:length", arg);
 	memcpy(buf, arg, n);
 	buf[n] = '\0';
-	if (cli_arg_u32("-s", arg, buf, n, &o->address) != 0)
+	if (n > 0 && cli_arg_u32("-s", arg, buf, n, &o->address) != 0)
 		bad_usage("-s %s: address is not a 32-bit number", arg);
-	o->have_address = 1;
-	if (colon != NULL) {
-		if (cli_arg_u32("-s", arg, colon + 1, strlen(colon + 1),
-		    &o->length) != 0 ||
-		    o->length == 0)
-			bad_usage("-s %s: length is not a number from 1 to "
-			    "4294967295", arg);
-		o->have_length = 1;
+	o->have_address = n > 0;
+	while (colon != NULL) {
+		const char *w = colon + 1;
+		size_t len;
+
+		colon = strchr(w, ':');
+		len = colon != NULL ? (size_t)(colon - w) : strlen(w);
+		if (len == 5 && strncmp(w, "leave", 5) == 0)
+			leave = 1;
+		else if (len == 10 && strncmp(w, "mass-erase", 10) == 0)
+			mass = 1;
+		else if (len == 5 && strncmp(w, "force", 5) == 0)
+			force = 1;
+		else if (len == 9 && strncmp(w, "unprotect", 9) == 0)
+			bad_usage("-s %s: dfuflash removes the read protection "
+			    "with --unprotect", arg);
+		else if (len > 0 && w[0] >= '0' && w[0] <= '9' &&
+		    !o->have_length) {
+			if (cli_arg_u32("-s", arg, w, len, &o->length) != 0 ||
+			    o->length == 0)
+				bad_usage("-s %s: length is not a number from 1 "
+				    "to 4294967295", arg);
+			o->have_length = 1;
+		} else
+			bad_usage("-s %s: unknown word '%.*s': expected a "
+			    "length, leave or mass-erase:force", arg,
+			    (int)len, w);
+	}
+	if (!o->have_address && (o->have_length || !(leave || mass)))
+		bad_usage("-s %s: expected address or address:length", arg);
+	if (mass && !force)
+		bad_usage("-s %s: mass-erase erases the whole flash: add "
+		    ":force to mean it, as dfu-util asks (or --mass-erase)",
+		    arg);
+	if (force && !mass)
+		bad_usage("-s %s: force only confirms mass-erase; dfuflash "
+		    "never writes outside the device's memory map", arg);
+	if (mass)
+		o->flags |= DFL_MASS_ERASE;
+	if (leave && o->have_address) {
+		o->start = o->address;
+		o->start_set = 1;
+		o->start_opt = arg;
 	}
 }
 
@@ -381,8 +468,9 @@ check_args(struct options *o, int argc, char *argv[])
 		bad_usage("%s takes no download options", o->upload != NULL ?
 		    "-U" : "--unprotect");
 	if (o->start_set && (o->flags & DFL_NO_LEAVE))
-		bad_usage("--start is where the device goes when it leaves; "
-		    "--no-leave keeps it in DFU mode");
+		bad_usage("%s%s is where the device goes when it leaves; "
+		    "--no-leave keeps it in DFU mode", o->start_opt[0] == '-' ?
+		    "" : "-s ", o->start_opt);
 	if ((o->flags & DFL_PLAN_ONLY) && (o->flags & DFL_MASS_ERASE))
 		bad_usage("--plan and --mass-erase do not go together");
 	if ((o->flags & DFL_MASS_ERASE) && (o->flags & DFL_SKIP_UNCHANGED))
@@ -412,6 +500,18 @@ parse_args(struct options *o, int argc, char *argv[])
 		switch (ch) {
 		case 'a': {
 			uint32_t v;
+			const char *colon = strchr(optarg, ':');
+
+			/* bin2dfu's -a address:file, from habit. */
+			if (colon != NULL && colon > optarg &&
+			    cli_parse_u32_prefix(optarg, (size_t)(colon - optarg),
+			    &v) == 0 && colon[1] != '\0')
+				bad_usage("-a %s: -a is the alternate setting "
+				    "here; write %s at %.*s with dfuflash -D %s "
+				    "-s %.*s, or make a .dfu file with bin2dfu "
+				    "-o fw.dfu -a %s", optarg, colon + 1,
+				    (int)(colon - optarg), optarg, colon + 1,
+				    (int)(colon - optarg), optarg, optarg);
 
 			/* A number, or a name resolved once the device is
 			 * known (select.h). */
@@ -477,7 +577,7 @@ parse_args(struct options *o, int argc, char *argv[])
 			o->wait_timeout_set = 1;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			cli_help(stdout, usage_text, 1);
 			exit(CLI_EXIT_OK);
 		case 'q':
 			o->quiet = 1;
@@ -565,6 +665,7 @@ parse_args(struct options *o, int argc, char *argv[])
 				bad_usage("--start %s: not a 32-bit number",
 				    optarg);
 			o->start_set = 1;
+			o->start_opt = "--start";
 			break;
 		case OPT_UNPROTECT:
 			o->unprotect = 1;
@@ -572,21 +673,8 @@ parse_args(struct options *o, int argc, char *argv[])
 		case OPT_VERIFY:
 			o->flags |= DFL_VERIFY;
 			break;
-		case ':':
-			if (optopt > 0 && optopt < 256)
-				cli_error(NULL, "option needs an argument: -%c",
-				    optopt);
-			else
-				cli_error(NULL, "option needs an argument: %s",
-				    argv[optind - 1]);
-			usage();
 		default:
-			if (optopt > 0 && optopt < 256)
-				cli_error(NULL, "unknown option: -%c", optopt);
-			else
-				cli_error(NULL, "unknown option: %s",
-				    argv[optind - 1]);
-			usage();
+			cli_option_error(longopts, usage_text, ch, argv);
 		}
 	}
 	check_args(o, argc - optind, argv + optind);
