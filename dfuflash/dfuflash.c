@@ -175,7 +175,7 @@ static const char usage_text[] =
     "  --unprotect                    lift DfuSe read protection (erases all)\n"
     "  -l, --list                     list the DFU devices, in run-time or DFU mode\n"
     "Device:\n"
-    "  -d, --device vid:pid[,vid:pid] only these IDs (run-time,DFU)\n"
+    "  -d, --device vid:pid[,...]     only these IDs (run-time[,DFU])\n"
     "  -p, --path path                only the device at this port (as -l shows)\n"
     "  -S, --serial serial            only the device with this serial number\n"
     "  -a, --alt alt                  alternate setting: number or name (default 0)\n"

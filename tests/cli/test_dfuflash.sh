@@ -58,12 +58,12 @@ EOF
 
 # ---- usage -------------------------------------------------------------------
 
-begin "-h prints the usage on stdout and exits 0"
+begin "-h prints the usage, then the options, on stdout and exits 0"
 run "$DFUFLASH" -h
 expect_status 0
 expect_stderr_empty
 printf '%s\n' "$USAGE" >usage.txt
-expect_stdout_file usage.txt
+expect_stdout_usage usage.txt
 case_end
 
 begin "the usage equals the SYNOPSIS of dfuflash(1)"
