@@ -1445,4 +1445,57 @@ done
     fail "accepted $n_accepted and refused $n_refused files"
 case_end
 
+# ---- dfu-util's habits ------------------------------------------------------
+
+begin "-s address:leave sends the device to that address, as dfu-util does"
+mkbin data.bin 4096 9
+# Without :leave, data with no vector table leaves to the start of flash.
+run "$DFUFLASH" --sim f405 -D data.bin -s 0x08060000:leave
+expect_status 0
+expect_stdout_line "data.bin: device left DFU mode to run 0x08060000 (--start)"
+run "$DFUFLASH" --sim f405 -D data.bin -s 0x08060000:leave --no-leave
+expect_status 2
+expect_stderr_line "dfuflash: -s 0x08060000:leave is where the device goes when it leaves; --no-leave keeps it in DFU mode"
+# dfu-util -D fw.dfu -s :leave: a .dfu file has its addresses, and
+# dfuflash leaves anyway.
+"$BUILD/bin/bin2dfu" -a 0x08060000:data.bin -o data.dfu || fail "bin2dfu failed"
+run "$DFUFLASH" --sim f405 -s :leave data.dfu
+expect_status 0
+expect_stdout_line "data.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+case_end
+
+begin "-s address:mass-erase needs :force, as in dfu-util, and is --mass-erase"
+pyboard
+mkbin app.bin 5000 7
+run "$DFUFLASH" --sim f405:flash.img -D app.bin -s 0x08000000:mass-erase
+expect_status 2
+expect_stderr_line "dfuflash: -s 0x08000000:mass-erase: mass-erase erases the whole flash: add :force to mean it, as dfu-util asks (or --mass-erase)"
+run "$DFUFLASH" --sim f405:flash.img -D app.bin -s 0x08000000:force
+expect_status 2
+expect_stderr_line "dfuflash: -s 0x08000000:force: force only confirms mass-erase; dfuflash never writes outside the device's memory map"
+run "$DFUFLASH" --sim f405:flash.img -D app.bin -s 0x08000000:lea
+expect_status 2
+expect_stderr_line "dfuflash: -s 0x08000000:lea: unknown word 'lea': expected a length, leave or mass-erase:force"
+run "$DFUFLASH" --sim f405:flash.img -s 0x08000000:unprotect:force
+expect_status 2
+expect_stderr_line "dfuflash: -s 0x08000000:unprotect:force: dfuflash removes the read protection with --unprotect"
+run "$DFUFLASH" --sim f405:flash.img -D app.bin -s 0x08000000:mass-erase:force
+expect_status 0
+expect_stderr_line "dfuflash: warning: --mass-erase erases all of the device's flash, not only the pages the image covers"
+expect_stdout_line "app.bin: mass erase, erased 0 pages, skipped 0 unchanged, wrote 5000 bytes"
+python3 -c 'import sys; d = open("flash.img", "rb").read(); sys.exit(d[0x4000:0x20000] != b"\xff" * 0x1c000)' ||
+    fail "filesystem not erased by :mass-erase:force"
+case_end
+
+begin "-a address:file, bin2dfu's syntax, gets a hint naming bin2dfu"
+mkbin fw.bin 100 1
+run "$DFUFLASH" --sim f405 -a 0x08000000:fw.bin
+expect_status 2
+expect_stdout_empty
+expect_stderr_line "dfuflash: -a 0x08000000:fw.bin: -a is the alternate setting here; write fw.bin at 0x08000000 with dfuflash -D fw.bin -s 0x08000000, or make a .dfu file with bin2dfu -o fw.dfu -a 0x08000000:fw.bin"
+# A name with a colon stays a name (resolved on the device).
+run "$DFUFLASH" --sim f405 -a 'Internal:x' -D fw.bin -s 0x08000000
+! grep -q bin2dfu "$ERR" || fail "a name with a colon got the hint"
+case_end
+
 finish
