@@ -65,6 +65,8 @@ struct options {
 	uint32_t transfer_size;		/* --transfer-size */
 	int format_dfu;
 	unsigned flags;
+	int detach;		/* -e */
+	int reset;		/* -R */
 	int start_set;
 	uint32_t start;
 	const char *start_opt;	/* "--start", or the -s ...:leave argument */
@@ -116,6 +118,7 @@ enum {
 static const struct option longopts[] = {
 	{ "all",		no_argument,		NULL,	OPT_ALL },
 	{ "alt",		required_argument,	NULL,	'a' },
+	{ "detach",		no_argument,		NULL,	'e' },
 	{ "device",		required_argument,	NULL,	'd' },
 	{ "download",		required_argument,	NULL,	'D' },
 	{ "force",		no_argument,		NULL,	OPT_FORCE },
@@ -134,6 +137,7 @@ static const struct option longopts[] = {
 	{ "progress",		optional_argument,	NULL,	OPT_PROGRESS },
 	{ "quiet",		no_argument,		NULL,	'q' },
 	{ "raw-container",	no_argument,		NULL,	OPT_RAW_CONTAINER },
+	{ "reset",		no_argument,		NULL,	'R' },
 	{ "address",		required_argument,	NULL,	's' },
 	{ "serial",		required_argument,	NULL,	'S' },
 	{ "sim",		required_argument,	NULL,	OPT_SIM },
@@ -158,9 +162,10 @@ static const char usage_text[] =
     "                [--start address] [--verify] [device] [-a alt] file\n"
     "       dfuflash [options] [device] [-a alt] [--raw-container] -D file\n"
     "                -s address\n"
-    "       dfuflash [-qw] [device] [-a alt] [--format bin|dfu] -U file\n"
+    "       dfuflash [-qRw] [device] [-a alt] [--format bin|dfu] -U file\n"
     "                -s address:length\n"
     "       dfuflash [-qw] [device] --unprotect\n"
+    "       dfuflash [-qw] [device] -e\n"
     "       dfuflash -l [-w] [--json] [-d vid:pid[,vid:pid]] [-p path]\n"
     "                [-S serial] [--wait-timeout seconds]\n"
     "       dfuflash -h | -V\n"
@@ -173,6 +178,7 @@ static const char usage_text[] =
     "  -D, --download file            write a raw binary file at -s address\n"
     "  -U, --upload file              read -s address:length into file\n"
     "  --unprotect                    lift DfuSe read protection (erases all)\n"
+    "  -e, --detach                   detach a run-time device into DFU mode\n"
     "  -l, --list                     list the DFU devices, in run-time or DFU mode\n"
     "Device:\n"
     "  -d, --device vid:pid[,...]     only these IDs (run-time[,DFU])\n"
@@ -198,6 +204,7 @@ static const char usage_text[] =
     "Upload:\n"
     "  -s, --address address:length   the bytes -U reads\n"
     "  --format bin|dfu               -U writes raw bytes (bin) or a .dfu file\n"
+    "  -R, --reset                    USB reset after -U (downloads leave anyway)\n"
     "Output:\n"
     "  -q, --quiet                    print nothing but warnings and errors\n"
     "  --progress[=bar|json|none]     how to show progress (default bar)\n"
@@ -402,11 +409,12 @@ check_args(struct options *o, int argc, char *argv[])
 	if (argc == 1)
 		o->file = argv[0];
 	modes = (o->file != NULL) + (o->raw != NULL) + (o->upload != NULL) +
-	    o->unprotect;
+	    o->unprotect + o->detach;
 	if (o->json && !o->list)
 		bad_usage("--json is for -l");
 	if (o->list) {
 		if (modes > 0 || o->sim != NULL || o->flags || o->start_set ||
+		    o->reset ||
 		    o->all ||
 		    o->npreserve > 0 ||
 		    o->alt_arg != NULL || o->have_address ||
@@ -416,12 +424,12 @@ check_args(struct options *o, int argc, char *argv[])
 		return;
 	}
 	if (modes == 0) {
-		cli_error(NULL, "nothing to do: give a file, -D, -U or "
+		cli_error(NULL, "nothing to do: give a file, -D, -U, -e or "
 		    "--unprotect");
 		usage();
 	}
 	if (modes > 1)
-		bad_usage("give only one of a file, -D, -U and --unprotect");
+		bad_usage("give only one of a file, -D, -U, -e and --unprotect");
 	if (o->sim != NULL)
 		parse_sim(o);
 	/* -d, -S and -p pick among the devices of --sim PROFILE*N. */
@@ -438,10 +446,10 @@ check_args(struct options *o, int argc, char *argv[])
 			    o->sim, max);
 	}
 	if (o->all) {
-		if (o->upload != NULL || o->unprotect)
+		if (o->upload != NULL || o->unprotect || o->detach)
 			bad_usage("--all flashes every matching device; %s is "
 			    "for one device", o->upload != NULL ? "-U" :
-			    "--unprotect");
+			    o->detach ? "-e" : "--unprotect");
 		if (o->flags & DFL_PLAN_ONLY)
 			bad_usage("--all flashes every matching device; --plan "
 			    "shows one device's plan: pick it with -S or -p");
@@ -463,10 +471,19 @@ check_args(struct options *o, int argc, char *argv[])
 		bad_usage("-U needs -s address:length");
 	if (o->format_dfu >= 0 && o->upload == NULL)
 		bad_usage("--format is for -U only");
-	if ((o->upload != NULL || o->unprotect) &&
+	if ((o->upload != NULL || o->unprotect || o->detach) &&
 	    (o->flags || o->start_set || o->npreserve > 0))
 		bad_usage("%s takes no download options", o->upload != NULL ?
-		    "-U" : "--unprotect");
+		    "-U" : o->detach ? "-e" : "--unprotect");
+	/* A download leaves DFU mode by default: for a plain DFU device
+	 * that is the USB reset dfu-util's -R sends. */
+	if (o->reset && (o->flags & DFL_NO_LEAVE))
+		bad_usage("-R resets the device after the download, which "
+		    "leaves DFU mode; --no-leave keeps it in DFU mode");
+	if (o->reset && (o->unprotect || o->detach))
+		bad_usage("-R: %s", o->detach ? "-e leaves the device in DFU "
+		    "mode, which a reset would end" : "--unprotect resets the "
+		    "device by itself");
 	if (o->start_set && (o->flags & DFL_NO_LEAVE))
 		bad_usage("%s%s is where the device goes when it leaves; "
 		    "--no-leave keeps it in DFU mode", o->start_opt[0] == '-' ?
@@ -495,7 +512,7 @@ parse_args(struct options *o, int argc, char *argv[])
 	o->format_dfu = -1;
 	o->wait_timeout = 10;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":a:d:D:hlp:qs:S:U:Vw", longopts,
+	while ((ch = getopt_long(argc, argv, ":a:d:D:ehlp:qRs:S:U:Vw", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a': {
@@ -533,6 +550,12 @@ parse_args(struct options *o, int argc, char *argv[])
 			break;
 		case 'D':
 			o->raw = optarg;
+			break;
+		case 'e':
+			o->detach = 1;
+			break;
+		case 'R':
+			o->reset = 1;
 			break;
 		case 'l':
 			o->list = 1;
@@ -1892,6 +1915,40 @@ do_unprotect(const struct options *o, struct dfl_session *s, struct ui *ui)
 	return CLI_EXIT_OK;
 }
 
+/* -e: DETACH a device in run-time mode (dfu-util -e). */
+static int
+do_detach(const struct options *o, struct dfl_session *s, struct ui *ui)
+{
+	struct dfl_options eo;
+	int rc;
+
+	memset(&eo, 0, sizeof(eo));
+	eo.cb_ctx = ui;
+	if ((rc = dfl_detach(s, &eo)) < 0) {
+		engine_error(ui, s, NULL, rc);
+		return CLI_EXIT_FAIL;
+	}
+	if (!o->quiet)
+		printf("%s\n", rc == 1 ? "the device is in DFU mode already; "
+		    "nothing sent" : "device detached: it is in DFU mode now");
+	return CLI_EXIT_OK;
+}
+
+/* -R after -U: a USB reset, as dfu-util -R sends. */
+static int
+do_reset(const struct options *o, struct dfl_session *s, struct ui *ui)
+{
+	int rc;
+
+	if ((rc = dfl_reset(s)) != 0) {
+		engine_error(ui, s, NULL, rc);
+		return CLI_EXIT_FAIL;
+	}
+	if (!o->quiet && o->progress != PROGRESS_JSON)
+		printf("device reset\n");
+	return CLI_EXIT_OK;
+}
+
 /* ---- USB devices ---------------------------------------------------------- */
 
 static uint64_t
@@ -2134,9 +2191,13 @@ run_session(struct options *o, const struct dfl_transport *t,
 		cli_error(NULL, "out of memory");
 		return CLI_EXIT_FAIL;
 	}
-	if (o->upload != NULL)
+	if (o->detach)
+		rc = do_detach(o, s, ui);
+	else if (o->upload != NULL) {
 		rc = do_upload(o, s, dev, ui);
-	else if (o->unprotect)
+		if (rc == CLI_EXIT_OK && o->reset)
+			rc = do_reset(o, s, ui);
+	} else if (o->unprotect)
 		rc = do_unprotect(o, s, ui);
 	else
 		rc = do_download(o, s, dev, ui);

@@ -43,9 +43,10 @@ usage: dfuflash [-qw] [--all] [--ignore-id] [--mass-erase] [--no-leave]
                 [--start address] [--verify] [device] [-a alt] file
        dfuflash [options] [device] [-a alt] [--raw-container] -D file
                 -s address
-       dfuflash [-qw] [device] [-a alt] [--format bin|dfu] -U file
+       dfuflash [-qRw] [device] [-a alt] [--format bin|dfu] -U file
                 -s address:length
        dfuflash [-qw] [device] --unprotect
+       dfuflash [-qw] [device] -e
        dfuflash -l [-w] [--json] [-d vid:pid[,vid:pid]] [-p path]
                 [-S serial] [--wait-timeout seconds]
        dfuflash -h | -V
@@ -73,7 +74,7 @@ case_end
 begin "usage errors exit 2 with a message and the usage"
 mkbin a.bin 100 1
 for args in \
-    "--sim f405|dfuflash: nothing to do: give a file, -D, -U or --unprotect" \
+    "--sim f405|dfuflash: nothing to do: give a file, -D, -U, -e or --unprotect" \
     "-l a.dfu|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout" \
     "-l -a 0|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout" \
     "--json a.dfu|dfuflash: --json is for -l" \
@@ -90,7 +91,7 @@ for args in \
     "--sim f999 a.dfu|dfuflash: --sim f999: unknown profile f999 (f405 f107 l476 h743 gd32vf103 f722 dfu11 dfu11-reset)" \
     "--sim f405: a.dfu|dfuflash: --sim f405:: empty state file name" \
     "--sim f405 a.dfu b.dfu|dfuflash: b.dfu: more than one file" \
-    "--sim f405 -D a.bin a.dfu|dfuflash: give only one of a file, -D, -U and --unprotect" \
+    "--sim f405 -D a.bin a.dfu|dfuflash: give only one of a file, -D, -U, -e and --unprotect" \
     "--sim f405 -s 0x08000000 a.dfu|dfuflash: -s is for -D and -U; a .dfu file has its addresses" \
     "--sim f405 -U out.bin|dfuflash: -U needs -s address:length" \
     "--sim f405 -U out.bin -s 0x08000000:0|dfuflash: -s 0x08000000:0: length is not a number from 1 to 4294967295" \
@@ -1496,6 +1497,50 @@ expect_stderr_line "dfuflash: -a 0x08000000:fw.bin: -a is the alternate setting 
 # A name with a colon stays a name (resolved on the device).
 run "$DFUFLASH" --sim f405 -a 'Internal:x' -D fw.bin -s 0x08000000
 ! grep -q bin2dfu "$ERR" || fail "a name with a colon got the hint"
+case_end
+
+begin "-e detaches a run-time device into DFU mode, and only that"
+run "$DFUFLASH" --sim f405 --sim-fault runtime --sim-trace trace.txt -e
+expect_status 0
+expect_stdout_line "device detached: it is in DFU mode now"
+[ "$(tr '\n' ' ' <trace.txt)" = "DETACH re-enumerate -> DFU mode " ] ||
+    fail "trace: $(tr '\n' ' ' <trace.txt)"
+# Without bitWillDetach the device gets a USB reset after DETACH.
+run "$DFUFLASH" --sim dfu11 --sim-fault runtime --sim-trace trace.txt -e
+expect_status 0
+expect_stdout_line "device detached: it is in DFU mode now"
+[ "$(head -n 2 trace.txt | tr '\n' ' ')" = "DETACH USB reset (to DFU mode) " ] ||
+    fail "trace: $(tr '\n' ' ' <trace.txt)"
+run "$DFUFLASH" --sim f405 --sim-trace trace.txt -e
+expect_status 0
+expect_stdout_line "the device is in DFU mode already; nothing sent"
+[ ! -s trace.txt ] || fail "requests sent: $(tr '\n' ' ' <trace.txt)"
+run "$DFUFLASH" --sim f405 -e a.dfu
+expect_status 2
+expect_stderr_line "dfuflash: give only one of a file, -D, -U, -e and --unprotect"
+run "$DFUFLASH" --sim f405 -e --verify
+expect_status 2
+expect_stderr_line "dfuflash: -e takes no download options"
+case_end
+
+begin "-R: a USB reset after -U; a download leaves DFU mode anyway"
+run "$DFUFLASH" --sim f405 --sim-trace trace.txt -U o.bin -s 0x08000000:16 -R
+expect_status 0
+expect_stdout_line "device reset"
+[ "$(tail -n 1 trace.txt)" = "USB reset" ] || fail "last: $(tail -n 1 trace.txt)"
+run "$DFUFLASH" --sim f405 --sim-trace trace.txt -U o2.bin -s 0x08000000:16
+expect_status 0
+! grep -q "USB reset" trace.txt || fail "reset without -R"
+mkbin app.bin 3000 5
+run "$DFUFLASH" --sim f405 -R -D app.bin -s 0x08000000
+expect_status 0
+expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+run "$DFUFLASH" --sim f405 -R --no-leave -D app.bin -s 0x08000000
+expect_status 2
+expect_stderr_line "dfuflash: -R resets the device after the download, which leaves DFU mode; --no-leave keeps it in DFU mode"
+run "$DFUFLASH" --sim f405 -R -e
+expect_status 2
+expect_stderr_line "dfuflash: -R: -e leaves the device in DFU mode, which a reset would end"
 case_end
 
 finish
