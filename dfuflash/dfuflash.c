@@ -1688,12 +1688,14 @@ print_plan(const struct dfl_result *r)
 	if (r->leave_reason != 0)
 		printf("leave  alt %u %s\n", r->leave_alt,
 		    leave_text(buf, sizeof(buf), r));
-	printf("plan: erase %u pages (%llu bytes, %llu of them outside the "
-	    "image), keep %llu bytes, skip %u unchanged, write %llu bytes in "
-	    "%zu ranges\n", nerase, (unsigned long long)r->bytes_erased,
+	printf("plan: erase %u page%s (%llu bytes, %llu of them outside the "
+	    "image), keep %llu byte%s, skip %u unchanged, write %llu byte%s "
+	    "in %zu range%s\n", nerase, cli_s(nerase),
+	    (unsigned long long)r->bytes_erased,
 	    (unsigned long long)r->bytes_erased_outside,
-	    (unsigned long long)r->bytes_kept, nskip,
-	    (unsigned long long)write, r->nwrites);
+	    (unsigned long long)r->bytes_kept, cli_s(r->bytes_kept), nskip,
+	    (unsigned long long)write, cli_s(write), r->nwrites,
+	    cli_s(r->nwrites));
 }
 
 /* What the download did; with --all, each line names the device u. */
@@ -1734,10 +1736,11 @@ report(const struct options *o, const char *name, const struct dfl_result *r,
 		return;
 	}
 	printf("%s%s: %serased %u page%s%s, skipped %u unchanged, wrote %llu "
-	    "bytes%s\n", tag, name, r->mass_erased ? "mass erase, " : "",
-	    r->pages_erased, r->pages_erased == 1 ? "" : "s",
+	    "byte%s%s\n", tag, name, r->mass_erased ? "mass erase, " : "",
+	    r->pages_erased, cli_s(r->pages_erased),
 	    r->pages_erased > 0 ? erase_text(erased, sizeof(erased), r) : "",
 	    r->pages_skipped, (unsigned long long)r->bytes_written,
+	    cli_s(r->bytes_written),
 	    !(o->flags & DFL_VERIFY) ? "" : !r->options_reset ?
 	    (r->verified ? ", verified" : "") : r->verified ?
 	    ", verified but for the option bytes (the device reset)" :
@@ -1886,8 +1889,8 @@ do_upload(const struct options *o, struct dfl_session *s,
 	if (cli_output_commit(&out) != 0)
 		goto done;
 	if (!o->quiet && o->progress != PROGRESS_JSON)
-		printf("%s: %u bytes read from alt %u at 0x%08x\n", o->upload,
-		    got, o->alt, o->address);
+		printf("%s: %u byte%s read from alt %u at 0x%08x\n",
+		    o->upload, got, cli_s(got), o->alt, o->address);
 	rc = CLI_EXIT_OK;
 done:
 	dfu_file_free(f);
@@ -2355,8 +2358,8 @@ unit_run(void *arg)
 		u->bytes = res.bytes_written;
 		if (u->fleet->mode == PROGRESS_BAR) {
 			snprintf(u->line, sizeof(u->line), "%-6s %-12.12s "
-			    "done: wrote %llu bytes", u->path, u->serial,
-			    (unsigned long long)u->bytes);
+			    "done: wrote %llu byte%s", u->path, u->serial,
+			    (unsigned long long)u->bytes, cli_s(u->bytes));
 			fleet_bar(u);
 		} else if (!o->quiet) {
 			report(o, name, &res, u);
@@ -2526,8 +2529,8 @@ fleet_summary(const struct fleet *f, const struct options *o)
 			printf("  %s", u->why);
 		putchar('\n');
 	}
-	printf("%zu of %zu devices flashed, %zu failed\n", ok, f->n,
-	    f->n - ok);
+	printf("%zu of %zu device%s flashed, %zu failed\n", ok, f->n,
+	    cli_s(f->n), f->n - ok);
 }
 
 /*

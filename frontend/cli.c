@@ -1346,8 +1346,9 @@ conv_check(struct cli_conv *c, int argc, char *argv[])
 				    c->splits[i]);
 		if (o->ntargets > 0 && o->ntargets != c->nsplits + 1)
 			cli_usage_error("--split-at cuts the addresses into %zu "
-			    "parts, but %zu targets are given with -t",
-			    c->nsplits + 1, o->ntargets);
+			    "parts, but %zu target%s given with -t",
+			    c->nsplits + 1, o->ntargets, o->ntargets == 1 ?
+			    " is" : "s are");
 		if (o->ntargets == 0 && c->nsplits + 1 > DFUSE_MAX_TARGETS)
 			cli_usage_error("--split-at cuts the addresses into %zu "
 			    "parts, more than %d targets", c->nsplits + 1,

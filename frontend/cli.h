@@ -14,6 +14,13 @@
 #define CLI_EXIT_FAIL 1	 /* bad input, I/O error */
 #define CLI_EXIT_USAGE 2 /* bad command line */
 
+/* The plural "s" of a count: "%u page%s", n, cli_s(n) ("1 page"). */
+static inline const char *
+cli_s(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 /* Set the program name used in messages from argv[0]. */
 void cli_init(const char *argv0);
 const char *cli_progname(void);

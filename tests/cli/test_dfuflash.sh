@@ -1174,7 +1174,7 @@ EOF_LAYOUTS
 		return
 	fi
 	n_accepted=$((n_accepted + 1))
-	_want=$(sed -n 's/^plan: erase \([0-9]*\) pages (\([0-9]*\) bytes, \([0-9]*\) of them outside the image).*/\1 pages, \2 bytes, \3 outside/p' plan.txt)
+	_want=$(sed -n 's/^plan: erase \([0-9]*\) pages\{0,1\} (\([0-9]*\) bytes, \([0-9]*\) of them outside the image).*/\1 pages, \2 bytes, \3 outside/p' plan.txt)
 	[ "$(grep -c '^page .* bytes  erase$' plan.txt)" = "${_want%% *}" ] ||
 	    fail "$_f: dfuflash --plan lists other pages than its summary"
 	_got=$(python3 -c 'import json, sys
@@ -1355,7 +1355,7 @@ expect_no_file st.1
 expect_no_file st.3
 holds st.2 0x08000000 fw.dfu
 [ "$(wc -l <"$OUT")" -eq 3 ] || { fail "not a header, a row and a count"; _show; }
-expect_stdout_line "1 of 1 devices flashed, 0 failed"
+expect_stdout_line "1 of 1 device flashed, 0 failed"
 case_end
 
 begin "--all with -S and -p repeated: the devices listed, and only those"
@@ -1374,7 +1374,7 @@ expect_status 0
 holds st.3 0x08000000 fw.dfu
 expect_no_file st.1
 expect_no_file st.2
-expect_stdout_line "1 of 1 devices flashed, 0 failed"
+expect_stdout_line "1 of 1 device flashed, 0 failed"
 # At most 64 of each.
 # shellcheck disable=SC2046
 run "$DFUFLASH" --all $(seq -f '-S S%g' 65) --sim 'f405*4:st' fw.dfu
@@ -1541,6 +1541,18 @@ expect_stderr_line "dfuflash: -R resets the device after the download, which lea
 run "$DFUFLASH" --sim f405 -R -e
 expect_status 2
 expect_stderr_line "dfuflash: -R: -e leaves the device in DFU mode, which a reset would end"
+case_end
+
+begin "a count of one is singular: 1 page, 1 byte, 1 range"
+mkbin app.bin 3000 5
+run "$DFUFLASH" --sim f405 --plan -D app.bin -s 0x08000000
+expect_status 0
+expect_stdout_line "plan: erase 1 page (16384 bytes, 13384 of them outside the image), keep 0 bytes, skip 0 unchanged, write 3000 bytes in 1 range"
+run "$DFUFLASH" --sim f405 -D app.bin -s 0x08000000
+expect_stdout_line "app.bin: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3000 bytes"
+run "$DFUFLASH" --sim f405 -U one.bin -s 0x08000000:1
+expect_status 0
+expect_stdout_line "one.bin: 1 byte read from alt 0 at 0x08000000"
 case_end
 
 finish
