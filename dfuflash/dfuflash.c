@@ -211,6 +211,7 @@ static const char usage_text[] =
     "  --json                         -l: one JSON document\n"
     "Simulation (no USB):\n"
     "  --sim profile[*n][:state]      the device model instead of USB\n"
+    "  --sim help                     list the profiles and exit\n"
     "  --sim-fault [n:]spec           inject a fault into the model\n"
     "  --sim-trace file               log every request the model receives\n"
     "Other:\n"
@@ -502,6 +503,30 @@ check_args(struct options *o, int argc, char *argv[])
 		o->format_dfu = 0;
 }
 
+/*
+ * --sim help: "NAME<tab>description", one profile a line, for people
+ * and for the shell completion (completions/dfutools).
+ */
+static void __attribute__((noreturn))
+list_profiles(void)
+{
+	const char *p = dfl_model_profile_names();
+
+	while (*p != '\0') {
+		char name[32];
+		size_t n = strcspn(p, " ");
+		struct dfl_model *m;
+
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		if ((m = dfl_model_new(name)) != NULL) {
+			printf("%s\t%s\n", name, dfl_model_description(m));
+			dfl_model_free(m);
+		}
+		p += n + (p[n] == ' ');
+	}
+	exit(fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL);
+}
+
 static void
 parse_args(struct options *o, int argc, char *argv[])
 {
@@ -700,6 +725,8 @@ parse_args(struct options *o, int argc, char *argv[])
 			cli_option_error(longopts, usage_text, ch, argv);
 		}
 	}
+	if (o->sim != NULL && strcmp(o->sim, "help") == 0)
+		list_profiles();
 	check_args(o, argc - optind, argv + optind);
 }
 
