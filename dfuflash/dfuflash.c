@@ -430,7 +430,8 @@ check_args(struct options *o, int argc, char *argv[])
 		usage();
 	}
 	if (modes > 1)
-		bad_usage("give only one of a file, -D, -U, -e and --unprotect");
+		bad_usage("give only one of a file, -D, -U, -e and "
+		    "--unprotect");
 	if (o->sim != NULL)
 		parse_sim(o);
 	/* -d, -S and -p pick among the devices of --sim PROFILE*N. */
@@ -546,8 +547,9 @@ parse_args(struct options *o, int argc, char *argv[])
 
 			/* bin2dfu's -a address:file, from habit. */
 			if (colon != NULL && colon > optarg &&
-			    cli_parse_u32_prefix(optarg, (size_t)(colon - optarg),
-			    &v) == 0 && colon[1] != '\0')
+			    cli_parse_u32_prefix(optarg,
+			    (size_t)(colon - optarg), &v) == 0 &&
+			    colon[1] != '\0')
 				bad_usage("-a %s: -a is the alternate setting "
 				    "here; write %s at %.*s with dfuflash -D %s "
 				    "-s %.*s, or make a .dfu file with bin2dfu "
