@@ -13,6 +13,12 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 # udev reads /etc/udev/rules.d and /usr/lib/udev/rules.d, not /usr/local:
 # with the default PREFIX give UDEVRULESDIR=/etc/udev/rules.d.
 UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+DATADIR ?= $(PREFIX)/share
+# bash-completion's own directory, moved under PREFIX (it loads
+# completions from every XDG_DATA_DIRS entry, /usr/local/share included);
+# without bash-completion, the same place under DATADIR.
+BASHCOMPLETIONDIR ?= $(or $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) \
+	--variable=completionsdir bash-completion 2>/dev/null),$(DATADIR)/bash-completion/completions)
 DESTDIR ?=
 
 PKG_CONFIG ?= pkg-config
@@ -329,6 +335,10 @@ install: all
 	$(INSTALL) -m 755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)
 	$(INSTALL) -d $(DESTDIR)$(UDEVRULESDIR)
 	$(INSTALL) -m 644 dfuflash/70-dfuflash.rules $(DESTDIR)$(UDEVRULESDIR)
+	$(INSTALL) -d $(DESTDIR)$(BASHCOMPLETIONDIR)
+	$(INSTALL) -m 644 completions/dfutools $(DESTDIR)$(BASHCOMPLETIONDIR)/dfuflash
+	for t in $(filter-out dfuflash,$(TOOLS)); do \
+		ln -sf dfuflash $(DESTDIR)$(BASHCOMPLETIONDIR)/$$t || exit 1; done
 	$(INSTALL) -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)
 	$(INSTALL) -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)
 	ln -sf libdfufile.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
@@ -343,6 +353,7 @@ install: all
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(DESTDIR)$(UDEVRULESDIR)/70-dfuflash.rules
+	rm -f $(TOOLS:%=$(DESTDIR)$(BASHCOMPLETIONDIR)/%)
 	rm -f $(DESTDIR)$(LIBDIR)/libdfufile.a \
 		$(DESTDIR)$(LIBDIR)/libdfufile.so.$(VERSION) \
 		$(DESTDIR)$(LIBDIR)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libdfufile.so
@@ -373,7 +384,8 @@ help:
 	@echo '  fuzz         every fuzz-NAME'
 	@echo '  fuzz-NAME    run one libFuzzer target for FUZZ_SECONDS; NAME is one of: $(FUZZ_NAMES)'
 	@echo '  memcheck     the CLI tests with every tool under valgrind (slow; not in CI)'
-	@echo '  install      install tools, library, headers, pkg-config file, man pages, udev rules'
+	@echo '  install      install tools, library, headers, pkg-config file, man pages, udev rules,'
+	@echo '               bash completion'
 	@echo '  uninstall    remove what install installed'
 	@echo '  clean        remove $(B)/'
 	@echo '  help         this list'
@@ -382,6 +394,10 @@ help:
 	@echo '  DESTDIR      staging directory prepended to every installed path'
 	@echo '  BINDIR LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR'
 	@echo '               where install puts each kind of file (defaults under PREFIX)'
+	@echo '  DATADIR      architecture-independent data (default $$(PREFIX)/share)'
+	@echo '  BASHCOMPLETIONDIR'
+	@echo '               the bash completion (completions/dfutools, as each tool'"'"'s name): default'
+	@echo '               bash-completion'"'"'s completionsdir under PREFIX, else $$(DATADIR)/bash-completion/completions'
 	@echo '  UDEVRULESDIR 70-dfuflash.rules (default $$(PREFIX)/lib/udev/rules.d, which udev does'
 	@echo '               not read for /usr/local: give /etc/udev/rules.d)'
 	@echo '  CC CFLAGS CPPFLAGS LDFLAGS AR'

@@ -62,7 +62,16 @@ static const char usage_text[] =
     "               -o output [-t alt[:name]] -a address:file ...\n"
     "       bin2dfu --plain [--raw-container] [-d vid:pid] [-r bcddevice]\n"
     "               -o output file\n"
-    "       bin2dfu -h | -V\n";
+    "       bin2dfu -h | -V\n"
+    "\n"
+    "Input:\n"
+    CLI_OPTS_HELP_TARGET
+    "  -a, --element address:file add file's bytes at address to the target\n"
+    "  --plain                       a plain DFU file: one file's bytes + suffix\n"
+    "  --raw-container, --force      take DfuSe/DFU/ELF/HEX inputs as plain data\n"
+    CLI_OPTS_HELP_SUFFIX
+    CLI_OPTS_HELP_OUTPUT
+    CLI_OPTS_HELP_OTHER;
 
 /* -a ADDRESS:FILE, an element of the last -t */
 static void

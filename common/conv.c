@@ -283,7 +283,8 @@ conv_check(struct dfu_conv *c)
 				    "0x%08x given twice", c->splits[i]);
 		if (c->ntargets != c->nsplits + 1)
 			return conv_fail(c, DFU_ERR_INVALID, "%zu parts but %zu "
-			    "targets", c->nsplits + 1, c->ntargets);
+			    "target%s", c->nsplits + 1, c->ntargets,
+			    c->ntargets == 1 ? "" : "s");
 		return 0;
 	}
 	for (i = 0; i < c->ntargets; i++) {

@@ -329,9 +329,10 @@ parse_sector(struct dfu_layout *l, const char *s, const char **p,
 	r.access = (unsigned)(**p - 'a' + 1);
 	if (r.end > UINT64_C(1) << 32)
 		return fail_at(l, DFU_ERR_RANGE, s, at,
-		    "%u pages of %u bytes from 0x%08llx pass the end of the "
-		    "32-bit address space", count, r.page_size,
-		    (unsigned long long)*addr);
+		    "%u page%s of %u byte%s from 0x%08llx pass%s the end of "
+		    "the 32-bit address space", count, count == 1 ? "" : "s",
+		    r.page_size, r.page_size == 1 ? "" : "s",
+		    (unsigned long long)*addr, count == 1 ? "es" : "");
 	/* Overlaps are looked for once the string is read
 	 * (check_overlaps()); in the usual ascending layout none can be. */
 	if (r.start < l->max_end)

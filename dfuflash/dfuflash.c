@@ -65,8 +65,11 @@ struct options {
 	uint32_t transfer_size;		/* --transfer-size */
 	int format_dfu;
 	unsigned flags;
+	int detach;		/* -e */
+	int reset;		/* -R */
 	int start_set;
 	uint32_t start;
+	const char *start_opt;	/* "--start", or the -s ...:leave argument */
 	struct dfl_keep *preserve;	/* --preserve */
 	size_t npreserve;
 	enum progress_mode progress;
@@ -115,6 +118,7 @@ enum {
 static const struct option longopts[] = {
 	{ "all",		no_argument,		NULL,	OPT_ALL },
 	{ "alt",		required_argument,	NULL,	'a' },
+	{ "detach",		no_argument,		NULL,	'e' },
 	{ "device",		required_argument,	NULL,	'd' },
 	{ "download",		required_argument,	NULL,	'D' },
 	{ "force",		no_argument,		NULL,	OPT_FORCE },
@@ -133,6 +137,7 @@ static const struct option longopts[] = {
 	{ "progress",		optional_argument,	NULL,	OPT_PROGRESS },
 	{ "quiet",		no_argument,		NULL,	'q' },
 	{ "raw-container",	no_argument,		NULL,	OPT_RAW_CONTAINER },
+	{ "reset",		no_argument,		NULL,	'R' },
 	{ "address",		required_argument,	NULL,	's' },
 	{ "serial",		required_argument,	NULL,	'S' },
 	{ "sim",		required_argument,	NULL,	OPT_SIM },
@@ -157,21 +162,66 @@ static const char usage_text[] =
     "                [--start address] [--verify] [device] [-a alt] file\n"
     "       dfuflash [options] [device] [-a alt] [--raw-container] -D file\n"
     "                -s address\n"
-    "       dfuflash [-qw] [device] [-a alt] [--format bin|dfu] -U file\n"
+    "       dfuflash [-qRw] [device] [-a alt] [--format bin|dfu] -U file\n"
     "                -s address:length\n"
     "       dfuflash [-qw] [device] --unprotect\n"
+    "       dfuflash [-qw] [device] -e\n"
     "       dfuflash -l [-w] [--json] [-d vid:pid[,vid:pid]] [-p path]\n"
     "                [-S serial] [--wait-timeout seconds]\n"
     "       dfuflash -h | -V\n"
     "device: [-d vid:pid[,vid:pid]] [-p path] [-S serial]\n"
     "        [--transfer-size n] [--wait-timeout seconds]\n"
     "        | --sim profile[*n][:state] [--sim-fault [n:]spec]\n"
-    "          [--sim-trace file]\n";
+    "          [--sim-trace file]\n"
+    "\n"
+    "Modes (the default flashes file: .dfu, ELF, Intel HEX or S-records):\n"
+    "  -D, --download file            write a raw binary file at -s address\n"
+    "  -U, --upload file              read -s address:length into file\n"
+    "  --unprotect                    lift DfuSe read protection (erases all)\n"
+    "  -e, --detach                   detach a run-time device into DFU mode\n"
+    "  -l, --list                     list the DFU devices, in run-time or DFU mode\n"
+    "Device:\n"
+    "  -d, --device vid:pid[,...]     only these IDs (run-time[,DFU])\n"
+    "  -p, --path path                only the device at this port (as -l shows)\n"
+    "  -S, --serial serial            only the device with this serial number\n"
+    "  -a, --alt alt                  alternate setting: number or name (default 0)\n"
+    "  -w, --wait                     wait for a matching device to appear\n"
+    "  --wait-timeout seconds         how long -w and a DETACH wait (default 10)\n"
+    "  --transfer-size n              bytes per control transfer\n"
+    "  --all                          flash every matching device at once\n"
+    "Download:\n"
+    "  -s, --address address[:leave]  -D's address; :leave is --start it\n"
+    "  --verify                       read back everything written and compare\n"
+    "  --skip-unchanged               skip the pages that already match\n"
+    "  --preserve range               keep these bytes (first-last or first+size)\n"
+    "  --preserve-uncovered           keep the bytes the image leaves in its pages\n"
+    "  --mass-erase                   erase all flash (= -s addr:mass-erase:force)\n"
+    "  --ignore-id                    flash a file made for another VID:PID\n"
+    "  --raw-container                -D: write a .dfu/ELF/HEX file as bytes\n"
+    "  --plan                         print the erases and writes; send none\n"
+    "  --start address                leave DFU mode to run this address\n"
+    "  --no-leave                     stay in DFU mode after the download\n"
+    "Upload:\n"
+    "  -s, --address address:length   the bytes -U reads\n"
+    "  --format bin|dfu               -U writes raw bytes (bin) or a .dfu file\n"
+    "  -R, --reset                    USB reset after -U (downloads leave anyway)\n"
+    "Output:\n"
+    "  -q, --quiet                    print nothing but warnings and errors\n"
+    "  --progress[=bar|json|none]     how to show progress (default bar)\n"
+    "  --json                         -l: one JSON document\n"
+    "Simulation (no USB):\n"
+    "  --sim profile[*n][:state]      the device model instead of USB\n"
+    "  --sim help                     list the profiles and exit\n"
+    "  --sim-fault [n:]spec           inject a fault into the model\n"
+    "  --sim-trace file               log every request the model receives\n"
+    "Other:\n"
+    "  -h, --help                     print this help and exit\n"
+    "  -V, --version                  print the version and exit\n";
 
 static void __attribute__((noreturn))
 usage(void)
 {
-	fputs(usage_text, stderr);
+	cli_help(stderr, usage_text, 0);
 	exit(CLI_EXIT_USAGE);
 }
 
@@ -189,28 +239,73 @@ bad_usage(const char *fmt, ...)
 	exit(CLI_EXIT_USAGE);
 }
 
-/* -s ADDR or ADDR:LEN */
+/*
+ * -s ADDR, ADDR:LEN, and dfu-util's words after the address (its
+ * dfuse_parse_options(), see /work/shared/notes/prior-art.md): ":leave"
+ * sends the device to ADDR when it leaves (dfu-util's SET_ADDRESS before
+ * the leave request), which is --start ADDR here, and with no address
+ * ("-s :leave", as dfu-util users write for a .dfu file) is what dfuflash
+ * does anyway; ":mass-erase:force" is --mass-erase, and ":mass-erase"
+ * without ":force" is refused, as dfu-util refuses it, since it erases
+ * the whole flash.  Words are whole, not prefixes.
+ */
 static void
 parse_address(struct options *o, const char *arg)
 {
 	const char *colon = strchr(arg, ':');
 	char buf[32];
 	size_t n = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
+	int leave = 0, mass = 0, force = 0;
 
-	if (n == 0 || n >= sizeof(buf))
+	if (n >= sizeof(buf) || (n == 0 && colon == NULL))
 		bad_usage("-s %s: expected address or address:length", arg);
 	memcpy(buf, arg, n);
 	buf[n] = '\0';
-	if (cli_arg_u32("-s", arg, buf, n, &o->address) != 0)
+	if (n > 0 && cli_arg_u32("-s", arg, buf, n, &o->address) != 0)
 		bad_usage("-s %s: address is not a 32-bit number", arg);
-	o->have_address = 1;
-	if (colon != NULL) {
-		if (cli_arg_u32("-s", arg, colon + 1, strlen(colon + 1),
-		    &o->length) != 0 ||
-		    o->length == 0)
-			bad_usage("-s %s: length is not a number from 1 to "
-			    "4294967295", arg);
-		o->have_length = 1;
+	o->have_address = n > 0;
+	while (colon != NULL) {
+		const char *w = colon + 1;
+		size_t len;
+
+		colon = strchr(w, ':');
+		len = colon != NULL ? (size_t)(colon - w) : strlen(w);
+		if (len == 5 && strncmp(w, "leave", 5) == 0)
+			leave = 1;
+		else if (len == 10 && strncmp(w, "mass-erase", 10) == 0)
+			mass = 1;
+		else if (len == 5 && strncmp(w, "force", 5) == 0)
+			force = 1;
+		else if (len == 9 && strncmp(w, "unprotect", 9) == 0)
+			bad_usage("-s %s: dfuflash removes the read protection "
+			    "with --unprotect", arg);
+		else if (len > 0 && w[0] >= '0' && w[0] <= '9' &&
+		    !o->have_length) {
+			if (cli_arg_u32("-s", arg, w, len, &o->length) != 0 ||
+			    o->length == 0)
+				bad_usage("-s %s: length is not a number from 1 "
+				    "to 4294967295", arg);
+			o->have_length = 1;
+		} else
+			bad_usage("-s %s: unknown word '%.*s': expected a "
+			    "length, leave or mass-erase:force", arg,
+			    (int)len, w);
+	}
+	if (!o->have_address && (o->have_length || !(leave || mass)))
+		bad_usage("-s %s: expected address or address:length", arg);
+	if (mass && !force)
+		bad_usage("-s %s: mass-erase erases the whole flash: add "
+		    ":force to mean it, as dfu-util asks (or --mass-erase)",
+		    arg);
+	if (force && !mass)
+		bad_usage("-s %s: force only confirms mass-erase; dfuflash "
+		    "never writes outside the device's memory map", arg);
+	if (mass)
+		o->flags |= DFL_MASS_ERASE;
+	if (leave && o->have_address) {
+		o->start = o->address;
+		o->start_set = 1;
+		o->start_opt = arg;
 	}
 }
 
@@ -315,11 +410,12 @@ check_args(struct options *o, int argc, char *argv[])
 	if (argc == 1)
 		o->file = argv[0];
 	modes = (o->file != NULL) + (o->raw != NULL) + (o->upload != NULL) +
-	    o->unprotect;
+	    o->unprotect + o->detach;
 	if (o->json && !o->list)
 		bad_usage("--json is for -l");
 	if (o->list) {
 		if (modes > 0 || o->sim != NULL || o->flags || o->start_set ||
+		    o->reset ||
 		    o->all ||
 		    o->npreserve > 0 ||
 		    o->alt_arg != NULL || o->have_address ||
@@ -329,12 +425,13 @@ check_args(struct options *o, int argc, char *argv[])
 		return;
 	}
 	if (modes == 0) {
-		cli_error(NULL, "nothing to do: give a file, -D, -U or "
+		cli_error(NULL, "nothing to do: give a file, -D, -U, -e or "
 		    "--unprotect");
 		usage();
 	}
 	if (modes > 1)
-		bad_usage("give only one of a file, -D, -U and --unprotect");
+		bad_usage("give only one of a file, -D, -U, -e and "
+		    "--unprotect");
 	if (o->sim != NULL)
 		parse_sim(o);
 	/* -d, -S and -p pick among the devices of --sim PROFILE*N. */
@@ -351,10 +448,10 @@ check_args(struct options *o, int argc, char *argv[])
 			    o->sim, max);
 	}
 	if (o->all) {
-		if (o->upload != NULL || o->unprotect)
+		if (o->upload != NULL || o->unprotect || o->detach)
 			bad_usage("--all flashes every matching device; %s is "
 			    "for one device", o->upload != NULL ? "-U" :
-			    "--unprotect");
+			    o->detach ? "-e" : "--unprotect");
 		if (o->flags & DFL_PLAN_ONLY)
 			bad_usage("--all flashes every matching device; --plan "
 			    "shows one device's plan: pick it with -S or -p");
@@ -376,13 +473,23 @@ check_args(struct options *o, int argc, char *argv[])
 		bad_usage("-U needs -s address:length");
 	if (o->format_dfu >= 0 && o->upload == NULL)
 		bad_usage("--format is for -U only");
-	if ((o->upload != NULL || o->unprotect) &&
+	if ((o->upload != NULL || o->unprotect || o->detach) &&
 	    (o->flags || o->start_set || o->npreserve > 0))
 		bad_usage("%s takes no download options", o->upload != NULL ?
-		    "-U" : "--unprotect");
+		    "-U" : o->detach ? "-e" : "--unprotect");
+	/* A download leaves DFU mode by default: for a plain DFU device
+	 * that is the USB reset dfu-util's -R sends. */
+	if (o->reset && (o->flags & DFL_NO_LEAVE))
+		bad_usage("-R resets the device after the download, which "
+		    "leaves DFU mode; --no-leave keeps it in DFU mode");
+	if (o->reset && (o->unprotect || o->detach))
+		bad_usage("-R: %s", o->detach ? "-e leaves the device in DFU "
+		    "mode, which a reset would end" : "--unprotect resets the "
+		    "device by itself");
 	if (o->start_set && (o->flags & DFL_NO_LEAVE))
-		bad_usage("--start is where the device goes when it leaves; "
-		    "--no-leave keeps it in DFU mode");
+		bad_usage("%s%s is where the device goes when it leaves; "
+		    "--no-leave keeps it in DFU mode", o->start_opt[0] == '-' ?
+		    "" : "-s ", o->start_opt);
 	if ((o->flags & DFL_PLAN_ONLY) && (o->flags & DFL_MASS_ERASE))
 		bad_usage("--plan and --mass-erase do not go together");
 	if ((o->flags & DFL_MASS_ERASE) && (o->flags & DFL_SKIP_UNCHANGED))
@@ -397,6 +504,30 @@ check_args(struct options *o, int argc, char *argv[])
 		o->format_dfu = 0;
 }
 
+/*
+ * --sim help: "NAME<tab>description", one profile a line, for people
+ * and for the shell completion (completions/dfutools).
+ */
+static void __attribute__((noreturn))
+list_profiles(void)
+{
+	const char *p = dfl_model_profile_names();
+
+	while (*p != '\0') {
+		char name[32];
+		size_t n = strcspn(p, " ");
+		struct dfl_model *m;
+
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		if ((m = dfl_model_new(name)) != NULL) {
+			printf("%s\t%s\n", name, dfl_model_description(m));
+			dfl_model_free(m);
+		}
+		p += n + (p[n] == ' ');
+	}
+	exit(fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL);
+}
+
 static void
 parse_args(struct options *o, int argc, char *argv[])
 {
@@ -407,11 +538,24 @@ parse_args(struct options *o, int argc, char *argv[])
 	o->format_dfu = -1;
 	o->wait_timeout = 10;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":a:d:D:hlp:qs:S:U:Vw", longopts,
+	while ((ch = getopt_long(argc, argv, ":a:d:D:ehlp:qRs:S:U:Vw", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a': {
 			uint32_t v;
+			const char *colon = strchr(optarg, ':');
+
+			/* bin2dfu's -a address:file, from habit. */
+			if (colon != NULL && colon > optarg &&
+			    cli_parse_u32_prefix(optarg,
+			    (size_t)(colon - optarg), &v) == 0 &&
+			    colon[1] != '\0')
+				bad_usage("-a %s: -a is the alternate setting "
+				    "here; write %s at %.*s with dfuflash -D %s "
+				    "-s %.*s, or make a .dfu file with bin2dfu "
+				    "-o fw.dfu -a %s", optarg, colon + 1,
+				    (int)(colon - optarg), optarg, colon + 1,
+				    (int)(colon - optarg), optarg, optarg);
 
 			/* A number, or a name resolved once the device is
 			 * known (select.h). */
@@ -433,6 +577,12 @@ parse_args(struct options *o, int argc, char *argv[])
 			break;
 		case 'D':
 			o->raw = optarg;
+			break;
+		case 'e':
+			o->detach = 1;
+			break;
+		case 'R':
+			o->reset = 1;
 			break;
 		case 'l':
 			o->list = 1;
@@ -477,7 +627,7 @@ parse_args(struct options *o, int argc, char *argv[])
 			o->wait_timeout_set = 1;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			cli_help(stdout, usage_text, 1);
 			exit(CLI_EXIT_OK);
 		case 'q':
 			o->quiet = 1;
@@ -565,6 +715,7 @@ parse_args(struct options *o, int argc, char *argv[])
 				bad_usage("--start %s: not a 32-bit number",
 				    optarg);
 			o->start_set = 1;
+			o->start_opt = "--start";
 			break;
 		case OPT_UNPROTECT:
 			o->unprotect = 1;
@@ -572,23 +723,12 @@ parse_args(struct options *o, int argc, char *argv[])
 		case OPT_VERIFY:
 			o->flags |= DFL_VERIFY;
 			break;
-		case ':':
-			if (optopt > 0 && optopt < 256)
-				cli_error(NULL, "option needs an argument: -%c",
-				    optopt);
-			else
-				cli_error(NULL, "option needs an argument: %s",
-				    argv[optind - 1]);
-			usage();
 		default:
-			if (optopt > 0 && optopt < 256)
-				cli_error(NULL, "unknown option: -%c", optopt);
-			else
-				cli_error(NULL, "unknown option: %s",
-				    argv[optind - 1]);
-			usage();
+			cli_option_error(longopts, usage_text, ch, argv);
 		}
 	}
+	if (o->sim != NULL && strcmp(o->sim, "help") == 0)
+		list_profiles();
 	check_args(o, argc - optind, argv + optind);
 }
 
@@ -1577,12 +1717,14 @@ print_plan(const struct dfl_result *r)
 	if (r->leave_reason != 0)
 		printf("leave  alt %u %s\n", r->leave_alt,
 		    leave_text(buf, sizeof(buf), r));
-	printf("plan: erase %u pages (%llu bytes, %llu of them outside the "
-	    "image), keep %llu bytes, skip %u unchanged, write %llu bytes in "
-	    "%zu ranges\n", nerase, (unsigned long long)r->bytes_erased,
+	printf("plan: erase %u page%s (%llu bytes, %llu of them outside the "
+	    "image), keep %llu byte%s, skip %u unchanged, write %llu byte%s "
+	    "in %zu range%s\n", nerase, cli_s(nerase),
+	    (unsigned long long)r->bytes_erased,
 	    (unsigned long long)r->bytes_erased_outside,
-	    (unsigned long long)r->bytes_kept, nskip,
-	    (unsigned long long)write, r->nwrites);
+	    (unsigned long long)r->bytes_kept, cli_s(r->bytes_kept), nskip,
+	    (unsigned long long)write, cli_s(write), r->nwrites,
+	    cli_s(r->nwrites));
 }
 
 /* What the download did; with --all, each line names the device u. */
@@ -1623,10 +1765,11 @@ report(const struct options *o, const char *name, const struct dfl_result *r,
 		return;
 	}
 	printf("%s%s: %serased %u page%s%s, skipped %u unchanged, wrote %llu "
-	    "bytes%s\n", tag, name, r->mass_erased ? "mass erase, " : "",
-	    r->pages_erased, r->pages_erased == 1 ? "" : "s",
+	    "byte%s%s\n", tag, name, r->mass_erased ? "mass erase, " : "",
+	    r->pages_erased, cli_s(r->pages_erased),
 	    r->pages_erased > 0 ? erase_text(erased, sizeof(erased), r) : "",
 	    r->pages_skipped, (unsigned long long)r->bytes_written,
+	    cli_s(r->bytes_written),
 	    !(o->flags & DFL_VERIFY) ? "" : !r->options_reset ?
 	    (r->verified ? ", verified" : "") : r->verified ?
 	    ", verified but for the option bytes (the device reset)" :
@@ -1775,8 +1918,8 @@ do_upload(const struct options *o, struct dfl_session *s,
 	if (cli_output_commit(&out) != 0)
 		goto done;
 	if (!o->quiet && o->progress != PROGRESS_JSON)
-		printf("%s: %u bytes read from alt %u at 0x%08x\n", o->upload,
-		    got, o->alt, o->address);
+		printf("%s: %u byte%s read from alt %u at 0x%08x\n",
+		    o->upload, got, cli_s(got), o->alt, o->address);
 	rc = CLI_EXIT_OK;
 done:
 	dfu_file_free(f);
@@ -1801,6 +1944,40 @@ do_unprotect(const struct options *o, struct dfl_session *s, struct ui *ui)
 	if (!o->quiet)
 		printf("read protection removed; the device erased its flash "
 		    "and reset\n");
+	return CLI_EXIT_OK;
+}
+
+/* -e: DETACH a device in run-time mode (dfu-util -e). */
+static int
+do_detach(const struct options *o, struct dfl_session *s, struct ui *ui)
+{
+	struct dfl_options eo;
+	int rc;
+
+	memset(&eo, 0, sizeof(eo));
+	eo.cb_ctx = ui;
+	if ((rc = dfl_detach(s, &eo)) < 0) {
+		engine_error(ui, s, NULL, rc);
+		return CLI_EXIT_FAIL;
+	}
+	if (!o->quiet)
+		printf("%s\n", rc == 1 ? "the device is in DFU mode already; "
+		    "nothing sent" : "device detached: it is in DFU mode now");
+	return CLI_EXIT_OK;
+}
+
+/* -R after -U: a USB reset, as dfu-util -R sends. */
+static int
+do_reset(const struct options *o, struct dfl_session *s, struct ui *ui)
+{
+	int rc;
+
+	if ((rc = dfl_reset(s)) != 0) {
+		engine_error(ui, s, NULL, rc);
+		return CLI_EXIT_FAIL;
+	}
+	if (!o->quiet && o->progress != PROGRESS_JSON)
+		printf("device reset\n");
 	return CLI_EXIT_OK;
 }
 
@@ -2046,9 +2223,13 @@ run_session(struct options *o, const struct dfl_transport *t,
 		cli_error(NULL, "out of memory");
 		return CLI_EXIT_FAIL;
 	}
-	if (o->upload != NULL)
+	if (o->detach)
+		rc = do_detach(o, s, ui);
+	else if (o->upload != NULL) {
 		rc = do_upload(o, s, dev, ui);
-	else if (o->unprotect)
+		if (rc == CLI_EXIT_OK && o->reset)
+			rc = do_reset(o, s, ui);
+	} else if (o->unprotect)
 		rc = do_unprotect(o, s, ui);
 	else
 		rc = do_download(o, s, dev, ui);
@@ -2206,8 +2387,8 @@ unit_run(void *arg)
 		u->bytes = res.bytes_written;
 		if (u->fleet->mode == PROGRESS_BAR) {
 			snprintf(u->line, sizeof(u->line), "%-6s %-12.12s "
-			    "done: wrote %llu bytes", u->path, u->serial,
-			    (unsigned long long)u->bytes);
+			    "done: wrote %llu byte%s", u->path, u->serial,
+			    (unsigned long long)u->bytes, cli_s(u->bytes));
 			fleet_bar(u);
 		} else if (!o->quiet) {
 			report(o, name, &res, u);
@@ -2377,8 +2558,8 @@ fleet_summary(const struct fleet *f, const struct options *o)
 			printf("  %s", u->why);
 		putchar('\n');
 	}
-	printf("%zu of %zu devices flashed, %zu failed\n", ok, f->n,
-	    f->n - ok);
+	printf("%zu of %zu device%s flashed, %zu failed\n", ok, f->n,
+	    cli_s(f->n), f->n - ok);
 }
 
 /*

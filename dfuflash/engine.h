@@ -255,4 +255,19 @@ int dfl_upload(struct dfl_session *s, uint8_t alt, uint32_t address,
 /* DfuSe read unprotect (0x92): the device mass-erases and resets. */
 int dfl_unprotect(struct dfl_session *s, const struct dfl_options *o);
 
+/*
+ * Detach only (dfu-util -e): a device in run-time mode is sent DETACH (a
+ * USB reset follows unless it has bitWillDetach) and found again in DFU
+ * mode, as before a download.  0 once it is back in DFU mode, 1 if it
+ * was in DFU mode already (nothing sent), or a negative enum dfl_error.
+ */
+int dfl_detach(struct dfl_session *s, const struct dfl_options *o);
+
+/*
+ * A USB bus reset (dfu-util -R): a device in DFU mode then runs its
+ * firmware (DFU 1.1 A.2.8); one that is gone already needs none.  0 or
+ * a negative enum dfl_error.
+ */
+int dfl_reset(struct dfl_session *s);
+
 #endif /* DFUFLASH_ENGINE_H */

@@ -519,3 +519,25 @@ dfl_unprotect(struct dfl_session *s, const struct dfl_options *o)
 		return eng_status_fail(s, "unprotect", &st);
 	return 0;
 }
+
+int
+dfl_detach(struct dfl_session *s, const struct dfl_options *o)
+{
+	s->o = o;
+	s->err[0] = '\0';
+	if (s->dev->bInterfaceProtocol != DFL_PROTOCOL_RUNTIME)
+		return 1;
+	return eng_enter_dfu_mode(s);
+}
+
+int
+dfl_reset(struct dfl_session *s)
+{
+	int rc;
+
+	s->err[0] = '\0';
+	rc = s->t->reset(s->t->ctx);
+	if (rc < 0 && rc != DFL_XFER_GONE)
+		return eng_xfer_fail(s, rc, "USB reset", -1);
+	return 0;
+}

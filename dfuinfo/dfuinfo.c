@@ -41,12 +41,22 @@ enum verdict {
 };
 
 static const char usage_text[] =
-    "usage: dfuinfo [-hjqV] [-L [alt=]layout | devices.json] file ...\n";
+    "usage: dfuinfo [-hjqV] [-L [alt=]layout | devices.json] file ...\n"
+    "\n"
+    "Checks:\n"
+    "  -L, --layout [alt=]layout     check the elements fit alt's memory layout\n"
+    "  -L, --layout devices.json     the same for each alt of the device listed\n"
+    "Output:\n"
+    "  -j, --json                    one JSON document instead of the report\n"
+    "  -q, --quiet                   print nothing but errors (on stderr)\n"
+    "Other:\n"
+    "  -h, --help                    print this help and exit\n"
+    "  -V, --version                 print the version and exit\n";
 
 static void
 usage(FILE *fp)
 {
-	fputs(usage_text, fp);
+	cli_help(fp, usage_text, fp == stdout);
 }
 
 static const char *
@@ -737,7 +747,8 @@ main(int argc, char **argv)
 
 	cli_init(argv[0]);
 	status = -1;
-	while (status < 0 && (ch = getopt_long(argc, argv, "hjL:qV", longopts,
+	opterr = 0;
+	while (status < 0 && (ch = getopt_long(argc, argv, ":hjL:qV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'h':
@@ -759,9 +770,8 @@ main(int argc, char **argv)
 			status = CLI_EXIT_OK;
 			break;
 		default:
-			usage(stderr);
-			status = CLI_EXIT_USAGE;
-			break;
+			free_layouts(&opt);
+			cli_option_error(longopts, usage_text, ch, argv);
 		}
 	}
 	if (status < 0 && optind == argc) {

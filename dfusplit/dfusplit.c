@@ -76,12 +76,41 @@ static const char usage_text[] =
     "       dfusplit --strip-suffix -o output | --in-place file\n"
     "       dfusplit --add-suffix [--force] [-d vid:pid] [-r bcddevice]\n"
     "                -o output | --in-place file\n"
-    "       dfusplit -h | -V\n";
+    "       dfusplit -h | -V\n"
+    "\n"
+    "Modes (the default splits file into element files and a manifest):\n"
+    "  --join manifest               build the DFU file a manifest describes\n"
+    "  --merge                       combine the targets of several DfuSe files\n"
+    "  --strip-suffix                a plain DFU file's bytes, without suffix\n"
+    "  --add-suffix                  append a DFU suffix (-d, -r) to a raw file\n"
+    "Split:\n"
+    "  --format bin|hex|srec         the element files' format (default bin)\n"
+    "  -o, --output dir              output directory (other modes: file)\n"
+    "Extract and edit:\n"
+    "  -t, --target alt              keep the targets with this alternate setting\n"
+    "  -n, --name name               keep the targets with this name\n"
+    "  --set-vid vid                 set the suffix's idVendor (hexadecimal)\n"
+    "  --set-pid pid                 set the suffix's idProduct (hexadecimal)\n"
+    "  --set-bcddevice bcd           set the suffix's bcdDevice (hexadecimal)\n"
+    "  --set-name alt:name           rename alt's targets (empty: unnamed)\n"
+    "  --set-alt old:new             renumber the targets with alternate setting old\n"
+    "  --set-address [alt/]old:new   move the element at old to new\n"
+    "  --in-place                    replace the input with the result\n"
+    "Suffix:\n"
+    "  -d, --device vid:pid          idVendor:idProduct for --add-suffix\n"
+    "  -r, --release bcddevice       bcdDevice for --add-suffix\n"
+    "Checks:\n"
+    "  --ignore-crc                  accept a bad CRC, with a warning\n"
+    "  -P, --absolute-paths          --join: element files from anywhere\n"
+    "  --force                       accept what is otherwise refused\n"
+    "Other:\n"
+    "  -h, --help                    print this help and exit\n"
+    "  -V, --version                 print the version and exit\n";
 
 static void __attribute__((noreturn))
 usage(void)
 {
-	fputs(usage_text, stderr);
+	cli_help(stderr, usage_text, 0);
 	exit(CLI_EXIT_USAGE);
 }
 
@@ -265,7 +294,7 @@ parse_args(struct options *o, int argc, char *argv[])
 			o->ids_given = 1;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			cli_help(stdout, usage_text, 1);
 			exit(CLI_EXIT_OK);
 		case 'n':
 			o->names = cli_grow(o->names, o->nnames, sizeof(*o->names));
@@ -346,16 +375,8 @@ parse_args(struct options *o, int argc, char *argv[])
 		case OPT_STRIP_SUFFIX:
 			set_mode(o, MODE_STRIP, "--strip-suffix");
 			break;
-		case ':':
-			cli_error(NULL, "%s needs an argument", argv[optind - 1]);
-			usage();
 		default:
-			if (optopt != 0)
-				cli_error(NULL, "-%c: unknown option", optopt);
-			else
-				cli_error(NULL, "%s: unknown option",
-				    argv[optind - 1]);
-			usage();
+			cli_option_error(longopts, usage_text, ch, argv);
 		}
 	}
 	o->files = argv + optind;

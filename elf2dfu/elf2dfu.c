@@ -18,7 +18,21 @@ static const char usage_text[] =
     "               [-j section] [-R section] [-r bcddevice]\n"
     "               [--split-at address] [-t alt[:name] [--range range ...]]\n"
     "               -o output file\n"
-    "       elf2dfu -h | -V\n";
+    "       elf2dfu -h | -V\n"
+    "\n"
+    "Sections:\n"
+    "  -j, --only-section section    take only this section (repeatable)\n"
+    "  -R, --remove-section section  leave this section out (repeatable)\n"
+    "Targets:\n"
+    CLI_OPTS_HELP_TARGET
+    "  --range range                 first-last or first+size: for the last -t\n"
+    "  --split-at address            cut the image there: one target per part\n"
+    "Gaps:\n"
+    "  --max-gap n                   fill gaps of up to n bytes (else: new element)\n"
+    "  --gap-fill byte               the byte that fills them (default 0xff)\n"
+    CLI_OPTS_HELP_SUFFIX
+    CLI_OPTS_HELP_OUTPUT
+    CLI_OPTS_HELP_OTHER;
 
 static int
 convert(const struct cli_conv *c)

@@ -924,7 +924,7 @@ cli_usage_error(const char *fmt, ...)
 void
 cli_opts_usage(const struct cli_opts *o)
 {
-	fputs(o->usage, stderr);
+	cli_help(stderr, o->usage, 0);
 	exit(CLI_EXIT_USAGE);
 }
 
@@ -1018,7 +1018,7 @@ opts_target(struct cli_opts *o, const char *arg)
  * is the one whose code is val; NULL if el is not a long option.
  */
 static const struct option *
-opts_long(const struct cli_opts *o, const char *el, int val)
+opts_long(const struct option *longopts, const char *el, int val)
 {
 	size_t n;
 
@@ -1026,7 +1026,7 @@ opts_long(const struct cli_opts *o, const char *el, int val)
 		return NULL;
 	el += 2;
 	n = strcspn(el, "=");
-	for (const struct option *lo = o->longopts; lo->name != NULL; lo++)
+	for (const struct option *lo = longopts; lo->name != NULL; lo++)
 		if (lo->val == val && strncmp(lo->name, el, n) == 0)
 			return lo;
 	return NULL;
@@ -1037,14 +1037,14 @@ opts_long(const struct cli_opts *o, const char *el, int val)
  * option: --p (--pad, --plain)" and return 1.
  */
 static int
-opts_ambiguous(const struct cli_opts *o, const char *el)
+opts_ambiguous(const struct option *longopts, const char *el)
 {
 	const char *name = el + 2;
 	size_t n = strcspn(name, "="), len = 0, matches = 0;
 	char list[256];
 
 	list[0] = '\0';
-	for (const struct option *lo = o->longopts; lo->name != NULL; lo++) {
+	for (const struct option *lo = longopts; lo->name != NULL; lo++) {
 		if (n == 0 || strncmp(lo->name, name, n) != 0)
 			continue;
 		if (len < sizeof(list))
@@ -1058,6 +1058,16 @@ opts_ambiguous(const struct cli_opts *o, const char *el)
 	return 1;
 }
 
+void
+cli_help(FILE *fp, const char *help, int full)
+{
+	const char *end = full ? NULL : strstr(help, "\n\n");
+
+	fflush(stdout);
+	fwrite(help, 1, end != NULL ? (size_t)(end - help) + 1 : strlen(help),
+	    fp);
+}
+
 /*
  * getopt_long() refused an option.  Name it as the user wrote it: "-x",
  * or "--name" without any "=value" ('--device' with no argument is not
@@ -1065,8 +1075,9 @@ opts_ambiguous(const struct cli_opts *o, const char *el)
  * already stepped optind past its element; for a short one optopt is the
  * character and the element may hold others.
  */
-static void __attribute__((noreturn))
-opts_refused(const struct cli_opts *o, int ch, char *argv[])
+void
+cli_option_error(const struct option *longopts, const char *help, int ch,
+    char *argv[])
 {
 	const char *el = optind > 0 ? argv[optind - 1] : "";
 	const char *what = ch == ':' ? "option needs an argument" :
@@ -1080,17 +1091,17 @@ opts_refused(const struct cli_opts *o, int ch, char *argv[])
 	else {
 		/* A long option given an argument it does not take. */
 		longopt = strchr(el, '=') != NULL &&
-		    opts_long(o, el, optopt) != NULL;
+		    opts_long(longopts, el, optopt) != NULL;
 		if (longopt)
 			what = "option takes no argument";
 	}
-	if (longopt && ch == '?' && optopt == 0 && opts_ambiguous(o, el))
-		cli_opts_usage(o);
-	if (longopt)
-		cli_error(NULL, "%s: %.*s", what, (int)strcspn(el, "="), el);
-	else
+	if (!longopt)
 		cli_error(NULL, "%s: -%c", what, optopt);
-	cli_opts_usage(o);
+	else if (ch == ':' || optopt != 0 || strncmp(el, "--", 2) != 0 ||
+	    !opts_ambiguous(longopts, el))
+		cli_error(NULL, "%s: %.*s", what, (int)strcspn(el, "="), el);
+	cli_help(stderr, help, 0);
+	exit(CLI_EXIT_USAGE);
 }
 
 void
@@ -1104,7 +1115,7 @@ cli_opts_option(struct cli_opts *o, int ch, char *argv[])
 		o->ids_set = 1;
 		break;
 	case 'h':
-		fputs(o->usage, stdout);
+		cli_help(stdout, o->usage, 1);
 		exit(CLI_EXIT_OK);
 	case 'o':
 		if (*optarg == '\0')
@@ -1129,7 +1140,7 @@ cli_opts_option(struct cli_opts *o, int ch, char *argv[])
 			    "4294967295", optarg);
 		break;
 	default:
-		opts_refused(o, ch, argv);
+		cli_option_error(o->longopts, o->usage, ch, argv);
 	}
 }
 
@@ -1335,8 +1346,9 @@ conv_check(struct cli_conv *c, int argc, char *argv[])
 				    c->splits[i]);
 		if (o->ntargets > 0 && o->ntargets != c->nsplits + 1)
 			cli_usage_error("--split-at cuts the addresses into %zu "
-			    "parts, but %zu targets are given with -t",
-			    c->nsplits + 1, o->ntargets);
+			    "parts, but %zu target%s given with -t",
+			    c->nsplits + 1, o->ntargets, o->ntargets == 1 ?
+			    " is" : "s are");
 		if (o->ntargets == 0 && c->nsplits + 1 > DFUSE_MAX_TARGETS)
 			cli_usage_error("--split-at cuts the addresses into %zu "
 			    "parts, more than %d targets", c->nsplits + 1,

@@ -6,12 +6,20 @@
 #define DFU_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* Exit statuses shared by every tool (see each man page, EXIT STATUS). */
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1	 /* bad input, I/O error */
 #define CLI_EXIT_USAGE 2 /* bad command line */
+
+/* The plural "s" of a count: "%u page%s", n, cli_s(n) ("1 page"). */
+static inline const char *
+cli_s(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
 
 /* Set the program name used in messages from argv[0]. */
 void cli_init(const char *argv0);
@@ -161,6 +169,22 @@ enum {
 	{ "target",	required_argument,	NULL,	't' }, \
 	{ "version",	no_argument,		NULL,	'V' }
 
+/* --help lines of the common options (cli_help()), for the tools' texts. */
+#define CLI_OPTS_HELP_SUFFIX \
+    "Suffix:\n" \
+    "  -d, --device vid:pid          idVendor:idProduct, hexadecimal (0483:df11)\n" \
+    "  -r, --release bcddevice       bcdDevice, hexadecimal (ffff: any release)\n"
+#define CLI_OPTS_HELP_OUTPUT \
+    "Output:\n" \
+    "  -o, --output output           write the DfuSe file here; - is stdout\n" \
+    "  --pad n                       pad each element with 0xff to n-byte units\n"
+#define CLI_OPTS_HELP_TARGET \
+    "  -t, --target alt[:name]       start a target: alternate setting, name\n"
+#define CLI_OPTS_HELP_OTHER \
+    "Other:\n" \
+    "  -h, --help                    print this help and exit\n" \
+    "  -V, --version                 print the version and exit\n"
+
 #define CLI_PAD_FILL 0xff	/* --pad fills with what erased flash reads */
 
 struct cli_target {
@@ -171,7 +195,7 @@ struct cli_target {
 
 struct cli_opts {
 	const char *tool;	/* for -V */
-	const char *usage;	/* for -h and usage errors */
+	const char *usage;	/* help text (cli_help()): -h, usage errors */
 	const struct option *longopts;	/* the tool's whole table */
 	const char *output;	/* -o; NULL until given */
 	uint16_t vid, pid;	/* -d; 0483:df11 (the STM32 ROM) by default */
@@ -202,7 +226,25 @@ void cli_opts_check(const struct cli_opts *o);
 size_t cli_opts_add_target(struct cli_opts *o, const char *arg, uint8_t alt,
 			   const char *name);
 
-/* Usage errors: "prog: message" and exit 2; the second also prints usage. */
+/*
+ * A tool's help text is its usage lines (the man page's SYNOPSIS), an
+ * empty line, then one line for each option.  cli_help() prints it all
+ * (full, for -h) or only the usage lines (after a usage error).
+ */
+void cli_help(FILE *fp, const char *help, int full);
+
+/*
+ * What getopt_long() returned '?' or ':' for (opterr = 0 and a ':' first
+ * in the short options, so that missing arguments give ':'), in the one
+ * wording every tool uses: "prog: unknown option: --foo", "prog: option
+ * needs an argument: -o", "prog: option takes no argument: --help" or
+ * "prog: ambiguous option: --p (--pad, --plain)", then the usage lines;
+ * exits 2.  A bad value is cli_usage_error("-o value: what is wrong").
+ */
+void cli_option_error(const struct option *longopts, const char *help,
+		      int ch, char *argv[]) __attribute__((noreturn));
+
+/* Usage errors: "prog: message" and exit 2; the second prints the usage. */
 void cli_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 void cli_opts_usage(const struct cli_opts *o) __attribute__((noreturn));

@@ -194,15 +194,24 @@ open(name, "wb").write(out)
 ' "$1" "$2" "$3"
 }
 
-# expect_usage_synopsis TOOL PAGE: the usage TOOL -h prints equals the
-# SYNOPSIS of man/PAGE, white space aside (skips the case without mandoc).
+# expect_stdout_usage FILE: the usage part of the help on stdout (the
+# lines before the first empty one, see cli_help()) equals FILE.
+expect_stdout_usage() {
+	sed '/^$/,$d' "$OUT" >"$_tmproot/usage"
+	cmp -s "$_tmproot/usage" "$1" ||
+	    { fail "usage differs from $1"; diff "$1" "$_tmproot/usage" | head -n 20 | sed 's/^/    /'; }
+}
+
+# expect_usage_synopsis TOOL PAGE: the usage TOOL -h prints (its help up
+# to the first empty line) equals the SYNOPSIS of man/PAGE, white space
+# aside (skips the case without mandoc).
 expect_usage_synopsis() {
 	if ! have mandoc; then
 		skip_case "mandoc not installed (Debian package mandoc)"
 		return
 	fi
 	run "$1" -h
-	sed 's/^usage://' "$OUT" | tr '\t\n' '  ' | tr -s ' ' |
+	sed '/^$/,$d; s/^usage://' "$OUT" | tr '\t\n' '  ' | tr -s ' ' |
 	    sed 's/^ //; s/ $//' >"$TMP/usage.txt"
 	# mandoc -T ascii marks bold and underline with backspaces; dropping
 	# each character before a backspace is what col -b did, without

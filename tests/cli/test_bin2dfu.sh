@@ -50,15 +50,15 @@ USAGE5='       bin2dfu -h | -V'
 
 # ---- help, version, usage errors -----------------------------------------
 
-begin "-h prints the usage on stdout and exits 0"
+begin "-h prints the usage, then the options, on stdout and exits 0"
 run "$BIN2DFU" -h
 expect_status 0
 expect_stderr_empty
 printf '%s\n' "$USAGE1" "$USAGE2" "$USAGE3" "$USAGE4" "$USAGE5" >usage.txt
-expect_stdout_file usage.txt
+expect_stdout_usage usage.txt
 run "$BIN2DFU" --help
 expect_status 0
-expect_stdout_file usage.txt
+expect_stdout_usage usage.txt
 case_end
 
 begin "the usage equals the SYNOPSIS of bin2dfu(1)"

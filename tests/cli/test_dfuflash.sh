@@ -43,9 +43,10 @@ usage: dfuflash [-qw] [--all] [--ignore-id] [--mass-erase] [--no-leave]
                 [--start address] [--verify] [device] [-a alt] file
        dfuflash [options] [device] [-a alt] [--raw-container] -D file
                 -s address
-       dfuflash [-qw] [device] [-a alt] [--format bin|dfu] -U file
+       dfuflash [-qRw] [device] [-a alt] [--format bin|dfu] -U file
                 -s address:length
        dfuflash [-qw] [device] --unprotect
+       dfuflash [-qw] [device] -e
        dfuflash -l [-w] [--json] [-d vid:pid[,vid:pid]] [-p path]
                 [-S serial] [--wait-timeout seconds]
        dfuflash -h | -V
@@ -58,12 +59,12 @@ EOF
 
 # ---- usage -------------------------------------------------------------------
 
-begin "-h prints the usage on stdout and exits 0"
+begin "-h prints the usage, then the options, on stdout and exits 0"
 run "$DFUFLASH" -h
 expect_status 0
 expect_stderr_empty
 printf '%s\n' "$USAGE" >usage.txt
-expect_stdout_file usage.txt
+expect_stdout_usage usage.txt
 case_end
 
 begin "the usage equals the SYNOPSIS of dfuflash(1)"
@@ -73,7 +74,7 @@ case_end
 begin "usage errors exit 2 with a message and the usage"
 mkbin a.bin 100 1
 for args in \
-    "--sim f405|dfuflash: nothing to do: give a file, -D, -U or --unprotect" \
+    "--sim f405|dfuflash: nothing to do: give a file, -D, -U, -e or --unprotect" \
     "-l a.dfu|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout" \
     "-l -a 0|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout" \
     "--json a.dfu|dfuflash: --json is for -l" \
@@ -90,7 +91,7 @@ for args in \
     "--sim f999 a.dfu|dfuflash: --sim f999: unknown profile f999 (f405 f107 l476 h743 gd32vf103 f722 dfu11 dfu11-reset)" \
     "--sim f405: a.dfu|dfuflash: --sim f405:: empty state file name" \
     "--sim f405 a.dfu b.dfu|dfuflash: b.dfu: more than one file" \
-    "--sim f405 -D a.bin a.dfu|dfuflash: give only one of a file, -D, -U and --unprotect" \
+    "--sim f405 -D a.bin a.dfu|dfuflash: give only one of a file, -D, -U, -e and --unprotect" \
     "--sim f405 -s 0x08000000 a.dfu|dfuflash: -s is for -D and -U; a .dfu file has its addresses" \
     "--sim f405 -U out.bin|dfuflash: -U needs -s address:length" \
     "--sim f405 -U out.bin -s 0x08000000:0|dfuflash: -s 0x08000000:0: length is not a number from 1 to 4294967295" \
@@ -1173,7 +1174,7 @@ EOF_LAYOUTS
 		return
 	fi
 	n_accepted=$((n_accepted + 1))
-	_want=$(sed -n 's/^plan: erase \([0-9]*\) pages (\([0-9]*\) bytes, \([0-9]*\) of them outside the image).*/\1 pages, \2 bytes, \3 outside/p' plan.txt)
+	_want=$(sed -n 's/^plan: erase \([0-9]*\) pages\{0,1\} (\([0-9]*\) bytes, \([0-9]*\) of them outside the image).*/\1 pages, \2 bytes, \3 outside/p' plan.txt)
 	[ "$(grep -c '^page .* bytes  erase$' plan.txt)" = "${_want%% *}" ] ||
 	    fail "$_f: dfuflash --plan lists other pages than its summary"
 	_got=$(python3 -c 'import json, sys
@@ -1354,7 +1355,7 @@ expect_no_file st.1
 expect_no_file st.3
 holds st.2 0x08000000 fw.dfu
 [ "$(wc -l <"$OUT")" -eq 3 ] || { fail "not a header, a row and a count"; _show; }
-expect_stdout_line "1 of 1 devices flashed, 0 failed"
+expect_stdout_line "1 of 1 device flashed, 0 failed"
 case_end
 
 begin "--all with -S and -p repeated: the devices listed, and only those"
@@ -1373,7 +1374,7 @@ expect_status 0
 holds st.3 0x08000000 fw.dfu
 expect_no_file st.1
 expect_no_file st.2
-expect_stdout_line "1 of 1 devices flashed, 0 failed"
+expect_stdout_line "1 of 1 device flashed, 0 failed"
 # At most 64 of each.
 # shellcheck disable=SC2046
 run "$DFUFLASH" --all $(seq -f '-S S%g' 65) --sim 'f405*4:st' fw.dfu
@@ -1443,6 +1444,115 @@ done
 # DfuSe files for an STM32 (fwupd's VRBRAIN, the Flipper Zero's image).
 [ "$n_accepted" -ge 2 ] && [ "$n_refused" -ge 1 ] ||
     fail "accepted $n_accepted and refused $n_refused files"
+case_end
+
+# ---- dfu-util's habits ------------------------------------------------------
+
+begin "-s address:leave sends the device to that address, as dfu-util does"
+mkbin data.bin 4096 9
+# Without :leave, data with no vector table leaves to the start of flash.
+run "$DFUFLASH" --sim f405 -D data.bin -s 0x08060000:leave
+expect_status 0
+expect_stdout_line "data.bin: device left DFU mode to run 0x08060000 (--start)"
+run "$DFUFLASH" --sim f405 -D data.bin -s 0x08060000:leave --no-leave
+expect_status 2
+expect_stderr_line "dfuflash: -s 0x08060000:leave is where the device goes when it leaves; --no-leave keeps it in DFU mode"
+# dfu-util -D fw.dfu -s :leave: a .dfu file has its addresses, and
+# dfuflash leaves anyway.
+"$BUILD/bin/bin2dfu" -a 0x08060000:data.bin -o data.dfu || fail "bin2dfu failed"
+run "$DFUFLASH" --sim f405 -s :leave data.dfu
+expect_status 0
+expect_stdout_line "data.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+case_end
+
+begin "-s address:mass-erase needs :force, as in dfu-util, and is --mass-erase"
+pyboard
+mkbin app.bin 5000 7
+run "$DFUFLASH" --sim f405:flash.img -D app.bin -s 0x08000000:mass-erase
+expect_status 2
+expect_stderr_line "dfuflash: -s 0x08000000:mass-erase: mass-erase erases the whole flash: add :force to mean it, as dfu-util asks (or --mass-erase)"
+run "$DFUFLASH" --sim f405:flash.img -D app.bin -s 0x08000000:force
+expect_status 2
+expect_stderr_line "dfuflash: -s 0x08000000:force: force only confirms mass-erase; dfuflash never writes outside the device's memory map"
+run "$DFUFLASH" --sim f405:flash.img -D app.bin -s 0x08000000:lea
+expect_status 2
+expect_stderr_line "dfuflash: -s 0x08000000:lea: unknown word 'lea': expected a length, leave or mass-erase:force"
+run "$DFUFLASH" --sim f405:flash.img -s 0x08000000:unprotect:force
+expect_status 2
+expect_stderr_line "dfuflash: -s 0x08000000:unprotect:force: dfuflash removes the read protection with --unprotect"
+run "$DFUFLASH" --sim f405:flash.img -D app.bin -s 0x08000000:mass-erase:force
+expect_status 0
+expect_stderr_line "dfuflash: warning: --mass-erase erases all of the device's flash, not only the pages the image covers"
+expect_stdout_line "app.bin: mass erase, erased 0 pages, skipped 0 unchanged, wrote 5000 bytes"
+python3 -c 'import sys; d = open("flash.img", "rb").read(); sys.exit(d[0x4000:0x20000] != b"\xff" * 0x1c000)' ||
+    fail "filesystem not erased by :mass-erase:force"
+case_end
+
+begin "-a address:file, bin2dfu's syntax, gets a hint naming bin2dfu"
+mkbin fw.bin 100 1
+run "$DFUFLASH" --sim f405 -a 0x08000000:fw.bin
+expect_status 2
+expect_stdout_empty
+expect_stderr_line "dfuflash: -a 0x08000000:fw.bin: -a is the alternate setting here; write fw.bin at 0x08000000 with dfuflash -D fw.bin -s 0x08000000, or make a .dfu file with bin2dfu -o fw.dfu -a 0x08000000:fw.bin"
+# A name with a colon stays a name (resolved on the device).
+run "$DFUFLASH" --sim f405 -a 'Internal:x' -D fw.bin -s 0x08000000
+! grep -q bin2dfu "$ERR" || fail "a name with a colon got the hint"
+case_end
+
+begin "-e detaches a run-time device into DFU mode, and only that"
+run "$DFUFLASH" --sim f405 --sim-fault runtime --sim-trace trace.txt -e
+expect_status 0
+expect_stdout_line "device detached: it is in DFU mode now"
+[ "$(tr '\n' ' ' <trace.txt)" = "DETACH re-enumerate -> DFU mode " ] ||
+    fail "trace: $(tr '\n' ' ' <trace.txt)"
+# Without bitWillDetach the device gets a USB reset after DETACH.
+run "$DFUFLASH" --sim dfu11 --sim-fault runtime --sim-trace trace.txt -e
+expect_status 0
+expect_stdout_line "device detached: it is in DFU mode now"
+[ "$(head -n 2 trace.txt | tr '\n' ' ')" = "DETACH USB reset (to DFU mode) " ] ||
+    fail "trace: $(tr '\n' ' ' <trace.txt)"
+run "$DFUFLASH" --sim f405 --sim-trace trace.txt -e
+expect_status 0
+expect_stdout_line "the device is in DFU mode already; nothing sent"
+[ ! -s trace.txt ] || fail "requests sent: $(tr '\n' ' ' <trace.txt)"
+run "$DFUFLASH" --sim f405 -e a.dfu
+expect_status 2
+expect_stderr_line "dfuflash: give only one of a file, -D, -U, -e and --unprotect"
+run "$DFUFLASH" --sim f405 -e --verify
+expect_status 2
+expect_stderr_line "dfuflash: -e takes no download options"
+case_end
+
+begin "-R: a USB reset after -U; a download leaves DFU mode anyway"
+run "$DFUFLASH" --sim f405 --sim-trace trace.txt -U o.bin -s 0x08000000:16 -R
+expect_status 0
+expect_stdout_line "device reset"
+[ "$(tail -n 1 trace.txt)" = "USB reset" ] || fail "last: $(tail -n 1 trace.txt)"
+run "$DFUFLASH" --sim f405 --sim-trace trace.txt -U o2.bin -s 0x08000000:16
+expect_status 0
+! grep -q "USB reset" trace.txt || fail "reset without -R"
+mkbin app.bin 3000 5
+run "$DFUFLASH" --sim f405 -R -D app.bin -s 0x08000000
+expect_status 0
+expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+run "$DFUFLASH" --sim f405 -R --no-leave -D app.bin -s 0x08000000
+expect_status 2
+expect_stderr_line "dfuflash: -R resets the device after the download, which leaves DFU mode; --no-leave keeps it in DFU mode"
+run "$DFUFLASH" --sim f405 -R -e
+expect_status 2
+expect_stderr_line "dfuflash: -R: -e leaves the device in DFU mode, which a reset would end"
+case_end
+
+begin "a count of one is singular: 1 page, 1 byte, 1 range"
+mkbin app.bin 3000 5
+run "$DFUFLASH" --sim f405 --plan -D app.bin -s 0x08000000
+expect_status 0
+expect_stdout_line "plan: erase 1 page (16384 bytes, 13384 of them outside the image), keep 0 bytes, skip 0 unchanged, write 3000 bytes in 1 range"
+run "$DFUFLASH" --sim f405 -D app.bin -s 0x08000000
+expect_stdout_line "app.bin: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3000 bytes"
+run "$DFUFLASH" --sim f405 -U one.bin -s 0x08000000:1
+expect_status 0
+expect_stdout_line "one.bin: 1 byte read from alt 0 at 0x08000000"
 case_end
 
 finish

@@ -26,7 +26,7 @@ run "$DFUINFO" -h
 expect_status 0
 expect_stdout_line "$USAGE"
 expect_stderr_empty
-[ "$(wc -l <"$OUT")" -eq 1 ] || fail "usage is not one line"
+[ "$(sed '/^$/,$d' "$OUT" | wc -l)" -eq 1 ] || fail "usage is not one line"
 case_end
 
 case_begin "dfuinfo --help is -h, even with files after it"
@@ -75,7 +75,7 @@ mkdfu "$TMP/a.dfu"
 run "$DFUINFO" -z "$TMP/a.dfu"
 expect_status 2
 expect_stdout_empty
-expect_stderr_contains "dfuinfo: invalid option -- 'z'"
+expect_stderr_line "dfuinfo: unknown option: -z"
 expect_stderr_line "$USAGE"
 case_end
 
@@ -84,7 +84,7 @@ mkdfu "$TMP/a.dfu"
 run "$DFUINFO" --bogus "$TMP/a.dfu"
 expect_status 2
 expect_stdout_empty
-expect_stderr_contains "dfuinfo: unrecognized option '--bogus'"
+expect_stderr_line "dfuinfo: unknown option: --bogus"
 expect_stderr_line "$USAGE"
 case_end
 
@@ -93,7 +93,7 @@ mkdfu "$TMP/a.dfu"
 run "$DFUINFO" --json=yes "$TMP/a.dfu"
 expect_status 2
 expect_stdout_empty
-expect_stderr_contains "dfuinfo: option '--json' doesn't allow an argument"
+expect_stderr_line "dfuinfo: option takes no argument: --json"
 expect_stderr_line "$USAGE"
 case_end
 

@@ -843,8 +843,8 @@ check_usage "dfusplit: B.dfu: unexpected argument: one input file only, except w
 check_usage "dfusplit: no input file" -o x
 check_usage "dfusplit: -o -: split writes files into a directory, not to standard output" -o - A.dfu
 check_usage "dfusplit: --merge: -t and -n cannot be used with --merge; extract from the merged file" --merge -t 0 -o x A.dfu B.dfu
-check_usage "dfusplit: --bogus: unknown option" --bogus A.dfu
-check_usage "dfusplit: -o needs an argument" A.dfu -o
+check_usage "dfusplit: unknown option: --bogus" --bogus A.dfu
+check_usage "dfusplit: option needs an argument: -o" A.dfu -o
 expect_no_file x
 case_end
 

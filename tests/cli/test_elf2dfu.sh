@@ -68,15 +68,15 @@ USAGE5='       elf2dfu -h | -V'
 
 # ---- help, version, usage errors -----------------------------------------
 
-begin "-h prints the usage on stdout and exits 0"
+begin "-h prints the usage, then the options, on stdout and exits 0"
 run "$ELF2DFU" -h
 expect_status 0
 expect_stderr_empty
 printf '%s\n' "$USAGE1" "$USAGE2" "$USAGE3" "$USAGE4" "$USAGE5" >usage.txt
-expect_stdout_file usage.txt
+expect_stdout_usage usage.txt
 run "$ELF2DFU" --help
 expect_status 0
-expect_stdout_file usage.txt
+expect_stdout_usage usage.txt
 case_end
 
 begin "the usage equals the SYNOPSIS of elf2dfu(1)"
@@ -141,7 +141,7 @@ expect_fail 2 "elf2dfu: --split-at 0: not an address from 1 to 0xffffffff"
 run "$ELF2DFU" --split-at 0x100 --split-at 256 -o out.dfu "$E"
 expect_fail 2 "elf2dfu: --split-at 0x00000100: given twice"
 run "$ELF2DFU" --split-at 0x100 -t 0 -o out.dfu "$E"
-expect_fail 2 "elf2dfu: --split-at cuts the addresses into 2 parts, but 1 targets are given with -t"
+expect_fail 2 "elf2dfu: --split-at cuts the addresses into 2 parts, but 1 target is given with -t"
 run "$ELF2DFU" -t 256 -o out.dfu "$E"
 expect_fail 2 "elf2dfu: -t 256: alternate setting is not a number from 0 to 255"
 run "$ELF2DFU" -t 1: -o out.dfu "$E"

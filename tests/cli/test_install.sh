@@ -91,6 +91,33 @@ expect_status 0
 expect_no_file "$_tmproot/udev/etc/udev/rules.d/70-dfuflash.rules"
 case_end
 
+case_begin "the bash completion goes to bash-completion's directory under PREFIX, one name per tool"
+want=$(pkg-config --define-variable=prefix=/opt/dfu --variable=completionsdir \
+	bash-completion 2>/dev/null)
+want=${want:-/opt/dfu/share/bash-completion/completions}
+expect_same_bytes "$D$want/dfuflash" "$ROOT/completions/dfutools"
+for t in bin2dfu dfuinfo dfusplit elf2dfu hex2dfu; do
+	[ "$(readlink "$D$want/$t")" = dfuflash ] ||
+	    fail "$want/$t is not a link to dfuflash"
+done
+run $MAKE -s -C "$ROOT" B="$BUILD" install DESTDIR="$_tmproot/bc" \
+	BASHCOMPLETIONDIR=/etc/bash_completion.d
+expect_status 0
+expect_same_bytes "$_tmproot/bc/etc/bash_completion.d/dfuflash" \
+	"$ROOT/completions/dfutools"
+run $MAKE -s -C "$ROOT" B="$BUILD" uninstall DESTDIR="$_tmproot/bc" \
+	BASHCOMPLETIONDIR=/etc/bash_completion.d
+expect_status 0
+expect_dir_only "$_tmproot/bc/etc/bash_completion.d"
+if ! pkg-config --exists bash-completion; then
+	# Without bash-completion: under DATADIR.
+	run $MAKE -s -C "$ROOT" B="$BUILD" install DESTDIR="$_tmproot/dd" \
+		DATADIR=/data
+	expect_status 0
+	expect_file_exists "$_tmproot/dd/data/bash-completion/completions/dfuinfo"
+fi
+case_end
+
 case_begin "uninstall removes every installed file"
 run $MAKE -s -C "$ROOT" B="$BUILD" uninstall DESTDIR="$D" PREFIX=/opt/dfu \
 	BINDIR=/opt/dfu/tools LIBDIR=/opt/dfu/lib64 MANDIR=/opt/dfu/man

@@ -667,7 +667,7 @@ jq -e -s '[.[] | select(.event == "result")] | length == 1 and
 host --device f405,state=late.img,plug-after=800 -- "$DFUFLASH" --all -w app.dfu
 expect_status 0
 expect_flash late.img old.img 0x08000000 "$PAGES" app.dfu
-expect_stdout_line "1 of 1 devices flashed, 0 failed"
+expect_stdout_line "1 of 1 device flashed, 0 failed"
 host --device f405,plug-after=800 -- "$DFUFLASH" --all app.dfu
 expect_status 1
 expect_stderr_line "dfuflash: no DFU device found"

@@ -266,7 +266,7 @@ test_check_errors(void **state)
 	c = dfu_conv_new();
 	assert_int_equal(dfu_conv_add_target(c, 0, NULL, NULL), 0);
 	cv_ok(c, dfu_conv_add_split(c, 0x100));
-	cv_fails(c, dfu_conv_check(c), DFU_ERR_INVALID, "2 parts but 1 targets");
+	cv_fails(c, dfu_conv_check(c), DFU_ERR_INVALID, "2 parts but 1 target");
 	dfu_conv_free(c);
 	dfu_file_free(f);
 	dfu_image_free(img);

@@ -304,7 +304,7 @@ static const struct bad bad_strings[] = {
 	  "offset 14: 2 pages of 4096 bytes from 0xfffff000 pass the end of "
 	  "the 32-bit address space" },
 	{ "@x/0xFFFFF000/1*4Kg,1*1Bg", DFU_ERR_RANGE, 20,
-	  "offset 20: 1 pages of 1 bytes from 0x100000000 pass the end of the "
+	  "offset 20: 1 page of 1 byte from 0x100000000 passes the end of the "
 	  "32-bit address space" },
 	{ "@x/0x08000000/4*16Kg/0x08008000/1*1Kg", DFU_ERR_RANGE, 32,
 	  "offset 32: 0x08008000-0x080083ff overlaps region 0 at "
