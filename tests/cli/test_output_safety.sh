@@ -671,4 +671,25 @@ else
 fi
 case_end
 
+# Without --sync a power cut can leave a new output empty or cut short at
+# a page boundary, its data not yet written back (README.md,
+# "Durability"): dfuinfo and dfuflash must refuse every such file, before
+# touching a device.
+case_begin "an output cut short by a crash is refused by dfuinfo and dfuflash"
+cd "$TMP" && make_inputs
+"$BIN2DFU" --plain -o plain.dfu in.bin || fail "inputs"
+for f in in.dfu plain.dfu; do
+	size=$(wc -c <"$f")
+	for n in 0 1 15 16 4096 65536 196608 $((size - 1)); do
+		head -c "$n" "$f" >cut.dfu
+		run "$DFUINFO" -q cut.dfu
+		expect_status 1
+		run "$BUILD/bin/dfuflash" --sim f405 cut.dfu
+		expect_status 1
+		expect_stdout_contains "sim f405: 0 control transfers"
+	done
+done
+rm -f cut.dfu
+case_end
+
 finish
