@@ -116,8 +116,8 @@ int cli_output_like(struct cli_output *o, const struct stat *st);
  * descriptor until commit) and returns 0, or CLI_OUTPUT_NAMED when the
  * limit cannot be raised that far.  Once an output is written,
  * cli_output_finish() closes a named one's descriptor (an unnamed one
- * keeps it).  cli_outputs_commit() syncs the data with one syncfs(),
- * checks and places each output, and on any failure undoes those
+ * keeps it).  cli_outputs_commit() syncs the data with one syncfs()
+ * (only with --sync or CLI_OUTPUT_SYNC), checks and places each output, and on any failure undoes those
  * already placed (an existing file is swapped with RENAME_EXCHANGE, so
  * it comes back) and drops the rest; SIGINT, SIGTERM and SIGHUP wait
  * until it is done.  cli_output_own_dir(dir) names a directory the
