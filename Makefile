@@ -38,7 +38,7 @@ HARDEN_CFLAGS := -fstack-protector-strong -fPIE
 HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
 HARDEN_SOFLAGS := -Wl,-z,relro,-z,now
 endif
-CPPFLAGS_ALL = -Icommon -D_FILE_OFFSET_BITS=64 $(ZLIB_CFLAGS) \
+CPPFLAGS_ALL = -Icommon -D_FILE_OFFSET_BITS=64 $(DEFLATE_CFLAGS) \
 	$(HARDEN_CPPFLAGS) $(CPPFLAGS)
 CFLAGS_ALL = -std=c11 -pthread $(WARNFLAGS) $(HARDEN_CFLAGS) $(CFLAGS) \
 	$(EXTRA_CFLAGS) $(SAN_FLAGS)
@@ -55,9 +55,14 @@ B ?= build/sanitize
 HARDEN_CPPFLAGS =
 endif
 
-# zlib is needed to build; cmocka only to build the tests (expanded lazily).
-ZLIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags zlib)
-ZLIB_LIBS := $(shell $(PKG_CONFIG) --libs zlib)
+# libdeflate (the suffix CRC, common/crc.c) is needed to build; zlib and
+# cmocka only to build the tests, zlib's crc32() being the reference the
+# unit tests compare with (expanded lazily).  Debian 12's libdeflate-dev
+# ships libdeflate.pc.
+DEFLATE_CFLAGS := $(shell $(PKG_CONFIG) --cflags libdeflate)
+DEFLATE_LIBS := $(shell $(PKG_CONFIG) --libs libdeflate)
+ZLIB_CFLAGS = $(shell $(PKG_CONFIG) --cflags zlib)
+ZLIB_LIBS = $(shell $(PKG_CONFIG) --libs zlib)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 
@@ -153,7 +158,7 @@ $(LIB_A): $(LIB_OBJS)
 $(LIB_SO): $(LIB_PIC_OBJS)
 	$(CC) -shared -Wl,-soname,$(LIB_SONAME) $(CFLAGS_ALL) \
 		$(HARDEN_SOFLAGS) $(LDFLAGS) \
-		-o $@ $^ $(ZLIB_LIBS)
+		-o $@ $^ $(DEFLATE_LIBS)
 	ln -sf libdfufile.so.$(VERSION) $(B)/$(LIB_SONAME)
 	ln -sf libdfufile.so.$(VERSION) $(B)/libdfufile.so
 
@@ -183,7 +188,7 @@ define TOOL_RULE
 $(B)/$(1)/%.o: CPPFLAGS_ALL += $(FE_CPPFLAGS) $$($(1)_CFLAGS)
 $(B)/bin/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(FE_OBJS) $(LIB_A)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_ALL) $$(LDFLAGS_ALL) -o $$@ $$^ $$(ZLIB_LIBS) $$($(1)_LIBS)
+	$$(CC) $$(CFLAGS_ALL) $$(LDFLAGS_ALL) -o $$@ $$^ $$(DEFLATE_LIBS) $$($(1)_LIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 
@@ -202,8 +207,8 @@ $(DFUFLASH_TESTS): $(B)/tests/%: tests/unit/%.c $(DFUFLASH_ENGINE_OBJS) \
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Idfuflash $(dfuflash_CFLAGS) $(CMOCKA_CFLAGS) \
 		$(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< \
-		$(DFUFLASH_ENGINE_OBJS) $(DFL_MODEL_OBJS) $(LIB_A) $(ZLIB_LIBS) \
-		$(dfuflash_LIBS) $(CMOCKA_LIBS)
+		$(DFUFLASH_ENGINE_OBJS) $(DFL_MODEL_OBJS) $(LIB_A) \
+		$(DEFLATE_LIBS) $(ZLIB_LIBS) $(dfuflash_LIBS) $(CMOCKA_LIBS)
 
 # ---- tests/usbhost: the device model on emulated USB (umockdev) ----------
 # The end-to-end tests run the real dfuflash and dfu-util, through the real
@@ -225,7 +230,7 @@ $(USBHOST): $(USBHOST_SRCS) $(wildcard tests/usbhost/*.h) dfuflash/model.h \
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(UMOCKDEV_CFLAGS) $(CFLAGS_ALL) \
 		$(LDFLAGS_ALL) -o $@ $(USBHOST_SRCS) $(USBHOST_OBJS) $(LIB_A) \
-		$(ZLIB_LIBS) $(UMOCKDEV_LIBS)
+		$(DEFLATE_LIBS) $(UMOCKDEV_LIBS)
 endif
 endif
 # ---- end of tests/usbhost ------------------------------------------------
@@ -243,7 +248,7 @@ bench-flash: $(B)/bin/dfuflash
 $(B)/tests/%: tests/unit/%.c $(LIB_A) $(B)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP \
-		$(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(ZLIB_LIBS) $(CMOCKA_LIBS)
+		$(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(DEFLATE_LIBS) $(ZLIB_LIBS) $(CMOCKA_LIBS)
 
 # ---- dfusplit's unit test: every dfusplit/*.c but main ---------------------
 DFUSPLIT_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
@@ -253,7 +258,7 @@ $(B)/tests/test_dfusplit: tests/unit/test_dfusplit.c $(DFUSPLIT_OBJS) \
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Idfusplit $(FE_CPPFLAGS) $(dfusplit_CFLAGS) $(CMOCKA_CFLAGS) \
 		$(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< \
-		$(DFUSPLIT_OBJS) $(FE_OBJS) $(LIB_A) $(ZLIB_LIBS) \
+		$(DFUSPLIT_OBJS) $(FE_OBJS) $(LIB_A) $(DEFLATE_LIBS) $(ZLIB_LIBS) \
 		$(dfusplit_LIBS) $(CMOCKA_LIBS)
 # ---- end of dfusplit's unit test -------------------------------------------
 
@@ -283,7 +288,7 @@ $(B)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_A) \
 	$(CC) $(CPPFLAGS_ALL) $(FUZZ_CFLAGS_$*) $(CFLAGS_ALL) \
 		-DFUZZ_DIRS='"$(call fuzz_dirs,$*)"' -MMD -MP $(LDFLAGS_ALL) \
 		-o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(FUZZ_SRCS_$*) \
-		$(LIB_A) $(ZLIB_LIBS) $(FUZZ_LIBS_$*)
+		$(LIB_A) $(DEFLATE_LIBS) $(FUZZ_LIBS_$*)
 
 # libFuzzer runs (clang): each target for FUZZ_SECONDS, on a working
 # corpus in $(B)/fuzz/ seeded from the committed ones.  Not part of check.
@@ -293,7 +298,7 @@ fuzz-$(1): $(LIB_SRCS) tests/fuzz/fuzz_$(1).c
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined $(CPPFLAGS_ALL) \
 		$(FUZZ_CFLAGS_$(1)) -o $(B)/fuzz/$(1) tests/fuzz/fuzz_$(1).c \
-		$(FUZZ_SRCS_$(1)) $(LIB_SRCS) $(ZLIB_LIBS) $(FUZZ_LIBS_$(1))
+		$(FUZZ_SRCS_$(1)) $(LIB_SRCS) $(DEFLATE_LIBS) $(FUZZ_LIBS_$(1))
 	$(B)/fuzz/$(1) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(B)/fuzz/$(1)- \
 		$(addprefix -dict=,$(wildcard tests/fuzz/$(1).dict)) \
@@ -411,9 +416,9 @@ help:
 	@echo '  PKG_CONFIG INSTALL'
 	@echo '               the pkg-config and install programs'
 	@echo 'Dependencies (Debian 12 packages):'
-	@echo '  build        build-essential pkg-config zlib1g-dev (library); libjansson-dev nettle-dev'
+	@echo '  build        build-essential pkg-config libdeflate-dev (library); libjansson-dev nettle-dev'
 	@echo '               (dfusplit, dfuinfo); libusb-1.0-0-dev (dfuflash)'
-	@echo '  check        libcmocka-dev python3 python3-jsonschema jq mandoc'
+	@echo '  check        libcmocka-dev zlib1g-dev python3 python3-jsonschema jq mandoc'
 	@echo '  check, optional (the cases that need one skip, reported, without it):'
 	@echo '               dfu-util fwupd binutils-arm-none-eabi gcc-arm-none-eabi srecord'
 	@echo '               umockdev libumockdev-dev strace'

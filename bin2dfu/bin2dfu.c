@@ -59,9 +59,9 @@ static const struct option longopts[] = {
 
 static const char usage_text[] =
     "usage: bin2dfu [--raw-container] [--pad n] [-d vid:pid] [-r bcddevice]\n"
-    "               -o output [-t alt[:name]] -a address:file ...\n"
+    "               [--sync] -o output [-t alt[:name]] -a address:file ...\n"
     "       bin2dfu --plain [--raw-container] [-d vid:pid] [-r bcddevice]\n"
-    "               -o output file\n"
+    "               [--sync] -o output file\n"
     "       bin2dfu -h | -V\n"
     "\n"
     "Input:\n"

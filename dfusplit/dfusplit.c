@@ -37,6 +37,7 @@ enum {
 	OPT_SET_PID,
 	OPT_SET_VID,
 	OPT_STRIP_SUFFIX,
+	OPT_SYNC,
 };
 
 static const struct option longopts[] = {
@@ -60,22 +61,26 @@ static const struct option longopts[] = {
 	{ "set-pid",		required_argument,	NULL, OPT_SET_PID },
 	{ "set-vid",		required_argument,	NULL, OPT_SET_VID },
 	{ "strip-suffix",	no_argument,		NULL, OPT_STRIP_SUFFIX },
+	{ "sync",		no_argument,		NULL, OPT_SYNC },
 	{ "target",		required_argument,	NULL, 't' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL,			0,			NULL, 0 }
 };
 
 static const char usage_text[] =
-    "usage: dfusplit [--format bin|hex|srec] [--ignore-crc] [-o dir] file\n"
-    "       dfusplit --join manifest [-P] -o output\n"
+    "usage: dfusplit [--format bin|hex|srec] [--ignore-crc] [--sync] [-o dir]\n"
+    "                file\n"
+    "       dfusplit --join manifest [-P] [--sync] -o output\n"
     "       dfusplit [-t alt] [-n name] [--set-vid vid] [--set-pid pid]\n"
     "                [--set-bcddevice bcd] [--set-name alt:name]\n"
     "                [--set-alt old:new] [--set-address [alt/]old:new]\n"
-    "                [--force] [--ignore-crc] -o output | --in-place file\n"
-    "       dfusplit --merge [--force] [edit options] -o output file ...\n"
-    "       dfusplit --strip-suffix -o output | --in-place file\n"
+    "                [--force] [--ignore-crc] [--sync] -o output | --in-place\n"
+    "                file\n"
+    "       dfusplit --merge [--force] [edit options] [--sync] -o output\n"
+    "                file ...\n"
+    "       dfusplit --strip-suffix [--sync] -o output | --in-place file\n"
     "       dfusplit --add-suffix [--force] [-d vid:pid] [-r bcddevice]\n"
-    "                -o output | --in-place file\n"
+    "                [--sync] -o output | --in-place file\n"
     "       dfusplit -h | -V\n"
     "\n"
     "Modes (the default splits file into element files and a manifest):\n"
@@ -95,7 +100,8 @@ static const char usage_text[] =
     "  --set-name alt:name           rename alt's targets (empty: unnamed)\n"
     "  --set-alt old:new             renumber the targets with alternate setting old\n"
     "  --set-address [alt/]old:new   move the element at old to new\n"
-    "  --in-place                    replace the input with the result\n"
+    "  --in-place                    replace the input with the result (synced)\n"
+    "  --sync                        outputs on disk before exit (fsync)\n"
     "Suffix:\n"
     "  -d, --device vid:pid          idVendor:idProduct for --add-suffix\n"
     "  -r, --release bcddevice       bcdDevice for --add-suffix\n"
@@ -343,6 +349,9 @@ parse_args(struct options *o, int argc, char *argv[])
 			break;
 		case OPT_IN_PLACE:
 			o->in_place = 1;
+			break;
+		case OPT_SYNC:
+			cli_output_sync(1);
 			break;
 		case OPT_JOIN:
 			set_mode(o, MODE_JOIN, "--join");

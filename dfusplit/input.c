@@ -188,7 +188,9 @@ output_open(struct cli_output *out, char **resolved, const char *path,
 		    "where it is");
 		goto fail;
 	}
-	if (cli_output_open_flags(out, *resolved, CLI_OUTPUT_REGULAR) != 0)
+	/* Synced even without --sync: the input must survive a crash. */
+	if (cli_output_open_flags(out, *resolved, CLI_OUTPUT_REGULAR |
+	    CLI_OUTPUT_SYNC) != 0)
 		goto fail;
 	if (cli_output_like(out, &st) != 0) {
 		cli_output_abort(out);

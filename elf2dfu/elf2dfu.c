@@ -17,7 +17,7 @@ static const char usage_text[] =
     "usage: elf2dfu [--gap-fill byte] [--max-gap n] [--pad n] [-d vid:pid]\n"
     "               [-j section] [-R section] [-r bcddevice]\n"
     "               [--split-at address] [-t alt[:name] [--range range ...]]\n"
-    "               -o output file\n"
+    "               [--sync] -o output file\n"
     "       elf2dfu -h | -V\n"
     "\n"
     "Sections:\n"

@@ -481,6 +481,7 @@ cli_output_open_flags(struct cli_output *o, const char *path,
 	memset(o, 0, sizeof(*o));
 	o->path = path;
 	o->fd = -1;
+	o->sync = (flags & CLI_OUTPUT_SYNC) != 0;
 	if (strcmp(path, "-") == 0) {
 		o->fd = STDOUT_FILENO;
 		return 0;
@@ -628,6 +629,30 @@ cli_output_finish(struct cli_output *o)
 	return 0;
 }
 
+/* --sync: every output of the program is synced (cli_output_sync()). */
+static int sync_all;
+
+void
+cli_output_sync(int on)
+{
+	sync_all = on;
+}
+
+/* Whether the set is synced: --sync, or an output that replaces its
+ * input (CLI_OUTPUT_SYNC, for --in-place). */
+static int
+want_sync(const struct cli_output *v, size_t n)
+{
+	size_t i;
+
+	if (sync_all)
+		return 1;
+	for (i = 0; i < n; i++)
+		if (v[i].sync)
+			return 1;
+	return 0;
+}
+
 /* After renames, make the new directory entries durable too: each
  * directory once. */
 static void
@@ -699,9 +724,10 @@ name_unnamed(struct cli_output *o, char *proc)
 	return -1;
 }
 
-/* Put one output into place; its state says how to undo it. */
+/* Put one output into place; its state says how to undo it.  The last
+ * output of a set needs no undo. */
 static int
-place(struct cli_output *o)
+place(struct cli_output *o, int last)
 {
 	char proc[64];
 	struct stat st;
@@ -750,13 +776,17 @@ place(struct cli_output *o)
 			    "exists and is not a regular file");
 		return -1;
 	}
-	if (renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->path,
+	if (!last && renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->path,
 	    RENAME_EXCHANGE) == 0) {
 		o->state = PLACE_EXCHANGED;
 		return 0;
 	}
-	/* A filesystem without RENAME_EXCHANGE: a plain rename. */
-	if (errno == EINVAL && rename(o->tmp, o->path) == 0) {
+	/* The last output, or a filesystem without RENAME_EXCHANGE: a
+	 * plain rename.  ext4 (auto_da_alloc) and btrfs take a rename()
+	 * over an existing file as a replacement and start writing the
+	 * new data before the rename is committed; RENAME_EXCHANGE gets
+	 * neither (README.md, "Durability"). */
+	if ((last || errno == EINVAL) && rename(o->tmp, o->path) == 0) {
 		free_tmp(o);
 		o->state = PLACE_REPLACED;
 		return 0;
@@ -777,9 +807,11 @@ unplace(struct cli_output *o)
 	o->state = PLACE_NONE;
 }
 
-/* The data of every output reaches the disk before any name does, so
- * that after a crash an output is the old file or the whole new one: one
- * fsync() for a single file, one syncfs() for a set. */
+/* With --sync or --in-place, the data of every output reaches the disk
+ * before any name does, so that after a crash an output is the old file
+ * or the whole new one whatever the filesystem: one fsync() for a single
+ * file, one syncfs() for a set.  Without, no sync at all: see README.md,
+ * "Durability", for what each filesystem then keeps after a crash. */
 static int
 sync_data(struct cli_output *v, size_t n)
 {
@@ -816,12 +848,12 @@ cli_outputs_commit(struct cli_output *v, size_t n)
 {
 	sigset_t old;
 	size_t i, j;
-	int bad = 0;
+	int bad = 0, sync = want_sync(v, n);
 
 	/* No signal may stop the set half placed: one that comes now
 	 * ends the program after the last rename (or the undo). */
 	block_fatal(&old);
-	if (sync_data(v, n) != 0) {
+	if (sync && sync_data(v, n) != 0) {
 		cli_error(v[0].path, "write: %s", strerror(errno));
 		bad = 1;
 	}
@@ -840,7 +872,8 @@ cli_outputs_commit(struct cli_output *v, size_t n)
 	}
 	for (i = 0; i < n && !bad; i++) {
 		/* Standard output and a device need no name. */
-		if ((v[i].tmp != NULL || v[i].unnamed) && place(&v[i]) != 0) {
+		if ((v[i].tmp != NULL || v[i].unnamed) &&
+		    place(&v[i], i + 1 == n) != 0) {
 			for (j = i; j-- > 0;)
 				unplace(&v[j]);
 			bad = 1;
@@ -860,7 +893,7 @@ cli_outputs_commit(struct cli_output *v, size_t n)
 		v[i].unnamed = 0;
 		v[i].state = PLACE_NONE;
 	}
-	if (!bad)
+	if (!bad && sync)
 		sync_dirs(v, n);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return bad ? -1 : 0;
@@ -1138,6 +1171,9 @@ cli_opts_option(struct cli_opts *o, int ch, char *argv[])
 		    &o->pad) != 0 || o->pad == 0)
 			cli_usage_error("--pad %s: not a number from 1 to "
 			    "4294967295", optarg);
+		break;
+	case CLI_OPT_SYNC:
+		cli_output_sync(1);
 		break;
 	default:
 		cli_option_error(o->longopts, o->usage, ch, argv);

@@ -77,9 +77,13 @@ const char *cli_input_name(const char *path);
  * unnamed temporary file (O_TMPFILE) in path's directory, or where the
  * filesystem has none a hidden ".NAME.XXXXXX" there (NAME shortened so
  * that any legal name works).  Write to o->fd, then cli_output_commit()
- * flushes the data to disk, links or renames the file into place and
- * syncs the directory, or cli_output_abort() drops it and leaves any
- * existing path as it was.  Both print their own errors.  A named
+ * links or renames the file into place, or cli_output_abort() drops it
+ * and leaves any existing path as it was.  Both print their own errors.
+ * Nothing is synced unless cli_output_sync(1) was called (--sync) or the
+ * output was opened with CLI_OUTPUT_SYNC (--in-place): then the data is
+ * flushed to disk before the rename and the directory after it, so that
+ * after a crash the path holds the old file or the whole new one on any
+ * filesystem (README.md, "Durability").  A named
  * temporary file that exists when SIGINT, SIGTERM or SIGHUP ends the
  * program is removed first; an unnamed one needs no removal, even after
  * SIGKILL.  SIGXFSZ is ignored, so that a file size limit makes write()
@@ -91,6 +95,7 @@ struct cli_output {
 	int fd;
 	int direct;	  /* a device or FIFO, opened as it is */
 	int unnamed;	  /* fd is an O_TMPFILE file, open until commit */
+	int sync;	  /* CLI_OUTPUT_SYNC: synced on commit */
 	int state;	  /* private to cli_outputs_commit() */
 };
 int cli_output_open(struct cli_output *o, const char *path);
@@ -100,8 +105,11 @@ void cli_output_abort(struct cli_output *o);
 /* cli_output_open() with flags: */
 #define CLI_OUTPUT_REGULAR 0x1u /* refuse a device or FIFO at path */
 #define CLI_OUTPUT_NAMED 0x2u	/* a named temporary file, no O_TMPFILE */
+#define CLI_OUTPUT_SYNC 0x4u	/* sync on commit, even without --sync */
 int cli_output_open_flags(struct cli_output *o, const char *path,
 			  unsigned flags);
+/* --sync: sync every output on commit (1) or only CLI_OUTPUT_SYNC ones. */
+void cli_output_sync(int on);
 
 /*
  * Give the temporary file the mode and, where permitted, the owner of
@@ -116,9 +124,9 @@ int cli_output_like(struct cli_output *o, const struct stat *st);
  * descriptor until commit) and returns 0, or CLI_OUTPUT_NAMED when the
  * limit cannot be raised that far.  Once an output is written,
  * cli_output_finish() closes a named one's descriptor (an unnamed one
- * keeps it).  cli_outputs_commit() syncs the data with one syncfs(),
- * checks and places each output, and on any failure undoes those
- * already placed (an existing file is swapped with RENAME_EXCHANGE, so
+ * keeps it).  cli_outputs_commit() syncs the data with one syncfs()
+ * (only with --sync or CLI_OUTPUT_SYNC), checks and places each output,
+ * and on any failure undoes those already placed (an existing file is swapped with RENAME_EXCHANGE, so
  * it comes back) and drops the rest; SIGINT, SIGTERM and SIGHUP wait
  * until it is done.  cli_output_own_dir(dir) names a directory the
  * caller created for the outputs, removed (if empty) when a signal ends
@@ -146,8 +154,8 @@ int cli_same_file(const char *path, int fd);
 /*
  * The options that every tool writing a DfuSe file takes, handled here so
  * that each means the same and says the same in every tool:
- *   -d vid:pid, -r bcddevice, --pad n, -o output, -t alt[:name] (repeatable:
- *   one target each, in order), -h, -V.
+ *   -d vid:pid, -r bcddevice, --pad n, -o output, --sync, -t alt[:name]
+ *   (repeatable: one target each, in order), -h, -V.
  * A tool puts CLI_OPTS_SHORTOPTS and CLI_OPTS_LONGOPTS into its own getopt
  * tables next to its own options (whose long-only codes start at
  * CLI_OPT_TOOL), handles its own options in its getopt_long() loop and
@@ -158,6 +166,7 @@ int cli_same_file(const char *path, int fd);
 #define CLI_OPTS_SHORTOPTS "d:ho:r:t:V"
 enum {
 	CLI_OPT_PAD = 256,
+	CLI_OPT_SYNC,
 	CLI_OPT_TOOL = 300	/* first long-only option code of a tool */
 };
 #define CLI_OPTS_LONGOPTS \
@@ -166,6 +175,7 @@ enum {
 	{ "output",	required_argument,	NULL,	'o' }, \
 	{ "pad",	required_argument,	NULL,	CLI_OPT_PAD }, \
 	{ "release",	required_argument,	NULL,	'r' }, \
+	{ "sync",	no_argument,		NULL,	CLI_OPT_SYNC }, \
 	{ "target",	required_argument,	NULL,	't' }, \
 	{ "version",	no_argument,		NULL,	'V' }
 
@@ -177,7 +187,8 @@ enum {
 #define CLI_OPTS_HELP_OUTPUT \
     "Output:\n" \
     "  -o, --output output           write the DfuSe file here; - is stdout\n" \
-    "  --pad n                       pad each element with 0xff to n-byte units\n"
+    "  --pad n                       pad each element with 0xff to n-byte units\n" \
+    "  --sync                        on disk before exit (fsync data, directory)\n"
 #define CLI_OPTS_HELP_TARGET \
     "  -t, --target alt[:name]       start a target: alternate setting, name\n"
 #define CLI_OPTS_HELP_OTHER \

@@ -14,7 +14,8 @@
 static const char usage_text[] =
     "usage: hex2dfu [--gap-fill byte] [--max-gap n] [--pad n] [-d vid:pid]\n"
     "               [-r bcddevice] [--split-at address]\n"
-    "               [-t alt[:name] [--range range ...]] -o output file\n"
+    "               [-t alt[:name] [--range range ...]] [--sync]\n"
+    "               -o output file\n"
     "       hex2dfu -h | -V\n"
     "\n"
     "Targets:\n"

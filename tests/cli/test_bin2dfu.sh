@@ -43,9 +43,9 @@ expect_fail() {
 }
 
 USAGE1='usage: bin2dfu [--raw-container] [--pad n] [-d vid:pid] [-r bcddevice]'
-USAGE2='               -o output [-t alt[:name]] -a address:file ...'
+USAGE2='               [--sync] -o output [-t alt[:name]] -a address:file ...'
 USAGE3='       bin2dfu --plain [--raw-container] [-d vid:pid] [-r bcddevice]'
-USAGE4='               -o output file'
+USAGE4='               [--sync] -o output file'
 USAGE5='       bin2dfu -h | -V'
 
 # ---- help, version, usage errors -----------------------------------------

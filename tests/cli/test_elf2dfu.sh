@@ -63,7 +63,7 @@ objcopy_case() {
 USAGE1='usage: elf2dfu [--gap-fill byte] [--max-gap n] [--pad n] [-d vid:pid]'
 USAGE2='               [-j section] [-R section] [-r bcddevice]'
 USAGE3='               [--split-at address] [-t alt[:name] [--range range ...]]'
-USAGE4='               -o output file'
+USAGE4='               [--sync] -o output file'
 USAGE5='       elf2dfu -h | -V'
 
 # ---- help, version, usage errors -----------------------------------------
@@ -637,7 +637,7 @@ if have cc; then
 	} >example.c
 	cp "$FIX/two_regions.elf" fw.elf
 	run cc -std=c11 -D_DEFAULT_SOURCE -Wall -Werror ${SAN_FLAGS:-} -I"$ROOT/common" \
-	    -o example example.c "$BUILD/libdfufile.a" -lz -pthread
+	    -o example example.c "$BUILD/libdfufile.a" -ldeflate -pthread
 	expect_status 0
 	run ./example
 	expect_status 0
@@ -663,7 +663,7 @@ if have cc; then
 	} >example.c
 	cp "$FIX/two_regions.elf" fw.elf
 	run cc -std=c11 -D_DEFAULT_SOURCE -Wall -Werror ${SAN_FLAGS:-} -I"$ROOT/common" \
-	    -o example example.c "$BUILD/libdfufile.a" -lz -pthread
+	    -o example example.c "$BUILD/libdfufile.a" -ldeflate -pthread
 	expect_status 0
 	run ./example
 	expect_status 0

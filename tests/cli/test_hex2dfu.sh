@@ -75,8 +75,9 @@ with open(sys.argv[1], "w") as f:
 
 USAGE1='usage: hex2dfu [--gap-fill byte] [--max-gap n] [--pad n] [-d vid:pid]'
 USAGE2='               [-r bcddevice] [--split-at address]'
-USAGE3='               [-t alt[:name] [--range range ...]] -o output file'
-USAGE4='       hex2dfu -h | -V'
+USAGE3='               [-t alt[:name] [--range range ...]] [--sync]'
+USAGE4='               -o output file'
+USAGE5='       hex2dfu -h | -V'
 
 # ---- help, version, usage errors -----------------------------------------
 
@@ -84,7 +85,7 @@ begin "-h prints the usage, then the options, on stdout and exits 0"
 run "$HEX2DFU" -h
 expect_status 0
 expect_stderr_empty
-printf '%s\n' "$USAGE1" "$USAGE2" "$USAGE3" "$USAGE4" >usage.txt
+printf '%s\n' "$USAGE1" "$USAGE2" "$USAGE3" "$USAGE4" "$USAGE5" >usage.txt
 expect_stdout_usage usage.txt
 case_end
 

@@ -566,4 +566,130 @@ else
 fi
 case_end
 
+# Durability (README.md, "Durability"): by default no output is synced,
+# as cp does not; --sync, and --in-place even without it, sync the data
+# before the output is linked or renamed into place and the directory
+# after, so that a crash leaves the old file or the whole new one.
+# sync_trace NAME COMMAND...: run under strace; $SYNCS is then "P B A":
+# P 1 if NAME was linked or renamed into place, B the sync calls before
+# the first such call (the data), A those after the last (the directory).
+sync_trace() {
+	name=$1
+	shift
+	rm -f trace
+	run env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	    strace -f -o trace -e trace=fsync,fdatasync,syncfs,rename,renameat,renameat2,link,linkat \
+	    "$@"
+	expect_status 0
+	SYNCS=$(awk -v name="$name" '
+	/(fsync|fdatasync|syncfs)\(/ { s[++ns] = NR }
+	/(rename|renameat|renameat2|link|linkat)\(/ && index($0, name) {
+		if (!first) first = NR
+		last = NR
+	}
+	END {
+		for (i = 1; i <= ns; i++) {
+			if (first && s[i] < first) b++
+			if (first && s[i] > last) a++
+		}
+		printf "%d %d %d\n", (first > 0), b, a
+	}' trace)
+}
+
+no_sync() {
+	tool=$1 cmd=$2
+	for out in new.dfu old.dfu; do
+		eval "set -- $(echo "$cmd" | sed "s/OUT/$out/")"
+		sync_trace "$out" "$@"
+		[ "$SYNCS" = "1 0 0" ] ||
+		    fail "$tool -o $out: placed, syncs before, after: $SYNCS"
+		# A single output replaces the old file with a plain rename,
+		# which ext4 and btrfs take as a replacement (not so
+		# RENAME_EXCHANGE).
+		! grep -q RENAME_EXCHANGE trace ||
+		    fail "$tool -o $out: replaced by RENAME_EXCHANGE"
+		rm -f new.dfu
+		printf 'previous output\n' >old.dfu
+	done
+}
+case_begin "by default no output is synced (no fsync, fdatasync or syncfs)"
+if ! have strace; then
+	skip_case "strace not installed"
+else
+	cd "$TMP" && make_inputs
+	for_each_command no_sync
+	mkempty e.dfu 3
+	sync_trace p/ "$DFUSPLIT" -o p e.dfu
+	[ "$SYNCS" = "1 0 0" ] || fail "dfusplit split: $SYNCS"
+	rm -rf p e.dfu trace
+fi
+case_end
+
+with_sync() {
+	tool=$1 cmd=$2
+	for out in new.dfu old.dfu; do
+		eval "set -- $(echo "$cmd" | sed "s/OUT/$out/")"
+		prog=$1
+		shift
+		# One fsync of the file before, one of the directory after.
+		sync_trace "$out" "$prog" --sync "$@"
+		[ "$SYNCS" = "1 1 1" ] ||
+		    fail "$tool --sync -o $out: placed, syncs before, after: $SYNCS"
+		rm -f new.dfu
+		printf 'previous output\n' >old.dfu
+	done
+}
+case_begin "--sync: the data is synced before the rename, the directory after"
+if ! have strace; then
+	skip_case "strace not installed"
+else
+	cd "$TMP" && make_inputs
+	for_each_command with_sync
+	# A split: one syncfs() for every file, the directory after.
+	mkempty e.dfu 3
+	sync_trace p/ "$DFUSPLIT" --sync -o p e.dfu
+	[ "$SYNCS" = "1 1 1" ] || fail "dfusplit --sync split: $SYNCS"
+	rm -rf p e.dfu trace
+fi
+case_end
+
+case_begin "--in-place is synced without --sync: the input survives a crash"
+if ! have strace; then
+	skip_case "strace not installed"
+else
+	cd "$TMP" && make_inputs
+	"$BIN2DFU" --plain -o plain.dfu in.bin || fail "inputs"
+	for cmd in "--set-vid 1209 --in-place in.dfu" \
+	    "--strip-suffix --in-place plain.dfu" \
+	    "--add-suffix --in-place in.bin"; do
+		eval "set -- $cmd"
+		sync_trace "${cmd##* }" "$DFUSPLIT" "$@"
+		[ "$SYNCS" = "1 1 1" ] ||
+		    fail "dfusplit $cmd: placed, syncs before, after: $SYNCS"
+	done
+	rm -f trace
+fi
+case_end
+
+# Without --sync a power cut can leave a new output empty or cut short at
+# a page boundary, its data not yet written back (README.md,
+# "Durability"): dfuinfo and dfuflash must refuse every such file, before
+# touching a device.
+case_begin "an output cut short by a crash is refused by dfuinfo and dfuflash"
+cd "$TMP" && make_inputs
+"$BIN2DFU" --plain -o plain.dfu in.bin || fail "inputs"
+for f in in.dfu plain.dfu; do
+	size=$(wc -c <"$f")
+	for n in 0 1 15 16 4096 65536 196608 $((size - 1)); do
+		head -c "$n" "$f" >cut.dfu
+		run "$DFUINFO" -q cut.dfu
+		expect_status 1
+		run "$BUILD/bin/dfuflash" --sim f405 cut.dfu
+		expect_status 1
+		expect_stdout_contains "sim f405: 0 control transfers"
+	done
+done
+rm -f cut.dfu
+case_end
+
 finish

@@ -10,7 +10,7 @@
  *
  *   cc -Icommon -Idfuflash -o build/seed_device tests/fuzz/seed_device.c \
  *       dfuflash/engine*.c dfuflash/proto.c dfuflash/model.c \
- *       build/libdfufile.a -lz
+ *       build/libdfufile.a -ldeflate
  */
 #include <stdint.h>
 #include <stdio.h>

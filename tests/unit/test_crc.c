@@ -85,6 +85,71 @@ test_unaligned_and_long(void **state)
 	free(buf);
 }
 
+/* A reproducible pseudo-random byte stream (xorshift32). */
+static void
+fill_random(uint8_t *p, size_t n, uint32_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 17;
+		seed ^= seed << 5;
+		p[i] = (uint8_t)(seed >> 24);
+	}
+}
+
+/*
+ * dfu_crc_update() against zlib's crc32(), the reference (tb_crc()), on
+ * random bytes: lengths around the widths a vectorised CRC works in (16,
+ * 64, 256 bytes) and long ones, every start alignment, and every length
+ * cut into two and three updates at odd places.
+ */
+static void
+test_random_buffers_match_zlib(void **state)
+{
+	static const size_t lens[] = {
+		0, 1, 2, 3, 7, 15, 16, 17, 31, 63, 64, 65, 127, 255, 256, 257,
+		1023, 4093, 65537, (1u << 20) + 3,
+	};
+	size_t big = (1u << 20) + 3 + 64, i, off, cut, len;
+	uint8_t *buf = malloc(big);
+	uint32_t crc;
+
+	(void)state;
+	assert_non_null(buf);
+	fill_random(buf, big, 0x9e3779b9u);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		len = lens[i];
+		for (off = 0; off < 17; off++) {
+			assert_int_equal(dfu_crc_update(DFU_CRC_INIT,
+			    buf + off, len), tb_crc(buf + off, len));
+			/* Split at an odd place: two updates, then three. */
+			cut = len / 3 | 1;
+			if (cut > len)
+				cut = len;
+			crc = dfu_crc_update(DFU_CRC_INIT, buf + off, cut);
+			crc = dfu_crc_update(crc, buf + off + cut, len - cut);
+			assert_int_equal(crc, tb_crc(buf + off, len));
+			crc = dfu_crc_update(DFU_CRC_INIT, buf + off, cut);
+			crc = dfu_crc_update(crc, buf + off + cut,
+			    (len - cut) / 2);
+			crc = dfu_crc_update(crc, buf + off + cut +
+			    (len - cut) / 2, len - cut - (len - cut) / 2);
+			assert_int_equal(crc, tb_crc(buf + off, len));
+		}
+	}
+	/* A running CRC that is not the initial one continues as zlib's
+	 * does from the complemented state. */
+	for (i = 0; i < 64; i++) {
+		crc = (uint32_t)i * 0x01000193u ^ 0xa5a5a5a5u;
+		assert_int_equal(dfu_crc_update(crc, buf + i, 1000 + i),
+		    ~(uint32_t)crc32(~crc & 0xffffffffu, buf + i,
+		    (uInt)(1000 + i)));
+	}
+	free(buf);
+}
+
 /*
  * The dwCRC of a small plain DFU file: payload 01..08, then bcdDevice
  * 0x0100, idProduct 0x6001, idVendor 0x1d50, bcdDFU 0x0100, "UFD", 16.
@@ -134,6 +199,7 @@ main(void)
 		cmocka_unit_test(test_empty_input),
 		cmocka_unit_test(test_incremental_equals_one_shot),
 		cmocka_unit_test(test_unaligned_and_long),
+		cmocka_unit_test(test_random_buffers_match_zlib),
 		cmocka_unit_test(test_suffix_crc_of_small_file),
 		cmocka_unit_test(test_suffix_crc_of_small_dfuse_file),
 	};
