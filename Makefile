@@ -185,8 +185,8 @@ $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 # ---- dfuflash: its engine, the device model, their tests -------------------
 # dfuflash is every dfuflash/*.c, the device model of --sim (model.c)
 # included.  The engine (every file but main, the model and the records
-# of --log) and the model
-# also go into the unit tests that drive one against the other.
+# of --log) and the model also go into the unit tests that drive one
+# against the other.
 DFL_MODEL_OBJS := $(B)/dfuflash/model.o
 DFUFLASH_ENGINE_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
 	dfuflash/dfuflash.c dfuflash/model.c dfuflash/record.c, \
