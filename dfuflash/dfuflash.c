@@ -1203,7 +1203,6 @@ struct unit {
 	char line[256];		/* its progress bar */
 	/* For its --log record and --watch. */
 	uint16_t vid, pid;
-	uint32_t address;	/* of its last progress event */
 	uint64_t bytes_erased;
 	uint64_t started_us;	/* UTC */
 	int left;		/* it left DFU mode */
@@ -1299,7 +1298,6 @@ unit_progress(struct unit *u, const struct dfl_event *ev)
 
 	if (ev->phase == DFL_PHASE_WRITE)
 		u->bytes = ev->done;
-	u->address = ev->address;
 	u->phase = ev->phase;
 	u->phase_seen = 1;
 	pthread_mutex_lock(&f->mu);
@@ -2594,7 +2592,6 @@ unit_record(const struct unit *u, const struct options *o)
 	r.sha256 = o->sha256;
 	r.exit_status = u->rc;
 	r.phase = u->phase_seen ? dfl_phase_name(u->phase) : NULL;
-	r.address = u->phase_seen ? (int64_t)u->address : -1;
 	r.error = u->rc != CLI_EXIT_OK ? u->why : NULL;
 	r.bytes_erased = u->bytes_erased;
 	r.bytes_written = u->bytes;

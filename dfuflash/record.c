@@ -119,8 +119,6 @@ record_json(const struct dfl_record *r)
 	if (r->error != NULL) {
 		err = json_object();
 		json_object_set_new(err, "phase", str_or_null(r->phase));
-		json_object_set_new(err, "address", r->address >= 0 ?
-		    json_integer(r->address) : json_null());
 		json_object_set_new(err, "message", json_string(r->error));
 	}
 	json_object_set_new(o, "schema",

@@ -17,7 +17,6 @@ struct dfl_record {
 	const char *sha256;		/* of the input file, 64 hex digits */
 	int exit_status;		/* what dfuflash exits with for it */
 	const char *phase;		/* the last phase it reached */
-	int64_t address;		/* ... and where; -1 for none */
 	const char *error;		/* NULL when it was flashed */
 	uint64_t bytes_erased, bytes_written;
 	uint64_t started_us;		/* UTC, microseconds since 1970 */
