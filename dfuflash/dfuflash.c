@@ -385,8 +385,6 @@ check_args(struct options *o, int argc, char *argv[])
 	int modes;
 
 	int usb_opts = o->transfer_size != 0 || o->wait || o->wait_timeout_set;
-	int match_opts = o->match.ids_set || o->match.nserials > 0 ||
-	    o->match.npaths > 0;
 
 	if (argc > 1)
 		bad_usage("%s: more than one file", argv[1]);
@@ -397,13 +395,22 @@ check_args(struct options *o, int argc, char *argv[])
 	if (o->json && !o->list)
 		bad_usage("--json is for -l");
 	if (o->list) {
-		if (modes > 0 || o->sim != NULL || o->flags || o->start_set ||
+		if (modes > 0 || o->flags || o->start_set ||
 		    o->all || o->watch || o->log_dir != NULL ||
-		    o->npreserve > 0 ||
+		    o->npreserve > 0 || o->trace != NULL || o->nplugs > 0 ||
 		    o->alt_arg != NULL || o->have_address ||
 		    o->format_dfu >= 0 || o->transfer_size != 0)
-			bad_usage("-l lists the USB devices and takes only "
-			    "--json, -d, -S, -p, -w and --wait-timeout");
+			bad_usage("-l lists the USB devices (or those of "
+			    "--sim) and takes only --json, -d, -S, -p, -w and "
+			    "--wait-timeout");
+		/* -l --sim: the modelled devices, as on USB. */
+		if (o->sim != NULL)
+			parse_sim(o);
+		if (o->sim != NULL && usb_opts)
+			bad_usage("-w and --wait-timeout wait for a USB "
+			    "device; --sim has its own");
+		if (o->sim == NULL && o->nfaults > 0)
+			bad_usage("--sim-fault and --sim-trace are for --sim");
 		return;
 	}
 	if (modes == 0) {
@@ -415,10 +422,10 @@ check_args(struct options *o, int argc, char *argv[])
 		bad_usage("give only one of a file, -D, -U and --unprotect");
 	if (o->sim != NULL)
 		parse_sim(o);
-	/* -d, -S and -p pick among the devices of --sim PROFILE*N. */
-	if (o->sim != NULL && (usb_opts || (match_opts && o->sim_count == 0)))
-		bad_usage("-d, -S, -p, -w, --wait-timeout and --transfer-size "
-		    "choose a USB device; --sim has its own");
+	/* -d, -S and -p pick among the devices of --sim as on USB. */
+	if (o->sim != NULL && usb_opts)
+		bad_usage("-w, --wait-timeout and --transfer-size are for a USB "
+		    "device; --sim has its own");
 	for (size_t i = 0; o->sim != NULL && i < o->nfaults; i++) {
 		unsigned dev, max = o->sim_count > 0 ? o->sim_count : 1;
 
@@ -1972,14 +1979,18 @@ usb_scan(const struct options *o)
 	}
 }
 
+static int do_list_sim(const struct options *o);
+
 static int
 do_list(const struct options *o)
 {
-	struct dfl_usb *u = usb_scan(o);
+	struct dfl_usb *u;
 	int rc = CLI_EXIT_OK;
 	size_t shown = 0;
 
-	if (u == NULL)
+	if (o->sim != NULL)
+		return do_list_sim(o);
+	if ((u = usb_scan(o)) == NULL)
 		return CLI_EXIT_FAIL;
 	if (dfl_list_print(stdout, u, &o->match, o->json, &shown) != 0) {
 		cli_error(NULL, "stdout: write error");
@@ -2246,8 +2257,13 @@ sim_describe(const struct options *o, const unsigned *sel, size_t hits,
     int all)
 {
 	unsigned n = o->sim_count > 0 ? o->sim_count : 1;
+	struct dfl_model *m = dfl_model_new(o->sim_profile);
+	const struct dfl_device *d = dfl_model_device(m);
+	unsigned vid = d->idVendor, pid = d->idProduct;
+	int runtime = d->bInterfaceProtocol == DFL_PROTOCOL_RUNTIME;
 	size_t j = 0;
 
+	dfl_model_free(m);
 	for (unsigned k = 1; k <= n; k++) {
 		char path[16], serial[32];
 
@@ -2255,8 +2271,8 @@ sim_describe(const struct options *o, const unsigned *sel, size_t hits,
 			continue;
 		j++;
 		sim_names(o, k, path, sizeof(path), serial, sizeof(serial));
-		fprintf(stderr, "  %s %s serial %s DFU mode (--sim)\n", path,
-		    o->sim_profile, serial);
+		fprintf(stderr, "  %s %04x:%04x serial %s %s mode\n", path,
+		    vid, pid, serial, runtime ? "run-time" : "DFU");
 	}
 }
 
@@ -2275,7 +2291,8 @@ sim_pick(const struct options *o, unsigned *k)
 		char what[1024];
 
 		cli_error(NULL, "no DFU device matches%s; %u found:",
-		    match_text(&o->match, what, sizeof(what)), o->sim_count);
+		    match_text(&o->match, what, sizeof(what)),
+		    o->sim_count > 0 ? o->sim_count : 1);
 		sim_describe(o, sel, 0, 1);
 	} else {
 		cli_error(NULL, "%zu DFU devices match; pick one with -S "
@@ -2283,6 +2300,68 @@ sim_pick(const struct options *o, unsigned *k)
 		sim_describe(o, sel, hits, 0);
 	}
 	return -1;
+}
+
+/*
+ * -l --sim: the modelled devices, as a scan finds them on USB (the same
+ * VID:PID, descriptors and strings, with the path and serial number
+ * that -p and -S match), listed by the code that lists USB devices.
+ */
+static int
+do_list_sim(const struct options *o)
+{
+	unsigned n = o->sim_count > 0 ? o->sim_count : 1;
+	struct dfl_usb_info *in = calloc(n, sizeof(*in));
+	struct sim *sims = calloc(n, sizeof(*sims));
+	size_t shown = 0, opened = 0;
+	int rc = CLI_EXIT_OK;
+
+	if (in == NULL || sims == NULL) {
+		cli_error(NULL, "out of memory");
+		rc = CLI_EXIT_FAIL;
+		goto out;
+	}
+	for (; opened < n; opened++) {
+		struct sim *s = &sims[opened];
+		struct dfl_usb_info *i = &in[opened];
+		const struct dfl_device *d;
+
+		if (sim_open(s, o, (unsigned)opened + 1) != 0) {
+			rc = CLI_EXIT_FAIL;
+			goto out;
+		}
+		d = dfl_model_device(s->model);
+		snprintf(i->path, sizeof(i->path), "%s", s->path);
+		i->bus = 1;
+		i->address = (uint8_t)(opened + 2);
+		i->vid = d->idVendor;
+		i->pid = d->idProduct;
+		i->bcdDevice = d->bcdDevice;
+		i->protocol = d->bInterfaceProtocol;
+		i->has_func = 1;
+		i->func.bLength = 9;
+		i->func.bmAttributes = d->bmAttributes;
+		i->func.wDetachTimeOut = d->wDetachTimeOut;
+		i->func.wTransferSize = d->wTransferSize;
+		i->func.bcdDFUVersion = d->bcdDFUVersion;
+		i->access = 1;
+		i->serial = s->serial;
+		i->alts = (struct dfl_alt *)d->alts;
+		i->nalts = d->nalts;
+	}
+	if (dfl_list_print_infos(stdout, in, n, &o->match, o->json, &shown) !=
+	    0) {
+		cli_error(NULL, "stdout: write error");
+		rc = CLI_EXIT_FAIL;
+	} else if (shown == 0 && !o->json)
+		cli_error(NULL, "no DFU device found that matches -d, -S and "
+		    "-p");
+out:
+	for (size_t k = 0; k < opened; k++)
+		sim_close(&sims[k], o, 0);
+	free(in);
+	free(sims);
+	return rc;
 }
 
 /* ---- Many devices (--all) ------------------------------------------------ */

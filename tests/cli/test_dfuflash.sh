@@ -75,16 +75,15 @@ begin "usage errors exit 2 with a message and the usage"
 mkbin a.bin 100 1
 for args in \
     "--sim f405|dfuflash: nothing to do: give a file, -D, -U or --unprotect" \
-    "-l a.dfu|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout" \
-    "-l -a 0|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout" \
+    "-l a.dfu|dfuflash: -l lists the USB devices (or those of --sim) and takes only --json, -d, -S, -p, -w and --wait-timeout" \
+    "-l -a 0|dfuflash: -l lists the USB devices (or those of --sim) and takes only --json, -d, -S, -p, -w and --wait-timeout" \
     "--json a.dfu|dfuflash: --json is for -l" \
     "-d 0483 a.dfu|dfuflash: -d 0483: expected vid:pid or vid:pid,dfu_vid:dfu_pid in hexadecimal" \
     "-d 0483:df11, a.dfu|dfuflash: -d 0483:df11,: expected vid:pid or vid:pid,dfu_vid:dfu_pid in hexadecimal" \
     "-p 1-0 a.dfu|dfuflash: -p 1-0: expected a port path such as 1-2 or 1-2.3 (bus-port.port..., as -l shows)" \
     "--transfer-size 0 a.dfu|dfuflash: --transfer-size 0: not a number from 1 to 65535" \
     "--wait-timeout 1x a.dfu|dfuflash: --wait-timeout 1x: not a number of seconds from 0 to 3600" \
-    "--sim f405 -S DFU1 a.dfu|dfuflash: -d, -S, -p, -w, --wait-timeout and --transfer-size choose a USB device; --sim has its own" \
-    "--sim f405 -w a.dfu|dfuflash: -d, -S, -p, -w, --wait-timeout and --transfer-size choose a USB device; --sim has its own" \
+    "--sim f405 -w a.dfu|dfuflash: -w, --wait-timeout and --transfer-size are for a USB device; --sim has its own" \
     "--sim-fault stall:1 a.dfu|dfuflash: --sim-fault and --sim-trace are for --sim" \
     "--sim f405 -a Nope -D a.bin -s 0x08000000|dfuflash: -a Nope: no alternate setting has that number or name; the device has alt 0 \"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg\", alt 1 \"@Option Bytes  /0x1FFFC000/01*016 e\", alt 2 \"@OTP Memory /0x1FFF7800/01*512 e,01*016 e\", alt 3 \"@Device Feature/0xFFFF0000/01*004 g\"" \
     "--sim f405 -a 7 -D a.bin -s 0x08000000|dfuflash: -a 7: the device has no alternate setting 7; it has alt 0 \"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg\", alt 1 \"@Option Bytes  /0x1FFFC000/01*016 e\", alt 2 \"@OTP Memory /0x1FFF7800/01*512 e,01*016 e\", alt 3 \"@Device Feature/0xFFFF0000/01*004 g\"" \
@@ -114,13 +113,13 @@ for args in \
     "--all --sim f405 --unprotect|dfuflash: --all flashes every matching device; --unprotect is for one device" \
     "--all --sim f405 --plan a.dfu|dfuflash: --all flashes every matching device; --plan shows one device's plan: pick it with -S or -p" \
     "--all --sim f405 --sim-trace t a.dfu|dfuflash: --all flashes every matching device; --sim-trace traces one: pick it with -S or -p" \
-    "-l --all|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout" \
+    "-l --all|dfuflash: -l lists the USB devices (or those of --sim) and takes only --json, -d, -S, -p, -w and --wait-timeout" \
     "--sim f405*0 a.dfu|dfuflash: --sim f405*0: expected profile*n with n a number of devices from 1 to 64" \
     "--sim f405*65:st a.dfu|dfuflash: --sim f405*65:st: expected profile*n with n a number of devices from 1 to 64" \
     "--sim f405*:st a.dfu|dfuflash: --sim f405*:st: expected profile*n with n a number of devices from 1 to 64" \
     "--sim f405*2x a.dfu|dfuflash: --sim f405*2x: expected profile*n with n a number of devices from 1 to 64" \
     "--sim f405*2: a.dfu|dfuflash: --sim f405*2:: empty state file name" \
-    "--sim f405*2 -w a.dfu|dfuflash: -d, -S, -p, -w, --wait-timeout and --transfer-size choose a USB device; --sim has its own" \
+    "--sim f405*2 -w a.dfu|dfuflash: -w, --wait-timeout and --transfer-size are for a USB device; --sim has its own" \
     "--sim f405*2 --sim-fault 3:stall:1 a.dfu|dfuflash: --sim-fault 3:stall:1: expected n:spec with n a device of --sim f405*2, 1 to 2" \
     "--sim f405*2 --sim-fault 0:stall:1 a.dfu|dfuflash: --sim-fault 0:stall:1: expected n:spec with n a device of --sim f405*2, 1 to 2" \
     "--sim f405 --sim-fault 2:stall:1 a.dfu|dfuflash: --sim-fault 2:stall:1: expected n:spec with n a device of --sim f405, 1 to 1" \
@@ -137,7 +136,9 @@ for args in \
     "--watch --sim-plug 1:500-100 --sim f405 a.dfu|dfuflash: --sim-plug 1:500-100: expected n:in or n:in-out, device n plugged in at in and pulled out at out milliseconds into --watch (out after in)" \
     "--watch --sim-plug 1 --sim f405 a.dfu|dfuflash: --sim-plug 1: expected n:in or n:in-out, device n plugged in at in and pulled out at out milliseconds into --watch (out after in)" \
     "--watch --sim f405 -U o -s 0:1|dfuflash: --watch flashes every matching device; -U is for one device" \
-    "-l --watch|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout"; do
+    "-l --sim f405 -w|dfuflash: -w and --wait-timeout wait for a USB device; --sim has its own" \
+    "-l --sim f405 --sim-trace t|dfuflash: -l lists the USB devices (or those of --sim) and takes only --json, -d, -S, -p, -w and --wait-timeout" \
+    "-l --watch|dfuflash: -l lists the USB devices (or those of --sim) and takes only --json, -d, -S, -p, -w and --wait-timeout"; do
 	# shellcheck disable=SC2086
 	run "$DFUFLASH" ${args%%|*}
 	expect_status 2
@@ -1410,7 +1411,7 @@ run "$DFUFLASH" --sim 'f405*3:st' fw.dfu
 expect_status 1
 expect_stdout_empty
 expect_stderr_line "dfuflash: 3 DFU devices match; pick one with -S SERIAL or -p PATH, or flash them all with --all:"
-expect_stderr_line "  1-3 f405 serial DFU000000003 DFU mode (--sim)"
+expect_stderr_line "  1-3 0483:df11 serial DFU000000003 DFU mode"
 expect_no_file st.1
 run "$DFUFLASH" --sim 'f405*3:st' -p 1-9 fw.dfu
 expect_status 1
@@ -1438,6 +1439,52 @@ run "$DFUFLASH" --all --sim 'f405*2' -S NOPE fw.dfu
 expect_status 1
 expect_stdout_empty
 expect_stderr_line "dfuflash: no DFU device matches -S NOPE; 2 found:"
+case_end
+
+# ---- --sim rehearses the real command line ----------------------------------
+
+begin "--sim: -d, -S and -p select the modelled device as on USB; one that matches none is the USB error"
+fleet_dfu
+run "$DFUFLASH" --sim 'f405:st' -d 0483:df11 -S DFU000000001 -p 1-1 fw.dfu
+expect_status 0
+holds st 0x08000000 fw.dfu
+rm -f st
+run "$DFUFLASH" --sim 'f405:st' -d 0483:df12 fw.dfu
+expect_status 1
+expect_stderr_line "dfuflash: no DFU device matches -d; 1 found:"
+expect_stderr_line "  1-1 0483:df11 serial DFU000000001 DFU mode"
+expect_no_file st
+run "$DFUFLASH" --sim 'f405*2:st' -S DFU000000009 fw.dfu
+expect_status 1
+expect_stderr_line "dfuflash: no DFU device matches -S DFU000000009; 2 found:"
+expect_stderr_line "  1-2 0483:df11 serial DFU000000002 DFU mode"
+case_end
+
+begin "--sim -l [--json]: the modelled devices, listed as USB devices are; dfuinfo -L checks a file against the list"
+fleet_dfu
+run "$DFUFLASH" --sim f405 -l
+expect_status 0
+expect_stdout_line '1-1 0483:df11 serial "DFU000000001" bcdDevice 2200, DFU mode, DFU 1.1a (DfuSe), transfer size 2048, detach timeout 255 ms, attributes 0x0b: can-download can-upload will-detach'
+expect_stdout_line '    0x08020000-0x080fffff 7 x 131072 bytes, readable, erasable, writable'
+run "$DFUFLASH" --sim 'f405*3' -l --json -p 1-2 -p 1-3 -S DFU000000002
+expect_status 0
+jq -e '.devices | length == 1 and .[0].path == "1-2" and
+    .[0].serial == "DFU000000002" and .[0].vid == 1155 and .[0].pid == 57105' \
+    "$OUT" >/dev/null || fail "not device 2 alone"
+run "$DFUFLASH" --sim f405 -l -S NOPE
+expect_status 0
+expect_stdout_empty
+expect_stderr_line "dfuflash: no DFU device found that matches -d, -S and -p"
+# The list dfuinfo -L reads, without a device.
+"$DFUFLASH" --sim f405 -l --json >dev.json || fail "-l --json failed"
+run "$BUILD/bin/dfuinfo" -L dev.json fw.dfu
+expect_status 0
+expect_stdout_contains 'layout:     "Internal Flash" (alt 0): fits; erases 5 pages'
+# Another profile's list, another layout: the l476's 2 KiB pages.
+"$DFUFLASH" --sim l476 -l --json >l476.json || fail "-l --json failed"
+run "$BUILD/bin/dfuinfo" -L l476.json fw.dfu
+expect_status 0
+expect_stdout_contains 'layout:     "Internal Flash" (alt 0): fits; erases 49 pages, 100352 bytes'
 case_end
 
 # ---- a station that keeps going (--watch) and its records (--log) -----------
