@@ -185,7 +185,7 @@ static const char usage_text[] =
     "                -s address:length\n"
     "       dfuflash [-qw] [device] --unprotect\n"
     "       dfuflash -l [-w] [--json] [-d vid:pid[,vid:pid]] [-p path]\n"
-    "                [-S serial] [--wait-timeout seconds]\n"
+    "                [-S serial] [--wait-timeout seconds] [--sim profile[*n]]\n"
     "       dfuflash -h | -V\n"
     "device: [-d vid:pid[,vid:pid]] [-p path] [-S serial]\n"
     "        [--transfer-size n] [--wait-timeout seconds]\n"

@@ -48,7 +48,7 @@ usage: dfuflash [-qw] [--all] [--ignore-id] [--mass-erase] [--no-leave]
                 -s address:length
        dfuflash [-qw] [device] --unprotect
        dfuflash -l [-w] [--json] [-d vid:pid[,vid:pid]] [-p path]
-                [-S serial] [--wait-timeout seconds]
+                [-S serial] [--wait-timeout seconds] [--sim profile[*n]]
        dfuflash -h | -V
 device: [-d vid:pid[,vid:pid]] [-p path] [-S serial]
         [--transfer-size n] [--wait-timeout seconds]
