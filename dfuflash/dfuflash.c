@@ -2928,6 +2928,8 @@ watch_start(struct watch *w, struct options *o, const struct board *b,
 	snprintf(t->serial, sizeof(t->serial), "%s", b->serial);
 	t->slot = (int)(u - w->f.units);
 	u->fleet = &w->f;
+	snprintf(u->path, sizeof(u->path), "%s", b->path);
+	snprintf(u->serial, sizeof(u->serial), "%s", b->serial);
 	if (o->sim != NULL) {
 		if (unit_sim_open(u, o, b->k) != 0) {
 			u->rc = CLI_EXIT_FAIL;
@@ -3090,8 +3092,12 @@ run_watch(struct options *o)
 		for (ssize_t m = 0; m < n && !stop; m++) {
 			int known = b[m].runtime;
 
+			/* A port being flashed is that board, whatever its
+			 * serial number reads as meanwhile. */
 			for (size_t i = 0; i < w.ntaken && !known; i++)
-				known = same_board(&w.taken[i], &b[m]);
+				known = same_board(&w.taken[i], &b[m]) ||
+				    (w.taken[i].slot >= 0 && strcmp(
+				    w.taken[i].path, b[m].path) == 0);
 			if (known || (o->watch_count > 0 &&
 			    w.started >= o->watch_count))
 				continue;

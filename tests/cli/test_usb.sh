@@ -709,6 +709,18 @@ jq -e '.result == "failed" and .error.phase == "erase"' \
     logs/DFU000000002-*.json >/dev/null || fail "wrong record for device 2"
 case_end
 
+begin "--all --log: a serial number that is not a safe file name is made one; the record keeps it as it is"
+fixture
+mkdir logs
+host --device 'f405,serial=../x y' -- "$DFUFLASH" --all -q --log logs app.dfu
+expect_status 0
+[ "$(find logs -name '*.json' | wc -l)" -eq 1 ] || fail "not one record"
+set -- logs/_._x_y-*.json
+[ -f "$1" ] || { fail "no record logs/_._x_y-*.json"; ls -R; }
+jq -e '.serial == "../x y" and .path == "1-1"' "$1" >/dev/null ||
+    fail "wrong serial in the record"
+case_end
+
 begin "-w waits for a device that is plugged in later, then programs it"
 fixture
 host --device f405,state=flash.img,plug-after=800 -- "$DFUFLASH" -w --wait-timeout 10 app.dfu
