@@ -424,8 +424,8 @@ check_args(struct options *o, int argc, char *argv[])
 		parse_sim(o);
 	/* -d, -S and -p pick among the devices of --sim as on USB. */
 	if (o->sim != NULL && usb_opts)
-		bad_usage("-w, --wait-timeout and --transfer-size are for a USB "
-		    "device; --sim has its own");
+		bad_usage("-w, --wait-timeout and --transfer-size are for a "
+		    "USB device; --sim has its own");
 	for (size_t i = 0; o->sim != NULL && i < o->nfaults; i++) {
 		unsigned dev, max = o->sim_count > 0 ? o->sim_count : 1;
 
@@ -2954,6 +2954,8 @@ watch_reap(struct watch *w, struct unit *u, const struct options *o)
 		pthread_join(u->thread, NULL);
 	if (u->have_sim && u->left)
 		w->app[u->sim_k] = u->sim_win;
+	/* Its lines stay whole among those of the boards in progress. */
+	pthread_mutex_lock(&w->f.mu);
 	unit_finish(u, o, 1);
 	if (u->rc == CLI_EXIT_OK)
 		w->ok++;
@@ -2964,6 +2966,7 @@ watch_reap(struct watch *w, struct unit *u, const struct options *o)
 	if (o->progress == PROGRESS_JSON)
 		unit_result_json(u);
 	fflush(stdout);
+	pthread_mutex_unlock(&w->f.mu);
 	for (size_t i = 0; i < w->ntaken; i++)
 		if (w->taken[i].slot == (int)(u - w->f.units))
 			w->taken[i].slot = -1;
