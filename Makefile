@@ -179,9 +179,10 @@ dfusplit_LIBS = $(shell $(PKG_CONFIG) --libs jansson nettle)
 # dfuinfo: jansson to read the device list of dfuflash -l --json (-L FILE).
 dfuinfo_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson)
 dfuinfo_LIBS = $(shell $(PKG_CONFIG) --libs jansson)
-# dfuflash: libusb-1.0 for USB.
-dfuflash_CFLAGS = $(shell $(PKG_CONFIG) --cflags libusb-1.0)
-dfuflash_LIBS = $(shell $(PKG_CONFIG) --libs libusb-1.0)
+# dfuflash: libusb-1.0 for USB; jansson and nettle for the records of
+# --log (record.c).
+dfuflash_CFLAGS = $(shell $(PKG_CONFIG) --cflags libusb-1.0 jansson nettle)
+dfuflash_LIBS = $(shell $(PKG_CONFIG) --libs libusb-1.0 jansson nettle)
 
 # Each tool is every .c file of its folder, linked with the static library.
 define TOOL_RULE
@@ -194,11 +195,13 @@ $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 
 # ---- dfuflash: its engine, the device model, their tests -------------------
 # dfuflash is every dfuflash/*.c, the device model of --sim (model.c)
-# included.  The engine (every file but main and the model) and the model
-# also go into the unit tests that drive one against the other.
+# included.  The engine (every file but main, the model and the records
+# of --log) and the model also go into the unit tests that drive one
+# against the other.
 DFL_MODEL_OBJS := $(B)/dfuflash/model.o
 DFUFLASH_ENGINE_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
-	dfuflash/dfuflash.c dfuflash/model.c,$(wildcard dfuflash/*.c)))
+	dfuflash/dfuflash.c dfuflash/model.c dfuflash/record.c, \
+	$(wildcard dfuflash/*.c)))
 DFUFLASH_TESTS := $(B)/tests/test_engine $(B)/tests/test_model \
 	$(B)/tests/test_descriptor $(B)/tests/test_select $(B)/tests/test_quirks
 

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include "engine.h"
 #include "list.h"
 #include "model.h"
+#include "record.h"
 #include "select.h"
 #include "usb.h"
 
@@ -46,6 +48,13 @@ enum progress_mode { PROGRESS_AUTO, PROGRESS_BAR, PROGRESS_JSON,
 /* What an input is, from its content (sniff_input()), never its name. */
 enum input_kind { INPUT_RAW, INPUT_DFUSE, INPUT_DFU, INPUT_ELF, INPUT_IHEX,
 	INPUT_SREC };
+
+/* --sim-plug N:IN[-OUT]: device N is plugged in IN ms after --watch
+ * starts and pulled out at OUT (0: never). */
+struct sim_plug {
+	unsigned dev;
+	uint32_t in_ms, out_ms;
+};
 
 struct options {
 	const char *file;	/* FW.dfu operand */
@@ -83,6 +92,12 @@ struct options {
 	size_t nfaults;
 	const char *trace;	/* --sim-trace */
 	int raw_container;	/* --raw-container */
+	int watch;		/* --watch */
+	uint32_t watch_count;	/* --watch-count; 0: until a signal */
+	const char *log_dir;	/* --log */
+	char sha256[65];	/* of the input, for --log */
+	struct sim_plug *plugs;	/* --sim-plug */
+	size_t nplugs;
 	int in_fd;		/* the file or -D, once open_input() ran */
 	enum input_kind kind;
 	/* A .dfu file operand as open_input() read it, and the read's
@@ -97,6 +112,7 @@ enum {
 	OPT_FORMAT,
 	OPT_IGNORE_ID,
 	OPT_JSON,
+	OPT_LOG,
 	OPT_MASS_ERASE,
 	OPT_NO_LEAVE,
 	OPT_PLAN,
@@ -106,6 +122,7 @@ enum {
 	OPT_RAW_CONTAINER,
 	OPT_SIM,
 	OPT_SIM_FAULT,
+	OPT_SIM_PLUG,
 	OPT_SIM_TRACE,
 	OPT_SKIP_UNCHANGED,
 	OPT_START,
@@ -113,6 +130,8 @@ enum {
 	OPT_UNPROTECT,
 	OPT_VERIFY,
 	OPT_WAIT_TIMEOUT,
+	OPT_WATCH,
+	OPT_WATCH_COUNT,
 };
 
 static const struct option longopts[] = {
@@ -127,6 +146,7 @@ static const struct option longopts[] = {
 	{ "ignore-id",		no_argument,		NULL,	OPT_IGNORE_ID },
 	{ "json",		no_argument,		NULL,	OPT_JSON },
 	{ "list",		no_argument,		NULL,	'l' },
+	{ "log",		required_argument,	NULL,	OPT_LOG },
 	{ "mass-erase",		no_argument,		NULL,	OPT_MASS_ERASE },
 	{ "no-leave",		no_argument,		NULL,	OPT_NO_LEAVE },
 	{ "path",		required_argument,	NULL,	'p' },
@@ -142,6 +162,7 @@ static const struct option longopts[] = {
 	{ "serial",		required_argument,	NULL,	'S' },
 	{ "sim",		required_argument,	NULL,	OPT_SIM },
 	{ "sim-fault",		required_argument,	NULL,	OPT_SIM_FAULT },
+	{ "sim-plug",		required_argument,	NULL,	OPT_SIM_PLUG },
 	{ "sim-trace",		required_argument,	NULL,	OPT_SIM_TRACE },
 	{ "skip-unchanged",	no_argument,		NULL,	OPT_SKIP_UNCHANGED },
 	{ "start",		required_argument,	NULL,	OPT_START },
@@ -152,11 +173,14 @@ static const struct option longopts[] = {
 	{ "version",		no_argument,		NULL,	'V' },
 	{ "wait",		no_argument,		NULL,	'w' },
 	{ "wait-timeout",	required_argument,	NULL,	OPT_WAIT_TIMEOUT },
+	{ "watch",		no_argument,		NULL,	OPT_WATCH },
+	{ "watch-count",	required_argument,	NULL,	OPT_WATCH_COUNT },
 	{ NULL,			0,			NULL,	0 }
 };
 
 static const char usage_text[] =
     "usage: dfuflash [-qw] [--all] [--ignore-id] [--mass-erase] [--no-leave]\n"
+    "                [--watch [--watch-count n]] [--log dir]\n"
     "                [--plan] [--preserve range ...] [--preserve-uncovered]\n"
     "                [--progress[=bar|json|none]] [--skip-unchanged]\n"
     "                [--start address] [--verify] [device] [-a alt] file\n"
@@ -167,12 +191,12 @@ static const char usage_text[] =
     "       dfuflash [-qw] [device] --unprotect\n"
     "       dfuflash [-qw] [device] -e\n"
     "       dfuflash -l [-w] [--json] [-d vid:pid[,vid:pid]] [-p path]\n"
-    "                [-S serial] [--wait-timeout seconds]\n"
+    "                [-S serial] [--wait-timeout seconds] [--sim profile[*n]]\n"
     "       dfuflash -h | -V\n"
     "device: [-d vid:pid[,vid:pid]] [-p path] [-S serial]\n"
     "        [--transfer-size n] [--wait-timeout seconds]\n"
     "        | --sim profile[*n][:state] [--sim-fault [n:]spec]\n"
-    "          [--sim-trace file]\n"
+    "          [--sim-plug n:ms[-ms]] [--sim-trace file]\n"
     "\n"
     "Modes (the default flashes file: .dfu, ELF, Intel HEX or S-records):\n"
     "  -D, --download file            write a raw binary file at -s address\n"
@@ -189,6 +213,9 @@ static const char usage_text[] =
     "  --wait-timeout seconds         how long -w and a DETACH wait (default 10)\n"
     "  --transfer-size n              bytes per control transfer\n"
     "  --all                          flash every matching device at once\n"
+    "  --watch                        flash each DFU device as it is plugged in\n"
+    "  --watch-count n                --watch: stop after n boards\n"
+    "  --log dir                      --all, --watch: a JSON record per board\n"
     "Download:\n"
     "  -s, --address address[:leave]  -D's address; :leave is --start it\n"
     "  --verify                       read back everything written and compare\n"
@@ -213,6 +240,7 @@ static const char usage_text[] =
     "  --sim profile[*n][:state]      the device model instead of USB\n"
     "  --sim help                     list the profiles and exit\n"
     "  --sim-fault [n:]spec           inject a fault into the model\n"
+    "  --sim-plug n:ms[-ms]           --watch: device n arrives (and leaves)\n"
     "  --sim-trace file               log every request the model receives\n"
     "Other:\n"
     "  -h, --help                     print this help and exit\n"
@@ -379,6 +407,36 @@ parse_sim(struct options *o)
 	o->sim_state = colon != NULL ? colon + 1 : NULL;
 }
 
+/* --sim-plug N:IN[-OUT], milliseconds; N is checked against --sim's
+ * count in check_args(). */
+static void
+parse_plug(struct options *o, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	const char *dash = colon != NULL ? strchr(colon, '-') : NULL;
+	struct sim_plug p;
+	uint32_t v;
+
+	memset(&p, 0, sizeof(p));
+	if (colon == NULL || colon == arg ||
+	    cli_parse_u32_prefix(arg, (size_t)(colon - arg), &v) != 0 ||
+	    v == 0 || v > SIM_MAX ||
+	    cli_parse_u32_prefix(colon + 1, dash != NULL ?
+	    (size_t)(dash - colon - 1) : strlen(colon + 1), &p.in_ms) != 0 ||
+	    (dash != NULL && (cli_parse_u32(dash + 1, &p.out_ms) != 0 ||
+	    p.out_ms <= p.in_ms)))
+		bad_usage("--sim-plug %s: expected n:in or n:in-out, device "
+		    "n plugged in at in and pulled out at out milliseconds "
+		    "into --watch (out after in)", arg);
+	p.dev = v;
+	o->plugs = reallocarray(o->plugs, o->nplugs + 1, sizeof(*o->plugs));
+	if (o->plugs == NULL) {
+		cli_error(NULL, "out of memory");
+		exit(CLI_EXIT_FAIL);
+	}
+	o->plugs[o->nplugs++] = p;
+}
+
 /*
  * --sim-fault N:SPEC is for device N of --sim PROFILE*N only (no fault
  * spec starts with a digit); the device, 1 for the others, in *dev.
@@ -396,14 +454,36 @@ fault_spec(const char *arg, unsigned *dev)
 	return arg + n + 1;
 }
 
+/* --watch, --watch-count, --log and --sim-plug, with the others. */
+static void
+check_watch(const struct options *o)
+{
+	if (o->watch && o->all)
+		bad_usage("--watch flashes each device as it is plugged in; "
+		    "--all flashes those present: give one");
+	if (o->watch_count > 0 && !o->watch)
+		bad_usage("--watch-count is for --watch");
+	if (o->log_dir != NULL && !o->all && !o->watch)
+		bad_usage("--log writes a record per board of --all or "
+		    "--watch");
+	if (o->nplugs > 0 && (o->sim == NULL || !o->watch))
+		bad_usage("--sim-plug is for --sim with --watch");
+	for (size_t i = 0; i < o->nplugs; i++) {
+		unsigned max = o->sim_count > 0 ? o->sim_count : 1;
+
+		if (o->plugs[i].dev > max)
+			bad_usage("--sim-plug %u:...: expected n a device of "
+			    "--sim %s, 1 to %u", o->plugs[i].dev, o->sim,
+			    max);
+	}
+}
+
 static void
 check_args(struct options *o, int argc, char *argv[])
 {
 	int modes;
 
 	int usb_opts = o->transfer_size != 0 || o->wait || o->wait_timeout_set;
-	int match_opts = o->match.ids_set || o->match.nserials > 0 ||
-	    o->match.npaths > 0;
 
 	if (argc > 1)
 		bad_usage("%s: more than one file", argv[1]);
@@ -414,14 +494,22 @@ check_args(struct options *o, int argc, char *argv[])
 	if (o->json && !o->list)
 		bad_usage("--json is for -l");
 	if (o->list) {
-		if (modes > 0 || o->sim != NULL || o->flags || o->start_set ||
-		    o->reset ||
-		    o->all ||
-		    o->npreserve > 0 ||
+		if (modes > 0 || o->flags || o->start_set || o->reset ||
+		    o->all || o->watch || o->log_dir != NULL ||
+		    o->npreserve > 0 || o->trace != NULL || o->nplugs > 0 ||
 		    o->alt_arg != NULL || o->have_address ||
 		    o->format_dfu >= 0 || o->transfer_size != 0)
-			bad_usage("-l lists the USB devices and takes only "
-			    "--json, -d, -S, -p, -w and --wait-timeout");
+			bad_usage("-l lists the USB devices (or those of "
+			    "--sim) and takes only --json, -d, -S, -p, -w and "
+			    "--wait-timeout");
+		/* -l --sim: the modelled devices, as on USB. */
+		if (o->sim != NULL)
+			parse_sim(o);
+		if (o->sim != NULL && usb_opts)
+			bad_usage("-w and --wait-timeout wait for a USB "
+			    "device; --sim has its own");
+		if (o->sim == NULL && o->nfaults > 0)
+			bad_usage("--sim-fault and --sim-trace are for --sim");
 		return;
 	}
 	if (modes == 0) {
@@ -434,10 +522,10 @@ check_args(struct options *o, int argc, char *argv[])
 		    "--unprotect");
 	if (o->sim != NULL)
 		parse_sim(o);
-	/* -d, -S and -p pick among the devices of --sim PROFILE*N. */
-	if (o->sim != NULL && (usb_opts || (match_opts && o->sim_count == 0)))
-		bad_usage("-d, -S, -p, -w, --wait-timeout and --transfer-size "
-		    "choose a USB device; --sim has its own");
+	/* -d, -S and -p pick among the devices of --sim as on USB. */
+	if (o->sim != NULL && usb_opts)
+		bad_usage("-w, --wait-timeout and --transfer-size are for a "
+		    "USB device; --sim has its own");
 	for (size_t i = 0; o->sim != NULL && i < o->nfaults; i++) {
 		unsigned dev, max = o->sim_count > 0 ? o->sim_count : 1;
 
@@ -447,17 +535,22 @@ check_args(struct options *o, int argc, char *argv[])
 			    "device of --sim %s, 1 to %u", o->faults[i],
 			    o->sim, max);
 	}
-	if (o->all) {
+	check_watch(o);
+	if (o->all || o->watch) {
+		const char *all = o->watch ? "--watch" : "--all";
+
 		if (o->upload != NULL || o->unprotect || o->detach)
-			bad_usage("--all flashes every matching device; %s is "
-			    "for one device", o->upload != NULL ? "-U" :
+			bad_usage("%s flashes every matching device; %s is "
+			    "for one device", all, o->upload != NULL ? "-U" :
 			    o->detach ? "-e" : "--unprotect");
 		if (o->flags & DFL_PLAN_ONLY)
-			bad_usage("--all flashes every matching device; --plan "
-			    "shows one device's plan: pick it with -S or -p");
+			bad_usage("%s flashes every matching device; --plan "
+			    "shows one device's plan: pick it with -S or -p",
+			    all);
 		if (o->trace != NULL)
-			bad_usage("--all flashes every matching device; "
-			    "--sim-trace traces one: pick it with -S or -p");
+			bad_usage("%s flashes every matching device; "
+			    "--sim-trace traces one: pick it with -S or -p",
+			    all);
 	}
 	if (o->sim == NULL && (o->nfaults > 0 || o->trace != NULL))
 		bad_usage("--sim-fault and --sim-trace are for --sim");
@@ -706,6 +799,24 @@ parse_args(struct options *o, int argc, char *argv[])
 		case OPT_SIM_TRACE:
 			o->trace = optarg;
 			break;
+		case OPT_SIM_PLUG:
+			parse_plug(o, optarg);
+			break;
+		case OPT_LOG:
+			if (optarg[0] == '\0')
+				bad_usage("--log: empty directory name");
+			o->log_dir = optarg;
+			break;
+		case OPT_WATCH:
+			o->watch = 1;
+			break;
+		case OPT_WATCH_COUNT:
+			if (cli_arg_u32("--watch-count", optarg, optarg,
+			    strlen(optarg), &o->watch_count) != 0 ||
+			    o->watch_count == 0)
+				bad_usage("--watch-count %s: not a number of "
+				    "boards from 1 to 4294967295", optarg);
+			break;
 		case OPT_SKIP_UNCHANGED:
 			o->flags |= DFL_SKIP_UNCHANGED;
 			break;
@@ -928,6 +1039,11 @@ open_input(struct options *o)
 	    sniff_input(o->in_fd, name, o->raw != NULL, &o->kind,
 	    &valid, &o->in_file, &o->in_err) != 0)
 		return CLI_EXIT_FAIL;
+	/* --log records what went into each board. */
+	if (o->log_dir != NULL && dfl_sha256_fd(o->in_fd, o->sha256) != 0) {
+		cli_error(name, "read: %s", strerror(errno));
+		return CLI_EXIT_FAIL;
+	}
 	if (o->raw != NULL) {
 		/* Its bytes are read as data (load_raw()). */
 		dfu_file_free(o->in_file);
@@ -1235,6 +1351,14 @@ struct unit {
 	uint64_t bytes;		/* written */
 	uint64_t wall_us, model_us;
 	char line[256];		/* its progress bar */
+	/* For its --log record and --watch. */
+	uint16_t vid, pid;
+	uint64_t bytes_erased;
+	uint64_t started_us;	/* UTC */
+	int left;		/* it left DFU mode */
+	int done;		/* its thread is over (--watch reaps it) */
+	unsigned sim_k;		/* device k of --sim */
+	int sim_win;		/* ... plugged in for window sim_win */
 };
 
 static uint64_t
@@ -2035,14 +2159,18 @@ usb_scan(const struct options *o)
 	}
 }
 
+static int do_list_sim(const struct options *o);
+
 static int
 do_list(const struct options *o)
 {
-	struct dfl_usb *u = usb_scan(o);
+	struct dfl_usb *u;
 	int rc = CLI_EXIT_OK;
 	size_t shown = 0;
 
-	if (u == NULL)
+	if (o->sim != NULL)
+		return do_list_sim(o);
+	if ((u = usb_scan(o)) == NULL)
 		return CLI_EXIT_FAIL;
 	if (dfl_list_print(stdout, u, &o->match, o->json, &shown) != 0) {
 		cli_error(NULL, "stdout: write error");
@@ -2313,8 +2441,13 @@ sim_describe(const struct options *o, const unsigned *sel, size_t hits,
     int all)
 {
 	unsigned n = o->sim_count > 0 ? o->sim_count : 1;
+	struct dfl_model *m = dfl_model_new(o->sim_profile);
+	const struct dfl_device *d = dfl_model_device(m);
+	unsigned vid = d->idVendor, pid = d->idProduct;
+	int runtime = d->bInterfaceProtocol == DFL_PROTOCOL_RUNTIME;
 	size_t j = 0;
 
+	dfl_model_free(m);
 	for (unsigned k = 1; k <= n; k++) {
 		char path[16], serial[32];
 
@@ -2322,8 +2455,8 @@ sim_describe(const struct options *o, const unsigned *sel, size_t hits,
 			continue;
 		j++;
 		sim_names(o, k, path, sizeof(path), serial, sizeof(serial));
-		fprintf(stderr, "  %s %s serial %s DFU mode (--sim)\n", path,
-		    o->sim_profile, serial);
+		fprintf(stderr, "  %s %04x:%04x serial %s %s mode\n", path,
+		    vid, pid, serial, runtime ? "run-time" : "DFU");
 	}
 }
 
@@ -2342,7 +2475,8 @@ sim_pick(const struct options *o, unsigned *k)
 		char what[1024];
 
 		cli_error(NULL, "no DFU device matches%s; %u found:",
-		    match_text(&o->match, what, sizeof(what)), o->sim_count);
+		    match_text(&o->match, what, sizeof(what)),
+		    o->sim_count > 0 ? o->sim_count : 1);
 		sim_describe(o, sel, 0, 1);
 	} else {
 		cli_error(NULL, "%zu DFU devices match; pick one with -S "
@@ -2350,6 +2484,68 @@ sim_pick(const struct options *o, unsigned *k)
 		sim_describe(o, sel, hits, 0);
 	}
 	return -1;
+}
+
+/*
+ * -l --sim: the modelled devices, as a scan finds them on USB (the same
+ * VID:PID, descriptors and strings, with the path and serial number
+ * that -p and -S match), listed by the code that lists USB devices.
+ */
+static int
+do_list_sim(const struct options *o)
+{
+	unsigned n = o->sim_count > 0 ? o->sim_count : 1;
+	struct dfl_usb_info *in = calloc(n, sizeof(*in));
+	struct sim *sims = calloc(n, sizeof(*sims));
+	size_t shown = 0, opened = 0;
+	int rc = CLI_EXIT_OK;
+
+	if (in == NULL || sims == NULL) {
+		cli_error(NULL, "out of memory");
+		rc = CLI_EXIT_FAIL;
+		goto out;
+	}
+	for (; opened < n; opened++) {
+		struct sim *s = &sims[opened];
+		struct dfl_usb_info *i = &in[opened];
+		const struct dfl_device *d;
+
+		if (sim_open(s, o, (unsigned)opened + 1) != 0) {
+			rc = CLI_EXIT_FAIL;
+			goto out;
+		}
+		d = dfl_model_device(s->model);
+		snprintf(i->path, sizeof(i->path), "%s", s->path);
+		i->bus = 1;
+		i->address = (uint8_t)(opened + 2);
+		i->vid = d->idVendor;
+		i->pid = d->idProduct;
+		i->bcdDevice = d->bcdDevice;
+		i->protocol = d->bInterfaceProtocol;
+		i->has_func = 1;
+		i->func.bLength = 9;
+		i->func.bmAttributes = d->bmAttributes;
+		i->func.wDetachTimeOut = d->wDetachTimeOut;
+		i->func.wTransferSize = d->wTransferSize;
+		i->func.bcdDFUVersion = d->bcdDFUVersion;
+		i->access = 1;
+		i->serial = s->serial;
+		i->alts = (struct dfl_alt *)d->alts;
+		i->nalts = d->nalts;
+	}
+	if (dfl_list_print_infos(stdout, in, n, &o->match, o->json, &shown) !=
+	    0) {
+		cli_error(NULL, "stdout: write error");
+		rc = CLI_EXIT_FAIL;
+	} else if (shown == 0 && !o->json)
+		cli_error(NULL, "no DFU device found that matches -d, -S and "
+		    "-p");
+out:
+	for (size_t k = 0; k < opened; k++)
+		sim_close(&sims[k], o, 0);
+	free(in);
+	free(sims);
+	return rc;
 }
 
 /* ---- Many devices (--all) ------------------------------------------------ */
@@ -2376,8 +2572,12 @@ unit_run(void *arg)
 	struct dfl_options eo;
 	struct dfl_result res;
 	uint64_t t0 = mono_us(NULL);
+	struct timespec now;
 	int rc;
 
+	clock_gettime(CLOCK_REALTIME, &now);
+	u->started_us = (uint64_t)now.tv_sec * 1000000u +
+	    (uint64_t)now.tv_nsec / 1000u;
 	engine_options(o, &u->ui, &eo);
 	rc = s != NULL ? dfl_download(s, &u->img, &eo, &res) : DFL_ERR_NOMEM;
 	u->wall_us = mono_us(NULL) - t0;
@@ -2385,6 +2585,8 @@ unit_run(void *arg)
 	if (rc == 0) {
 		u->rc = CLI_EXIT_OK;
 		u->bytes = res.bytes_written;
+		u->bytes_erased = res.bytes_erased;
+		u->left = res.left;
 		if (u->fleet->mode == PROGRESS_BAR) {
 			snprintf(u->line, sizeof(u->line), "%-6s %-12.12s "
 			    "done: wrote %llu byte%s", u->path, u->serial,
@@ -2408,10 +2610,31 @@ unit_run(void *arg)
 		}
 		unit_say(u, "%s: %s", name, u->why);
 	}
+	u->done = 1;
 	pthread_mutex_unlock(&u->fleet->mu);
 	dfl_session_free(s);
 	dfl_image_free(&u->img);
 	return NULL;
+}
+
+/* Device k of --sim as unit u: 0, or -1 after saying why. */
+static int
+unit_sim_open(struct unit *u, const struct options *o, unsigned k)
+{
+	if (sim_open(&u->sim, o, k) != 0)
+		return -1;
+	u->have_sim = 1;
+	u->sim.tagged = 1;
+	u->sim_k = k;
+	snprintf(u->path, sizeof(u->path), "%s", u->sim.path);
+	snprintf(u->serial, sizeof(u->serial), "%s", u->sim.serial);
+	dfl_model_transport(u->sim.model, &u->t);
+	u->dev = dfl_model_device(u->sim.model);
+	u->vid = u->dev->idVendor;
+	u->pid = u->dev->idProduct;
+	u->ui.now_us = sim_now_us;
+	u->ui.clock_ctx = u->sim.model;
+	return 0;
 }
 
 /* The devices of --sim that the options mean, opened into f; an exit
@@ -2430,21 +2653,46 @@ fleet_sim(struct fleet *f, const struct options *o)
 		cli_error(NULL, "out of memory");
 		return CLI_EXIT_FAIL;
 	}
-	for (size_t i = 0; i < f->n; i++) {
-		struct unit *u = &f->units[i];
-
-		if (sim_open(&u->sim, o, sel[i]) != 0)
+	for (size_t i = 0; i < f->n; i++)
+		if (unit_sim_open(&f->units[i], o, sel[i]) != 0)
 			return CLI_EXIT_FAIL;
-		u->have_sim = 1;
-		u->sim.tagged = 1;
-		snprintf(u->path, sizeof(u->path), "%s", u->sim.path);
-		snprintf(u->serial, sizeof(u->serial), "%s", u->sim.serial);
-		dfl_model_transport(u->sim.model, &u->t);
-		u->dev = dfl_model_device(u->sim.model);
-		u->ui.now_us = sim_now_us;
-		u->ui.clock_ctx = u->sim.model;
-	}
 	return CLI_EXIT_OK;
+}
+
+/* USB device i of the scan u as unit un, of its fleet; one that cannot
+ * be opened is a failed unit (rc 1, why set), said at once. */
+static void
+unit_usb_open(struct unit *un, const struct options *o, struct dfl_usb *u,
+    size_t i)
+{
+	const struct dfl_usb_info *in = dfl_usb_info(u, i);
+	struct dfl_usb_params p;
+	char msg[1024];
+
+	un->rc = -1;
+	snprintf(un->path, sizeof(un->path), "%s", in->path);
+	snprintf(un->serial, sizeof(un->serial), "%s",
+	    in->serial != NULL ? in->serial : "-");
+	un->vid = in->vid;
+	un->pid = in->pid;
+	memset(&p, 0, sizeof(p));
+	p.transfer_size = o->transfer_size;
+	p.wait_timeout_ms = o->wait_timeout * 1000u;
+	p.warn = unit_usb_warn;
+	p.warn_ctx = un;
+	if (dfl_usb_open(u, i, &p, &un->usb, msg, sizeof(msg)) != 0 ||
+	    dfl_usb_check_transfer(un->usb, msg, sizeof(msg)) != 0) {
+		un->rc = CLI_EXIT_FAIL;
+		snprintf(un->why, sizeof(un->why), "%s", msg);
+		pthread_mutex_lock(&un->fleet->mu);
+		unit_say(un, "%s", msg);
+		pthread_mutex_unlock(&un->fleet->mu);
+		return;
+	}
+	dfl_usb_transport(un->usb, &un->t);
+	un->dev = dfl_usb_device(un->usb);
+	un->ui.now_us = mono_us;
+	un->ui.usb = un->usb;
 }
 
 /* The USB devices that the options mean, opened into f (one that cannot
@@ -2465,9 +2713,7 @@ fleet_usb(struct fleet *f, const struct options *o, struct dfl_usb **up)
 	for (size_t i = 0; i < n; i++) {
 		const struct dfl_usb_info *in = dfl_usb_info(u, i);
 		struct dfl_candidate c;
-		struct dfl_usb_params p;
 		struct unit *un = &f->units[f->n];
-		char msg[1024];
 
 		dfl_usb_candidate(in, &c);
 		denied += !in->access;
@@ -2475,26 +2721,7 @@ fleet_usb(struct fleet *f, const struct options *o, struct dfl_usb **up)
 			continue;
 		f->n++;
 		un->fleet = f;
-		un->rc = -1;
-		snprintf(un->path, sizeof(un->path), "%s", in->path);
-		snprintf(un->serial, sizeof(un->serial), "%s",
-		    in->serial != NULL ? in->serial : "-");
-		memset(&p, 0, sizeof(p));
-		p.transfer_size = o->transfer_size;
-		p.wait_timeout_ms = o->wait_timeout * 1000u;
-		p.warn = unit_usb_warn;
-		p.warn_ctx = un;
-		if (dfl_usb_open(u, i, &p, &un->usb, msg, sizeof(msg)) != 0 ||
-		    dfl_usb_check_transfer(un->usb, msg, sizeof(msg)) != 0) {
-			un->rc = CLI_EXIT_FAIL;
-			snprintf(un->why, sizeof(un->why), "%s", msg);
-			unit_say(un, "%s", msg);
-			continue;
-		}
-		dfl_usb_transport(un->usb, &un->t);
-		un->dev = dfl_usb_device(un->usb);
-		un->ui.now_us = mono_us;
-		un->ui.usb = un->usb;
+		unit_usb_open(un, o, u, i);
 	}
 	if (f->n == 0) {
 		usb_none(o, u, denied);
@@ -2512,6 +2739,25 @@ seconds(char *buf, size_t len, uint64_t us)
 	return buf;
 }
 
+/* The "result" event of --progress=json for device u. */
+static void
+unit_result_json(const struct unit *u)
+{
+	char t[32];
+
+	putchar('{');
+	json_tag(u->path, u->serial);
+	printf("\"event\":\"result\",\"result\":\"%s\",\"error\":",
+	    u->rc == 0 ? "ok" : "failed");
+	dfl_json_str(stdout, u->rc == 0 ? NULL : u->why);
+	printf(",\"bytes\":%llu,\"seconds\":%s", (unsigned long long)u->bytes,
+	    seconds(t, sizeof(t), u->wall_us));
+	if (u->have_sim)
+		printf(",\"modelled_seconds\":%s",
+		    seconds(t, sizeof(t), u->model_us));
+	puts("}");
+}
+
 /* One line per device, and the count; or with --progress=json one
  * "result" event per device and a "summary" event. */
 static void
@@ -2523,22 +2769,8 @@ fleet_summary(const struct fleet *f, const struct options *o)
 	for (size_t i = 0; i < f->n; i++)
 		ok += f->units[i].rc == CLI_EXIT_OK;
 	if (o->progress == PROGRESS_JSON) {
-		for (size_t i = 0; i < f->n; i++) {
-			const struct unit *u = &f->units[i];
-
-			putchar('{');
-			json_tag(u->path, u->serial);
-			printf("\"event\":\"result\",\"result\":\"%s\","
-			    "\"error\":", u->rc == 0 ? "ok" : "failed");
-			dfl_json_str(stdout, u->rc == 0 ? NULL : u->why);
-			printf(",\"bytes\":%llu,\"seconds\":%s",
-			    (unsigned long long)u->bytes,
-			    seconds(t, sizeof(t), u->wall_us));
-			if (u->have_sim)
-				printf(",\"modelled_seconds\":%s",
-				    seconds(t, sizeof(t), u->model_us));
-			puts("}");
-		}
+		for (size_t i = 0; i < f->n; i++)
+			unit_result_json(&f->units[i]);
 		printf("{\"event\":\"summary\",\"devices\":%zu,\"ok\":%zu,"
 		    "\"failed\":%zu}\n", f->n, ok, f->n - ok);
 		return;
@@ -2560,6 +2792,108 @@ fleet_summary(const struct fleet *f, const struct options *o)
 	}
 	printf("%zu of %zu device%s flashed, %zu failed\n", ok, f->n,
 	    cli_s(f->n), f->n - ok);
+}
+
+/* Load the image for unit u (row of fleet f), in the main thread: the
+ * input's descriptor and the -a alt are shared. */
+static void
+unit_prepare(struct unit *u, struct fleet *f, struct options *o, size_t row)
+{
+	u->fleet = f;
+	u->o = o;
+	u->row = row;
+	u->ui.unit = u;
+	u->ui.mode = f->mode;
+	snprintf(u->line, sizeof(u->line), "%-6s %-12.12s waiting", u->path,
+	    u->serial);
+	if (u->dev == NULL)
+		return; /* not opened */
+	u->rc = -1;
+	o->alt = 0;
+	if (resolve_alt(o, u->dev) != 0)
+		u->rc = CLI_EXIT_USAGE;
+	else
+		u->rc = load_input(o, u->dev, &u->img);
+	if (u->rc == CLI_EXIT_OK)
+		u->rc = -1;
+	else
+		snprintf(u->why, sizeof(u->why), "not flashed: the input or -a "
+		    "does not fit the device (see above)");
+}
+
+/* Start unit u's thread, if it is ready to flash. */
+static void
+unit_start(struct unit *u)
+{
+	int err;
+
+	if (u->rc != -1)
+		return;
+	err = pthread_create(&u->thread, NULL, unit_run, u);
+	if (err != 0) {
+		u->rc = CLI_EXIT_FAIL;
+		snprintf(u->why, sizeof(u->why), "cannot start a thread: %s",
+		    strerror(err));
+		dfl_image_free(&u->img);
+	} else
+		u->started = 1;
+}
+
+/* Unit u's --log record; 0, or -1 after saying why. */
+static int
+unit_record(const struct unit *u, const struct options *o)
+{
+	struct dfl_record r;
+	char name[4096];
+
+	memset(&r, 0, sizeof(r));
+	r.path = u->path;
+	r.serial = strcmp(u->serial, "-") != 0 ? u->serial : NULL;
+	r.vendor_id = u->vid;
+	r.product_id = u->pid;
+	r.file = o->file != NULL ? o->file : o->raw;
+	r.sha256 = o->sha256;
+	r.exit_status = u->rc;
+	r.phase = u->phase_seen ? dfl_phase_name(u->phase) : NULL;
+	r.error = u->rc != CLI_EXIT_OK ? u->why : NULL;
+	r.bytes_erased = u->bytes_erased;
+	r.bytes_written = u->bytes;
+	r.started_us = u->started_us;
+	r.duration_us = u->wall_us;
+	r.modelled_us = u->have_sim ? (int64_t)u->model_us : -1;
+	return dfl_record_write(o->log_dir, &r, name, sizeof(name));
+}
+
+/* After unit u's thread (if any): save its --sim state, close its USB
+ * device, write its --log record if record. */
+static void
+unit_finish(struct unit *u, const struct options *o, int record)
+{
+	if (u->have_sim && u->sim.model != NULL) {
+		u->model_us = dfl_model_stats(u->sim.model)->time_us;
+		if (sim_close(&u->sim, o, u->started) != 0 &&
+		    u->rc == CLI_EXIT_OK) {
+			u->rc = CLI_EXIT_FAIL;
+			snprintf(u->why, sizeof(u->why), "its state file was "
+			    "not saved");
+		}
+		u->sim.model = NULL;
+	}
+	dfl_usb_close(u->usb);
+	u->usb = NULL;
+	if (u->started_us == 0) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		u->started_us = (uint64_t)now.tv_sec * 1000000u +
+		    (uint64_t)now.tv_nsec / 1000u;
+	}
+	if (record && o->log_dir != NULL && unit_record(u, o) != 0 &&
+	    u->rc == CLI_EXIT_OK) {
+		u->rc = CLI_EXIT_FAIL;
+		snprintf(u->why, sizeof(u->why), "its --log record was not "
+		    "written");
+	}
 }
 
 /*
@@ -2594,68 +2928,21 @@ run_all(struct options *o)
 		    "devices' flash, not only the pages the image covers");
 	/* Images are loaded here, one device after the other: the input's
 	 * descriptor and the -a alt are shared. */
-	for (size_t i = 0; i < f.n; i++) {
-		struct unit *u = &f.units[i];
-
-		u->fleet = &f;
-		u->o = o;
-		u->row = i;
-		u->ui.unit = u;
-		u->ui.mode = f.mode;
-		snprintf(u->line, sizeof(u->line), "%-6s %-12.12s waiting",
-		    u->path, u->serial);
-		if (u->dev == NULL)
-			continue; /* not opened */
-		u->rc = -1;
-		o->alt = 0;
-		if (resolve_alt(o, u->dev) != 0)
-			u->rc = CLI_EXIT_USAGE;
-		else
-			u->rc = load_input(o, u->dev, &u->img);
-		if (u->rc == CLI_EXIT_OK)
-			u->rc = -1;
-		else
-			snprintf(u->why, sizeof(u->why), "not flashed: the "
-			    "input or -a does not fit the device (see above)");
-	}
+	for (size_t i = 0; i < f.n; i++)
+		unit_prepare(&f.units[i], &f, o, i);
 	if (f.mode == PROGRESS_BAR) {
 		pthread_mutex_lock(&f.mu);
 		fleet_redraw(&f);
 		pthread_mutex_unlock(&f.mu);
 	}
-	for (size_t i = 0; i < f.n; i++) {
-		struct unit *u = &f.units[i];
-		int err;
-
-		if (u->rc != -1)
-			continue;
-		err = pthread_create(&u->thread, NULL, unit_run, u);
-		if (err != 0) {
-			u->rc = CLI_EXIT_FAIL;
-			snprintf(u->why, sizeof(u->why), "cannot start a "
-			    "thread: %s", strerror(err));
-			dfl_image_free(&u->img);
-		} else
-			u->started = 1;
-	}
+	for (size_t i = 0; i < f.n; i++)
+		unit_start(&f.units[i]);
 	for (size_t i = 0; i < f.n; i++)
 		if (f.units[i].started)
 			pthread_join(f.units[i].thread, NULL);
 out:
-	for (size_t i = 0; i < f.n; i++) {
-		struct unit *u = &f.units[i];
-
-		if (u->have_sim) {
-			u->model_us = dfl_model_stats(u->sim.model)->time_us;
-			if (sim_close(&u->sim, o, u->started) != 0 &&
-			    u->rc == CLI_EXIT_OK) {
-				u->rc = CLI_EXIT_FAIL;
-				snprintf(u->why, sizeof(u->why), "its state "
-				    "file was not saved");
-			}
-		}
-		dfl_usb_close(u->usb);
-	}
+	for (size_t i = 0; i < f.n; i++)
+		unit_finish(&f.units[i], o, rc == CLI_EXIT_OK);
 	if (rc == CLI_EXIT_OK) {
 		fleet_summary(&f, o);
 		for (size_t i = 0; i < f.n; i++)
@@ -2666,6 +2953,364 @@ out:
 	dfl_usb_free(usb);
 	pthread_mutex_destroy(&f.mu);
 	return rc;
+}
+
+/* ---- A station that keeps going (--watch) -------------------------------- */
+
+/*
+ * How often --watch looks for boards.  dfuflash does not use libusb's
+ * hotplug callbacks (usb.h says why: they need its event loop, and
+ * umockdev's device nodes do not wake poll()); a scan every 200 ms is
+ * a few control transfers per DFU device and notices a board well
+ * before anyone could notice the wait.
+ */
+#define WATCH_POLL_MS 200
+
+/* Boards flashed at once by --watch; more wait for a free slot. */
+#define WATCH_SLOTS SIM_MAX
+
+/* A board found by a scan of --watch. */
+struct board {
+	char path[32];
+	char serial[128];	/* "-": none */
+	int runtime;		/* in run-time mode: an application */
+	unsigned k;		/* --sim: device k */
+	int win;		/* --sim: its plug window */
+	size_t i;		/* USB: its index in the scan */
+};
+
+/* A board --watch has taken: not flashed again while it is there. */
+struct taken {
+	char path[32];
+	char serial[128];
+	int slot;		/* its unit, -1 once flashed */
+};
+
+/*
+ * Device k of --sim at t ms into --watch: the --sim-plug window it is
+ * plugged in for (its index + 1), 0 for a device without --sim-plug
+ * (there from the start), or -1 while it is out.
+ */
+static int
+sim_window(const struct options *o, unsigned k, uint64_t t)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < o->nplugs; i++) {
+		const struct sim_plug *p = &o->plugs[i];
+
+		if (p->dev != k)
+			continue;
+		any = 1;
+		if (t >= p->in_ms && (p->out_ms == 0 || t < p->out_ms))
+			return (int)i + 1;
+	}
+	return any ? -1 : 0;
+}
+
+/*
+ * The boards there at t ms: of --sim, the devices sel (those -d, -S
+ * and -p match) plugged in; a device that left DFU mode after its flash
+ * is in run-time mode (its application) until it is pulled out, as a
+ * board with a DFU run-time interface re-enumerates.  app[k] is the
+ * window in which device k left, or -1.
+ */
+static size_t
+watch_poll_sim(const struct options *o, const unsigned *sel, size_t nsel,
+    const int *app, uint64_t t, struct board *b)
+{
+	size_t n = 0;
+
+	for (size_t j = 0; j < nsel; j++) {
+		unsigned k = sel[j];
+		int win = sim_window(o, k, t);
+		char path[16], serial[32];
+
+		if (win < 0)
+			continue;
+		sim_names(o, k, path, sizeof(path), serial, sizeof(serial));
+		memset(&b[n], 0, sizeof(b[n]));
+		snprintf(b[n].path, sizeof(b[n].path), "%s", path);
+		snprintf(b[n].serial, sizeof(b[n].serial), "%s", serial);
+		b[n].k = k;
+		b[n].win = win;
+		b[n].runtime = app[k] == win;
+		n++;
+	}
+	return n;
+}
+
+/* The USB boards the options match in a new scan of u, at most max;
+ * -1 after saying why the scan failed. */
+static ssize_t
+watch_poll_usb(const struct options *o, struct dfl_usb *u, struct board *b,
+    size_t max)
+{
+	char msg[256];
+	size_t n = 0;
+
+	if (dfl_usb_scan(u, 1, msg, sizeof(msg)) != 0) {
+		cli_error(NULL, "%s", msg);
+		return -1;
+	}
+	for (size_t i = 0; i < dfl_usb_count(u) && n < max; i++) {
+		const struct dfl_usb_info *in = dfl_usb_info(u, i);
+		struct dfl_candidate c;
+
+		dfl_usb_candidate(in, &c);
+		if (!dfl_match(&o->match, &c))
+			continue;
+		memset(&b[n], 0, sizeof(b[n]));
+		snprintf(b[n].path, sizeof(b[n].path), "%s", in->path);
+		snprintf(b[n].serial, sizeof(b[n].serial), "%s",
+		    in->serial != NULL ? in->serial : "-");
+		b[n].runtime = in->protocol != DFL_PROTOCOL_DFU;
+		b[n].i = i;
+		n++;
+	}
+	return (ssize_t)n;
+}
+
+static int
+same_board(const struct taken *t, const struct board *b)
+{
+	return strcmp(t->path, b->path) == 0 &&
+	    strcmp(t->serial, b->serial) == 0;
+}
+
+/* The state of a --watch run. */
+struct watch {
+	struct fleet f;		/* f.units: WATCH_SLOTS slots */
+	struct taken *taken;
+	size_t ntaken;
+	size_t started, ok, failed;
+	int rc;
+	int app[SIM_MAX + 1];	/* --sim: see watch_poll_sim() */
+};
+
+/* Board b taken into a free slot and started; -1 when no slot is
+ * free (it is looked at again at the next scan). */
+static int
+watch_start(struct watch *w, struct options *o, const struct board *b,
+    struct dfl_usb *usb)
+{
+	struct taken *t;
+	struct unit *u = NULL;
+	size_t s;
+
+	for (s = 0; s < WATCH_SLOTS && u == NULL; s++)
+		if (w->f.units[s].fleet == NULL)
+			u = &w->f.units[s];
+	if (u == NULL)
+		return -1;
+	t = reallocarray(w->taken, w->ntaken + 1, sizeof(*w->taken));
+	if (t == NULL)
+		return -1;
+	w->taken = t;
+	t = &w->taken[w->ntaken++];
+	snprintf(t->path, sizeof(t->path), "%s", b->path);
+	snprintf(t->serial, sizeof(t->serial), "%s", b->serial);
+	t->slot = (int)(u - w->f.units);
+	u->fleet = &w->f;
+	snprintf(u->path, sizeof(u->path), "%s", b->path);
+	snprintf(u->serial, sizeof(u->serial), "%s", b->serial);
+	if (o->sim != NULL) {
+		if (unit_sim_open(u, o, b->k) != 0) {
+			u->rc = CLI_EXIT_FAIL;
+			snprintf(u->why, sizeof(u->why), "its --sim state "
+			    "cannot be read");
+		}
+		u->sim_win = b->win;
+	} else
+		unit_usb_open(u, o, usb, b->i);
+	unit_prepare(u, &w->f, o, 0);
+	unit_start(u);
+	w->started++;
+	return 0;
+}
+
+/* Slot u's board is done: save, record, count, report; the slot is
+ * free again. */
+static void
+watch_reap(struct watch *w, struct unit *u, const struct options *o)
+{
+	if (u->started)
+		pthread_join(u->thread, NULL);
+	if (u->have_sim && u->left)
+		w->app[u->sim_k] = u->sim_win;
+	/* Its lines stay whole among those of the boards in progress. */
+	pthread_mutex_lock(&w->f.mu);
+	unit_finish(u, o, 1);
+	if (u->rc == CLI_EXIT_OK)
+		w->ok++;
+	else
+		w->failed++;
+	if (u->rc > w->rc)
+		w->rc = u->rc;
+	if (o->progress == PROGRESS_JSON)
+		unit_result_json(u);
+	fflush(stdout);
+	pthread_mutex_unlock(&w->f.mu);
+	for (size_t i = 0; i < w->ntaken; i++)
+		if (w->taken[i].slot == (int)(u - w->f.units))
+			w->taken[i].slot = -1;
+	memset(u, 0, sizeof(*u));
+}
+
+/* Forget the boards that are flashed and no longer there in DFU mode:
+ * plugged in again, they are new boards. */
+static void
+watch_forget(struct watch *w, const struct board *b, size_t n)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < w->ntaken; i++) {
+		int there = w->taken[i].slot >= 0;
+
+		for (size_t m = 0; m < n && !there; m++)
+			there = !b[m].runtime && same_board(&w->taken[i],
+			    &b[m]);
+		if (there)
+			w->taken[j++] = w->taken[i];
+	}
+	w->ntaken = j;
+}
+
+/*
+ * --watch: flash each matching board in DFU mode as it is plugged in,
+ * each in its own thread (as --all), until SIGINT or SIGTERM, or
+ * --watch-count boards; the boards in progress are finished first.  A
+ * board is known by its port path and serial number and is not flashed
+ * again while it stays there; one in run-time mode (an application, as
+ * a flashed board comes back) is never taken.  The exit status is the
+ * largest of the boards' (0 when none failed), as with --all.
+ */
+static int
+run_watch(struct options *o)
+{
+	struct watch w;
+	struct board *b;
+	struct dfl_usb *usb = NULL;
+	unsigned sel[SIM_MAX];
+	size_t nsel = 0;
+	sigset_t sigs;
+	uint64_t t0 = mono_us(NULL);
+	int stop = 0;
+	char msg[256];
+
+	memset(&w, 0, sizeof(w));
+	memset(w.app, -1, sizeof(w.app));
+	if (o->sim != NULL) {
+		nsel = sim_match(o, sel);
+		if (nsel == 0) {
+			sim_pick(o, sel);
+			return CLI_EXIT_FAIL;
+		}
+		if (open_input(o) != CLI_EXIT_OK)
+			return CLI_EXIT_FAIL;
+	} else if ((usb = dfl_usb_new(msg, sizeof(msg))) == NULL) {
+		cli_error(NULL, "%s", msg);
+		return CLI_EXIT_FAIL;
+	}
+	b = calloc(WATCH_SLOTS * 4, sizeof(*b));
+	w.f.units = calloc(WATCH_SLOTS, sizeof(*w.f.units));
+	if (b == NULL || w.f.units == NULL) {
+		cli_error(NULL, "out of memory");
+		free(b);
+		free(w.f.units);
+		dfl_usb_free(usb);
+		return CLI_EXIT_FAIL;
+	}
+	pthread_mutex_init(&w.f.mu, NULL);
+	/* Lines, not bars: the boards come and go. */
+	w.f.mode = o->progress == PROGRESS_JSON ? PROGRESS_JSON : o->quiet ||
+	    o->progress == PROGRESS_NONE ? PROGRESS_NONE : PROGRESS_TEXT;
+	if (o->flags & DFL_MASS_ERASE)
+		cli_error(NULL, "warning: --mass-erase erases all of the "
+		    "boards' flash, not only the pages the image covers");
+	/*
+	 * SIGINT and SIGTERM are taken here, between scans (sigtimedwait),
+	 * blocked in every thread: no handler runs in the middle of a
+	 * transfer, and the boards in progress are finished.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (!o->quiet && o->progress != PROGRESS_JSON)
+		cli_error(NULL, "watching for DFU devices; stop with ^C");
+	for (;;) {
+		struct timespec ts = { 0, WATCH_POLL_MS * 1000000L };
+		size_t active = 0;
+		ssize_t n = 0;
+		int sig;
+
+		for (size_t s = 0; s < WATCH_SLOTS; s++) {
+			struct unit *u = &w.f.units[s];
+			int done;
+
+			if (u->fleet == NULL)
+				continue;
+			pthread_mutex_lock(&w.f.mu);
+			done = u->done || !u->started;
+			pthread_mutex_unlock(&w.f.mu);
+			if (done)
+				watch_reap(&w, u, o);
+			else
+				active++;
+		}
+		if (o->watch_count > 0 && w.started >= o->watch_count)
+			stop = 1;
+		if (stop && active == 0)
+			break;
+		if (!stop) {
+			uint64_t t = (mono_us(NULL) - t0) / 1000u;
+
+			n = o->sim != NULL ? (ssize_t)watch_poll_sim(o, sel,
+			    nsel, w.app, t, b) : watch_poll_usb(o, usb, b,
+			    WATCH_SLOTS * 4);
+			if (n < 0) {
+				w.rc = CLI_EXIT_FAIL;
+				stop = 1;
+				n = 0;
+			}
+			watch_forget(&w, b, (size_t)n);
+		}
+		for (ssize_t m = 0; m < n && !stop; m++) {
+			int known = b[m].runtime;
+
+			/* A port being flashed is that board, whatever its
+			 * serial number reads as meanwhile. */
+			for (size_t i = 0; i < w.ntaken && !known; i++)
+				known = same_board(&w.taken[i], &b[m]) ||
+				    (w.taken[i].slot >= 0 && strcmp(
+				    w.taken[i].path, b[m].path) == 0);
+			if (known || (o->watch_count > 0 &&
+			    w.started >= o->watch_count))
+				continue;
+			(void)watch_start(&w, o, &b[m], usb);
+		}
+		sig = sigtimedwait(&sigs, NULL, &ts);
+		if ((sig == SIGINT || sig == SIGTERM) && !stop) {
+			stop = 1;
+			if (!o->quiet && o->progress != PROGRESS_JSON)
+				cli_error(NULL, "%s: finishing the boards in "
+				    "progress", sig == SIGINT ? "SIGINT" :
+				    "SIGTERM");
+		}
+	}
+	if (o->progress == PROGRESS_JSON)
+		printf("{\"event\":\"summary\",\"devices\":%zu,\"ok\":%zu,"
+		    "\"failed\":%zu}\n", w.ok + w.failed, w.ok, w.failed);
+	else
+		printf("%zu of %zu boards flashed, %zu failed\n", w.ok,
+		    w.ok + w.failed, w.failed);
+	free(b);
+	free(w.f.units);
+	free(w.taken);
+	dfl_usb_free(usb);
+	pthread_mutex_destroy(&w.f.mu);
+	return w.rc;
 }
 
 int
@@ -2683,6 +3328,15 @@ main(int argc, char *argv[])
 	if (opt.list)
 		return do_list(&opt);
 	check_clashes(&opt);
+	/* Where the records go, before any board is flashed. */
+	if (opt.log_dir != NULL) {
+		char msg[256];
+
+		if (dfl_record_dir_ok(opt.log_dir, msg, sizeof(msg)) != 0) {
+			cli_error(opt.log_dir, "%s (--log)", msg);
+			return CLI_EXIT_FAIL;
+		}
+	}
 	/*
 	 * What the input is, before any USB device is looked for; the model
 	 * comes first, so that a bad --sim is said as a usage error.
@@ -2690,6 +3344,9 @@ main(int argc, char *argv[])
 	if (opt.all) {
 		if (opt.sim != NULL || (rc = open_input(&opt)) == CLI_EXIT_OK)
 			rc = run_all(&opt);
+	} else if (opt.watch) {
+		if (opt.sim != NULL || (rc = open_input(&opt)) == CLI_EXIT_OK)
+			rc = run_watch(&opt);
 	} else if (opt.sim == NULL) {
 		if ((rc = open_input(&opt)) == CLI_EXIT_OK)
 			rc = run_usb(&opt);
@@ -2715,6 +3372,7 @@ main(int argc, char *argv[])
 	if (opt.in_fd >= 0)
 		close(opt.in_fd);
 	free(opt.faults);
+	free(opt.plugs);
 	free(opt.preserve);
 	return rc;
 }

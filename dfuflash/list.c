@@ -224,8 +224,8 @@ text_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
 }
 
 int
-dfl_list_print(FILE *f, const struct dfl_usb *u, const struct dfl_match *m,
-	       int json, size_t *shown)
+dfl_list_print_infos(FILE *f, const struct dfl_usb_info *in, size_t n,
+		     const struct dfl_match *m, int json, size_t *shown)
 {
 	struct dfu_layout *l = dfu_layout_new();
 
@@ -234,23 +234,33 @@ dfl_list_print(FILE *f, const struct dfl_usb *u, const struct dfl_match *m,
 		return -1;
 	if (json)
 		fputs("{\"devices\":[", f);
-	for (size_t i = 0; i < dfl_usb_count(u); i++) {
-		const struct dfl_usb_info *in = dfl_usb_info(u, i);
+	for (size_t i = 0; i < n; i++) {
 		struct dfl_candidate c;
 
-		dfl_usb_candidate(in, &c);
+		dfl_usb_candidate(&in[i], &c);
 		if (!dfl_match(m, &c))
 			continue;
 		if (json) {
 			if (*shown > 0)
 				fputc(',', f);
-			json_device(f, in, l);
+			json_device(f, &in[i], l);
 		} else
-			text_device(f, in, l);
+			text_device(f, &in[i], l);
 		(*shown)++;
 	}
 	if (json)
 		fputs("]}\n", f);
 	dfu_layout_free(l);
 	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
+
+/* The scan's devices are one array (usb.h). */
+int
+dfl_list_print(FILE *f, const struct dfl_usb *u, const struct dfl_match *m,
+	       int json, size_t *shown)
+{
+	size_t n = dfl_usb_count(u);
+
+	return dfl_list_print_infos(f, n > 0 ? dfl_usb_info(u, 0) : NULL, n, m,
+	    json, shown);
 }

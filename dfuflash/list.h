@@ -18,6 +18,13 @@
 int dfl_list_print(FILE *f, const struct dfl_usb *u,
 		   const struct dfl_match *m, int json, size_t *shown);
 
+/*
+ * The same for the n devices of in (the modelled devices of --sim, made
+ * to look as a scan would find them).
+ */
+int dfl_list_print_infos(FILE *f, const struct dfl_usb_info *in, size_t n,
+			 const struct dfl_match *m, int json, size_t *shown);
+
 /* s as a JSON string, escaped, or null when s is NULL. */
 void dfl_json_str(FILE *f, const char *s);
 

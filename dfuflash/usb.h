@@ -73,6 +73,7 @@ void dfl_usb_free(struct dfl_usb *u);
 int dfl_usb_scan(struct dfl_usb *u, int read_strings, char *msg,
 		 size_t msglen);
 size_t dfl_usb_count(const struct dfl_usb *u);
+/* Device i of the scan; they are one array: dfl_usb_info(u, 0) + i. */
 const struct dfl_usb_info *dfl_usb_info(const struct dfl_usb *u, size_t i);
 
 /* How an open device is used. */

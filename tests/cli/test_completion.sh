@@ -46,7 +46,7 @@ begin "options come from each tool's --help"
 comp bin2dfu --p
 want --pad --plain
 comp dfuflash --sim
-want --sim --sim-fault --sim-trace
+want --sim --sim-fault --sim-plug --sim-trace
 comp dfuflash -
 grep -qx -- --detach "$OUT" || fail "no --detach"
 grep -qx -- -e "$OUT" || fail "no -e"

@@ -38,6 +38,7 @@ sys.exit(0 if a[o:o + n] == b[o:o + n] else 1)' "$@" ||
 
 USAGE=$(cat <<'EOF'
 usage: dfuflash [-qw] [--all] [--ignore-id] [--mass-erase] [--no-leave]
+                [--watch [--watch-count n]] [--log dir]
                 [--plan] [--preserve range ...] [--preserve-uncovered]
                 [--progress[=bar|json|none]] [--skip-unchanged]
                 [--start address] [--verify] [device] [-a alt] file
@@ -48,12 +49,12 @@ usage: dfuflash [-qw] [--all] [--ignore-id] [--mass-erase] [--no-leave]
        dfuflash [-qw] [device] --unprotect
        dfuflash [-qw] [device] -e
        dfuflash -l [-w] [--json] [-d vid:pid[,vid:pid]] [-p path]
-                [-S serial] [--wait-timeout seconds]
+                [-S serial] [--wait-timeout seconds] [--sim profile[*n]]
        dfuflash -h | -V
 device: [-d vid:pid[,vid:pid]] [-p path] [-S serial]
         [--transfer-size n] [--wait-timeout seconds]
         | --sim profile[*n][:state] [--sim-fault [n:]spec]
-          [--sim-trace file]
+          [--sim-plug n:ms[-ms]] [--sim-trace file]
 EOF
 )
 
@@ -75,16 +76,15 @@ begin "usage errors exit 2 with a message and the usage"
 mkbin a.bin 100 1
 for args in \
     "--sim f405|dfuflash: nothing to do: give a file, -D, -U, -e or --unprotect" \
-    "-l a.dfu|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout" \
-    "-l -a 0|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout" \
+    "-l a.dfu|dfuflash: -l lists the USB devices (or those of --sim) and takes only --json, -d, -S, -p, -w and --wait-timeout" \
+    "-l -a 0|dfuflash: -l lists the USB devices (or those of --sim) and takes only --json, -d, -S, -p, -w and --wait-timeout" \
     "--json a.dfu|dfuflash: --json is for -l" \
     "-d 0483 a.dfu|dfuflash: -d 0483: expected vid:pid or vid:pid,dfu_vid:dfu_pid in hexadecimal" \
     "-d 0483:df11, a.dfu|dfuflash: -d 0483:df11,: expected vid:pid or vid:pid,dfu_vid:dfu_pid in hexadecimal" \
     "-p 1-0 a.dfu|dfuflash: -p 1-0: expected a port path such as 1-2 or 1-2.3 (bus-port.port..., as -l shows)" \
     "--transfer-size 0 a.dfu|dfuflash: --transfer-size 0: not a number from 1 to 65535" \
     "--wait-timeout 1x a.dfu|dfuflash: --wait-timeout 1x: not a number of seconds from 0 to 3600" \
-    "--sim f405 -S DFU1 a.dfu|dfuflash: -d, -S, -p, -w, --wait-timeout and --transfer-size choose a USB device; --sim has its own" \
-    "--sim f405 -w a.dfu|dfuflash: -d, -S, -p, -w, --wait-timeout and --transfer-size choose a USB device; --sim has its own" \
+    "--sim f405 -w a.dfu|dfuflash: -w, --wait-timeout and --transfer-size are for a USB device; --sim has its own" \
     "--sim-fault stall:1 a.dfu|dfuflash: --sim-fault and --sim-trace are for --sim" \
     "--sim f405 -a Nope -D a.bin -s 0x08000000|dfuflash: -a Nope: no alternate setting has that number or name; the device has alt 0 \"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg\", alt 1 \"@Option Bytes  /0x1FFFC000/01*016 e\", alt 2 \"@OTP Memory /0x1FFF7800/01*512 e,01*016 e\", alt 3 \"@Device Feature/0xFFFF0000/01*004 g\"" \
     "--sim f405 -a 7 -D a.bin -s 0x08000000|dfuflash: -a 7: the device has no alternate setting 7; it has alt 0 \"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg\", alt 1 \"@Option Bytes  /0x1FFFC000/01*016 e\", alt 2 \"@OTP Memory /0x1FFF7800/01*512 e,01*016 e\", alt 3 \"@Device Feature/0xFFFF0000/01*004 g\"" \
@@ -114,19 +114,32 @@ for args in \
     "--all --sim f405 --unprotect|dfuflash: --all flashes every matching device; --unprotect is for one device" \
     "--all --sim f405 --plan a.dfu|dfuflash: --all flashes every matching device; --plan shows one device's plan: pick it with -S or -p" \
     "--all --sim f405 --sim-trace t a.dfu|dfuflash: --all flashes every matching device; --sim-trace traces one: pick it with -S or -p" \
-    "-l --all|dfuflash: -l lists the USB devices and takes only --json, -d, -S, -p, -w and --wait-timeout" \
+    "-l --all|dfuflash: -l lists the USB devices (or those of --sim) and takes only --json, -d, -S, -p, -w and --wait-timeout" \
     "--sim f405*0 a.dfu|dfuflash: --sim f405*0: expected profile*n with n a number of devices from 1 to 64" \
     "--sim f405*65:st a.dfu|dfuflash: --sim f405*65:st: expected profile*n with n a number of devices from 1 to 64" \
     "--sim f405*:st a.dfu|dfuflash: --sim f405*:st: expected profile*n with n a number of devices from 1 to 64" \
     "--sim f405*2x a.dfu|dfuflash: --sim f405*2x: expected profile*n with n a number of devices from 1 to 64" \
     "--sim f405*2: a.dfu|dfuflash: --sim f405*2:: empty state file name" \
-    "--sim f405*2 -w a.dfu|dfuflash: -d, -S, -p, -w, --wait-timeout and --transfer-size choose a USB device; --sim has its own" \
+    "--sim f405*2 -w a.dfu|dfuflash: -w, --wait-timeout and --transfer-size are for a USB device; --sim has its own" \
     "--sim f405*2 --sim-fault 3:stall:1 a.dfu|dfuflash: --sim-fault 3:stall:1: expected n:spec with n a device of --sim f405*2, 1 to 2" \
     "--sim f405*2 --sim-fault 0:stall:1 a.dfu|dfuflash: --sim-fault 0:stall:1: expected n:spec with n a device of --sim f405*2, 1 to 2" \
     "--sim f405 --sim-fault 2:stall:1 a.dfu|dfuflash: --sim-fault 2:stall:1: expected n:spec with n a device of --sim f405, 1 to 1" \
     "--sim f405*2 --sim-fault 1:stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, leave-gone, leave-gone=stall, leave-gone=io, runtime, read-protect (DfuSe) or manifest-gone (DFU 1.1)" \
     "--sim f999*2 a.dfu|dfuflash: --sim f999*2: unknown profile f999 (f405 f107 l476 h743 gd32vf103 f722 dfu11 dfu11-reset)" \
-    "--sim|dfuflash: option needs an argument: --sim"; do
+    "--sim|dfuflash: option needs an argument: --sim" \
+    "--watch --all --sim f405 a.dfu|dfuflash: --watch flashes each device as it is plugged in; --all flashes those present: give one" \
+    "--watch-count 2 --sim f405 a.dfu|dfuflash: --watch-count is for --watch" \
+    "--watch --watch-count 0 --sim f405 a.dfu|dfuflash: --watch-count 0: not a number of boards from 1 to 4294967295" \
+    "--log d --sim f405 a.dfu|dfuflash: --log writes a record per board of --all or --watch" \
+    "--log= --all --sim f405 a.dfu|dfuflash: --log: empty directory name" \
+    "--all --sim-plug 1:0 --sim f405 a.dfu|dfuflash: --sim-plug is for --sim with --watch" \
+    "--watch --sim-plug 3:0 --sim f405*2 a.dfu|dfuflash: --sim-plug 3:...: expected n a device of --sim f405*2, 1 to 2" \
+    "--watch --sim-plug 1:500-100 --sim f405 a.dfu|dfuflash: --sim-plug 1:500-100: expected n:in or n:in-out, device n plugged in at in and pulled out at out milliseconds into --watch (out after in)" \
+    "--watch --sim-plug 1 --sim f405 a.dfu|dfuflash: --sim-plug 1: expected n:in or n:in-out, device n plugged in at in and pulled out at out milliseconds into --watch (out after in)" \
+    "--watch --sim f405 -U o -s 0:1|dfuflash: --watch flashes every matching device; -U is for one device" \
+    "-l --sim f405 -w|dfuflash: -w and --wait-timeout wait for a USB device; --sim has its own" \
+    "-l --sim f405 --sim-trace t|dfuflash: -l lists the USB devices (or those of --sim) and takes only --json, -d, -S, -p, -w and --wait-timeout" \
+    "-l --watch|dfuflash: -l lists the USB devices (or those of --sim) and takes only --json, -d, -S, -p, -w and --wait-timeout"; do
 	# shellcheck disable=SC2086
 	run "$DFUFLASH" ${args%%|*}
 	expect_status 2
@@ -1399,7 +1412,7 @@ run "$DFUFLASH" --sim 'f405*3:st' fw.dfu
 expect_status 1
 expect_stdout_empty
 expect_stderr_line "dfuflash: 3 DFU devices match; pick one with -S SERIAL or -p PATH, or flash them all with --all:"
-expect_stderr_line "  1-3 f405 serial DFU000000003 DFU mode (--sim)"
+expect_stderr_line "  1-3 0483:df11 serial DFU000000003 DFU mode"
 expect_no_file st.1
 run "$DFUFLASH" --sim 'f405*3:st' -p 1-9 fw.dfu
 expect_status 1
@@ -1427,6 +1440,219 @@ run "$DFUFLASH" --all --sim 'f405*2' -S NOPE fw.dfu
 expect_status 1
 expect_stdout_empty
 expect_stderr_line "dfuflash: no DFU device matches -S NOPE; 2 found:"
+case_end
+
+# ---- --sim rehearses the real command line ----------------------------------
+
+begin "--sim: -d, -S and -p select the modelled device as on USB; one that matches none is the USB error"
+fleet_dfu
+run "$DFUFLASH" --sim 'f405:st' -d 0483:df11 -S DFU000000001 -p 1-1 fw.dfu
+expect_status 0
+holds st 0x08000000 fw.dfu
+rm -f st
+run "$DFUFLASH" --sim 'f405:st' -d 0483:df12 fw.dfu
+expect_status 1
+expect_stderr_line "dfuflash: no DFU device matches -d; 1 found:"
+expect_stderr_line "  1-1 0483:df11 serial DFU000000001 DFU mode"
+expect_no_file st
+run "$DFUFLASH" --sim 'f405*2:st' -S DFU000000009 fw.dfu
+expect_status 1
+expect_stderr_line "dfuflash: no DFU device matches -S DFU000000009; 2 found:"
+expect_stderr_line "  1-2 0483:df11 serial DFU000000002 DFU mode"
+case_end
+
+begin "--sim -l [--json]: the modelled devices, listed as USB devices are; dfuinfo -L checks a file against the list"
+fleet_dfu
+run "$DFUFLASH" --sim f405 -l
+expect_status 0
+expect_stdout_line '1-1 0483:df11 serial "DFU000000001" bcdDevice 2200, DFU mode, DFU 1.1a (DfuSe), transfer size 2048, detach timeout 255 ms, attributes 0x0b: can-download can-upload will-detach'
+expect_stdout_line '    0x08020000-0x080fffff 7 x 131072 bytes, readable, erasable, writable'
+run "$DFUFLASH" --sim 'f405*3' -l --json -p 1-2 -p 1-3 -S DFU000000002
+expect_status 0
+jq -e '.devices | length == 1 and .[0].path == "1-2" and
+    .[0].serial == "DFU000000002" and .[0].vid == 1155 and .[0].pid == 57105' \
+    "$OUT" >/dev/null || fail "not device 2 alone"
+run "$DFUFLASH" --sim f405 -l -S NOPE
+expect_status 0
+expect_stdout_empty
+expect_stderr_line "dfuflash: no DFU device found that matches -d, -S and -p"
+# The list dfuinfo -L reads, without a device.
+"$DFUFLASH" --sim f405 -l --json >dev.json || fail "-l --json failed"
+run "$BUILD/bin/dfuinfo" -L dev.json fw.dfu
+expect_status 0
+expect_stdout_contains 'layout:     "Internal Flash" (alt 0): fits; erases 5 pages'
+# Another profile's list, another layout: the l476's 2 KiB pages.
+"$DFUFLASH" --sim l476 -l --json >l476.json || fail "-l --json failed"
+run "$BUILD/bin/dfuinfo" -L l476.json fw.dfu
+expect_status 0
+expect_stdout_contains 'layout:     "Internal Flash" (alt 0): fits; erases 49 pages, 100352 bytes'
+case_end
+
+# ---- a station that keeps going (--watch) and its records (--log) -----------
+
+# sha256 FILE: its SHA-256 in hex.
+sha256() {
+	sha256sum "$1" | cut -d' ' -f1
+}
+
+# records DIR: the number of records in DIR.
+records() {
+	find "$1" -name '*.json' | wc -l
+}
+
+# wait_records DIR N: until DIR holds N records (at most 60 s: a bound
+# for a stuck run, not a timing that is asserted).
+wait_records() {
+	_i=0
+	while [ "$(records "$1")" -lt "$2" ] && [ "$_i" -lt 600 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	[ "$(records "$1")" -ge "$2" ] || fail "$1: fewer than $2 records"
+}
+
+begin "--all --log: one valid record per board, with the image's SHA-256"
+fleet_dfu
+mkdir logs
+run "$DFUFLASH" --all --log logs --sim 'f405*2:st' --sim-fault 2:write:2=errWRITE fw.dfu
+expect_status 1
+[ "$(records logs)" -eq 2 ] || fail "not two records"
+for r in logs/*.json; do
+	expect_json_valid dfuflash-record "$r"
+done
+jq -e --arg h "$(sha256 fw.dfu)" '.path == "1-1" and .serial == "DFU000000001" and
+    .vendor_id == 1155 and .product_id == 57105 and .file == "fw.dfu" and
+    .sha256 == $h and .result == "ok" and .exit_status == 0 and
+    .error == null and .bytes_erased == 131072 and .bytes_written == 100000 and
+    .modelled_ms == 2276' logs/DFU000000001-*.json >/dev/null ||
+    fail "wrong record for device 1"
+# Device 2: where it failed, and what the device said.
+jq -e '.result == "failed" and .exit_status == 1 and .error.phase == "write" and
+    (.error.message | test("^write at 0x08000800: device reports errWRITE")) and
+    .bytes_written == 2048' logs/DFU000000002-*.json >/dev/null ||
+    fail "wrong record for device 2"
+case_end
+
+begin "--log: a directory that is not there, or not a directory, is an error before any board is flashed"
+fleet_dfu
+run "$DFUFLASH" --all --log nope --sim 'f405*2:st' fw.dfu
+expect_status 1
+expect_stderr_line "dfuflash: nope: No such file or directory (--log)"
+expect_stdout_empty
+expect_no_file st.1
+: >afile
+run "$DFUFLASH" --watch --log afile --sim 'f405*2:st' fw.dfu
+expect_status 1
+expect_stderr_line "dfuflash: afile: not a directory (--log)"
+expect_no_file st.1
+if [ "$(id -u)" -ne 0 ]; then
+	mkdir ro
+	chmod 555 ro
+	run "$DFUFLASH" --all --log ro --sim 'f405*2:st' fw.dfu
+	expect_status 1
+	expect_stderr_line "dfuflash: ro: cannot write records in it: Permission denied (--log)"
+	expect_no_file st.1
+	chmod 755 ro
+fi
+case_end
+
+begin "--watch --watch-count: late boards and a board plugged in again are each flashed once per plug"
+fleet_dfu
+mkdir logs
+# Device 3 arrives 300 ms in; device 2 is pulled out at 400 ms and
+# plugged in again at 800 ms: four flashes in all.
+run "$DFUFLASH" --watch --watch-count 4 --log logs --sim 'f405*3:st' \
+    --sim-plug 3:300 --sim-plug 2:0-400 --sim-plug 2:800 fw.dfu
+expect_status 0
+expect_stdout_line "4 of 4 boards flashed, 0 failed"
+expect_stderr_line "dfuflash: watching for DFU devices; stop with ^C"
+for k in 1 2 3; do
+	holds "st.$k" 0x08000000 fw.dfu
+done
+[ "$(find logs -name 'DFU000000001-*.json' | wc -l)" -eq 1 ] &&
+    [ "$(find logs -name 'DFU000000002-*.json' | wc -l)" -eq 2 ] &&
+    [ "$(find logs -name 'DFU000000003-*.json' | wc -l)" -eq 1 ] ||
+    { fail "not one record for devices 1 and 3 and two for 2"; ls logs; }
+for r in logs/*.json; do
+	expect_json_valid dfuflash-record "$r"
+	jq -e '.result == "ok"' "$r" >/dev/null || fail "$r: not ok"
+done
+# The late board was flashed after the first ones began.
+first=$(jq -r .started logs/DFU000000001-*.json)
+late=$(jq -r .started logs/DFU000000003-*.json)
+[ "$late" \> "$first" ] || fail "device 3 ($late) not after device 1 ($first)"
+case_end
+
+# watch_bg ARGS...: dfuflash --watch in the background, its pid in $bg.
+watch_bg() {
+	"$DFUFLASH" "$@" >"$OUT" 2>"$ERR" &
+	bg=$!
+}
+
+# watch_stop SIGNAL: send it, wait, the exit status in $STATUS.
+watch_stop() {
+	kill -s "$1" "$bg"
+	wait "$bg"
+	STATUS=$?
+}
+
+begin "--watch: a flashed board that stays (its application, or DFU mode with --no-leave) is not flashed again; SIGINT ends the watch"
+fleet_dfu
+for leave in "" --no-leave; do
+	rm -rf logs st.*
+	mkdir logs
+	# shellcheck disable=SC2086
+	watch_bg --watch --log logs --sim 'f405*2:st' $leave fw.dfu
+	wait_records logs 2
+	# Ten scans more with both boards still there.
+	sleep 2
+	watch_stop INT
+	expect_status 0
+	[ "$(records logs)" -eq 2 ] || fail "${leave:-leave}: a board flashed twice"
+	expect_stdout_line "2 of 2 boards flashed, 0 failed"
+	expect_stderr_line "dfuflash: SIGINT: finishing the boards in progress"
+	holds st.1 0x08000000 fw.dfu
+	holds st.2 0x08000000 fw.dfu
+done
+expect_stdout_line "1-1 DFU000000001: fw.dfu: device stays in DFU mode"
+case_end
+
+begin "--watch: SIGTERM with no board yet: none flashed, exit 0; a fault on one board leaves the others as without it, exit 1"
+fleet_dfu
+# Device 1 arrives an hour in: not before the signal.
+watch_bg --watch --sim 'f405:st' --sim-plug 1:3600000 fw.dfu
+sleep 1
+watch_stop TERM
+expect_status 0
+expect_stdout_line "0 of 0 boards flashed, 0 failed"
+expect_stderr_line "dfuflash: SIGTERM: finishing the boards in progress"
+expect_no_file st
+run "$DFUFLASH" --watch --watch-count 3 --sim 'f405*3:ok' fw.dfu
+expect_status 0
+mkdir logs
+run "$DFUFLASH" --watch --watch-count 3 --log logs --sim 'f405*3:st' \
+    --sim-fault 2:erase:1=errERASE --sim-plug 2:200 fw.dfu
+expect_status 1
+expect_stdout_line "2 of 3 boards flashed, 1 failed"
+expect_same_bytes st.1 ok.1
+expect_same_bytes st.3 ok.3
+mkstate erased.img $MIB
+expect_same_bytes st.2 erased.img
+expect_stderr_line "dfuflash: 1-2 DFU000000002: fw.dfu: erase at 0x08000000: device reports errERASE (memory erase function failed), state dfuERROR"
+jq -e '.result == "failed" and .error.phase == "erase" and
+    (.error.message | test("^erase at 0x08000000: device reports errERASE"))' \
+    logs/DFU000000002-*.json >/dev/null ||
+    fail "wrong record for device 2"
+case_end
+
+begin "--watch --progress=json: a result event per board as it ends, and the summary"
+fleet_dfu
+run "$DFUFLASH" --watch --watch-count 2 --progress=json --sim 'f405*2' fw.dfu
+expect_status 0
+jq -e -s '[.[] | select(.event == "result")] | length == 2 and
+    all(.[]; .result == "ok")' "$OUT" >/dev/null || fail "not two results"
+jq -e -s '.[-1] == {"event": "summary", "devices": 2, "ok": 2, "failed": 0}' \
+    "$OUT" >/dev/null || fail "wrong summary event"
 case_end
 
 # The same on every DFU file of tests/fixtures: the real-world corpus

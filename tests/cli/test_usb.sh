@@ -674,6 +674,53 @@ expect_stderr_line "dfuflash: no DFU device found"
 expect_stdout_empty
 case_end
 
+begin "--watch over libusb: boards flashed as they come, one late, one failing, a run-time one left alone; a record each"
+fixture
+for k in 1 2 3 4; do cp old.img "s$k.img"; done
+mkdir logs
+# Polling, not libusb hotplug (dfuflash(1), FACTORY USE): device 3 is
+# plugged in 800 ms in; the run-time device 4 is an application and is
+# never detached.  Each flashed board leaves the bus as it starts its
+# application; none is flashed twice.
+host --device f405,state=s1.img --device f405,state=s2.img,fault=erase:1=errERASE \
+    --device f405,state=s3.img,plug-after=800 \
+    --device f405,runtime,state=s4.img \
+    -- "$DFUFLASH" --watch --watch-count 3 --log logs app.dfu
+expect_status 1
+expect_flash s1.img old.img 0x08000000 "$PAGES" app.dfu
+expect_flash s3.img old.img 0x08000000 "$PAGES" app.dfu
+# Device 2 failed alone: in DFU mode, its flash as it was.
+expect_same_bytes s2.img old.img
+expect_stat 1 left false
+expect_stderr_line "dfuflash: 1-2 DFU000000002: app.dfu: erase at 0x08004000: device reports errERASE (memory erase function failed), state dfuERROR"
+# The run-time device: not a request.
+expect_same_bytes s4.img old.img
+expect_stat 3 requests 0
+expect_stat 3 reenumerated 0
+expect_stdout_line "2 of 3 boards flashed, 1 failed"
+[ "$(find logs -name '*.json' | wc -l)" -eq 3 ] || { fail "not three records"; ls logs; }
+for r in logs/*.json; do
+	expect_json_valid dfuflash-record "$r"
+done
+jq -e '.path == "1-3" and .vendor_id == 1155 and .product_id == 57105 and
+    .result == "ok" and .bytes_written == 40000 and .modelled_ms == null' \
+    logs/DFU000000003-*.json >/dev/null || fail "wrong record for device 3"
+jq -e '.result == "failed" and .error.phase == "erase"' \
+    logs/DFU000000002-*.json >/dev/null || fail "wrong record for device 2"
+case_end
+
+begin "--all --log: a serial number that is not a safe file name is made one; the record keeps it as it is"
+fixture
+mkdir logs
+host --device 'f405,serial=../x y' -- "$DFUFLASH" --all -q --log logs app.dfu
+expect_status 0
+[ "$(find logs -name '*.json' | wc -l)" -eq 1 ] || fail "not one record"
+set -- logs/_._x_y-*.json
+[ -f "$1" ] || { fail "no record logs/_._x_y-*.json"; ls -R; }
+jq -e '.serial == "../x y" and .path == "1-1"' "$1" >/dev/null ||
+    fail "wrong serial in the record"
+case_end
+
 begin "-w waits for a device that is plugged in later, then programs it"
 fixture
 host --device f405,state=flash.img,plug-after=800 -- "$DFUFLASH" -w --wait-timeout 10 app.dfu
