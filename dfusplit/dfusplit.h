@@ -121,6 +121,13 @@ unsigned write_flags(const struct options *o);
 /* Write f atomically through output_open().  Returns an exit status. */
 int write_dfu(struct dfu_file *f, const char *path,
 	      const struct input *inputs, size_t ninputs, unsigned flags);
+/* The same, with check(arg, failed) after the write, before the commit:
+ * the output is placed only if it returns 0.  When the write failed,
+ * check() returning -1 means that it printed why. */
+int write_dfu_checked(struct dfu_file *f, const char *path,
+		      const struct input *inputs, size_t ninputs,
+		      unsigned flags, int (*check)(void *arg, int failed),
+		      void *arg);
 
 /*
  * hash.c: SHA-256 of the files a mode copies, on a second thread (inline

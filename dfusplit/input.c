@@ -243,8 +243,9 @@ fail:
 }
 
 int
-write_dfu(struct dfu_file *f, const char *path, const struct input *inputs,
-    size_t ninputs, unsigned flags)
+write_dfu_checked(struct dfu_file *f, const char *path,
+    const struct input *inputs, size_t ninputs, unsigned flags,
+    int (*check)(void *arg, int failed), void *arg)
 {
 	struct cli_output out;
 	char *resolved;
@@ -253,11 +254,23 @@ write_dfu(struct dfu_file *f, const char *path, const struct input *inputs,
 	if (output_open(&out, &resolved, path, inputs, ninputs, flags) != 0)
 		return CLI_EXIT_FAIL;
 	if (dfu_file_write_fd(f, out.fd) != 0) {
-		cli_error(cli_output_name(path), "%s", dfu_file_errmsg(f));
+		/* A source that failed said why; otherwise the write. */
+		if (check == NULL || check(arg, 1) == 0)
+			cli_error(cli_output_name(path), "%s",
+			    dfu_file_errmsg(f));
+		cli_output_abort(&out);
+	} else if (check != NULL && check(arg, 0) != 0) {
 		cli_output_abort(&out);
 	} else if (cli_output_commit(&out) == 0) {
 		rc = CLI_EXIT_OK;
 	}
 	free(resolved);
 	return rc;
+}
+
+int
+write_dfu(struct dfu_file *f, const char *path, const struct input *inputs,
+    size_t ninputs, unsigned flags)
+{
+	return write_dfu_checked(f, path, inputs, ninputs, flags, NULL, NULL);
 }
