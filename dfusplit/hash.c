@@ -23,8 +23,8 @@
 #define NBUF 4		/* buffers of HASH_CHUNK bytes */
 #define QLEN 64		/* queued runs, file ends and buffer returns */
 
-/* Below this, hash inline.  Measured in the issue 15 report (1 MiB: the
- * thread gained nothing). */
+/* Below this, hash inline: the same bound as the writer's CRC thread
+ * (common/write.c), where starting the thread cost more than it saved. */
 #define HASH_THREAD_MIN (4u << 20)
 
 enum { Q_DATA, Q_END, Q_FREE };

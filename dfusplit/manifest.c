@@ -67,14 +67,14 @@ struct join {
 	struct file_id *ids;
 	size_t nids;
 	/* Binary element files, read while the output is written. */
-	struct stream_src **srcs;
-	size_t nsrcs;
+	struct stream_src *srcs, **last;	/* a list, in order */
 	uint64_t stream_total;	/* their bytes */
 	struct hasher *h;
 };
 
 /* A binary element file that the writer reads through stream_read(). */
 struct stream_src {
+	struct stream_src *next;
 	struct join *j;
 	char field[128];	/* "...file", for messages */
 	char *file;		/* as the manifest names it */
@@ -529,13 +529,11 @@ static int
 stream_check(void *arg, int failed)
 {
 	struct join *j = arg;
-	size_t i;
+	struct stream_src *s;
 	int rc = 0;
 
 	hasher_wait(j->h);
-	for (i = 0; i < j->nsrcs; i++) {
-		struct stream_src *s = j->srcs[i];
-
+	for (s = j->srcs; s != NULL && rc == 0; s = s->next) {
 		if (s->failed) {
 			rc = -1;
 		} else if (s->res.done && s->res.mismatch) {
@@ -551,8 +549,6 @@ stream_check(void *arg, int failed)
 			cli_error(s->path, "was not read whole");
 			rc = -1;
 		}
-		if (rc != 0)
-			break;
 	}
 	return rc;
 }
@@ -567,8 +563,10 @@ stream_add(struct join *j, const char *prefix, const char *file,
 	struct stream_src *s = xcalloc(1, sizeof(*s));
 	int rc;
 
-	j->srcs = cli_grow(j->srcs, j->nsrcs, sizeof(*j->srcs));
-	j->srcs[j->nsrcs++] = s;
+	if (j->last == NULL)
+		j->last = &j->srcs;
+	*j->last = s;
+	j->last = &s->next;
 	s->j = j;
 	snprintf(s->field, sizeof(s->field), "%sfile", prefix);
 	s->file = xstrdup(file);
@@ -600,16 +598,16 @@ stream_add(struct join *j, const char *prefix, const char *file,
 static void
 stream_free(struct join *j)
 {
-	size_t i;
+	struct stream_src *s, *next;
 
 	hasher_free(j->h);
-	for (i = 0; i < j->nsrcs; i++) {
-		if (j->srcs[i]->fd >= 0)
-			close(j->srcs[i]->fd);
-		free(j->srcs[i]->file);
-		free(j->srcs[i]);
+	for (s = j->srcs; s != NULL; s = next) {
+		next = s->next;
+		if (s->fd >= 0)
+			close(s->fd);
+		free(s->file);
+		free(s);
 	}
-	free(j->srcs);
 }
 
 /*

@@ -359,9 +359,11 @@ struct run {
 	struct input *in;
 	struct outputs outs;
 	struct stream st;
-	struct hash_result *res;
-	json_t **entries;
-	size_t nres;
+	struct digest {
+		struct hash_result res;
+		json_t *entry;
+	} *digests;
+	size_t ndigests;
 };
 
 /* One element file and its entry in the manifest (its "sha256" filled
@@ -376,14 +378,14 @@ split_one(struct run *r, const char *dir, const char *file, uint64_t start,
 	if (fp == NULL)
 		return -1;
 	rc = copy_out(&r->st, start, address, size, r->o->format, fp, file,
-	    &r->res[r->nres]);
+	    &r->digests[r->ndigests].res);
 	if (output_close(&r->outs, fp) != 0)
 		rc = -1;
 	put(entry, "file", json_string(file));
 	put(entry, "format", json_string(elem_format_name(r->o->format)));
 	put(entry, "size", json_integer((json_int_t)size));
 	put(entry, "sha256", json_null());
-	r->entries[r->nres++] = entry;
+	r->digests[r->ndigests++].entry = entry;
 	return rc;
 }
 
@@ -577,8 +579,9 @@ split_finish(struct run *r)
 	if (stream_to(&r->st, r->st.size, NULL, NULL, ELEM_BIN, 0, 0) != 0)
 		return -1;
 	hasher_wait(r->st.h);
-	for (i = 0; i < r->nres; i++)
-		put(r->entries[i], "sha256", json_string(r->res[i].hex));
+	for (i = 0; i < r->ndigests; i++)
+		put(r->digests[i].entry, "sha256",
+		    json_string(r->digests[i].res.hex));
 	return input_check_crc(r->in, r->o->ignore_crc);
 }
 
@@ -606,8 +609,7 @@ run_split(const struct options *o)
 		for (t = 0, n = 1; t < dfu_file_target_count(in.f); t++)
 			n += dfu_file_element_count(in.f, t);
 	r.outs.flags = CLI_OUTPUT_REGULAR | cli_outputs_reserve(n);
-	r.res = xcalloc(n, sizeof(*r.res));
-	r.entries = xcalloc(n, sizeof(*r.entries));
+	r.digests = xcalloc(n, sizeof(*r.digests));
 	r.st.in = &in;
 	r.st.size = dfu_file_size(in.f);
 	r.st.h = hasher_new(r.st.size);
@@ -655,8 +657,7 @@ out:
 		cli_output_own_dir(NULL);
 	}
 	hasher_free(r.st.h);
-	free(r.res);
-	free(r.entries);
+	free(r.digests);
 	free(r.outs.v);
 	free(text);
 	free(mfile);
