@@ -31,8 +31,6 @@
 #include "cli.h"
 #include "dfusplit.h"
 
-#define CHUNK (256u << 10)
-
 /* The outputs of one run, put into place together at the end. */
 struct outputs {
 	struct cli_output *v;
@@ -206,6 +204,13 @@ copy_out(struct stream *st, uint64_t start, uint32_t address,
 {
 	struct records r;
 
+	/* The reader walks the elements in file order; anything else would
+	 * be a bug, not a file to copy. */
+	if (start < st->pos) {
+		cli_error(st->in->name, "element at offset %" PRIu64 " is "
+		    "before offset %" PRIu64 ", already read", start, st->pos);
+		return -1;
+	}
 	/* The headers before it: only the CRC reads them. */
 	if (stream_to(st, start, NULL, NULL, format, 0, 0) != 0)
 		return -1;
