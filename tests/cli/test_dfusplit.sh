@@ -614,6 +614,8 @@ case_begin "split and join read each byte of their input once"
 cd "$TMP" && big_inputs
 if ! have strace; then
 	skip_case "needs strace"
+elif [ -n "$SAN_FLAGS" ]; then
+	skip_case "LeakSanitizer does not work under strace"
 else
 	size=$(wc -c <big.dfu)
 	run strace -f -e trace=read,pread64 -o trace "$DFUSPLIT" -o p big.dfu
