@@ -272,6 +272,7 @@ DFUFILE_API int dfu_file_errno(const struct dfu_file *f);
 
 /* Flags for dfu_file_read_*(). */
 #define DFU_READ_IGNORE_CRC 0x1u /* a CRC mismatch is a note, not an error */
+#define DFU_READ_DEFER_CRC 0x2u	 /* no CRC pass: see dfu_file_crc_feed() */
 
 /*
  * Read and check a whole file.  fd must be seekable (a regular file or
@@ -286,6 +287,22 @@ DFUFILE_API int dfu_file_errno(const struct dfu_file *f);
  * DFU_ERR_INVALID (fd not seekable).
  */
 DFUFILE_API int dfu_file_read_fd(struct dfu_file *f, int fd, unsigned flags);
+
+/*
+ * A read with DFU_READ_DEFER_CRC walks the headers but does not stream
+ * the whole file for dwCRC, so that a caller that reads every byte anyway
+ * (dfusplit copying the elements out) reads each byte once.  The caller
+ * then passes the file's bytes to dfu_file_crc_feed() in file order from
+ * offset 0 (bytes past the CRC's end, the last 4, are ignored), and
+ * dfu_file_crc_check() gives the verdict the read would have given: 0,
+ * or DFU_ERR_FORMAT with the crc-mismatch diagnostic added and the
+ * error message set (a note, and 0, with DFU_READ_IGNORE_CRC).
+ * dfu_file_crc() is valid after it.  DFU_ERR_INVALID when not every byte
+ * was fed or the read was not deferred.
+ */
+DFUFILE_API void dfu_file_crc_feed(struct dfu_file *f, const void *buf,
+				   size_t len);
+DFUFILE_API int dfu_file_crc_check(struct dfu_file *f);
 
 /* Same, from memory.  buf is borrowed: keep it unchanged while f uses it. */
 DFUFILE_API int dfu_file_read_mem(struct dfu_file *f, const void *buf, size_t len,
@@ -420,6 +437,23 @@ DFUFILE_API int dfu_file_add_element_mem(struct dfu_file *f, unsigned target,
 DFUFILE_API int dfu_file_add_element_fd(struct dfu_file *f, unsigned target,
 					uint32_t address, int fd, uint64_t offset,
 					uint32_t size);
+
+/*
+ * Element or payload data that a caller's function supplies: read(arg,
+ * off, buf, len) puts len bytes, from byte off of the data, into buf and
+ * returns 0, or -1 when it cannot (it keeps its own account of why; the
+ * call that read fails with DFU_ERR_IO).  dfu_file_write_fd() asks for
+ * the bytes once, in order, so the function can stream them from a file
+ * it opens at offset 0 and check them on the way (dfusplit --join hashes
+ * each element file as it is written); dfu_file_element_read() may ask
+ * for any range.  arg is borrowed.
+ */
+typedef int (*dfu_read_fn)(void *arg, uint64_t off, void *buf, size_t len);
+DFUFILE_API int dfu_file_add_element_cb(struct dfu_file *f, unsigned target,
+					uint32_t address, dfu_read_fn read,
+					void *arg, uint32_t size);
+DFUFILE_API int dfu_file_set_payload_cb(struct dfu_file *f, dfu_read_fn read,
+					void *arg, uint64_t size);
 
 /*
  * Round every element size up to a multiple of `multiple` (a power of two

@@ -47,6 +47,7 @@ enum dfui_source_kind {
 	DFUI_SRC_MEM,   /* a copy owned by the handle */
 	DFUI_SRC_FD,    /* a caller's descriptor, read with pread() */
 	DFUI_SRC_INPUT, /* the input the handle was read from */
+	DFUI_SRC_CB,	/* a caller's function */
 };
 
 struct dfui_source {
@@ -54,6 +55,8 @@ struct dfui_source {
 	uint8_t *mem;	 /* DFUI_SRC_MEM */
 	int fd;		 /* DFUI_SRC_FD */
 	uint64_t offset; /* DFUI_SRC_FD, DFUI_SRC_INPUT */
+	dfu_read_fn read; /* DFUI_SRC_CB, with arg */
+	void *arg;
 	uint64_t size;	 /* real bytes; the rest of the element is fill */
 };
 
@@ -98,6 +101,12 @@ struct dfu_file {
 	uint8_t suffix_ext[255 - DFU_SUFFIX_SIZE]; /* written before it */
 	size_t suffix_ext_size;
 	uint32_t crc;
+
+	/* DFU_READ_DEFER_CRC: the caller feeds the bytes (read.c). */
+	unsigned read_flags;
+	int crc_deferred;
+	uint64_t crc_fed;	/* bytes fed so far */
+	uint32_t crc_tail;	/* over the bytes after a vendor prefix */
 
 	int has_dfuse_prefix;
 	struct dfuse_prefix dfuse;

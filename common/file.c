@@ -481,6 +481,21 @@ dfu_file_add_element_fd(struct dfu_file *f, unsigned target,
 }
 
 int
+dfu_file_add_element_cb(struct dfu_file *f, unsigned target,
+    uint32_t address, dfu_read_fn read, void *arg, uint32_t size)
+{
+	struct dfui_source src = {
+		.kind = DFUI_SRC_CB, .read = read, .arg = arg, .size = size,
+	};
+
+	if (read == NULL && size > 0) {
+		dfui_clear_error(f);
+		return dfui_fail(f, DFU_ERR_INVALID, "no read function");
+	}
+	return add_element(f, target, address, &src);
+}
+
+int
 dfu_file_pad_elements(struct dfu_file *f, uint32_t multiple, uint8_t fill)
 {
 	unsigned t, e;
@@ -582,5 +597,19 @@ dfu_file_set_payload_fd(struct dfu_file *f, int fd, uint64_t offset,
 	dfui_clear_error(f);
 	if (fd < 0 && size > 0)
 		return dfui_fail(f, DFU_ERR_INVALID, "bad file descriptor");
+	return set_payload(f, &src);
+}
+
+int
+dfu_file_set_payload_cb(struct dfu_file *f, dfu_read_fn read, void *arg,
+    uint64_t size)
+{
+	struct dfui_source src = {
+		.kind = DFUI_SRC_CB, .read = read, .arg = arg, .size = size,
+	};
+
+	dfui_clear_error(f);
+	if (read == NULL && size > 0)
+		return dfui_fail(f, DFU_ERR_INVALID, "no read function");
 	return set_payload(f, &src);
 }

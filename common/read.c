@@ -158,19 +158,21 @@ suffix_notes(struct dfu_file *f, int is_dfuse)
 	return 0;
 }
 
-static int
-check_crc(struct dfu_file *f, unsigned flags)
+/* Where a vendor prefix ends, for the CRC of the bytes after it. */
+static uint64_t
+crc_split(const struct dfu_file *f)
 {
-	uint64_t split = f->has_vendor_prefix ? f->vendor.size : 0;
-	uint32_t tail = 0;
-	int rc;
+	return f->has_vendor_prefix ? f->vendor.size : 0;
+}
 
-	rc = crc_pass(f, f->in.size - 4, split, &f->crc, &tail);
-	if (rc != 0)
-		return rc;
+/* Compare f->crc (and tail, over the bytes after a vendor prefix) with
+ * dwCRC: a diagnostic when they differ. */
+static int
+crc_verdict(struct dfu_file *f, unsigned flags, uint32_t tail)
+{
 	if (f->crc == f->suffix.dwCRC)
 		return 0;
-	if (split > 0 && tail == f->suffix.dwCRC)
+	if (crc_split(f) > 0 && tail == f->suffix.dwCRC)
 		return dfui_diag_add(f,
 		    flags & DFU_READ_IGNORE_CRC ? DFU_NOTE : DFU_ERROR,
 		    "crc-mismatch", f->in.size - 4, "dwCRC",
@@ -183,6 +185,24 @@ check_crc(struct dfu_file *f, unsigned flags)
 	    "crc-mismatch", f->in.size - 4, "dwCRC",
 	    "stored 0x%08x, computed 0x%08x: the file is damaged or was "
 	    "changed after its suffix was written", f->suffix.dwCRC, f->crc);
+}
+
+static int
+check_crc(struct dfu_file *f, unsigned flags)
+{
+	uint32_t tail = 0;
+	int rc;
+
+	if (flags & DFU_READ_DEFER_CRC) {
+		/* dfu_file_crc_feed() computes both as the caller reads. */
+		f->crc_deferred = 1;
+		f->crc = f->crc_tail = DFU_CRC_INIT;
+		return 0;
+	}
+	rc = crc_pass(f, f->in.size - 4, crc_split(f), &f->crc, &tail);
+	if (rc != 0)
+		return rc;
+	return crc_verdict(f, flags, tail);
 }
 
 /* Returns the end of the content before the suffix. */
@@ -293,19 +313,12 @@ parse(struct dfu_file *f, unsigned flags)
 	return 0;
 }
 
-static int
-read_input(struct dfu_file *f, unsigned flags)
+/* The message of a failed read: the first error in file order. */
+static void
+first_error(struct dfu_file *f)
 {
 	char first[sizeof(f->errmsg)];
-	int rc;
 
-	rc = parse(f, flags);
-	dfui_diag_sort(f);
-	if (rc != 0 && rc != DFU_ERR_FORMAT)
-		return rc;
-	if (f->nerrors == 0)
-		return 0;
-	/* The message of the failure is the first error in file order. */
 	for (size_t i = 0; i < f->ndiags; i++) {
 		const struct dfu_diag *d = &f->diags[i];
 
@@ -320,6 +333,66 @@ read_input(struct dfu_file *f, unsigned flags)
 			dfui_fail(f, DFU_ERR_FORMAT, "%s", first);
 		break;
 	}
+}
+
+static int
+read_input(struct dfu_file *f, unsigned flags)
+{
+	int rc;
+
+	f->read_flags = flags;
+	rc = parse(f, flags);
+	dfui_diag_sort(f);
+	if (rc != 0 && rc != DFU_ERR_FORMAT)
+		return rc;
+	if (f->nerrors == 0)
+		return 0;
+	first_error(f);
+	return DFU_ERR_FORMAT;
+}
+
+void
+dfu_file_crc_feed(struct dfu_file *f, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	uint64_t end, split;
+	size_t skip;
+
+	if (!f->crc_deferred || f->in.size < 4)
+		return;
+	end = f->in.size - 4;
+	if (f->crc_fed >= end)
+		return;
+	if (len > end - f->crc_fed)
+		len = (size_t)(end - f->crc_fed);
+	f->crc = dfu_crc_update(f->crc, p, len);
+	split = crc_split(f);
+	if (split > 0 && f->crc_fed + len > split) {
+		skip = f->crc_fed < split ? (size_t)(split - f->crc_fed) : 0;
+		f->crc_tail = dfu_crc_update(f->crc_tail, p + skip, len - skip);
+	}
+	f->crc_fed += len;
+}
+
+int
+dfu_file_crc_check(struct dfu_file *f)
+{
+	int rc;
+
+	dfui_clear_error(f);
+	if (!f->crc_deferred)
+		return dfui_fail(f, DFU_ERR_INVALID, "the CRC was not deferred");
+	if (f->crc_fed != f->in.size - 4)
+		return dfui_fail(f, DFU_ERR_INVALID, "%llu of %llu bytes fed "
+		    "for the CRC", (unsigned long long)f->crc_fed,
+		    (unsigned long long)(f->in.size - 4));
+	f->crc_deferred = 0;
+	if ((rc = crc_verdict(f, f->read_flags, f->crc_tail)) != 0)
+		return rc;
+	dfui_diag_sort(f);
+	if (f->nerrors == 0)
+		return 0;
+	first_error(f);
 	return DFU_ERR_FORMAT;
 }
 

@@ -80,6 +80,12 @@ dfui_source_read(struct dfu_file *f, const struct dfui_source *src,
 			len -= (size_t)n;
 		}
 		return 0;
+	case DFUI_SRC_CB:
+		if (src->read(src->arg, off, buf, len) != 0)
+			return dfui_fail(f, DFU_ERR_IO, "element data: the "
+			    "read of %zu bytes at offset %llu failed", len,
+			    (unsigned long long)off);
+		return 0;
 	default:
 		return dfui_fail(f, DFU_ERR_INVALID, "element has no data");
 	}

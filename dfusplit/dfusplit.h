@@ -90,6 +90,13 @@ void *xcalloc(size_t n, size_t size);
 char *xstrdup(const char *s);
 /* Open and read a DFU file, refusing a damaged one; -1 after the message. */
 int input_open(struct input *in, const char *path, int ignore_crc);
+/*
+ * The same, but the CRC is left for input_check_crc() once the caller
+ * has passed every byte of the file, in order, to dfu_file_crc_feed()
+ * (split reads the file once).  -1 after the message.
+ */
+int input_open_deferred(struct input *in, const char *path, int ignore_crc);
+int input_check_crc(struct input *in, int ignore_crc);
 void input_close(struct input *in);
 /*
  * Open the one output of a mode: path ("-": stdout), refused when it is
@@ -114,6 +121,39 @@ unsigned write_flags(const struct options *o);
 /* Write f atomically through output_open().  Returns an exit status. */
 int write_dfu(struct dfu_file *f, const char *path,
 	      const struct input *inputs, size_t ninputs, unsigned flags);
+/* The same, with check(arg, failed) after the write, before the commit:
+ * the output is placed only if it returns 0.  When the write failed,
+ * check() returning -1 means that it printed why. */
+int write_dfu_checked(struct dfu_file *f, const char *path,
+		      const struct input *inputs, size_t ninputs,
+		      unsigned flags, int (*check)(void *arg, int failed),
+		      void *arg);
+
+/*
+ * hash.c: SHA-256 of the files a mode copies, on a second thread (inline
+ * when the job is small).  The producer takes a buffer with
+ * hasher_buffer() (it waits while all are in use), fills it, passes runs
+ * of it with hasher_data() and each file's end with hasher_end(), then
+ * gives it back with hasher_release().  Results are valid after
+ * hasher_wait(); hasher_mismatch() says early that a file's digest was
+ * not res->expect, so that the producer can stop.
+ */
+#include <nettle/sha2.h>
+#define HASH_CHUNK (256u << 10)
+struct hash_result {
+	const char *expect;	/* hex digits to compare with, or NULL */
+	char hex[2 * SHA256_DIGEST_SIZE + 1];
+	int done, mismatch;
+};
+struct hasher;
+struct hasher *hasher_new(uint64_t total);	/* total: bytes to hash */
+uint8_t *hasher_buffer(struct hasher *h);	/* HASH_CHUNK bytes */
+void hasher_data(struct hasher *h, const uint8_t *p, size_t len);
+void hasher_end(struct hasher *h, struct hash_result *res);
+void hasher_release(struct hasher *h, const uint8_t *buf);
+int hasher_mismatch(struct hasher *h);
+void hasher_wait(struct hasher *h);
+void hasher_free(struct hasher *h);	/* drops what is queued */
 
 /* split.c */
 int run_split(const struct options *o);

@@ -58,10 +58,43 @@ crc_only(const struct dfu_file *f)
 	return 0;
 }
 
-int
-input_open(struct input *in, const char *path, int ignore_crc)
+/* The errors of a read, as dfuinfo prints them; -1. */
+static int
+read_errors(const struct input *in)
 {
-	size_t i, n;
+	size_t i, n = dfu_file_diag_count(in->f);
+
+	/* The same lines as dfuinfo's, one per error. */
+	for (i = 0; i < n; i++) {
+		const struct dfu_diag *d = dfu_file_diag(in->f, i);
+
+		if (d != NULL && d->severity == DFU_ERROR)
+			cli_error(in->name, "error: 0x%08llx %s: %s (%s)",
+			    (unsigned long long)d->offset, d->field,
+			    d->message, d->code);
+	}
+	if (crc_only(in->f))
+		cli_error(in->name, "the only error is the CRC: "
+		    "--ignore-crc reads the file anyway");
+	cli_error(in->name, "not a valid DFU file: nothing written");
+	return -1;
+}
+
+static void
+crc_warning(const struct input *in)
+{
+	const struct dfu_suffix *s = dfu_file_suffix(in->f);
+
+	if (s != NULL && s->dwCRC != dfu_file_crc(in->f))
+		cli_error(in->name, "warning: CRC mismatch ignored "
+		    "(stored 0x%08x, computed 0x%08x); the output "
+		    "gets a new CRC over the bytes as they are",
+		    s->dwCRC, dfu_file_crc(in->f));
+}
+
+static int
+input_read(struct input *in, const char *path, unsigned flags)
+{
 	int rc;
 
 	memset(in, 0, sizeof(*in));
@@ -75,38 +108,46 @@ input_open(struct input *in, const char *path, int ignore_crc)
 		cli_error(in->name, "out of memory");
 		return -1;
 	}
-	rc = dfu_file_read_fd(in->f, in->fd,
-	    ignore_crc ? DFU_READ_IGNORE_CRC : 0);
-	if (rc == DFU_ERR_FORMAT) {
-		/* The same lines as dfuinfo's, one per error. */
-		n = dfu_file_diag_count(in->f);
-		for (i = 0; i < n; i++) {
-			const struct dfu_diag *d = dfu_file_diag(in->f, i);
-
-			if (d != NULL && d->severity == DFU_ERROR)
-				cli_error(in->name, "error: 0x%08llx %s: %s (%s)",
-				    (unsigned long long)d->offset, d->field,
-				    d->message, d->code);
-		}
-		if (crc_only(in->f))
-			cli_error(in->name, "the only error is the CRC: "
-			    "--ignore-crc reads the file anyway");
-		cli_error(in->name, "not a valid DFU file: nothing written");
-		return -1;
-	}
+	rc = dfu_file_read_fd(in->f, in->fd, flags);
+	if (rc == DFU_ERR_FORMAT)
+		return read_errors(in);
 	if (rc != 0) {
 		cli_error(in->name, "%s", dfu_file_errmsg(in->f));
 		return -1;
 	}
-	if (ignore_crc) {
-		const struct dfu_suffix *s = dfu_file_suffix(in->f);
+	return 0;
+}
 
-		if (s != NULL && s->dwCRC != dfu_file_crc(in->f))
-			cli_error(in->name, "warning: CRC mismatch ignored "
-			    "(stored 0x%08x, computed 0x%08x); the output "
-			    "gets a new CRC over the bytes as they are",
-			    s->dwCRC, dfu_file_crc(in->f));
+int
+input_open(struct input *in, const char *path, int ignore_crc)
+{
+	if (input_read(in, path, ignore_crc ? DFU_READ_IGNORE_CRC : 0) != 0)
+		return -1;
+	if (ignore_crc)
+		crc_warning(in);
+	return 0;
+}
+
+int
+input_open_deferred(struct input *in, const char *path, int ignore_crc)
+{
+	return input_read(in, path, DFU_READ_DEFER_CRC |
+	    (ignore_crc ? DFU_READ_IGNORE_CRC : 0));
+}
+
+int
+input_check_crc(struct input *in, int ignore_crc)
+{
+	int rc = dfu_file_crc_check(in->f);
+
+	if (rc == DFU_ERR_FORMAT)
+		return read_errors(in);
+	if (rc != 0) {
+		cli_error(in->name, "%s", dfu_file_errmsg(in->f));
+		return -1;
 	}
+	if (ignore_crc)
+		crc_warning(in);
 	return 0;
 }
 
@@ -204,8 +245,9 @@ fail:
 }
 
 int
-write_dfu(struct dfu_file *f, const char *path, const struct input *inputs,
-    size_t ninputs, unsigned flags)
+write_dfu_checked(struct dfu_file *f, const char *path,
+    const struct input *inputs, size_t ninputs, unsigned flags,
+    int (*check)(void *arg, int failed), void *arg)
 {
 	struct cli_output out;
 	char *resolved;
@@ -214,11 +256,23 @@ write_dfu(struct dfu_file *f, const char *path, const struct input *inputs,
 	if (output_open(&out, &resolved, path, inputs, ninputs, flags) != 0)
 		return CLI_EXIT_FAIL;
 	if (dfu_file_write_fd(f, out.fd) != 0) {
-		cli_error(cli_output_name(path), "%s", dfu_file_errmsg(f));
+		/* A source that failed said why; otherwise the write. */
+		if (check == NULL || check(arg, 1) == 0)
+			cli_error(cli_output_name(path), "%s",
+			    dfu_file_errmsg(f));
+		cli_output_abort(&out);
+	} else if (check != NULL && check(arg, 0) != 0) {
 		cli_output_abort(&out);
 	} else if (cli_output_commit(&out) == 0) {
 		rc = CLI_EXIT_OK;
 	}
 	free(resolved);
 	return rc;
+}
+
+int
+write_dfu(struct dfu_file *f, const char *path, const struct input *inputs,
+    size_t ninputs, unsigned flags)
+{
+	return write_dfu_checked(f, path, inputs, ninputs, flags, NULL, NULL);
 }

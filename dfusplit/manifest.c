@@ -17,9 +17,14 @@
  * the directory rule, not the others.
  *
  * One element file is open at a time (a file of thousands of elements
- * must join under any descriptor limit): each is copied, and hashed as it
- * is copied, into one unlinked scratch file, from which the output is
- * written.  The bytes checked are therefore the bytes written.
+ * must join under any descriptor limit).  A binary element file is
+ * checked (type, place, size) when the manifest is read, then opened
+ * again while the output is written, and read once: its bytes go into the
+ * output (a temporary file) and to SHA-256 on a second thread (hash.c).
+ * The output is put into place only if every digest matches the
+ * manifest, so the bytes checked are the bytes written.  A hex or
+ * S-record element is decoded when the manifest is read, hashed and kept
+ * in one unlinked scratch file until the output is written.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,6 +66,27 @@ struct join {
 	uint64_t scratch_size;
 	struct file_id *ids;
 	size_t nids;
+	/* Binary element files, read while the output is written. */
+	struct stream_src *srcs, **last;	/* a list, in order */
+	uint64_t stream_total;	/* their bytes */
+	struct hasher *h;
+};
+
+/* A binary element file that the writer reads through stream_read(). */
+struct stream_src {
+	struct stream_src *next;
+	struct join *j;
+	char field[128];	/* "...file", for messages */
+	char *file;		/* as the manifest names it */
+	const char *path;	/* for messages */
+	dev_t dev;
+	ino_t ino;
+	uint64_t size;
+	int fd;			/* open while it is read */
+	uint64_t got;		/* bytes read */
+	int failed;		/* its message is out */
+	char expect[2 * SHA256_DIGEST_SIZE + 1];	/* "" if none */
+	struct hash_result res;
 };
 
 /* "manifest: field: message" */
@@ -420,6 +446,171 @@ copy_in(struct join *j, int fd, const uint8_t *buf, uint64_t *size,
 }
 
 /*
+ * The writer's read of a binary element file: bytes [off, off + len), in
+ * order.  The file is opened at its first byte (and must be the file
+ * checked before), closed after its last, and must end there.  Every
+ * byte also goes to the hasher.  A digest that already failed stops the
+ * write early.
+ */
+static int
+stream_read(void *arg, uint64_t off, void *buf, size_t len)
+{
+	struct stream_src *s = arg;
+	struct stat st;
+	uint8_t *p = buf, *hb, extra;
+	size_t done = 0, n;
+	ssize_t k;
+
+	if (s->failed || hasher_mismatch(s->j->h))
+		return -1;
+	if (off != s->got) {
+		cli_error(s->path, "read out of order");
+		goto fail;
+	}
+	if (off == 0) {
+		s->fd = open_element(s->j, s->field, s->file, s->path, &st);
+		if (s->fd < 0)
+			goto fail;
+		if (st.st_dev != s->dev || st.st_ino != s->ino) {
+			cli_error(s->path, "was replaced while it was read");
+			goto fail;
+		}
+	}
+	while (done < len) {
+		k = read(s->fd, p + done, len - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			cli_error(s->path, "read: %s", strerror(errno));
+			goto fail;
+		}
+		if (k == 0) {
+			cli_error(s->path, "changed while it was read (%"
+			    PRIu64 " bytes, then %" PRIu64 ")", s->size,
+			    s->got + done);
+			goto fail;
+		}
+		done += (size_t)k;
+	}
+	for (n = 0; n < len; n += HASH_CHUNK) {
+		hb = hasher_buffer(s->j->h);
+		memcpy(hb, p + n, len - n < HASH_CHUNK ? len - n : HASH_CHUNK);
+		hasher_data(s->j->h, hb, len - n < HASH_CHUNK ? len - n :
+		    HASH_CHUNK);
+		hasher_release(s->j->h, hb);
+	}
+	s->got += len;
+	if (s->got < s->size)
+		return 0;
+	/* The last byte: the file must end here. */
+	while ((k = read(s->fd, &extra, 1)) < 0 && errno == EINTR)
+		;
+	if (k < 0) {
+		cli_error(s->path, "read: %s", strerror(errno));
+		goto fail;
+	}
+	if (k > 0) {
+		cli_error(s->path, "changed while it was read (%" PRIu64
+		    " bytes, then more)", s->size);
+		goto fail;
+	}
+	close(s->fd);
+	s->fd = -1;
+	hasher_end(s->j->h, &s->res);
+	return 0;
+fail:
+	s->failed = 1;
+	return -1;
+}
+
+/* After the write (failed: it did not complete): every digest against
+ * the manifest.  -1 after the messages when one failed. */
+static int
+stream_check(void *arg, int failed)
+{
+	struct join *j = arg;
+	struct stream_src *s;
+	int rc = 0;
+
+	hasher_wait(j->h);
+	for (s = j->srcs; s != NULL && rc == 0; s = s->next) {
+		if (s->failed) {
+			rc = -1;
+		} else if (s->res.done && s->res.mismatch) {
+			char field[160];
+
+			snprintf(field, sizeof(field), "%.*ssha256",
+			    (int)(strlen(s->field) - 4), s->field);
+			bad(j, field, "%s has changed since it was split (its "
+			    "SHA-256 is %s); to use it as it is now, remove "
+			    "the sha256 field", s->path, s->res.hex);
+			rc = -1;
+		} else if (!failed && s->got != s->size) {
+			cli_error(s->path, "was not read whole");
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+/* A binary element file of size bytes (st), checked when the output is
+ * written. */
+static int
+stream_add(struct join *j, const char *prefix, const char *file,
+    const char *path, const struct stat *st, json_t *jsha, int t,
+    uint32_t address)
+{
+	struct stream_src *s = xcalloc(1, sizeof(*s));
+	int rc;
+
+	if (j->last == NULL)
+		j->last = &j->srcs;
+	*j->last = s;
+	j->last = &s->next;
+	s->j = j;
+	snprintf(s->field, sizeof(s->field), "%sfile", prefix);
+	s->file = xstrdup(file);
+	s->path = path;
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+	s->size = (uint64_t)st->st_size;
+	s->fd = -1;
+	if (jsha != NULL)
+		snprintf(s->expect, sizeof(s->expect), "%s",
+		    json_string_value(jsha));
+	s->res.expect = jsha != NULL ? s->expect : NULL;
+	j->stream_total += s->size;
+	if (t < 0)
+		rc = dfu_file_set_payload_cb(j->f, stream_read, s, s->size);
+	else
+		rc = dfu_file_add_element_cb(j->f, (unsigned)t, address,
+		    stream_read, s, (uint32_t)s->size);
+	if (rc < 0) {
+		char field[128];
+
+		snprintf(field, sizeof(field), "%saddress", prefix);
+		return bad(j, t < 0 ? "payload" : field, "%s",
+		    dfu_file_errmsg(j->f));
+	}
+	return 0;
+}
+
+static void
+stream_free(struct join *j)
+{
+	struct stream_src *s, *next;
+
+	hasher_free(j->h);
+	for (s = j->srcs; s != NULL; s = next) {
+		next = s->next;
+		if (s->fd >= 0)
+			close(s->fd);
+		free(s->file);
+		free(s);
+	}
+}
+
+/*
  * An element file in Intel HEX or S-records: exactly one run of bytes,
  * starting at the element's address.  Returns the bytes (malloc'd).
  */
@@ -549,6 +740,12 @@ add_data(struct join *j, json_t *je, const char *prefix, int t,
 		mem = load_records(j, field, path, fd, format, address, &size);
 		if (mem == NULL)
 			goto out;
+	}
+	if (mem == NULL && size > 0 && size <= UINT32_MAX &&
+	    (has_size != 0 || size == want)) {
+		rc = stream_add(j, prefix, json_string_value(jfile), path, &st,
+		    jsha, t, address);
+		goto out;
 	}
 	snprintf(field, sizeof(field), "%ssize", prefix);
 	if (t >= 0 && size > UINT32_MAX) {
@@ -789,8 +986,10 @@ run_join(const struct options *o)
 				    j.ids[i].path);
 				goto out;
 			}
-	rc = write_dfu(j.f, o->output, NULL, 0, 0);
+	j.h = hasher_new(j.stream_total);
+	rc = write_dfu_checked(j.f, o->output, NULL, 0, 0, stream_check, &j);
 out:
+	stream_free(&j);
 	for (i = 0; i < j.nids; i++)
 		free(j.ids[i].path);
 	free(j.ids);

@@ -8,6 +8,13 @@
  * none of them, and neither does a signal.  An existing name is replaced
  * only if it is a regular file: never a directory, a device or a symbolic
  * link (a planted link is not written through).
+ *
+ * The input is read once, from its first byte to its last: the CRC of
+ * the suffix is computed on the way (the read of the headers defers it,
+ * DFU_READ_DEFER_CRC) and the element bytes go to their files and, on a
+ * second thread, to SHA-256 (hash.c).  A CRC that does not match is
+ * known only at the end, when nothing is in place yet: the outputs are
+ * dropped as for any other failure.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,8 +30,6 @@
 
 #include "cli.h"
 #include "dfusplit.h"
-
-#define CHUNK (256u << 10)
 
 /* The outputs of one run, put into place together at the end. */
 struct outputs {
@@ -114,75 +119,109 @@ output_close(struct outputs *outs, FILE *fp)
 	return cli_output_finish(o);
 }
 
-static void
-hex_digest(struct sha256_ctx *ctx, char out[2 * SHA256_DIGEST_SIZE + 1])
-{
-	uint8_t d[SHA256_DIGEST_SIZE];
-	size_t i;
+/*
+ * The input, read once in order: each byte is fed to the CRC, and the
+ * element bytes to their file and to the hasher.  buf is the hasher's
+ * buffer that holds [buf_off, buf_off + buf_len) of the input.
+ */
+struct stream {
+	struct input *in;
+	struct hasher *h;
+	uint64_t pos, size;
+	uint8_t *buf;
+	uint64_t buf_off;
+	size_t buf_len;
+};
 
-	sha256_digest(ctx, sizeof(d), d);
-	for (i = 0; i < sizeof(d); i++)
-		sprintf(out + 2 * i, "%02x", d[i]);
+/* The next chunk of the input into a new buffer. */
+static int
+stream_fill(struct stream *st)
+{
+	size_t n = st->size - st->pos < HASH_CHUNK ?
+	    (size_t)(st->size - st->pos) : HASH_CHUNK, got = 0;
+	ssize_t k;
+
+	if (st->buf != NULL)
+		hasher_release(st->h, st->buf);
+	st->buf = hasher_buffer(st->h);
+	while (got < n) {
+		k = pread(st->in->fd, st->buf + got, n - got,
+		    (off_t)(st->pos + got));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			cli_error(st->in->name, "read: %s", k < 0 ?
+			    strerror(errno) : "file shrank");
+			return -1;
+		}
+		got += (size_t)k;
+	}
+	dfu_file_crc_feed(st->in->f, st->buf, n);
+	st->buf_off = st->pos;
+	st->buf_len = n;
+	return 0;
 }
 
 /*
- * Stream bytes [0, size) of an element (target >= 0) or of the plain
- * file's content before its suffix (target < 0) into fp, in the chosen
- * format, and hash them.
+ * Move through the input up to offset end; with fp, the bytes go to it
+ * in the chosen format (r, address of the first byte at start) and to
+ * the hasher.
  */
 static int
-copy_out(const struct input *in, int target, unsigned element,
-    uint32_t address, uint64_t size, enum elem_format format, FILE *fp,
-    const char *path, char digest[2 * SHA256_DIGEST_SIZE + 1])
+stream_to(struct stream *st, uint64_t end, FILE *fp, struct records *r,
+    enum elem_format format, uint64_t start, uint32_t address)
 {
-	const struct dfu_vendor_prefix *vp = dfu_file_vendor_prefix(in->f);
-	uint64_t prefix = target < 0 && vp != NULL ? vp->size : 0;
-	struct sha256_ctx ctx;
-	struct records r;
-	uint64_t off = 0;
-	uint8_t *buf = xcalloc(1, size < CHUNK ? (size_t)size : CHUNK);
+	const uint8_t *p;
 	size_t n;
-	ssize_t k;
-	int rc = 0;
 
-	sha256_init(&ctx);
+	while (st->pos < end) {
+		if ((st->buf == NULL || st->pos == st->buf_off + st->buf_len) &&
+		    stream_fill(st) != 0)
+			return -1;
+		p = st->buf + (st->pos - st->buf_off);
+		n = st->buf_off + st->buf_len - st->pos;
+		if (n > end - st->pos)
+			n = (size_t)(end - st->pos);
+		if (fp != NULL) {
+			if (format == ELEM_BIN)
+				fwrite(p, 1, n, fp);
+			else
+				records_data(r, (uint32_t)(address +
+				    (st->pos - start)), p, n);
+			hasher_data(st->h, p, n);
+		}
+		st->pos += n;
+	}
+	return 0;
+}
+
+/* The file bytes [start, start + size) are an element (or a plain
+ * file's payload, vendor prefix included): into fp, and hashed. */
+static int
+copy_out(struct stream *st, uint64_t start, uint32_t address,
+    uint64_t size, enum elem_format format, FILE *fp, const char *path,
+    struct hash_result *res)
+{
+	struct records r;
+
+	/* The reader walks the elements in file order; anything else would
+	 * be a bug, not a file to copy. */
+	if (start < st->pos) {
+		cli_error(st->in->name, "element at offset %" PRIu64 " is "
+		    "before offset %" PRIu64 ", already read", start, st->pos);
+		return -1;
+	}
+	/* The headers before it: only the CRC reads them. */
+	if (stream_to(st, start, NULL, NULL, format, 0, 0) != 0)
+		return -1;
 	if (format != ELEM_BIN)
 		records_begin(&r, fp, format, path);
-	while (off < size && rc == 0) {
-		n = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
-		if (off < prefix) {
-			/* A vendor prefix is kept with the payload. */
-			if (n > prefix - off)
-				n = (size_t)(prefix - off);
-			k = pread(in->fd, buf, n, (off_t)off);
-			if (k != (ssize_t)n) {
-				cli_error(in->name, "read: %s", k < 0 ?
-				    strerror(errno) : "file shrank");
-				rc = -1;
-				break;
-			}
-		} else if (target < 0) {
-			rc = dfu_file_payload_read(in->f, off - prefix, buf, n);
-		} else {
-			rc = dfu_file_element_read(in->f, (unsigned)target,
-			    element, off, buf, n);
-		}
-		if (rc != 0) {
-			cli_error(in->name, "%s", dfu_file_errmsg(in->f));
-			break;
-		}
-		sha256_update(&ctx, n, buf);
-		if (format == ELEM_BIN)
-			fwrite(buf, 1, n, fp);
-		else
-			records_data(&r, (uint32_t)(address + off), buf, n);
-		off += n;
-	}
-	if (rc == 0 && format != ELEM_BIN)
+	if (stream_to(st, start + size, fp, &r, format, start, address) != 0)
+		return -1;
+	if (format != ELEM_BIN)
 		records_end(&r);
-	free(buf);
-	hex_digest(&ctx, digest);
-	return rc;
+	hasher_end(st->h, res);
+	return 0;
 }
 
 /* The length of the UTF-8 sequence at s (RFC 3629, section 4), or 0 if
@@ -318,26 +357,40 @@ append(json_t *array, json_t *value)
 	}
 }
 
-/* One element file and its entry in the manifest. */
+/* What a split writes: its outputs, the input as it is read, and the
+ * digests that are filled into the manifest's entries at the end. */
+struct run {
+	const struct options *o;
+	struct input *in;
+	struct outputs outs;
+	struct stream st;
+	struct digest {
+		struct hash_result res;
+		json_t *entry;
+	} *digests;
+	size_t ndigests;
+};
+
+/* One element file and its entry in the manifest (its "sha256" filled
+ * in once the hasher is done). */
 static int
-split_one(const struct options *o, const struct input *in,
-    struct outputs *outs, const char *dir, const char *file, int target,
-    unsigned element, uint32_t address, uint64_t size, json_t *entry)
+split_one(struct run *r, const char *dir, const char *file, uint64_t start,
+    uint32_t address, uint64_t size, json_t *entry)
 {
-	char digest[2 * SHA256_DIGEST_SIZE + 1];
-	FILE *fp = output_new(outs, join_path(dir, file), in);
+	FILE *fp = output_new(&r->outs, join_path(dir, file), r->in);
 	int rc;
 
 	if (fp == NULL)
 		return -1;
-	rc = copy_out(in, target, element, address, size, o->format, fp,
-	    file, digest);
-	if (output_close(outs, fp) != 0)
+	rc = copy_out(&r->st, start, address, size, r->o->format, fp, file,
+	    &r->digests[r->ndigests].res);
+	if (output_close(&r->outs, fp) != 0)
 		rc = -1;
 	put(entry, "file", json_string(file));
-	put(entry, "format", json_string(elem_format_name(o->format)));
+	put(entry, "format", json_string(elem_format_name(r->o->format)));
 	put(entry, "size", json_integer((json_int_t)size));
-	put(entry, "sha256", json_string(digest));
+	put(entry, "sha256", json_null());
+	r->digests[r->ndigests++].entry = entry;
 	return rc;
 }
 
@@ -436,9 +489,10 @@ element_file_name(const char *base, unsigned t, uint32_t address,
 }
 
 static int
-split_dfuse(const struct options *o, const struct input *in,
-    struct outputs *outs, const char *dir, const char *base, json_t *m)
+split_dfuse(struct run *r, const char *dir, const char *base, json_t *m)
 {
+	const struct options *o = r->o;
+	const struct input *in = r->in;
 	json_t *targets = json_array();
 	uint8_t *rep;
 	unsigned t, e;
@@ -475,8 +529,8 @@ split_dfuse(const struct options *o, const struct input *in,
 			    8)));
 			file = element_file_name(base, t, el->address, e,
 			    rep[e], o->format);
-			if (split_one(o, in, outs, dir, file, (int)t, e,
-			    el->address, el->size, je) != 0) {
+			if (split_one(r, dir, file, el->offset, el->address,
+			    el->size, je) != 0) {
 				free(file);
 				free(rep);
 				return -1;
@@ -489,9 +543,10 @@ split_dfuse(const struct options *o, const struct input *in,
 }
 
 static int
-split_plain(const struct options *o, const struct input *in,
-    struct outputs *outs, const char *dir, const char *base, json_t *m)
+split_plain(struct run *r, const char *dir, const char *base, json_t *m)
 {
+	const struct options *o = r->o;
+	const struct input *in = r->in;
 	const struct dfu_vendor_prefix *vp = dfu_file_vendor_prefix(in->f);
 	uint64_t prefix = vp != NULL ? vp->size : 0;
 	json_t *p;
@@ -513,19 +568,35 @@ split_plain(const struct options *o, const struct input *in,
 		cli_error(NULL, "out of memory");
 		exit(CLI_EXIT_FAIL);
 	}
-	rc = split_one(o, in, outs, dir, file, -1, 0, 0,
-	    prefix + dfu_file_payload_size(in->f), p);
+	rc = split_one(r, dir, file, 0, 0, prefix +
+	    dfu_file_payload_size(in->f), p);
 	free(file);
 	return rc;
+}
+
+/* The rest of the input for the CRC, then every digest into its
+ * manifest entry. */
+static int
+split_finish(struct run *r)
+{
+	size_t i;
+
+	if (stream_to(&r->st, r->st.size, NULL, NULL, ELEM_BIN, 0, 0) != 0)
+		return -1;
+	hasher_wait(r->st.h);
+	for (i = 0; i < r->ndigests; i++)
+		put(r->digests[i].entry, "sha256",
+		    json_string(r->digests[i].res.hex));
+	return input_check_crc(r->in, r->o->ignore_crc);
 }
 
 int
 run_split(const struct options *o)
 {
 	const char *dir = o->output != NULL ? o->output : ".";
-	struct outputs outs = { NULL, 0, 0 };
-	const struct dfu_suffix *s;
 	struct input in;
+	struct run r = { .o = o, .in = &in };
+	const struct dfu_suffix *s;
 	json_t *m = NULL, *src;
 	char *base = NULL, *mfile = NULL, *mpath = NULL, *text = NULL;
 	size_t n = 2;
@@ -533,7 +604,7 @@ run_split(const struct options *o)
 	FILE *fp;
 	int rc = CLI_EXIT_FAIL, created = 0;
 
-	if (input_open(&in, o->files[0], o->ignore_crc) != 0)
+	if (input_open_deferred(&in, o->files[0], o->ignore_crc) != 0)
 		goto out;
 	if (make_dir(dir, &created) != 0)
 		goto out;
@@ -542,7 +613,11 @@ run_split(const struct options *o)
 	if (dfu_file_format(in.f) == DFU_FORMAT_DFUSE)
 		for (t = 0, n = 1; t < dfu_file_target_count(in.f); t++)
 			n += dfu_file_element_count(in.f, t);
-	outs.flags = CLI_OUTPUT_REGULAR | cli_outputs_reserve(n);
+	r.outs.flags = CLI_OUTPUT_REGULAR | cli_outputs_reserve(n);
+	r.digests = xcalloc(n, sizeof(*r.digests));
+	r.st.in = &in;
+	r.st.size = dfu_file_size(in.f);
+	r.st.h = hasher_new(r.st.size);
 	base = base_name(o->files[0]);
 	m = json_object();
 	if (m == NULL)
@@ -559,8 +634,10 @@ run_split(const struct options *o)
 	    json_object_get(m, "suffix")) != 0)
 		goto out;
 	if (dfu_file_format(in.f) == DFU_FORMAT_DFUSE ?
-	    split_dfuse(o, &in, &outs, dir, base, m) != 0 :
-	    split_plain(o, &in, &outs, dir, base, m) != 0)
+	    split_dfuse(&r, dir, base, m) != 0 :
+	    split_plain(&r, dir, base, m) != 0)
+		goto out;
+	if (split_finish(&r) != 0)
 		goto out;
 	if (asprintf(&mfile, "%s.manifest.json", base) < 0)
 		goto out;
@@ -568,23 +645,25 @@ run_split(const struct options *o)
 	text = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (text == NULL)
 		goto out;
-	fp = output_new(&outs, mpath, &in);
+	fp = output_new(&r.outs, mpath, &in);
 	mpath = NULL;
 	if (fp == NULL)
 		goto out;
 	fprintf(fp, "%s\n", text);
-	if (output_close(&outs, fp) != 0)
+	if (output_close(&r.outs, fp) != 0)
 		goto out;
-	if (outputs_commit(&outs) == 0)
+	if (outputs_commit(&r.outs) == 0)
 		rc = CLI_EXIT_OK;
 out:
-	outputs_abort(&outs);
+	outputs_abort(&r.outs);
 	if (created) {
 		if (rc != CLI_EXIT_OK)
 			rmdir(dir);
 		cli_output_own_dir(NULL);
 	}
-	free(outs.v);
+	hasher_free(r.st.h);
+	free(r.digests);
+	free(r.outs.v);
 	free(text);
 	free(mfile);
 	free(base);

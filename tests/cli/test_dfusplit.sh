@@ -559,6 +559,191 @@ expect_status 1
 expect_stderr_line "dfusplit: p/n_.manifest.json: targets[0].name_hex: expected an even number of hexadecimal digits"
 case_end
 
+# ---- one read of every byte, SHA-256 on a second thread (issue 15) --------
+
+# big_inputs: big.dfu, 16 MiB in four elements of 4 MiB (e0.bin .. e3.bin)
+# in two targets; past 4 MiB the digests are computed on the second
+# thread.
+big_inputs() {
+	python3 -c '
+import random, sys
+for i in range(4):
+    open("e%d.bin" % i, "wb").write(random.Random(i).randbytes(4 << 20))' &&
+	"$BIN2DFU" -t 0 -a 0x08000000:e0.bin -a 0x08400000:e1.bin \
+	    -t 1 -a 0x20000000:e2.bin -a 0x20400000:e3.bin -o big.dfu ||
+	    fail "bin2dfu big.dfu"
+}
+
+# flip_byte FILE OFFSET: change one byte in place.
+flip_byte() {
+	python3 -c '
+import sys
+f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1)
+f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 1]))' "$1" "$2"
+}
+
+# The element files of big.dfu, as split names them.
+BIG_FILES="big.t0-08000000.bin big.t0-08400000.bin big.t1-20000000.bin big.t1-20400000.bin"
+
+case_begin "split + join of 16 MiB (hashed on the second thread): the same bytes, sha256sum's digests"
+cd "$TMP" && big_inputs
+run "$DFUSPLIT" -o p big.dfu
+expect_status 0
+expect_stderr_empty
+expect_dir_only p big.manifest.json $BIG_FILES
+i=0
+for f in $BIG_FILES; do
+	expect_same_bytes p/$f e$i.bin
+	[ "$(jq -r ".targets[$((i / 2))].elements[$((i % 2))].sha256" p/big.manifest.json)" = \
+	    "$(sha256sum e$i.bin | cut -d' ' -f1)" ] || fail "digest of $f"
+	i=$((i + 1))
+done
+run "$DFUSPLIT" --join p/big.manifest.json -o re.dfu
+expect_status 0
+expect_stderr_empty
+expect_same_bytes re.dfu big.dfu
+case_end
+
+# Bytes that the process read (read, pread64), from strace's log.
+bytes_read() {
+	sed -n 's/.*\<\(read\|pread64\)(.* = \([0-9][0-9]*\)$/\2/p' "$1" |
+	    awk '{ n += $1 } END { print n + 0 }'
+}
+
+case_begin "split and join read each byte of their input once"
+cd "$TMP" && big_inputs
+if ! have strace; then
+	skip_case "needs strace"
+elif [ -n "$SAN_FLAGS" ]; then
+	skip_case "LeakSanitizer does not work under strace"
+else
+	size=$(wc -c <big.dfu)
+	run strace -f -e trace=read,pread64 -o trace "$DFUSPLIT" -o p big.dfu
+	expect_status 0
+	n=$(bytes_read trace)
+	# The input once, and a little more (libraries, /proc).
+	[ "$n" -ge "$size" ] && [ "$n" -lt $((size + (1 << 20))) ] ||
+	    fail "split read $n bytes of a $size-byte input"
+	run strace -f -e trace=read,pread64 -o trace "$DFUSPLIT" --join \
+	    p/big.manifest.json -o re.dfu
+	expect_status 0
+	n=$(bytes_read trace)
+	[ "$n" -ge $((16 << 20)) ] && [ "$n" -lt $(((16 << 20) + (1 << 20))) ] ||
+	    fail "join read $n bytes of 16 MiB of element files"
+	expect_same_bytes re.dfu big.dfu
+fi
+case_end
+
+case_begin "split: a CRC that fails at the end of 16 MiB: nothing placed, the old files kept"
+cd "$TMP" && big_inputs
+flip_byte big.dfu $((8 << 20))
+mkdir p && echo old >p/big.t0-08000000.bin
+run "$DFUSPLIT" -o p big.dfu
+expect_status 1
+expect_stderr_contains "dfusplit: big.dfu: error: "
+expect_stderr_contains "the file is damaged or was changed after its suffix was written (crc-mismatch)"
+expect_stderr_line "dfusplit: big.dfu: the only error is the CRC: --ignore-crc reads the file anyway"
+expect_stderr_line "dfusplit: big.dfu: not a valid DFU file: nothing written"
+expect_dir_only p big.t0-08000000.bin
+[ "$(cat p/big.t0-08000000.bin)" = old ] || fail "old element file changed"
+run "$DFUSPLIT" --ignore-crc -o q big.dfu
+expect_status 0
+expect_stderr_contains "dfusplit: big.dfu: warning: CRC mismatch ignored"
+expect_dir_only q big.manifest.json $BIG_FILES
+case_end
+
+case_begin "join: an element file changed in its middle (16 MiB): the write stops, nothing placed"
+cd "$TMP" && big_inputs
+"$DFUSPLIT" -o p big.dfu || fail "split"
+flip_byte p/big.t0-08400000.bin $((2 << 20))
+echo old >re.dfu
+run "$DFUSPLIT" --join p/big.manifest.json -o re.dfu
+expect_status 1
+sum=$(sha256sum p/big.t0-08400000.bin | cut -d' ' -f1)
+expect_stderr_line "dfusplit: p/big.manifest.json: targets[0].elements[1].sha256: p/big.t0-08400000.bin has changed since it was split (its SHA-256 is $sum); to use it as it is now, remove the sha256 field"
+[ "$(cat re.dfu)" = old ] || fail "the old output changed"
+expect_dir_only . big.dfu e0.bin e1.bin e2.bin e3.bin p re.dfu
+case_end
+
+# A library that makes read() and pread() fail with EIO in the seventh
+# MiB of any regular file (where big.dfu holds no header): a disk that
+# fails in the middle of an input.
+FAILREAD='
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define AT (6L << 20)
+static int
+bad(int fd, off_t off)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    off >= AT && off < AT + (1L << 20);
+}
+ssize_t
+read(int fd, void *buf, size_t n)
+{
+	static ssize_t (*real)(int, void *, size_t);
+
+	if (real == NULL)
+		real = (ssize_t (*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
+	if (bad(fd, lseek(fd, 0, SEEK_CUR))) {
+		errno = EIO;
+		return -1;
+	}
+	return real(fd, buf, n);
+}
+ssize_t
+pread64(int fd, void *buf, size_t n, off_t off)
+{
+	static ssize_t (*real)(int, void *, size_t, off_t);
+
+	if (real == NULL)
+		real = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT,
+		    "pread64");
+	if (bad(fd, off)) {
+		errno = EIO;
+		return -1;
+	}
+	return real(fd, buf, n, off);
+}
+'
+case_begin "split and join: a read that fails in the middle of an input: nothing placed, the input named"
+cd "$TMP" && big_inputs
+if ! have cc; then
+	skip_case "needs cc"
+elif [ -n "$SAN_FLAGS" ]; then
+	skip_case "an AddressSanitizer build must be preloaded first"
+else
+	PRE=$TMP-preload
+	mkdir "$PRE" && printf '%s' "$FAILREAD" >"$PRE/failread.c" &&
+	    cc -shared -fPIC -o "$PRE/failread.so" "$PRE/failread.c" ||
+	    fail "cc failread.so"
+	mkdir p && echo old >p/big.t0-08000000.bin
+	run env LD_PRELOAD="$PRE/failread.so" "$DFUSPLIT" -o p big.dfu
+	expect_status 1
+	expect_stderr_line "dfusplit: big.dfu: read: Input/output error"
+	expect_dir_only p big.t0-08000000.bin
+	[ "$(cat p/big.t0-08000000.bin)" = old ] || fail "old element file changed"
+	# One element file of 8 MiB: the failure comes 6 MiB into it.
+	cat e0.bin e1.bin >e01.bin
+	"$BIN2DFU" -t 0 -a 0x08000000:e01.bin -t 1 -a 0x20000000:e2.bin \
+	    -o two.dfu || fail "bin2dfu two.dfu"
+	"$DFUSPLIT" -o q two.dfu || fail "split two.dfu"
+	echo old >re.dfu
+	run env LD_PRELOAD="$PRE/failread.so" "$DFUSPLIT" --join \
+	    q/two.manifest.json -o re.dfu
+	expect_status 1
+	expect_stderr_line "dfusplit: q/two.t0-08000000.bin: read: Input/output error"
+	[ "$(cat re.dfu)" = old ] || fail "the old output changed"
+	expect_dir_only . big.dfu e0.bin e1.bin e2.bin e3.bin e01.bin p q re.dfu \
+	    two.dfu
+fi
+case_end
+
 # ---- extract -------------------------------------------------------------------
 
 case_begin "extract: -t and -n keep the matching targets"

@@ -1,6 +1,7 @@
 /*
  * test_crc.c - dfu_crc_update(): the dwCRC of the DFU suffix
- * (CRC-32/JAMCRC: reflected 0xedb88320, init 0xffffffff, no final xor).
+ * (CRC-32/JAMCRC: reflected 0xedb88320, init 0xffffffff, no final xor),
+ * and the CRC check a reader defers to its caller (DFU_READ_DEFER_CRC).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,6 +191,110 @@ test_suffix_crc_of_small_dfuse_file(void **state)
 	tb_free(&b);
 }
 
+/* ---- DFU_READ_DEFER_CRC: the caller feeds the bytes ------------------- */
+
+/* A plain file: 1000 payload bytes and a suffix; byte `flip` of the
+ * payload flipped after the CRC was computed (or none, flip < 0). */
+static void
+plain_file(struct tb *b, int flip)
+{
+	size_t i;
+
+	tb_init(b);
+	for (i = 0; i < 1000; i++)
+		tb_u8(b, (uint8_t)(i * 7u + 1u));
+	tb_suffix(b, TB_DEV, TB_PID, TB_VID, DFU_BCD_DFU_1_0, 16);
+	if (flip >= 0)
+		b->p[flip] ^= 1;
+}
+
+/* Read b deferred and feed it in chunks of `step` bytes, the whole file
+ * (the last 4 bytes included: they are ignored). */
+static int
+deferred(struct dfu_file *f, const struct tb *b, unsigned flags, size_t step)
+{
+	size_t off, n;
+	int rc = dfu_file_read_mem(f, b->p, b->len, flags | DFU_READ_DEFER_CRC);
+
+	assert_int_equal(rc, 0);
+	for (off = 0; off < b->len; off += n) {
+		n = b->len - off < step ? b->len - off : step;
+		dfu_file_crc_feed(f, b->p + off, n);
+	}
+	return dfu_file_crc_check(f);
+}
+
+static void
+test_deferred_good(void **state)
+{
+	struct dfu_file *f = dfu_file_new();
+	struct tb b;
+
+	(void)state;
+	plain_file(&b, -1);
+	assert_int_equal(deferred(f, &b, 0, 37), 0);
+	assert_int_equal(dfu_file_crc(f), dfu_file_suffix(f)->dwCRC);
+	assert_int_equal(dfu_file_error_count(f), 0);
+	dfu_file_free(f);
+	tb_free(&b);
+}
+
+/* A damaged file gives the read's own error, message and all. */
+static void
+test_deferred_mismatch_as_read(void **state)
+{
+	struct dfu_file *f = dfu_file_new(), *g = dfu_file_new();
+	const struct dfu_diag *d, *e;
+	struct tb b;
+	size_t i;
+
+	(void)state;
+	plain_file(&b, 500);
+	assert_int_equal(dfu_file_read_mem(g, b.p, b.len, 0), DFU_ERR_FORMAT);
+	assert_int_equal(deferred(f, &b, 0, 1), DFU_ERR_FORMAT);
+	assert_string_equal(dfu_file_errmsg(f), dfu_file_errmsg(g));
+	assert_int_equal(dfu_file_error_count(f), 1);
+	assert_int_equal(dfu_file_diag_count(f), dfu_file_diag_count(g));
+	for (i = 0; i < dfu_file_diag_count(f); i++) {
+		d = dfu_file_diag(f, i);
+		e = dfu_file_diag(g, i);
+		assert_string_equal(d->code, e->code);
+		assert_string_equal(d->message, e->message);
+		assert_int_equal(d->severity, e->severity);
+	}
+	assert_int_equal(dfu_file_crc(f), dfu_file_crc(g));
+	/* With DFU_READ_IGNORE_CRC the mismatch is a note. */
+	assert_int_equal(deferred(f, &b, DFU_READ_IGNORE_CRC, 4096), 0);
+	assert_int_equal(dfu_file_error_count(f), 0);
+	assert_int_not_equal(dfu_file_crc(f), dfu_file_suffix(f)->dwCRC);
+	dfu_file_free(f);
+	dfu_file_free(g);
+	tb_free(&b);
+}
+
+static void
+test_deferred_misuse(void **state)
+{
+	struct dfu_file *f = dfu_file_new();
+	struct tb b;
+
+	(void)state;
+	plain_file(&b, -1);
+	/* Not every byte fed. */
+	assert_int_equal(dfu_file_read_mem(f, b.p, b.len, DFU_READ_DEFER_CRC),
+			 0);
+	dfu_file_crc_feed(f, b.p, 100);
+	assert_int_equal(dfu_file_crc_check(f), DFU_ERR_INVALID);
+	assert_string_equal(dfu_file_errmsg(f),
+			    "100 of 1012 bytes fed for the CRC");
+	/* A read that was not deferred has its verdict already. */
+	assert_int_equal(dfu_file_read_mem(f, b.p, b.len, 0), 0);
+	dfu_file_crc_feed(f, b.p, b.len);
+	assert_int_equal(dfu_file_crc_check(f), DFU_ERR_INVALID);
+	dfu_file_free(f);
+	tb_free(&b);
+}
+
 int
 main(void)
 {
@@ -202,6 +307,9 @@ main(void)
 		cmocka_unit_test(test_random_buffers_match_zlib),
 		cmocka_unit_test(test_suffix_crc_of_small_file),
 		cmocka_unit_test(test_suffix_crc_of_small_dfuse_file),
+		cmocka_unit_test(test_deferred_good),
+		cmocka_unit_test(test_deferred_mismatch_as_read),
+		cmocka_unit_test(test_deferred_misuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

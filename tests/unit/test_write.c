@@ -135,6 +135,79 @@ test_exact_bytes(void **state)
 	dfu_file_free(f);
 }
 
+/* Element data from a caller's function: asked for once, in order. */
+struct cb_state {
+	const uint8_t *data;
+	uint64_t next;		/* the offset expected next */
+	int calls, fail_at;	/* fail the call numbered fail_at (1-based) */
+};
+
+static int
+cb_read(void *arg, uint64_t off, void *buf, size_t len)
+{
+	struct cb_state *c = arg;
+
+	c->calls++;
+	assert_int_equal(off, c->next);
+	if (c->calls == c->fail_at)
+		return -1;
+	memcpy(buf, c->data + off, len);
+	c->next += len;
+	return 0;
+}
+
+static void
+test_element_cb(void **state)
+{
+	struct dfu_file *f = dfu_file_new(), *g = dfu_file_new();
+	struct cb_state c = { .data = (const uint8_t *)"\x01\x02\x03\x04" };
+	uint8_t want[313], *got, *big;
+	size_t len, i, n = 3u << 20;	/* more than one write buffer */
+	int fd;
+
+	(void)state;
+	expected_tiny(want);
+	assert_int_equal(dfu_file_init(f, DFU_FORMAT_DFUSE), 0);
+	assert_int_equal(dfu_file_set_ids(f, 0x0483, 0xdf11, 0x0200), 0);
+	assert_int_equal(dfu_file_add_target(f, 0, "ST"), 0);
+	assert_int_equal(dfu_file_add_element_cb(f, 0, 0x08000000u, cb_read,
+						 &c, 4), 0);
+	got = write_mem(f, &len);
+	assert_int_equal(len, 313);
+	assert_memory_equal(got, want, 313);
+	assert_int_equal(c.calls, 1);
+	free(got);
+
+	/* A plain payload of several buffers, in order; then a failure in
+	 * the middle fails the write with DFU_ERR_IO. */
+	big = malloc(n);
+	assert_non_null(big);
+	for (i = 0; i < n; i++)
+		big[i] = (uint8_t)(i * 13u);
+	memset(&c, 0, sizeof(c));
+	c.data = big;
+	assert_int_equal(dfu_file_init(g, DFU_FORMAT_PLAIN), 0);
+	assert_int_equal(dfu_file_set_payload_cb(g, cb_read, &c, n), 0);
+	got = write_mem(g, &len);
+	assert_int_equal(len, n + DFU_SUFFIX_SIZE);
+	assert_memory_equal(got, big, n);
+	assert_true(c.calls > 1);
+	free(got);
+	memset(&c, 0, sizeof(c));
+	c.data = big;
+	c.fail_at = 2;
+	fd = tmpfd();
+	assert_int_equal(dfu_file_write_fd(g, fd), DFU_ERR_IO);
+	assert_non_null(strstr(dfu_file_errmsg(g), "element data: the read"));
+	close(fd);
+	/* No function, no data. */
+	assert_int_equal(dfu_file_add_element_cb(f, 0, 0x09000000u, NULL,
+						 NULL, 4), DFU_ERR_INVALID);
+	free(big);
+	dfu_file_free(f);
+	dfu_file_free(g);
+}
+
 /* An unnamed target: bTargetNamed 0 and 255 NUL bytes. */
 static void
 test_unnamed_target_bytes(void **state)
@@ -1220,6 +1293,7 @@ main(void)
 		cmocka_unit_test(test_edit_read_file),
 		cmocka_unit_test(test_concurrent_handles),
 		cmocka_unit_test(test_suffix_extension),
+		cmocka_unit_test(test_element_cb),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_version),
 	};
