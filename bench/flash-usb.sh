@@ -59,7 +59,8 @@ exit $rc
 EOF
 
 # run N IMAGE COMMAND...: COMMAND under usbhost with N erased f405s;
-# prints "control_transfers wall_ms" (transfers summed over the devices).
+# prints "control_transfers wall_ms cpu_s" (transfers summed over the
+# devices; cpu_s the user + system time of usbhost and the command).
 # IMAGE, when not "-", is what every device's flash must then begin with.
 run() {
 	n=$1 img=$2
@@ -69,7 +70,8 @@ run() {
 	for k in $(seq 1 "$n"); do devs="$devs --device f405,state=st.$k"; done
 	t0=$(date +%s%N)
 	# shellcheck disable=SC2086
-	if ! "$USBHOST" --stats stats.json $devs -- "$@" >run.log 2>&1; then
+	if ! /usr/bin/time -f '%U %S' -o cpu.txt \
+	    "$USBHOST" --stats stats.json $devs -- "$@" >run.log 2>&1; then
 		echo "bench/flash-usb.sh: $*: failed:" >&2
 		tail -n 5 run.log dfu-util.*.log >&2 2>/dev/null
 		return 1
@@ -83,7 +85,8 @@ run() {
 			}
 		done
 	fi
-	echo "$(jq '[.[].control_transfers] | add' stats.json) $(((t1 - t0) / 1000000))"
+	echo "$(jq '[.[].control_transfers] | add' stats.json) $(((t1 - t0) / 1000000))" \
+	    "$(awk 'END { print $1 + $2 }' cpu.txt)"
 }
 
 case ",$GROUPS_," in
@@ -129,13 +132,14 @@ case ",$GROUPS_," in
 *,multi,*)
 	for n in 1 4 8; do
 		set -- $(run "$n" full.bin "$DFUFLASH" --all -q -a 0 -D full.bin -s 0x08000000)
-		eval "df_n$n=$1 df_ms$n=$2"
+		eval "df_n$n=$1 df_ms$n=$2 df_cpu$n=$3"
 		set -- $(run "$n" full.bin sh par.sh "$n" -a 0 -s 0x08000000:leave -D full.bin)
-		eval "du_n$n=$1 du_ms$n=$2"
+		eval "du_n$n=$1 du_ms$n=$2 du_cpu$n=$3"
 	done
 	one=$df_ms1
 	for n in 1 4 8; do
 		eval "ms=\$df_ms$n dums=\$du_ms$n dfn=\$df_n$n dun=\$du_n$n"
+		eval "cpu=\$df_cpu$n ducpu=\$du_cpu$n"
 		r=$(awk -v a="$ms" -v b="$one" 'BEGIN { printf "%.2f", a / b }')
 		if [ "$n" -eq 8 ]; then
 			t="<= 1.2x"
@@ -144,12 +148,12 @@ case ",$GROUPS_," in
 			t="" v="(no target)"
 		fi
 		row "\`dfuflash --all\` over emulated USB, $n f405 x 1 MiB, wall time vs one device" - \
-		    "$(awk -v m="$ms" 'BEGIN { printf "%.2f s", m / 1000 }')" \
+		    "$(awk -v m="$ms" 'BEGIN { printf "%.2f s", m / 1000 }') (host CPU $cpu s)" \
 		    "one device $(awk -v m="$one" 'BEGIN { printf "%.2f s", m / 1000 }')" \
 		    "${r}x" "$t" "$v"
 		row "\`dfuflash --all\` over emulated USB, $n f405 x 1 MiB, vs $n dfu-util in parallel" - \
 		    "$(awk -v m="$ms" 'BEGIN { printf "%.2f s", m / 1000 }'), $dfn transfers" \
-		    "dfu-util $(awk -v m="$dums" 'BEGIN { printf "%.2f s", m / 1000 }'), $dun transfers" \
+		    "dfu-util $(awk -v m="$dums" 'BEGIN { printf "%.2f s", m / 1000 }'), $dun transfers (host CPU $ducpu s)" \
 		    "$(awk -v a="$ms" -v b="$dums" 'BEGIN { printf "%.2fx", a / b }')" "" "(no target)"
 		if [ "$n" -gt 1 ]; then
 			row "\`dfuflash --all\` over emulated USB, $n f405 x 1 MiB, vs $n sequential runs" - \
