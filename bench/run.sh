@@ -25,6 +25,10 @@ die() {
 	echo "bench: $*" >&2
 	exit 1
 }
+bad_usage() {
+	echo "bench: $*" >&2
+	exit 2
+}
 progress() {
 	echo "bench: $*" >&2
 }
@@ -51,7 +55,7 @@ IFS=, read -r -a _g <<<"$SEL"
 for g in "${_g[@]}"; do
 	case ",$ALL_GROUPS," in
 	*",$g,"*) WANT[$g]=1 ;;
-	*) die "unknown group: $g (groups: $ALL_GROUPS)" ;;
+	*) bad_usage "unknown group: $g (groups: $ALL_GROUPS)" ;;
 	esac
 done
 want() { [ -n "${WANT[$1]-}" ]; }
@@ -94,10 +98,10 @@ size_labels=()
 size_bytes=()
 IFS=, read -r -a _sizes <<<"$SIZES"
 for s in "${_sizes[@]}"; do
-	n=$(to_bytes "$s") || die "bad size: $s"
+	n=$(to_bytes "$s") || bad_usage "bad size: $s"
 	# Four elements of n/4 bytes each for dfusplit, 16-byte HEX records.
 	[ "$n" -ge 1024 ] && [ $((n % 64)) -eq 0 ] ||
-	    die "bad size: $s (at least 1K, a multiple of 64 bytes)"
+	    bad_usage "bad size: $s (at least 1K, a multiple of 64 bytes)"
 	size_labels+=("$(echo "$s" | tr 'kmg' 'KMG')")
 	size_bytes+=("$n")
 done
