@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2046,SC2154 # set -- $(...) splits on purpose; eval assigns
 # bench/flash-usb.sh - dfuflash against Debian's dfu-util 0.11 on emulated
 # f405s (tests/usbhost: the device model behind the real libusb): control
 # transfers for several images, and the wall-clock time of `dfuflash

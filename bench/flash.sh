@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2046 # set -- $(...) splits on purpose
 # bench/flash.sh - dfuflash on the device model (dfuflash --sim): modelled
 # time against the physical floor of issue 15, and `dfuflash --all` on 1,
 # 4 and 8 modelled devices (issue 17).  Called by bench/run.sh.
@@ -62,7 +63,7 @@ case ",$GROUPS_," in
 		echo "all$n $n $(((t1 - t0) / 1000)) $(awk '{ print $2 }' all.txt | sort -n | tail -n 1)" >>runs.txt
 		seq=0
 		t0=$(date +%s%N)
-		for k in $(seq 1 "$n"); do
+		for _ in $(seq 1 "$n"); do
 			set -- $(sim --sim f405 -D full.bin -s 0x08000000)
 			seq=$((seq + $2))
 		done
