@@ -238,14 +238,13 @@ endif
 endif
 # ---- end of tests/usbhost ------------------------------------------------
 
-# `make bench` also prints dfuflash's table: transfers and modelled time.
-# (The line that runs $(MAKE) runs even under make -n: nothing else on it.)
+# `make bench-flash`: only dfuflash's rows of `make bench` (the model, and
+# dfu-util over emulated USB).  (The line that runs $(MAKE) runs even under
+# make -n: nothing else on it.)
 .PHONY: bench-flash
-bench: bench-flash
-bench-flash: $(B)/bin/dfuflash
-	bench/flash.sh $(B)
+bench-flash: tools
 	$(if $(USBHOST),$(MAKE) --no-print-directory $(USBHOST))
-	bench/flash-usb.sh $(B)
+	bench/run.sh -t flash,usb,multi $(B)
 # ---- end of dfuflash -------------------------------------------------------
 
 $(B)/tests/%: tests/unit/%.c $(LIB_A) $(B)/.flags
@@ -335,6 +334,7 @@ memcheck: tests
 	tests/memcheck.sh $(B)
 
 bench: tools
+	$(if $(USBHOST),$(MAKE) --no-print-directory $(USBHOST))
 	bench/run.sh $(B)
 
 install: all
@@ -388,8 +388,9 @@ help:
 	@echo '  check        build and run the unit, CLI, corpus and interoperability tests (tests/run.sh)'
 	@echo '  lint         -Werror build of everything in $(B)/lint, mandoc -T lint of the man pages,'
 	@echo '               cppcheck, clang-tidy'
-	@echo '  bench        time bin2dfu and dfuinfo against cp/cat and dfu-util, then bench-flash (not in CI)'
-	@echo '  bench-flash  dfuflash on the device model, and against dfu-util over emulated USB'
+	@echo '  bench        every tool against its baseline (cp, cat, srec_cat, dfu-util, the device'
+	@echo '               floor), peak memory; one table with met / not met (bench/README.md; not in CI)'
+	@echo '  bench-flash  only the dfuflash rows of bench: the model, and dfu-util over emulated USB'
 	@echo '  fuzz         every fuzz-NAME'
 	@echo '  fuzz-NAME    run one libFuzzer target for FUZZ_SECONDS; NAME is one of: $(FUZZ_NAMES)'
 	@echo '  memcheck     the CLI tests with every tool under valgrind (slow; not in CI)'
@@ -429,6 +430,7 @@ help:
 	@echo '  lint         mandoc cppcheck clang-tidy'
 	@echo '  fuzz         clang'
 	@echo '  memcheck     valgrind'
-	@echo '  bench        hyperfine jq time dfu-util'
+	@echo '  bench        hyperfine jq time python3 dfu-util srecord binutils'
+	@echo '               binutils-arm-none-eabi libumockdev-dev'
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
