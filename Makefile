@@ -168,9 +168,9 @@ dfusplit_LIBS = $(shell $(PKG_CONFIG) --libs jansson nettle)
 # dfuinfo: jansson to read the device list of dfuflash -l --json (-L FILE).
 dfuinfo_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson)
 dfuinfo_LIBS = $(shell $(PKG_CONFIG) --libs jansson)
-# dfuflash: libusb-1.0 for USB.
-dfuflash_CFLAGS = $(shell $(PKG_CONFIG) --cflags libusb-1.0)
-dfuflash_LIBS = $(shell $(PKG_CONFIG) --libs libusb-1.0)
+# dfuflash: libusb-1.0 for USB, jansson for --progress=json (events.c).
+dfuflash_CFLAGS = $(shell $(PKG_CONFIG) --cflags libusb-1.0 jansson)
+dfuflash_LIBS = $(shell $(PKG_CONFIG) --libs libusb-1.0 jansson)
 
 # Each tool is every .c file of its folder, linked with the static library.
 define TOOL_RULE

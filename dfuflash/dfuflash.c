@@ -27,6 +27,7 @@
 #include "dfuimage.h"
 #include "dfuproto.h"
 #include "engine.h"
+#include "events.h"
 #include "list.h"
 #include "model.h"
 #include "select.h"
@@ -46,6 +47,16 @@ enum progress_mode { PROGRESS_AUTO, PROGRESS_BAR, PROGRESS_JSON,
 /* What an input is, from its content (sniff_input()), never its name. */
 enum input_kind { INPUT_RAW, INPUT_DFUSE, INPUT_DFU, INPUT_ELF, INPUT_IHEX,
 	INPUT_SREC };
+
+/*
+ * How the run on one device ended (without --all), for its result event;
+ * the first error message printed, for the outcome's message; set once
+ * the command line is read: --progress=json, so that a usage error found
+ * later (bad_usage()) ends with a result event too.
+ */
+static struct dfl_outcome run_out;
+static char first_error[1024];
+static int json_result;
 
 struct options {
 	const char *file;	/* FW.dfu operand */
@@ -186,6 +197,15 @@ bad_usage(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	if (json_result) {
+		va_start(ap, fmt);
+		vsnprintf(run_out.message, sizeof(run_out.message), fmt, ap);
+		va_end(ap);
+		run_out.status = DFL_EXIT_USAGE;
+		run_out.phase = NULL;
+		dfl_event_print(stdout, dfl_outcome_json(&run_out));
+		fflush(stdout);
+	}
 	exit(CLI_EXIT_USAGE);
 }
 
@@ -830,15 +850,24 @@ stdout_ok(void)
 	return 0;
 }
 
-/* `"path":"1-2","serial":"X",`: the device of a line of --all. */
+/* The first error message (cli_error_hook()), warnings left out: the
+ * cause, where the messages after it are hints. */
 static void
-json_tag(const char *path, const char *serial)
+note_error(const char *msg)
 {
-	fputs("\"path\":", stdout);
-	dfl_json_str(stdout, path);
-	fputs(",\"serial\":", stdout);
-	dfl_json_str(stdout, serial);
-	putchar(',');
+	if (first_error[0] == '\0' && strncmp(msg, "warning: ", 9) != 0)
+		snprintf(first_error, sizeof(first_error), "%s", msg);
+}
+
+/* A failure of the run: status and phase, when not already said. */
+static int
+outcome(struct dfl_outcome *r, int status, const char *phase)
+{
+	if (status != DFL_EXIT_OK && r->status == DFL_EXIT_OK) {
+		r->status = status;
+		r->phase = phase;
+	}
+	return status;
 }
 
 /* ---- The simulated device ------------------------------------------------ */
@@ -1012,23 +1041,13 @@ sim_close(struct sim *s, const struct options *o, int report)
 		if (!ok)
 			rc = -1;
 	}
-	if (o->quiet || !report)
+	/* A device that was sent nothing has nothing to report. */
+	if (o->quiet || !report || st->requests == 0)
 		;
-	else if (o->progress == PROGRESS_JSON) {
-		putchar('{');
-		if (s->tagged)
-			json_tag(s->path, s->serial);
-		printf("\"event\":\"sim\",\"profile\":\"%s\",\"requests\":%u,"
-		    "\"pages_erased\":%u,\"bytes_erased\":%llu,"
-		    "\"bytes_written\":%llu,\"bytes_read\":%llu,"
-		    "\"time_us\":%llu,\"left\":%s}\n", s->profile,
-		    st->requests, st->pages_erased,
-		    (unsigned long long)st->bytes_erased,
-		    (unsigned long long)st->bytes_written,
-		    (unsigned long long)st->bytes_read,
-		    (unsigned long long)st->time_us,
-		    st->left ? "true" : "false");
-	} else
+	else if (o->progress == PROGRESS_JSON)
+		dfl_event_print(stdout, dfl_event_sim(s->path, s->serial,
+		    s->profile, st));
+	else
 		printf("%s%s%s%ssim %s: %u control transfers, %u pages erased "
 		    "(%llu bytes)%s, %llu bytes programmed, %llu bytes read, "
 		    "%llu.%03llu s modelled\n", s->tagged ? s->path : "",
@@ -1047,6 +1066,19 @@ sim_close(struct sim *s, const struct options *o, int report)
 
 /* ---- Progress ------------------------------------------------------------ */
 
+/* The device of an outcome, for its events: NULL when none. */
+static const char *
+out_path(const struct dfl_outcome *r)
+{
+	return r->path[0] != '\0' ? r->path : NULL;
+}
+
+static const char *
+out_serial(const struct dfl_outcome *r)
+{
+	return r->have_serial ? r->serial : NULL;
+}
+
 struct ui {
 	enum progress_mode mode;
 	int bar_open;
@@ -1057,6 +1089,7 @@ struct ui {
 	uint64_t phase_start;
 	struct dfl_usb_handle *usb;	/* NULL with --sim */
 	struct unit *unit;		/* --all: the device's */
+	struct dfl_outcome *out;	/* how it ends; names the device */
 };
 
 /*
@@ -1079,6 +1112,7 @@ struct unit {
 	size_t row;
 	char path[32];
 	char serial[128];	/* "-" when the device has none */
+	struct dfl_outcome out;	/* its result event */
 	struct sim sim;		/* with --sim */
 	int have_sim;
 	struct dfl_usb_handle *usb;
@@ -1189,12 +1223,8 @@ unit_progress(struct unit *u, const struct dfl_event *ev)
 	pthread_mutex_lock(&f->mu);
 	switch (f->mode) {
 	case PROGRESS_JSON:
-		putchar('{');
-		json_tag(u->path, u->serial);
-		printf("\"phase\":\"%s\",\"address\":%u,\"done\":%llu,"
-		    "\"total\":%llu}\n", dfl_phase_name(ev->phase),
-		    ev->address, (unsigned long long)ev->done,
-		    (unsigned long long)ev->total);
+		dfl_event_print(stdout, dfl_event_progress(out_path(&u->out),
+		    out_serial(&u->out), ev));
 		fflush(stdout);
 		break;
 	case PROGRESS_TEXT:
@@ -1232,10 +1262,8 @@ on_progress(void *ctx, const struct dfl_event *ev)
 		return;
 	}
 	if (ui->mode == PROGRESS_JSON) {
-		printf("{\"phase\":\"%s\",\"address\":%u,\"done\":%llu,"
-		    "\"total\":%llu}\n", dfl_phase_name(ev->phase),
-		    ev->address, (unsigned long long)ev->done,
-		    (unsigned long long)ev->total);
+		dfl_event_print(stdout, dfl_event_progress(out_path(ui->out),
+		    out_serial(ui->out), ev));
 		return;
 	}
 	if (ui->mode != PROGRESS_BAR)
@@ -1296,15 +1324,24 @@ on_warn(void *ctx, const char *msg)
  * device that did not come back is described by the USB side, which
  * knows where it looked and for how long.
  */
-static void
+static int
 engine_error(const struct ui *ui, const struct dfl_session *s,
     const char *name, int rc)
 {
 	const char *lost = ui->usb != NULL ? dfl_usb_errmsg(ui->usb) : "";
+	char msg[1024];
 
+	snprintf(msg, sizeof(msg), "%s%s%s", name != NULL ? name : "",
+	    name != NULL ? ": " : "", dfl_errmsg(s));
+	dfl_outcome_engine(ui->out, rc, dfl_failure(s), lost[0] != '\0' ?
+	    lost : msg);
 	if (lost[0] != '\0') {
 		cli_error(NULL, "%s", lost);
-		return;
+		return ui->out->status;
+	}
+	if (rc == DFL_ERR_USAGE) {
+		cli_error(NULL, "%s", dfl_errmsg(s));
+		return ui->out->status;
 	}
 	cli_error(name, "%s", dfl_errmsg(s));
 	if (rc == DFL_ERR_DEVICE)
@@ -1314,6 +1351,7 @@ engine_error(const struct ui *ui, const struct dfl_session *s,
 		cli_error(NULL, "the device disconnected: check the cable and "
 		    "that nothing resets the board, put it back in DFU mode "
 		    "and run again");
+	return ui->out->status;
 }
 
 /*
@@ -1507,20 +1545,6 @@ leave_text(char *buf, size_t len, const struct dfl_result *r)
 	return buf;
 }
 
-static const char *
-leave_reason_name(enum dfl_leave_reason why)
-{
-	switch (why) {
-	case DFL_LEAVE_APP:
-		return "\"application\"";
-	case DFL_LEAVE_FLASH:
-		return "\"flash\"";
-	case DFL_LEAVE_START:
-		return "\"start\"";
-	}
-	return "null";
-}
-
 /* " (278528 bytes, 61440 of them outside the image)" */
 static const char *
 erase_text(char *buf, size_t len, const struct dfl_result *r)
@@ -1588,8 +1612,9 @@ print_plan(const struct dfl_result *r)
 /* What the download did; with --all, each line names the device u. */
 static void
 report(const struct options *o, const char *name, const struct dfl_result *r,
-    const struct unit *u)
+    const struct ui *ui)
 {
+	const struct unit *u = ui->unit;
 	char erased[160], left[160], tag[192] = "";
 
 	if (u != NULL)
@@ -1598,28 +1623,8 @@ report(const struct options *o, const char *name, const struct dfl_result *r,
 	if (o->quiet)
 		return;
 	if (o->progress == PROGRESS_JSON) {
-		putchar('{');
-		if (u != NULL)
-			json_tag(u->path, u->serial);
-		printf("\"event\":\"done\",\"pages_erased\":%u,"
-		    "\"bytes_erased\":%llu,\"bytes_erased_outside\":%llu,"
-		    "\"bytes_preserved\":%llu,\"pages_skipped\":%u,"
-		    "\"bytes_written\":%llu,\"verified\":%s,"
-		    "\"options_reset\":%s,\"left\":%s,"
-		    "\"leave_address\":", r->pages_erased,
-		    (unsigned long long)r->bytes_erased,
-		    (unsigned long long)r->bytes_erased_outside,
-		    (unsigned long long)r->bytes_kept, r->pages_skipped,
-		    (unsigned long long)r->bytes_written,
-		    r->verified ? "true" : "false",
-		    r->options_reset ? "true" : "false",
-		    r->left ? "true" : "false");
-		if (r->left && r->leave_reason != 0)
-			printf("%u", r->leave_address);
-		else
-			fputs("null", stdout);
-		printf(",\"leave_reason\":%s}\n", r->left ?
-		    leave_reason_name(r->leave_reason) : "null");
+		dfl_event_print(stdout, dfl_event_done(out_path(ui->out),
+		    out_serial(ui->out), r));
 		return;
 	}
 	printf("%s%s: %serased %u page%s%s, skipped %u unchanged, wrote %llu "
@@ -1693,7 +1698,7 @@ do_download(const struct options *o, struct dfl_session *s,
 	int rc;
 
 	if ((rc = load_input(o, dev, &img)) != CLI_EXIT_OK)
-		return rc;
+		return outcome(ui->out, rc, "input");
 	engine_options(o, ui, &eo);
 	if (o->flags & DFL_MASS_ERASE)
 		cli_error(NULL, "warning: --mass-erase erases all of the "
@@ -1702,18 +1707,17 @@ do_download(const struct options *o, struct dfl_session *s,
 	ui_end(ui);
 	dfl_image_free(&img);
 	if (rc == 0 && (o->flags & DFL_PLAN_ONLY)) {
-		print_plan(&res);
+		if (o->progress == PROGRESS_JSON)
+			dfl_event_print(stdout, dfl_event_plan(
+			    out_path(ui->out), out_serial(ui->out), &res));
+		else
+			print_plan(&res);
 		return CLI_EXIT_OK;
 	}
-	if (rc == DFL_ERR_USAGE) {
-		cli_error(NULL, "%s", dfl_errmsg(s));
-		return CLI_EXIT_USAGE;
-	}
-	if (rc != 0) {
-		engine_error(ui, s, name, rc);
-		return CLI_EXIT_FAIL;
-	}
-	report(o, name, &res, NULL);
+	if (rc != 0)
+		return engine_error(ui, s, name, rc);
+	ui->out->bytes_written = res.bytes_written;
+	report(o, name, &res, ui);
 	return CLI_EXIT_OK;
 }
 
@@ -1731,11 +1735,11 @@ do_upload(const struct options *o, struct dfl_session *s,
 	if (dev->bcdDFUVersion != DFU_BCD_DFUSE && o->address != 0) {
 		cli_error(NULL, "-s 0x%x: a plain DFU 1.1 device has no "
 		    "addresses", o->address);
-		return CLI_EXIT_USAGE;
+		return outcome(ui->out, CLI_EXIT_USAGE, "plan");
 	}
 	if ((buf = malloc(o->length)) == NULL) {
 		cli_error(NULL, "out of memory");
-		return CLI_EXIT_FAIL;
+		return outcome(ui->out, CLI_EXIT_FAIL, "plan");
 	}
 	memset(&eo, 0, sizeof(eo));
 	eo.progress = on_progress;
@@ -1744,7 +1748,7 @@ do_upload(const struct options *o, struct dfl_session *s,
 	err = dfl_upload(s, o->alt, o->address, buf, o->length, &got, &eo);
 	ui_end(ui);
 	if (err != 0) {
-		engine_error(ui, s, NULL, err);
+		rc = engine_error(ui, s, NULL, err);
 		goto done;
 	}
 	if (cli_output_open(&out, o->upload) != 0)
@@ -1779,6 +1783,8 @@ do_upload(const struct options *o, struct dfl_session *s,
 		    got, o->alt, o->address);
 	rc = CLI_EXIT_OK;
 done:
+	/* Past the engine's own failures, only the output file can fail. */
+	outcome(ui->out, rc, "output");
 	dfu_file_free(f);
 	free(buf);
 	return rc;
@@ -1794,11 +1800,9 @@ do_unprotect(const struct options *o, struct dfl_session *s, struct ui *ui)
 	eo.cb_ctx = ui;
 	cli_error(NULL, "warning: --unprotect removes read protection: the "
 	    "device erases all of its flash and resets");
-	if ((rc = dfl_unprotect(s, &eo)) != 0) {
-		engine_error(ui, s, NULL, rc);
-		return CLI_EXIT_FAIL;
-	}
-	if (!o->quiet)
+	if ((rc = dfl_unprotect(s, &eo)) != 0)
+		return engine_error(ui, s, NULL, rc);
+	if (!o->quiet && o->progress != PROGRESS_JSON)
 		printf("read protection removed; the device erased its flash "
 		    "and reset\n");
 	return CLI_EXIT_OK;
@@ -1930,11 +1934,12 @@ usb_none(const struct options *o, const struct dfl_usb *u, size_t denied)
 }
 
 /*
- * The one device the options mean, opened; NULL after printing why.
- * Nothing is sent to any device here beyond reading descriptors.
+ * The one device the options mean, opened; NULL after printing why, with
+ * the exit status in *status.  Nothing is sent to any device here beyond
+ * reading descriptors.
  */
 static struct dfl_usb_handle *
-usb_select(const struct options *o, struct dfl_usb **up)
+usb_select(const struct options *o, struct dfl_usb **up, int *status)
 {
 	struct dfl_usb_params p;
 	struct dfl_usb_handle *h = NULL;
@@ -1944,6 +1949,7 @@ usb_select(const struct options *o, struct dfl_usb **up)
 	int rc;
 
 	*up = u;
+	*status = DFL_EXIT_NO_DEVICE;
 	if (u == NULL)
 		return NULL;
 	n = dfl_usb_count(u);
@@ -1963,6 +1969,7 @@ usb_select(const struct options *o, struct dfl_usb **up)
 		return NULL;
 	}
 	if (hits > 1) {
+		*status = DFL_EXIT_REJECTED;
 		cli_error(NULL, "%zu DFU devices match; pick one with -S "
 		    "SERIAL or -p PATH, or flash them all with --all:", hits);
 		for (size_t i = 0; i < n; i++) {
@@ -1992,6 +1999,7 @@ usb_select(const struct options *o, struct dfl_usb **up)
 		return NULL;
 	}
 	if (dfl_usb_check_transfer(h, msg, sizeof(msg)) != 0) {
+		*status = DFL_EXIT_REJECTED;
 		cli_error(NULL, "%s", msg);
 		dfl_usb_close(h);
 		return NULL;
@@ -2035,7 +2043,7 @@ run_session(struct options *o, const struct dfl_transport *t,
 	int rc;
 
 	if (resolve_alt(o, dev) != 0)
-		return CLI_EXIT_USAGE;
+		return outcome(ui->out, CLI_EXIT_USAGE, "plan");
 	ui->mode = o->progress;
 	if (ui->mode == PROGRESS_AUTO)
 		ui->mode = !o->quiet && isatty(STDERR_FILENO) ?
@@ -2044,7 +2052,7 @@ run_session(struct options *o, const struct dfl_transport *t,
 		ui->mode = PROGRESS_NONE;
 	if ((s = dfl_session_new(t, dev)) == NULL) {
 		cli_error(NULL, "out of memory");
-		return CLI_EXIT_FAIL;
+		return outcome(ui->out, CLI_EXIT_FAIL, NULL);
 	}
 	if (o->upload != NULL)
 		rc = do_upload(o, s, dev, ui);
@@ -2062,16 +2070,20 @@ run_usb(struct options *o)
 	struct dfl_usb *u = NULL;
 	struct dfl_usb_handle *h;
 	struct dfl_transport t;
+	const struct dfl_usb_info *in;
 	struct ui ui;
 	int rc;
 
-	if ((h = usb_select(o, &u)) == NULL) {
+	if ((h = usb_select(o, &u, &rc)) == NULL) {
 		dfl_usb_free(u);
-		return CLI_EXIT_FAIL;
+		return outcome(&run_out, rc, "select");
 	}
+	in = dfl_usb_handle_info(h);
+	dfl_outcome_device(&run_out, in->path, in->serial);
 	memset(&ui, 0, sizeof(ui));
 	ui.now_us = mono_us;
 	ui.usb = h;
+	ui.out = &run_out;
 	dfl_usb_transport(h, &t);
 	rc = run_session(o, &t, dfl_usb_device(h), &ui);
 	dfl_usb_close(h);
@@ -2146,7 +2158,8 @@ sim_describe(const struct options *o, const unsigned *sel, size_t hits,
 	}
 }
 
-/* The one device of --sim the options mean: 0 with *k set, or -1. */
+/* The one device of --sim the options mean: 0 with *k set, or an exit
+ * status after saying why. */
 static int
 sim_pick(const struct options *o, unsigned *k)
 {
@@ -2163,12 +2176,12 @@ sim_pick(const struct options *o, unsigned *k)
 		cli_error(NULL, "no DFU device matches%s; %u found:",
 		    match_text(&o->match, what, sizeof(what)), o->sim_count);
 		sim_describe(o, sel, 0, 1);
-	} else {
-		cli_error(NULL, "%zu DFU devices match; pick one with -S "
-		    "SERIAL or -p PATH, or flash them all with --all:", hits);
-		sim_describe(o, sel, hits, 0);
+		return DFL_EXIT_NO_DEVICE;
 	}
-	return -1;
+	cli_error(NULL, "%zu DFU devices match; pick one with -S SERIAL or -p "
+	    "PATH, or flash them all with --all:", hits);
+	sim_describe(o, sel, hits, 0);
+	return DFL_EXIT_REJECTED;
 }
 
 /* ---- Many devices (--all) ------------------------------------------------ */
@@ -2204,22 +2217,28 @@ unit_run(void *arg)
 	if (rc == 0) {
 		u->rc = CLI_EXIT_OK;
 		u->bytes = res.bytes_written;
+		u->out.bytes_written = res.bytes_written;
 		if (u->fleet->mode == PROGRESS_BAR) {
 			snprintf(u->line, sizeof(u->line), "%-6s %-12.12s "
 			    "done: wrote %llu bytes", u->path, u->serial,
 			    (unsigned long long)u->bytes);
 			fleet_bar(u);
 		} else if (!o->quiet) {
-			report(o, name, &res, u);
+			report(o, name, &res, &u->ui);
 			fflush(stdout);
 		}
 	} else {
 		const char *lost = u->usb != NULL ? dfl_usb_errmsg(u->usb) :
 		    "";
 
-		u->rc = rc == DFL_ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 		snprintf(u->why, sizeof(u->why), "%s", lost[0] != '\0' ? lost :
 		    s != NULL ? dfl_errmsg(s) : "out of memory");
+		if (s != NULL)
+			dfl_outcome_engine(&u->out, rc, dfl_failure(s), u->why);
+		else
+			dfl_outcome_fail(&u->out, DFL_EXIT_REJECTED, NULL, "%s",
+			    u->why);
+		u->rc = u->out.status;
 		if (u->fleet->mode == PROGRESS_BAR) {
 			snprintf(u->line, sizeof(u->line), "%-6s %-12.12s "
 			    "failed: %.50s", u->path, u->serial, u->why);
@@ -2241,23 +2260,22 @@ fleet_sim(struct fleet *f, const struct options *o)
 	unsigned sel[SIM_MAX];
 
 	f->n = sim_match(o, sel);
-	if (f->n == 0) {
-		sim_pick(o, sel);
-		return CLI_EXIT_FAIL;
-	}
+	if (f->n == 0)
+		return outcome(&run_out, sim_pick(o, sel), "select");
 	if ((f->units = calloc(f->n, sizeof(*f->units))) == NULL) {
 		cli_error(NULL, "out of memory");
-		return CLI_EXIT_FAIL;
+		return outcome(&run_out, CLI_EXIT_FAIL, NULL);
 	}
 	for (size_t i = 0; i < f->n; i++) {
 		struct unit *u = &f->units[i];
 
 		if (sim_open(&u->sim, o, sel[i]) != 0)
-			return CLI_EXIT_FAIL;
+			return outcome(&run_out, CLI_EXIT_FAIL, "input");
 		u->have_sim = 1;
 		u->sim.tagged = 1;
 		snprintf(u->path, sizeof(u->path), "%s", u->sim.path);
 		snprintf(u->serial, sizeof(u->serial), "%s", u->sim.serial);
+		dfl_outcome_device(&u->out, u->sim.path, u->sim.serial);
 		dfl_model_transport(u->sim.model, &u->t);
 		u->dev = dfl_model_device(u->sim.model);
 		u->ui.now_us = sim_now_us;
@@ -2275,11 +2293,11 @@ fleet_usb(struct fleet *f, const struct options *o, struct dfl_usb **up)
 	size_t n, denied = 0;
 
 	if ((*up = u) == NULL)
-		return CLI_EXIT_FAIL;
+		return outcome(&run_out, DFL_EXIT_NO_DEVICE, "select");
 	n = dfl_usb_count(u);
 	if ((f->units = calloc(n + 1, sizeof(*f->units))) == NULL) {
 		cli_error(NULL, "out of memory");
-		return CLI_EXIT_FAIL;
+		return outcome(&run_out, CLI_EXIT_FAIL, NULL);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct dfl_usb_info *in = dfl_usb_info(u, i);
@@ -2298,15 +2316,19 @@ fleet_usb(struct fleet *f, const struct options *o, struct dfl_usb **up)
 		snprintf(un->path, sizeof(un->path), "%s", in->path);
 		snprintf(un->serial, sizeof(un->serial), "%s",
 		    in->serial != NULL ? in->serial : "-");
+		dfl_outcome_device(&un->out, in->path, in->serial);
 		memset(&p, 0, sizeof(p));
 		p.transfer_size = o->transfer_size;
 		p.wait_timeout_ms = o->wait_timeout * 1000u;
 		p.warn = unit_usb_warn;
 		p.warn_ctx = un;
-		if (dfl_usb_open(u, i, &p, &un->usb, msg, sizeof(msg)) != 0 ||
-		    dfl_usb_check_transfer(un->usb, msg, sizeof(msg)) != 0) {
-			un->rc = CLI_EXIT_FAIL;
+		if (dfl_usb_open(u, i, &p, &un->usb, msg, sizeof(msg)) != 0)
+			un->rc = DFL_EXIT_NO_DEVICE;
+		else if (dfl_usb_check_transfer(un->usb, msg, sizeof(msg)) != 0)
+			un->rc = DFL_EXIT_REJECTED;
+		if (un->rc != -1) {
 			snprintf(un->why, sizeof(un->why), "%s", msg);
+			dfl_outcome_fail(&un->out, un->rc, "select", "%s", msg);
 			unit_say(un, "%s", msg);
 			continue;
 		}
@@ -2317,7 +2339,7 @@ fleet_usb(struct fleet *f, const struct options *o, struct dfl_usb **up)
 	}
 	if (f->n == 0) {
 		usb_none(o, u, denied);
-		return CLI_EXIT_FAIL;
+		return outcome(&run_out, DFL_EXIT_NO_DEVICE, "select");
 	}
 	return CLI_EXIT_OK;
 }
@@ -2332,9 +2354,9 @@ seconds(char *buf, size_t len, uint64_t us)
 }
 
 /* One line per device, and the count; or with --progress=json one
- * "result" event per device and a "summary" event. */
+ * result event per device and a summary event with the exit status. */
 static void
-fleet_summary(const struct fleet *f, const struct options *o)
+fleet_summary(struct fleet *f, const struct options *o, int status)
 {
 	size_t ok = 0;
 	char t[32];
@@ -2343,23 +2365,23 @@ fleet_summary(const struct fleet *f, const struct options *o)
 		ok += f->units[i].rc == CLI_EXIT_OK;
 	if (o->progress == PROGRESS_JSON) {
 		for (size_t i = 0; i < f->n; i++) {
-			const struct unit *u = &f->units[i];
+			struct unit *u = &f->units[i];
 
-			putchar('{');
-			json_tag(u->path, u->serial);
-			printf("\"event\":\"result\",\"result\":\"%s\","
-			    "\"error\":", u->rc == 0 ? "ok" : "failed");
-			dfl_json_str(stdout, u->rc == 0 ? NULL : u->why);
-			printf(",\"bytes\":%llu,\"seconds\":%s",
-			    (unsigned long long)u->bytes,
-			    seconds(t, sizeof(t), u->wall_us));
-			if (u->have_sim)
-				printf(",\"modelled_seconds\":%s",
-				    seconds(t, sizeof(t), u->model_us));
-			puts("}");
+			u->out.have_wall = 1;
+			u->out.wall_ms = u->wall_us / 1000;
+			u->out.have_modelled = u->have_sim;
+			u->out.modelled_ms = u->model_us / 1000;
+			/* Not said yet: a failure outside the engine. */
+			if (u->rc != CLI_EXIT_OK)
+				dfl_outcome_fail(&u->out, u->rc, NULL, "%s",
+				    u->why);
+			dfl_event_print(stdout, dfl_outcome_json(&u->out));
 		}
-		printf("{\"event\":\"summary\",\"devices\":%zu,\"ok\":%zu,"
-		    "\"failed\":%zu}\n", f->n, ok, f->n - ok);
+		dfl_event_print(stdout, json_pack("{s:s, s:s, s:n, s:n, s:I, "
+		    "s:I, s:I, s:i, s:s}", "schema", DFL_EVENT_SCHEMA, "event",
+		    "summary", "path", "serial", "devices", (json_int_t)f->n,
+		    "ok", (json_int_t)ok, "failed", (json_int_t)(f->n - ok),
+		    "status", status, "status_name", dfl_exit_name(status)));
 		return;
 	}
 	printf("%-8s %-16s %-6s %10s %8s%s\n", "path", "serial", "result",
@@ -2384,11 +2406,11 @@ fleet_summary(const struct fleet *f, const struct options *o)
 /*
  * --all: every device the options match, each in its own thread; a
  * device that fails does not stop the others.  The exit status is the
- * largest of the devices' (0 < 1 < 2): with one device, what a run
+ * largest of the devices' (enum dfl_exit): with one device, what a run
  * without --all gives.
  */
 static int
-run_all(struct options *o)
+run_all(struct options *o, int *summarised)
 {
 	struct fleet f;
 	struct dfl_usb *usb = NULL;
@@ -2404,8 +2426,9 @@ run_all(struct options *o)
 		f.mode = PROGRESS_NONE;
 	rc = o->sim != NULL ? fleet_sim(&f, o) : fleet_usb(&f, o, &usb);
 	/* The model comes before the input, as without --all. */
-	if (rc == CLI_EXIT_OK && o->sim != NULL)
-		rc = open_input(o);
+	if (rc == CLI_EXIT_OK && o->sim != NULL &&
+	    (rc = open_input(o)) != CLI_EXIT_OK)
+		outcome(&run_out, rc, "input");
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	if (o->flags & DFL_MASS_ERASE)
@@ -2420,6 +2443,7 @@ run_all(struct options *o)
 		u->o = o;
 		u->row = i;
 		u->ui.unit = u;
+		u->ui.out = &u->out;
 		u->ui.mode = f.mode;
 		snprintf(u->line, sizeof(u->line), "%-6s %-12.12s waiting",
 		    u->path, u->serial);
@@ -2427,15 +2451,20 @@ run_all(struct options *o)
 			continue; /* not opened */
 		u->rc = -1;
 		o->alt = 0;
+		first_error[0] = '\0';
 		if (resolve_alt(o, u->dev) != 0)
-			u->rc = CLI_EXIT_USAGE;
+			u->rc = outcome(&u->out, CLI_EXIT_USAGE, "plan");
 		else
-			u->rc = load_input(o, u->dev, &u->img);
-		if (u->rc == CLI_EXIT_OK)
+			u->rc = outcome(&u->out, load_input(o, u->dev,
+			    &u->img), "input");
+		if (u->rc == CLI_EXIT_OK) {
 			u->rc = -1;
-		else
-			snprintf(u->why, sizeof(u->why), "not flashed: the "
-			    "input or -a does not fit the device (see above)");
+			continue;
+		}
+		snprintf(u->why, sizeof(u->why), "not flashed: the input or "
+		    "-a does not fit the device (see above)");
+		snprintf(u->out.message, sizeof(u->out.message), "%s",
+		    first_error[0] != '\0' ? first_error : u->why);
 	}
 	if (f.mode == PROGRESS_BAR) {
 		pthread_mutex_lock(&f.mu);
@@ -2453,6 +2482,7 @@ run_all(struct options *o)
 			u->rc = CLI_EXIT_FAIL;
 			snprintf(u->why, sizeof(u->why), "cannot start a "
 			    "thread: %s", strerror(err));
+			dfl_outcome_fail(&u->out, u->rc, NULL, "%s", u->why);
 			dfl_image_free(&u->img);
 		} else
 			u->started = 1;
@@ -2471,20 +2501,38 @@ out:
 				u->rc = CLI_EXIT_FAIL;
 				snprintf(u->why, sizeof(u->why), "its state "
 				    "file was not saved");
+				dfl_outcome_fail(&u->out, u->rc, "output", "%s",
+				    u->why);
 			}
 		}
 		dfl_usb_close(u->usb);
 	}
 	if (rc == CLI_EXIT_OK) {
-		fleet_summary(&f, o);
 		for (size_t i = 0; i < f.n; i++)
 			if (f.units[i].rc > rc)
 				rc = f.units[i].rc;
+		fleet_summary(&f, o, rc);
+		*summarised = 1;
 	}
 	free(f.units);
 	dfl_usb_free(usb);
 	pthread_mutex_destroy(&f.mu);
 	return rc;
+}
+
+/* The result event that ends a run without --all, or an --all that
+ * found no device to flash (the summary ends one that did). */
+static void
+print_result(int rc, uint64_t t0)
+{
+	/* A failure no branch classified: its own status, no phase. */
+	outcome(&run_out, rc, NULL);
+	if (run_out.status != DFL_EXIT_OK && run_out.message[0] == '\0')
+		snprintf(run_out.message, sizeof(run_out.message), "%s",
+		    first_error);
+	run_out.have_wall = 1;
+	run_out.wall_ms = (mono_us(NULL) - t0) / 1000;
+	dfl_event_print(stdout, dfl_outcome_json(&run_out));
 }
 
 int
@@ -2494,40 +2542,57 @@ main(int argc, char *argv[])
 	struct dfl_transport t;
 	struct sim sim;
 	struct ui ui;
+	uint64_t t0 = mono_us(NULL);
 	unsigned k;
-	int rc;
+	int rc, summarised = 0;
 
 	cli_init(argv[0]);
 	parse_args(&opt, argc, argv);
 	if (opt.list)
 		return do_list(&opt);
+	dfl_outcome_init(&run_out);
+	cli_error_hook(note_error);
+	json_result = opt.progress == PROGRESS_JSON;
 	check_clashes(&opt);
 	/*
 	 * What the input is, before any USB device is looked for; the model
 	 * comes first, so that a bad --sim is said as a usage error.
 	 */
 	if (opt.all) {
-		if (opt.sim != NULL || (rc = open_input(&opt)) == CLI_EXIT_OK)
-			rc = run_all(&opt);
+		if (opt.sim != NULL || (rc = outcome(&run_out,
+		    open_input(&opt), "input")) == CLI_EXIT_OK)
+			rc = run_all(&opt, &summarised);
 	} else if (opt.sim == NULL) {
-		if ((rc = open_input(&opt)) == CLI_EXIT_OK)
+		if ((rc = outcome(&run_out, open_input(&opt), "input")) ==
+		    CLI_EXIT_OK)
 			rc = run_usb(&opt);
-	} else if (sim_pick(&opt, &k) != 0 || sim_open(&sim, &opt, k) != 0) {
-		rc = CLI_EXIT_FAIL;
+	} else if ((rc = outcome(&run_out, sim_pick(&opt, &k), "select")) !=
+	    CLI_EXIT_OK) {
+		;
+	} else if (sim_open(&sim, &opt, k) != 0) {
+		rc = outcome(&run_out, CLI_EXIT_FAIL, "input");
 	} else {
+		dfl_outcome_device(&run_out, sim.path, sim.serial);
 		memset(&ui, 0, sizeof(ui));
 		ui.now_us = sim_now_us;
 		ui.clock_ctx = sim.model;
+		ui.out = &run_out;
 		dfl_model_transport(sim.model, &t);
-		if ((rc = open_input(&opt)) == CLI_EXIT_OK)
+		if ((rc = outcome(&run_out, open_input(&opt), "input")) ==
+		    CLI_EXIT_OK)
 			rc = run_session(&opt, &t, dfl_model_device(sim.model),
 			    &ui);
+		run_out.have_modelled = 1;
+		run_out.modelled_ms = dfl_model_stats(sim.model)->time_us /
+		    1000;
 		/* A usage error found once the device is known: nothing was
 		 * sent. */
 		if (sim_close(&sim, &opt, rc != CLI_EXIT_USAGE) != 0 &&
 		    rc == CLI_EXIT_OK)
-			rc = CLI_EXIT_FAIL;
+			rc = outcome(&run_out, CLI_EXIT_FAIL, "output");
 	}
+	if (json_result && !summarised)
+		print_result(rc, t0);
 	if (!stdout_ok() && rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_FAIL;
 	dfu_file_free(opt.in_file);
