@@ -1041,8 +1041,7 @@ sim_close(struct sim *s, const struct options *o, int report)
 		if (!ok)
 			rc = -1;
 	}
-	/* A device that was sent nothing has nothing to report. */
-	if (o->quiet || !report || st->requests == 0)
+	if (o->quiet || !report)
 		;
 	else if (o->progress == PROGRESS_JSON)
 		dfl_event_print(stdout, dfl_event_sim(s->path, s->serial,
@@ -1257,6 +1256,8 @@ on_progress(void *ctx, const struct dfl_event *ev)
 	uint64_t now;
 	char r[32];
 
+	if (ev->phase == DFL_PHASE_WRITE)
+		ui->out->bytes_written = ev->done;
 	if (ui->unit != NULL) {
 		unit_progress(ui->unit, ev);
 		return;
@@ -2585,10 +2586,12 @@ main(int argc, char *argv[])
 		run_out.have_modelled = 1;
 		run_out.modelled_ms = dfl_model_stats(sim.model)->time_us /
 		    1000;
-		/* A usage error found once the device is known: nothing was
-		 * sent. */
-		if (sim_close(&sim, &opt, rc != CLI_EXIT_USAGE) != 0 &&
-		    rc == CLI_EXIT_OK)
+		/* Reported unless the run failed before anything was sent (a
+		 * usage error, a file or plan refused); --plan sends nothing,
+		 * and the report says so. */
+		if (sim_close(&sim, &opt, rc == CLI_EXIT_OK || (rc !=
+		    CLI_EXIT_USAGE && dfl_model_stats(sim.model)->requests >
+		    0)) != 0 && rc == CLI_EXIT_OK)
 			rc = outcome(&run_out, CLI_EXIT_FAIL, "output");
 	}
 	if (json_result && !summarised)
