@@ -83,8 +83,10 @@ dfl_json_text(const char *s)
 		size_t len = utf8_seq(p + i, n - i);
 
 		if (len == 0) {
-			memcpy(buf + o, "\xef\xbf\xbd", 3);
-			o += 3;
+			/* U+FFFD REPLACEMENT CHARACTER in UTF-8 */
+			buf[o++] = (char)0xef;
+			buf[o++] = (char)0xbf;
+			buf[o++] = (char)0xbd;
 			i++;
 		} else {
 			memcpy(buf + o, p + i, len);
