@@ -1533,6 +1533,14 @@ expect_status 2
 expect_stderr_line "dfuflash: -D: a DfuSe device needs -s address"
 expect_no_file st.1
 expect_stdout_line "0 of 2 devices flashed, 2 failed"
+run "$DFUFLASH" --all --progress=json --sim 'f405*2:st' -D a.bin
+expect_status 2
+expect_json_lines_valid dfuflash-event
+jq -e -s 'length == 3 and (.[0:2] | map(.path) == ["1-1", "1-2"] and
+    all(.[]; .event == "result" and .status == 2 and .phase == "input" and
+    .message == "-D: a DfuSe device needs -s address")) and
+    (.[2] | .event == "summary" and .status == 2 and .failed == 2)' \
+    "$OUT" >/dev/null || fail "result and summary events: $(cat "$OUT")"
 case_end
 
 begin "--all: no --sim device matches -S: an error, exit 3"
@@ -1541,6 +1549,13 @@ run "$DFUFLASH" --all --sim 'f405*2' -S NOPE fw.dfu
 expect_status 3
 expect_stdout_empty
 expect_stderr_line "dfuflash: no DFU device matches -S NOPE; 2 found:"
+# With --progress=json, no device: one result event, no summary.
+run "$DFUFLASH" --all --progress=json --sim 'f405*2' -S NOPE fw.dfu
+expect_status 3
+expect_json_lines_valid dfuflash-event
+jq -e -s 'length == 1 and (.[0] | .event == "result" and
+    .status_name == "no_device" and .path == null)' "$OUT" >/dev/null ||
+    fail "result event: $(cat "$OUT")"
 case_end
 
 # The same on every DFU file of tests/fixtures: the real-world corpus
