@@ -179,8 +179,8 @@ dfusplit_LIBS = $(shell $(PKG_CONFIG) --libs jansson nettle)
 # dfuinfo: jansson to read the device list of dfuflash -l --json (-L FILE).
 dfuinfo_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson)
 dfuinfo_LIBS = $(shell $(PKG_CONFIG) --libs jansson)
-# dfuflash: libusb-1.0 for USB; jansson and nettle for the records of
-# --log (record.c).
+# dfuflash: libusb-1.0 for USB; jansson for --progress=json (events.c)
+# and the records of --log (record.c), nettle for their SHA-256.
 dfuflash_CFLAGS = $(shell $(PKG_CONFIG) --cflags libusb-1.0 jansson nettle)
 dfuflash_LIBS = $(shell $(PKG_CONFIG) --libs libusb-1.0 jansson nettle)
 

@@ -28,6 +28,7 @@
 #include "dfuimage.h"
 #include "dfuproto.h"
 #include "engine.h"
+#include "events.h"
 #include "list.h"
 #include "model.h"
 #include "record.h"
@@ -55,6 +56,16 @@ struct sim_plug {
 	unsigned dev;
 	uint32_t in_ms, out_ms;
 };
+
+/*
+ * How the run on one device ended (without --all), for its result event;
+ * the first error message printed, for the outcome's message; set once
+ * the command line is read: --progress=json, so that a usage error found
+ * later (bad_usage()) ends with a result event too.
+ */
+static struct dfl_outcome run_out;
+static char first_error[1024];
+static int json_result;
 
 struct options {
 	const char *file;	/* FW.dfu operand */
@@ -264,6 +275,15 @@ bad_usage(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	if (json_result) {
+		va_start(ap, fmt);
+		vsnprintf(run_out.message, sizeof(run_out.message), fmt, ap);
+		va_end(ap);
+		run_out.status = DFL_EXIT_USAGE;
+		run_out.phase = NULL;
+		dfl_event_print(stdout, dfl_outcome_json(&run_out));
+		fflush(stdout);
+	}
 	exit(CLI_EXIT_USAGE);
 }
 
@@ -1086,15 +1106,24 @@ stdout_ok(void)
 	return 0;
 }
 
-/* `"path":"1-2","serial":"X",`: the device of a line of --all. */
+/* The first error message (cli_error_hook()), warnings left out: the
+ * cause, where the messages after it are hints. */
 static void
-json_tag(const char *path, const char *serial)
+note_error(const char *msg)
 {
-	fputs("\"path\":", stdout);
-	dfl_json_str(stdout, path);
-	fputs(",\"serial\":", stdout);
-	dfl_json_str(stdout, serial);
-	putchar(',');
+	if (first_error[0] == '\0' && strncmp(msg, "warning: ", 9) != 0)
+		snprintf(first_error, sizeof(first_error), "%s", msg);
+}
+
+/* A failure of the run: status and phase, when not already said. */
+static int
+outcome(struct dfl_outcome *r, int status, const char *phase)
+{
+	if (status != DFL_EXIT_OK && r->status == DFL_EXIT_OK) {
+		r->status = status;
+		r->phase = phase;
+	}
+	return status;
 }
 
 /* ---- The simulated device ------------------------------------------------ */
@@ -1270,21 +1299,10 @@ sim_close(struct sim *s, const struct options *o, int report)
 	}
 	if (o->quiet || !report)
 		;
-	else if (o->progress == PROGRESS_JSON) {
-		putchar('{');
-		if (s->tagged)
-			json_tag(s->path, s->serial);
-		printf("\"event\":\"sim\",\"profile\":\"%s\",\"requests\":%u,"
-		    "\"pages_erased\":%u,\"bytes_erased\":%llu,"
-		    "\"bytes_written\":%llu,\"bytes_read\":%llu,"
-		    "\"time_us\":%llu,\"left\":%s}\n", s->profile,
-		    st->requests, st->pages_erased,
-		    (unsigned long long)st->bytes_erased,
-		    (unsigned long long)st->bytes_written,
-		    (unsigned long long)st->bytes_read,
-		    (unsigned long long)st->time_us,
-		    st->left ? "true" : "false");
-	} else
+	else if (o->progress == PROGRESS_JSON)
+		dfl_event_print(stdout, dfl_event_sim(s->path, s->serial,
+		    s->profile, st));
+	else
 		printf("%s%s%s%ssim %s: %u control transfers, %u pages erased "
 		    "(%llu bytes)%s, %llu bytes programmed, %llu bytes read, "
 		    "%llu.%03llu s modelled\n", s->tagged ? s->path : "",
@@ -1303,6 +1321,19 @@ sim_close(struct sim *s, const struct options *o, int report)
 
 /* ---- Progress ------------------------------------------------------------ */
 
+/* The device of an outcome, for its events: NULL when none. */
+static const char *
+out_path(const struct dfl_outcome *r)
+{
+	return r->path[0] != '\0' ? r->path : NULL;
+}
+
+static const char *
+out_serial(const struct dfl_outcome *r)
+{
+	return r->have_serial ? r->serial : NULL;
+}
+
 struct ui {
 	enum progress_mode mode;
 	int bar_open;
@@ -1313,6 +1344,7 @@ struct ui {
 	uint64_t phase_start;
 	struct dfl_usb_handle *usb;	/* NULL with --sim */
 	struct unit *unit;		/* --all: the device's */
+	struct dfl_outcome *out;	/* how it ends; names the device */
 };
 
 /*
@@ -1335,6 +1367,7 @@ struct unit {
 	size_t row;
 	char path[32];
 	char serial[128];	/* "-" when the device has none */
+	struct dfl_outcome out;	/* its result event */
 	struct sim sim;		/* with --sim */
 	int have_sim;
 	struct dfl_usb_handle *usb;
@@ -1453,12 +1486,8 @@ unit_progress(struct unit *u, const struct dfl_event *ev)
 	pthread_mutex_lock(&f->mu);
 	switch (f->mode) {
 	case PROGRESS_JSON:
-		putchar('{');
-		json_tag(u->path, u->serial);
-		printf("\"phase\":\"%s\",\"address\":%u,\"done\":%llu,"
-		    "\"total\":%llu}\n", dfl_phase_name(ev->phase),
-		    ev->address, (unsigned long long)ev->done,
-		    (unsigned long long)ev->total);
+		dfl_event_print(stdout, dfl_event_progress(out_path(&u->out),
+		    out_serial(&u->out), ev));
 		fflush(stdout);
 		break;
 	case PROGRESS_TEXT:
@@ -1491,15 +1520,15 @@ on_progress(void *ctx, const struct dfl_event *ev)
 	uint64_t now;
 	char r[32];
 
+	if (ev->phase == DFL_PHASE_WRITE)
+		ui->out->bytes_written = ev->done;
 	if (ui->unit != NULL) {
 		unit_progress(ui->unit, ev);
 		return;
 	}
 	if (ui->mode == PROGRESS_JSON) {
-		printf("{\"phase\":\"%s\",\"address\":%u,\"done\":%llu,"
-		    "\"total\":%llu}\n", dfl_phase_name(ev->phase),
-		    ev->address, (unsigned long long)ev->done,
-		    (unsigned long long)ev->total);
+		dfl_event_print(stdout, dfl_event_progress(out_path(ui->out),
+		    out_serial(ui->out), ev));
 		return;
 	}
 	if (ui->mode != PROGRESS_BAR)
@@ -1560,15 +1589,24 @@ on_warn(void *ctx, const char *msg)
  * device that did not come back is described by the USB side, which
  * knows where it looked and for how long.
  */
-static void
+static int
 engine_error(const struct ui *ui, const struct dfl_session *s,
     const char *name, int rc)
 {
 	const char *lost = ui->usb != NULL ? dfl_usb_errmsg(ui->usb) : "";
+	char msg[1024];
 
+	snprintf(msg, sizeof(msg), "%s%s%s", name != NULL ? name : "",
+	    name != NULL ? ": " : "", dfl_errmsg(s));
+	dfl_outcome_engine(ui->out, rc, dfl_failure(s), lost[0] != '\0' ?
+	    lost : msg);
 	if (lost[0] != '\0') {
 		cli_error(NULL, "%s", lost);
-		return;
+		return ui->out->status;
+	}
+	if (rc == DFL_ERR_USAGE) {
+		cli_error(NULL, "%s", dfl_errmsg(s));
+		return ui->out->status;
 	}
 	cli_error(name, "%s", dfl_errmsg(s));
 	if (rc == DFL_ERR_DEVICE)
@@ -1578,6 +1616,7 @@ engine_error(const struct ui *ui, const struct dfl_session *s,
 		cli_error(NULL, "the device disconnected: check the cable and "
 		    "that nothing resets the board, put it back in DFU mode "
 		    "and run again");
+	return ui->out->status;
 }
 
 /*
@@ -1771,20 +1810,6 @@ leave_text(char *buf, size_t len, const struct dfl_result *r)
 	return buf;
 }
 
-static const char *
-leave_reason_name(enum dfl_leave_reason why)
-{
-	switch (why) {
-	case DFL_LEAVE_APP:
-		return "\"application\"";
-	case DFL_LEAVE_FLASH:
-		return "\"flash\"";
-	case DFL_LEAVE_START:
-		return "\"start\"";
-	}
-	return "null";
-}
-
 /* " (278528 bytes, 61440 of them outside the image)" */
 static const char *
 erase_text(char *buf, size_t len, const struct dfl_result *r)
@@ -1854,8 +1879,9 @@ print_plan(const struct dfl_result *r)
 /* What the download did; with --all, each line names the device u. */
 static void
 report(const struct options *o, const char *name, const struct dfl_result *r,
-    const struct unit *u)
+    const struct ui *ui)
 {
+	const struct unit *u = ui->unit;
 	char erased[160], left[160], tag[192] = "";
 
 	if (u != NULL)
@@ -1864,28 +1890,8 @@ report(const struct options *o, const char *name, const struct dfl_result *r,
 	if (o->quiet)
 		return;
 	if (o->progress == PROGRESS_JSON) {
-		putchar('{');
-		if (u != NULL)
-			json_tag(u->path, u->serial);
-		printf("\"event\":\"done\",\"pages_erased\":%u,"
-		    "\"bytes_erased\":%llu,\"bytes_erased_outside\":%llu,"
-		    "\"bytes_preserved\":%llu,\"pages_skipped\":%u,"
-		    "\"bytes_written\":%llu,\"verified\":%s,"
-		    "\"options_reset\":%s,\"left\":%s,"
-		    "\"leave_address\":", r->pages_erased,
-		    (unsigned long long)r->bytes_erased,
-		    (unsigned long long)r->bytes_erased_outside,
-		    (unsigned long long)r->bytes_kept, r->pages_skipped,
-		    (unsigned long long)r->bytes_written,
-		    r->verified ? "true" : "false",
-		    r->options_reset ? "true" : "false",
-		    r->left ? "true" : "false");
-		if (r->left && r->leave_reason != 0)
-			printf("%u", r->leave_address);
-		else
-			fputs("null", stdout);
-		printf(",\"leave_reason\":%s}\n", r->left ?
-		    leave_reason_name(r->leave_reason) : "null");
+		dfl_event_print(stdout, dfl_event_done(out_path(ui->out),
+		    out_serial(ui->out), r));
 		return;
 	}
 	printf("%s%s: %serased %u page%s%s, skipped %u unchanged, wrote %llu "
@@ -1960,7 +1966,7 @@ do_download(const struct options *o, struct dfl_session *s,
 	int rc;
 
 	if ((rc = load_input(o, dev, &img)) != CLI_EXIT_OK)
-		return rc;
+		return outcome(ui->out, rc, "input");
 	engine_options(o, ui, &eo);
 	if (o->flags & DFL_MASS_ERASE)
 		cli_error(NULL, "warning: --mass-erase erases all of the "
@@ -1969,18 +1975,17 @@ do_download(const struct options *o, struct dfl_session *s,
 	ui_end(ui);
 	dfl_image_free(&img);
 	if (rc == 0 && (o->flags & DFL_PLAN_ONLY)) {
-		print_plan(&res);
+		if (o->progress == PROGRESS_JSON)
+			dfl_event_print(stdout, dfl_event_plan(
+			    out_path(ui->out), out_serial(ui->out), &res));
+		else
+			print_plan(&res);
 		return CLI_EXIT_OK;
 	}
-	if (rc == DFL_ERR_USAGE) {
-		cli_error(NULL, "%s", dfl_errmsg(s));
-		return CLI_EXIT_USAGE;
-	}
-	if (rc != 0) {
-		engine_error(ui, s, name, rc);
-		return CLI_EXIT_FAIL;
-	}
-	report(o, name, &res, NULL);
+	if (rc != 0)
+		return engine_error(ui, s, name, rc);
+	ui->out->bytes_written = res.bytes_written;
+	report(o, name, &res, ui);
 	return CLI_EXIT_OK;
 }
 
@@ -1998,11 +2003,11 @@ do_upload(const struct options *o, struct dfl_session *s,
 	if (dev->bcdDFUVersion != DFU_BCD_DFUSE && o->address != 0) {
 		cli_error(NULL, "-s 0x%x: a plain DFU 1.1 device has no "
 		    "addresses", o->address);
-		return CLI_EXIT_USAGE;
+		return outcome(ui->out, CLI_EXIT_USAGE, "plan");
 	}
 	if ((buf = malloc(o->length)) == NULL) {
 		cli_error(NULL, "out of memory");
-		return CLI_EXIT_FAIL;
+		return outcome(ui->out, CLI_EXIT_FAIL, "plan");
 	}
 	memset(&eo, 0, sizeof(eo));
 	eo.progress = on_progress;
@@ -2011,7 +2016,7 @@ do_upload(const struct options *o, struct dfl_session *s,
 	err = dfl_upload(s, o->alt, o->address, buf, o->length, &got, &eo);
 	ui_end(ui);
 	if (err != 0) {
-		engine_error(ui, s, NULL, err);
+		rc = engine_error(ui, s, NULL, err);
 		goto done;
 	}
 	if (cli_output_open(&out, o->upload) != 0)
@@ -2046,6 +2051,8 @@ do_upload(const struct options *o, struct dfl_session *s,
 		    o->upload, got, cli_s(got), o->alt, o->address);
 	rc = CLI_EXIT_OK;
 done:
+	/* Past the engine's own failures, only the output file can fail. */
+	outcome(ui->out, rc, "output");
 	dfu_file_free(f);
 	free(buf);
 	return rc;
@@ -2061,11 +2068,9 @@ do_unprotect(const struct options *o, struct dfl_session *s, struct ui *ui)
 	eo.cb_ctx = ui;
 	cli_error(NULL, "warning: --unprotect removes read protection: the "
 	    "device erases all of its flash and resets");
-	if ((rc = dfl_unprotect(s, &eo)) != 0) {
-		engine_error(ui, s, NULL, rc);
-		return CLI_EXIT_FAIL;
-	}
-	if (!o->quiet)
+	if ((rc = dfl_unprotect(s, &eo)) != 0)
+		return engine_error(ui, s, NULL, rc);
+	if (!o->quiet && o->progress != PROGRESS_JSON)
 		printf("read protection removed; the device erased its flash "
 		    "and reset\n");
 	return CLI_EXIT_OK;
@@ -2235,11 +2240,12 @@ usb_none(const struct options *o, const struct dfl_usb *u, size_t denied)
 }
 
 /*
- * The one device the options mean, opened; NULL after printing why.
- * Nothing is sent to any device here beyond reading descriptors.
+ * The one device the options mean, opened; NULL after printing why, with
+ * the exit status in *status.  Nothing is sent to any device here beyond
+ * reading descriptors.
  */
 static struct dfl_usb_handle *
-usb_select(const struct options *o, struct dfl_usb **up)
+usb_select(const struct options *o, struct dfl_usb **up, int *status)
 {
 	struct dfl_usb_params p;
 	struct dfl_usb_handle *h = NULL;
@@ -2249,6 +2255,7 @@ usb_select(const struct options *o, struct dfl_usb **up)
 	int rc;
 
 	*up = u;
+	*status = DFL_EXIT_NO_DEVICE;
 	if (u == NULL)
 		return NULL;
 	n = dfl_usb_count(u);
@@ -2268,6 +2275,7 @@ usb_select(const struct options *o, struct dfl_usb **up)
 		return NULL;
 	}
 	if (hits > 1) {
+		*status = DFL_EXIT_REJECTED;
 		cli_error(NULL, "%zu DFU devices match; pick one with -S "
 		    "SERIAL or -p PATH, or flash them all with --all:", hits);
 		for (size_t i = 0; i < n; i++) {
@@ -2297,6 +2305,7 @@ usb_select(const struct options *o, struct dfl_usb **up)
 		return NULL;
 	}
 	if (dfl_usb_check_transfer(h, msg, sizeof(msg)) != 0) {
+		*status = DFL_EXIT_REJECTED;
 		cli_error(NULL, "%s", msg);
 		dfl_usb_close(h);
 		return NULL;
@@ -2340,7 +2349,7 @@ run_session(struct options *o, const struct dfl_transport *t,
 	int rc;
 
 	if (resolve_alt(o, dev) != 0)
-		return CLI_EXIT_USAGE;
+		return outcome(ui->out, CLI_EXIT_USAGE, "plan");
 	ui->mode = o->progress;
 	if (ui->mode == PROGRESS_AUTO)
 		ui->mode = !o->quiet && isatty(STDERR_FILENO) ?
@@ -2349,7 +2358,7 @@ run_session(struct options *o, const struct dfl_transport *t,
 		ui->mode = PROGRESS_NONE;
 	if ((s = dfl_session_new(t, dev)) == NULL) {
 		cli_error(NULL, "out of memory");
-		return CLI_EXIT_FAIL;
+		return outcome(ui->out, CLI_EXIT_FAIL, NULL);
 	}
 	if (o->detach)
 		rc = do_detach(o, s, ui);
@@ -2371,16 +2380,20 @@ run_usb(struct options *o)
 	struct dfl_usb *u = NULL;
 	struct dfl_usb_handle *h;
 	struct dfl_transport t;
+	const struct dfl_usb_info *in;
 	struct ui ui;
 	int rc;
 
-	if ((h = usb_select(o, &u)) == NULL) {
+	if ((h = usb_select(o, &u, &rc)) == NULL) {
 		dfl_usb_free(u);
-		return CLI_EXIT_FAIL;
+		return outcome(&run_out, rc, "select");
 	}
+	in = dfl_usb_handle_info(h);
+	dfl_outcome_device(&run_out, in->path, in->serial);
 	memset(&ui, 0, sizeof(ui));
 	ui.now_us = mono_us;
 	ui.usb = h;
+	ui.out = &run_out;
 	dfl_usb_transport(h, &t);
 	rc = run_session(o, &t, dfl_usb_device(h), &ui);
 	dfl_usb_close(h);
@@ -2460,7 +2473,8 @@ sim_describe(const struct options *o, const unsigned *sel, size_t hits,
 	}
 }
 
-/* The one device of --sim the options mean: 0 with *k set, or -1. */
+/* The one device of --sim the options mean: 0 with *k set, or an exit
+ * status after saying why. */
 static int
 sim_pick(const struct options *o, unsigned *k)
 {
@@ -2478,12 +2492,12 @@ sim_pick(const struct options *o, unsigned *k)
 		    match_text(&o->match, what, sizeof(what)),
 		    o->sim_count > 0 ? o->sim_count : 1);
 		sim_describe(o, sel, 0, 1);
-	} else {
-		cli_error(NULL, "%zu DFU devices match; pick one with -S "
-		    "SERIAL or -p PATH, or flash them all with --all:", hits);
-		sim_describe(o, sel, hits, 0);
+		return DFL_EXIT_NO_DEVICE;
 	}
-	return -1;
+	cli_error(NULL, "%zu DFU devices match; pick one with -S SERIAL or -p "
+	    "PATH, or flash them all with --all:", hits);
+	sim_describe(o, sel, hits, 0);
+	return DFL_EXIT_REJECTED;
 }
 
 /*
@@ -2587,22 +2601,28 @@ unit_run(void *arg)
 		u->bytes = res.bytes_written;
 		u->bytes_erased = res.bytes_erased;
 		u->left = res.left;
+		u->out.bytes_written = res.bytes_written;
 		if (u->fleet->mode == PROGRESS_BAR) {
 			snprintf(u->line, sizeof(u->line), "%-6s %-12.12s "
 			    "done: wrote %llu byte%s", u->path, u->serial,
 			    (unsigned long long)u->bytes, cli_s(u->bytes));
 			fleet_bar(u);
 		} else if (!o->quiet) {
-			report(o, name, &res, u);
+			report(o, name, &res, &u->ui);
 			fflush(stdout);
 		}
 	} else {
 		const char *lost = u->usb != NULL ? dfl_usb_errmsg(u->usb) :
 		    "";
 
-		u->rc = rc == DFL_ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 		snprintf(u->why, sizeof(u->why), "%s", lost[0] != '\0' ? lost :
 		    s != NULL ? dfl_errmsg(s) : "out of memory");
+		if (s != NULL)
+			dfl_outcome_engine(&u->out, rc, dfl_failure(s), u->why);
+		else
+			dfl_outcome_fail(&u->out, DFL_EXIT_REJECTED, NULL, "%s",
+			    u->why);
+		u->rc = u->out.status;
 		if (u->fleet->mode == PROGRESS_BAR) {
 			snprintf(u->line, sizeof(u->line), "%-6s %-12.12s "
 			    "failed: %.50s", u->path, u->serial, u->why);
@@ -2628,6 +2648,7 @@ unit_sim_open(struct unit *u, const struct options *o, unsigned k)
 	u->sim_k = k;
 	snprintf(u->path, sizeof(u->path), "%s", u->sim.path);
 	snprintf(u->serial, sizeof(u->serial), "%s", u->sim.serial);
+	dfl_outcome_device(&u->out, u->sim.path, u->sim.serial);
 	dfl_model_transport(u->sim.model, &u->t);
 	u->dev = dfl_model_device(u->sim.model);
 	u->vid = u->dev->idVendor;
@@ -2645,17 +2666,15 @@ fleet_sim(struct fleet *f, const struct options *o)
 	unsigned sel[SIM_MAX];
 
 	f->n = sim_match(o, sel);
-	if (f->n == 0) {
-		sim_pick(o, sel);
-		return CLI_EXIT_FAIL;
-	}
+	if (f->n == 0)
+		return outcome(&run_out, sim_pick(o, sel), "select");
 	if ((f->units = calloc(f->n, sizeof(*f->units))) == NULL) {
 		cli_error(NULL, "out of memory");
-		return CLI_EXIT_FAIL;
+		return outcome(&run_out, CLI_EXIT_FAIL, NULL);
 	}
 	for (size_t i = 0; i < f->n; i++)
 		if (unit_sim_open(&f->units[i], o, sel[i]) != 0)
-			return CLI_EXIT_FAIL;
+			return outcome(&run_out, CLI_EXIT_FAIL, "input");
 	return CLI_EXIT_OK;
 }
 
@@ -2675,15 +2694,19 @@ unit_usb_open(struct unit *un, const struct options *o, struct dfl_usb *u,
 	    in->serial != NULL ? in->serial : "-");
 	un->vid = in->vid;
 	un->pid = in->pid;
+	dfl_outcome_device(&un->out, in->path, in->serial);
 	memset(&p, 0, sizeof(p));
 	p.transfer_size = o->transfer_size;
 	p.wait_timeout_ms = o->wait_timeout * 1000u;
 	p.warn = unit_usb_warn;
 	p.warn_ctx = un;
-	if (dfl_usb_open(u, i, &p, &un->usb, msg, sizeof(msg)) != 0 ||
-	    dfl_usb_check_transfer(un->usb, msg, sizeof(msg)) != 0) {
-		un->rc = CLI_EXIT_FAIL;
+	if (dfl_usb_open(u, i, &p, &un->usb, msg, sizeof(msg)) != 0)
+		un->rc = DFL_EXIT_NO_DEVICE;
+	else if (dfl_usb_check_transfer(un->usb, msg, sizeof(msg)) != 0)
+		un->rc = DFL_EXIT_REJECTED;
+	if (un->rc != -1) {
 		snprintf(un->why, sizeof(un->why), "%s", msg);
+		dfl_outcome_fail(&un->out, un->rc, "select", "%s", msg);
 		pthread_mutex_lock(&un->fleet->mu);
 		unit_say(un, "%s", msg);
 		pthread_mutex_unlock(&un->fleet->mu);
@@ -2704,11 +2727,11 @@ fleet_usb(struct fleet *f, const struct options *o, struct dfl_usb **up)
 	size_t n, denied = 0;
 
 	if ((*up = u) == NULL)
-		return CLI_EXIT_FAIL;
+		return outcome(&run_out, DFL_EXIT_NO_DEVICE, "select");
 	n = dfl_usb_count(u);
 	if ((f->units = calloc(n + 1, sizeof(*f->units))) == NULL) {
 		cli_error(NULL, "out of memory");
-		return CLI_EXIT_FAIL;
+		return outcome(&run_out, CLI_EXIT_FAIL, NULL);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct dfl_usb_info *in = dfl_usb_info(u, i);
@@ -2725,7 +2748,7 @@ fleet_usb(struct fleet *f, const struct options *o, struct dfl_usb **up)
 	}
 	if (f->n == 0) {
 		usb_none(o, u, denied);
-		return CLI_EXIT_FAIL;
+		return outcome(&run_out, DFL_EXIT_NO_DEVICE, "select");
 	}
 	return CLI_EXIT_OK;
 }
@@ -2741,27 +2764,22 @@ seconds(char *buf, size_t len, uint64_t us)
 
 /* The "result" event of --progress=json for device u. */
 static void
-unit_result_json(const struct unit *u)
+unit_result_event(struct unit *u)
 {
-	char t[32];
-
-	putchar('{');
-	json_tag(u->path, u->serial);
-	printf("\"event\":\"result\",\"result\":\"%s\",\"error\":",
-	    u->rc == 0 ? "ok" : "failed");
-	dfl_json_str(stdout, u->rc == 0 ? NULL : u->why);
-	printf(",\"bytes\":%llu,\"seconds\":%s", (unsigned long long)u->bytes,
-	    seconds(t, sizeof(t), u->wall_us));
-	if (u->have_sim)
-		printf(",\"modelled_seconds\":%s",
-		    seconds(t, sizeof(t), u->model_us));
-	puts("}");
+	u->out.have_wall = 1;
+	u->out.wall_ms = u->wall_us / 1000;
+	u->out.have_modelled = u->have_sim;
+	u->out.modelled_ms = u->model_us / 1000;
+	/* Not said yet: a failure outside the engine. */
+	if (u->rc != CLI_EXIT_OK)
+		dfl_outcome_fail(&u->out, u->rc, NULL, "%s", u->why);
+	dfl_event_print(stdout, dfl_outcome_json(&u->out));
 }
 
 /* One line per device, and the count; or with --progress=json one
- * "result" event per device and a "summary" event. */
+ * result event per device and a summary event with the exit status. */
 static void
-fleet_summary(const struct fleet *f, const struct options *o)
+fleet_summary(struct fleet *f, const struct options *o, int status)
 {
 	size_t ok = 0;
 	char t[32];
@@ -2770,9 +2788,12 @@ fleet_summary(const struct fleet *f, const struct options *o)
 		ok += f->units[i].rc == CLI_EXIT_OK;
 	if (o->progress == PROGRESS_JSON) {
 		for (size_t i = 0; i < f->n; i++)
-			unit_result_json(&f->units[i]);
-		printf("{\"event\":\"summary\",\"devices\":%zu,\"ok\":%zu,"
-		    "\"failed\":%zu}\n", f->n, ok, f->n - ok);
+			unit_result_event(&f->units[i]);
+		dfl_event_print(stdout, json_pack("{s:s, s:s, s:n, s:n, s:I, "
+		    "s:I, s:I, s:i, s:s}", "schema", DFL_EVENT_SCHEMA, "event",
+		    "summary", "path", "serial", "devices", (json_int_t)f->n,
+		    "ok", (json_int_t)ok, "failed", (json_int_t)(f->n - ok),
+		    "status", status, "status_name", dfl_exit_name(status)));
 		return;
 	}
 	printf("%-8s %-16s %-6s %10s %8s%s\n", "path", "serial", "result",
@@ -2803,6 +2824,7 @@ unit_prepare(struct unit *u, struct fleet *f, struct options *o, size_t row)
 	u->o = o;
 	u->row = row;
 	u->ui.unit = u;
+	u->ui.out = &u->out;
 	u->ui.mode = f->mode;
 	snprintf(u->line, sizeof(u->line), "%-6s %-12.12s waiting", u->path,
 	    u->serial);
@@ -2810,15 +2832,20 @@ unit_prepare(struct unit *u, struct fleet *f, struct options *o, size_t row)
 		return; /* not opened */
 	u->rc = -1;
 	o->alt = 0;
+	first_error[0] = '\0';
 	if (resolve_alt(o, u->dev) != 0)
-		u->rc = CLI_EXIT_USAGE;
+		u->rc = outcome(&u->out, CLI_EXIT_USAGE, "plan");
 	else
-		u->rc = load_input(o, u->dev, &u->img);
-	if (u->rc == CLI_EXIT_OK)
+		u->rc = outcome(&u->out, load_input(o, u->dev, &u->img),
+		    "input");
+	if (u->rc == CLI_EXIT_OK) {
 		u->rc = -1;
-	else
-		snprintf(u->why, sizeof(u->why), "not flashed: the input or -a "
-		    "does not fit the device (see above)");
+		return;
+	}
+	snprintf(u->why, sizeof(u->why), "not flashed: the input or -a "
+	    "does not fit the device (see above)");
+	snprintf(u->out.message, sizeof(u->out.message), "%s",
+	    first_error[0] != '\0' ? first_error : u->why);
 }
 
 /* Start unit u's thread, if it is ready to flash. */
@@ -2834,6 +2861,7 @@ unit_start(struct unit *u)
 		u->rc = CLI_EXIT_FAIL;
 		snprintf(u->why, sizeof(u->why), "cannot start a thread: %s",
 		    strerror(err));
+		dfl_outcome_fail(&u->out, u->rc, NULL, "%s", u->why);
 		dfl_image_free(&u->img);
 	} else
 		u->started = 1;
@@ -2861,6 +2889,7 @@ unit_record(const struct unit *u, const struct options *o)
 	r.started_us = u->started_us;
 	r.duration_us = u->wall_us;
 	r.modelled_us = u->have_sim ? (int64_t)u->model_us : -1;
+	r.outcome = &u->out;
 	return dfl_record_write(o->log_dir, &r, name, sizeof(name));
 }
 
@@ -2876,6 +2905,8 @@ unit_finish(struct unit *u, const struct options *o, int record)
 			u->rc = CLI_EXIT_FAIL;
 			snprintf(u->why, sizeof(u->why), "its state file was "
 			    "not saved");
+			dfl_outcome_fail(&u->out, u->rc, "output", "%s",
+			    u->why);
 		}
 		u->sim.model = NULL;
 	}
@@ -2893,17 +2924,18 @@ unit_finish(struct unit *u, const struct options *o, int record)
 		u->rc = CLI_EXIT_FAIL;
 		snprintf(u->why, sizeof(u->why), "its --log record was not "
 		    "written");
+		dfl_outcome_fail(&u->out, u->rc, "output", "%s", u->why);
 	}
 }
 
 /*
  * --all: every device the options match, each in its own thread; a
  * device that fails does not stop the others.  The exit status is the
- * largest of the devices' (0 < 1 < 2): with one device, what a run
+ * largest of the devices' (enum dfl_exit): with one device, what a run
  * without --all gives.
  */
 static int
-run_all(struct options *o)
+run_all(struct options *o, int *summarised)
 {
 	struct fleet f;
 	struct dfl_usb *usb = NULL;
@@ -2919,8 +2951,9 @@ run_all(struct options *o)
 		f.mode = PROGRESS_NONE;
 	rc = o->sim != NULL ? fleet_sim(&f, o) : fleet_usb(&f, o, &usb);
 	/* The model comes before the input, as without --all. */
-	if (rc == CLI_EXIT_OK && o->sim != NULL)
-		rc = open_input(o);
+	if (rc == CLI_EXIT_OK && o->sim != NULL &&
+	    (rc = open_input(o)) != CLI_EXIT_OK)
+		outcome(&run_out, rc, "input");
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	if (o->flags & DFL_MASS_ERASE)
@@ -2944,10 +2977,11 @@ out:
 	for (size_t i = 0; i < f.n; i++)
 		unit_finish(&f.units[i], o, rc == CLI_EXIT_OK);
 	if (rc == CLI_EXIT_OK) {
-		fleet_summary(&f, o);
 		for (size_t i = 0; i < f.n; i++)
 			if (f.units[i].rc > rc)
 				rc = f.units[i].rc;
+		fleet_summary(&f, o, rc);
+		*summarised = 1;
 	}
 	free(f.units);
 	dfl_usb_free(usb);
@@ -3148,7 +3182,7 @@ watch_reap(struct watch *w, struct unit *u, const struct options *o)
 	if (u->rc > w->rc)
 		w->rc = u->rc;
 	if (o->progress == PROGRESS_JSON)
-		unit_result_json(u);
+		unit_result_event(u);
 	fflush(stdout);
 	pthread_mutex_unlock(&w->f.mu);
 	for (size_t i = 0; i < w->ntaken; i++)
@@ -3186,7 +3220,7 @@ watch_forget(struct watch *w, const struct board *b, size_t n)
  * largest of the boards' (0 when none failed), as with --all.
  */
 static int
-run_watch(struct options *o)
+run_watch(struct options *o, int *summarised)
 {
 	struct watch w;
 	struct board *b;
@@ -3201,16 +3235,16 @@ run_watch(struct options *o)
 	memset(&w, 0, sizeof(w));
 	memset(w.app, -1, sizeof(w.app));
 	if (o->sim != NULL) {
+		int rc;
+
 		nsel = sim_match(o, sel);
-		if (nsel == 0) {
-			sim_pick(o, sel);
-			return CLI_EXIT_FAIL;
-		}
-		if (open_input(o) != CLI_EXIT_OK)
-			return CLI_EXIT_FAIL;
+		if (nsel == 0)
+			return outcome(&run_out, sim_pick(o, sel), "select");
+		if ((rc = open_input(o)) != CLI_EXIT_OK)
+			return outcome(&run_out, rc, "input");
 	} else if ((usb = dfl_usb_new(msg, sizeof(msg))) == NULL) {
 		cli_error(NULL, "%s", msg);
-		return CLI_EXIT_FAIL;
+		return outcome(&run_out, DFL_EXIT_NO_DEVICE, "select");
 	}
 	b = calloc(WATCH_SLOTS * 4, sizeof(*b));
 	w.f.units = calloc(WATCH_SLOTS, sizeof(*w.f.units));
@@ -3299,10 +3333,15 @@ run_watch(struct options *o)
 				    "SIGTERM");
 		}
 	}
-	if (o->progress == PROGRESS_JSON)
-		printf("{\"event\":\"summary\",\"devices\":%zu,\"ok\":%zu,"
-		    "\"failed\":%zu}\n", w.ok + w.failed, w.ok, w.failed);
-	else
+	if (o->progress == PROGRESS_JSON) {
+		dfl_event_print(stdout, json_pack("{s:s, s:s, s:n, s:n, s:I, "
+		    "s:I, s:I, s:i, s:s}", "schema", DFL_EVENT_SCHEMA, "event",
+		    "summary", "path", "serial", "devices",
+		    (json_int_t)(w.ok + w.failed), "ok", (json_int_t)w.ok,
+		    "failed", (json_int_t)w.failed, "status", w.rc,
+		    "status_name", dfl_exit_name(w.rc)));
+		*summarised = 1;
+	} else
 		printf("%zu of %zu boards flashed, %zu failed\n", w.ok,
 		    w.ok + w.failed, w.failed);
 	free(b);
@@ -3313,6 +3352,21 @@ run_watch(struct options *o)
 	return w.rc;
 }
 
+/* The result event that ends a run without --all, or an --all that
+ * found no device to flash (the summary ends one that did). */
+static void
+print_result(int rc, uint64_t t0)
+{
+	/* A failure no branch classified: its own status, no phase. */
+	outcome(&run_out, rc, NULL);
+	if (run_out.status != DFL_EXIT_OK && run_out.message[0] == '\0')
+		snprintf(run_out.message, sizeof(run_out.message), "%s",
+		    first_error);
+	run_out.have_wall = 1;
+	run_out.wall_ms = (mono_us(NULL) - t0) / 1000;
+	dfl_event_print(stdout, dfl_outcome_json(&run_out));
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -3320,13 +3374,17 @@ main(int argc, char *argv[])
 	struct dfl_transport t;
 	struct sim sim;
 	struct ui ui;
+	uint64_t t0 = mono_us(NULL);
 	unsigned k;
-	int rc;
+	int rc, summarised = 0;
 
 	cli_init(argv[0]);
 	parse_args(&opt, argc, argv);
 	if (opt.list)
 		return do_list(&opt);
+	dfl_outcome_init(&run_out);
+	cli_error_hook(note_error);
+	json_result = opt.progress == PROGRESS_JSON;
 	check_clashes(&opt);
 	/* Where the records go, before any board is flashed. */
 	if (opt.log_dir != NULL) {
@@ -3342,30 +3400,46 @@ main(int argc, char *argv[])
 	 * comes first, so that a bad --sim is said as a usage error.
 	 */
 	if (opt.all) {
-		if (opt.sim != NULL || (rc = open_input(&opt)) == CLI_EXIT_OK)
-			rc = run_all(&opt);
+		if (opt.sim != NULL || (rc = outcome(&run_out,
+		    open_input(&opt), "input")) == CLI_EXIT_OK)
+			rc = run_all(&opt, &summarised);
 	} else if (opt.watch) {
-		if (opt.sim != NULL || (rc = open_input(&opt)) == CLI_EXIT_OK)
-			rc = run_watch(&opt);
+		if (opt.sim != NULL || (rc = outcome(&run_out,
+		    open_input(&opt), "input")) == CLI_EXIT_OK)
+			rc = run_watch(&opt, &summarised);
 	} else if (opt.sim == NULL) {
-		if ((rc = open_input(&opt)) == CLI_EXIT_OK)
+		if ((rc = outcome(&run_out, open_input(&opt), "input")) ==
+		    CLI_EXIT_OK)
 			rc = run_usb(&opt);
-	} else if (sim_pick(&opt, &k) != 0 || sim_open(&sim, &opt, k) != 0) {
-		rc = CLI_EXIT_FAIL;
+	} else if ((rc = outcome(&run_out, sim_pick(&opt, &k), "select")) !=
+	    CLI_EXIT_OK) {
+		;
+	} else if (sim_open(&sim, &opt, k) != 0) {
+		rc = outcome(&run_out, CLI_EXIT_FAIL, "input");
 	} else {
+		dfl_outcome_device(&run_out, sim.path, sim.serial);
 		memset(&ui, 0, sizeof(ui));
 		ui.now_us = sim_now_us;
 		ui.clock_ctx = sim.model;
+		ui.out = &run_out;
 		dfl_model_transport(sim.model, &t);
-		if ((rc = open_input(&opt)) == CLI_EXIT_OK)
+		if ((rc = outcome(&run_out, open_input(&opt), "input")) ==
+		    CLI_EXIT_OK)
 			rc = run_session(&opt, &t, dfl_model_device(sim.model),
 			    &ui);
-		/* A usage error found once the device is known: nothing was
-		 * sent. */
-		if (sim_close(&sim, &opt, rc != CLI_EXIT_USAGE) != 0 &&
-		    rc == CLI_EXIT_OK)
-			rc = CLI_EXIT_FAIL;
+		run_out.have_modelled = 1;
+		run_out.modelled_ms = dfl_model_stats(sim.model)->time_us /
+		    1000;
+		/* Reported unless the run failed before anything was sent (a
+		 * usage error, a file or plan refused); --plan sends nothing,
+		 * and the report says so. */
+		if (sim_close(&sim, &opt, rc == CLI_EXIT_OK || (rc !=
+		    CLI_EXIT_USAGE && dfl_model_stats(sim.model)->requests >
+		    0)) != 0 && rc == CLI_EXIT_OK)
+			rc = outcome(&run_out, CLI_EXIT_FAIL, "output");
 	}
+	if (json_result && !summarised)
+		print_result(rc, t0);
 	if (!stdout_ok() && rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_FAIL;
 	dfu_file_free(opt.in_file);

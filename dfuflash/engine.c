@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine_private.h"
 
@@ -93,4 +94,18 @@ const char *
 dfl_errmsg(const struct dfl_session *s)
 {
 	return s->err;
+}
+
+const struct dfl_failure *
+dfl_failure(const struct dfl_session *s)
+{
+	return &s->fi;
+}
+
+void
+eng_failure_reset(struct dfl_session *s, enum dfl_phase phase)
+{
+	memset(&s->fi, 0, sizeof(s->fi));
+	s->fi.have_phase = 1;
+	s->fi.phase = phase;
 }

@@ -217,6 +217,25 @@ void dfl_session_free(struct dfl_session *s);
 /* The last failure: "write at 0x08004000: device reports errWRITE ...". */
 const char *dfl_errmsg(const struct dfl_session *s);
 
+/*
+ * The last failure as fields, for a caller that reports it to a program
+ * (dfuflash --progress=json): where the session was, what the device
+ * last reported, and whether anything had changed on it by then.
+ */
+struct dfl_failure {
+	int have_phase;
+	enum dfl_phase phase;	/* the phase under way */
+	int have_address;
+	uint32_t address;	/* of the request under way */
+	int have_status;	/* the GETSTATUS answer that said why */
+	uint8_t state, status;	/* bState, bStatus (DFU 1.1 6.1.2) */
+	char istring[128];	/* the device's own words (iString), or "" */
+	int changed;		/* an erase, write or command that changes
+				   the device's memory was sent */
+	int mismatch;		/* reading back found other bytes */
+};
+const struct dfl_failure *dfl_failure(const struct dfl_session *s);
+
 /* Negative results of the calls below. */
 enum dfl_error {
 	DFL_ERR_PLAN = -10,   /* refused before anything was sent */

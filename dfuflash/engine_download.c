@@ -149,6 +149,7 @@ verify_target(struct dfl_session *s, struct target *tg, uint64_t *done,
 			int v = eng_image_byte(tg, r->start + b);
 
 			if (v >= 0 && v != buf[b]) {
+				s->fi.mismatch = 1;
 				rc = fail(s, DFL_ERR_DEVICE, "verify at "
 				    "0x%08x: device holds 0x%02x, the image "
 				    "0x%02x", r->start + b, buf[b], v);
@@ -364,11 +365,13 @@ download_plain(struct dfl_session *s, const struct dfl_image *img)
 		}
 		for (uint32_t b = 0; b < sg->size; b++) {
 			if (b >= got) {
+				s->fi.mismatch = 1;
 				rc = fail(s, DFL_ERR_DEVICE, "verify at offset "
 				    "0x%08x: device sent only %u bytes", b, got);
 				break;
 			}
 			if (buf[b] != sg->data[b]) {
+				s->fi.mismatch = 1;
 				rc = fail(s, DFL_ERR_DEVICE, "verify at offset "
 				    "0x%08x: device holds 0x%02x, the image "
 				    "0x%02x", b, buf[b], sg->data[b]);
@@ -404,6 +407,7 @@ dfl_download(struct dfl_session *s, const struct dfl_image *img,
 
 	s->o = o;
 	s->err[0] = '\0';
+	eng_failure_reset(s, DFL_PHASE_SETUP);
 	s->idle_checked = 0;
 	eng_targets_free(s);
 	memset(&s->res, 0, sizeof(s->res));
@@ -472,6 +476,7 @@ dfl_upload(struct dfl_session *s, uint8_t alt, uint32_t address,
 
 	s->o = o;
 	s->err[0] = '\0';
+	eng_failure_reset(s, DFL_PHASE_UPLOAD);
 	s->idle_checked = 0;
 	*got = 0;
 	if ((rc = eng_enter_dfu_mode(s)) != 0)
@@ -502,6 +507,7 @@ dfl_unprotect(struct dfl_session *s, const struct dfl_options *o)
 
 	s->o = o;
 	s->err[0] = '\0';
+	eng_failure_reset(s, DFL_PHASE_SETUP);
 	s->idle_checked = 0;
 	if ((rc = eng_enter_dfu_mode(s)) != 0)
 		return rc;

@@ -242,6 +242,7 @@ eng_check_keeps(struct dfl_session *s, const struct target *tg)
 		}
 		for (uint32_t b = 0; b < k->size; b++)
 			if (buf[b] != k->data[b]) {
+				s->fi.mismatch = 1;
 				rc = fail(s, DFL_ERR_DEVICE, "preserve at "
 				    "0x%08x: device holds 0x%02x, and held "
 				    "0x%02x before the erase", k->start + b,

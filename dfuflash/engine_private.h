@@ -131,11 +131,14 @@ struct dfl_session {
 	char *layout_names[256];
 	/* The transfer error and request eng_xfer_fail() last reported. */
 	int xfer_rc, xfer_request;
+	struct dfl_failure fi; /* dfl_failure() */
 	struct dfl_result res;
 };
 
 /* ---- engine.c: the session -------------------------------------------- */
 
+/* A call begins: no failure yet, in phase (dfl_failure()). */
+void eng_failure_reset(struct dfl_session *s, enum dfl_phase phase);
 /* Free the plan of the last download (targets, pages, writes, keeps). */
 void eng_targets_free(struct dfl_session *s);
 
@@ -176,6 +179,9 @@ progress(struct dfl_session *s, enum dfl_phase phase, uint32_t address,
 {
 	struct dfl_event ev;
 
+	s->fi.have_phase = s->fi.have_address = 1;
+	s->fi.phase = phase;
+	s->fi.address = address;
 	if (s->o == NULL || s->o->progress == NULL)
 		return;
 	ev.phase = phase;
@@ -191,11 +197,15 @@ is_dfuse(const struct dfl_session *s)
 	return s->dev->bcdDFUVersion == DFU_BCD_DFUSE;
 }
 
-/* "erase at 0x08004000", or "write at offset 0x800" on a plain device. */
+/* "erase at 0x08004000", or "write at offset 0x800" on a plain device;
+ * the request it names is the one under way (dfl_failure()). */
 static inline const char *
-where(const struct dfl_session *s, char buf[64], enum dfl_phase phase,
+where(struct dfl_session *s, char buf[64], enum dfl_phase phase,
     uint32_t address)
 {
+	s->fi.have_phase = s->fi.have_address = 1;
+	s->fi.phase = phase;
+	s->fi.address = address;
 	snprintf(buf, 64, "%s at %s0x%08x", dfl_phase_name(phase),
 	    is_dfuse(s) ? "" : "offset ", address);
 	return buf;
@@ -208,6 +218,8 @@ int eng_getstatus(struct dfl_session *s, struct status *st);
 /* The same, waiting up to timeout_ms for the answer. */
 int eng_getstatus_wait(struct dfl_session *s, struct status *st,
     uint32_t timeout_ms);
+/* Keep the state and status of st for dfl_failure(). */
+void eng_note_status(struct dfl_session *s, const struct status *st);
 /* The device reported an error status or state: say so, clear dfuERROR. */
 int eng_status_fail(struct dfl_session *s, const char *at,
     const struct status *st);

@@ -36,6 +36,14 @@ eng_getstatus(struct dfl_session *s, struct status *st)
 	return eng_getstatus_wait(s, st, DFL_XFER_TIMEOUT_MS);
 }
 
+void
+eng_note_status(struct dfl_session *s, const struct status *st)
+{
+	s->fi.have_status = 1;
+	s->fi.state = st->state;
+	s->fi.status = st->status;
+}
+
 /* Leave dfuERROR so that a retry starts clean; never leave DFU mode. */
 static void
 recover(struct dfl_session *s, const struct status *st)
@@ -49,14 +57,18 @@ eng_status_fail(struct dfl_session *s, const char *at, const struct status *st)
 {
 	char says[160] = "";
 
+	eng_note_status(s, st);
 	/* DFU 1.1 6.1.2: iString, when not 0, describes the error. */
 	if (st->istring != 0 && s->t->get_string != NULL) {
 		char text[128];
 
 		if (s->t->get_string(s->t->ctx, st->istring, text,
-		    sizeof(text)) == 0 && text[0] != '\0')
+		    sizeof(text)) == 0 && text[0] != '\0') {
 			snprintf(says, sizeof(says), "; the device says \"%s\"",
 			    text);
+			snprintf(s->fi.istring, sizeof(s->fi.istring), "%s",
+			    text);
+		}
 	}
 	recover(s, st);
 	if (st->status != DFU_STATUS_OK)
@@ -83,6 +95,7 @@ eng_xfer_fail(struct dfl_session *s, int rc, const char *at, int request)
 	case DFL_XFER_STALL:
 		/* A stall puts the device in dfuERROR: ask, then clear. */
 		if (eng_getstatus(s, &st) == 0) {
+			eng_note_status(s, &st);
 			recover(s, &st);
 			return fail(s, DFL_ERR_DEVICE, "%s: device stalled %s; "
 			    "state %s, status %s (%s)", at,
@@ -118,6 +131,7 @@ static int
 wait_too_long(struct dfl_session *s, const char *at, const struct status *st,
     uint32_t waited, uint32_t limit_ms)
 {
+	eng_note_status(s, st);
 	if (waited == 0)
 		return fail(s, DFL_ERR_DEVICE, "%s: device asks to wait %u ms "
 		    "(bwPollTimeout) in %s, longer than the %u ms this step "
@@ -245,6 +259,11 @@ dnload_poll(struct dfl_session *s, uint16_t block, const uint8_t *data,
 	struct status st = { 0 };
 	int rc;
 
+	/* Every DNLOAD with data but DfuSe's SET_ADDRESS changes the
+	 * device's memory: a write, an erase, read unprotect. */
+	if (len > 0 && !(is_dfuse(s) && block == 0 &&
+	    data[0] == DFUSE_CMD_SET_ADDRESS))
+		s->fi.changed = 1;
 	rc = s->t->out(s->t->ctx, DFU_DNLOAD, block, data, len);
 	if (rc < 0)
 		return eng_xfer_fail(s, rc, at, DFU_DNLOAD);

@@ -117,9 +117,23 @@ record_json(const struct dfl_record *r)
 
 	utc_text(started, sizeof(started), r->started_us, 0);
 	if (r->error != NULL) {
+		static const char *const from_result[] = { "address",
+			"dfu_state", "dfu_status", "device_message" };
+		json_t *res = r->outcome != NULL ?
+		    dfl_outcome_json(r->outcome) : NULL;
+
 		err = json_object();
 		json_object_set_new(err, "phase", str_or_null(r->phase));
 		json_object_set_new(err, "message", json_string(r->error));
+		/* What the result event says of where and how it failed. */
+		for (size_t i = 0; i < 4; i++) {
+			json_t *v = res != NULL ? json_object_get(res,
+			    from_result[i]) : NULL;
+
+			json_object_set_new(err, from_result[i], v != NULL ?
+			    json_incref(v) : json_null());
+		}
+		json_decref(res);
 	}
 	json_object_set_new(o, "schema",
 	    json_string("dfutools/dfuflash-record/1"));
@@ -132,6 +146,8 @@ record_json(const struct dfl_record *r)
 	json_object_set_new(o, "result", json_string(r->exit_status == 0 ?
 	    "ok" : "failed"));
 	json_object_set_new(o, "exit_status", json_integer(r->exit_status));
+	json_object_set_new(o, "status_name",
+	    json_string(dfl_exit_name(r->exit_status)));
 	json_object_set_new(o, "error", err);
 	json_object_set_new(o, "bytes_erased",
 	    json_integer((json_int_t)r->bytes_erased));

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events.h"
+
 /* What one board's flash was; strings are borrowed (NULL: none). */
 struct dfl_record {
 	const char *path, *serial;	/* serial NULL: the device has none */
@@ -22,6 +24,10 @@ struct dfl_record {
 	uint64_t started_us;		/* UTC, microseconds since 1970 */
 	uint64_t duration_us;		/* wall time of the flash */
 	int64_t modelled_us;		/* --sim: modelled time; -1 on USB */
+	/* The same board's result event (events.h), for the failure's
+	 * address, DFU state and status and the device's iString; NULL:
+	 * none of these. */
+	const struct dfl_outcome *outcome;
 };
 
 /*

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 static const char *progname = "dfu";
+static void (*error_hook)(const char *msg);
 
 void
 cli_init(const char *argv0)
@@ -41,17 +42,27 @@ cli_progname(void)
 void
 cli_error(const char *file, const char *fmt, ...)
 {
+	char msg[2048];
+	int n = 0;
 	va_list ap;
 
 	fflush(stdout);
 	if (file != NULL)
-		fprintf(stderr, "%s: %s: ", progname, file);
-	else
-		fprintf(stderr, "%s: ", progname);
+		n = snprintf(msg, sizeof(msg), "%s: ", file);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = 0;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s\n", progname, msg);
+	if (error_hook != NULL)
+		error_hook(msg);
+}
+
+void
+cli_error_hook(void (*fn)(const char *msg))
+{
+	error_hook = fn;
 }
 
 static int

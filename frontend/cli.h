@@ -31,6 +31,9 @@ const char *cli_progname(void);
  */
 void cli_error(const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* fn gets each message cli_error() printed, "file: message" without the
+ * program's name (dfuflash's result event); NULL: none. */
+void cli_error_hook(void (*fn)(const char *msg));
 
 /*
  * Numbers on the command line.  "0x" or "0X" starts a hexadecimal number,

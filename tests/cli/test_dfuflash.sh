@@ -188,7 +188,7 @@ begin "corpus: the Flipper updater runs from SRAM, outside the f405 flash"
 run "$DFUFLASH" --sim f405 "$RAM"
 expect_status 1
 expect_stderr_line "dfuflash: $RAM: alt 0 (Internal Flash): 0x20000000-0x2001a3dc: 0x20000000 is outside the device's memory \"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg\""
-expect_stdout_line "sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled"
+expect_stdout_empty
 case_end
 
 begin "corpus: the plain kiibohd file goes to a plain DFU 1.1 device"
@@ -231,7 +231,7 @@ expect_status 1
 # Nothing was sent, so no state file was written either.
 expect_no_file flash.img
 expect_stderr_line "dfuflash: $VLX: not a DFU file: neither a DfuSe prefix nor a DFU suffix, nor ELF, Intel HEX or S-records (for a raw binary use -D file -s address)"
-expect_stdout_contains "sim f405: 0 control transfers"
+expect_stdout_empty
 run "$DFUFLASH" --ignore-id --sim dfu11 "$HACKRF"
 expect_status 1
 expect_stderr_contains "dfuflash: $HACKRF: offset 0x89d4 (dwCRC): stored 0x1fb74f59, computed 0xf26caa4d"
@@ -353,6 +353,7 @@ all_ff flash.img 0x2d00 0x1300
 cp flashed.img flash.img
 run "$DFUFLASH" --progress=json --sim f405:flash.img --preserve 0x08002c00+256 small.dfu
 expect_status 0
+expect_json_lines_valid dfuflash-event
 jq -s -e 'map(select(.event == "done")) | .[0] | .bytes_erased == 278528 and .bytes_erased_outside == 63488 and .bytes_preserved == 256 and .leave_address == 134217728 and .leave_reason == "flash"' "$OUT" >/dev/null ||
     fail "done event"
 jq -s -e 'map(select(.phase == "preserve")) | length > 0' "$OUT" >/dev/null ||
@@ -376,7 +377,7 @@ case_end
 begin "--preserve: bytes that cannot be read are refused before any erase"
 release
 run "$DFUFLASH" --sim f405:flash.img --sim-fault read-protect --preserve 0x08002c00+256 small.dfu
-expect_status 1
+expect_status 4
 expect_stderr_line "dfuflash: small.dfu: preserve at 0x08002c00: device stalled UPLOAD; state dfuERROR, status errVENDOR (vendor-specific error); the bytes to preserve cannot be read, and nothing was erased"
 expect_stdout_contains " 0 pages erased (0 bytes), 0 bytes programmed, "
 expect_same_bytes flashed.img flash.img
@@ -581,7 +582,7 @@ for f in leave-gone=stall leave-gone=io; do
 done
 # Request 18 is the leave DNLOAD; the device answers afterwards.
 run "$DFUFLASH" --sim f405 --sim-fault stall:18 -D app.bin -s 0x08000000
-expect_status 1
+expect_status 4
 expect_stderr_line "dfuflash: app.bin: leave at 0x08000000: device stalled DNLOAD; state dfuERROR, status errSTALLEDPKT (device stalled an unexpected request)"
 case_end
 
@@ -589,6 +590,7 @@ begin "a plain device that leaves the bus during manifestation has manifested"
 mkbin fw.bin 5000 3
 run "$DFUFLASH" --sim dfu11 --sim-fault manifest-gone --progress=json -D fw.bin
 expect_status 0
+expect_json_lines_valid dfuflash-event
 jq -s -e '(map(select(.event == "done"))[0] | .left == true and .verified == false)' "$OUT" >/dev/null ||
     fail "done event: $(grep done "$OUT")"
 run "$DFUFLASH" --verify --sim dfu11 --sim-fault manifest-gone -D fw.bin
@@ -607,6 +609,7 @@ printf '\252\125\377\377' >ob.bin
     -t "0:Internal Flash" -a 0x08000000:app.bin -o ob.dfu || fail "bin2dfu failed"
 run "$DFUFLASH" --sim f405 --progress=json ob.dfu
 expect_status 0
+expect_json_lines_valid dfuflash-event
 jq -s -e '(map(select(.event == "done"))[0] | .options_reset == true and .left == false and .leave_reason == null)' "$OUT" >/dev/null ||
     fail "done event: $(grep done "$OUT")"
 # --plan: the flash first although the file has it second, then the reset.
@@ -625,7 +628,7 @@ expect_stdout_line "only.dfu: erased 0 pages, skipped 0 unchanged, wrote 4 bytes
 run "$DFUFLASH" --sim f405 ob2.dfu
 expect_status 1
 expect_stderr_line "dfuflash: ob2.dfu: alt 1 (Option Bytes): the device resets as soon as its option bytes are written, so they must be one range of at most 2048 bytes (wTransferSize); the image gives 2 ranges from 0x1fffc000 to 0x1fffc00b"
-expect_stdout_line "sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled"
+expect_stdout_empty
 case_end
 
 begin "-U reads back, as a raw binary or as a DfuSe file"
@@ -677,16 +680,19 @@ begin "faults: the message names phase, address, state and status; a rerun succe
 mkbin app.bin 20000 3
 python3 -c 'import sys; sys.exit(open("app.bin", "rb").read()[0x800] != 0xfb)' ||
     fail "app.bin is not the expected image"
+# FAULT|EXIT STATUS|MESSAGE: 4, the device failed; 5, verify found a
+# difference.
 for spec in \
-    "write:3=errWRITE|write at 0x08001000: device reports errWRITE (device is unable to write memory), state dfuERROR" \
-    "erase:2=errERASE|erase at 0x08004000: device reports errERASE (memory erase function failed), state dfuERROR" \
-    "stall:3|erase at 0x08000000: device stalled DNLOAD; state dfuERROR, status errSTALLEDPKT (device stalled an unexpected request)" \
-    "write:1=busy|write at 0x08000000: device still busy (dfuDNBUSY) after 10000 ms" \
-    "write:2=corrupt|verify at 0x08000800: device holds 0xfa, the image 0xfb"; do
+    "write:3=errWRITE|4|write at 0x08001000: device reports errWRITE (device is unable to write memory), state dfuERROR" \
+    "erase:2=errERASE|4|erase at 0x08004000: device reports errERASE (memory erase function failed), state dfuERROR" \
+    "stall:3|4|erase at 0x08000000: device stalled DNLOAD; state dfuERROR, status errSTALLEDPKT (device stalled an unexpected request)" \
+    "write:1=busy|4|write at 0x08000000: device still busy (dfuDNBUSY) after 10000 ms" \
+    "write:2=corrupt|5|verify at 0x08000800: device holds 0xfa, the image 0xfb"; do
 	rm -f flash.img
+	rest=${spec#*|}
 	run "$DFUFLASH" --verify --sim f405:flash.img --sim-fault "${spec%%|*}" -D app.bin -s 0x08000000
-	expect_status 1
-	expect_stderr_line "dfuflash: app.bin: ${spec#*|}"
+	expect_status "${rest%%|*}"
+	expect_stderr_line "dfuflash: app.bin: ${rest#*|}"
 	expect_stderr_line "dfuflash: the device stays in DFU mode; run again to retry"
 	expect_stdout_lacks "device left"
 	run "$DFUFLASH" --verify --sim f405:flash.img -D app.bin -s 0x08000000
@@ -706,7 +712,7 @@ expect_stdout_contains ", verified"
 rm -f flash.img
 run "$DFUFLASH" --sim f405:flash.img -D app.bin -s 0x08000000
 run "$DFUFLASH" --sim f405:flash.img --sim-fault erase:2=stuck --sim-fault erase:2=skip -D app.bin -s 0x08000000
-expect_status 1
+expect_status 4
 expect_stderr_contains "dfuflash: app.bin: erase at 0x08004000: device stayed in dfuDNBUSY and did not erase the page: 0x08004000 holds 0x"
 case_end
 
@@ -729,7 +735,7 @@ python3 -c 'import sys; sys.exit(open("flash.img", "rb").read()[:20000] == open(
     fail "the skipped erase left the image intact: the fault does nothing"
 cp before.img flash.img
 run "$DFUFLASH" --verify --sim f405:flash.img --sim-fault erase:2=skip -D app.bin -s 0x08000000
-expect_status 1
+expect_status 5
 expect_stderr_line "dfuflash: app.bin: $want"
 expect_stdout_lacks "device left"
 case_end
@@ -737,7 +743,7 @@ case_end
 begin "faults: a device that disconnects mid-download"
 mkbin app.bin 20000 5
 run "$DFUFLASH" --sim f405:flash.img --sim-fault disconnect:15 -D app.bin -s 0x08000000
-expect_status 1
+expect_status 4
 expect_stderr_line "dfuflash: app.bin: write at 0x08000800: device disconnected during DNLOAD"
 run "$DFUFLASH" --skip-unchanged --verify --sim f405:flash.img -D app.bin -s 0x08000000
 expect_status 0
@@ -766,8 +772,109 @@ jq -s -e 'map(select(.phase)) | (map(.phase) | unique) == ["erase", "leave", "wr
     fail "phases in the JSON progress"
 jq -s -e 'map(select(.phase == "write")) | last | .done == 3000 and .total == 3000' "$OUT" >/dev/null ||
     fail "last write event"
-jq -s -e '(.[-2].event == "done") and (.[-2].left == true) and (.[-1].event == "sim")' "$OUT" >/dev/null ||
+jq -s -e '(.[-3].event == "done") and (.[-3].left == true) and (.[-2].event == "sim") and (.[-1].event == "result") and .[-1].status == 0' "$OUT" >/dev/null ||
     fail "final events"
+expect_json_lines_valid dfuflash-event
+case_end
+
+# ---- --progress=json: results a program can act on ------------------------------------
+
+# result_is JQ: the last line of the last run's stdout is a result event
+# for which JQ holds, and every line is a valid event.
+result_is() {
+	expect_json_lines_valid dfuflash-event
+	jq -s -e "(.[-1] | .event == \"result\") and (.[-1] | $1)" "$OUT" \
+	    >/dev/null || fail "result event: $(tail -n 1 "$OUT")"
+}
+
+begin "--progress=json: a result event ends every run, and its status is the exit status"
+mkbin app.bin 3000 5
+run "$DFUFLASH" --progress=json --sim f405 -D app.bin -s 0x08000000
+expect_status 0
+result_is '.status == 0 and .status_name == "ok" and .phase == null and
+    .message == null and .path == "1-1" and .serial == "DFU000000001" and
+    .bytes_written == 3000 and .modelled_ms > 0'
+jq -s -e 'all(.[]; .path == "1-1" and .serial == "DFU000000001")' "$OUT" \
+    >/dev/null || fail "an event without its device"
+# 1: the file is refused; nothing was sent, so no sim event either.
+printf 'not a dfu file' >bad.dfu
+run "$DFUFLASH" --progress=json --sim f405 bad.dfu
+expect_status 1
+result_is '.status_name == "rejected" and .phase == "input" and
+    (.message | startswith("bad.dfu: not a DFU file"))'
+jq -s -e 'map(select(.event == "sim")) == []' "$OUT" >/dev/null ||
+    fail "a sim event after a file error"
+# 1: the plan is refused (the Flipper updater runs from SRAM).
+run "$DFUFLASH" --progress=json --sim f405 "$RAM"
+expect_status 1
+result_is '.status_name == "rejected" and .phase == "plan" and
+    .address == null and (.message | test("outside the device.s memory"))'
+# 2: a usage error once the command line is read has a result too.
+run "$DFUFLASH" --progress=json --sim f405 -D app.bin
+expect_status 2
+result_is '.status_name == "usage" and
+    .message == "-D: a DfuSe device needs -s address"'
+run "$DFUFLASH" --progress=json --sim nope -D app.bin
+expect_status 2
+result_is '.status_name == "usage" and .path == null and .serial == null'
+# 3: no device; or it is gone before anything changed (retry).
+run "$DFUFLASH" --progress=json --sim 'f405*2' -S NOPE -D app.bin -s 0x08000000
+expect_status 3
+result_is '.status_name == "no_device" and .phase == "select" and
+    .path == null and (.message | startswith("no DFU device matches"))'
+run "$DFUFLASH" --progress=json --sim f405 --sim-fault disconnect:1 -D app.bin -s 0x08000000
+expect_status 3
+result_is '.status_name == "no_device" and .phase == "setup"'
+# 4: the device failed once the erase had begun: it stays in DFU mode.
+run "$DFUFLASH" --progress=json --sim f405 --sim-fault disconnect:3 -D app.bin -s 0x08000000
+expect_status 4
+result_is '.status_name == "device_failed" and .phase == "erase" and
+    .address == 134217728'
+run "$DFUFLASH" --progress=json --sim f405 --sim-fault write:2=errWRITE -D app.bin -s 0x08000000
+expect_status 4
+result_is '.status == 4 and .phase == "write" and .address == 134219776 and
+    .dfu_state == "dfuERROR" and .dfu_status == "errWRITE" and
+    .device_message == null and .bytes_written == 2048 and
+    (.message | startswith("app.bin: write at 0x08000800: device reports errWRITE"))'
+# The plain DFU profiles describe the error in their iString.
+run "$DFUFLASH" --progress=json --sim dfu11 --sim-fault write:1=errWRITE -D app.bin
+expect_status 4
+result_is '.phase == "write" and .address == 0 and
+    .dfu_status == "errWRITE" and
+    .device_message == "write failed at offset 0x0: errWRITE"'
+# 5: reading back found a difference.
+mkbin app.bin 20000 3
+run "$DFUFLASH" --progress=json --verify --sim f405 --sim-fault write:2=corrupt -D app.bin -s 0x08000000
+expect_status 5
+result_is '.status_name == "verify_failed" and .phase == "verify" and
+    (.message | endswith("verify at 0x08000800: device holds 0xfa, the image 0xfb"))'
+case_end
+
+begin "--progress=json: text that is not UTF-8 becomes U+FFFD"
+printf 'not a dfu file' >"$(printf 'bad\377.dfu')"
+run "$DFUFLASH" --progress=json --sim f405 "$(printf 'bad\377.dfu')"
+expect_status 1
+result_is '(.message | startswith("bad\ufffd.dfu: not a DFU file"))'
+case_end
+
+begin "--plan --progress=json: the plan as one event"
+pyboard
+run "$DFUFLASH" --plan --progress=json --sim f405:flash.img fw.dfu
+expect_status 0
+result_is '.status == 0'
+jq -s -e 'map(select(.event == "plan")) | length == 1 and (.[0] |
+    .pages == [
+      {"alt": 0, "address": 134217728, "size": 16384, "action": "erase"},
+      {"alt": 0, "address": 134348800, "size": 131072, "action": "erase"},
+      {"alt": 0, "address": 134479872, "size": 131072, "action": "erase"}] and
+    .writes == [{"alt": 0, "address": 134217728, "size": 12288},
+      {"alt": 0, "address": 134348800, "size": 204800}] and
+    .preserved == [] and .pages_erased == 3 and .bytes_erased == 278528 and
+    .bytes_erased_outside == 61440 and .bytes_written == 217088 and
+    .leave_alt == 0 and .leave_address == 134217728 and
+    .leave_reason == "flash" and .options_reset == false)' "$OUT" \
+    >/dev/null || fail "plan event: $(grep '"plan"' "$OUT")"
+expect_stdout_lacks '"event":"progress"'
 case_end
 
 begin "each target of a file goes to its own alt setting: flash and option bytes"
@@ -844,7 +951,7 @@ begin "-D holds the file's bytes once: 200 MiB load under a 300 MiB limit"
 # the download past its end: that message shows the image was loaded.
 truncate -s 200M d200.bin
 run_vm_limited 307200 "$DFUFLASH" --sim dfu11 -D d200.bin
-expect_status 1
+expect_status 4
 expect_stderr_contains "dfuflash: d200.bin: write at offset 0x00020000: device stalled DNLOAD"
 rm -f d200.bin
 case_end
@@ -947,7 +1054,7 @@ for f in "fw.dfu|a DfuSe file" "plain.dfu|a DFU file (payload and DFU suffix)" \
 	run "$DFUFLASH" --sim f405:st.img -D "${f%%|*}" -s 0x08000000
 	expect_status 1
 	expect_stderr_line "dfuflash: ${f%%|*}: ${f#*|}, not raw data: flash it with 'dfuflash ${f%%|*}' (--raw-container writes it as data)"
-	expect_stdout_line "sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled"
+	expect_stdout_empty
 	expect_no_file st.img
 	# On USB the file is refused before any device is looked for.
 	run "$DFUFLASH" -D "${f%%|*}" -s 0x08000000
@@ -1134,11 +1241,14 @@ expect_status 1
 run "$DFUFLASH" --sim f405:flash.img conflict.dfu
 expect_status 1
 expect_stderr_line "dfuflash: conflict.dfu: alt 0: target 0 element 0 and target 1 element 0 write different bytes at 0x08000018 (0x41 and 0x42)"
-expect_stdout_line "sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled"
+expect_stdout_empty
 [ ! -e flash.img ] || fail "the state file was created"
+run "$DFUFLASH" --sim f405 --sim-trace trace.txt conflict.dfu
+expect_status 1
+[ -e trace.txt ] && [ ! -s trace.txt ] || fail "a request was sent"
 run "$DFUFLASH" --plan --sim f405 conflict.dfu
 expect_status 1
-expect_stdout_line "sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled"
+expect_stdout_empty
 # The same bytes twice: a note for dfuinfo, flashed by dfuflash.
 mkdfu same.dfu 'targets=[dict(alt=0, elements=[(0x08000000, b"A" * 32)]), dict(alt=0, elements=[(0x08000010, b"AAAAAAAA")])]'
 run "$DFUINFO" same.dfu
@@ -1289,13 +1399,13 @@ expect_stdout_line "path     serial           result      bytes  seconds modelle
 expect_stdout_line "4 of 4 devices flashed, 0 failed"
 case_end
 
-begin "--all: a fault on device 2 fails it alone; the others are as without it; exit 1"
+begin "--all: a fault on device 2 fails it alone; the others are as without it; exit 4"
 fleet_dfu
 run "$DFUFLASH" --all --sim 'f405*3:ok' fw.dfu
 expect_status 0
 grep '^1-[13] .*sim f405' "$OUT" >ok.sim
 run "$DFUFLASH" --all --sim 'f405*3:st' --sim-fault 2:erase:1=errERASE fw.dfu
-expect_status 1
+expect_status 4
 # Devices 1 and 3: the same flash, requests and modelled time as in the
 # run without the fault.
 expect_same_bytes st.1 ok.1
@@ -1317,17 +1427,22 @@ case_end
 begin "--all --progress=json: every event names its device; a result per device and a summary"
 fleet_dfu
 run "$DFUFLASH" --all --progress=json --sim 'f405*3' --sim-fault 3:write:2=errWRITE fw.dfu
-expect_status 1
+expect_status 4
+expect_json_lines_valid dfuflash-event
 jq -e -s 'length > 10 and all(.[]; .event == "summary" or
     ((.path | test("^1-[123]$")) and .serial == "DFU00000000" +
     (.path | ltrimstr("1-"))))' "$OUT" >/dev/null ||
     fail "an event without its device's path and serial"
 jq -e -s '[.[] | select(.event == "result")] | length == 3 and
-    (map(select(.result == "ok")) | map(.path) == ["1-1", "1-2"]) and
-    (.[2] | .result == "failed" and .path == "1-3" and
-    (.error | test("errWRITE")) and .bytes == 2048 and
-    .modelled_seconds > 0)' "$OUT" >/dev/null || fail "wrong result events"
-jq -e -s '.[-1] == {"event": "summary", "devices": 3, "ok": 2, "failed": 1}' \
+    (map(select(.status == 0)) | map(.path) == ["1-1", "1-2"]) and
+    (.[2] | .status == 4 and .status_name == "device_failed" and
+    .path == "1-3" and .phase == "write" and .address == 134219776 and
+    .dfu_state == "dfuERROR" and .dfu_status == "errWRITE" and
+    (.message | test("errWRITE")) and .bytes_written == 2048 and
+    .modelled_ms > 0)' "$OUT" >/dev/null || fail "wrong result events"
+jq -e -s '.[-1] == {"schema": "dfutools/dfuflash-event/1",
+    "event": "summary", "path": null, "serial": null, "devices": 3,
+    "ok": 2, "failed": 1, "status": 4, "status_name": "device_failed"}' \
     "$OUT" >/dev/null || fail "wrong summary event"
 jq -e -s '[.[] | select(.phase == "write" and .path == "1-1")] | length > 1' \
     "$OUT" >/dev/null || fail "no write progress for device 1"
@@ -1338,7 +1453,7 @@ if have script; then
 	fleet_dfu
 	# script(1) gives dfuflash a terminal; its output is the terminal's.
 	run script -qec "'$DFUFLASH' --all --sim 'f405*2' --sim-fault 2:write:3=errWRITE fw.dfu" /dev/null
-	expect_status 1
+	expect_status 4
 	tr -d '\r' <"$OUT" >tty.txt
 	esc=$(printf '\033')
 	# Both bars drawn, then each line rewritten two lines up (ECMA-48 CUU).
@@ -1402,7 +1517,7 @@ run "$DFUFLASH" -p 1-2 -p 1-3 --sim 'f405*4:st' fw.dfu
 expect_status 1
 expect_stderr_line "dfuflash: 2 DFU devices match; pick one with -S SERIAL or -p PATH, or flash them all with --all:"
 run "$DFUFLASH" -p 1-7 -S X --sim 'f405*4:st' fw.dfu
-expect_status 1
+expect_status 3
 expect_stderr_line "dfuflash: no DFU device matches -S X -p 1-7; 4 found:"
 case_end
 
@@ -1415,7 +1530,7 @@ expect_stderr_line "dfuflash: 3 DFU devices match; pick one with -S SERIAL or -p
 expect_stderr_line "  1-3 0483:df11 serial DFU000000003 DFU mode"
 expect_no_file st.1
 run "$DFUFLASH" --sim 'f405*3:st' -p 1-9 fw.dfu
-expect_status 1
+expect_status 3
 expect_stderr_line "dfuflash: no DFU device matches -p 1-9; 3 found:"
 run "$DFUFLASH" --sim 'f405*3:st' -p 1-3 fw.dfu
 expect_status 0
@@ -1432,31 +1547,46 @@ expect_status 2
 expect_stderr_line "dfuflash: -D: a DfuSe device needs -s address"
 expect_no_file st.1
 expect_stdout_line "0 of 2 devices flashed, 2 failed"
+run "$DFUFLASH" --all --progress=json --sim 'f405*2:st' -D a.bin
+expect_status 2
+expect_json_lines_valid dfuflash-event
+jq -e -s 'length == 3 and (.[0:2] | map(.path) == ["1-1", "1-2"] and
+    all(.[]; .event == "result" and .status == 2 and .phase == "input" and
+    .message == "-D: a DfuSe device needs -s address")) and
+    (.[2] | .event == "summary" and .status == 2 and .failed == 2)' \
+    "$OUT" >/dev/null || fail "result and summary events: $(cat "$OUT")"
 case_end
 
-begin "--all: no --sim device matches -S: an error, exit 1"
+begin "--all: no --sim device matches -S: an error, exit 3"
 fleet_dfu
 run "$DFUFLASH" --all --sim 'f405*2' -S NOPE fw.dfu
-expect_status 1
+expect_status 3
 expect_stdout_empty
 expect_stderr_line "dfuflash: no DFU device matches -S NOPE; 2 found:"
+# With --progress=json, no device: one result event, no summary.
+run "$DFUFLASH" --all --progress=json --sim 'f405*2' -S NOPE fw.dfu
+expect_status 3
+expect_json_lines_valid dfuflash-event
+jq -e -s 'length == 1 and (.[0] | .event == "result" and
+    .status_name == "no_device" and .path == null)' "$OUT" >/dev/null ||
+    fail "result event: $(cat "$OUT")"
 case_end
 
 # ---- --sim rehearses the real command line ----------------------------------
 
-begin "--sim: -d, -S and -p select the modelled device as on USB; one that matches none is the USB error"
+begin "--sim: -d, -S and -p select the modelled device as on USB; one that matches none is the USB error (exit 3)"
 fleet_dfu
 run "$DFUFLASH" --sim 'f405:st' -d 0483:df11 -S DFU000000001 -p 1-1 fw.dfu
 expect_status 0
 holds st 0x08000000 fw.dfu
 rm -f st
 run "$DFUFLASH" --sim 'f405:st' -d 0483:df12 fw.dfu
-expect_status 1
+expect_status 3
 expect_stderr_line "dfuflash: no DFU device matches -d; 1 found:"
 expect_stderr_line "  1-1 0483:df11 serial DFU000000001 DFU mode"
 expect_no_file st
 run "$DFUFLASH" --sim 'f405*2:st' -S DFU000000009 fw.dfu
-expect_status 1
+expect_status 3
 expect_stderr_line "dfuflash: no DFU device matches -S DFU000000009; 2 found:"
 expect_stderr_line "  1-2 0483:df11 serial DFU000000002 DFU mode"
 case_end
@@ -1515,7 +1645,7 @@ begin "--all --log: one valid record per board, with the image's SHA-256"
 fleet_dfu
 mkdir logs
 run "$DFUFLASH" --all --log logs --sim 'f405*2:st' --sim-fault 2:write:2=errWRITE fw.dfu
-expect_status 1
+expect_status 4
 [ "$(records logs)" -eq 2 ] || fail "not two records"
 for r in logs/*.json; do
 	expect_json_valid dfuflash-record "$r"
@@ -1527,8 +1657,11 @@ jq -e --arg h "$(sha256 fw.dfu)" '.path == "1-1" and .serial == "DFU000000001" a
     .modelled_ms == 2276' logs/DFU000000001-*.json >/dev/null ||
     fail "wrong record for device 1"
 # Device 2: where it failed, and what the device said.
-jq -e '.result == "failed" and .exit_status == 1 and .error.phase == "write" and
+jq -e '.result == "failed" and .exit_status == 4 and
+    .status_name == "device_failed" and .error.phase == "write" and
     (.error.message | test("^write at 0x08000800: device reports errWRITE")) and
+    .error.address == 134219776 and .error.dfu_state == "dfuERROR" and
+    .error.dfu_status == "errWRITE" and .error.device_message == null and
     .bytes_written == 2048' logs/DFU000000002-*.json >/dev/null ||
     fail "wrong record for device 2"
 case_end
@@ -1617,7 +1750,7 @@ done
 expect_stdout_line "1-1 DFU000000001: fw.dfu: device stays in DFU mode"
 case_end
 
-begin "--watch: SIGTERM with no board yet: none flashed, exit 0; a fault on one board leaves the others as without it, exit 1"
+begin "--watch: SIGTERM with no board yet: none flashed, exit 0; a fault on one board leaves the others as without it, exit 4 (device failed)"
 fleet_dfu
 # Device 1 arrives an hour in: not before the signal.
 watch_bg --watch --sim 'f405:st' --sim-plug 1:3600000 fw.dfu
@@ -1632,7 +1765,7 @@ expect_status 0
 mkdir logs
 run "$DFUFLASH" --watch --watch-count 3 --log logs --sim 'f405*3:st' \
     --sim-fault 2:erase:1=errERASE --sim-plug 2:200 fw.dfu
-expect_status 1
+expect_status 4
 expect_stdout_line "2 of 3 boards flashed, 1 failed"
 expect_same_bytes st.1 ok.1
 expect_same_bytes st.3 ok.3
@@ -1640,6 +1773,7 @@ mkstate erased.img $MIB
 expect_same_bytes st.2 erased.img
 expect_stderr_line "dfuflash: 1-2 DFU000000002: fw.dfu: erase at 0x08000000: device reports errERASE (memory erase function failed), state dfuERROR"
 jq -e '.result == "failed" and .error.phase == "erase" and
+    .error.dfu_status == "errERASE" and
     (.error.message | test("^erase at 0x08000000: device reports errERASE"))' \
     logs/DFU000000002-*.json >/dev/null ||
     fail "wrong record for device 2"
@@ -1649,10 +1783,12 @@ begin "--watch --progress=json: a result event per board as it ends, and the sum
 fleet_dfu
 run "$DFUFLASH" --watch --watch-count 2 --progress=json --sim 'f405*2' fw.dfu
 expect_status 0
+expect_json_lines_valid dfuflash-event
 jq -e -s '[.[] | select(.event == "result")] | length == 2 and
-    all(.[]; .result == "ok")' "$OUT" >/dev/null || fail "not two results"
-jq -e -s '.[-1] == {"event": "summary", "devices": 2, "ok": 2, "failed": 0}' \
-    "$OUT" >/dev/null || fail "wrong summary event"
+    all(.[]; .status_name == "ok")' "$OUT" >/dev/null || fail "not two results"
+jq -e -s '.[-1] | .event == "summary" and .devices == 2 and .ok == 2 and
+    .failed == 0 and .status == 0' "$OUT" >/dev/null ||
+    fail "wrong summary event"
 case_end
 
 # The same on every DFU file of tests/fixtures: the real-world corpus

@@ -217,7 +217,7 @@ expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
 # 0x08005800 in app.bin, and reports it good.
 cp old.img flash.img
 host --device f405,state=flash.img,fault=write:4=corrupt -- "$DFUFLASH" --verify app.dfu
-expect_status 1
+expect_status 5
 expect_stderr_line "dfuflash: app.dfu: verify at 0x08005800: device holds 0x08, the image 0x09"
 expect_stat 0 left false
 case_end
@@ -368,7 +368,7 @@ fixture
 # --wait-timeout 0: one look right after DETACH, before usbhost brings the
 # device back (about 100 ms later).
 host --device f405,runtime=5740,state=flash.img -- "$DFUFLASH" --wait-timeout 0 app.dfu
-expect_status 1
+expect_status 3
 expect_stderr_line "dfuflash: 1-1: the device detached and did not come back in DFU mode within 0 ms (at the same port or with serial \"DFU000000001\"); give it longer with --wait-timeout"
 expect_stat 0 bytes_written 0
 cmp -s flash.img old.img || fail "flash changed"
@@ -439,7 +439,7 @@ expect_stat 0 bytes_written 40000
 expect_stat 1 requests 0
 cmp -s b.img old.img || fail "the device not chosen by -p changed"
 host --device f405 --device f405 -- "$DFUFLASH" -S NOPE app.dfu
-expect_status 1
+expect_status 3
 expect_stderr_line "dfuflash: no DFU device matches -S NOPE; 2 found:"
 case_end
 
@@ -448,7 +448,7 @@ mkdir -p empty/sys/bus/usb/devices empty/dev/bus/usb
 "$BUILD/bin/bin2dfu" -a 0x08000000:"$ROOT/README.md" -o a.dfu >/dev/null
 run env LD_PRELOAD=libumockdev-preload.so.0 UMOCKDEV_DIR="$TMP/empty" \
     ASAN_OPTIONS=verify_asan_link_order=0 "$DFUFLASH" a.dfu
-expect_status 1
+expect_status 3
 expect_stderr_line "dfuflash: no DFU device found"
 expect_stderr_line "dfuflash: plug in the device in DFU mode (on STM32: BOOT0 high, then reset), or wait for it with -w; dfuflash -l lists what is found"
 # -w waits the --wait-timeout first.
@@ -456,7 +456,7 @@ t0=$(date +%s)
 run env LD_PRELOAD=libumockdev-preload.so.0 UMOCKDEV_DIR="$TMP/empty" \
     ASAN_OPTIONS=verify_asan_link_order=0 "$DFUFLASH" -w --wait-timeout 2 a.dfu
 t1=$(date +%s)
-expect_status 1
+expect_status 3
 expect_stderr_line "dfuflash: no DFU device found"
 [ $((t1 - t0)) -ge 1 ] || fail "-w --wait-timeout 2 returned after $((t1 - t0)) s"
 case_end
@@ -464,7 +464,7 @@ case_end
 begin "permission denied: says so, names the udev rules, programs nothing"
 fixture
 host --device f405,access=denied,state=flash.img -- "$DFUFLASH" app.dfu
-expect_status 1
+expect_status 3
 expect_stderr_line "dfuflash: 1-1 (0483:df11): permission denied opening the USB device (LIBUSB_ERROR_ACCESS): this user may not write to it"
 expect_stderr_contains "install the udev rules file 70-dfuflash.rules"
 expect_stderr_contains "or run dfuflash as root"
@@ -614,13 +614,13 @@ case_end
 
 # ---- faults ---------------------------------------------------------------
 
-begin "--all: four devices at once, one run-time; an erase fault on one fails it alone; exit 1"
+begin "--all: four devices at once, one run-time; an erase fault on one fails it alone; exit 4"
 fixture
 for k in 1 2 3 4; do cp old.img "s$k.img"; done
 host --device f405,state=s1.img --device f405,state=s2.img \
     --device f405,state=s3.img,fault=erase:1=errERASE \
     --device f405,runtime,state=s4.img -- "$DFUFLASH" --all app.dfu
-expect_status 1
+expect_status 4
 for k in 1 2 4; do
 	expect_flash "s$k.img" old.img 0x08000000 "$PAGES" app.dfu
 	expect_stat $((k - 1)) left true
@@ -660,16 +660,18 @@ host --device f405,state=flash.img --device f405,state=late.img,plug-after=800 \
 expect_status 0
 expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
 expect_same_bytes late.img old.img
+expect_json_lines_valid dfuflash-event
 jq -e -s '[.[] | select(.event == "result")] | length == 1 and
     .[0].path == "1-1" and .[0].serial == "DFU000000001" and
-    .[0].result == "ok" and .[0].bytes == 40000' "$OUT" >/dev/null ||
+    .[0].status == 0 and .[0].bytes_written == 40000 and
+    .[0].modelled_ms == null' "$OUT" >/dev/null ||
     { fail "wrong result events"; _show; }
 host --device f405,state=late.img,plug-after=800 -- "$DFUFLASH" --all -w app.dfu
 expect_status 0
 expect_flash late.img old.img 0x08000000 "$PAGES" app.dfu
 expect_stdout_line "1 of 1 device flashed, 0 failed"
 host --device f405,plug-after=800 -- "$DFUFLASH" --all app.dfu
-expect_status 1
+expect_status 3
 expect_stderr_line "dfuflash: no DFU device found"
 expect_stdout_empty
 case_end
@@ -686,7 +688,7 @@ host --device f405,state=s1.img --device f405,state=s2.img,fault=erase:1=errERAS
     --device f405,state=s3.img,plug-after=800 \
     --device f405,runtime,state=s4.img \
     -- "$DFUFLASH" --watch --watch-count 3 --log logs app.dfu
-expect_status 1
+expect_status 4
 expect_flash s1.img old.img 0x08000000 "$PAGES" app.dfu
 expect_flash s3.img old.img 0x08000000 "$PAGES" app.dfu
 # Device 2 failed alone: in DFU mode, its flash as it was.
@@ -705,7 +707,8 @@ done
 jq -e '.path == "1-3" and .vendor_id == 1155 and .product_id == 57105 and
     .result == "ok" and .bytes_written == 40000 and .modelled_ms == null' \
     logs/DFU000000003-*.json >/dev/null || fail "wrong record for device 3"
-jq -e '.result == "failed" and .error.phase == "erase"' \
+jq -e '.result == "failed" and .status_name == "device_failed" and
+    .error.phase == "erase" and .error.dfu_status == "errERASE"' \
     logs/DFU000000002-*.json >/dev/null || fail "wrong record for device 2"
 case_end
 
@@ -730,7 +733,7 @@ expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
 expect_stat 0 left true
 # Without -w the device is not there yet.
 host --device f405,plug-after=800 -- "$DFUFLASH" app.dfu
-expect_status 1
+expect_status 3
 expect_stderr_line "dfuflash: no DFU device found"
 # -l -w waits too, for a device that -S selects.
 host --device f405 --device f405,serial=LATE,plug-after=800 -- "$DFUFLASH" -l -w -S LATE
@@ -741,7 +744,7 @@ case_end
 begin "a stall mid-download: the message, the device stays in DFU mode, a retry succeeds"
 fixture
 host --device f405,state=flash.img,fault=stall:20 -- "$DFUFLASH" app.dfu
-expect_status 1
+expect_status 4
 expect_stderr_contains "device stalled"
 expect_stderr_line "dfuflash: the device stays in DFU mode; run again to retry"
 expect_stat 0 left false
@@ -753,7 +756,7 @@ case_end
 begin "an error status mid-download: the status by name, what to do"
 fixture
 host --device f405,state=flash.img,fault=write:3=errWRITE -- "$DFUFLASH" app.dfu
-expect_status 1
+expect_status 4
 expect_stderr_line "dfuflash: app.dfu: write at 0x08005000: device reports errWRITE (device is unable to write memory), state dfuERROR"
 expect_stderr_line "dfuflash: the device stays in DFU mode; run again to retry"
 expect_stat 0 left false
@@ -762,16 +765,31 @@ case_end
 begin "an error status with the device's own string (iString), read through USB"
 mkbin small.bin 3000 21
 host --device dfu11,fault=write:2=errWRITE -- "$DFUFLASH" -D small.bin
-expect_status 1
+expect_status 4
 expect_stderr_line 'dfuflash: small.bin: write at offset 0x00000400: device reports errWRITE (device is unable to write memory), state dfuERROR; the device says "write failed at offset 0x400: errWRITE"'
+host --device dfu11,fault=write:2=errWRITE -- "$DFUFLASH" --progress=json -D small.bin
+expect_status 4
+expect_json_lines_valid dfuflash-event
+jq -e -s '.[-1] | .event == "result" and .status_name == "device_failed" and
+    .path == "1-1" and .serial != null and .phase == "write" and
+    .address == 1024 and .dfu_state == "dfuERROR" and
+    .dfu_status == "errWRITE" and
+    .device_message == "write failed at offset 0x400: errWRITE"' "$OUT" \
+    >/dev/null || fail "result event: $(tail -n 1 "$OUT")"
 case_end
 
 begin "a device lost mid-download: says so and what to do"
 fixture
 host --device f405,state=flash.img,fault=disconnect:30 -- "$DFUFLASH" app.dfu
-expect_status 1
+expect_status 4
 expect_stderr_contains "device disconnected during"
 expect_stderr_line "dfuflash: the device disconnected: check the cable and that nothing resets the board, put it back in DFU mode and run again"
+host --device f405 -- "$DFUFLASH" --progress=json -S NOPE app.dfu
+expect_status 3
+expect_json_lines_valid dfuflash-event
+jq -e -s 'length == 1 and (.[0] | .event == "result" and
+    .status_name == "no_device" and .phase == "select" and .path == null)' \
+    "$OUT" >/dev/null || fail "result event: $(cat "$OUT")"
 case_end
 
 begin "wTransferSize 0: a clear error, nothing sent"

@@ -1702,6 +1702,93 @@ static const struct fault_case fault_cases[] = {
 	{ "write:2=corrupt", DFL_ERR_DEVICE, NULL }, /* see test_faults */
 };
 
+/*
+ * dfl_failure(): the fields a program acts on (dfuflash's result event
+ * and exit status), for the image and requests of fault_cases.
+ */
+struct failure_case {
+	const char *spec;
+	enum dfl_phase phase;
+	uint32_t address;	/* 0: not checked */
+	int have_status, state, status;
+	int changed, mismatch;
+};
+
+static const struct failure_case failure_cases[] = {
+	{ "stall:4", DFL_PHASE_PRESERVE, 0x08004e20, 1, DFU_STATE_ERROR,
+	  DFU_STATUS_STALLEDPKT, 0, 0 },
+	{ "disconnect:9", DFL_PHASE_PRESERVE, 0x08005e20, 0, 0, 0, 0, 0 },
+	{ "disconnect:1", DFL_PHASE_SETUP, 0, 0, 0, 0, 0, 0 },
+	{ "disconnect:27", DFL_PHASE_WRITE, 0x08000800, 0, 0, 0, 1, 0 },
+	{ "erase:2=errERASE", DFL_PHASE_ERASE, 0x08004000, 1, DFU_STATE_ERROR,
+	  DFU_STATUS_ERASE, 1, 0 },
+	{ "write:3=errWRITE", DFL_PHASE_WRITE, 0x08001000, 1, DFU_STATE_ERROR,
+	  DFU_STATUS_WRITE, 1, 0 },
+	{ "write:2=corrupt", DFL_PHASE_VERIFY, 0, 0, 0, 0, 1, 1 },
+};
+
+static void
+test_failure_fields(void **state)
+{
+	const uint32_t spec[] = { FLASH, 20000, 11 };
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	img.segs[0].data[0x800] |= 1;
+	for (size_t i = 0; i < sizeof(failure_cases) /
+	    sizeof(failure_cases[0]); i++) {
+		const struct failure_case *c = &failure_cases[i];
+		struct rig *r = rig_new("f405");
+		const struct dfl_failure *f;
+
+		fault(r, c->spec);
+		assert_int_not_equal(flash_img(r, &img, DFL_VERIFY |
+		    DFL_PRESERVE_UNCOVERED), 0);
+		f = dfl_failure(r->s);
+		if (!f->have_phase || f->phase != c->phase ||
+		    (c->address != 0 && (!f->have_address ||
+		    f->address != c->address)) ||
+		    f->have_status != c->have_status ||
+		    (c->have_status && (f->state != c->state ||
+		    f->status != c->status)) || f->changed != c->changed ||
+		    f->mismatch != c->mismatch)
+			fail_msg("%s: phase %s at 0x%08x, status %d %s %s, "
+			    "changed %d, mismatch %d", c->spec,
+			    dfl_phase_name(f->phase), f->address,
+			    f->have_status, dfu_state_name(f->state),
+			    dfu_status_name(f->status), f->changed,
+			    f->mismatch);
+		assert_string_equal(f->istring, "");
+		rig_free(r);
+	}
+	dfl_image_free(&img);
+}
+
+/* The plain DFU profiles describe an error in their iString. */
+static void
+test_failure_istring(void **state)
+{
+	const uint32_t spec[] = { 0, 3000, 5 };
+	struct rig *r = rig_new("dfu11");
+	const struct dfl_failure *f;
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 1, 1, spec);
+	fault(r, "write:2=errWRITE");
+	assert_int_equal(flash_img(r, &img, 0), DFL_ERR_DEVICE);
+	f = dfl_failure(r->s);
+	assert_int_equal(f->phase, DFL_PHASE_WRITE);
+	assert_int_equal(f->address, 0x400);
+	assert_int_equal(f->status, DFU_STATUS_WRITE);
+	assert_string_equal(f->istring, "write failed at offset 0x400: "
+	    "errWRITE");
+	assert_true(f->changed);
+	rig_free(r);
+	dfl_image_free(&img);
+}
+
 static void
 test_faults(void **state)
 {
@@ -2518,6 +2605,8 @@ main(void)
 		cmocka_unit_test(test_leave_request_fails),
 		cmocka_unit_test(test_plain_manifest_gone),
 		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_failure_fields),
+		cmocka_unit_test(test_failure_istring),
 		cmocka_unit_test(test_fault_matrix),
 		cmocka_unit_test(test_istring),
 		cmocka_unit_test(test_runtime_detach),
