@@ -84,7 +84,8 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 	while ((rc = dfui_img_lines_next(r, img)) == 1) {
 		unsigned len, type, offset;
 
-		if (r->linelen == 0 || strspn(r->line, " \t") == r->linelen)
+		if (r->linelen == 0 || ((r->line[0] == ' ' ||
+		    r->line[0] == '\t') && strspn(r->line, " \t") == r->linelen))
 			continue;
 		if (eof_line != 0) {
 			err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: record "

@@ -1119,30 +1119,33 @@ dfui_img_pread(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* 1 + the value of each hexadecimal digit, 0 for any other byte. */
+static const uint8_t hex_digit[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
 int
 dfui_img_hexval(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return c >= 0 && c < 256 ? hex_digit[c] - 1 : -1;
 }
 
 long
 dfui_img_unhex(const char *s, size_t n, uint8_t *out)
 {
-	for (size_t i = 0; i + 1 < n; i += 2) {
-		int h = dfui_img_hexval((unsigned char)s[i]);
-		int l = dfui_img_hexval((unsigned char)s[i + 1]);
+	const unsigned char *u = (const unsigned char *)s;
 
-		if (h < 0)
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		unsigned h = hex_digit[u[i]], l = hex_digit[u[i + 1]];
+
+		if (h == 0)
 			return (long)i;
-		if (l < 0)
+		if (l == 0)
 			return (long)i + 1;
-		out[i / 2] = (uint8_t)(h << 4 | l);
+		out[i / 2] = (uint8_t)((h - 1) << 4 | (l - 1));
 	}
 	return -1;
 }
@@ -1166,7 +1169,8 @@ dfui_img_lines_next(struct dfui_img_lines *r, struct dfu_image *img)
 
 	r->lineno++;
 	for (;;) {
-		uint8_t c;
+		const uint8_t *s, *nl;
+		size_t take, room;
 
 		if (r->pos == r->len) {
 			ssize_t got;
@@ -1186,18 +1190,25 @@ dfui_img_lines_next(struct dfui_img_lines *r, struct dfu_image *img)
 			r->pos = 0;
 			r->len = (size_t)got;
 		}
-		c = r->buf[r->pos++];
+		s = r->buf + r->pos;
+		nl = memchr(s, '\n', r->len - r->pos);
+		take = nl != NULL ? (size_t)(nl - s) : r->len - r->pos;
 		any = 1;
-		if (c == '\n')
-			break;
-		if (c == '\0')
+		/* Checked in the order of the bytes: a NUL byte up to the
+		 * first character past the limit, then the limit. */
+		room = DFUI_IMG_LINE_MAX - n;
+		if (memchr(s, '\0', take < room + 1 ? take : room + 1) != NULL)
 			return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: a NUL "
 			    "byte: not a text file", r->lineno);
-		if (n == DFUI_IMG_LINE_MAX)
+		if (take > room)
 			return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: more "
 			    "than %d characters, longer than any record",
 			    r->lineno, DFUI_IMG_LINE_MAX);
-		r->line[n++] = (char)c;
+		memcpy(r->line + n, s, take);
+		n += take;
+		r->pos += take + (nl != NULL);
+		if (nl != NULL)
+			break;
 	}
 	if (!any)
 		return 0;

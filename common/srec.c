@@ -89,7 +89,8 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 		unsigned alen, len;
 		uint64_t addr = 0;
 
-		if (r->linelen == 0 || strspn(r->line, " \t") == r->linelen)
+		if (r->linelen == 0 || ((r->line[0] == ' ' ||
+		    r->line[0] == '\t') && strspn(r->line, " \t") == r->linelen))
 			continue;
 		if (end_line != 0) {
 			err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: record "
