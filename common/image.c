@@ -586,6 +586,20 @@ dfui_img_commit(struct dfu_image *img, struct dfui_img_batch *b)
 	v = b->v;
 	if (img->npieces > 0)
 		memcpy(v + b->n, img->pieces, img->npieces * sizeof(*v));
+	/*
+	 * Pieces that come in address order and apart (a file written in
+	 * order, sparse or not) are the result as they are: no sort (glibc's
+	 * qsort() takes a copy of the array), no second array.
+	 */
+	for (nout = 1; nout < n; nout++)
+		if (v[nout].size == 0 || v[nout].addr < piece_end(&v[nout - 1]))
+			break;
+	if (nout == n && v[0].size > 0) {
+		b->v = NULL;
+		dfui_img_batch_free(b);
+		out = v;
+		goto done;
+	}
 	if ((out = reallocarray(NULL, n, sizeof(*out))) == NULL) {
 		dfui_img_batch_free(b);
 		return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
@@ -599,6 +613,7 @@ dfui_img_commit(struct dfu_image *img, struct dfui_img_batch *b)
 		free(out);
 		return err;
 	}
+done:
 	if (nout > 0 && (shrunk = reallocarray(out, nout,
 	    sizeof(*out))) != NULL)
 		out = shrunk;
