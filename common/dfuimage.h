@@ -133,7 +133,9 @@ DFUFILE_API int dfu_image_load_elf(struct dfu_image *img, int fd,
  * /tmp) that the image keeps open until dfu_image_free(), and records
  * that touch on consecutive lines are kept as one piece, named by its
  * first line: memory grows with the number of such runs, not with the
- * data.  Messages still name the record concerned.
+ * data.  Messages still name the record concerned.  Past a file size
+ * limit (RLIMIT_FSIZE) the write fails with EFBIG only if the caller
+ * ignores SIGXFSZ.
  *
  * DFU_ERR_FORMAT with "line N: ..." for a malformed line, a bad checksum,
  * a bad record type or length, data past 4 GiB, anything after the end of

@@ -323,9 +323,14 @@ piece_read(struct dfu_image *img, const struct dfui_img_piece *p, uint64_t skip,
 		memcpy(buf, p->mem + skip, len);
 		return 0;
 	}
-	if (dfui_img_pread(p->fd, buf, len, p->off + skip) != 0)
-		return dfui_img_fail_errno(img, errno, "%s: read at offset 0x%llx",
-		    p->origin, (unsigned long long)p->off + skip);
+	if (dfui_img_pread(p->fd, buf, len, p->off + skip) != 0) {
+		char nb[32];
+		int saved = errno;
+
+		return dfui_img_fail_errno(img, saved, "%s: read at offset "
+		    "0x%llx", piece_name(p, p->addr + skip, nb, sizeof(nb)),
+		    (unsigned long long)p->off + skip);
+	}
 	return 0;
 }
 
@@ -929,7 +934,11 @@ assemble(struct dfu_image *img, uint64_t start, uint64_t end, uint8_t fill,
     uint8_t *buf)
 {
 	size_t i = 0, hi = img->npieces;
-	int err;
+	/* Small pieces of one file (records that stand apart) are read a
+	 * block at a time, not with a pread() each. */
+	uint8_t cache[16384];
+	uint64_t coff = 0, clen = 0;
+	int cfd = -1, err;
 
 	memset(buf, fill, end - start);
 	/* The first piece that ends past start. */
@@ -948,6 +957,30 @@ assemble(struct dfu_image *img, uint64_t start, uint64_t end, uint8_t fill,
 
 		if (e <= a)
 			continue;
+		if (p->fd >= 0 && e - a <= sizeof(cache)) {
+			uint64_t at = p->off + (a - p->addr);
+
+			if (p->fd != cfd || at < coff ||
+			    at + (e - a) > coff + clen) {
+				ssize_t n;
+
+				do
+					n = pread(p->fd, cache, sizeof(cache),
+					    (off_t)at);
+				while (n < 0 && errno == EINTR);
+				if (n < 0 || (uint64_t)n < e - a) {
+					cfd = -1;
+					goto one;
+				}
+				cfd = p->fd;
+				coff = at;
+				clen = (uint64_t)n;
+			}
+			memcpy(buf + (a - start), cache + (at - coff), e - a);
+			continue;
+		}
+one:
+		/* Also the error, with its message, of a short cached read. */
 		if ((err = piece_read(img, p, a - p->addr, buf + (a - start),
 		    e - a)) != 0)
 			return err;

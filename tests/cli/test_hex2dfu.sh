@@ -337,6 +337,16 @@ done
 rm -f apart.hex apart.srec out.dfu
 case_end
 
+begin "TMPDIR that cannot hold the decoded bytes is an error that names it"
+ihex fw.hex 0400000001020304 00000001
+run env TMPDIR="$TMP/none" "$HEX2DFU" -o out.dfu fw.hex
+expect_fail 1 "hex2dfu: fw.hex: temporary file in $TMP/none for the decoded bytes: No such file or directory"
+expect_no_file out.dfu
+run env TMPDIR="$TMP" "$HEX2DFU" -o out.dfu fw.hex
+expect_status 0
+expect_dir_only . fw.hex out.dfu
+case_end
+
 begin "flash and option bytes far apart equal srec_cat"
 ihex two.hex 020000040800 0400000001020304 020000041FFF 02C00000AA55 00000001
 if have srec_cat && have srec_info; then
