@@ -795,7 +795,10 @@ dfui_img_records_repeat(struct dfu_image *img, struct dfui_img_records *rs,
 	uint64_t off;
 	size_t got = 0;
 
-	if (l == NULL || len > sizeof(have) || l->addr > addr ||
+	/* Within the last record only, as when every record was a piece:
+	 * a record left out never owns a byte another message could name. */
+	if (l == NULL || len > sizeof(have) || l->addr + (uint64_t)(l->size -
+	    1) / l->rec_size * l->rec_size > addr ||
 	    (uint64_t)addr + len > piece_end(l))
 		return 0;
 	off = l->off + (addr - l->addr);

@@ -186,6 +186,12 @@ test_runs_of_records(void **state)
 	    ":0400040005060708DE\n"
 	    ":04000800090A0B0CCA\n"
 	    ":00000001FF\n";
+	const char *overlap_owner =
+	    ":1000000000000000000000000000000000000000F0\n"
+	    ":1000100000000000000000000000000000000000E0\n"
+	    ":1000080000000000000000000000000000000000E8\n"
+	    ":01001400AA41\n"
+	    ":00000001FF\n";
 	const uint8_t want[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
 	const uint8_t two[2] = { 7, 8 };
 	struct dfu_image *img = dfu_image_new();
@@ -212,6 +218,13 @@ test_runs_of_records(void **state)
 		 "data at 0x00000006-0x00000007 overlaps line 2 at "
 		 "0x00000004-0x00000007");
 	assert_int_equal(dfu_image_piece_count(img), 1);
+	dfu_image_free(img);
+
+	/* Line 3 repeats bytes of the run, not of its last record: it is
+	 * kept, and owns 0x10-0x17 as it would as a piece of its own. */
+	img = dfu_image_new();
+	it_fails(img, load_str(img, overlap_owner), DFU_ERR_RANGE,
+		 "line 4: 0x00000014 holds 0xaa, but line 3 put 0x00 there");
 	dfu_image_free(img);
 }
 
