@@ -233,7 +233,8 @@ int
 dfui_img_batch_add(struct dfu_image *img, struct dfui_img_batch *b,
     const struct dfui_img_piece *p)
 {
-	if (b->n == b->cap) {
+	/* v NULL with n > 0 cannot happen; the analyzer needs to see it. */
+	if (b->n == b->cap || b->v == NULL) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
 		struct dfui_img_piece *v = reallocarray(b->v, cap, sizeof(*v));
 
