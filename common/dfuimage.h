@@ -47,7 +47,10 @@ DFUFILE_API const char *dfu_image_format_name(enum dfu_image_format format);
 struct dfu_image;
 
 DFUFILE_API struct dfu_image *dfu_image_new(void); /* NULL if out of memory */
-/* Frees the handle and the bytes it owns; descriptors stay open. */
+/*
+ * Frees the handle, the bytes it owns and its temporary files (below);
+ * descriptors it was given stay open.
+ */
 DFUFILE_API void dfu_image_free(struct dfu_image *img); /* NULL is allowed */
 
 /*
@@ -126,10 +129,19 @@ DFUFILE_API int dfu_image_load_elf(struct dfu_image *img, int fd,
  * at 0 (srec_cat reads them the same way).  Overlapping records must hold
  * the same bytes.
  *
+ * The decoded bytes go to an unnamed temporary file in $TMPDIR (else
+ * /tmp) that the image keeps open until dfu_image_free(), and records
+ * that touch on consecutive lines are kept as one piece, named by its
+ * first line: memory grows with the number of such runs, not with the
+ * data.  Messages still name the record concerned.  Past a file size
+ * limit (RLIMIT_FSIZE) the write fails with EFBIG only if the caller
+ * ignores SIGXFSZ.
+ *
  * DFU_ERR_FORMAT with "line N: ..." for a malformed line, a bad checksum,
  * a bad record type or length, data past 4 GiB, anything after the end of
  * file record, no end of file record; DFU_ERR_RANGE for records that
- * overlap with different data; DFU_ERR_IO if reading fails.
+ * overlap with different data; DFU_ERR_IO if reading fails or the
+ * temporary file cannot be made or written.
  */
 DFUFILE_API int dfu_image_load_ihex(struct dfu_image *img, int fd);
 
@@ -158,12 +170,15 @@ DFUFILE_API size_t dfu_image_range_count(const struct dfu_image *img);
 DFUFILE_API int dfu_image_range(const struct dfu_image *img, size_t i, uint32_t *address,
 				uint64_t *size);
 
-/* Pieces, as loaded (before merging), for listings. */
+/*
+ * Pieces, as loaded (before merging), for listings; a run of touching
+ * HEX or S-records on consecutive lines is one piece.
+ */
 DFUFILE_API size_t dfu_image_piece_count(const struct dfu_image *img);
 /*
- * origin: a section name, "segment N", "line N" or the origin given; the
- * text is the image's, valid until dfu_image_free() (later loads do not
- * move it).
+ * origin: a section name, "segment N", "line N" (the first line of a
+ * run of records) or the origin given; the text is the image's, valid
+ * until dfu_image_free() (later loads do not move it).
  */
 DFUFILE_API int dfu_image_piece(const struct dfu_image *img, size_t i, uint32_t *address,
 				uint32_t *size, const char **origin);
@@ -183,10 +198,12 @@ DFUFILE_API int dfu_image_read(struct dfu_image *img, uint32_t address, void *bu
  * first and last.  With max_gap > 0, two ranges at most max_gap bytes
  * apart become one element, the gap reading as fill.
  *
- * Streaming: an element whose bytes are one run of one ELF file is added
- * with dfu_file_add_element_fd() and read only when f is written; any
- * other element is assembled in memory (one element at a time) and
- * added with dfu_file_add_element_mem().  *nelements (may be NULL) gets
+ * Streaming: an element whose bytes are one run of one file (an ELF
+ * file, or the temporary file of HEX or S-records) is added with
+ * dfu_file_add_element_fd() and read only when f is written; any other
+ * element is assembled, in memory (dfu_file_add_element_mem()) up to
+ * 1 MiB, past that in a temporary file of the image (fd again).  So the
+ * image must outlive every use of f.  *nelements (may be NULL) gets
  * the number of elements added, 0 if nothing lies between first and last.
  * A failure of a dfu_file_*() call is reported here, with its code and
  * message copied to img.

@@ -61,7 +61,7 @@ int
 dfu_image_load_ihex(struct dfu_image *img, int fd)
 {
 	struct dfui_img_lines *r;
-	struct dfui_img_batch b = { 0 };
+	struct dfui_img_records *rs;
 	uint8_t rec[261];
 	uint64_t base = 0;
 	unsigned long eof_line = 0, records = 0;
@@ -72,13 +72,20 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 	if (img == NULL || fd < 0)
 		return DFU_ERR_INVALID;
 	dfui_img_clear_error(img);
-	if ((r = malloc(sizeof(*r))) == NULL)
+	r = malloc(sizeof(*r));
+	rs = malloc(sizeof(*rs));
+	if (r == NULL || rs == NULL) {
+		free(r);
+		free(rs);
 		return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
+	}
 	dfui_img_lines_init(r, fd);
+	dfui_img_records_init(rs);
 	while ((rc = dfui_img_lines_next(r, img)) == 1) {
 		unsigned len, type, offset;
 
-		if (r->linelen == 0 || strspn(r->line, " \t") == r->linelen)
+		if (r->linelen == 0 || ((r->line[0] == ' ' ||
+		    r->line[0] == '\t') && strspn(r->line, " \t") == r->linelen))
 			continue;
 		if (eof_line != 0) {
 			err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: record "
@@ -97,9 +104,8 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 		type = rec[3];
 		switch (type) {
 		case 0x00: {
-			struct dfui_img_piece p = { 0 };
 			uint64_t addr = base + offset;
-			uint8_t *copy;
+			int split = segmented && offset + len > 0x10000;
 
 			if (len == 0)
 				break;
@@ -109,37 +115,31 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 				    r->lineno, len, (unsigned long long)addr);
 				break;
 			}
-			if (!(segmented && offset + len > 0x10000) &&
-			    dfui_img_batch_repeats(&b, (uint32_t)addr, rec + 4,
-			    len))
-				break;
-			copy = dfui_img_alloc(img, len);
-			p.origin = dfui_img_strf(img, "line %lu", r->lineno);
-			if (copy == NULL || p.origin == NULL) {
-				err = dfui_img_fail(img, DFU_ERR_NOMEM,
-				    "out of memory");
+			if (!split && (err = dfui_img_records_repeat(img, rs,
+			    (uint32_t)addr, rec + 4, len)) != 0) {
+				if (err == 1)
+					err = 0;
 				break;
 			}
-			memcpy(copy, rec + 4, len);
-			p.addr = (uint32_t)addr;
-			p.size = len;
-			p.fd = -1;
-			p.mem = copy;
-			p.same_ok = 1;
 			/*
 			 * With a segment base (type 02) the offset wraps
 			 * within the 64 KiB segment, as the specification
 			 * says: the bytes past 0xffff go to its start.
 			 */
-			if (segmented && offset + len > 0x10000) {
-				p.size = 0x10000 - offset;
-				if ((err = dfui_img_batch_add(img, &b, &p)) != 0)
+			if (split) {
+				unsigned head = 0x10000 - offset;
+
+				if ((err = dfui_img_records_add(img, rs,
+				    (uint32_t)addr, rec + 4, head,
+				    r->lineno)) != 0)
 					break;
-				p.addr = (uint32_t)base;
-				p.mem = copy + p.size;
-				p.size = len - p.size;
+				err = dfui_img_records_add(img, rs,
+				    (uint32_t)base, rec + 4 + head, len - head,
+				    r->lineno);
+				break;
 			}
-			err = dfui_img_batch_add(img, &b, &p);
+			err = dfui_img_records_add(img, rs, (uint32_t)addr,
+			    rec + 4, len, r->lineno);
 			break;
 		}
 		case 0x01:
@@ -196,9 +196,10 @@ dfu_image_load_ihex(struct dfu_image *img, int fd)
 		    r->lineno - 1);
 	free(r);
 	if (err == 0)
-		err = dfui_img_commit(img, &b);
+		err = dfui_img_records_commit(img, rs);
 	if (err == 0 && has_entry)
 		dfui_img_set_entry(img, entry);
-	dfui_img_batch_free(&b);
+	dfui_img_records_free(img, rs);
+	free(rs);
 	return err;
 }

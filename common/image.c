@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,12 @@
 
 #define ADDRESS_SPACE (UINT64_C(1) << 32)
 #define POOL_BLOCK (64u * 1024)
+/*
+ * An element that is not one run of one file is assembled: in memory up
+ * to this size, in a temporary file past it, so that a sparse image
+ * joined with --max-gap does not need its whole size in memory.
+ */
+#define ASSEMBLE_IN_MEMORY (1024u * 1024)
 
 struct pool_block {
 	struct pool_block *next;
@@ -32,6 +39,10 @@ struct dfu_image {
 	struct range *ranges;
 	size_t nranges;
 	struct pool_block *pool;
+	int *tmpfds;		/* temporary files the image owns */
+	size_t ntmpfds;
+	int asm_fd;		/* the one assembled elements go to, or -1 */
+	uint64_t asm_end;
 	uint64_t seq;
 	int has_entry;
 	uint32_t entry;
@@ -140,7 +151,11 @@ dfui_img_strf(struct dfu_image *img, const char *fmt, ...)
 struct dfu_image *
 dfu_image_new(void)
 {
-	return calloc(1, sizeof(struct dfu_image));
+	struct dfu_image *img = calloc(1, sizeof(struct dfu_image));
+
+	if (img != NULL)
+		img->asm_fd = -1;
+	return img;
 }
 
 void
@@ -154,6 +169,9 @@ dfu_image_free(struct dfu_image *img)
 		next = b->next;
 		free(b);
 	}
+	for (size_t i = 0; i < img->ntmpfds; i++)
+		close(img->tmpfds[i]);
+	free(img->tmpfds);
 	free(img->pieces);
 	free(img->ranges);
 	free(img);
@@ -215,7 +233,8 @@ int
 dfui_img_batch_add(struct dfu_image *img, struct dfui_img_batch *b,
     const struct dfui_img_piece *p)
 {
-	if (b->n == b->cap) {
+	/* v NULL with n > 0 cannot happen; the analyzer needs to see it. */
+	if (b->n == b->cap || b->v == NULL) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
 		struct dfui_img_piece *v = reallocarray(b->v, cap, sizeof(*v));
 
@@ -230,17 +249,6 @@ dfui_img_batch_add(struct dfu_image *img, struct dfui_img_batch *b,
 	return 0;
 }
 
-int
-dfui_img_batch_repeats(const struct dfui_img_batch *b, uint32_t addr,
-    const uint8_t *data, size_t len)
-{
-	const struct dfui_img_piece *p = b->n > 0 ? &b->v[b->n - 1] : NULL;
-
-	return p != NULL && p->fd < 0 && p->same_ok && p->addr <= addr &&
-	    (uint64_t)addr + len <= (uint64_t)p->addr + p->size &&
-	    memcmp(p->mem + (addr - p->addr), data, len) == 0;
-}
-
 void
 dfui_img_batch_free(struct dfui_img_batch *b)
 {
@@ -249,6 +257,7 @@ dfui_img_batch_free(struct dfui_img_batch *b)
 	b->n = b->cap = 0;
 }
 
+/* By address, then order of arrival: of the piece, then of the record. */
 static int
 cmp_piece(const void *a, const void *b)
 {
@@ -256,7 +265,29 @@ cmp_piece(const void *a, const void *b)
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->same_ok && y->same_ok && x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return 0;
+}
+
+/* Line of the record of a same_ok piece that holds addr. */
+static unsigned long
+record_line(const struct dfui_img_piece *p, uint64_t addr)
+{
+	return p->line + (unsigned long)((addr - p->rec_addr) / p->rec_size);
+}
+
+/* The name of the piece, or of its record that holds addr, in messages. */
+static const char *
+piece_name(const struct dfui_img_piece *p, uint64_t addr, char *buf,
+    size_t size)
+{
+	if (!p->same_ok)
+		return p->origin;
+	snprintf(buf, size, "line %lu", record_line(p, addr));
+	return buf;
 }
 
 static uint64_t
@@ -293,9 +324,14 @@ piece_read(struct dfu_image *img, const struct dfui_img_piece *p, uint64_t skip,
 		memcpy(buf, p->mem + skip, len);
 		return 0;
 	}
-	if (dfui_img_pread(p->fd, buf, len, p->off + skip) != 0)
-		return dfui_img_fail_errno(img, errno, "%s: read at offset 0x%llx",
-		    p->origin, (unsigned long long)p->off + skip);
+	if (dfui_img_pread(p->fd, buf, len, p->off + skip) != 0) {
+		char nb[32];
+		int saved = errno;
+
+		return dfui_img_fail_errno(img, saved, "%s: read at offset "
+		    "0x%llx", piece_name(p, p->addr + skip, nb, sizeof(nb)),
+		    (unsigned long long)p->off + skip);
+	}
 	return 0;
 }
 
@@ -356,39 +392,26 @@ build_ranges(struct dfu_image *img)
 }
 
 /*
- * The walk keeps this invariant: every byte from the address of the piece
- * at hand up to `end` (the highest end accepted so far) is in an accepted
- * piece, so an overlap can be checked byte by byte against them.
+ * Merge the sorted pieces v[0..n) into out (room for n), each byte going
+ * to the first piece that holds it.  The walk keeps this invariant: every
+ * byte from the address of the piece at hand up to `end` (the highest end
+ * accepted so far) is in an accepted piece, so an overlap can be checked
+ * byte by byte against them.  On an overlap, DFU_ERR_RANGE with *bad the
+ * index in v of the piece that met it.
  */
-int
-dfui_img_commit(struct dfu_image *img, struct dfui_img_batch *b)
+static int
+walk_pieces(struct dfu_image *img, const struct dfui_img_piece *v, size_t n,
+    struct dfui_img_piece *out, size_t *noutp, size_t *bad)
 {
-	struct dfui_img_piece *all, *out;
-	size_t n = img->npieces + b->n, nout = 0, i;
+	size_t nout = 0, i, j = 0;
 	uint64_t end = 0;
 	uint8_t x[256], y[256];
+	char na[32], nb[32];
 	int err = 0;
 
-	if (b->n == 0)
-		return 0;
-	all = reallocarray(NULL, n, sizeof(*all));
-	out = reallocarray(NULL, n, sizeof(*out));
-	if (all == NULL || out == NULL) {
-		free(all);
-		free(out);
-		dfui_img_batch_free(b);
-		return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
-	}
-	if (img->npieces > 0)
-		memcpy(all, img->pieces, img->npieces * sizeof(*all));
-	memcpy(all + img->npieces, b->v, b->n * sizeof(*all));
-	dfui_img_batch_free(b);
-	qsort(all, n, sizeof(*all), cmp_piece);
-
 	for (i = 0; i < n && err == 0; i++) {
-		struct dfui_img_piece p = all[i];
+		struct dfui_img_piece p = v[i];
 		uint64_t pend = piece_end(&p), oend, a;
-		size_t j;
 
 		if (p.size == 0)
 			continue;
@@ -405,17 +428,22 @@ dfui_img_commit(struct dfu_image *img, struct dfui_img_batch *b)
 				    len)) != 0 || (err = piece_read(img, &p,
 				    a - p.addr, y, len)) != 0)
 					break;
+				if (memcmp(x, y, len) == 0)
+					continue;
 				for (size_t k = 0; k < len; k++) {
 					if (x[k] == y[k])
 						continue;
 					j = find_piece(out, nout, a + k);
 					if (!out[j].same_ok)
 						goto overlap;
+					*bad = i;
 					err = dfui_img_fail(img, DFU_ERR_RANGE,
 					    "%s: 0x%08llx holds 0x%02x, but %s "
-					    "put 0x%02x there", p.origin,
+					    "put 0x%02x there",
+					    piece_name(&p, a + k, na, sizeof(na)),
 					    (unsigned long long)a + k, y[k],
-					    out[j].origin, x[k]);
+					    piece_name(&out[j], a + k, nb,
+					    sizeof(nb)), x[k]);
 					break;
 				}
 			}
@@ -435,16 +463,166 @@ dfui_img_commit(struct dfu_image *img, struct dfui_img_batch *b)
 		end = pend;
 		continue;
 overlap:
+		*bad = i;
 		err = dfui_img_fail(img, DFU_ERR_RANGE, "%s at 0x%08x-0x%08llx "
-		    "overlaps %s at 0x%08x-0x%08llx", p.origin, p.addr,
-		    (unsigned long long)(pend - 1), out[j].origin,
+		    "overlaps %s at 0x%08x-0x%08llx",
+		    piece_name(&p, p.addr, na, sizeof(na)), p.addr,
+		    (unsigned long long)(pend - 1),
+		    piece_name(&out[j], out[j].addr, nb, sizeof(nb)),
 		    out[j].addr, (unsigned long long)(piece_end(&out[j]) - 1));
 	}
-	free(all);
+	*noutp = nout;
+	return err;
+}
+
+/* Number of records of a same_ok piece (1 for any other). */
+static size_t
+piece_records(const struct dfui_img_piece *p)
+{
+	uint64_t first, last;
+
+	if (!p->same_ok)
+		return 1;
+	first = (p->addr - p->rec_addr) / p->rec_size;
+	last = (piece_end(p) - 1 - p->rec_addr) / p->rec_size;
+	return (size_t)(last - first + 1);
+}
+
+/*
+ * The walk over pieces met an overlap at v[bad]: walk again, record by
+ * record, over the pieces that overlap each other around it (v[c0..c1),
+ * the pieces before and after do not touch them), so that the message
+ * names the record and the extent that a walk over single records would
+ * name.  Memory for this grows with these records only, and only when
+ * the load fails.  If the records show no overlap (they always should),
+ * the message of the walk over pieces stays.
+ */
+static int
+exact_overlap(struct dfu_image *img, const struct dfui_img_piece *v,
+    size_t n, size_t bad, int err)
+{
+	struct dfui_img_piece *recs, *out;
+	size_t c0 = 0, c1, i, k, nrecs = 0, nout, where;
+	uint64_t end = 0;
+	int again;
+
+	for (i = 0; i <= bad; i++) {
+		if (v[i].size == 0)
+			continue;
+		if (v[i].addr >= end)
+			c0 = i;
+		if (piece_end(&v[i]) > end)
+			end = piece_end(&v[i]);
+	}
+	for (c1 = bad + 1; c1 < n && v[c1].addr < end; c1++)
+		if (piece_end(&v[c1]) > end)
+			end = piece_end(&v[c1]);
+	for (i = c0; i < c1; i++)
+		nrecs += piece_records(&v[i]);
+	recs = reallocarray(NULL, nrecs, sizeof(*recs));
+	out = reallocarray(NULL, nrecs, sizeof(*out));
+	if (recs == NULL || out == NULL) {
+		free(recs);
+		free(out);
+		return err;
+	}
+	for (i = c0, k = 0; i < c1; i++) {
+		const struct dfui_img_piece *p = &v[i];
+		uint64_t a = p->addr, pend = piece_end(p);
+
+		if (!p->same_ok) {
+			recs[k++] = *p;
+			continue;
+		}
+		while (a < pend) {
+			struct dfui_img_piece r = *p;
+			uint64_t idx = (a - p->rec_addr) / p->rec_size;
+			uint64_t rend = p->rec_addr + (idx + 1) * p->rec_size;
+
+			rend = rend < pend ? rend : pend;
+			r.addr = (uint32_t)a;
+			r.size = (uint32_t)(rend - a);
+			r.rec_addr = (uint32_t)(p->rec_addr + idx * p->rec_size);
+			r.line = p->line + (unsigned long)idx;
+			if (p->fd >= 0)
+				r.off += a - p->addr;
+			else
+				r.mem += a - p->addr;
+			recs[k++] = r;
+			a = rend;
+		}
+	}
+	qsort(recs, nrecs, sizeof(*recs), cmp_piece);
+	/* Keep the message of the walk over pieces if this one finds none. */
+	{
+		char saved[sizeof(img->errmsg)];
+
+		memcpy(saved, img->errmsg, sizeof(saved));
+		again = walk_pieces(img, recs, nrecs, out, &nout, &where);
+		if (again == 0)
+			memcpy(img->errmsg, saved, sizeof(saved));
+		else
+			err = again;
+	}
+	free(recs);
+	free(out);
+	return err;
+}
+
+int
+dfui_img_commit(struct dfu_image *img, struct dfui_img_batch *b)
+{
+	struct dfui_img_piece *v, *out, *shrunk;
+	size_t n = img->npieces + b->n, nout = 0, bad = 0;
+	int err;
+
+	if (b->n == 0)
+		return 0;
+	/* The batch's array takes the image's pieces too, and is sorted in
+	 * place: the image's own array stays as it is until this succeeds. */
+	if (b->cap < n) {
+		v = reallocarray(b->v, n, sizeof(*v));
+		if (v == NULL) {
+			dfui_img_batch_free(b);
+			return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
+		}
+		b->v = v;
+		b->cap = n;
+	}
+	v = b->v;
+	if (img->npieces > 0)
+		memcpy(v + b->n, img->pieces, img->npieces * sizeof(*v));
+	/*
+	 * Pieces that come in address order and apart (a file written in
+	 * order, sparse or not) are the result as they are: no sort (glibc's
+	 * qsort() takes a copy of the array), no second array.
+	 */
+	for (nout = 1; nout < n; nout++)
+		if (v[nout].size == 0 || v[nout].addr < piece_end(&v[nout - 1]))
+			break;
+	if (nout == n && v[0].size > 0) {
+		b->v = NULL;
+		dfui_img_batch_free(b);
+		out = v;
+		goto done;
+	}
+	if ((out = reallocarray(NULL, n, sizeof(*out))) == NULL) {
+		dfui_img_batch_free(b);
+		return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
+	}
+	qsort(v, n, sizeof(*v), cmp_piece);
+	err = walk_pieces(img, v, n, out, &nout, &bad);
+	if (err == DFU_ERR_RANGE)
+		err = exact_overlap(img, v, n, bad, err);
+	dfui_img_batch_free(b);
 	if (err != 0) {
 		free(out);
 		return err;
 	}
+done:
+	if (nout > 0 && (shrunk = reallocarray(out, nout,
+	    sizeof(*out))) != NULL)
+		out = shrunk;
 	free(img->pieces);
 	img->pieces = out;
 	img->npieces = nout;
@@ -480,6 +658,184 @@ dfu_image_add_mem(struct dfu_image *img, uint32_t address, const void *data,
 	if ((err = dfui_img_batch_add(img, &b, &p)) != 0)
 		return err;
 	return dfui_img_commit(img, &b);
+}
+
+/* ---- temporary files and records ------------------------------------------ */
+
+/*
+ * A new temporary file that the image owns: unnamed (O_TMPFILE) where the
+ * file system allows it, else created and unlinked at once.
+ */
+static int
+tmpfile_open(struct dfu_image *img, int *fdp)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int *v, fd, saved;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	v = reallocarray(img->tmpfds, img->ntmpfds + 1, sizeof(*v));
+	if (v == NULL)
+		return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
+	img->tmpfds = v;
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+#endif
+	{
+		if ((size_t)snprintf(path, sizeof(path), "%s/dfuimage.XXXXXX",
+		    dir) >= sizeof(path))
+			return dfui_img_fail(img, DFU_ERR_IO, "TMPDIR %s: name "
+			    "too long", dir);
+		if ((fd = mkostemp(path, O_CLOEXEC)) >= 0)
+			unlink(path);
+	}
+	if (fd < 0) {
+		saved = errno;
+		return dfui_img_fail_errno(img, saved, "temporary file in %s "
+		    "for the decoded bytes", dir);
+	}
+	img->tmpfds[img->ntmpfds++] = fd;
+	*fdp = fd;
+	return 0;
+}
+
+/* Close and forget a temporary file of the image (a failed load). */
+static void
+tmpfile_drop(struct dfu_image *img, int fd)
+{
+	for (size_t i = 0; i < img->ntmpfds; i++) {
+		if (img->tmpfds[i] != fd)
+			continue;
+		close(fd);
+		img->tmpfds[i] = img->tmpfds[--img->ntmpfds];
+		return;
+	}
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void
+dfui_img_records_init(struct dfui_img_records *rs)
+{
+	memset(&rs->b, 0, sizeof(rs->b));
+	rs->fd = -1;
+	rs->flushed = 0;
+	rs->nbuf = 0;
+}
+
+static int
+records_flush(struct dfu_image *img, struct dfui_img_records *rs)
+{
+	if (rs->nbuf == 0)
+		return 0;
+	if (write_all(rs->fd, rs->buf, rs->nbuf) != 0)
+		return dfui_img_fail_errno(img, errno, "temporary file for the "
+		    "decoded bytes: write");
+	rs->flushed += rs->nbuf;
+	rs->nbuf = 0;
+	return 0;
+}
+
+int
+dfui_img_records_add(struct dfu_image *img, struct dfui_img_records *rs,
+    uint32_t addr, const uint8_t *data, uint32_t len, unsigned long line)
+{
+	struct dfui_img_piece *l = rs->b.n > 0 ? &rs->b.v[rs->b.n - 1] : NULL;
+	uint64_t at = rs->flushed + rs->nbuf;
+	int err;
+
+	if (rs->fd < 0 && (err = tmpfile_open(img, &rs->fd)) != 0)
+		return err;
+	if (rs->nbuf + len > sizeof(rs->buf) &&
+	    (err = records_flush(img, rs)) != 0)
+		return err;
+	memcpy(rs->buf + rs->nbuf, data, len);
+	rs->nbuf += len;
+	if (l != NULL && piece_end(l) == addr && l->off + l->size == at &&
+	    l->size % l->rec_size == 0 && len <= l->rec_size &&
+	    line == l->line + l->size / l->rec_size &&
+	    (uint64_t)l->size + len <= UINT32_MAX) {
+		l->size += len;
+		return 0;
+	} else {
+		struct dfui_img_piece p = { 0 };
+
+		p.addr = p.rec_addr = addr;
+		p.size = p.rec_size = (uint16_t)len;
+		p.fd = rs->fd;
+		p.off = at;
+		p.same_ok = 1;
+		p.line = line;
+		return dfui_img_batch_add(img, &rs->b, &p);
+	}
+}
+
+int
+dfui_img_records_repeat(struct dfu_image *img, struct dfui_img_records *rs,
+    uint32_t addr, const uint8_t *data, uint32_t len)
+{
+	const struct dfui_img_piece *l = rs->b.n > 0 ?
+	    &rs->b.v[rs->b.n - 1] : NULL;
+	uint8_t have[256];
+	uint64_t off;
+	size_t got = 0;
+
+	/* Within the last record only, as when every record was a piece:
+	 * a record left out never owns a byte another message could name. */
+	if (l == NULL || len > sizeof(have) || l->addr + (uint64_t)(l->size -
+	    1) / l->rec_size * l->rec_size > addr ||
+	    (uint64_t)addr + len > piece_end(l))
+		return 0;
+	off = l->off + (addr - l->addr);
+	if (off < rs->flushed) {
+		got = rs->flushed - off < len ? (size_t)(rs->flushed - off) :
+		    len;
+		if (dfui_img_pread(rs->fd, have, got, off) != 0)
+			return dfui_img_fail_errno(img, errno, "temporary file "
+			    "for the decoded bytes: read");
+	}
+	if (got < len)
+		memcpy(have + got, rs->buf + (off + got - rs->flushed),
+		    len - got);
+	return memcmp(have, data, len) == 0;
+}
+
+int
+dfui_img_records_commit(struct dfu_image *img, struct dfui_img_records *rs)
+{
+	int err;
+
+	if (rs->fd >= 0 && (err = records_flush(img, rs)) != 0)
+		return err;
+	if ((err = dfui_img_commit(img, &rs->b)) != 0)
+		return err;
+	rs->fd = -1;	/* the image's now */
+	return 0;
+}
+
+void
+dfui_img_records_free(struct dfu_image *img, struct dfui_img_records *rs)
+{
+	dfui_img_batch_free(&rs->b);
+	if (rs->fd >= 0)
+		tmpfile_drop(img, rs->fd);
+	rs->fd = -1;
 }
 
 /* ---- contents ------------------------------------------------------------- */
@@ -519,8 +875,16 @@ dfu_image_piece(const struct dfu_image *img, size_t i, uint32_t *address,
 		*address = img->pieces[i].addr;
 	if (size != NULL)
 		*size = img->pieces[i].size;
-	if (origin != NULL)
+	if (origin != NULL && !img->pieces[i].same_ok)
 		*origin = img->pieces[i].origin;
+	else if (origin != NULL) {
+		/* Built on demand: the image keeps line numbers, not names.
+		 * The pool is not part of the image's observable state. */
+		*origin = dfui_img_strf((struct dfu_image *)img, "line %lu",
+		    img->pieces[i].line);
+		if (*origin == NULL)
+			return DFU_ERR_NOMEM;
+	}
 	return 0;
 }
 
@@ -568,6 +932,100 @@ one_file_run(const struct dfu_image *img, uint64_t start, uint64_t end,
 	return next_addr >= end;
 }
 
+/* The bytes of [start, end), gaps reading as fill, into buf. */
+static int
+assemble(struct dfu_image *img, uint64_t start, uint64_t end, uint8_t fill,
+    uint8_t *buf)
+{
+	size_t i = 0, hi = img->npieces;
+	/* Small pieces of one file (records that stand apart) are read a
+	 * block at a time, not with a pread() each. */
+	uint8_t cache[16384];
+	uint64_t coff = 0, clen = 0;
+	int cfd = -1, err;
+
+	memset(buf, fill, end - start);
+	/* The first piece that ends past start. */
+	while (i < hi) {
+		size_t mid = i + (hi - i) / 2;
+
+		if (piece_end(&img->pieces[mid]) <= start)
+			i = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; i < img->npieces && img->pieces[i].addr < end; i++) {
+		const struct dfui_img_piece *p = &img->pieces[i];
+		uint64_t a = p->addr > start ? p->addr : start;
+		uint64_t e = piece_end(p) < end ? piece_end(p) : end;
+
+		if (e <= a)
+			continue;
+		if (p->fd >= 0 && e - a <= sizeof(cache)) {
+			uint64_t at = p->off + (a - p->addr);
+
+			if (p->fd != cfd || at < coff ||
+			    at + (e - a) > coff + clen) {
+				ssize_t n;
+
+				do
+					n = pread(p->fd, cache, sizeof(cache),
+					    (off_t)at);
+				while (n < 0 && errno == EINTR);
+				if (n < 0 || (uint64_t)n < e - a) {
+					cfd = -1;
+					goto one;
+				}
+				cfd = p->fd;
+				coff = at;
+				clen = (uint64_t)n;
+			}
+			memcpy(buf + (a - start), cache + (at - coff), e - a);
+			continue;
+		}
+one:
+		/* Also the error, with its message, of a short cached read. */
+		if ((err = piece_read(img, p, a - p->addr, buf + (a - start),
+		    e - a)) != 0)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * The bytes of [start, end), gaps reading as fill, appended to the
+ * image's temporary file for assembled elements; *off gets where.
+ */
+static int
+assemble_in_file(struct dfu_image *img, uint64_t start, uint64_t end,
+    uint8_t fill, uint64_t *off)
+{
+	uint8_t *buf;
+	uint64_t a;
+	int err = 0;
+
+	if (img->asm_fd < 0 && (err = tmpfile_open(img, &img->asm_fd)) != 0)
+		return err;
+	if ((buf = malloc(ASSEMBLE_IN_MEMORY)) == NULL)
+		return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
+	if (lseek(img->asm_fd, (off_t)img->asm_end, SEEK_SET) < 0)
+		err = dfui_img_fail_errno(img, errno, "temporary file: seek");
+	*off = img->asm_end;
+	for (a = start; a < end && err == 0; a += ASSEMBLE_IN_MEMORY) {
+		uint64_t e = end - a > ASSEMBLE_IN_MEMORY ?
+		    a + ASSEMBLE_IN_MEMORY : end;
+
+		if ((err = assemble(img, a, e, fill, buf)) == 0 &&
+		    write_all(img->asm_fd, buf, e - a) != 0)
+			err = dfui_img_fail_errno(img, errno, "temporary file "
+			    "for an element: write");
+	}
+	free(buf);
+	if (err == 0)
+		img->asm_end += end - start;
+	return err;
+}
+
 /* Add [start, end) of the image, gaps reading as fill, as one element;
  * with f NULL only count its bytes. */
 static int
@@ -576,7 +1034,6 @@ add_one(struct dfu_image *img, struct dfu_file *f, unsigned target,
 {
 	uint64_t size = end - start, off = 0;
 	uint8_t *buf;
-	size_t i;
 	int fd = -1, err;
 
 	if (size > UINT32_MAX)
@@ -590,27 +1047,19 @@ add_one(struct dfu_image *img, struct dfu_file *f, unsigned target,
 	if (one_file_run(img, start, end, &fd, &off)) {
 		err = dfu_file_add_element_fd(f, target, (uint32_t)start, fd,
 		    off, (uint32_t)size);
+	} else if (size > ASSEMBLE_IN_MEMORY) {
+		if ((err = assemble_in_file(img, start, end, fill, &off)) != 0)
+			return err;
+		err = dfu_file_add_element_fd(f, target, (uint32_t)start,
+		    img->asm_fd, off, (uint32_t)size);
 	} else {
 		if ((buf = malloc(size)) == NULL)
 			return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory "
 			    "for an element of %llu bytes",
 			    (unsigned long long)size);
-		memset(buf, fill, size);
-		i = find_piece(img->pieces, img->npieces, start);
-		if (i == img->npieces)
-			i = 0;
-		for (; i < img->npieces && img->pieces[i].addr < end; i++) {
-			const struct dfui_img_piece *p = &img->pieces[i];
-			uint64_t a = p->addr > start ? p->addr : start;
-			uint64_t e = piece_end(p) < end ? piece_end(p) : end;
-
-			if (e <= a)
-				continue;
-			if ((err = piece_read(img, p, a - p->addr,
-			    buf + (a - start), e - a)) != 0) {
-				free(buf);
-				return err;
-			}
+		if ((err = assemble(img, start, end, fill, buf)) != 0) {
+			free(buf);
+			return err;
 		}
 		err = dfu_file_add_element_mem(f, target, (uint32_t)start, buf,
 		    (uint32_t)size);
@@ -722,30 +1171,33 @@ dfui_img_pread(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* 1 + the value of each hexadecimal digit, 0 for any other byte. */
+static const uint8_t hex_digit[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
 int
 dfui_img_hexval(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return c >= 0 && c < 256 ? hex_digit[c] - 1 : -1;
 }
 
 long
 dfui_img_unhex(const char *s, size_t n, uint8_t *out)
 {
-	for (size_t i = 0; i + 1 < n; i += 2) {
-		int h = dfui_img_hexval((unsigned char)s[i]);
-		int l = dfui_img_hexval((unsigned char)s[i + 1]);
+	const unsigned char *u = (const unsigned char *)s;
 
-		if (h < 0)
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		unsigned h = hex_digit[u[i]], l = hex_digit[u[i + 1]];
+
+		if (h == 0)
 			return (long)i;
-		if (l < 0)
+		if (l == 0)
 			return (long)i + 1;
-		out[i / 2] = (uint8_t)(h << 4 | l);
+		out[i / 2] = (uint8_t)((h - 1) << 4 | (l - 1));
 	}
 	return -1;
 }
@@ -769,7 +1221,8 @@ dfui_img_lines_next(struct dfui_img_lines *r, struct dfu_image *img)
 
 	r->lineno++;
 	for (;;) {
-		uint8_t c;
+		const uint8_t *s, *nl;
+		size_t take, room;
 
 		if (r->pos == r->len) {
 			ssize_t got;
@@ -789,18 +1242,25 @@ dfui_img_lines_next(struct dfui_img_lines *r, struct dfu_image *img)
 			r->pos = 0;
 			r->len = (size_t)got;
 		}
-		c = r->buf[r->pos++];
+		s = r->buf + r->pos;
+		nl = memchr(s, '\n', r->len - r->pos);
+		take = nl != NULL ? (size_t)(nl - s) : r->len - r->pos;
 		any = 1;
-		if (c == '\n')
-			break;
-		if (c == '\0')
+		/* Checked in the order of the bytes: a NUL byte up to the
+		 * first character past the limit, then the limit. */
+		room = DFUI_IMG_LINE_MAX - n;
+		if (memchr(s, '\0', take < room + 1 ? take : room + 1) != NULL)
 			return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: a NUL "
 			    "byte: not a text file", r->lineno);
-		if (n == DFUI_IMG_LINE_MAX)
+		if (take > room)
 			return dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: more "
 			    "than %d characters, longer than any record",
 			    r->lineno, DFUI_IMG_LINE_MAX);
-		r->line[n++] = (char)c;
+		memcpy(r->line + n, s, take);
+		n += take;
+		r->pos += take + (nl != NULL);
+		if (nl != NULL)
+			break;
 	}
 	if (!any)
 		return 0;

@@ -12,18 +12,35 @@
 
 /*
  * One run of bytes at an address: a copy owned by the image (mem) or a
- * region of a borrowed file (fd >= 0, read with pread() at off).
+ * region of a file (fd >= 0, read with pread() at off): a borrowed input
+ * (ELF) or one of the image's temporary files (the decoded bytes of HEX
+ * and S-records).
+ *
+ * A piece of a text format (same_ok) is a run of records on consecutive
+ * lines: the first starts at rec_addr on line `line`, each holds rec_size
+ * bytes but the last, which may hold fewer.  So the line and extent of
+ * the record of any byte follow from its address, and the names of the
+ * records are built only for a message, not kept for every record.  A
+ * piece of any other kind is named by origin.
  */
 struct dfui_img_piece {
 	uint32_t addr;
 	uint32_t size;
 	int fd;			/* -1 for mem */
-	uint64_t off;		/* fd: file offset of the first byte */
-	const uint8_t *mem;	/* fd < 0: the bytes, in the image's pool */
-	const char *origin;	/* in the image's pool */
+	uint16_t rec_size;	/* same_ok */
+	uint8_t same_ok;	/* records of a text format (HEX, S-records):
+				   may overlap another same_ok piece with
+				   the same bytes */
+	union {
+		uint64_t off;		/* fd: file offset of the first byte */
+		const uint8_t *mem;	/* fd < 0: the bytes, in the pool */
+	};
+	union {
+		const char *origin;	/* !same_ok: in the image's pool */
+		unsigned long line;	/* same_ok: line of the first record */
+	};
 	uint64_t seq;		/* order of arrival, breaks address ties */
-	int same_ok;		/* may overlap another same_ok piece with the
-				   same bytes (HEX, S-records) */
+	uint32_t rec_addr;	/* same_ok: address of the first record */
 };
 
 /* A batch of pieces a loader collects before committing them. */
@@ -50,17 +67,49 @@ int dfui_img_batch_add(struct dfu_image *img, struct dfui_img_batch *b,
 		       const struct dfui_img_piece *p);
 void dfui_img_batch_free(struct dfui_img_batch *b);
 /*
- * 1 if the batch's last piece (of a text format, same_ok) already holds
- * these bytes at addr: a record that repeats it adds nothing, and is
- * left out so that memory grows with the data, not with the records.
+ * The data records of one load of a text format.  A record that continues
+ * the last piece (the next address, the next line, no longer than the
+ * records before it) extends it, and the decoded bytes go to a temporary
+ * file (in $TMPDIR, else /tmp) that the image keeps open until it is
+ * freed: memory grows with the number of runs of records, not with the
+ * bytes or the records.
  */
-int dfui_img_batch_repeats(const struct dfui_img_batch *b, uint32_t addr,
-			   const uint8_t *data, size_t len);
+struct dfui_img_records {
+	struct dfui_img_batch b;
+	int fd;			/* the temporary file, -1 until a record */
+	uint64_t flushed;	/* bytes written to fd */
+	size_t nbuf;
+	uint8_t buf[1 << 16];
+};
+void dfui_img_records_init(struct dfui_img_records *rs);
+/*
+ * Add len (1 to 255) bytes at addr from line `line`; DFU_ERR_IO or
+ * DFU_ERR_NOMEM with the message on img.
+ */
+int dfui_img_records_add(struct dfu_image *img, struct dfui_img_records *rs,
+			 uint32_t addr, const uint8_t *data, uint32_t len,
+			 unsigned long line);
+/*
+ * 1 if the last piece already holds these bytes at addr: a record that
+ * repeats it adds nothing and is left out; 0 if not; DFU_ERR_IO.
+ */
+int dfui_img_records_repeat(struct dfu_image *img, struct dfui_img_records *rs,
+			    uint32_t addr, const uint8_t *data, uint32_t len);
+/*
+ * Commit the records (dfui_img_commit()); on success the image takes the
+ * temporary file.  dfui_img_records_free() then closes it only if the
+ * image did not take it.
+ */
+int dfui_img_records_commit(struct dfu_image *img, struct dfui_img_records *rs);
+void dfui_img_records_free(struct dfu_image *img, struct dfui_img_records *rs);
 
 /*
  * Merge a batch into the image: sort, check overlaps (DFU_ERR_RANGE with
  * both origins named), keep the image unchanged on failure.  The batch is
- * emptied either way.
+ * emptied either way.  Overlaps are checked piece by piece; when they
+ * fail, the pieces involved are checked again record by record, so that
+ * the message names the records (their lines and extents) exactly as if
+ * every record were a piece of its own.
  */
 int dfui_img_commit(struct dfu_image *img, struct dfui_img_batch *b);
 

@@ -65,7 +65,7 @@ int
 dfu_image_load_srec(struct dfu_image *img, int fd)
 {
 	struct dfui_img_lines *r;
-	struct dfui_img_batch b = { 0 };
+	struct dfui_img_records *rs;
 	uint8_t rec[256];
 	unsigned long end_line = 0, records = 0, data_records = 0;
 	size_t n = 0;
@@ -76,14 +76,21 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 	if (img == NULL || fd < 0)
 		return DFU_ERR_INVALID;
 	dfui_img_clear_error(img);
-	if ((r = malloc(sizeof(*r))) == NULL)
+	r = malloc(sizeof(*r));
+	rs = malloc(sizeof(*rs));
+	if (r == NULL || rs == NULL) {
+		free(r);
+		free(rs);
 		return dfui_img_fail(img, DFU_ERR_NOMEM, "out of memory");
+	}
 	dfui_img_lines_init(r, fd);
+	dfui_img_records_init(rs);
 	while ((rc = dfui_img_lines_next(r, img)) == 1) {
 		unsigned alen, len;
 		uint64_t addr = 0;
 
-		if (r->linelen == 0 || strspn(r->line, " \t") == r->linelen)
+		if (r->linelen == 0 || ((r->line[0] == ' ' ||
+		    r->line[0] == '\t') && strspn(r->line, " \t") == r->linelen))
 			continue;
 		if (end_line != 0) {
 			err = dfui_img_fail(img, DFU_ERR_FORMAT, "line %lu: record "
@@ -106,10 +113,7 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 			break;
 		case 1:
 		case 2:
-		case 3: {
-			struct dfui_img_piece p = { 0 };
-			uint8_t *copy;
-
+		case 3:
 			data_records++;
 			if (len == 0)
 				break;
@@ -119,25 +123,15 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 				    r->lineno, len, (unsigned long long)addr);
 				break;
 			}
-			if (dfui_img_batch_repeats(&b, (uint32_t)addr,
-			    rec + 1 + alen, len))
-				break;
-			copy = dfui_img_alloc(img, len);
-			p.origin = dfui_img_strf(img, "line %lu", r->lineno);
-			if (copy == NULL || p.origin == NULL) {
-				err = dfui_img_fail(img, DFU_ERR_NOMEM,
-				    "out of memory");
+			if ((err = dfui_img_records_repeat(img, rs,
+			    (uint32_t)addr, rec + 1 + alen, len)) != 0) {
+				if (err == 1)
+					err = 0;
 				break;
 			}
-			memcpy(copy, rec + 1 + alen, len);
-			p.addr = (uint32_t)addr;
-			p.size = len;
-			p.fd = -1;
-			p.mem = copy;
-			p.same_ok = 1;
-			err = dfui_img_batch_add(img, &b, &p);
+			err = dfui_img_records_add(img, rs, (uint32_t)addr,
+			    rec + 1 + alen, len, r->lineno);
 			break;
-		}
 		case 5:
 		case 6:
 			if (len != 0)
@@ -177,9 +171,10 @@ dfu_image_load_srec(struct dfu_image *img, int fd)
 		err = dfui_img_fail(img, DFU_ERR_FORMAT, "no records");
 	free(r);
 	if (err == 0)
-		err = dfui_img_commit(img, &b);
+		err = dfui_img_records_commit(img, rs);
 	if (err == 0 && has_entry)
 		dfui_img_set_entry(img, entry);
-	dfui_img_batch_free(&b);
+	dfui_img_records_free(img, rs);
+	free(rs);
 	return err;
 }

@@ -5,6 +5,7 @@
  * every record (dfuimage.h) and the options are those of every converter
  * (cli.h).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -53,6 +54,10 @@ convert(const struct cli_conv *c)
 		close(fd);
 		return CLI_EXIT_FAIL;
 	}
+	/* The loaders write the decoded bytes to a temporary file: past a
+	 * file size limit (ulimit -f) that write must fail with EFBIG and a
+	 * message, not end the program with SIGXFSZ (as for the output). */
+	signal(SIGXFSZ, SIG_IGN);
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		cli_error(name, "cannot seek to the start");
 	else if ((err = format == DFU_IMAGE_IHEX ?

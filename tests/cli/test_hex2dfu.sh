@@ -256,6 +256,98 @@ done
 rm -f same.hex same.srec
 case_end
 
+# gen FORMAT KIB STRIDE FILE: KIB KiB of data at 0x08000000 in 16-byte
+# records (bytes 0-15), one every STRIDE bytes (16: all touching), as
+# Intel HEX (hex) or S3 records (srec).  HEX repeats the text of one
+# 64 KiB segment after each type 04 record, so it is written fast.
+gen() {
+	python3 -c '
+import sys
+fmt, kib, stride, name = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+data, dsum, nrec = bytes(range(16)).hex().upper(), sum(range(16)), kib * 64
+with open(name, "w") as f:
+    if fmt == "hex":
+        seg = "".join(":10%04X00%s%02X\n" % (o, data,
+            -(16 + (o >> 8) + (o & 255) + dsum) & 255)
+            for o in range(0, 0x10000, stride))
+        for s in range(nrec * stride // 0x10000):
+            e = 0x0800 + s
+            f.write(":02000004%04X%02X\n" % (e, -(6 + (e >> 8) + (e & 255)) & 255))
+            f.write(seg)
+        f.write(":00000001FF\n")
+    else:
+        for i in range(nrec):
+            a = 0x08000000 + i * stride
+            c = ~(21 + (a >> 24) + (a >> 16 & 255) + (a >> 8 & 255) + (a & 255) + dsum) & 255
+            f.write("S315%08X%s%02X\n" % (a, data, c))
+        f.write("S70508000000F2\n")
+' "$@"
+}
+
+# element_is DFU SIZE STRIDE: the file has one element at 0x08000000 of
+# SIZE bytes: bytes 0-15 every STRIDE bytes, 0xff between.
+element_is() {
+	run python3 -c '
+import sys
+d = open(sys.argv[1], "rb").read()
+size, stride = int(sys.argv[2]), int(sys.argv[3])
+# DfuSe prefix (11); target prefix (274), dwNbElements at its end;
+# dwElementAddress, dwElementSize, then the bytes (UM0391, 2.3.2-2.3.3).
+assert int.from_bytes(d[281:285], "little") == 1, "elements"
+assert int.from_bytes(d[285:289], "little") == 0x08000000, "address"
+assert int.from_bytes(d[289:293], "little") == size, "size"
+unit = bytes(range(16)) + b"\xff" * (stride - 16)
+want = (unit * (size // stride + 1))[:size]
+assert d[293:293 + size] == want, "bytes"
+print("ok")' "$@"
+	expect_status 0
+	expect_stdout_line ok
+}
+
+begin "memory does not grow with the data: 32 MiB of HEX under a 16 MiB limit"
+# The decoded bytes go to a temporary file, touching records are one
+# piece, so memory stays the same at any size (it took ~9 bytes per byte
+# of data, 290 MiB here, and hex2dfu 16 MiB of address space to start).
+gen hex 32768 16 big.hex
+run_vm_limited 16384 "$HEX2DFU" -o out.dfu big.hex
+expect_status 0
+expect_stderr_empty
+element_is out.dfu 33554432 16
+rm -f big.hex out.dfu
+gen srec 8192 16 big.srec
+run_vm_limited 16384 "$HEX2DFU" -o out.dfu big.srec
+expect_status 0
+expect_stderr_empty
+element_is out.dfu 8388608 16
+rm -f big.srec out.dfu
+case_end
+
+begin "records that all stand apart: memory per record bounded, 512 Ki records under 64 MiB"
+# The worst case for the image: no record touches the one before, so each
+# is a piece and a range of its own (48 bytes of piece, 16 of range; it
+# took ~200 bytes before, 98 MiB of address space was not enough).
+# --max-gap joins them into one element, assembled in a temporary file.
+gen hex 8192 32 apart.hex
+gen srec 8192 32 apart.srec
+for f in apart.hex apart.srec; do
+	run_vm_limited 65536 "$HEX2DFU" --max-gap 16 -o out.dfu $f
+	expect_status 0
+	expect_stderr_empty
+	element_is out.dfu 16777200 32
+done
+rm -f apart.hex apart.srec out.dfu
+case_end
+
+begin "TMPDIR that cannot hold the decoded bytes is an error that names it"
+ihex fw.hex 0400000001020304 00000001
+run env TMPDIR="$TMP/none" "$HEX2DFU" -o out.dfu fw.hex
+expect_fail 1 "hex2dfu: fw.hex: temporary file in $TMP/none for the decoded bytes: No such file or directory"
+expect_no_file out.dfu
+run env TMPDIR="$TMP" "$HEX2DFU" -o out.dfu fw.hex
+expect_status 0
+expect_dir_only . fw.hex out.dfu
+case_end
+
 begin "flash and option bytes far apart equal srec_cat"
 ihex two.hex 020000040800 0400000001020304 020000041FFF 02C00000AA55 00000001
 if have srec_cat && have srec_info; then

@@ -166,6 +166,68 @@ test_top_of_address_space(void **state)
 	dfu_image_free(img);
 }
 
+/*
+ * Touching records on consecutive lines are kept as one piece, named by
+ * its first line; a conflict or overlap still names the records and
+ * extents it would name if each record were a piece of its own.
+ */
+static void
+test_runs_of_records(void **state)
+{
+	/* Line 1 comes first but lies inside the run of lines 2-4. */
+	const char *clash =
+	    ":04000800AABBCCDDE6\n"
+	    ":0400000001020304F2\n"
+	    ":0400040005060708DE\n"
+	    ":04000800090A0B0CCA\n"
+	    ":00000001FF\n";
+	const char *run =
+	    ":0400000001020304F2\n"
+	    ":0400040005060708DE\n"
+	    ":04000800090A0B0CCA\n"
+	    ":00000001FF\n";
+	const char *overlap_owner =
+	    ":1000000000000000000000000000000000000000F0\n"
+	    ":1000100000000000000000000000000000000000E0\n"
+	    ":1000080000000000000000000000000000000000E8\n"
+	    ":01001400AA41\n"
+	    ":00000001FF\n";
+	const uint8_t want[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	const uint8_t two[2] = { 7, 8 };
+	struct dfu_image *img = dfu_image_new();
+	const char *origin;
+	uint32_t addr, size;
+
+	(void)state;
+	it_fails(img, load_str(img, clash), DFU_ERR_RANGE,
+		 "line 4: 0x00000008 holds 0x09, but line 1 put 0xaa there");
+	it_ok(img, load_str(img, run));
+	assert_int_equal(dfu_image_piece_count(img), 1);
+	assert_int_equal(dfu_image_piece(img, 0, &addr, &size, &origin), 0);
+	assert_int_equal(addr, 0);
+	assert_int_equal(size, 12);
+	assert_string_equal(origin, "line 1");
+	it_bytes(img, 0, want, 12);
+	dfu_image_free(img);
+
+	/* Bytes of another origin inside the run: the record of line 2 and
+	 * its extent are named, not the run. */
+	img = dfu_image_new();
+	it_ok(img, dfu_image_add_mem(img, 6, two, 2, "data"));
+	it_fails(img, load_str(img, run), DFU_ERR_RANGE,
+		 "data at 0x00000006-0x00000007 overlaps line 2 at "
+		 "0x00000004-0x00000007");
+	assert_int_equal(dfu_image_piece_count(img), 1);
+	dfu_image_free(img);
+
+	/* Line 3 repeats bytes of the run, not of its last record: it is
+	 * kept, and owns 0x10-0x17 as it would as a piece of its own. */
+	img = dfu_image_new();
+	it_fails(img, load_str(img, overlap_owner), DFU_ERR_RANGE,
+		 "line 4: 0x00000014 holds 0xaa, but line 3 put 0x00 there");
+	dfu_image_free(img);
+}
+
 static void
 test_errors(void **state)
 {
@@ -290,6 +352,7 @@ main(void)
 		cmocka_unit_test(test_offset_wrap),
 		cmocka_unit_test(test_top_of_address_space),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_runs_of_records),
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_long_file),
 	};

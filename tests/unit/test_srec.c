@@ -127,6 +127,11 @@ test_errors(void **state)
 		{ "S107000001020304EE\nS104000209F0\n",
 		  "line 2: 0x00000002 holds 0x09, but line 1 put 0x03 there",
 		  DFU_ERR_RANGE },
+		/* Lines 2-4 touch and are one piece; line 1 lies in it. */
+		{ "S1070008AABBCCDDE2\nS107000001020304EE\n"
+		  "S107000405060708DA\nS1070008090A0B0CC6\n",
+		  "line 4: 0x00000008 holds 0x09, but line 1 put 0xaa there",
+		  DFU_ERR_RANGE },
 	};
 	struct dfu_image *img = dfu_image_new();
 
