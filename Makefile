@@ -254,7 +254,8 @@ $(B)/tests/test_dfusplit: tests/unit/test_dfusplit.c $(DFUSPLIT_OBJS) \
 # A target that tests a tool's code also links that code: FUZZ_SRCS_NAME
 # (sources, compiled in) and FUZZ_LIBS_NAME.  The manifest reader is
 # dfusplit's, so its target takes dfusplit's files but not its main().
-FUZZ_SRCS_manifest := dfusplit/manifest.c dfusplit/input.c frontend/cli.c
+FUZZ_SRCS_manifest := dfusplit/manifest.c dfusplit/input.c frontend/cli.c \
+	frontend/utf8.c
 FUZZ_CFLAGS_manifest = -Idfusplit $(FE_CPPFLAGS) $(dfusplit_CFLAGS)
 FUZZ_LIBS_manifest = $(dfusplit_LIBS)
 # The split target splits and joins again: split.c, records.c and the
