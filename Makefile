@@ -168,9 +168,9 @@ dfusplit_LIBS = $(shell $(PKG_CONFIG) --libs jansson nettle)
 # dfuinfo: jansson to read the device list of dfuflash -l --json (-L FILE).
 dfuinfo_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson)
 dfuinfo_LIBS = $(shell $(PKG_CONFIG) --libs jansson)
-# dfuflash: libusb-1.0 for USB.
-dfuflash_CFLAGS = $(shell $(PKG_CONFIG) --cflags libusb-1.0)
-dfuflash_LIBS = $(shell $(PKG_CONFIG) --libs libusb-1.0)
+# dfuflash: libusb-1.0 for USB, jansson for the device list (-l --json).
+dfuflash_CFLAGS = $(shell $(PKG_CONFIG) --cflags libusb-1.0 jansson)
+dfuflash_LIBS = $(shell $(PKG_CONFIG) --libs libusb-1.0 jansson)
 
 # Each tool is every .c file of its folder, linked with the static library.
 define TOOL_RULE
@@ -191,12 +191,14 @@ DFUFLASH_ENGINE_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
 DFUFLASH_TESTS := $(B)/tests/test_engine $(B)/tests/test_model \
 	$(B)/tests/test_descriptor $(B)/tests/test_select $(B)/tests/test_quirks
 
+# list.c cleans the strings of its JSON with frontend/utf8.c.
 $(DFUFLASH_TESTS): $(B)/tests/%: tests/unit/%.c $(DFUFLASH_ENGINE_OBJS) \
-		$(DFL_MODEL_OBJS) $(LIB_A)
+		$(DFL_MODEL_OBJS) $(B)/frontend/utf8.o $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Idfuflash $(dfuflash_CFLAGS) $(CMOCKA_CFLAGS) \
 		$(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< \
-		$(DFUFLASH_ENGINE_OBJS) $(DFL_MODEL_OBJS) $(LIB_A) $(ZLIB_LIBS) \
+		$(DFUFLASH_ENGINE_OBJS) $(DFL_MODEL_OBJS) $(B)/frontend/utf8.o \
+		$(LIB_A) $(ZLIB_LIBS) \
 		$(dfuflash_LIBS) $(CMOCKA_LIBS)
 
 # ---- tests/usbhost: the device model on emulated USB (umockdev) ----------

@@ -961,26 +961,58 @@ run "$DFUINFO" -L
 expect_status 2
 case_end
 
-# devlist FILE NDEVICES: a device list as dfuflash -l --json writes it
-# (dfuflash(1)), with NDEVICES copies of an STM32F405 ROM bootloader.
+# devlist FILE NDEVICES [old]: a device list as dfuflash -l --json writes
+# it (schemas/device-list.schema.json), with NDEVICES copies of an
+# STM32F405 ROM bootloader; "old": in the form of the release before
+# issue 16, compact, without "schema", with vid, pid, bcdDevice.
 devlist() {
 	python3 - "$@" <<'EOF'
 import json, sys
-alts = [dict(alt=0, name="@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg"),
-        dict(alt=1, name="@Option Bytes  /0x1FFFC000/01*016 e"),
-        dict(alt=4, name="no layout here")]
-dev = dict(path="1-1", vid=0x0483, pid=0xdf11, serial="3276", mode="dfu", alts=alts)
-json.dump(dict(devices=[dev] * int(sys.argv[2])), open(sys.argv[1], "w"))
+names = ["@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg",
+         "@Option Bytes  /0x1FFFC000/01*016 e", "no layout here"]
+if sys.argv[3:] == ["old"]:
+    alts = [dict(alt=a, name=n, quirk=None, layout_string=n, layout=None)
+            for a, n in zip([0, 1, 4], names)]
+    dev = dict(path="1-1", vid=0x0483, pid=0xdf11, serial="3276",
+               serial_utf16=None, bcdDevice=0x2200, mode="dfu", alts=alts)
+    doc = dict(devices=[dev] * int(sys.argv[2]))
+    open(sys.argv[1], "w").write(json.dumps(doc, separators=(",", ":")))
+else:
+    alts = [dict(alt=a, name=n, quirk=None, layout_string=n, layout=None)
+            for a, n in zip([0, 1, 4], names)]
+    dev = dict(path="1-1", vendor_id=0x0483, product_id=0xdf11,
+               serial="3276", serial_utf16=None, device_version=0x2200,
+               mode="dfu", dfu_version=0x011a, transfer_size=2048,
+               detach_timeout_ms=255, attributes=dict(can_download=True,
+               can_upload=True, manifestation_tolerant=False,
+               will_detach=True), descriptor_error=None, access=True,
+               quirks=[], alts=alts)
+    doc = {"schema": "dfutools/device-list/1",
+           "devices": [dev] * int(sys.argv[2])}
+    json.dump(doc, open(sys.argv[1], "w"), indent=2)
 EOF
 }
 
-case_begin "dfuinfo -L FILE: the layouts of a device list from dfuflash -l --json"
-devlist "$TMP/dev.json" 1
+case_begin "dfuinfo -L FILE: the layouts of a device list from dfuflash -l --json, new form and old"
 mkdfu "$TMP/a.dfu" 'targets=[dict(alt=0, name=b"", elements=[(0x08000000, b"\x11" * 16)]), dict(alt=1, name=b"", elements=[(0x1fffc000, b"\xaa" * 16)])]'
-run "$DFUINFO" -L "$TMP/dev.json" "$TMP/a.dfu"
-expect_status 0
-expect_stdout_line '    layout:     "Internal Flash" (alt 0): fits; erases 1 page, 16384 bytes, 16368 of them not in the image'
-expect_stdout_line '    layout:     "Option Bytes" (alt 1): fits; erases 0 pages, 0 bytes'
+devlist "$TMP/old.json" 1 old
+devlist "$TMP/dev.json" 1
+expect_json_valid device-list "$TMP/dev.json"
+for f in dev old; do
+	run "$DFUINFO" -L "$TMP/$f.json" "$TMP/a.dfu"
+	expect_status 0
+	expect_stdout_line '    layout:     "Internal Flash" (alt 0): fits; erases 1 page, 16384 bytes, 16368 of them not in the image'
+	expect_stdout_line '    layout:     "Option Bytes" (alt 1): fits; erases 0 pages, 0 bytes'
+done
+# Another document, or a later version of the list, is not read as one.
+sed 's|dfutools/device-list/1|dfutools/device-list/2|' "$TMP/dev.json" >"$TMP/v2.json"
+run "$DFUINFO" -L "$TMP/v2.json" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: $TMP/v2.json: not a device list of dfuflash -l --json: \"schema\" is not \"dfutools/device-list/1\""
+printf '[]' >"$TMP/array.json"
+run "$DFUINFO" -L "$TMP/array.json" "$TMP/a.dfu"
+expect_status 2
+expect_stderr_line "dfuinfo: $TMP/array.json: not a device list of dfuflash -l --json: not a JSON object"
 run "$DFUINFO" -L "$TMP/dev.json" -L "1=$OPTB" "$TMP/a.dfu"
 expect_status 2
 expect_stderr_line "dfuinfo: -L 1=$OPTB: a second layout for alt 1"
