@@ -9,6 +9,10 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
+# The JSON Schemas of the documents the tools write and read go to
+# $(DATADIR)/dfutools/schemas (schemas/README.md).
+DATADIR ?= $(PREFIX)/share
+SCHEMAS := $(wildcard schemas/*.schema.json)
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 # udev reads /etc/udev/rules.d and /usr/lib/udev/rules.d, not /usr/local:
 # with the default PREFIX give UDEVRULESDIR=/etc/udev/rules.d.
@@ -342,6 +346,8 @@ install: all
 	$(PC_SED) > $(DESTDIR)$(PKGCONFIGDIR)/libdfufile.pc
 	$(if $(filter %.1,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1)
 	$(if $(filter %.3,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.3,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man3)
+	$(INSTALL) -d $(DESTDIR)$(DATADIR)/dfutools/schemas
+	$(INSTALL) -m 644 $(SCHEMAS) $(DESTDIR)$(DATADIR)/dfutools/schemas
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%)
@@ -355,6 +361,7 @@ uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/dfuconv.h
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANPAGES)))
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man3/%,$(filter %.3,$(MANPAGES)))
+	rm -f $(patsubst schemas/%,$(DESTDIR)$(DATADIR)/dfutools/schemas/%,$(SCHEMAS))
 
 clean:
 	rm -rf $(B)
@@ -376,15 +383,17 @@ help:
 	@echo '  fuzz         every fuzz-NAME'
 	@echo '  fuzz-NAME    run one libFuzzer target for FUZZ_SECONDS; NAME is one of: $(FUZZ_NAMES)'
 	@echo '  memcheck     the CLI tests with every tool under valgrind (slow; not in CI)'
-	@echo '  install      install tools, library, headers, pkg-config file, man pages, udev rules'
+	@echo '  install      install tools, library, headers, pkg-config file, man pages, udev rules,'
+	@echo '               JSON Schemas'
 	@echo '  uninstall    remove what install installed'
 	@echo '  clean        remove $(B)/'
 	@echo '  help         this list'
 	@echo 'Variables (make VAR=value ...):'
 	@echo '  PREFIX       installation prefix (default /usr/local)'
 	@echo '  DESTDIR      staging directory prepended to every installed path'
-	@echo '  BINDIR LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR'
-	@echo '               where install puts each kind of file (defaults under PREFIX)'
+	@echo '  BINDIR LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR DATADIR'
+	@echo '               where install puts each kind of file (defaults under PREFIX;'
+	@echo '               the JSON Schemas go to DATADIR/dfutools/schemas)'
 	@echo '  UDEVRULESDIR 70-dfuflash.rules (default $$(PREFIX)/lib/udev/rules.d, which udev does'
 	@echo '               not read for /usr/local: give /etc/udev/rules.d)'
 	@echo '  CC CFLAGS CPPFLAGS LDFLAGS AR'
