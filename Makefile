@@ -408,7 +408,7 @@ help:
 	@echo '               the pkg-config and install programs'
 	@echo 'Dependencies (Debian 12 packages):'
 	@echo '  build        build-essential pkg-config zlib1g-dev (library); libjansson-dev nettle-dev'
-	@echo '               (dfusplit, dfuinfo); libusb-1.0-0-dev (dfuflash)'
+	@echo '               (dfusplit, dfuinfo, dfuflash); libusb-1.0-0-dev (dfuflash)'
 	@echo '  check        libcmocka-dev python3 python3-jsonschema jq mandoc'
 	@echo '  check, optional (the cases that need one skip, reported, without it):'
 	@echo '               dfu-util fwupd binutils-arm-none-eabi gcc-arm-none-eabi srecord'
