@@ -5,9 +5,10 @@
  * ..., "alts": [{"alt": N, "name": S, ...}]}]}
  * (schemas/device-list.schema.json).  The list of the earlier release has
  * no "schema" (and other names for the IDs); only "devices", "alt",
- * "name" and "layout_string" are used here, which both have.  "layout_string" is the layout dfuflash plans with, which its
- * quirk table may have corrected (the GD32VF103 reports a wrong one); a
- * list without it (an older dfuflash) gives the name.
+ * "name" and "layout_string" are used here, which both have.
+ * "layout_string" is the layout dfuflash plans with, which its quirk
+ * table may have corrected (the GD32VF103 reports a wrong one); a list
+ * without it (an older dfuflash) gives the name.
  */
 #define _GNU_SOURCE /* fopen "e" */
 
