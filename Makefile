@@ -9,6 +9,10 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
+# The JSON Schemas of the documents the tools write and read go to
+# $(DATADIR)/dfutools/schemas (schemas/README.md).
+DATADIR ?= $(PREFIX)/share
+SCHEMAS := $(wildcard schemas/*.schema.json)
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 # udev reads /etc/udev/rules.d and /usr/lib/udev/rules.d, not /usr/local:
 # with the default PREFIX give UDEVRULESDIR=/etc/udev/rules.d.
@@ -179,8 +183,9 @@ dfusplit_LIBS = $(shell $(PKG_CONFIG) --libs jansson nettle)
 # dfuinfo: jansson to read the device list of dfuflash -l --json (-L FILE).
 dfuinfo_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson)
 dfuinfo_LIBS = $(shell $(PKG_CONFIG) --libs jansson)
-# dfuflash: libusb-1.0 for USB; jansson for --progress=json (events.c)
-# and the records of --log (record.c), nettle for their SHA-256.
+# dfuflash: libusb-1.0 for USB; jansson for the device list (-l --json),
+# --progress=json (events.c) and the records of --log (record.c), nettle
+# for their SHA-256.
 dfuflash_CFLAGS = $(shell $(PKG_CONFIG) --cflags libusb-1.0 jansson nettle)
 dfuflash_LIBS = $(shell $(PKG_CONFIG) --libs libusb-1.0 jansson nettle)
 
@@ -205,13 +210,14 @@ DFUFLASH_ENGINE_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
 DFUFLASH_TESTS := $(B)/tests/test_engine $(B)/tests/test_model \
 	$(B)/tests/test_descriptor $(B)/tests/test_select $(B)/tests/test_quirks
 
+# list.c cleans the strings of its JSON with frontend/utf8.c.
 $(DFUFLASH_TESTS): $(B)/tests/%: tests/unit/%.c $(DFUFLASH_ENGINE_OBJS) \
-		$(DFL_MODEL_OBJS) $(LIB_A)
+		$(DFL_MODEL_OBJS) $(B)/frontend/utf8.o $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) -Idfuflash $(dfuflash_CFLAGS) $(CMOCKA_CFLAGS) \
 		$(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< \
-		$(DFUFLASH_ENGINE_OBJS) $(DFL_MODEL_OBJS) $(LIB_A) \
-		$(DEFLATE_LIBS) $(ZLIB_LIBS) $(dfuflash_LIBS) $(CMOCKA_LIBS)
+		$(DFUFLASH_ENGINE_OBJS) $(DFL_MODEL_OBJS) $(B)/frontend/utf8.o \
+		$(LIB_A) $(DEFLATE_LIBS) $(ZLIB_LIBS) $(dfuflash_LIBS) $(CMOCKA_LIBS)
 
 # ---- tests/usbhost: the device model on emulated USB (umockdev) ----------
 # The end-to-end tests run the real dfuflash and dfu-util, through the real
@@ -268,7 +274,7 @@ $(B)/tests/test_dfusplit: tests/unit/test_dfusplit.c $(DFUSPLIT_OBJS) \
 # (sources, compiled in) and FUZZ_LIBS_NAME.  The manifest reader is
 # dfusplit's, so its target takes dfusplit's files but not its main().
 FUZZ_SRCS_manifest := dfusplit/manifest.c dfusplit/input.c dfusplit/hash.c \
-	frontend/cli.c
+	frontend/cli.c frontend/utf8.c
 FUZZ_CFLAGS_manifest = -Idfusplit $(FE_CPPFLAGS) $(dfusplit_CFLAGS)
 FUZZ_LIBS_manifest = $(dfusplit_LIBS)
 # The split target splits and joins again: split.c, records.c and the
@@ -358,6 +364,8 @@ install: all
 	$(PC_SED) > $(DESTDIR)$(PKGCONFIGDIR)/libdfufile.pc
 	$(if $(filter %.1,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1)
 	$(if $(filter %.3,$(MANPAGES)),$(INSTALL) -m 644 $(filter %.3,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man3)
+	$(INSTALL) -d $(DESTDIR)$(DATADIR)/dfutools/schemas
+	$(INSTALL) -m 644 $(SCHEMAS) $(DESTDIR)$(DATADIR)/dfutools/schemas
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%)
@@ -372,6 +380,7 @@ uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/dfuconv.h
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MANPAGES)))
 	rm -f $(patsubst man/%,$(DESTDIR)$(MANDIR)/man3/%,$(filter %.3,$(MANPAGES)))
+	rm -f $(patsubst schemas/%,$(DESTDIR)$(DATADIR)/dfutools/schemas/%,$(SCHEMAS))
 
 clean:
 	rm -rf $(B)
@@ -395,7 +404,7 @@ help:
 	@echo '  fuzz-NAME    run one libFuzzer target for FUZZ_SECONDS; NAME is one of: $(FUZZ_NAMES)'
 	@echo '  memcheck     the CLI tests with every tool under valgrind (slow; not in CI)'
 	@echo '  install      install tools, library, headers, pkg-config file, man pages, udev rules,'
-	@echo '               bash completion'
+	@echo '               bash completion, JSON Schemas'
 	@echo '  uninstall    remove what install installed'
 	@echo '  clean        remove $(B)/'
 	@echo '  help         this list'
@@ -404,7 +413,8 @@ help:
 	@echo '  DESTDIR      staging directory prepended to every installed path'
 	@echo '  BINDIR LIBDIR INCLUDEDIR MANDIR PKGCONFIGDIR'
 	@echo '               where install puts each kind of file (defaults under PREFIX)'
-	@echo '  DATADIR      architecture-independent data (default $$(PREFIX)/share)'
+	@echo '  DATADIR      architecture-independent data (default $$(PREFIX)/share;'
+	@echo '               the JSON Schemas go to DATADIR/dfutools/schemas)'
 	@echo '  BASHCOMPLETIONDIR'
 	@echo '               the bash completion (completions/dfutools, as each tool'"'"'s name): default'
 	@echo '               bash-completion'"'"'s completionsdir under PREFIX, else $$(DATADIR)/bash-completion/completions'
@@ -422,7 +432,7 @@ help:
 	@echo '               the pkg-config and install programs'
 	@echo 'Dependencies (Debian 12 packages):'
 	@echo '  build        build-essential pkg-config libdeflate-dev (library); libjansson-dev nettle-dev'
-	@echo '               (dfusplit, dfuinfo); libusb-1.0-0-dev (dfuflash)'
+	@echo '               (dfusplit, dfuinfo, dfuflash); libusb-1.0-0-dev (dfuflash)'
 	@echo '  check        libcmocka-dev zlib1g-dev python3 python3-jsonschema jq mandoc'
 	@echo '  check, optional (the cases that need one skip, reported, without it):'
 	@echo '               dfu-util fwupd binutils-arm-none-eabi gcc-arm-none-eabi srecord'

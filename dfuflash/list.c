@@ -1,13 +1,16 @@
 /*
  * list.c - dfuflash -l (list.h).
  */
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dfulayout.h"
 #include "dfuproto.h"
 #include "list.h"
 #include "quirks.h"
+#include "utf8.h"
 
 /* What the quirk table keys on, from the listing (names may be NULL). */
 static void
@@ -79,90 +82,161 @@ dfl_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static const char *
-tf(int v)
+/* ---- -l --json: schemas/device-list.schema.json -------------------- */
+
+/* A member of a device's object; 0, or -1 once a value could not be made
+ * (out of memory). */
+static int
+put(json_t *obj, const char *key, json_t *value)
 {
-	return v ? "true" : "false";
+	return json_object_set_new(obj, key, value) != 0 ? -1 : 0;
 }
 
-static void
-json_layout(FILE *f, struct dfu_layout *l, const char *name)
+/* Text a device sent, as UTF-8 (schemas/README.md); NULL is null. */
+static json_t *
+jstr(const char *s)
 {
-	if (name == NULL || name[0] != '@' || dfu_layout_parse(l, name) != 0) {
-		fputs("null", f);
-		return;
-	}
-	fputs("{\"name\":", f);
-	dfl_json_str(f, dfu_layout_name(l));
-	fputs(",\"regions\":[", f);
-	for (unsigned r = 0; r < dfu_layout_region_count(l); r++) {
+	json_t *v;
+	char *clean;
+
+	if (s == NULL)
+		return json_null();
+	if ((clean = utf8_clean(s, strlen(s))) == NULL)
+		return NULL;
+	v = json_string(clean);
+	free(clean);
+	return v;
+}
+
+static json_t *
+json_layout(struct dfu_layout *l, const char *name)
+{
+	json_t *o, *regions;
+	int rc;
+
+	if (name == NULL || name[0] != '@' || dfu_layout_parse(l, name) != 0)
+		return json_null();
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc = put(o, "name", jstr(dfu_layout_name(l)));
+	rc |= put(o, "regions", regions = json_array());
+	for (unsigned r = 0; rc == 0 && r < dfu_layout_region_count(l); r++) {
 		const struct dfu_layout_region *g = dfu_layout_region(l, r);
+		json_t *jg = json_object();
 
-		fprintf(f, "%s{\"address\":%u,\"pages\":%u,\"page_size\":%u,"
-		    "\"readable\":%s,\"erasable\":%s,\"writable\":%s}",
-		    r > 0 ? "," : "", g->start, g->count, g->page_size,
-		    tf(g->access & DFU_LAYOUT_READABLE),
-		    tf(g->access & DFU_LAYOUT_ERASABLE),
-		    tf(g->access & DFU_LAYOUT_WRITABLE));
+		if (jg == NULL || json_array_append_new(regions, jg) != 0) {
+			rc = -1;
+			break;
+		}
+		rc |= put(jg, "address", json_integer(g->start));
+		rc |= put(jg, "pages", json_integer(g->count));
+		rc |= put(jg, "page_size", json_integer(g->page_size));
+		rc |= put(jg, "readable",
+		    json_boolean(g->access & DFU_LAYOUT_READABLE));
+		rc |= put(jg, "erasable",
+		    json_boolean(g->access & DFU_LAYOUT_ERASABLE));
+		rc |= put(jg, "writable",
+		    json_boolean(g->access & DFU_LAYOUT_WRITABLE));
 	}
-	fputs("]}", f);
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
-static void
-json_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
+static json_t *
+json_attributes(const struct dfl_usb_info *in)
 {
-	char notes[2][320], fixed[512], note[768];
+	unsigned a = in->func.bmAttributes;
+	json_t *o;
+	int rc;
+
+	if (!in->has_func)
+		return json_null();
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc = put(o, "can_download", json_boolean(a & DFU_ATTR_CAN_DNLOAD));
+	rc |= put(o, "can_upload", json_boolean(a & DFU_ATTR_CAN_UPLOAD));
+	rc |= put(o, "manifestation_tolerant",
+	    json_boolean(a & DFU_ATTR_MANIFESTATION_TOLERANT));
+	rc |= put(o, "will_detach", json_boolean(a & DFU_ATTR_WILL_DETACH));
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+json_alt(const struct dfl_usb_info *in, unsigned a, struct dfu_layout *l)
+{
+	char fixed[512], note[768];
+	const char *name = quirk_layout(in, a, fixed, sizeof(fixed), note,
+	    sizeof(note));
+	json_t *o = json_object();
+	int rc;
+
+	if (o == NULL)
+		return NULL;
+	rc = put(o, "alt", json_integer(in->alts[a].alt));
+	rc |= put(o, "name", jstr(in->alts[a].name));
+	rc |= put(o, "quirk", jstr(note[0] != '\0' ? note : NULL));
+	/* The string a download plans with (dfuinfo -L reads it). */
+	rc |= put(o, "layout_string", jstr(name));
+	rc |= put(o, "layout", json_layout(l, name));
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * One device of the list, from its description alone (no libusb type:
+ * a modelled device is described the same way).  NULL when out of
+ * memory.
+ */
+static json_t *
+json_device(const struct dfl_usb_info *in, struct dfu_layout *l)
+{
+	char notes[2][320];
+	json_t *o = json_object(), *quirks, *alts;
 	unsigned nq;
+	int f = in->has_func, rc;
 
-	fprintf(f, "{\"path\":");
-	dfl_json_str(f, in->path);
-	fprintf(f, ",\"vid\":%u,\"pid\":%u,\"serial\":", in->vid, in->pid);
-	dfl_json_str(f, in->serial);
-	fputs(",\"serial_utf16\":", f);
-	dfl_json_str(f, in->serial_utf16);
-	fprintf(f, ",\"bcdDevice\":%u,\"mode\":\"%s\"", in->bcdDevice,
-	    in->protocol == DFL_PROTOCOL_DFU ? "dfu" : "runtime");
-	if (in->has_func)
-		fprintf(f, ",\"dfu_version\":%u,\"transfer_size\":%u,"
-		    "\"detach_timeout\":%u,\"attributes\":{\"can_download\":%s,"
-		    "\"can_upload\":%s,\"manifestation_tolerant\":%s,"
-		    "\"will_detach\":%s}", in->func.bcdDFUVersion,
-		    in->func.wTransferSize, in->func.wDetachTimeOut,
-		    tf(in->func.bmAttributes & DFU_ATTR_CAN_DNLOAD),
-		    tf(in->func.bmAttributes & DFU_ATTR_CAN_UPLOAD),
-		    tf(in->func.bmAttributes & DFU_ATTR_MANIFESTATION_TOLERANT),
-		    tf(in->func.bmAttributes & DFU_ATTR_WILL_DETACH));
-	else {
-		fputs(",\"dfu_version\":null,\"transfer_size\":null,"
-		    "\"detach_timeout\":null,\"attributes\":null,"
-		    "\"descriptor_error\":", f);
-		dfl_json_str(f, in->func_error);
-	}
-	fprintf(f, ",\"access\":%s,\"quirks\":[", tf(in->access));
+	if (o == NULL)
+		return NULL;
+	rc = put(o, "path", jstr(in->path));
+	rc |= put(o, "vendor_id", json_integer(in->vid));
+	rc |= put(o, "product_id", json_integer(in->pid));
+	rc |= put(o, "serial", jstr(in->serial));
+	rc |= put(o, "serial_utf16", jstr(in->serial_utf16));
+	rc |= put(o, "device_version", json_integer(in->bcdDevice));
+	rc |= put(o, "mode", json_string(in->protocol == DFL_PROTOCOL_DFU ?
+	    "dfu" : "runtime"));
+	rc |= put(o, "dfu_version", f ?
+	    json_integer(in->func.bcdDFUVersion) : json_null());
+	rc |= put(o, "transfer_size", f ?
+	    json_integer(in->func.wTransferSize) : json_null());
+	rc |= put(o, "detach_timeout_ms", f ?
+	    json_integer(in->func.wDetachTimeOut) : json_null());
+	rc |= put(o, "attributes", json_attributes(in));
+	rc |= put(o, "descriptor_error", f ? json_null() :
+	    jstr(in->func_error));
+	rc |= put(o, "access", json_boolean(in->access));
+	rc |= put(o, "quirks", quirks = json_array());
 	nq = device_notes(in, notes);
-	for (unsigned i = 0; i < nq; i++) {
-		if (i > 0)
-			fputc(',', f);
-		dfl_json_str(f, notes[i]);
+	for (unsigned i = 0; rc == 0 && i < nq; i++)
+		rc |= json_array_append_new(quirks, jstr(notes[i]));
+	rc |= put(o, "alts", alts = json_array());
+	for (unsigned a = 0; rc == 0 && a < in->nalts; a++)
+		rc |= json_array_append_new(alts, json_alt(in, a, l));
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
 	}
-	fputs("],\"alts\":[", f);
-	for (unsigned a = 0; a < in->nalts; a++) {
-		const char *name = quirk_layout(in, a, fixed, sizeof(fixed),
-		    note, sizeof(note));
-
-		fprintf(f, "%s{\"alt\":%u,\"name\":", a > 0 ? "," : "",
-		    in->alts[a].alt);
-		dfl_json_str(f, in->alts[a].name);
-		fputs(",\"quirk\":", f);
-		dfl_json_str(f, note[0] != '\0' ? note : NULL);
-		/* The string a download plans with (dfuinfo -L reads it). */
-		fputs(",\"layout_string\":", f);
-		dfl_json_str(f, name);
-		fputs(",\"layout\":", f);
-		json_layout(f, l, name);
-		fputc('}', f);
-	}
-	fputs("]}", f);
+	return o;
 }
 
 static void
@@ -228,30 +302,36 @@ dfl_list_print_infos(FILE *f, const struct dfl_usb_info *in, size_t n,
 		     const struct dfl_match *m, int json, size_t *shown)
 {
 	struct dfu_layout *l = dfu_layout_new();
+	json_t *doc = NULL, *devices = NULL;
+	int rc = 0;
 
 	*shown = 0;
 	if (l == NULL)
 		return -1;
-	if (json)
-		fputs("{\"devices\":[", f);
-	for (size_t i = 0; i < n; i++) {
+	if (json && ((doc = json_object()) == NULL ||
+	    put(doc, "schema", json_string(DFL_LIST_SCHEMA)) != 0 ||
+	    put(doc, "devices", devices = json_array()) != 0))
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct dfl_candidate c;
 
 		dfl_usb_candidate(&in[i], &c);
 		if (!dfl_match(m, &c))
 			continue;
-		if (json) {
-			if (*shown > 0)
-				fputc(',', f);
-			json_device(f, &in[i], l);
-		} else
+		if (!json)
 			text_device(f, &in[i], l);
+		else if (json_array_append_new(devices, json_device(&in[i], l)))
+			rc = -1;
 		(*shown)++;
 	}
-	if (json)
-		fputs("]}\n", f);
+	if (json && rc == 0 && (json_dumpf(doc, f, JSON_INDENT(2) |
+	    JSON_PRESERVE_ORDER) != 0 || fputc('\n', f) == EOF))
+		rc = -1;
+	json_decref(doc);
 	dfu_layout_free(l);
-	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+	if (fflush(f) != 0 || ferror(f))
+		rc = -1;
+	return rc;
 }
 
 /* The scan's devices are one array (usb.h). */

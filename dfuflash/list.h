@@ -10,10 +10,13 @@
 #include "select.h"
 #include "usb.h"
 
+/* The JSON list's schema (schemas/device-list.schema.json). */
+#define DFL_LIST_SCHEMA "dfutools/device-list/1"
+
 /*
  * Print the devices of the last scan of u that m matches (-d, -S, -p; an
  * empty match is every device), their number in *shown; 0, or -1 on a
- * write error.
+ * write error or when out of memory.
  */
 int dfl_list_print(FILE *f, const struct dfl_usb *u,
 		   const struct dfl_match *m, int json, size_t *shown);
@@ -25,7 +28,8 @@ int dfl_list_print(FILE *f, const struct dfl_usb *u,
 int dfl_list_print_infos(FILE *f, const struct dfl_usb_info *in, size_t n,
 			 const struct dfl_match *m, int json, size_t *shown);
 
-/* s as a JSON string, escaped, or null when s is NULL. */
+/* s as a JSON string, escaped, or null when s is NULL.  The result
+ * paths of dfuflash.c still use it; the list is written by jansson. */
 void dfl_json_str(FILE *f, const char *s);
 
 #endif /* DFUFLASH_LIST_H */

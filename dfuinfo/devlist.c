@@ -1,12 +1,14 @@
 /*
  * devlist.c - read the layouts of a device from `dfuflash -l --json`.
  *
- * The list is {"devices":[{"path":..., "alts":[{"alt":N,"name":S,...}]}]}
- * (dfuflash(1)); only "devices", "alt", "name" and "layout_string" are
- * used here, so the list of any later dfuflash that keeps them still
- * reads.  "layout_string" is the layout dfuflash plans with, which its
- * quirk table may have corrected (the GD32VF103 reports a wrong one); a
- * list without it (an older dfuflash) gives the name.
+ * The list is {"schema": "dfutools/device-list/1", "devices": [{"path":
+ * ..., "alts": [{"alt": N, "name": S, ...}]}]}
+ * (schemas/device-list.schema.json).  The list of the earlier release has
+ * no "schema" (and other names for the IDs); only "devices", "alt",
+ * "name" and "layout_string" are used here, which both have.
+ * "layout_string" is the layout dfuflash plans with, which its quirk
+ * table may have corrected (the GD32VF103 reports a wrong one); a list
+ * without it (an older dfuflash) gives the name.
  */
 #define _GNU_SOURCE /* fopen "e" */
 
@@ -60,7 +62,7 @@ devlist_read_layouts(const char *path, struct fit_layout **layouts,
 {
 	static const char what[] = "not a device list of dfuflash -l --json";
 	json_error_t jerr;
-	json_t *root, *devs, *alts, *a;
+	json_t *root, *ver, *devs, *alts, *a;
 	FILE *fp;
 	size_t i, found = 0;
 	int rc = -1;
@@ -72,6 +74,17 @@ devlist_read_layouts(const char *path, struct fit_layout **layouts,
 	if (root == NULL)
 		return fail(err, errlen, "line %d, column %d: %s", jerr.line,
 		    jerr.column, jerr.text);
+	if (!json_is_object(root)) {
+		fail(err, errlen, "%s: not a JSON object", what);
+		goto out;
+	}
+	ver = json_object_get(root, "schema");
+	if (ver != NULL && (!json_is_string(ver) ||
+	    strcmp(json_string_value(ver), "dfutools/device-list/1") != 0)) {
+		fail(err, errlen, "%s: \"schema\" is not "
+		    "\"dfutools/device-list/1\"", what);
+		goto out;
+	}
 	devs = json_object_get(root, "devices");
 	if (!json_is_array(devs)) {
 		fail(err, errlen, "%s: no \"devices\" array", what);

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,8 @@
 #include "dfufile.h"
 #include "devlist.h"
 #include "fit.h"
-#include "jsonwriter.h"
+#include "jsonout.h"
+#include "utf8.h"
 
 struct options {
 	int json;  /* -j: one JSON document on stdout */
@@ -114,6 +116,38 @@ total_elements(const struct dfu_file *f)
 	return n;
 }
 
+/*
+ * Facts of a file that the library words as notes, shown in the report
+ * and not among its findings, so that a file bin2dfu writes with its
+ * defaults is valid without notes (issue 16): an ID of 0xffff, which
+ * matches any device, and a DFUImageSize without the suffix, the form
+ * fwupd and mboot require.  The other form of DFUImageSize stays a note:
+ * those refuse it.
+ */
+static int
+is_fact(const struct dfu_diag *d)
+{
+	return strcmp(d->code, "wildcard-id") == 0 ||
+	    strcmp(d->code, "image-size-excludes-suffix") == 0;
+}
+
+/* What DFUImageSize counts: "without_suffix", "with_suffix" or NULL. */
+static const char *
+image_size_convention(const struct dfu_file *f)
+{
+	const struct dfuse_prefix *p = dfu_file_dfuse_prefix(f);
+	const struct dfu_suffix *s = dfu_file_suffix(f);
+	uint64_t size = dfu_file_size(f);
+
+	if (p == NULL || s == NULL)
+		return NULL;
+	if (size >= s->bLength && p->DFUImageSize == size - s->bLength)
+		return "without_suffix";
+	if (p->DFUImageSize == size)
+		return "with_suffix";
+	return NULL;
+}
+
 /* A target name in double quotes, bytes outside printable ASCII as \xNN. */
 static void
 print_name(const char *name)
@@ -159,6 +193,13 @@ print_header(const struct dfu_file *f, const char *name)
 	}
 	printf("%" PRIu64 " %s\n", dfu_file_size(f),
 	    plural(dfu_file_size(f), "byte", "bytes"));
+}
+
+/* An ID of 0xffff matches any device (DFU 1.1, table 4.1). */
+static const char *
+wildcard(uint16_t id)
+{
+	return id == DFU_ID_ANY ? " (wildcard)" : "";
 }
 
 static void
@@ -300,7 +341,13 @@ count_diags(const struct dfu_file *f, const struct fit_report *fit,
 	    size_t *nerr, size_t *nnote)
 {
 	*nerr = dfu_file_error_count(f);
-	*nnote = dfu_file_diag_count(f) - *nerr;
+	*nnote = 0;
+	for (size_t i = 0; i < dfu_file_diag_count(f); i++) {
+		const struct dfu_diag *d = dfu_file_diag(f, i);
+
+		if (d != NULL && d->severity != DFU_ERROR && !is_fact(d))
+			(*nnote)++;
+	}
 	if (fit != NULL) {
 		*nerr += fit->nerrors;
 		*nnote += fit->ndiags - fit->nerrors;
@@ -329,10 +376,11 @@ print_text(const struct dfu_file *f, const char *name,
 			printf("  length %" PRIu32 " blocks\n", vp->length);
 	}
 	if (s != NULL) {
-		printf("  suffix:    idVendor 0x%04x  idProduct 0x%04x  "
-		    "bcdDevice 0x%04x  bcdDFU 0x%04x  bLength %u\n",
-		    s->idVendor, s->idProduct, s->bcdDevice, s->bcdDFU,
-		    s->bLength);
+		printf("  suffix:    idVendor 0x%04x%s  idProduct 0x%04x%s  "
+		    "bcdDevice 0x%04x%s  bcdDFU 0x%04x  bLength %u\n",
+		    s->idVendor, wildcard(s->idVendor), s->idProduct,
+		    wildcard(s->idProduct), s->bcdDevice,
+		    wildcard(s->bcdDevice), s->bcdDFU, s->bLength);
 		printf("  crc:       stored 0x%08" PRIx32 "  computed 0x%08"
 		    PRIx32 "  %s\n", s->dwCRC, dfu_file_crc(f),
 		    s->dwCRC == dfu_file_crc(f) ? "ok" : "mismatch");
@@ -350,7 +398,7 @@ print_text(const struct dfu_file *f, const char *name,
 	for (size_t i = 0; i < nd; i++) {
 		const struct dfu_diag *d = dfu_file_diag(f, i);
 
-		if (d != NULL)
+		if (d != NULL && !is_fact(d))
 			print_diag(d->severity == DFU_ERROR, d->offset,
 			    d->field, d->message, d->code);
 	}
@@ -369,161 +417,378 @@ print_text(const struct dfu_file *f, const char *name,
 	putchar('\n');
 }
 
-static void
-json_element(struct jw *j, const struct dfu_element *e, unsigned index)
+/* ---- the JSON report (schemas/dfuinfo-report.schema.json) ---------- */
+
+#define REPORT_SCHEMA "dfutools/dfuinfo-report/1"
+
+/* Building a member: 0, or -1 once any value could not be made. */
+static int
+put(json_t *obj, const char *key, json_t *value)
 {
-	jw_object_begin(j, NULL);
-	jw_uint(j, "index", index);
-	jw_uint(j, "address", e->address);
-	jw_uint(j, "size", e->size);
-	if (e->size > 0)
-		jw_uint(j, "end", (uint64_t)e->address + e->size - 1);
-	else
-		jw_null(j, "end");
-	jw_uint(j, "offset", e->offset);
-	jw_object_end(j);
+	return json_object_set_new(obj, key, value) != 0 ? -1 : 0;
 }
 
-static void
-json_fit(struct jw *j, const struct fit_report *fit, unsigned t)
+static json_t *
+jint(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+/* A string as UTF-8 (schemas/README.md); NULL is null. */
+static json_t *
+jstr(const char *s)
+{
+	json_t *v;
+	char *clean;
+
+	if (s == NULL)
+		return json_null();
+	if (utf8_valid(s, strlen(s)))
+		return json_string(s);
+	if ((clean = utf8_clean(s, strlen(s))) == NULL)
+		return NULL;
+	v = json_string(clean);
+	free(clean);
+	return v;
+}
+
+/* The bytes of a name that is not UTF-8, in hexadecimal; else null. */
+static json_t *
+jhex_if_not_utf8(const char *s)
+{
+	size_t n = strlen(s);
+	char hex[2 * DFUSE_TARGET_NAME_SIZE + 1];
+
+	if (utf8_valid(s, n) || n >= DFUSE_TARGET_NAME_SIZE)
+		return json_null();
+	for (size_t i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)s[i]);
+	hex[2 * n] = '\0';
+	return json_string(hex);
+}
+
+static json_t *
+json_element(const struct dfu_element *e, unsigned index)
+{
+	json_t *o = json_object();
+	int rc;
+
+	if (o == NULL)
+		return NULL;
+	rc = put(o, "index", jint(index));
+	rc |= put(o, "address", jint(e->address));
+	rc |= put(o, "size", jint(e->size));
+	rc |= put(o, "end", e->size > 0 ?
+	    jint((uint64_t)e->address + e->size - 1) : json_null());
+	rc |= put(o, "offset", jint(e->offset));
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+json_fit(const struct fit_report *fit, unsigned t)
 {
 	const struct fit_target *ft;
+	int full, with, rc;
+	json_t *o;
 
-	if (fit == NULL || t >= fit->ntargets || !fit->targets[t].checked) {
-		jw_null(j, "layout");
-		return;
-	}
+	if (fit == NULL || t >= fit->ntargets || !fit->targets[t].checked)
+		return json_null();
 	ft = &fit->targets[t];
-	jw_object_begin(j, "layout");
-	jw_string(j, "name", ft->name);
-	jw_bool(j, "fits", ft->fits);
-	if (ft->fits && ft->first != t)
-		jw_uint(j, "counted_with_target", ft->first);
-	else if (ft->fits && ft->alt_fits) {
-		jw_uint(j, "pages_erased", ft->pages_erased);
-		jw_uint(j, "bytes_erased", ft->bytes_erased);
-		jw_uint(j, "bytes_outside", ft->bytes_outside);
+	with = ft->fits && ft->first != t;
+	full = ft->fits && !with && ft->alt_fits;
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc = put(o, "name", jstr(ft->name));
+	rc |= put(o, "fits", json_boolean(ft->fits));
+	rc |= put(o, "counted_with_target", with ? jint(ft->first) :
+	    json_null());
+	rc |= put(o, "pages_erased", full ? jint(ft->pages_erased) :
+	    json_null());
+	rc |= put(o, "bytes_erased", full ? jint(ft->bytes_erased) :
+	    json_null());
+	rc |= put(o, "bytes_outside", full ? jint(ft->bytes_outside) :
+	    json_null());
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
 	}
-	jw_object_end(j);
+	return o;
 }
 
-static void
-json_diag(struct jw *j, int error, const char *code, uint64_t offset,
+static int
+json_diag(json_t *list, int error, const char *code, uint64_t offset,
 	  const char *field, const char *message)
 {
-	jw_object_begin(j, NULL);
-	jw_string(j, "severity", error ? "error" : "note");
-	jw_string(j, "code", code);
-	jw_uint(j, "offset", offset);
-	jw_string(j, "field", field);
-	jw_string(j, "message", message);
-	jw_object_end(j);
+	json_t *o = json_object();
+	int rc;
+
+	if (o == NULL)
+		return -1;
+	rc = put(o, "severity", json_string(error ? "error" : "note"));
+	rc |= put(o, "code", jstr(code));
+	rc |= put(o, "offset", jint(offset));
+	rc |= put(o, "field", field != NULL && field[0] != '\0' ?
+	    jstr(field) : json_null());
+	rc |= put(o, "message", jstr(message != NULL ? message : ""));
+	if (json_array_append_new(list, o) != 0)
+		return -1;
+	return rc;
 }
 
-static void
-json_target(struct jw *j, const struct dfu_file *f, unsigned t,
+/* A target, its "elements" left empty for fill_elements(). */
+static json_t *
+json_target(const struct dfu_file *f, unsigned t,
 	    const struct fit_report *fit)
 {
 	const struct dfuse_target *tg = dfu_file_target(f, t);
-	unsigned ne = dfu_file_element_count(f, t);
+	int unnamed = tg->bTargetNamed == 0 && tg->szTargetName[0] == '\0';
+	json_t *o = json_object();
+	int rc;
 
-	if (tg == NULL)
-		return;
-	jw_object_begin(j, NULL);
-	jw_uint(j, "index", t);
-	jw_uint(j, "alt", tg->bAlternateSetting);
-	jw_uint(j, "named", tg->bTargetNamed);
-	jw_string(j, "name", tg->szTargetName);
-	jw_uint(j, "offset", tg->offset);
-	jw_uint(j, "size", tg->dwTargetSize);
-	jw_uint(j, "declared_elements", tg->dwNbElements);
-	jw_array_begin(j, "elements");
-	for (unsigned i = 0; i < ne; i++) {
-		const struct dfu_element *e = dfu_file_element(f, t, i);
-
-		if (e != NULL)
-			json_element(j, e, i);
+	if (o == NULL)
+		return NULL;
+	rc = put(o, "index", jint(t));
+	rc |= put(o, "alt", jint(tg->bAlternateSetting));
+	rc |= put(o, "named", jint(tg->bTargetNamed));
+	rc |= put(o, "name", unnamed ? json_null() : jstr(tg->szTargetName));
+	rc |= put(o, "name_hex", jhex_if_not_utf8(tg->szTargetName));
+	rc |= put(o, "offset", jint(tg->offset));
+	rc |= put(o, "size", jint(tg->dwTargetSize));
+	rc |= put(o, "declared_elements", jint(tg->dwNbElements));
+	rc |= put(o, "elements", json_array());
+	rc |= put(o, "layout", json_fit(fit, t));
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
 	}
-	jw_array_end(j);
-	json_fit(j, fit, t);
-	jw_object_end(j);
+	return o;
 }
 
-static void
-print_json(struct jw *j, const struct dfu_file *f, const char *name,
-	   const struct fit_report *fit)
+/* Which of vendor_id, product_id and device_version are 0xffff, which
+ * matches any device (DFU 1.1, table 4.1 of the suffix). */
+static json_t *
+json_wildcards(const struct dfu_suffix *s)
 {
-	const struct dfu_vendor_prefix *vp = dfu_file_vendor_prefix(f);
-	const struct dfu_suffix *s = dfu_file_suffix(f);
-	const struct dfuse_prefix *p = dfu_file_dfuse_prefix(f);
-	size_t nd = dfu_file_diag_count(f), nerr, nnote;
+	json_t *a = json_array();
+	int rc = 0;
 
-	count_diags(f, fit, &nerr, &nnote);
-
-	jw_object_begin(j, NULL);
-	jw_string(j, "path", name);
-	jw_bool(j, "valid", nerr == 0);
-	jw_string(j, "format", format_name(dfu_file_format(f)));
-	jw_uint(j, "size", dfu_file_size(f));
-	if (vp != NULL && vp->kind != DFU_VENDOR_PREFIX_NONE) {
-		jw_object_begin(j, "vendor_prefix");
-		jw_string(j, "kind", vendor_prefix_name(vp->kind));
-		jw_uint(j, "size", vp->size);
-		jw_uint(j, "address", vp->address);
-		jw_uint(j, "length", vp->length);
-		jw_object_end(j);
-	} else
-		jw_null(j, "vendor_prefix");
-	if (s != NULL) {
-		jw_object_begin(j, "suffix");
-		jw_uint(j, "bcdDevice", s->bcdDevice);
-		jw_uint(j, "idProduct", s->idProduct);
-		jw_uint(j, "idVendor", s->idVendor);
-		jw_uint(j, "bcdDFU", s->bcdDFU);
-		jw_uint(j, "bLength", s->bLength);
-		jw_uint(j, "dwCRC", s->dwCRC);
-		jw_object_end(j);
-		jw_object_begin(j, "crc");
-		jw_uint(j, "stored", s->dwCRC);
-		jw_uint(j, "computed", dfu_file_crc(f));
-		jw_bool(j, "match", s->dwCRC == dfu_file_crc(f));
-		jw_object_end(j);
-	} else {
-		jw_null(j, "suffix");
-		jw_null(j, "crc");
+	if (a == NULL)
+		return NULL;
+	if (s->idVendor == DFU_ID_ANY)
+		rc |= json_array_append_new(a, json_string("vendor_id"));
+	if (s->idProduct == DFU_ID_ANY)
+		rc |= json_array_append_new(a, json_string("product_id"));
+	if (s->bcdDevice == DFU_ID_ANY)
+		rc |= json_array_append_new(a, json_string("device_version"));
+	if (rc != 0) {
+		json_decref(a);
+		return NULL;
 	}
-	if (p != NULL) {
-		jw_object_begin(j, "dfuse_prefix");
-		jw_uint(j, "bVersion", p->bVersion);
-		jw_uint(j, "DFUImageSize", p->DFUImageSize);
-		jw_uint(j, "bTargets", p->bTargets);
-		jw_object_end(j);
-	} else
-		jw_null(j, "dfuse_prefix");
-	jw_array_begin(j, "targets");
-	for (unsigned t = 0; t < dfu_file_target_count(f); t++)
-		json_target(j, f, t, fit);
-	jw_array_end(j);
-	if (dfu_file_format(f) == DFU_FORMAT_PLAIN)
-		jw_uint(j, "payload_size", dfu_file_payload_size(f));
-	else
-		jw_null(j, "payload_size");
-	jw_array_begin(j, "diagnostics");
+	return a;
+}
+
+static json_t *
+json_suffix(const struct dfu_suffix *s)
+{
+	json_t *o = json_object();
+	int rc;
+
+	if (o == NULL)
+		return NULL;
+	rc = put(o, "vendor_id", jint(s->idVendor));
+	rc |= put(o, "product_id", jint(s->idProduct));
+	rc |= put(o, "device_version", jint(s->bcdDevice));
+	rc |= put(o, "dfu_version", jint(s->bcdDFU));
+	rc |= put(o, "length", jint(s->bLength));
+	rc |= put(o, "wildcards", json_wildcards(s));
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+json_crc(const struct dfu_file *f, const struct dfu_suffix *s)
+{
+	json_t *o = json_object();
+	int rc;
+
+	if (o == NULL)
+		return NULL;
+	rc = put(o, "stored", jint(s->dwCRC));
+	rc |= put(o, "computed", jint(dfu_file_crc(f)));
+	rc |= put(o, "match", json_boolean(s->dwCRC == dfu_file_crc(f)));
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+json_dfuse_prefix(const struct dfu_file *f, const struct dfuse_prefix *p)
+{
+	const char *conv = image_size_convention(f);
+	json_t *o = json_object();
+	int rc;
+
+	if (o == NULL)
+		return NULL;
+	rc = put(o, "version", jint(p->bVersion));
+	rc |= put(o, "image_size", jint(p->DFUImageSize));
+	rc |= put(o, "image_size_convention", conv != NULL ?
+	    json_string(conv) : json_null());
+	rc |= put(o, "targets", jint(p->bTargets));
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+json_vendor_prefix(const struct dfu_vendor_prefix *vp)
+{
+	json_t *o;
+	int rc;
+
+	if (vp == NULL || vp->kind == DFU_VENDOR_PREFIX_NONE)
+		return json_null();
+	if ((o = json_object()) == NULL)
+		return NULL;
+	rc = put(o, "kind", json_string(vendor_prefix_name(vp->kind)));
+	rc |= put(o, "size", jint(vp->size));
+	rc |= put(o, "address", jint(vp->address));
+	rc |= put(o, "length", jint(vp->length));
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+json_diags(const struct dfu_file *f, const struct fit_report *fit)
+{
+	size_t nd = dfu_file_diag_count(f);
+	json_t *a = json_array();
+	int rc = 0;
+
+	if (a == NULL)
+		return NULL;
 	for (size_t i = 0; i < nd; i++) {
 		const struct dfu_diag *d = dfu_file_diag(f, i);
 
-		if (d != NULL)
-			json_diag(j, d->severity == DFU_ERROR, d->code,
+		if (d != NULL && !is_fact(d))
+			rc |= json_diag(a, d->severity == DFU_ERROR, d->code,
 			    d->offset, d->field, d->message);
 	}
 	for (size_t i = 0; fit != NULL && i < fit->ndiags; i++)
-		json_diag(j, fit->diags[i].error, fit->diags[i].code,
+		rc |= json_diag(a, fit->diags[i].error, fit->diags[i].code,
 		    fit->diags[i].offset, fit->diags[i].field,
 		    fit->diags[i].message);
-	jw_array_end(j);
-	jw_uint(j, "errors", nerr);
-	jw_uint(j, "notes", nnote);
-	jw_object_end(j);
+	if (rc != 0) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+/*
+ * One file's report; every member is there, null when the file has no
+ * such part (a file that could not be read: all but path and error).
+ */
+static json_t *
+json_file(const struct dfu_file *f, const char *name,
+	  const struct fit_report *fit, const char *error)
+{
+	const struct dfu_suffix *s = f != NULL ? dfu_file_suffix(f) : NULL;
+	const struct dfuse_prefix *p = f != NULL ?
+	    dfu_file_dfuse_prefix(f) : NULL;
+	json_t *o = json_object(), *targets = json_array();
+	size_t nerr = 0, nnote = 0;
+	int rc;
+
+	if (f != NULL)
+		count_diags(f, fit, &nerr, &nnote);
+	for (unsigned t = 0; f != NULL && t < dfu_file_target_count(f); t++)
+		if (targets != NULL && json_array_append_new(targets,
+		    json_target(f, t, fit)) != 0) {
+			json_decref(targets);
+			targets = NULL;
+		}
+	if (o == NULL) {
+		json_decref(targets);
+		return NULL;
+	}
+	rc = put(o, "path", jstr(name));
+	rc |= put(o, "valid", json_boolean(f != NULL && nerr == 0));
+	rc |= put(o, "error", jstr(error));
+	rc |= put(o, "format", f != NULL ?
+	    json_string(format_name(dfu_file_format(f))) : json_null());
+	rc |= put(o, "size", f != NULL ? jint(dfu_file_size(f)) :
+	    json_null());
+	rc |= put(o, "vendor_prefix", f != NULL ?
+	    json_vendor_prefix(dfu_file_vendor_prefix(f)) : json_null());
+	rc |= put(o, "suffix", s != NULL ? json_suffix(s) : json_null());
+	rc |= put(o, "crc", s != NULL ? json_crc(f, s) : json_null());
+	rc |= put(o, "dfuse_prefix", p != NULL ? json_dfuse_prefix(f, p) :
+	    json_null());
+	rc |= put(o, "targets", targets);
+	rc |= put(o, "payload_size", f != NULL &&
+	    dfu_file_format(f) == DFU_FORMAT_PLAIN ?
+	    jint(dfu_file_payload_size(f)) : json_null());
+	rc |= put(o, "diagnostics", f != NULL ? json_diags(f, fit) :
+	    json_array());
+	rc |= put(o, "errors", f != NULL ? jint(nerr) : json_null());
+	rc |= put(o, "notes", f != NULL ? jint(nnote) : json_null());
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The elements of the nth target of the file, one at a time. */
+static int
+fill_elements(void *ctx, size_t nth, struct jo_array *a)
+{
+	const struct dfu_file *f = ctx;
+	unsigned t = (unsigned)nth;
+
+	for (unsigned i = 0; i < dfu_file_element_count(f, t); i++) {
+		const struct dfu_element *e = dfu_file_element(f, t, i);
+
+		if (e != NULL && jo_item(a, json_element(e, i)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The next item of the "files" array: one file's report. */
+static int
+print_json(struct jo_array *files, const struct dfu_file *f,
+	   const char *name, const struct fit_report *fit, const char *error)
+{
+	json_t *o = json_file(f, name, fit, error);
+	int rc;
+
+	if (o == NULL) {
+		cli_error(name, "%s", dfu_strerror(DFU_ERR_NOMEM));
+		return -1;
+	}
+	jo_begin(files);
+	rc = jo_dump(files->fp, o, files->indent, "elements", fill_elements,
+	    (void *)f);
+	json_decref(o);
+	if (rc != 0)
+		cli_error(name, "%s", dfu_strerror(DFU_ERR_NOMEM));
+	return rc;
 }
 
 /*
@@ -549,19 +814,9 @@ open_failure(const char *path)
 	return "cannot open";
 }
 
-static void
-json_failure(struct jw *j, const char *name, const char *message)
-{
-	jw_object_begin(j, NULL);
-	jw_string(j, "path", name);
-	jw_bool(j, "valid", 0);
-	jw_string(j, "error", message);
-	jw_object_end(j);
-}
-
 /* Read one file and report it; j is NULL for the text report. */
 static enum verdict
-show_file(const struct options *opt, struct jw *j, const char *path,
+show_file(const struct options *opt, struct jo_array *j, const char *path,
 	  int first)
 {
 	const char *name = cli_input_name(path);
@@ -573,14 +828,15 @@ show_file(const struct options *opt, struct jw *j, const char *path,
 	fd = cli_open_input(path);
 	if (fd < 0) {
 		if (j != NULL)
-			json_failure(j, name, open_failure(path));
+			print_json(j, NULL, name, NULL, open_failure(path));
 		return VERDICT_FAILED;
 	}
 	f = dfu_file_new();
 	if (f == NULL) {
 		cli_error(name, "%s", dfu_strerror(DFU_ERR_NOMEM));
 		if (j != NULL)
-			json_failure(j, name, dfu_strerror(DFU_ERR_NOMEM));
+			print_json(j, NULL, name, NULL,
+			    dfu_strerror(DFU_ERR_NOMEM));
 		close(fd);
 		return VERDICT_FAILED;
 	}
@@ -592,21 +848,22 @@ show_file(const struct options *opt, struct jw *j, const char *path,
 			msg = dfu_strerror(rc);
 		cli_error(name, "%s", msg);
 		if (j != NULL)
-			json_failure(j, name, msg);
+			print_json(j, NULL, name, NULL, msg);
 		v = VERDICT_FAILED;
 	} else if (fit_check(f, opt->layouts, opt->nlayouts, &fit) != 0) {
 		cli_error(name, "%s", fit.errmsg);
 		if (j != NULL)
-			json_failure(j, name, fit.errmsg);
+			print_json(j, NULL, name, NULL, fit.errmsg);
 		v = VERDICT_FAILED;
 	} else {
 		const struct fit_report *fr = &fit;
 
 		v = rc == 0 && fr->nerrors == 0 ? VERDICT_VALID :
 		    VERDICT_INVALID;
-		if (j != NULL)
-			print_json(j, f, name, fr);
-		else if (!opt->quiet) {
+		if (j != NULL) {
+			if (print_json(j, f, name, fr, NULL) != 0)
+				v = VERDICT_FAILED;
+		} else if (!opt->quiet) {
 			if (!first)
 				putchar('\n');
 			print_text(f, name, fr);
@@ -619,38 +876,64 @@ show_file(const struct options *opt, struct jw *j, const char *path,
 	return v;
 }
 
-static int
-show_files(const struct options *opt, int argc, char **argv)
-{
-	struct jw js, *j = NULL;
-	int status = CLI_EXIT_OK, shown = 0;
+struct run {
+	const struct options *opt;
+	int argc;
+	char **argv;
+	int status;
+};
 
-	if (opt->json && !opt->quiet) {
-		j = &js;
-		jw_init(j, stdout);
-		jw_object_begin(j, NULL);
-		jw_string(j, "dfuinfo", dfufile_version());
-		jw_array_begin(j, "files");
-	}
-	for (int i = 0; i < argc; i++) {
-		enum verdict v = show_file(opt, j, argv[i], shown == 0);
+static int
+show_all(void *ctx, size_t nth, struct jo_array *j)
+{
+	struct run *r = ctx;
+	int shown = 0;
+
+	(void)nth;
+	for (int i = 0; i < r->argc; i++) {
+		enum verdict v = show_file(r->opt, j, r->argv[i], shown == 0);
 
 		if (v != VERDICT_FAILED)
 			shown++;
 		if (v != VERDICT_VALID)
-			status = CLI_EXIT_FAIL;
+			r->status = CLI_EXIT_FAIL;
 	}
-	if (j != NULL) {
-		jw_array_end(j);
-		jw_object_end(j);
-		jw_finish(j);
+	return 0;
+}
+
+/* -j: {"schema": ..., "dfuinfo_version": ..., "files": [...]}, the files
+ * written as they are read. */
+static void
+show_json(struct run *r)
+{
+	json_t *top = json_object();
+
+	if (top == NULL || put(top, "schema", json_string(REPORT_SCHEMA)) ||
+	    put(top, "dfuinfo_version", json_string(dfufile_version())) ||
+	    put(top, "files", json_array()) ||
+	    jo_dump(stdout, top, 0, "files", show_all, r) != 0) {
+		cli_error(NULL, "%s", dfu_strerror(DFU_ERR_NOMEM));
+		r->status = CLI_EXIT_FAIL;
 	}
+	putchar('\n');
+	json_decref(top);
+}
+
+static int
+show_files(const struct options *opt, int argc, char **argv)
+{
+	struct run r = { opt, argc, argv, CLI_EXIT_OK };
+
+	if (opt->json && !opt->quiet)
+		show_json(&r);
+	else
+		show_all(&r, 0, NULL);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_error("stdout", "%s", errno != 0 ? strerror(errno) :
 		    "write error");
-		status = CLI_EXIT_FAIL;
+		r.status = CLI_EXIT_FAIL;
 	}
-	return status;
+	return r.status;
 }
 
 /*

@@ -164,6 +164,14 @@ int run_merge(const struct options *o);
 int run_strip(const struct options *o);
 int run_add(const struct options *o);
 
+/*
+ * The manifest that split writes (split.c) and --join reads (manifest.c):
+ * schemas/dfusplit-manifest.schema.json.  Version 2 named the suffix's
+ * fields vendor_id ... and made every number a JSON number; --join still
+ * reads version 1, which has "dfusplit": 1 and no "schema".
+ */
+#define MANIFEST_SCHEMA "dfutools/dfusplit-manifest/2"
+
 /* manifest.c */
 int run_join(const struct options *o);
 

@@ -2,6 +2,12 @@
  * manifest.c - --join: read the JSON manifest that split wrote (or that a
  * user edited) and build the DFU file it describes.
  *
+ * Both versions of the manifest read (dfusplit.h, MANIFEST_SCHEMA):
+ * version 2, which split writes, and version 1 of earlier releases, whose
+ * suffix fields are idVendor, idProduct, bcdDevice and bcdDFU.  Numbers
+ * may be JSON numbers or strings ("0x0483") in both, for a hand-edited
+ * manifest's sake.
+ *
  * The manifest is checked whole before anything is written: every field's
  * type and range, every element file's size and SHA-256 against the
  * manifest.  Messages name the manifest and the field, as a path
@@ -57,6 +63,7 @@ struct file_id {
 
 struct join {
 	const char *manifest;	/* as given, for messages */
+	int version;		/* of the manifest: 1 or 2 */
 	char *dir;		/* element files are relative to it: "" or
 				 * ending in '/' (for messages) */
 	int dirfd;		/* the manifest's directory */
@@ -195,25 +202,31 @@ read_suffix(struct join *j, json_t *m, struct dfu_suffix *s)
 {
 	json_t *js = json_object_get(m, "suffix");
 	uint32_t v[4];
-	static const char *const keys[] = {
-		"idVendor", "idProduct", "bcdDevice", "bcdDFU",
+	static const char *const keys[2][4] = {
+		{ "idVendor", "idProduct", "bcdDevice", "bcdDFU" },
+		{ "vendor_id", "product_id", "device_version", "dfu_version" },
 	};
+	const char *const *k = keys[j->version >= 2];
 	char field[64];
 	size_t i;
+	int rc;
 
 	if (!json_is_object(js))
 		return bad(j, "suffix", "missing, or not an object");
 	for (i = 0; i < 4; i++) {
-		snprintf(field, sizeof(field), "suffix.%s", keys[i]);
-		if (get_number(j, js, keys[i], field, 0xffff, i < 3, &v[i]) < 0)
+		snprintf(field, sizeof(field), "suffix.%s", k[i]);
+		/* The DFU version may be left out (or null): the format's
+		 * usual value. */
+		rc = get_number(j, js, k[i], field, 0xffff, i < 3, &v[i]);
+		if (rc < 0)
 			return -1;
+		if (rc > 0)
+			v[i] = s->bcdDFU;
 	}
 	s->idVendor = (uint16_t)v[0];
 	s->idProduct = (uint16_t)v[1];
 	s->bcdDevice = (uint16_t)v[2];
-	/* bcdDFU may be left out: the format's usual value. */
-	if (get_number(j, js, "bcdDFU", "suffix.bcdDFU", 0xffff, 0, &v[3]) == 0)
-		s->bcdDFU = (uint16_t)v[3];
+	s->bcdDFU = (uint16_t)v[3];
 	return read_extension(j, json_object_get(js, "extension"));
 }
 
@@ -830,7 +843,7 @@ read_name_hex(const struct join *j, json_t *jx, const char *field,
 static int
 read_targets(struct join *j, json_t *m)
 {
-	json_t *jts = json_object_get(m, "targets"), *jt, *jes, *je, *jn;
+	json_t *jts = json_object_get(m, "targets"), *jt, *jes, *je, *jn, *jx;
 	char field[128], prefix[96];
 	size_t t, e;
 	uint32_t alt = 0, address = 0;
@@ -850,14 +863,21 @@ read_targets(struct join *j, json_t *m)
 		if (get_number(j, jt, "alt", tfield(field, sizeof(field), t, "alt"), 255, 1, &alt) != 0)
 			return -1;
 		jn = json_object_get(jt, "name");
-		if (json_object_get(jt, "name_hex") != NULL) {
+		/* name_hex, when there is one, holds the bytes; name then
+		 * only reads as them (version 2) or is null (version 1). */
+		jx = json_object_get(jt, "name_hex");
+		if (jx != NULL && !json_is_null(jx) && j->version >= 2) {
+			if (read_name_hex(j, jx, tfield(field, sizeof(field),
+			    t, "name_hex"), hexname) != 0)
+				return -1;
+			name = hexname;
+		} else if (jx != NULL && !json_is_null(jx)) {
 			if (jn != NULL && !json_is_null(jn))
 				return bad(j, tfield(field, sizeof(field), t,
 				    "name_hex"), "a target has \"name\" or "
 				    "\"name_hex\", not both");
-			if (read_name_hex(j, json_object_get(jt, "name_hex"),
-			    tfield(field, sizeof(field), t, "name_hex"),
-			    hexname) != 0)
+			if (read_name_hex(j, jx, tfield(field, sizeof(field),
+			    t, "name_hex"), hexname) != 0)
 				return -1;
 			name = hexname;
 		} else if (jn != NULL && !json_is_null(jn)) {
@@ -894,6 +914,44 @@ read_targets(struct join *j, json_t *m)
 	return 0;
 }
 
+/*
+ * Version 2 names its schema, "dfutools/dfusplit-manifest/2"; version 1
+ * has "dfusplit": 1 instead.  A later version is refused by its number.
+ */
+static int
+manifest_version(struct join *j, json_t *m)
+{
+	static const char name[] = "dfutools/dfusplit-manifest/";
+	json_t *js = json_object_get(m, "schema");
+	json_t *jv = json_object_get(m, "dfusplit");
+	const char *s;
+	uint32_t version = 0;
+
+	if (js == NULL) {
+		if (get_number(j, m, "dfusplit", "dfusplit", UINT32_MAX, 1,
+		    &version) != 0)
+			return -1;
+		if (version != 1 || !json_is_integer(jv))
+			return bad(j, "dfusplit", "manifest version %s; this "
+			    "dfusplit reads versions 1 and 2 (\"schema\": "
+			    "\"%s2\")", json_is_integer(jv) ? "is newer" :
+			    "unknown", name);
+		j->version = 1;
+		return 0;
+	}
+	s = json_is_string(js) ? json_string_value(js) : "";
+	if (strncmp(s, name, sizeof(name) - 1) != 0 ||
+	    cli_parse_u32(s + sizeof(name) - 1, &version) != 0 ||
+	    version == 0)
+		return bad(j, "schema", "expected \"%s2\": not a manifest "
+		    "of dfusplit", name);
+	if (version != 2)
+		return bad(j, "schema", "manifest version %" PRIu32 "; this "
+		    "dfusplit reads versions 1 and 2", version);
+	j->version = 2;
+	return 0;
+}
+
 int
 run_join(const struct options *o)
 {
@@ -903,7 +961,6 @@ run_join(const struct options *o)
 	json_t *m, *jv, *jfmt;
 	const char *slash = strrchr(o->manifest, '/');
 	struct stat st;
-	uint32_t version = 0;
 	int plain, rc = CLI_EXIT_FAIL;
 	size_t i;
 
@@ -938,15 +995,8 @@ run_join(const struct options *o)
 		bad(&j, "(top)", "not a JSON object");
 		goto out;
 	}
-	jv = json_object_get(m, "dfusplit");
-	if (get_number(&j, m, "dfusplit", "dfusplit", UINT32_MAX, 1,
-	    &version) != 0)
+	if (manifest_version(&j, m) != 0)
 		goto out;
-	if (version != 1 || !json_is_integer(jv)) {
-		bad(&j, "dfusplit", "manifest version %s; this dfusplit reads "
-		    "version 1", json_is_integer(jv) ? "is newer" : "unknown");
-		goto out;
-	}
 	jfmt = json_object_get(m, "format");
 	if (!json_is_string(jfmt) ||
 	    (strcmp(json_string_value(jfmt), "dfuse") != 0 &&

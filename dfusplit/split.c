@@ -30,6 +30,7 @@
 
 #include "cli.h"
 #include "dfusplit.h"
+#include "utf8.h"
 
 /* The outputs of one run, put into place together at the end. */
 struct outputs {
@@ -329,15 +330,6 @@ hex_bytes(const uint8_t *b, size_t n)
 	return buf;
 }
 
-static char *
-hex_string(uint32_t v, int width)
-{
-	static char buf[16];
-
-	snprintf(buf, sizeof(buf), "0x%0*" PRIx32, width, v);
-	return buf;
-}
-
 /* Set key to a new JSON value; out of memory ends the program. */
 static void
 put(json_t *obj, const char *key, json_t *value)
@@ -401,10 +393,11 @@ suffix_json(const struct dfu_suffix *s)
 
 	if (j == NULL)
 		return NULL;
-	put(j, "idVendor", json_string(hex_string(s->idVendor, 4)));
-	put(j, "idProduct", json_string(hex_string(s->idProduct, 4)));
-	put(j, "bcdDevice", json_string(hex_string(s->bcdDevice, 4)));
-	put(j, "bcdDFU", json_string(hex_string(s->bcdDFU, 4)));
+	put(j, "vendor_id", json_integer(s->idVendor));
+	put(j, "product_id", json_integer(s->idProduct));
+	put(j, "device_version", json_integer(s->bcdDevice));
+	put(j, "dfu_version", json_integer(s->bcdDFU));
+	put(j, "extension", json_null());
 	return j;
 }
 
@@ -501,21 +494,27 @@ split_dfuse(struct run *r, const char *dir, const char *base, json_t *m)
 	for (t = 0; t < dfu_file_target_count(in->f); t++) {
 		const struct dfuse_target *tg = dfu_file_target(in->f, t);
 		json_t *jt = json_object(), *els = json_array();
-		json_t *name = tg->bTargetNamed ?
-		    json_string(tg->szTargetName) : json_null();
+		size_t len = strlen(tg->szTargetName);
+		int utf8 = utf8_valid(tg->szTargetName, len);
+		char *clean;
 
 		append(targets, jt);
 		put(jt, "alt", json_integer(tg->bAlternateSetting));
-		/* A name that is not UTF-8, which a JSON string cannot
-		 * hold, is kept as its bytes in hexadecimal. */
-		if (name == NULL) {
+		/* A name that is not UTF-8 reads with U+FFFD for each bad
+		 * byte (schemas/README.md); its bytes are kept in
+		 * hexadecimal, and --join uses those. */
+		if (!tg->bTargetNamed) {
 			put(jt, "name", json_null());
-			put(jt, "name_hex", json_string(hex_bytes(
-			    (const uint8_t *)tg->szTargetName,
-			    strlen(tg->szTargetName))));
+		} else if ((clean = utf8_clean(tg->szTargetName, len)) !=
+		    NULL) {
+			put(jt, "name", json_string(clean));
+			free(clean);
 		} else {
-			put(jt, "name", name);
+			put(jt, "name", NULL);
 		}
+		put(jt, "name_hex", tg->bTargetNamed && !utf8 ?
+		    json_string(hex_bytes((const uint8_t *)tg->szTargetName,
+		    len)) : json_null());
 		put(jt, "elements", els);
 		rep = repeated_addresses(in->f, t);
 		for (e = 0; e < dfu_file_element_count(in->f, t); e++) {
@@ -525,8 +524,7 @@ split_dfuse(struct run *r, const char *dir, const char *base, json_t *m)
 			char *file;
 
 			append(els, je);
-			put(je, "address", json_string(hex_string(el->address,
-			    8)));
+			put(je, "address", json_integer(el->address));
 			file = element_file_name(base, t, el->address, e,
 			    rep[e], o->format);
 			if (split_one(r, dir, file, el->offset, el->address,
@@ -597,7 +595,8 @@ run_split(const struct options *o)
 	struct input in;
 	struct run r = { .o = o, .in = &in };
 	const struct dfu_suffix *s;
-	json_t *m = NULL, *src;
+	json_t *m = NULL;
+	char *src;
 	char *base = NULL, *mfile = NULL, *mpath = NULL, *text = NULL;
 	size_t n = 2;
 	unsigned t;
@@ -623,13 +622,19 @@ run_split(const struct options *o)
 	if (m == NULL)
 		goto out;
 	s = dfu_file_suffix(in.f);
-	put(m, "dfusplit", json_integer(1));
-	/* A file name that is not UTF-8 is left out. */
-	if ((src = json_string(in.name)) != NULL)
-		put(m, "source", src);
+	/* Every key of schemas/dfusplit-manifest.schema.json, in its
+	 * order; those a format has no use for are null or []. */
+	put(m, "schema", json_string(MANIFEST_SCHEMA));
+	if ((src = utf8_clean(in.name, strlen(in.name))) == NULL)
+		goto out;
+	put(m, "source", json_string(src));
+	free(src);
 	put(m, "format", json_string(dfu_file_format(in.f) ==
 	    DFU_FORMAT_DFUSE ? "dfuse" : "plain"));
 	put(m, "suffix", suffix_json(s));
+	put(m, "vendor_prefix", json_null());
+	put(m, "targets", json_array());
+	put(m, "payload", json_null());
 	if (s->bLength > DFU_SUFFIX_SIZE && suffix_extension(&in,
 	    json_object_get(m, "suffix")) != 0)
 		goto out;

@@ -46,7 +46,12 @@ def validator_for(name, store):
         return cls(schema, registry=reg,
                    format_checker=cls.FORMAT_CHECKER)
     except ImportError:
-        resolver = jsonschema.RefResolver.from_schema(schema, store=by_id)
+        # RefResolver joins a relative $id ("dfutools/NAME") onto
+        # itself when it descends through a "#/$defs/..." reference
+        # ("dfutools/dfutools/NAME"): the schema is used without its $id,
+        # which local references do not need; the store still has it.
+        schema = {k: v for k, v in schema.items() if k != "$id"}
+        resolver = jsonschema.RefResolver("", schema, store=by_id)
         return cls(schema, resolver=resolver,
                    format_checker=cls.FORMAT_CHECKER)
 

@@ -51,7 +51,7 @@ done
 [ $n -eq 3 ] || fail "$n ELF and HEX files, expected 3"
 case_end
 
-case_begin "corpus: fwupd VRBRAIN is a valid DfuSe file with two notes"
+case_begin "corpus: fwupd VRBRAIN is a valid DfuSe file with one note"
 run "$DFUINFO" "$VRBRAIN"
 expect_status 0
 expect_stderr_empty
@@ -63,24 +63,23 @@ expect_stdout_line '  target 0:  alt 0  "ST..."  92389 bytes  2 elements  at 0xb
 # odd-sized first element, 3-byte gap before the second
 expect_stdout_line "    element 0:  0x08000000-0x080166d0  91857 bytes  at 0x125"
 expect_stdout_line "    element 1:  0x080166d4-0x080168d7  516 bytes  at 0x167fe"
-grep -qE '^  note: 0x00000006 DFUImageSize: .* \(image-size-excludes-suffix\)$' "$OUT" ||
-	fail "no image-size-excludes-suffix note on DFUImageSize"
 grep -qE '^  note: 0x0000001c szTargetName: .*249.* \(target-name-junk\)$' "$OUT" ||
 	fail "no target-name-junk note (249 bytes after the NUL at 0x1b)"
 expect_stdout_lacks "  error: "
-expect_stdout_line "  verdict: valid (2 notes)"
+expect_stdout_line "  verdict: valid (1 note)"
 case_end
 
 case_begin "corpus: fwupd VRBRAIN in JSON"
 run "$DFUINFO" -j "$VRBRAIN"
 expect_status 0
-jqe '.files[0] | .valid and .format == "dfuse" and .size == 92690 and .errors == 0 and .notes == 2'
-jqe '.files[0].suffix | .idVendor == 1155 and .idProduct == 0 and .bcdDevice == 0 and .bcdDFU == 282'
+expect_json_valid dfuinfo-report
+jqe '.files[0] | .valid and .format == "dfuse" and .size == 92690 and .errors == 0 and .notes == 1'
+jqe '.files[0].suffix | .vendor_id == 1155 and .product_id == 0 and .device_version == 0 and .dfu_version == 282 and .wildcards == []'
 jqe '.files[0].crc == {"stored": 1327669239, "computed": 1327669239, "match": true}'
-jqe '.files[0].dfuse_prefix == {"bVersion": 1, "DFUImageSize": 92674, "bTargets": 1}'
+jqe '.files[0].dfuse_prefix == {"version": 1, "image_size": 92674, "image_size_convention": "without_suffix", "targets": 1}'
 jqe '.files[0].targets[0] | .alt == 0 and .name == "ST..." and .size == 92389 and .declared_elements == 2'
 jqe '[.files[0].targets[0].elements[] | [.address, .size, .end, .offset]] == [[134217728, 91857, 134309584, 293], [134309588, 516, 134310103, 92158]]'
-jqe '[.files[0].diagnostics[] | [.severity, .code, .offset, .field]] == [["note", "image-size-excludes-suffix", 6, "DFUImageSize"], ["note", "target-name-junk", 28, "szTargetName"]]'
+jqe '[.files[0].diagnostics[] | [.severity, .code, .offset, .field]] == [["note", "target-name-junk", 28, "szTargetName"]]'
 case_end
 
 case_begin "corpus: Flipper Zero full image is valid, wildcard bcdDevice"
@@ -88,17 +87,18 @@ run "$DFUINFO" "$FULL"
 expect_status 0
 expect_stderr_empty
 expect_stdout_line "$FULL: DfuSe, 1 target, 1 element, 769737 bytes"
-expect_stdout_line "  suffix:    idVendor 0x0483  idProduct 0xdf11  bcdDevice 0xffff  bcdDFU 0x011a  bLength 16"
+expect_stdout_line "  suffix:    idVendor 0x0483  idProduct 0xdf11  bcdDevice 0xffff (wildcard)  bcdDFU 0x011a  bLength 16"
 expect_stdout_line "  crc:       stored 0xb46912a1  computed $(crc_of "$FULL")  ok"
 expect_stdout_line '  target 0:  alt 0  "Flipper Zero F7"  769436 bytes  1 element  at 0xb'
 expect_stdout_line "    element 0:  0x08000000-0x080bbd93  769428 bytes  at 0x125"
-grep -qE '^  note: 0x000bbeb9 bcdDevice: .* \(wildcard-id\)$' "$OUT" ||
-	fail "no wildcard-id note on bcdDevice"
-expect_stdout_line "  verdict: valid (2 notes)"
+# The wildcard and DFUImageSize without the suffix are facts, not notes.
+expect_stdout_lacks "note:"
+expect_stdout_line "  verdict: valid"
 run "$DFUINFO" -j "$FULL"
-jqe '[.files[0].diagnostics[] | .code] == ["image-size-excludes-suffix", "wildcard-id"]'
-jqe '.files[0].diagnostics[1] | .field == "bcdDevice" and .severity == "note"'
-jqe '.files[0].suffix.bcdDevice == 65535 and .files[0].valid'
+expect_json_valid dfuinfo-report
+jqe '.files[0].diagnostics == [] and .files[0].notes == 0'
+jqe '.files[0].suffix | .device_version == 65535 and .wildcards == ["device_version"]'
+jqe '.files[0].valid and .files[0].dfuse_prefix.image_size_convention == "without_suffix"'
 case_end
 
 case_begin "corpus: Flipper Zero updater is valid, one odd-sized element in SRAM"
@@ -108,10 +108,11 @@ expect_stderr_empty
 expect_stdout_line "$RAM: DfuSe, 1 target, 1 element, 107794 bytes"
 expect_stdout_line "  crc:       stored 0xb15d3d61  computed $(crc_of "$RAM")  ok"
 expect_stdout_line "    element 0:  0x20000000-0x2001a3dc  107485 bytes  at 0x125"
-expect_stdout_contains "(wildcard-id)"
+expect_stdout_contains "bcdDevice 0xffff (wildcard)"
 expect_stdout_lacks "  error: "
-expect_stdout_line "  verdict: valid (2 notes)"
+expect_stdout_line "  verdict: valid"
 run "$DFUINFO" -j "$RAM"
+expect_json_valid dfuinfo-report
 jqe '.files[0].targets[0].elements == [{"index": 0, "address": 536870912, "size": 107485, "end": 536978396, "offset": 293}]'
 case_end
 
@@ -120,17 +121,18 @@ run "$DFUINFO" "$KIIBOHD"
 expect_status 0
 expect_stderr_empty
 expect_stdout_line "$KIIBOHD: plain DFU, 60216 bytes"
-expect_stdout_line "  suffix:    idVendor 0x1c11  idProduct 0xb007  bcdDevice 0xffff  bcdDFU 0x0100  bLength 16"
+expect_stdout_line "  suffix:    idVendor 0x1c11  idProduct 0xb007  bcdDevice 0xffff (wildcard)  bcdDFU 0x0100  bLength 16"
 expect_stdout_line "  crc:       stored 0xb9d8b067  computed $(crc_of "$KIIBOHD")  ok"
 expect_stdout_line "  payload:   60200 bytes"
 expect_stdout_lacks "  target "
 expect_stdout_lacks "  prefix:"
 expect_stdout_lacks "  vendor:"
-expect_stdout_line "  verdict: valid (1 note)"
+expect_stdout_line "  verdict: valid"
 run "$DFUINFO" -j "$KIIBOHD"
+expect_json_valid dfuinfo-report
 jqe '.files[0] | .valid and .format == "plain" and .payload_size == 60200 and .dfuse_prefix == null and .vendor_prefix == null and .targets == []'
-jqe '.files[0].suffix | .idVendor == 7185 and .idProduct == 45063 and .bcdDFU == 256'
-jqe '[.files[0].diagnostics[] | .code] == ["wildcard-id"]'
+jqe '.files[0].suffix | .vendor_id == 7185 and .product_id == 45063 and .dfu_version == 256 and .wildcards == ["device_version"]'
+jqe '.files[0].diagnostics == []'
 case_end
 
 # Team decision (dfuinfo(1), "Vendor prefixes and the CRC"): dwCRC covers
@@ -154,6 +156,7 @@ grep -E '^  error: 0x000089d4 dwCRC: .* \(crc-mismatch\)$' "$OUT" |
 	fail "the crc-mismatch error does not explain that the CRC skips the prefix"
 expect_stdout_line "  verdict: invalid (1 error, 1 note)"
 run "$DFUINFO" -j "$HACKRF"
+expect_json_valid dfuinfo-report
 expect_status 1
 jqe '.files[0] | .valid == false and .format == "plain" and .errors == 1 and .notes == 1 and .payload_size == 35256'
 jqe '.files[0].vendor_prefix == {"kind": "lpc", "size": 16, "address": 0, "length": 69}'
@@ -171,6 +174,7 @@ expect_stdout_lacks "  crc:"
 grep -qE '^  error: 0x00000000 .*\(not-dfu\)$' "$OUT" || fail "no not-dfu error"
 expect_stdout_line "  verdict: invalid (1 error)"
 run "$DFUINFO" -j "$VLX"
+expect_json_valid dfuinfo-report
 jqe '.files[0] | .valid == false and .format == "unknown" and .suffix == null and .crc == null and .errors == 1'
 jqe '[.files[0].diagnostics[] | .code] == ["not-dfu"]'
 case_end
@@ -192,6 +196,7 @@ expect_stdout_empty
 expect_stderr_contains "hackrf_one_usb_lpc_prefix.dfu: 0x000089d4 dwCRC: stored 0x1fb74f59, computed 0xf26caa4d over the whole file"
 run "$DFUINFO" -j "$VRBRAIN" "$FULL" "$RAM" "$KIIBOHD" "$HACKRF" "$VLX"
 expect_status 1
+expect_json_valid dfuinfo-report
 jqe '[.files[] | .valid] == [true, true, true, true, false, false]'
 jqe '[.files[] | .format] == ["dfuse", "dfuse", "dfuse", "plain", "plain", "unknown"]'
 case_end

@@ -1286,6 +1286,7 @@ $F405_LAYOUTS
 EOF_LAYOUTS
 	"$DFUINFO" -j "$@" "$_f" >info.json 2>/dev/null
 	_info=$?
+	expect_json_valid dfuinfo-report info.json
 	"$DFUFLASH" --plan --ignore-id --sim f405 "$_f" >plan.txt 2>/dev/null
 	_flash=$?
 	if [ "$_info" != "$_flash" ]; then
@@ -1303,7 +1304,7 @@ EOF_LAYOUTS
 	_got=$(python3 -c 'import json, sys
 f = json.load(open(sys.argv[1]))["files"][0]
 ls = [t.get("layout") or {} for t in f["targets"]]
-print("%d pages, %d bytes, %d outside" % tuple(sum(l.get(k, 0) for l in ls)
+print("%d pages, %d bytes, %d outside" % tuple(sum(l.get(k) or 0 for l in ls)
     for k in ("pages_erased", "bytes_erased", "bytes_outside")))' info.json)
 	[ "$_got" = "$_want" ] ||
 	    fail "$_f: dfuinfo -L erases $_got, dfuflash --plan ${_want:-nothing}"

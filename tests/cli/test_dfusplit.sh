@@ -34,7 +34,7 @@ jqf() {
 # a DfuSe file, one line each, for comparing two files' content.
 content() {
 	(
-	jqf "$1" '"ids \(.suffix.idVendor) \(.suffix.idProduct) \(.suffix.bcdDevice)"'
+	jqf "$1" '"ids \(.suffix.vendor_id) \(.suffix.product_id) \(.suffix.device_version)"'
 	d=$(mktemp -d)
 	"$DFUSPLIT" -o "$d" "$1" >/dev/null 2>&1
 	jq -r '.targets[] | .alt as $a | .name as $n | .elements[] |
@@ -57,14 +57,18 @@ expect_same_bytes parts/AB.t0-08000000.bin a.bin
 expect_same_bytes parts/AB.t0-08004000.bin b.bin
 expect_same_bytes parts/AB.t1-1fffc000.bin ob.bin
 m=parts/AB.manifest.json
-[ "$(jq -r '.dfusplit, .format, .source' "$m" | tr '\n' ' ')" = \
-    "1 dfuse AB.dfu " ] || fail "manifest header: $(cat "$m")"
-[ "$(jq -r '.suffix | "\(.idVendor) \(.idProduct) \(.bcdDevice) \(.bcdDFU)"' "$m")" = \
-    "0x0483 0xdf11 0x2200 0x011a" ] || fail "manifest suffix: $(cat "$m")"
+expect_json_valid dfusplit-manifest "$m"
+[ "$(jq -r '.schema, .format, .source' "$m" | tr '\n' ' ')" = \
+    "dfutools/dfusplit-manifest/2 dfuse AB.dfu " ] || fail "manifest header: $(cat "$m")"
+# Numbers are JSON numbers (issue 16), the members of a plain file null.
+jqe() { jq -e "$1" "$m" >/dev/null || fail "jq -e '$1' is not true: $(cat "$m")"; }
+jqe '.suffix == {"vendor_id": 1155, "product_id": 57105, "device_version": 8704, "dfu_version": 282, "extension": null}'
+jqe '.vendor_prefix == null and .payload == null'
+jqe '[.targets[] | .name_hex] == [null, null]'
 [ "$(jq -r '.targets[] | "\(.alt) \(.name) \(.elements | length)"' "$m" | tr '\n' '|')" = \
     "0 Internal Flash 2|1 Option Bytes 1|" ] || fail "manifest targets: $(cat "$m")"
 [ "$(jq -r '.targets[0].elements[1] | "\(.address) \(.size) \(.file) \(.format)"' "$m")" = \
-    "0x08004000 300 AB.t0-08004000.bin bin" ] || fail "manifest element: $(cat "$m")"
+    "134234112 300 AB.t0-08004000.bin bin" ] || fail "manifest element: $(cat "$m")"
 [ "$(jq -r '.targets[1].elements[0].sha256' "$m")" = \
     "$(sha256sum ob.bin | cut -d' ' -f1)" ] || fail "sha256 differs from sha256sum"
 case_end
@@ -85,6 +89,34 @@ run "$DFUSPLIT" --join parts/AB.manifest.json -o re.dfu
 expect_status 0
 expect_stderr_empty
 expect_same_bytes re.dfu AB.dfu
+case_end
+
+case_begin "join: a manifest of version 1 (no \"schema\") still joins"
+# tests/fixtures/manifest-v1: written by the dfusplit before issue 16,
+# with string numbers, idVendor... and a name in name_hex only.
+cd "$TMP" && cp -R "$FIXTURES/manifest-v1" v1
+jq -e 'has("schema") | not' v1/fw.manifest.json >/dev/null ||
+    fail "the fixture is not of version 1"
+run "$DFUSPLIT" --join v1/fw.manifest.json -o re.dfu
+expect_status 0
+expect_stderr_empty
+expect_same_bytes re.dfu v1/fw.dfu
+# Split again, it is version 2, and joins to the same bytes.
+run "$DFUSPLIT" -o v2 re.dfu
+expect_status 0
+expect_json_valid dfusplit-manifest v2/re.manifest.json
+jq -e '.targets[1] | .name == "caf\ufffd" and .name_hex == "636166e9"' \
+    v2/re.manifest.json >/dev/null || fail "v2: $(cat v2/re.manifest.json)"
+run "$DFUSPLIT" --join v2/re.manifest.json -o re2.dfu
+expect_status 0
+expect_same_bytes re2.dfu v1/fw.dfu
+# A plain file's manifest of version 1, with bcdDFU left out.
+mkdir pv1 && printf 'payload' >pv1/p.bin
+printf '{"dfusplit": 1, "format": "plain", "suffix": {"idVendor": "0x1209", "idProduct": 2, "bcdDevice": "0xffff"}, "payload": {"file": "p.bin"}}\n' >pv1/m.json
+run "$DFUSPLIT" --join pv1/m.json -o p.dfu
+expect_status 0
+[ "$(jqf p.dfu '"\(.suffix.vendor_id) \(.suffix.product_id) \(.suffix.dfu_version) \(.payload_size)"')" = \
+    "4617 2 256 7" ] || fail "plain v1: $(jqf p.dfu .suffix)"
 case_end
 
 case_begin "split: --format hex and srec join back to the same file"
@@ -196,8 +228,9 @@ run "$DFUSPLIT" -o parts p.dfu
 expect_status 0
 expect_dir_only parts p.manifest.json p.payload.bin
 expect_same_bytes parts/p.payload.bin a.bin
-[ "$(jq -r '"\(.format) \(.suffix.idVendor) \(.payload.file)"' parts/p.manifest.json)" = \
-    "plain 0x1c11 p.payload.bin" ] || fail "manifest: $(cat parts/p.manifest.json)"
+expect_json_valid dfusplit-manifest parts/p.manifest.json
+[ "$(jq -c '[.format, .suffix.vendor_id, .payload.file, .targets, .vendor_prefix]' parts/p.manifest.json)" = \
+    '["plain",7185,"p.payload.bin",[],null]' ] || fail "manifest: $(cat parts/p.manifest.json)"
 run "$DFUSPLIT" --join parts/p.manifest.json -o re.dfu
 expect_status 0
 expect_same_bytes re.dfu p.dfu
@@ -295,7 +328,7 @@ for el in p1/*.bin; do
 	expect_same_bytes "$el" "p2/e.${el#p1/*.}"
 done
 expect_same_bytes p2/e.t1-1fffc000.bin ob.bin
-[ "$(jqf e.dfu .suffix.idVendor)" = 4617 ] || fail "vid"
+[ "$(jqf e.dfu .suffix.vendor_id)" = 4617 ] || fail "vid"
 [ "$(jqf e.dfu .targets[1].name)" = OB ] || fail "name"
 case_end
 
@@ -305,6 +338,7 @@ case_end
 split_ab() {
 	make_inputs && "$DFUSPLIT" -o parts AB.dfu || fail "split failed"
 	M=parts/AB.manifest.json
+	expect_json_valid dfusplit-manifest "$M"
 }
 
 # edit_manifest JQ-FILTER: rewrite the manifest through jq.
@@ -382,11 +416,20 @@ check_field 'del(.targets[0].elements[0].address)' \
     'targets[0].elements[0].address: missing'
 check_field '.targets[1].alt = 256' \
     'targets[1].alt: 256 is out of range (0 to 0xff)'
-check_field '.suffix.idVendor = "0x10000"' \
-    'suffix.idVendor: 0x10000 is out of range (0 to 0xffff)'
+check_field '.suffix.vendor_id = "0x10000"' \
+    'suffix.vendor_id: 0x10000 is out of range (0 to 0xffff)'
+check_field '.suffix.vendor_id = 65536' \
+    'suffix.vendor_id: 65536 is out of range (0 to 0xffff)'
+check_field 'del(.suffix.product_id)' 'suffix.product_id: missing'
 check_field 'del(.suffix)' 'suffix: missing, or not an object'
 check_field '.format = "zip"' 'format: expected "dfuse" or "plain"'
-check_field '.dfusplit = 2' 'dfusplit: manifest version is newer; this dfusplit reads version 1'
+check_field '.schema = "dfutools/dfusplit-manifest/3"' \
+    'schema: manifest version 3; this dfusplit reads versions 1 and 2'
+check_field '.schema = "dfutools/dfuinfo-report/1"' \
+    'schema: expected "dfutools/dfusplit-manifest/2": not a manifest of dfusplit'
+check_field 'del(.schema) | .dfusplit = 2' \
+    'dfusplit: manifest version is newer; this dfusplit reads versions 1 and 2 ("schema": "dfutools/dfusplit-manifest/2")'
+check_field 'del(.schema)' 'dfusplit: missing'
 check_field '.targets = []' 'targets: missing, or not a non-empty array'
 check_field '.targets[0].name = 7' 'targets[0].name: expected a string without NUL, or null'
 check_field '.targets[0].elements[0].format = "elf"' \
@@ -539,13 +582,25 @@ run "$DFUSPLIT" -o p "$(printf 'n\351.dfu')"
 expect_status 0
 expect_stderr_empty
 expect_dir_only p n_.manifest.json n_.t0-08000000.bin
-[ "$(jq -c '.targets[0] | [.name, .name_hex]' p/n_.manifest.json)" = \
-    '[null,"636166e920ff"]' ] || fail "name: $(jq -c .targets p/n_.manifest.json)"
+expect_json_valid dfusplit-manifest p/n_.manifest.json
+# The name reads with U+FFFD for each bad byte; name_hex keeps the bytes.
+jq -e '.targets[0] | [.name, .name_hex] == ["caf\ufffd \ufffd", "636166e920ff"]' \
+    p/n_.manifest.json >/dev/null || fail "name: $(jq -c .targets p/n_.manifest.json)"
+[ "$(jq -r .source p/n_.manifest.json)" = "$(printf 'n\357\277\275.dfu')" ] ||
+    fail "source: $(jq .source p/n_.manifest.json)"
 run "$DFUSPLIT" --join p/n_.manifest.json -o re.dfu
 expect_status 0
 expect_same_bytes re.dfu "$(printf 'n\351.dfu')"
 M=p/n_.manifest.json
+# name_hex wins: the name only shows it.
 edit_manifest '.targets[0].name = "x"'
+run "$DFUSPLIT" --join "$M" -o re2.dfu
+expect_status 0
+expect_same_bytes re2.dfu "$(printf 'n\351.dfu')"
+rm re2.dfu
+# In version 1 a target has one or the other.
+edit_manifest 'del(.schema) | {dfusplit: 1} + . | .suffix |= {idVendor:
+    .vendor_id, idProduct: .product_id, bcdDevice: .device_version}'
 run "$DFUSPLIT" --join "$M" -o re2.dfu
 expect_status 1
 expect_stderr_line "dfusplit: p/n_.manifest.json: targets[0].name_hex: a target has \"name\" or \"name_hex\", not both"
@@ -752,7 +807,7 @@ run "$DFUSPLIT" -t 1 -o ob.dfu AB.dfu
 expect_status 0
 [ "$(jqf ob.dfu '[.targets[] | "\(.alt) \(.name)"] | join("|")')" = \
     "1 Option Bytes" ] || fail "-t 1: $(jqf ob.dfu .targets)"
-[ "$(jqf ob.dfu '.suffix.bcdDevice')" = 8704 ] || fail "suffix not kept"
+[ "$(jqf ob.dfu '.suffix.device_version')" = 8704 ] || fail "suffix not kept"
 run "$DFUSPLIT" -n "Internal Flash" -o if.dfu AB.dfu
 expect_status 0
 [ "$(jqf if.dfu '[.targets[] | .alt] | join(",")')" = 0 ] || fail "-n"
@@ -836,7 +891,7 @@ expect_status 1
 expect_stderr_line "dfusplit: A.dfu is for 0483:df11 bcdDevice ffff, E.dfu for 1209:0001 bcdDevice ffff (--force takes the first file's)"
 run "$DFUSPLIT" --merge --force -o M.dfu A.dfu E.dfu
 expect_status 0
-[ "$(jqf M.dfu '.suffix.idVendor')" = 1155 ] || fail "not the first file's suffix"
+[ "$(jqf M.dfu '.suffix.vendor_id')" = 1155 ] || fail "not the first file's suffix"
 run "$DFUSPLIT" --merge -o N.dfu A.dfu F.dfu
 expect_status 1
 expect_stderr_line "dfusplit: alternate setting 0 is named \"Internal Flash\" in A.dfu and \"Flash\" in F.dfu (--force keeps the first name)"
@@ -871,10 +926,10 @@ run "$DFUSPLIT" --set-vid 1209 --set-pid 70b1 --set-bcddevice 0102 \
     --set-address 0x08004000:0x08008000 -o E.dfu AB.dfu
 expect_status 0
 "$DFUINFO" -q E.dfu || fail "edited file invalid"
-[ "$(jqf E.dfu '"\(.suffix.idVendor) \(.suffix.idProduct) \(.suffix.bcdDevice)"')" = \
+[ "$(jqf E.dfu '"\(.suffix.vendor_id) \(.suffix.product_id) \(.suffix.device_version)"')" = \
     "4617 28849 258" ] || fail "suffix: $(jqf E.dfu .suffix)"
 [ "$(jqf E.dfu '[.targets[] | "\(.alt) \(.named) \(.name)"] | join("|")')" = \
-    "1 1 App|0 0 " ] || fail "targets: $(jqf E.dfu .targets)"
+    "1 1 App|0 0 null" ] || fail "targets: $(jqf E.dfu .targets)"
 [ "$(jqf E.dfu '[.targets[0].elements[] | .address] | join(",")')" = \
     "134217728,134250496" ] || fail "addresses: $(jqf E.dfu .targets)"
 "$DFUSPLIT" -o parts E.dfu && expect_same_bytes parts/E.t0-08008000.bin b.bin
@@ -918,7 +973,7 @@ ino=$(stat -c %i d/AB.dfu)
 run "$DFUSPLIT" --set-vid 1209 --in-place d/AB.dfu
 expect_status 0
 expect_dir_only d AB.dfu
-[ "$(jqf d/AB.dfu .suffix.idVendor)" = 4617 ] || fail "vid not set"
+[ "$(jqf d/AB.dfu .suffix.vendor_id)" = 4617 ] || fail "vid not set"
 [ "$(stat -c %i d/AB.dfu)" != "$ino" ] || fail "written in place, not renamed"
 [ "$(content d/AB.dfu | tail -n +2)" = "$(content AB.dfu | tail -n +2)" ] ||
     fail "elements changed"
@@ -934,8 +989,8 @@ expect_status 0
 cmp -s k.dfu k2.dfu && fail "nothing changed"
 [ "$(head -c -16 k.dfu | sha256sum)" = "$(head -c -16 k2.dfu | sha256sum)" ] ||
     fail "payload changed"
-[ "$(jqf k2.dfu '"\(.suffix.idVendor) \(.suffix.idProduct) \(.suffix.bcdDFU)"')" = \
-    "4617 2 $(jqf k.dfu .suffix.bcdDFU)" ] || fail "suffix: $(jqf k2.dfu .suffix)"
+[ "$(jqf k2.dfu '"\(.suffix.vendor_id) \(.suffix.product_id) \(.suffix.dfu_version)"')" = \
+    "4617 2 $(jqf k.dfu .suffix.dfu_version)" ] || fail "suffix: $(jqf k2.dfu .suffix)"
 run "$DFUSPLIT" -t 0 -o k3.dfu k.dfu
 expect_status 1
 expect_stderr_line "dfusplit: k.dfu: a plain DFU file has no targets or addresses: only --set-vid, --set-pid and --set-bcddevice apply"

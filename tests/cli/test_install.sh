@@ -13,7 +13,8 @@ expect_status 0
 for f in tools/bin2dfu tools/dfuinfo lib64/libdfufile.a lib64/libdfufile.so \
 	lib64/libdfufile.so.0 include/dfufile.h lib64/pkgconfig/libdfufile.pc \
 	man/man1/bin2dfu.1 man/man1/dfuinfo.1 man/man3/libdfufile.3 \
-	man/man3/dfu_conv_new.3 lib/udev/rules.d/70-dfuflash.rules; do
+	man/man3/dfu_conv_new.3 lib/udev/rules.d/70-dfuflash.rules \
+	share/dfutools/schemas/dfuinfo-report.schema.json; do
 	expect_file_exists "$D/opt/dfu/$f"
 done
 [ -x "$D/opt/dfu/tools/dfuinfo" ] || fail "dfuinfo not executable"
@@ -116,6 +117,21 @@ if ! pkg-config --exists bash-completion; then
 	expect_status 0
 	expect_file_exists "$_tmproot/dd/data/bash-completion/completions/dfuinfo"
 fi
+case_end
+
+case_begin "the JSON Schemas go to DATADIR/dfutools/schemas"
+run $MAKE -s -C "$ROOT" B="$BUILD" install DESTDIR="$_tmproot/data" \
+	DATADIR=/opt/data
+expect_status 0
+for f in dfuinfo-report device-list dfusplit-manifest dfuflash-event \
+    dfuflash-record; do
+	expect_same_bytes "$_tmproot/data/opt/data/dfutools/schemas/$f.schema.json" \
+	    "$ROOT/schemas/$f.schema.json"
+done
+run $MAKE -s -C "$ROOT" B="$BUILD" uninstall DESTDIR="$_tmproot/data" \
+	DATADIR=/opt/data
+expect_status 0
+expect_no_file "$_tmproot/data/opt/data/dfutools/schemas/dfuinfo-report.schema.json"
 case_end
 
 case_begin "uninstall removes every installed file"

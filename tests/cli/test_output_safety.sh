@@ -373,7 +373,7 @@ for cmd in "--set-vid 1209 --in-place link.dfu" \
 	    fail "$cmd: owner $(stat -L -c %u:%g "$f")"
 done
 [ -L link.dfu ] || fail "link.dfu replaced"
-[ "$("$DFUINFO" --json in.dfu | jq -r '.files[0].suffix.idVendor')" = 4617 ] ||
+[ "$("$DFUINFO" --json in.dfu | jq -r '.files[0].suffix.vendor_id')" = 4617 ] ||
     fail "the file behind link.dfu not edited"
 case_end
 

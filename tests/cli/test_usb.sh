@@ -89,8 +89,14 @@ case_end
 begin "-l --json: the contract's document, checked with jq"
 host --device f405 --device f405,runtime=5740,serial=RT --device f405,access=denied -- "$DFUFLASH" -l --json
 expect_status 0
+expect_json_valid device-list
 cp "$OUT" out.json
-run jq -c '.devices | length, .[0].path, .[0].vid, .[0].pid, .[0].serial, .[0].bcdDevice, .[0].mode, .[0].dfu_version, .[0].transfer_size, .[0].detach_timeout, .[0].attributes, .[0].access, (.[0].alts | length), .[0].alts[0].name, .[0].alts[0].layout.name, .[0].alts[0].layout.regions[0], .[0].alts[1].layout.regions[0].erasable, .[1].mode, .[1].pid, .[1].serial, .[1].alts[0].layout, .[2].access, .[2].serial, .[2].alts[0].name' out.json
+# Every key there, null where the device says nothing (issue 16).
+jq -e '[.devices[] | keys] | unique | length == 1' out.json >/dev/null ||
+    fail "the devices have different keys"
+jq -e '.devices[2] | .serial == null and .serial_utf16 == null and .descriptor_error == null and .quirks == []' out.json >/dev/null ||
+    fail "no access: $(jq -c '.devices[2]' out.json)"
+run jq -c '.devices | length, .[0].path, .[0].vendor_id, .[0].product_id, .[0].serial, .[0].device_version, .[0].mode, .[0].dfu_version, .[0].transfer_size, .[0].detach_timeout_ms, .[0].attributes, .[0].access, (.[0].alts | length), .[0].alts[0].name, .[0].alts[0].layout.name, .[0].alts[0].layout.regions[0], .[0].alts[1].layout.regions[0].erasable, .[1].mode, .[1].product_id, .[1].serial, .[1].alts[0].layout, .[2].access, .[2].serial, .[2].alts[0].name' out.json
 expect_status 0
 cat >want.txt <<EOF
 3
@@ -124,6 +130,7 @@ case_end
 begin "-l --json escapes the strings a device sends"
 host --device 'f405,serial=A"B/C' -- "$DFUFLASH" -l --json
 expect_status 0
+expect_json_valid device-list
 cp "$OUT" out.json
 run jq -r '.devices[0].serial' out.json
 expect_status 0
@@ -143,6 +150,7 @@ grep -q '^1-1 0483:df11' p.txt && ! grep -q '^1-2' p.txt ||
     fail "-l -p 1-1: $(cat p.txt)"
 grep -q '^1-2 1209:0001' d.txt && ! grep -q '^1-1' d.txt ||
     fail "-l -d 1209:0001: $(cat d.txt)"
+expect_json_valid device-list f405.json
 # The saved list of the f405 checks a file offline: alt 0 and alt 1.
 "$BUILD/bin/bin2dfu" -a 0x08000000:"$ROOT/examples/blinky-f411.bin" -o fw.dfu ||
     fail "bin2dfu failed"
@@ -157,13 +165,15 @@ expect_status 1
 expect_stdout_contains '0x08100000 is outside every region of "Internal Flash" (layout-outside)'
 case_end
 
-begin "-l with no device: {\"devices\":[]} and exit 0; text mode says so on stderr"
+begin "-l with no device: \"devices\": [] and exit 0; text mode says so on stderr"
 # A testbed with no device at all: the preload sees an empty /sys.
 mkdir -p empty/sys/bus/usb/devices empty/dev/bus/usb
 run env LD_PRELOAD=libumockdev-preload.so.0 UMOCKDEV_DIR="$TMP/empty" \
     ASAN_OPTIONS=verify_asan_link_order=0 "$DFUFLASH" -l --json
 expect_status 0
-expect_stdout_line '{"devices":[]}'
+expect_json_valid device-list
+jq -e '. == {"schema": "dfutools/device-list/1", "devices": []}' "$OUT" \
+    >/dev/null || fail "not an empty list: $(cat "$OUT")"
 run env LD_PRELOAD=libumockdev-preload.so.0 UMOCKDEV_DIR="$TMP/empty" \
     ASAN_OPTIONS=verify_asan_link_order=0 "$DFUFLASH" -l
 expect_status 0
@@ -536,6 +546,7 @@ case_end
 begin "-l --json: serial_utf16, quirks and the corrected layout"
 host --device gd32vf103 --device h743 -- "$DFUFLASH" -l --json
 expect_status 0
+expect_json_valid device-list
 cp "$OUT" out.json
 run jq -c '.devices[0].serial, .devices[0].serial_utf16, (.devices[0].quirks | length), .devices[0].alts[0].name, .devices[0].alts[0].layout.regions[0].page_size, .devices[0].alts[0].layout.regions[0].pages, (.devices[0].alts[1].quirk), .devices[1].serial_utf16, .devices[1].quirks[0]' out.json
 expect_status 0
@@ -556,6 +567,7 @@ case_end
 begin "dfuinfo -L reads the GD32VF103's corrected layout from the saved list"
 host --device gd32vf103 -- "$DFUFLASH" -l --json
 expect_status 0
+expect_json_valid device-list
 cp "$OUT" gd32.json
 mkbin big.bin 140000 36
 "$BUILD/bin/bin2dfu" -a 0x08000000:big.bin -o big.dfu || fail "bin2dfu failed"

@@ -71,8 +71,9 @@ check_dir(const char *out, const char *mpath)
 	size_t nlen = 0;
 
 	CHECK(m != NULL);
-	/* The names the manifest gives, "\n"-separated. */
-	if ((t = json_object_get(m, "payload")) != NULL) {
+	/* The names the manifest gives, "\n"-separated; a DfuSe file's
+	 * manifest has "payload": null. */
+	if (json_is_object(t = json_object_get(m, "payload"))) {
 		f = json_object_get(t, "file");
 		CHECK(json_is_string(f));
 		CHECK(asprintf(&names, "\n%s\n", json_string_value(f)) > 0);

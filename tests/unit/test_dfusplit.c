@@ -536,7 +536,14 @@ test_join_refused(void **state)
 		  "\"srec\"" },
 		{ "{\"dfusplit\": 2}",
 		  "dfusplit: manifest version is newer; this dfusplit reads "
-		  "version 1" },
+		  "versions 1 and 2 (\"schema\": "
+		  "\"dfutools/dfusplit-manifest/2\")" },
+		{ "{\"schema\": \"dfutools/dfusplit-manifest/3\"}",
+		  "schema: manifest version 3; this dfusplit reads versions 1 "
+		  "and 2" },
+		{ "{\"schema\": 2, \"dfusplit\": 1}",
+		  "schema: expected \"dfutools/dfusplit-manifest/2\": not a "
+		  "manifest of dfusplit" },
 	};
 
 	(void)state;
