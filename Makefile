@@ -210,7 +210,7 @@ DFUFLASH_ENGINE_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
 DFUFLASH_TESTS := $(B)/tests/test_engine $(B)/tests/test_model \
 	$(B)/tests/test_descriptor $(B)/tests/test_select $(B)/tests/test_quirks
 
-# list.c cleans the strings of its JSON with frontend/utf8.c.
+# list.c, events.c and quirks.c decode UTF-8 with frontend/utf8.c.
 $(DFUFLASH_TESTS): $(B)/tests/%: tests/unit/%.c $(DFUFLASH_ENGINE_OBJS) \
 		$(DFL_MODEL_OBJS) $(B)/frontend/utf8.o $(LIB_A)
 	@mkdir -p $(@D)
@@ -258,6 +258,13 @@ $(B)/tests/%: tests/unit/%.c $(LIB_A) $(B)/.flags
 	$(CC) $(CPPFLAGS_ALL) $(CMOCKA_CFLAGS) $(CFLAGS_ALL) -MMD -MP \
 		$(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(DEFLATE_LIBS) $(ZLIB_LIBS) $(CMOCKA_LIBS)
 
+# The tools' UTF-8 decoder (frontend/utf8.c).
+$(B)/tests/test_utf8: tests/unit/test_utf8.c $(B)/frontend/utf8.o $(B)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(FE_CPPFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS_ALL) \
+		-MMD -MP $(LDFLAGS_ALL) -o $@ $< $(B)/frontend/utf8.o \
+		$(CMOCKA_LIBS)
+
 # ---- dfusplit's unit test: every dfusplit/*.c but main ---------------------
 DFUSPLIT_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out \
 	dfusplit/dfusplit.c,$(wildcard dfusplit/*.c)))
@@ -285,9 +292,9 @@ FUZZ_LIBS_split = $(FUZZ_LIBS_manifest)
 # The device target drives dfuflash's engine and descriptor decoders (not
 # usb.c: no libusb).
 FUZZ_SRCS_device := $(wildcard dfuflash/engine*.c) dfuflash/proto.c \
-	dfuflash/quirks.c \
+	dfuflash/quirks.c frontend/utf8.c \
 	dfuflash/descriptor.c dfuflash/msg.c
-FUZZ_CFLAGS_device = -Idfuflash
+FUZZ_CFLAGS_device = -Idfuflash $(FE_CPPFLAGS)
 FUZZ_LIBS_device =
 
 .SECONDEXPANSION:

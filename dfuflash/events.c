@@ -7,6 +7,7 @@
 
 #include "dfuproto.h"
 #include "events.h"
+#include "utf8.h"
 
 const char *
 dfl_exit_name(int status)
@@ -30,72 +31,23 @@ dfl_exit_name(int status)
 
 /* ---- Strings ----------------------------------------------------------- */
 
-/* The length of the well-formed UTF-8 sequence at p (n bytes left), or 0
- * (Unicode 15.0, table 3-7: no overlong forms, no surrogates, at most
- * U+10FFFF). */
-static size_t
-utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0];
-	uint32_t cp;
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 ||
-	    cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 json_t *
 dfl_json_text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n, o = 0;
+	size_t n;
 	json_t *j;
-	char *buf;
+	char *clean;
 
 	if (s == NULL)
 		return json_null();
 	n = strlen(s);
 	if ((j = json_stringn(s, n)) != NULL)
 		return j;
-	/* Not UTF-8: each bad byte becomes U+FFFD (3 bytes). */
-	if ((buf = malloc(n * 3 + 1)) == NULL)
+	/* Not UTF-8: each bad byte becomes U+FFFD. */
+	if ((clean = utf8_clean(s, n)) == NULL)
 		return NULL;
-	for (size_t i = 0; i < n;) {
-		size_t len = utf8_seq(p + i, n - i);
-
-		if (len == 0) {
-			/* U+FFFD REPLACEMENT CHARACTER in UTF-8 */
-			buf[o++] = (char)0xef;
-			buf[o++] = (char)0xbf;
-			buf[o++] = (char)0xbd;
-			i++;
-		} else {
-			memcpy(buf + o, p + i, len);
-			o += len;
-			i += len;
-		}
-	}
-	j = json_stringn(buf, o);
-	free(buf);
+	j = json_string(clean);
+	free(clean);
 	return j;
 }
 

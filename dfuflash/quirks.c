@@ -7,6 +7,7 @@
 
 #include "dfulayout.h"
 #include "quirks.h"
+#include "utf8.h"
 
 #define GIGADEVICE_VID 0x28e9
 #define GD32VF103_PID 0x0189
@@ -48,42 +49,6 @@ dfl_quirk_serial_utf8(uint16_t vid, uint16_t pid)
 	return vid == GIGADEVICE_VID && pid == GD32VF103_PID;
 }
 
-/* Bytes of the UTF-8 sequence led by c, or 0 for an invalid lead. */
-static size_t
-utf8_len(unsigned char c)
-{
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return 2;
-	if (c >= 0xe0 && c <= 0xef)
-		return 3;
-	if (c >= 0xf0 && c <= 0xf4)
-		return 4;
-	return 0;
-}
-
-/* 1 if p[0..n) is one well-formed UTF-8 character (RFC 3629 4). */
-static int
-utf8_valid(const uint8_t *p, size_t n)
-{
-	uint32_t c;
-
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if (n <= 2)
-		return 1; /* utf8_len() refused the overlong leads */
-	if (n == 3) {
-		c = (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6
-		    | (p[2] & 0x3f);
-		return c >= 0x800 && (c < 0xd800 || c > 0xdfff);
-	}
-	c = (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
-	    (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
-	return c >= 0x10000 && c <= 0x10ffff;
-}
-
 int
 dfl_string_decode_utf8(const uint8_t *desc, size_t len, char *out,
     size_t outlen)
@@ -95,11 +60,11 @@ dfl_string_decode_utf8(const uint8_t *desc, size_t len, char *out,
 		return -1;
 	end = desc[0] < len ? desc[0] : len;
 	for (size_t i = 2; i < end;) {
-		size_t k = utf8_len(desc[i]);
+		size_t k = utf8_seq((const char *)desc + i, end - i);
 		const uint8_t *c = desc + i;
 		uint8_t q = '?';
 
-		if (k == 0 || i + k > end || !utf8_valid(c, k) ||
+		if (k == 0 ||
 		    (k == 1 && (c[0] < 0x20 || c[0] == 0x7f)) ||
 		    (k == 2 && c[0] == 0xc2 && c[1] <= 0x9f)) {
 			/* Not printable text: one '?' for the byte. */

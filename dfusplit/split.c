@@ -225,36 +225,6 @@ copy_out(struct stream *st, uint64_t start, uint32_t address,
 	return 0;
 }
 
-/* The length of the UTF-8 sequence at s (RFC 3629, section 4), or 0 if
- * none starts there. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-	uint32_t c;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, c = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, c = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, c = s[0] & 0x07u;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3fu);
-	}
-	/* Overlong forms, surrogates, beyond U+10FFFF. */
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return 0;
-	return n;
-}
-
 /*
  * The input's file name without its directory and a ".dfu" ending.  The
  * element files are named after it and the manifest, JSON, holds only
@@ -272,9 +242,9 @@ base_name(const char *path)
 	base = xstrdup(slash != NULL ? slash + 1 : path);
 	len = strlen(base);
 	if (len > 4 && strcasecmp(base + len - 4, ".dfu") == 0)
-		base[len - 4] = '\0';
+		base[len -= 4] = '\0';
 	for (i = 0; base[i] != '\0'; i += k)
-		if ((k = utf8_len((unsigned char *)base + i)) == 0) {
+		if ((k = utf8_seq(base + i, len - i)) == 0) {
 			base[i] = '_';
 			k = 1;
 		}

@@ -7,13 +7,11 @@
 
 #include "utf8.h"
 
-/*
- * The length of the valid UTF-8 sequence at s (at most n bytes), or 0.
- * The ranges of the second byte are RFC 3629's table in section 4.
- */
-static size_t
-sequence(const unsigned char *s, size_t n)
+/* The ranges of the second byte are RFC 3629's table in section 4. */
+size_t
+utf8_seq(const char *str, size_t n)
 {
+	const unsigned char *s = (const unsigned char *)str;
 	unsigned char lo = 0x80, hi = 0xbf;
 	size_t len, i;
 
@@ -46,11 +44,10 @@ sequence(const unsigned char *s, size_t n)
 int
 utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, k;
 
 	while (i < len) {
-		if ((k = sequence(p + i, len - i)) == 0)
+		if ((k = utf8_seq(s + i, len - i)) == 0)
 			return 0;
 		i += k;
 	}
@@ -60,7 +57,6 @@ utf8_valid(const char *s, size_t len)
 char *
 utf8_clean(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	char *out, *o;
 	size_t i = 0, k;
 
@@ -69,13 +65,13 @@ utf8_clean(const char *s, size_t len)
 		return NULL;
 	o = out;
 	while (i < len) {
-		if ((k = sequence(p + i, len - i)) == 0) {
+		if ((k = utf8_seq(s + i, len - i)) == 0) {
 			memcpy(o, "\xef\xbf\xbd", 3);
 			o += 3;
 			i++;
 			continue;
 		}
-		memcpy(o, p + i, k);
+		memcpy(o, s + i, k);
 		o += k;
 		i += k;
 	}

@@ -11,6 +11,13 @@
 
 #include <stddef.h>
 
+/*
+ * The length of the valid UTF-8 sequence at s (at most n bytes, n >= 1),
+ * or 0 when none starts there: the one decoder of the tools (dfuflash's
+ * JSON and device strings, dfusplit's file names, dfuinfo's report).
+ */
+size_t utf8_seq(const char *s, size_t n);
+
 /* 1 if the len bytes of s are valid UTF-8 (NUL bytes included). */
 int utf8_valid(const char *s, size_t len);
 
