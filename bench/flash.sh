@@ -34,14 +34,15 @@ open("one.bin", "wb").write(d)'
 "$B/bin/bin2dfu" -a 0x08000000:fw0.bin -a 0x08020000:fw1.bin -o pyboard.dfu
 
 # sim ARGS...: run dfuflash --progress=json, print "requests time_us" of
-# each device's session, one line per device.
+# each device's session, one line per device (the sim event gives whole
+# milliseconds, modelled_ms: enough for times of seconds).
 sim() {
 	"$DFUFLASH" --progress=json "$@" |
 	    python3 -c 'import json, sys
 for line in sys.stdin:
     e = json.loads(line)
     if e.get("event") == "sim":
-        print(e["requests"], e["time_us"])'
+        print(e["requests"], e["modelled_ms"] * 1000)'
 }
 
 : >runs.txt
