@@ -1600,15 +1600,17 @@ expect_stdout_line '1-1 0483:df11 serial "DFU000000001" bcdDevice 2200, DFU mode
 expect_stdout_line '    0x08020000-0x080fffff 7 x 131072 bytes, readable, erasable, writable'
 run "$DFUFLASH" --sim 'f405*3' -l --json -p 1-2 -p 1-3 -S DFU000000002
 expect_status 0
+expect_json_valid device-list
 jq -e '.devices | length == 1 and .[0].path == "1-2" and
-    .[0].serial == "DFU000000002" and .[0].vid == 1155 and .[0].pid == 57105' \
-    "$OUT" >/dev/null || fail "not device 2 alone"
+    .[0].serial == "DFU000000002" and .[0].vendor_id == 1155 and
+    .[0].product_id == 57105' "$OUT" >/dev/null || fail "not device 2 alone"
 run "$DFUFLASH" --sim f405 -l -S NOPE
 expect_status 0
 expect_stdout_empty
 expect_stderr_line "dfuflash: no DFU device found that matches -d, -S and -p"
 # The list dfuinfo -L reads, without a device.
 "$DFUFLASH" --sim f405 -l --json >dev.json || fail "-l --json failed"
+expect_json_valid device-list dev.json
 run "$BUILD/bin/dfuinfo" -L dev.json fw.dfu
 expect_status 0
 expect_stdout_contains 'layout:     "Internal Flash" (alt 0): fits; erases 5 pages'
