@@ -8,9 +8,9 @@
 
 #include "dfulayout.h"
 #include "dfuproto.h"
+#include "events.h"
 #include "list.h"
 #include "quirks.h"
-#include "utf8.h"
 
 /* What the quirk table keys on, from the listing (names may be NULL). */
 static void
@@ -61,27 +61,6 @@ device_notes(const struct dfl_usb_info *in, char notes[2][320])
 	return n;
 }
 
-void
-dfl_json_str(FILE *f, const char *s)
-{
-	if (s == NULL) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 /* ---- -l --json: schemas/device-list.schema.json -------------------- */
 
 /* A member of a device's object; 0, or -1 once a value could not be made
@@ -90,22 +69,6 @@ static int
 put(json_t *obj, const char *key, json_t *value)
 {
 	return json_object_set_new(obj, key, value) != 0 ? -1 : 0;
-}
-
-/* Text a device sent, as UTF-8 (schemas/README.md); NULL is null. */
-static json_t *
-jstr(const char *s)
-{
-	json_t *v;
-	char *clean;
-
-	if (s == NULL)
-		return json_null();
-	if ((clean = utf8_clean(s, strlen(s))) == NULL)
-		return NULL;
-	v = json_string(clean);
-	free(clean);
-	return v;
 }
 
 static json_t *
@@ -118,7 +81,7 @@ json_layout(struct dfu_layout *l, const char *name)
 		return json_null();
 	if ((o = json_object()) == NULL)
 		return NULL;
-	rc = put(o, "name", jstr(dfu_layout_name(l)));
+	rc = put(o, "name", dfl_json_text(dfu_layout_name(l)));
 	rc |= put(o, "regions", regions = json_array());
 	for (unsigned r = 0; rc == 0 && r < dfu_layout_region_count(l); r++) {
 		const struct dfu_layout_region *g = dfu_layout_region(l, r);
@@ -180,10 +143,10 @@ json_alt(const struct dfl_usb_info *in, unsigned a, struct dfu_layout *l)
 	if (o == NULL)
 		return NULL;
 	rc = put(o, "alt", json_integer(in->alts[a].alt));
-	rc |= put(o, "name", jstr(in->alts[a].name));
-	rc |= put(o, "quirk", jstr(note[0] != '\0' ? note : NULL));
+	rc |= put(o, "name", dfl_json_text(in->alts[a].name));
+	rc |= put(o, "quirk", dfl_json_text(note[0] != '\0' ? note : NULL));
 	/* The string a download plans with (dfuinfo -L reads it). */
-	rc |= put(o, "layout_string", jstr(name));
+	rc |= put(o, "layout_string", dfl_json_text(name));
 	rc |= put(o, "layout", json_layout(l, name));
 	if (rc != 0) {
 		json_decref(o);
@@ -207,11 +170,11 @@ json_device(const struct dfl_usb_info *in, struct dfu_layout *l)
 
 	if (o == NULL)
 		return NULL;
-	rc = put(o, "path", jstr(in->path));
+	rc = put(o, "path", dfl_json_text(in->path));
 	rc |= put(o, "vendor_id", json_integer(in->vid));
 	rc |= put(o, "product_id", json_integer(in->pid));
-	rc |= put(o, "serial", jstr(in->serial));
-	rc |= put(o, "serial_utf16", jstr(in->serial_utf16));
+	rc |= put(o, "serial", dfl_json_text(in->serial));
+	rc |= put(o, "serial_utf16", dfl_json_text(in->serial_utf16));
 	rc |= put(o, "device_version", json_integer(in->bcdDevice));
 	rc |= put(o, "mode", json_string(in->protocol == DFL_PROTOCOL_DFU ?
 	    "dfu" : "runtime"));
@@ -223,12 +186,12 @@ json_device(const struct dfl_usb_info *in, struct dfu_layout *l)
 	    json_integer(in->func.wDetachTimeOut) : json_null());
 	rc |= put(o, "attributes", json_attributes(in));
 	rc |= put(o, "descriptor_error", f ? json_null() :
-	    jstr(in->func_error));
+	    dfl_json_text(in->func_error));
 	rc |= put(o, "access", json_boolean(in->access));
 	rc |= put(o, "quirks", quirks = json_array());
 	nq = device_notes(in, notes);
 	for (unsigned i = 0; rc == 0 && i < nq; i++)
-		rc |= json_array_append_new(quirks, jstr(notes[i]));
+		rc |= json_array_append_new(quirks, dfl_json_text(notes[i]));
 	rc |= put(o, "alts", alts = json_array());
 	for (unsigned a = 0; rc == 0 && a < in->nalts; a++)
 		rc |= json_array_append_new(alts, json_alt(in, a, l));

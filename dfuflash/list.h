@@ -28,8 +28,4 @@ int dfl_list_print(FILE *f, const struct dfl_usb *u,
 int dfl_list_print_infos(FILE *f, const struct dfl_usb_info *in, size_t n,
 			 const struct dfl_match *m, int json, size_t *shown);
 
-/* s as a JSON string, escaped, or null when s is NULL.  The result
- * paths of dfuflash.c still use it; the list is written by jansson. */
-void dfl_json_str(FILE *f, const char *s);
-
 #endif /* DFUFLASH_LIST_H */
