@@ -23,13 +23,7 @@ static const char usage_text[] =
     "Sections:\n"
     "  -j, --only-section section    take only this section (repeatable)\n"
     "  -R, --remove-section section  leave this section out (repeatable)\n"
-    "Targets:\n"
-    CLI_OPTS_HELP_TARGET
-    "  --range range                 first-last or first+size: for the last -t\n"
-    "  --split-at address            cut the image there: one target per part\n"
-    "Gaps:\n"
-    "  --max-gap n                   fill gaps of up to n bytes (else: new element)\n"
-    "  --gap-fill byte               the byte that fills them (default 0xff)\n"
+    CLI_OPTS_HELP_CONV
     CLI_OPTS_HELP_SUFFIX
     CLI_OPTS_HELP_OUTPUT
     CLI_OPTS_HELP_OTHER;

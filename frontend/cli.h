@@ -194,6 +194,15 @@ enum {
     "  --sync                        on disk before exit (fsync data, directory)\n"
 #define CLI_OPTS_HELP_TARGET \
     "  -t, --target alt[:name]       start a target: alternate setting, name\n"
+/* elf2dfu's and hex2dfu's targets and gaps (cli_conv). */
+#define CLI_OPTS_HELP_CONV \
+    "Targets:\n" \
+    CLI_OPTS_HELP_TARGET \
+    "  --range range                 first-last or first+size: for the last -t\n" \
+    "  --split-at address            cut the image there: one target per part\n" \
+    "Gaps:\n" \
+    "  --max-gap n                   fill gaps of up to n bytes (else: new element)\n" \
+    "  --gap-fill byte               the byte that fills them (default 0xff)\n"
 #define CLI_OPTS_HELP_OTHER \
     "Other:\n" \
     "  -h, --help                    print this help and exit\n" \

@@ -19,13 +19,7 @@ static const char usage_text[] =
     "               -o output file\n"
     "       hex2dfu -h | -V\n"
     "\n"
-    "Targets:\n"
-    CLI_OPTS_HELP_TARGET
-    "  --range range                 first-last or first+size: for the last -t\n"
-    "  --split-at address            cut the image there: one target per part\n"
-    "Gaps:\n"
-    "  --max-gap n                   fill gaps of up to n bytes (else: new element)\n"
-    "  --gap-fill byte               the byte that fills them (default 0xff)\n"
+    CLI_OPTS_HELP_CONV
     CLI_OPTS_HELP_SUFFIX
     CLI_OPTS_HELP_OUTPUT
     CLI_OPTS_HELP_OTHER;
