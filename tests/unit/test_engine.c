@@ -847,6 +847,7 @@ test_plan_two_option_memories(void **state)
 	assert_true(res.options_write);
 	assert_int_equal(res.options_alt, 1);
 	dfl_session_free(s);
+	img.nsegs = 3;
 	dfl_image_free(&img);
 }
 
