@@ -157,6 +157,11 @@ dfui_put_le32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+/* crc.c: the dwCRC of A then B, from crc_a = dfu_crc_update(DFU_CRC_INIT,
+ * A) and crc_b = dfu_crc_update(DFU_CRC_INIT, B) with len_b the size of B
+ * (so that two halves can be summed apart). */
+uint32_t dfui_crc_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
 /* error.c: the message of the last failure, returned as `err`. */
 int dfui_fail(struct dfu_file *f, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,87 @@
 #include <unistd.h>
 
 #include "dfufile_private.h"
+
+/*
+ * Above this size the CRC pass is cut in two halves, each read and summed
+ * by its own thread and joined with dfui_crc_combine(): a single thread
+ * spends as long copying the file out of the page cache as summing it
+ * (dfuinfo -q of 512 MiB: 35% in the kernel's copy, 57% in the CRC, issue
+ * 15), and the two halves run both on two cores.
+ */
+#define CRC_SPLIT_MIN (16u << 20)
+
+struct crc_half {
+	int fd;
+	uint64_t off, end;
+	uint32_t crc;
+	int err;		/* 0, an errno, or -1: the input shrank */
+	uint64_t err_off;
+};
+
+/* dwCRC of [h->off, h->end) of h->fd, in chunks; errors in h. */
+static void *
+crc_half(void *arg)
+{
+	struct crc_half *h = arg;
+	uint8_t *buf = malloc(DFUI_IO_CHUNK);
+	uint64_t off = h->off;
+	size_t n, got;
+	ssize_t r;
+
+	h->crc = DFU_CRC_INIT;
+	if (buf == NULL) {
+		h->err = ENOMEM;
+		return NULL;
+	}
+	while (off < h->end && h->err == 0) {
+		n = h->end - off < DFUI_IO_CHUNK ? (size_t)(h->end - off) :
+		    DFUI_IO_CHUNK;
+		for (got = 0; got < n && h->err == 0; got += (size_t)r) {
+			r = pread(h->fd, buf + got, n - got,
+			    (off_t)(off + got));
+			if (r < 0 && errno == EINTR) {
+				r = 0;
+			} else if (r <= 0) {
+				h->err = r < 0 ? errno : -1;
+				h->err_off = off + got;
+				r = 0;
+			}
+		}
+		h->crc = dfu_crc_update(h->crc, buf, n);
+		off += n;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* The whole-file dwCRC in two halves on two threads; 1 if no thread
+ * could be started (then the caller makes one pass). */
+static int
+crc_halves(struct dfu_file *f, uint64_t end, uint32_t *whole)
+{
+	struct crc_half a = { .fd = f->in.fd, .off = 0 }, b = a, *bad;
+	pthread_t t;
+
+	/* The cut on a chunk boundary keeps both halves' reads aligned. */
+	a.end = b.off = end / 2 / DFUI_IO_CHUNK * DFUI_IO_CHUNK;
+	b.end = end;
+	if (pthread_create(&t, NULL, crc_half, &b) != 0)
+		return 1;
+	crc_half(&a);
+	pthread_join(t, NULL);
+	bad = a.err != 0 ? &a : b.err != 0 ? &b : NULL;
+	if (bad != NULL && bad->err == ENOMEM)
+		return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
+	if (bad != NULL && bad->err < 0)
+		return dfui_fail(f, DFU_ERR_IO, "the input shrank while it was "
+		    "read (offset %llu)", (unsigned long long)bad->err_off);
+	if (bad != NULL)
+		return dfui_fail_errno(f, bad->err, "read at offset %llu",
+		    (unsigned long long)bad->err_off);
+	*whole = dfui_crc_combine(a.crc, b.crc, b.end - b.off);
+	return 0;
+}
 
 /*
  * dwCRC over [0, end): one streaming pass.  When `split` is non-zero, the
@@ -40,12 +122,18 @@ crc_pass(struct dfu_file *f, uint64_t end, uint64_t split, uint32_t *whole,
 			    (size_t)(end - split));
 		return 0;
 	}
-	buf = malloc(end < DFUI_IO_CHUNK ? (size_t)end + 1 : DFUI_IO_CHUNK);
-	if (buf == NULL)
-		return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 #ifdef POSIX_FADV_SEQUENTIAL
 	posix_fadvise(f->in.fd, 0, (off_t)end, POSIX_FADV_SEQUENTIAL);
 #endif
+	/* A vendor prefix's second CRC keeps the single pass. */
+	*tail = DFU_CRC_INIT;
+	if (split == 0 && end >= CRC_SPLIT_MIN &&
+	    (rc = crc_halves(f, end, whole)) != 1)
+		return rc;
+	rc = 0;
+	buf = malloc(end < DFUI_IO_CHUNK ? (size_t)end + 1 : DFUI_IO_CHUNK);
+	if (buf == NULL)
+		return dfui_fail(f, DFU_ERR_NOMEM, "out of memory");
 	while (off < end) {
 		n = end - off < DFUI_IO_CHUNK ? (size_t)(end - off) : DFUI_IO_CHUNK;
 		if ((rc = dfui_input_read(f, off, buf, n)) != 0)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "dfu_test_build.h"
+#include "dfufile_private.h"
 
 static void
 test_check_value(void **state)
@@ -149,6 +150,38 @@ test_random_buffers_match_zlib(void **state)
 		    (uInt)(1000 + i)));
 	}
 	free(buf);
+}
+
+/* dfui_crc_combine(): two halves summed apart give the whole; for lengths
+ * too large to sum here, it agrees with zlib's crc32_combine(). */
+static void
+test_combine(void **state)
+{
+	static const size_t lens[] = { 0, 1, 3, 64, 1000, 65536 + 7 };
+	uint8_t buf[2 * (65536 + 7)];
+	uint32_t a, b;
+	size_t i, j;
+
+	(void)state;
+	fill_random(buf, sizeof(buf), 0x12345678u);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		for (j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
+			a = dfu_crc_update(DFU_CRC_INIT, buf, lens[i]);
+			b = dfu_crc_update(DFU_CRC_INIT, buf + lens[i], lens[j]);
+			assert_int_equal(dfui_crc_combine(a, b, lens[j]),
+			    tb_crc(buf, lens[i] + lens[j]));
+		}
+	/* 4 GiB and more: zlib's crc32_combine() takes standard CRCs, the
+	 * complements of dwCRC. */
+	a = 0x01234567u;
+	b = 0x89abcdefu;
+	for (i = 0; i < 40; i++) {
+		uint64_t n = ((uint64_t)1 << i) * 3 + i;
+
+		assert_int_equal(dfui_crc_combine(a, b, n),
+		    ~(uint32_t)crc32_combine64(~a & 0xffffffffu,
+		    ~b & 0xffffffffu, (z_off64_t)n) & 0xffffffffu);
+	}
 }
 
 /*
@@ -305,6 +338,7 @@ main(void)
 		cmocka_unit_test(test_incremental_equals_one_shot),
 		cmocka_unit_test(test_unaligned_and_long),
 		cmocka_unit_test(test_random_buffers_match_zlib),
+		cmocka_unit_test(test_combine),
 		cmocka_unit_test(test_suffix_crc_of_small_file),
 		cmocka_unit_test(test_suffix_crc_of_small_dfuse_file),
 		cmocka_unit_test(test_deferred_good),
