@@ -1542,6 +1542,24 @@ expect_no_file st.1
 expect_no_file st.2
 case_end
 
+# Issue 16: the logs of boards flashed one run each can be told apart.
+begin "--sim f405*2, one run per device (-S): every summary line starts with its path and serial"
+fleet_dfu
+for k in 1 2; do
+	run "$DFUFLASH" --sim 'f405*2:st' -S DFU00000000$k fw.dfu
+	expect_status 0
+	expect_stdout_line "1-$k DFU00000000$k: fw.dfu: erased 5 pages (131072 bytes, 31072 of them outside the image), skipped 0 unchanged, wrote 100000 bytes"
+	expect_stdout_line "1-$k DFU00000000$k: sim f405: 172 control transfers, 5 pages erased (131072 bytes), 100000 bytes programmed, 0 bytes read, 2.276 s modelled"
+	[ "$(wc -l <"$OUT")" -eq 3 ] || fail "device $k: not 3 summary lines"
+	! grep -v "^1-$k DFU00000000$k: " "$OUT" ||
+	    fail "device $k: a summary line without its device"
+	sed "s/^1-$k DFU00000000$k: //" "$OUT" >untagged.$k
+	holds st.$k 0x08000000 fw.dfu
+done
+# The same lines but for the device: the tag is what tells them apart.
+expect_same_bytes untagged.1 untagged.2
+case_end
+
 begin "--all: a usage error found on the devices (-D without -s on DfuSe) exits 2, nothing sent"
 mkbin a.bin 100 1
 run "$DFUFLASH" --all --sim 'f405*2:st' -D a.bin
