@@ -3363,8 +3363,9 @@ run_watch(struct options *o, int *summarised)
 		dfl_event_print(stdout, json_pack("{s:s, s:s, s:n, s:n, s:I, "
 		    "s:I, s:I, s:i, s:s}", "schema", DFL_EVENT_SCHEMA, "event",
 		    "summary", "path", "serial", "devices",
-		    (json_int_t)(w.ok + w.failed), "ok", (json_int_t)w.ok,
-		    "failed", (json_int_t)w.failed, "status", w.rc,
+		    (json_int_t)w.ok + (json_int_t)w.failed, "ok",
+		    (json_int_t)w.ok, "failed", (json_int_t)w.failed, "status",
+		    w.rc,
 		    "status_name", dfl_exit_name(w.rc)));
 		*summarised = 1;
 	} else
