@@ -1137,9 +1137,23 @@ struct sim {
 	 * the profile's serial or DFU and k in 9 digits. */
 	char path[16];
 	char serial[32];
-	/* Its lines start with path and serial (--all). */
-	int tagged;
 };
+
+/*
+ * "PATH SERIAL: ", the start of every summary line on stdout, so that the
+ * logs of several boards flashed at once can be told apart (issue 16);
+ * "-" for a device without a serial, "" before a device is known.
+ */
+static const char *
+device_tag(char *buf, size_t len, const char *path, const char *serial)
+{
+	if (path == NULL || path[0] == '\0')
+		buf[0] = '\0';
+	else
+		snprintf(buf, len, "%s %s: ", path, serial != NULL &&
+		    serial[0] != '\0' ? serial : "-");
+	return buf;
+}
 
 /* The path and serial number of device k of --sim. */
 static void
@@ -1277,6 +1291,7 @@ sim_close(struct sim *s, const struct options *o, int report)
 	uint32_t base, size;
 	uint8_t *mem = dfl_model_memory(s->model, &base, &size);
 	const struct dfl_model_stats *st = dfl_model_stats(s->model);
+	char tag[192];
 	int rc = 0;
 
 	if (s->trace != NULL && s->trace != stdout && fclose(s->trace) != 0) {
@@ -1303,11 +1318,10 @@ sim_close(struct sim *s, const struct options *o, int report)
 		dfl_event_print(stdout, dfl_event_sim(s->path, s->serial,
 		    s->profile, st));
 	else
-		printf("%s%s%s%ssim %s: %u control transfers, %u pages erased "
+		printf("%ssim %s: %u control transfers, %u pages erased "
 		    "(%llu bytes)%s, %llu bytes programmed, %llu bytes read, "
-		    "%llu.%03llu s modelled\n", s->tagged ? s->path : "",
-		    s->tagged ? " " : "", s->tagged ? s->serial : "",
-		    s->tagged ? ": " : "", s->profile, st->requests,
+		    "%llu.%03llu s modelled\n", device_tag(tag, sizeof(tag),
+		    s->path, s->serial), s->profile, st->requests,
 		    st->pages_erased, (unsigned long long)st->bytes_erased,
 		    st->mass_erases ? ", mass erase" : "",
 		    (unsigned long long)st->bytes_written,
@@ -1332,6 +1346,13 @@ static const char *
 out_serial(const struct dfl_outcome *r)
 {
 	return r->have_serial ? r->serial : NULL;
+}
+
+/* The device_tag() of the outcome's device. */
+static const char *
+out_tag(char *buf, size_t len, const struct dfl_outcome *r)
+{
+	return device_tag(buf, len, out_path(r), out_serial(r));
 }
 
 struct ui {
@@ -1827,11 +1848,11 @@ erase_text(char *buf, size_t len, const struct dfl_result *r)
 }
 
 static void
-print_plan(const struct dfl_result *r)
+print_plan(const struct dfl_result *r, const struct dfl_outcome *out)
 {
 	uint64_t write = 0;
 	unsigned nerase = 0, nskip = 0;
-	char buf[160];
+	char buf[160], tag[192];
 
 	for (size_t i = 0; i < r->npages; i++) {
 		const struct dfl_page *p = &r->pages[i];
@@ -1866,9 +1887,12 @@ print_plan(const struct dfl_result *r)
 	if (r->leave_reason != 0)
 		printf("leave  alt %u %s\n", r->leave_alt,
 		    leave_text(buf, sizeof(buf), r));
-	printf("plan: erase %u page%s (%llu bytes, %llu of them outside the "
+	/* The page lines are the plan's detail; its summary names the
+	 * device, since a plan is made for one device's layout. */
+	printf("%splan: erase %u page%s (%llu bytes, %llu of them outside the "
 	    "image), keep %llu byte%s, skip %u unchanged, write %llu byte%s "
-	    "in %zu range%s\n", nerase, cli_s(nerase),
+	    "in %zu range%s\n", out_tag(tag, sizeof(tag), out), nerase,
+	    cli_s(nerase),
 	    (unsigned long long)r->bytes_erased,
 	    (unsigned long long)r->bytes_erased_outside,
 	    (unsigned long long)r->bytes_kept, cli_s(r->bytes_kept), nskip,
@@ -1876,19 +1900,16 @@ print_plan(const struct dfl_result *r)
 	    cli_s(r->nwrites));
 }
 
-/* What the download did; with --all, each line names the device u. */
+/* What the download did; each line names the device. */
 static void
 report(const struct options *o, const char *name, const struct dfl_result *r,
     const struct ui *ui)
 {
-	const struct unit *u = ui->unit;
-	char erased[160], left[160], tag[192] = "";
-
-	if (u != NULL)
-		snprintf(tag, sizeof(tag), "%s %s: ", u->path, u->serial);
+	char erased[160], left[160], tag[192];
 
 	if (o->quiet)
 		return;
+	out_tag(tag, sizeof(tag), ui->out);
 	if (o->progress == PROGRESS_JSON) {
 		dfl_event_print(stdout, dfl_event_done(out_path(ui->out),
 		    out_serial(ui->out), r));
@@ -1979,7 +2000,7 @@ do_download(const struct options *o, struct dfl_session *s,
 			dfl_event_print(stdout, dfl_event_plan(
 			    out_path(ui->out), out_serial(ui->out), &res));
 		else
-			print_plan(&res);
+			print_plan(&res, ui->out);
 		return CLI_EXIT_OK;
 	}
 	if (rc != 0)
@@ -1998,6 +2019,7 @@ do_upload(const struct options *o, struct dfl_session *s,
 	struct dfu_file *f = NULL;
 	uint8_t *buf;
 	uint32_t got = 0;
+	char tag[192];
 	int rc = CLI_EXIT_FAIL, err;
 
 	if (dev->bcdDFUVersion != DFU_BCD_DFUSE && o->address != 0) {
@@ -2047,8 +2069,9 @@ do_upload(const struct options *o, struct dfl_session *s,
 	if (cli_output_commit(&out) != 0)
 		goto done;
 	if (!o->quiet && o->progress != PROGRESS_JSON)
-		printf("%s: %u byte%s read from alt %u at 0x%08x\n",
-		    o->upload, got, cli_s(got), o->alt, o->address);
+		printf("%s%s: %u byte%s read from alt %u at 0x%08x\n",
+		    out_tag(tag, sizeof(tag), ui->out), o->upload, got,
+		    cli_s(got), o->alt, o->address);
 	rc = CLI_EXIT_OK;
 done:
 	/* Past the engine's own failures, only the output file can fail. */
@@ -2062,6 +2085,7 @@ static int
 do_unprotect(const struct options *o, struct dfl_session *s, struct ui *ui)
 {
 	struct dfl_options eo;
+	char tag[192];
 	int rc;
 
 	memset(&eo, 0, sizeof(eo));
@@ -2071,8 +2095,8 @@ do_unprotect(const struct options *o, struct dfl_session *s, struct ui *ui)
 	if ((rc = dfl_unprotect(s, &eo)) != 0)
 		return engine_error(ui, s, NULL, rc);
 	if (!o->quiet && o->progress != PROGRESS_JSON)
-		printf("read protection removed; the device erased its flash "
-		    "and reset\n");
+		printf("%sread protection removed; the device erased its "
+		    "flash and reset\n", out_tag(tag, sizeof(tag), ui->out));
 	return CLI_EXIT_OK;
 }
 
@@ -2081,6 +2105,7 @@ static int
 do_detach(const struct options *o, struct dfl_session *s, struct ui *ui)
 {
 	struct dfl_options eo;
+	char tag[192];
 	int rc;
 
 	memset(&eo, 0, sizeof(eo));
@@ -2090,8 +2115,9 @@ do_detach(const struct options *o, struct dfl_session *s, struct ui *ui)
 		return CLI_EXIT_FAIL;
 	}
 	if (!o->quiet)
-		printf("%s\n", rc == 1 ? "the device is in DFU mode already; "
-		    "nothing sent" : "device detached: it is in DFU mode now");
+		printf("%s%s\n", out_tag(tag, sizeof(tag), ui->out), rc == 1 ?
+		    "the device is in DFU mode already; nothing sent" :
+		    "device detached: it is in DFU mode now");
 	return CLI_EXIT_OK;
 }
 
@@ -2099,6 +2125,7 @@ do_detach(const struct options *o, struct dfl_session *s, struct ui *ui)
 static int
 do_reset(const struct options *o, struct dfl_session *s, struct ui *ui)
 {
+	char tag[192];
 	int rc;
 
 	if ((rc = dfl_reset(s)) != 0) {
@@ -2106,7 +2133,7 @@ do_reset(const struct options *o, struct dfl_session *s, struct ui *ui)
 		return CLI_EXIT_FAIL;
 	}
 	if (!o->quiet && o->progress != PROGRESS_JSON)
-		printf("device reset\n");
+		printf("%sdevice reset\n", out_tag(tag, sizeof(tag), ui->out));
 	return CLI_EXIT_OK;
 }
 
@@ -2644,7 +2671,6 @@ unit_sim_open(struct unit *u, const struct options *o, unsigned k)
 	if (sim_open(&u->sim, o, k) != 0)
 		return -1;
 	u->have_sim = 1;
-	u->sim.tagged = 1;
 	u->sim_k = k;
 	snprintf(u->path, sizeof(u->path), "%s", u->sim.path);
 	snprintf(u->serial, sizeof(u->serial), "%s", u->sim.serial);
@@ -3337,8 +3363,9 @@ run_watch(struct options *o, int *summarised)
 		dfl_event_print(stdout, json_pack("{s:s, s:s, s:n, s:n, s:I, "
 		    "s:I, s:I, s:i, s:s}", "schema", DFL_EVENT_SCHEMA, "event",
 		    "summary", "path", "serial", "devices",
-		    (json_int_t)(w.ok + w.failed), "ok", (json_int_t)w.ok,
-		    "failed", (json_int_t)w.failed, "status", w.rc,
+		    (json_int_t)w.ok + (json_int_t)w.failed, "ok",
+		    (json_int_t)w.ok, "failed", (json_int_t)w.failed, "status",
+		    w.rc,
 		    "status_name", dfl_exit_name(w.rc)));
 		*summarised = 1;
 	} else

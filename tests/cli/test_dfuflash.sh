@@ -161,9 +161,9 @@ run "$DFUFLASH" --verify --sim f405:flash.img "$FULL"
 expect_status 0
 expect_stderr_empty
 # 0x08000000-0x080bbd93: 4 x 16K, 64K and 5 x 128K sectors.
-expect_stdout_line "$FULL: erased 10 pages (786432 bytes, 17004 of them outside the image), skipped 0 unchanged, wrote 769432 bytes, verified"
+expect_stdout_line "1-1 DFU000000001: $FULL: erased 10 pages (786432 bytes, 17004 of them outside the image), skipped 0 unchanged, wrote 769432 bytes, verified"
 # Its first words are a vector table: SP 0x20030000, reset 0x08000xxx odd.
-expect_stdout_line "$FULL: device left DFU mode to run the application at 0x08000000"
+expect_stdout_line "1-1 DFU000000001: $FULL: device left DFU mode to run the application at 0x08000000"
 holds flash.img 0x08000000 "$FULL"
 case_end
 
@@ -177,7 +177,7 @@ expect_status 0
 expect_stderr_line "dfuflash: warning: the file is for device 0483:0000, flashing 0483:df11 anyway"
 # 0x08000000-0x080168d7: 4 x 16K and the 64K sector; the 3-byte gap is
 # written as 0xff so that the run stays one.
-expect_stdout_line "$VRBRAIN: erased 5 pages (131072 bytes, 38699 of them outside the image), skipped 0 unchanged, wrote 92376 bytes, verified"
+expect_stdout_line "1-1 DFU000000001: $VRBRAIN: erased 5 pages (131072 bytes, 38699 of them outside the image), skipped 0 unchanged, wrote 92376 bytes, verified"
 holds flash.img 0x08000000 "$VRBRAIN"
 # The 3-byte gap between the two elements is 0xff (erased).
 python3 -c 'import sys; d = open("flash.img", "rb").read(); sys.exit(d[0x166d1:0x166d4] != b"\xff" * 3)' ||
@@ -200,7 +200,7 @@ expect_status 1
 expect_stderr_line "dfuflash: $KIIBOHD: a plain DFU image has no address, and this is a DfuSe device; give one with -D file -s address"
 run "$DFUFLASH" --ignore-id --verify --sim dfu11:fw.img "$KIIBOHD"
 expect_status 0
-expect_stdout_line "$KIIBOHD: erased 0 pages, skipped 0 unchanged, wrote 60200 bytes, verified"
+expect_stdout_line "1-1 DFU000000001: $KIIBOHD: erased 0 pages, skipped 0 unchanged, wrote 60200 bytes, verified"
 head -c 60200 "$KIIBOHD" >payload.bin
 head -c 60200 fw.img >got.bin
 expect_same_bytes payload.bin got.bin
@@ -218,7 +218,7 @@ for f in lpc.dfu lm.dfu; do
 	expect_stdout_contains "(vendor-prefix)"
 	run "$DFUFLASH" --verify --sim "dfu11:$f.img" "$f"
 	expect_status 0
-	expect_stdout_line "$f: erased 0 pages, skipped 0 unchanged, wrote $n bytes, verified"
+	expect_stdout_line "1-1 DFU000000001: $f: erased 0 pages, skipped 0 unchanged, wrote $n bytes, verified"
 	head -c "$n" "$f" >want.bin
 	head -c "$n" "$f.img" >got.bin
 	expect_same_bytes want.bin got.bin
@@ -254,7 +254,7 @@ begin "pyboard: the filesystem between the two parts is untouched"
 pyboard
 run "$DFUFLASH" --verify --sim f405:flash.img fw.dfu
 expect_status 0
-expect_stdout_line "fw.dfu: erased 3 pages (278528 bytes, 61440 of them outside the image), skipped 0 unchanged, wrote 217088 bytes, verified"
+expect_stdout_line "1-1 DFU000000001: fw.dfu: erased 3 pages (278528 bytes, 61440 of them outside the image), skipped 0 unchanged, wrote 217088 bytes, verified"
 holds flash.img 0x08000000 fw.dfu
 same_range before.img flash.img 0x4000 0x1c000
 case_end
@@ -272,8 +272,8 @@ page   alt 0 0x08040000-0x0805ffff  131072 bytes  erase
 write  alt 0 0x08000000-0x08002fff   12288 bytes
 write  alt 0 0x08020000-0x08051fff  204800 bytes
 leave  alt 0 to run 0x08000000, the start of flash (no vector table in the image)
-plan: erase 3 pages (278528 bytes, 61440 of them outside the image), keep 0 bytes, skip 0 unchanged, write 217088 bytes in 2 ranges
-sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled
+1-1 DFU000000001: plan: erase 3 pages (278528 bytes, 61440 of them outside the image), keep 0 bytes, skip 0 unchanged, write 217088 bytes in 2 ranges
+1-1 DFU000000001: sim f405: 0 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 0 bytes read, 0.000 s modelled
 EOF
 expect_stdout_file want.txt
 expect_same_bytes before.img flash.img
@@ -314,7 +314,7 @@ run "$DFUFLASH" --sim f405:flash.img small.dfu
 expect_status 0
 expect_stderr_empty
 # 16K - 10K in sector 0, 2 x 128K - 200K in sectors 5 and 6.
-expect_stdout_line "small.dfu: erased 3 pages (278528 bytes, 63488 of them outside the image), skipped 0 unchanged, wrote 215040 bytes"
+expect_stdout_line "1-1 DFU000000001: small.dfu: erased 3 pages (278528 bytes, 63488 of them outside the image), skipped 0 unchanged, wrote 215040 bytes"
 # Nothing is read to decide the erase.
 expect_stdout_contains " 0 bytes read, "
 holds flash.img 0x08000000 small.dfu
@@ -335,14 +335,14 @@ write  alt 0 0x08000000-0x080027ff   10240 bytes
 write  alt 0 0x08002c00-0x08002cff     256 bytes
 write  alt 0 0x08020000-0x08051fff  204800 bytes
 leave  alt 0 to run 0x08000000, the start of flash (no vector table in the image)
-plan: erase 3 pages (278528 bytes, 63488 of them outside the image), keep 256 bytes, skip 0 unchanged, write 215296 bytes in 3 ranges
-sim f405: 8 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 256 bytes read, 0.008 s modelled
+1-1 DFU000000001: plan: erase 3 pages (278528 bytes, 63488 of them outside the image), keep 256 bytes, skip 0 unchanged, write 215296 bytes in 3 ranges
+1-1 DFU000000001: sim f405: 8 control transfers, 0 pages erased (0 bytes), 0 bytes programmed, 256 bytes read, 0.008 s modelled
 EOF
 expect_stdout_file want.txt
 expect_same_bytes flashed.img flash.img
 run "$DFUFLASH" --sim f405:flash.img --preserve 0x08002c00-0x08002cff small.dfu
 expect_status 0
-expect_stdout_line "small.dfu: erased 3 pages (278528 bytes, 63488 of them outside the image, 256 of those preserved), skipped 0 unchanged, wrote 215296 bytes"
+expect_stdout_line "1-1 DFU000000001: small.dfu: erased 3 pages (278528 bytes, 63488 of them outside the image, 256 of those preserved), skipped 0 unchanged, wrote 215296 bytes"
 # Read before the erase and read back after writing: 256 bytes each.
 expect_stdout_contains " 512 bytes read, "
 holds flash.img 0x08000000 small.dfu
@@ -366,7 +366,7 @@ run "$DFUFLASH" --sim f405:flash.img --preserve-uncovered small.dfu
 expect_status 0
 # 0x08002800-0x08003fff and 0x08052000-0x0805ffff: 63488 bytes read
 # before the erase, and again after writing.
-expect_stdout_line "small.dfu: erased 3 pages (278528 bytes, 63488 of them outside the image, 63488 of those preserved), skipped 0 unchanged, wrote 217088 bytes"
+expect_stdout_line "1-1 DFU000000001: small.dfu: erased 3 pages (278528 bytes, 63488 of them outside the image, 63488 of those preserved), skipped 0 unchanged, wrote 217088 bytes"
 expect_stdout_contains " 126976 bytes read, "
 holds flash.img 0x08000000 small.dfu
 same_range flashed.img flash.img 0x2800 0x1800
@@ -417,7 +417,7 @@ expect_status 0
 expect_stdout_empty
 run "$DFUFLASH" --skip-unchanged --sim f405:flash.img fw.dfu
 expect_status 0
-expect_stdout_line "fw.dfu: erased 0 pages, skipped 3 unchanged, wrote 0 bytes"
+expect_stdout_line "1-1 DFU000000001: fw.dfu: erased 0 pages, skipped 3 unchanged, wrote 0 bytes"
 expect_stdout_contains "sim f405: "
 expect_stdout_contains " 0 pages erased (0 bytes), 0 bytes programmed, 278528 bytes read"
 case_end
@@ -429,7 +429,7 @@ python3 -c 'd = bytearray(open("fw1.bin", "rb").read()); d[150000] ^= 0xff; open
 "$BUILD/bin/bin2dfu" -a 0x08000000:fw0.bin -a 0x08020000:fw1.bin -o fw2.dfu
 run "$DFUFLASH" --skip-unchanged --verify --sim f405:flash.img fw2.dfu
 expect_status 0
-expect_stdout_line "fw2.dfu: erased 1 page (131072 bytes, 57344 of them outside the image), skipped 2 unchanged, wrote 73728 bytes, verified"
+expect_stdout_line "1-1 DFU000000001: fw2.dfu: erased 1 page (131072 bytes, 57344 of them outside the image), skipped 2 unchanged, wrote 73728 bytes, verified"
 holds flash.img 0x08000000 fw2.dfu
 same_range before.img flash.img 0x4000 0x1c000
 case_end
@@ -440,11 +440,11 @@ begin "-D and -s: a raw binary; --no-leave and --start"
 mkbin app.bin 5000 7
 run "$DFUFLASH" --no-leave --sim l476:l4.img -D app.bin -s 0x08000800
 expect_status 0
-expect_stdout_line "app.bin: erased 3 pages (6144 bytes, 1144 of them outside the image), skipped 0 unchanged, wrote 5000 bytes"
-expect_stdout_line "app.bin: device stays in DFU mode"
+expect_stdout_line "1-1 DFU000000001: app.bin: erased 3 pages (6144 bytes, 1144 of them outside the image), skipped 0 unchanged, wrote 5000 bytes"
+expect_stdout_line "1-1 DFU000000001: app.bin: device stays in DFU mode"
 run "$DFUFLASH" --start 0x08000800 --sim l476:l4.img -D app.bin -s 0x08000800
 expect_status 0
-expect_stdout_line "app.bin: device left DFU mode to run 0x08000800 (--start)"
+expect_stdout_line "1-1 DFU000000001: app.bin: device left DFU mode to run 0x08000800 (--start)"
 python3 -c 'import sys; d = open("l4.img", "rb").read(); sys.exit(d[0x800:0x800 + 5000] != open("app.bin", "rb").read())' ||
     fail "app.bin not at 0x08000800"
 case_end
@@ -454,7 +454,7 @@ begin "leave: to the application's vector table, never to data or option bytes"
 mkbin data.bin 4096 9
 run "$DFUFLASH" --sim f405 --sim-trace trace.txt -D data.bin -s 0x08060000
 expect_status 0
-expect_stdout_line "data.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+expect_stdout_line "1-1 DFU000000001: data.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 [ "$(tail -n 1 trace.txt)" = "GETSTATUS -> OK dfuMANIFEST (left to 0x08000000)" ] ||
     fail "left to: $(tail -n 1 trace.txt)"
 # Option bytes only (alt 1): the plan leaves from alt 0, at its flash;
@@ -465,7 +465,7 @@ run "$DFUFLASH" --plan --sim f405 ob.dfu
 expect_stdout_line "leave  alt 0 to run 0x08000000, the start of flash (no vector table in the image)"
 run "$DFUFLASH" --sim f405 --sim-trace trace.txt ob.dfu
 expect_status 0
-expect_stdout_line "ob.dfu: device reset to load its option bytes (alt 1), as it does once they are written; it was not sent to leave DFU mode"
+expect_stdout_line "1-1 DFU000000001: ob.dfu: device reset to load its option bytes (alt 1), as it does once they are written; it was not sent to leave DFU mode"
 [ "$(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')" = "SET_INTERFACE 1 " ] ||
     fail "alt settings: $(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')"
 [ "$(tail -n 1 trace.txt)" = "GETSTATUS -> gone" ] ||
@@ -476,7 +476,7 @@ python3 -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("<II", 0x200
 "$BUILD/bin/bin2dfu" -a 0x08000000:data.bin -a 0x08004000:app.bin -o both.dfu || fail "bin2dfu failed"
 run "$DFUFLASH" --sim f405 --sim-trace trace.txt both.dfu
 expect_status 0
-expect_stdout_line "both.dfu: device left DFU mode to run the application at 0x08004000"
+expect_stdout_line "1-1 DFU000000001: both.dfu: device left DFU mode to run the application at 0x08004000"
 [ "$(tail -n 1 trace.txt)" = "GETSTATUS -> OK dfuMANIFEST (left to 0x08004000)" ] ||
     fail "left to: $(tail -n 1 trace.txt)"
 run "$DFUFLASH" --plan --sim f405 both.dfu
@@ -484,7 +484,7 @@ expect_stdout_line "leave  alt 0 to run the application at 0x08004000"
 # An even reset vector (not Thumb) is no vector table.
 python3 -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("<II", 0x20020000, 0x08004100))' >bad.bin
 run "$DFUFLASH" --sim f405 -D bad.bin -s 0x08004000
-expect_stdout_line "bad.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+expect_stdout_line "1-1 DFU000000001: bad.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 case_end
 
 # Every profile the model lists (so that one added later is covered without
@@ -547,7 +547,7 @@ EOF_PY
 		# (model.c): it goes on, and leaves without answering.
 		expect_stdout_contains "$p.dfu: device left DFU mode"
 	elif [ -n "${ob_alt:-}" ]; then
-		expect_stdout_line "$p.dfu: device reset to load its option bytes (alt $ob_alt), as it does once they are written; it was not sent to leave DFU mode"
+		expect_stdout_line "1-1 DFU000000001: $p.dfu: device reset to load its option bytes (alt $ob_alt), as it does once they are written; it was not sent to leave DFU mode"
 	else
 		expect_stdout_contains "$p.dfu: device left DFU mode"
 	fi
@@ -569,7 +569,7 @@ mkbin app.bin 5000 7
 run "$DFUFLASH" --sim f405 --sim-fault leave-gone -D app.bin -s 0x08000000
 expect_status 0
 expect_stderr_empty
-expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image) (it reset before answering)"
+expect_stdout_line "1-1 DFU000000001: app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image) (it reset before answering)"
 case_end
 
 begin "a leave request that fails as the device resets: it has left; a stall from a device still there is an error"
@@ -578,7 +578,7 @@ for f in leave-gone=stall leave-gone=io; do
 	run "$DFUFLASH" --sim f405 --sim-fault "$f" -D app.bin -s 0x08000000
 	expect_status 0
 	expect_stderr_empty
-	expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image) (its leave request failed as it reset)"
+	expect_stdout_line "1-1 DFU000000001: app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image) (its leave request failed as it reset)"
 done
 # Request 18 is the leave DNLOAD; the device answers afterwards.
 run "$DFUFLASH" --sim f405 --sim-fault stall:18 -D app.bin -s 0x08000000
@@ -596,10 +596,10 @@ jq -s -e '(map(select(.event == "done"))[0] | .left == true and .verified == fal
 run "$DFUFLASH" --verify --sim dfu11 --sim-fault manifest-gone -D fw.bin
 expect_status 0
 expect_stderr_line "dfuflash: warning: not verified: the device left the bus during manifestation, before it could be read back"
-expect_stdout_line "fw.bin: device left DFU mode (it reset before answering)"
+expect_stdout_line "1-1 DFU000000001: fw.bin: device left DFU mode (it reset before answering)"
 run "$DFUFLASH" --sim dfu11-reset --sim-fault leave-gone=stall -D fw.bin
 expect_status 0
-expect_stdout_line "fw.bin: device left DFU mode (its leave request failed as it reset)"
+expect_stdout_line "1-1 DFU000000001: fw.bin: device left DFU mode (its leave request failed as it reset)"
 case_end
 
 begin "option bytes: --progress=json says the device reset; what the reset would cut short is refused"
@@ -622,7 +622,7 @@ expect_stdout_line "reset  alt 1: the device resets once its option bytes are wr
 "$BUILD/bin/bin2dfu" -t "1:Option Bytes" -a 0x1fffc000:ob.bin -o only.dfu || fail "bin2dfu failed"
 run "$DFUFLASH" --verify --sim f405 only.dfu
 expect_status 0
-expect_stdout_line "only.dfu: erased 0 pages, skipped 0 unchanged, wrote 4 bytes, not verified (the device reset)"
+expect_stdout_line "1-1 DFU000000001: only.dfu: erased 0 pages, skipped 0 unchanged, wrote 4 bytes, not verified (the device reset)"
 "$BUILD/bin/bin2dfu" -t "1:Option Bytes" -a 0x1fffc000:ob.bin \
     -a 0x1fffc008:ob.bin -o ob2.dfu || fail "bin2dfu failed"
 run "$DFUFLASH" --sim f405 ob2.dfu
@@ -636,7 +636,7 @@ mkbin app.bin 5000 7
 run "$DFUFLASH" -q --sim f405:flash.img -D app.bin -s 0x08000000
 run "$DFUFLASH" --sim f405:flash.img -U back.bin -s 0x08000000:5000
 expect_status 0
-expect_stdout_line "back.bin: 5000 bytes read from alt 0 at 0x08000000"
+expect_stdout_line "1-1 DFU000000001: back.bin: 5000 bytes read from alt 0 at 0x08000000"
 expect_same_bytes app.bin back.bin
 run "$DFUFLASH" -q --sim f405:flash.img -U back.dfu --format dfu -s 0x08000000:5000
 expect_status 0
@@ -663,7 +663,7 @@ pyboard
 run "$DFUFLASH" --mass-erase --sim f405:flash.img fw.dfu
 expect_status 0
 expect_stderr_line "dfuflash: warning: --mass-erase erases all of the device's flash, not only the pages the image covers"
-expect_stdout_line "fw.dfu: mass erase, erased 0 pages, skipped 0 unchanged, wrote 217088 bytes"
+expect_stdout_line "1-1 DFU000000001: fw.dfu: mass erase, erased 0 pages, skipped 0 unchanged, wrote 217088 bytes"
 python3 -c 'import sys; d = open("flash.img", "rb").read(); sys.exit(d[0x4000:0x20000] != b"\xff" * 0x1c000)' ||
     fail "filesystem not erased by --mass-erase"
 run "$DFUFLASH" --sim f405:flash.img --unprotect
@@ -697,7 +697,7 @@ for spec in \
 	expect_stdout_lacks "device left"
 	run "$DFUFLASH" --verify --sim f405:flash.img -D app.bin -s 0x08000000
 	expect_status 0
-	expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+	expect_stdout_line "1-1 DFU000000001: app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 done
 case_end
 
@@ -730,7 +730,7 @@ i = next(i for i in range(0x4000, len(n)) if o[i] & n[i] != n[i])
 print("verify at 0x%08x: device holds 0x%02x, the image 0x%02x" % (0x08000000 + i, o[i] & n[i], n[i]))')
 run "$DFUFLASH" --sim f405:flash.img --sim-fault erase:2=skip -D app.bin -s 0x08000000
 expect_status 0
-expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+expect_stdout_line "1-1 DFU000000001: app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 python3 -c 'import sys; sys.exit(open("flash.img", "rb").read()[:20000] == open("app.bin", "rb").read())' ||
     fail "the skipped erase left the image intact: the fault does nothing"
 cp before.img flash.img
@@ -747,14 +747,14 @@ expect_status 4
 expect_stderr_line "dfuflash: app.bin: write at 0x08000800: device disconnected during DNLOAD"
 run "$DFUFLASH" --skip-unchanged --verify --sim f405:flash.img -D app.bin -s 0x08000000
 expect_status 0
-expect_stdout_line "app.bin: erased 2 pages (32768 bytes, 12768 of them outside the image), skipped 0 unchanged, wrote 20000 bytes, verified"
+expect_stdout_line "1-1 DFU000000001: app.bin: erased 2 pages (32768 bytes, 12768 of them outside the image), skipped 0 unchanged, wrote 20000 bytes, verified"
 case_end
 
 begin "a device in run-time mode is detached into DFU mode first"
 mkbin app.bin 3000 5
 run "$DFUFLASH" --sim f405 --sim-fault runtime --sim-trace trace.txt -D app.bin -s 0x08000000
 expect_status 0
-expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+expect_stdout_line "1-1 DFU000000001: app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 [ "$(head -n 2 trace.txt | tr '\n' ' ')" = "DETACH re-enumerate -> DFU mode " ] ||
     fail "trace starts with: $(head -n 2 trace.txt | tr '\n' ' ')"
 case_end
@@ -884,7 +884,7 @@ printf '\125\252\022\064\126\170\232\274' >ob.bin
     -t "1:Option Bytes" -a 0x1fffc000:ob.bin -o two.dfu || fail "bin2dfu failed"
 run "$DFUFLASH" --verify --sim f405 --sim-trace trace.txt two.dfu
 expect_status 0
-expect_stdout_line "two.dfu: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3008 bytes, verified but for the option bytes (the device reset)"
+expect_stdout_line "1-1 DFU000000001: two.dfu: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3008 bytes, verified but for the option bytes (the device reset)"
 # alt 0, then alt 1 (option bytes: written, never erased), after which
 # the device resets: no alt 0 again to leave.
 [ "$(grep '^SET_INTERFACE' trace.txt | tr '\n' ' ')" = "SET_INTERFACE 0 SET_INTERFACE 1 " ] ||
@@ -1101,7 +1101,7 @@ cp direct.img converted.img
 run "$DFUFLASH" --verify --sim f405:direct.img fw.elf
 expect_status 0
 expect_stderr_empty
-expect_stdout_line "fw.elf: erased 1 page (16384 bytes, 16291 of them outside the image), skipped 0 unchanged, wrote 96 bytes, verified"
+expect_stdout_line "1-1 DFU000000001: fw.elf: erased 1 page (16384 bytes, 16291 of them outside the image), skipped 0 unchanged, wrote 96 bytes, verified"
 run "$DFUFLASH" --verify --sim f405:converted.img fw.dfu
 expect_status 0
 expect_same_bytes direct.img converted.img
@@ -1117,7 +1117,7 @@ for f in fw.hex fw.srec; do
 	run "$DFUFLASH" --sim f405:direct.img $f
 	expect_status 0
 	expect_stderr_empty
-	expect_stdout_line "$f: erased 2 pages (32768 bytes, 32428 of them outside the image), skipped 0 unchanged, wrote 344 bytes"
+	expect_stdout_line "1-1 DFU000000001: $f: erased 2 pages (32768 bytes, 32428 of them outside the image), skipped 0 unchanged, wrote 344 bytes"
 	run "$DFUFLASH" --sim f405:converted.img $f.dfu
 	expect_status 0
 	expect_same_bytes direct.img converted.img
@@ -1267,7 +1267,8 @@ case_end
 # dfuinfo -L with the layouts of the model's f405 predicts dfuflash's plan:
 # the same files accepted and refused, and where accepted the same pages
 # erased, the same bytes erased, the same bytes of them outside the image
-# (dfuflash's "plan:" line against the sums of dfuinfo -j's layouts).
+# (dfuflash's "plan:" line, after the device tag, against the sums of
+# dfuinfo -j's layouts).
 # The device ID is not the planner's business: --ignore-id.
 F405_LAYOUTS="0=@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg
 1=@Option Bytes  /0x1FFFC000/01*016 e
@@ -1298,7 +1299,7 @@ EOF_LAYOUTS
 		return
 	fi
 	n_accepted=$((n_accepted + 1))
-	_want=$(sed -n 's/^plan: erase \([0-9]*\) pages\{0,1\} (\([0-9]*\) bytes, \([0-9]*\) of them outside the image).*/\1 pages, \2 bytes, \3 outside/p' plan.txt)
+	_want=$(sed -n 's/^1-1 DFU000000001: plan: erase \([0-9]*\) pages\{0,1\} (\([0-9]*\) bytes, \([0-9]*\) of them outside the image).*/\1 pages, \2 bytes, \3 outside/p' plan.txt)
 	[ "$(grep -c '^page .* bytes  erase$' plan.txt)" = "${_want%% *}" ] ||
 	    fail "$_f: dfuflash --plan lists other pages than its summary"
 	_got=$(python3 -c 'import json, sys
@@ -1339,7 +1340,7 @@ run "$DFUFLASH" --sim gd32vf103:g.img -D a.bin -s 0x08000000
 expect_status 0
 run "$DFUFLASH" --sim gd32vf103:g.img -D b.bin -s 0x08000000
 expect_status 0
-expect_stdout_line "b.bin: erased 9 pages (9216 bytes, 216 of them outside the image), skipped 0 unchanged, wrote 9000 bytes"
+expect_stdout_line "1-1 3CBJ: b.bin: erased 9 pages (9216 bytes, 216 of them outside the image), skipped 0 unchanged, wrote 9000 bytes"
 expect_stderr_line "dfuflash: warning: alt 0: quirk: GD32VF103 ROM (28e9:0189) reports alt 0 as \"@Internal Flash  /0x08000000/512*002Kg\"; its flash is 128 pages of 1 KiB (serial \"3CBJ\", size letter 'B'): read as \"@Internal Flash  /0x08000000/128*001Kg\""
 same_range g.img b.bin 0 9000
 case_end
@@ -1359,7 +1360,7 @@ begin "--sim h743: an odd-sized file is written in whole 32-byte flash words"
 mkbin c.bin 1000 54
 run "$DFUFLASH" --sim h743 --verify --no-leave -D c.bin -s 0x08000008
 expect_status 0
-expect_stdout_line "c.bin: erased 1 page (131072 bytes, 130072 of them outside the image), skipped 0 unchanged, wrote 1024 bytes, verified"
+expect_stdout_line "1-1 DFU000000001: c.bin: erased 1 page (131072 bytes, 130072 of them outside the image), skipped 0 unchanged, wrote 1024 bytes, verified"
 case_end
 
 begin "--sim h743: a bank-2 erase left in dfuDNBUSY (rev V) is cleared, read back and written, with default options"
@@ -1535,10 +1536,28 @@ expect_status 3
 expect_stderr_line "dfuflash: no DFU device matches -p 1-9; 3 found:"
 run "$DFUFLASH" --sim 'f405*3:st' -p 1-3 fw.dfu
 expect_status 0
-expect_stdout_line "fw.dfu: erased 5 pages (131072 bytes, 31072 of them outside the image), skipped 0 unchanged, wrote 100000 bytes"
+expect_stdout_line "1-3 DFU000000003: fw.dfu: erased 5 pages (131072 bytes, 31072 of them outside the image), skipped 0 unchanged, wrote 100000 bytes"
 holds st.3 0x08000000 fw.dfu
 expect_no_file st.1
 expect_no_file st.2
+case_end
+
+# Issue 16: the logs of boards flashed one run each can be told apart.
+begin "--sim f405*2, one run per device (-S): every summary line starts with its path and serial"
+fleet_dfu
+for k in 1 2; do
+	run "$DFUFLASH" --sim 'f405*2:st' -S DFU00000000$k fw.dfu
+	expect_status 0
+	expect_stdout_line "1-$k DFU00000000$k: fw.dfu: erased 5 pages (131072 bytes, 31072 of them outside the image), skipped 0 unchanged, wrote 100000 bytes"
+	expect_stdout_line "1-$k DFU00000000$k: sim f405: 172 control transfers, 5 pages erased (131072 bytes), 100000 bytes programmed, 0 bytes read, 2.276 s modelled"
+	[ "$(wc -l <"$OUT")" -eq 3 ] || fail "device $k: not 3 summary lines"
+	! grep -v "^1-$k DFU00000000$k: " "$OUT" ||
+	    fail "device $k: a summary line without its device"
+	sed "s/^1-$k DFU00000000$k: //" "$OUT" >untagged.$k
+	holds st.$k 0x08000000 fw.dfu
+done
+# The same lines but for the device: the tag is what tells them apart.
+expect_same_bytes untagged.1 untagged.2
 case_end
 
 begin "--all: a usage error found on the devices (-D without -s on DfuSe) exits 2, nothing sent"
@@ -1818,7 +1837,7 @@ mkbin data.bin 4096 9
 # Without :leave, data with no vector table leaves to the start of flash.
 run "$DFUFLASH" --sim f405 -D data.bin -s 0x08060000:leave
 expect_status 0
-expect_stdout_line "data.bin: device left DFU mode to run 0x08060000 (--start)"
+expect_stdout_line "1-1 DFU000000001: data.bin: device left DFU mode to run 0x08060000 (--start)"
 run "$DFUFLASH" --sim f405 -D data.bin -s 0x08060000:leave --no-leave
 expect_status 2
 expect_stderr_line "dfuflash: -s 0x08060000:leave is where the device goes when it leaves; --no-leave keeps it in DFU mode"
@@ -1827,7 +1846,7 @@ expect_stderr_line "dfuflash: -s 0x08060000:leave is where the device goes when 
 "$BUILD/bin/bin2dfu" -a 0x08060000:data.bin -o data.dfu || fail "bin2dfu failed"
 run "$DFUFLASH" --sim f405 -s :leave data.dfu
 expect_status 0
-expect_stdout_line "data.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+expect_stdout_line "1-1 DFU000000001: data.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 case_end
 
 begin "-s address:mass-erase needs :force, as in dfu-util, and is --mass-erase"
@@ -1848,7 +1867,7 @@ expect_stderr_line "dfuflash: -s 0x08000000:unprotect:force: dfuflash removes th
 run "$DFUFLASH" --sim f405:flash.img -D app.bin -s 0x08000000:mass-erase:force
 expect_status 0
 expect_stderr_line "dfuflash: warning: --mass-erase erases all of the device's flash, not only the pages the image covers"
-expect_stdout_line "app.bin: mass erase, erased 0 pages, skipped 0 unchanged, wrote 5000 bytes"
+expect_stdout_line "1-1 DFU000000001: app.bin: mass erase, erased 0 pages, skipped 0 unchanged, wrote 5000 bytes"
 python3 -c 'import sys; d = open("flash.img", "rb").read(); sys.exit(d[0x4000:0x20000] != b"\xff" * 0x1c000)' ||
     fail "filesystem not erased by :mass-erase:force"
 case_end
@@ -1867,18 +1886,18 @@ case_end
 begin "-e detaches a run-time device into DFU mode, and only that"
 run "$DFUFLASH" --sim f405 --sim-fault runtime --sim-trace trace.txt -e
 expect_status 0
-expect_stdout_line "device detached: it is in DFU mode now"
+expect_stdout_line "1-1 DFU000000001: device detached: it is in DFU mode now"
 [ "$(tr '\n' ' ' <trace.txt)" = "DETACH re-enumerate -> DFU mode " ] ||
     fail "trace: $(tr '\n' ' ' <trace.txt)"
 # Without bitWillDetach the device gets a USB reset after DETACH.
 run "$DFUFLASH" --sim dfu11 --sim-fault runtime --sim-trace trace.txt -e
 expect_status 0
-expect_stdout_line "device detached: it is in DFU mode now"
+expect_stdout_line "1-1 DFU000000001: device detached: it is in DFU mode now"
 [ "$(head -n 2 trace.txt | tr '\n' ' ')" = "DETACH USB reset (to DFU mode) " ] ||
     fail "trace: $(tr '\n' ' ' <trace.txt)"
 run "$DFUFLASH" --sim f405 --sim-trace trace.txt -e
 expect_status 0
-expect_stdout_line "the device is in DFU mode already; nothing sent"
+expect_stdout_line "1-1 DFU000000001: the device is in DFU mode already; nothing sent"
 [ ! -s trace.txt ] || fail "requests sent: $(tr '\n' ' ' <trace.txt)"
 run "$DFUFLASH" --sim f405 -e a.dfu
 expect_status 2
@@ -1891,7 +1910,7 @@ case_end
 begin "-R: a USB reset after -U; a download leaves DFU mode anyway"
 run "$DFUFLASH" --sim f405 --sim-trace trace.txt -U o.bin -s 0x08000000:16 -R
 expect_status 0
-expect_stdout_line "device reset"
+expect_stdout_line "1-1 DFU000000001: device reset"
 [ "$(tail -n 1 trace.txt)" = "USB reset" ] || fail "last: $(tail -n 1 trace.txt)"
 run "$DFUFLASH" --sim f405 --sim-trace trace.txt -U o2.bin -s 0x08000000:16
 expect_status 0
@@ -1899,7 +1918,7 @@ expect_status 0
 mkbin app.bin 3000 5
 run "$DFUFLASH" --sim f405 -R -D app.bin -s 0x08000000
 expect_status 0
-expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+expect_stdout_line "1-1 DFU000000001: app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 run "$DFUFLASH" --sim f405 -R --no-leave -D app.bin -s 0x08000000
 expect_status 2
 expect_stderr_line "dfuflash: -R resets the device after the download, which leaves DFU mode; --no-leave keeps it in DFU mode"
@@ -1912,12 +1931,12 @@ begin "a count of one is singular: 1 page, 1 byte, 1 range"
 mkbin app.bin 3000 5
 run "$DFUFLASH" --sim f405 --plan -D app.bin -s 0x08000000
 expect_status 0
-expect_stdout_line "plan: erase 1 page (16384 bytes, 13384 of them outside the image), keep 0 bytes, skip 0 unchanged, write 3000 bytes in 1 range"
+expect_stdout_line "1-1 DFU000000001: plan: erase 1 page (16384 bytes, 13384 of them outside the image), keep 0 bytes, skip 0 unchanged, write 3000 bytes in 1 range"
 run "$DFUFLASH" --sim f405 -D app.bin -s 0x08000000
-expect_stdout_line "app.bin: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3000 bytes"
+expect_stdout_line "1-1 DFU000000001: app.bin: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3000 bytes"
 run "$DFUFLASH" --sim f405 -U one.bin -s 0x08000000:1
 expect_status 0
-expect_stdout_line "one.bin: 1 byte read from alt 0 at 0x08000000"
+expect_stdout_line "1-1 DFU000000001: one.bin: 1 byte read from alt 0 at 0x08000000"
 case_end
 
 finish

@@ -187,9 +187,9 @@ begin "the file alone programs the one device attached and it leaves; other byte
 fixture
 host --device f405,state=flash.img -- "$DFUFLASH" app.dfu
 expect_status 0
-expect_stdout_line "app.dfu: erased 3 pages (49152 bytes, 9152 of them outside the image), skipped 0 unchanged, wrote 40000 bytes"
+expect_stdout_line "1-1 DFU000000001: app.dfu: erased 3 pages (49152 bytes, 9152 of them outside the image), skipped 0 unchanged, wrote 40000 bytes"
 # Random bytes at 0x08004000 are no vector table: the start of flash.
-expect_stdout_line "app.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+expect_stdout_line "1-1 DFU000000001: app.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
 expect_stat 0 left true
 expect_stat 0 left_address 134217728
@@ -219,7 +219,7 @@ begin "--verify reads everything back through USB, and finds a corrupted block"
 fixture
 host --device f405,state=flash.img -- "$DFUFLASH" --verify app.dfu
 expect_status 0
-expect_stdout_line "app.dfu: erased 3 pages (49152 bytes, 9152 of them outside the image), skipped 0 unchanged, wrote 40000 bytes, verified"
+expect_stdout_line "1-1 DFU000000001: app.dfu: erased 3 pages (49152 bytes, 9152 of them outside the image), skipped 0 unchanged, wrote 40000 bytes, verified"
 [ "$(python3 -c 'import json; print(json.load(open("stats.json"))[0]["bytes_read"])')" -ge 40000 ] ||
     fail "fewer than 40000 bytes read back"
 expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
@@ -238,7 +238,7 @@ host --device f405,state=flash.img -- "$DFUFLASH" app.dfu
 expect_status 0
 host --device f405,state=flash.img -- "$DFUFLASH" --skip-unchanged app.dfu
 expect_status 0
-expect_stdout_line "app.dfu: erased 0 pages, skipped 3 unchanged, wrote 0 bytes"
+expect_stdout_line "1-1 DFU000000001: app.dfu: erased 0 pages, skipped 3 unchanged, wrote 0 bytes"
 expect_stat 0 pages_erased 0
 expect_stat 0 bytes_written 0
 expect_stat 0 left true
@@ -249,13 +249,13 @@ begin "-U reads what the device holds; -a by a part of the alt's name"
 mkstate flash.img $MIB 0 $MIB 9
 host --device f405,state=flash.img -- "$DFUFLASH" -U up.bin -s 0x08010000:70000
 expect_status 0
-expect_stdout_line "up.bin: 70000 bytes read from alt 0 at 0x08010000"
+expect_stdout_line "1-1 DFU000000001: up.bin: 70000 bytes read from alt 0 at 0x08010000"
 python3 -c 'import sys
 sys.exit(open("up.bin", "rb").read() != open("flash.img", "rb").read()[0x10000:0x10000 + 70000])' ||
     fail "up.bin differs from the flash at 0x08010000"
 host --device f405 -- "$DFUFLASH" -a Option -U ob.bin -s 0x1fffc000:16
 expect_status 0
-expect_stdout_line "ob.bin: 16 bytes read from alt 1 at 0x1fffc000"
+expect_stdout_line "1-1 DFU000000001: ob.bin: 16 bytes read from alt 1 at 0x1fffc000"
 python3 -c 'import sys; sys.exit(open("ob.bin", "rb").read(1) != b"\xaa")' || fail "RDP byte"
 host --device f405 -- "$DFUFLASH" -a Nope -U ob.bin -s 0x1fffc000:16
 expect_status 2
@@ -267,7 +267,7 @@ mkbin fw.bin 5000 4
 plaindfu fw.dfu fw.bin 1209 0001
 host --device dfu11,state=fw.img -- "$DFUFLASH" --verify fw.dfu
 expect_status 0
-expect_stdout_line "fw.dfu: erased 0 pages, skipped 0 unchanged, wrote 5000 bytes, verified"
+expect_stdout_line "1-1 DFU000000001: fw.dfu: erased 0 pages, skipped 0 unchanged, wrote 5000 bytes, verified"
 expect_stat 0 left true
 python3 -c 'import sys
 s = open("fw.img", "rb").read()
@@ -290,7 +290,7 @@ host --device dfu11,transfer-size=4096,state=fw.img -- "$DFUFLASH" --transfer-si
 expect_status 0
 expect_stderr_line "dfuflash: warning: --transfer-size 8192 overrides the device's wTransferSize 4096"
 expect_stderr_line "dfuflash: warning: transfer size 8192 is more than libusb sends in one control transfer; using 4096"
-expect_stdout_line "fw.dfu: erased 0 pages, skipped 0 unchanged, wrote 5000 bytes, verified"
+expect_stdout_line "1-1 DFU000000001: fw.dfu: erased 0 pages, skipped 0 unchanged, wrote 5000 bytes, verified"
 fixture
 host --device f405,state=flash.img -- "$DFUFLASH" --transfer-size 1024 app.dfu
 expect_status 1
@@ -303,7 +303,7 @@ begin "a run-time device detaches, comes back as 0483:df11 and is programmed"
 fixture
 host --device f405,runtime=5740,state=flash.img -- "$DFUFLASH" -d 0483:5740,0483:df11 app.dfu
 expect_status 0
-expect_stdout_line "app.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
+expect_stdout_line "1-1 DFU000000001: app.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 expect_stat 0 reenumerated 1
 expect_stat 0 left true
 expect_flash flash.img old.img 0x08000000 "$PAGES" app.dfu
@@ -395,8 +395,8 @@ printf '\125\252\022\064\126\170\232\274' >ob.bin
 host --trace trace.txt --device f405,state=flash.img -- sh -c \
     '"$1" --verify two.dfu && sleep 0.5 && "$1" -q -a 1 -U back.bin -s 0x1fffc000:8' sh "$DFUFLASH"
 expect_status 0
-expect_stdout_line "two.dfu: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3008 bytes, verified but for the option bytes (the device reset)"
-expect_stdout_line "two.dfu: device reset to load its option bytes (alt 1), as it does once they are written; it was not sent to leave DFU mode"
+expect_stdout_line "1-1 DFU000000001: two.dfu: erased 1 page (16384 bytes, 13384 of them outside the image), skipped 0 unchanged, wrote 3008 bytes, verified but for the option bytes (the device reset)"
+expect_stdout_line "1-1 DFU000000001: two.dfu: device reset to load its option bytes (alt 1), as it does once they are written; it was not sent to leave DFU mode"
 expect_same_bytes ob.bin back.bin
 expect_stat 0 resets 1
 expect_stat 0 reenumerated 1
@@ -412,13 +412,13 @@ for f in leave-gone=stall leave-gone=io; do
 	host --device "f405,fault=$f" -- "$DFUFLASH" -D app.bin -s 0x08000000
 	expect_status 0
 	expect_stderr_empty
-	expect_stdout_line "app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image) (its leave request failed as it reset)"
+	expect_stdout_line "1-1 DFU000000001: app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image) (its leave request failed as it reset)"
 	expect_stat 0 left true
 done
 host --device dfu11,fault=manifest-gone,state=d11.img -- "$DFUFLASH" -D app.bin
 expect_status 0
 expect_stderr_empty
-expect_stdout_line "app.bin: device left DFU mode (it reset before answering)"
+expect_stdout_line "1-1 DFU000000001: app.bin: device left DFU mode (it reset before answering)"
 python3 -c 'import sys
 sys.exit(open("d11.img", "rb").read()[:3000] != open("app.bin", "rb").read())' ||
     fail "d11.img does not start with app.bin"
@@ -426,7 +426,7 @@ case_end
 
 # ---- selection ------------------------------------------------------------
 
-begin "two devices: an error listing both, nothing programmed; -S or -p picks one"
+begin "two devices: an error listing both, nothing programmed; -S or -p picks one, named on each summary line"
 fixture
 cp flash.img b.img
 host --device f405,state=flash.img --device f405,serial=SECOND,state=b.img -- "$DFUFLASH" app.dfu
@@ -438,6 +438,8 @@ expect_stat 0 requests 0
 expect_stat 1 requests 0
 host --device f405,state=flash.img --device f405,serial=SECOND,state=b.img -- "$DFUFLASH" -S SECOND app.dfu
 expect_status 0
+expect_stdout_line "1-2 SECOND: app.dfu: erased 3 pages (49152 bytes, 9152 of them outside the image), skipped 0 unchanged, wrote 40000 bytes"
+expect_stdout_line "1-2 SECOND: app.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 expect_stat 0 requests 0
 expect_stat 1 bytes_written 40000
 expect_flash b.img old.img 0x08000000 "$PAGES" app.dfu
@@ -445,6 +447,8 @@ cmp -s flash.img old.img || fail "the device not chosen by -S changed"
 cp old.img b.img
 host --device f405,state=flash.img --device f405,serial=SECOND,state=b.img -- "$DFUFLASH" -p 1-1 app.dfu
 expect_status 0
+expect_stdout_line "1-1 DFU000000001: app.dfu: erased 3 pages (49152 bytes, 9152 of them outside the image), skipped 0 unchanged, wrote 40000 bytes"
+expect_stdout_line "1-1 DFU000000001: app.dfu: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
 expect_stat 0 bytes_written 40000
 expect_stat 1 requests 0
 cmp -s b.img old.img || fail "the device not chosen by -p changed"
@@ -494,7 +498,7 @@ mkbin old.img $MIB 52
 cp old.img flash.img
 host --device f405,state=flash.img -- "$DFUFLASH" --mass-erase -D img.bin -s 0x08000000
 expect_status 0
-expect_stdout_line "img.bin: mass erase, erased 0 pages, skipped 0 unchanged, wrote 3000 bytes"
+expect_stdout_line "1-1 DFU000000001: img.bin: mass erase, erased 0 pages, skipped 0 unchanged, wrote 3000 bytes"
 python3 -c 'import sys
 s, i = open("flash.img", "rb").read(), open("img.bin", "rb").read()
 sys.exit(s[:3000] != i or s[3000:] != b"\xff" * (len(s) - 3000))' ||
@@ -598,8 +602,8 @@ host --device gd32vf103,state=g.img -- "$DFUFLASH" -D a.bin -s 0x08000000
 expect_status 0
 host --device gd32vf103,state=g.img -- "$DFUFLASH" -D b.bin -s 0x08000000
 expect_status 0
-expect_stdout_line "b.bin: erased 9 pages (9216 bytes, 216 of them outside the image), skipped 0 unchanged, wrote 9000 bytes"
-expect_stdout_line "b.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image) (it reset before answering)"
+expect_stdout_line "1-1 3CBJ: b.bin: erased 9 pages (9216 bytes, 216 of them outside the image), skipped 0 unchanged, wrote 9000 bytes"
+expect_stdout_line "1-1 3CBJ: b.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image) (it reset before answering)"
 expect_stderr_contains "alt 0: quirk: GD32VF103 ROM (28e9:0189) reports alt 0"
 expect_stat 0 pages_erased 9
 python3 -c 'import sys
@@ -612,7 +616,7 @@ begin "STM32H743: 100 bytes are written as 128, whole 32-byte flash words (the p
 mkbin c.bin 100 34
 host --device h743 -- "$DFUFLASH" --verify --no-leave -D c.bin -s 0x08000010
 expect_status 0
-expect_stdout_line "c.bin: erased 1 page (131072 bytes, 130972 of them outside the image), skipped 0 unchanged, wrote 128 bytes, verified"
+expect_stdout_line "1-1 DFU000000001: c.bin: erased 1 page (131072 bytes, 130972 of them outside the image), skipped 0 unchanged, wrote 128 bytes, verified"
 expect_stat 0 bytes_written 128
 case_end
 
