@@ -443,7 +443,7 @@ help:
 	@echo '  check        libcmocka-dev zlib1g-dev python3 python3-jsonschema jq mandoc'
 	@echo '  check, optional (the cases that need one skip, reported, without it):'
 	@echo '               dfu-util fwupd binutils-arm-none-eabi gcc-arm-none-eabi srecord'
-	@echo '               umockdev libumockdev-dev strace'
+	@echo '               umockdev libumockdev-dev strace time hyperfine'
 	@echo '  lint         mandoc cppcheck clang-tidy'
 	@echo '  fuzz         clang'
 	@echo '  memcheck     valgrind'

@@ -64,25 +64,6 @@ file_groups() {
 	    want dfusplit
 }
 
-for t in hyperfine jq /usr/bin/time python3; do
-	command -v "$t" >/dev/null 2>&1 || die "$t is required"
-done
-for t in bin2dfu elf2dfu hex2dfu dfuinfo dfusplit dfuflash; do
-	[ -x "$T/$t" ] || die "$T/$t not built (run make tools)"
-done
-if want elf2dfu; then
-	for t in arm-none-eabi-objcopy arm-none-eabi-ld; do
-		command -v "$t" >/dev/null 2>&1 ||
-		    die "$t is required for elf2dfu (or leave elf2dfu out of -t)"
-	done
-fi
-if want hex2dfu; then
-	for t in objcopy srec_cat; do
-		command -v "$t" >/dev/null 2>&1 ||
-		    die "$t is required for hex2dfu (or leave hex2dfu out of -t)"
-	done
-fi
-
 # ---- sizes -----------------------------------------------------------------
 
 to_bytes() {
@@ -106,6 +87,29 @@ for s in "${_sizes[@]}"; do
 	size_bytes+=("$n")
 done
 [ ${#size_bytes[@]} -gt 0 ] || usage
+
+# ---- what the run needs (after the options: a bad option is a usage
+# error on any machine) ----------------------------------------------------
+
+for t in hyperfine jq /usr/bin/time python3; do
+	command -v "$t" >/dev/null 2>&1 || die "$t is required"
+done
+for t in bin2dfu elf2dfu hex2dfu dfuinfo dfusplit dfuflash; do
+	[ -x "$T/$t" ] || die "$T/$t not built (run make tools)"
+done
+if want elf2dfu; then
+	for t in arm-none-eabi-objcopy arm-none-eabi-ld; do
+		command -v "$t" >/dev/null 2>&1 ||
+		    die "$t is required for elf2dfu (or leave elf2dfu out of -t)"
+	done
+fi
+if want hex2dfu; then
+	for t in objcopy srec_cat; do
+		command -v "$t" >/dev/null 2>&1 ||
+		    die "$t is required for hex2dfu (or leave hex2dfu out of -t)"
+	done
+fi
+
 # The peak-memory targets are stated at 512 MiB: their rows are for the
 # size of that many bytes, when it is run.
 TARGET_SIZE=$((512 << 20))
