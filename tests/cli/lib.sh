@@ -319,6 +319,21 @@ require_usbhost() {
 	esac
 }
 
+# build_preload NAME SOURCE [LIB...]: compile the C text SOURCE into the
+# LD_PRELOAD library $PRE/NAME.so (PRE is $TMP-preload), or record a
+# failure.  The caller skips its case first where cc is missing, or under
+# SAN_FLAGS (an AddressSanitizer build must be preloaded before any
+# other library).
+build_preload() {
+	_pname=$1
+	_psrc=$2
+	shift 2
+	PRE=$TMP-preload
+	mkdir -p "$PRE" && printf '%s' "$_psrc" >"$PRE/$_pname.c" &&
+	    cc -shared -fPIC -o "$PRE/$_pname.so" "$PRE/$_pname.c" "$@" ||
+	    fail "cc $_pname.so"
+}
+
 have() {
 	command -v "$1" >/dev/null 2>&1
 }

@@ -773,10 +773,7 @@ if ! have cc; then
 elif [ -n "$SAN_FLAGS" ]; then
 	skip_case "an AddressSanitizer build must be preloaded first"
 else
-	PRE=$TMP-preload
-	mkdir "$PRE" && printf '%s' "$FAILREAD" >"$PRE/failread.c" &&
-	    cc -shared -fPIC -o "$PRE/failread.so" "$PRE/failread.c" ||
-	    fail "cc failread.so"
+	build_preload failread "$FAILREAD"
 	mkdir p && echo old >p/big.t0-08000000.bin
 	run env LD_PRELOAD="$PRE/failread.so" "$DFUSPLIT" -o p big.dfu
 	expect_status 1

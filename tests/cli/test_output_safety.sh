@@ -344,10 +344,7 @@ if ! have cc || ! have strace; then
 elif [ -n "$SAN_FLAGS" ]; then
 	skip_case "an AddressSanitizer build must be preloaded first"
 else
-	PRE=$TMP-preload
-	mkdir "$PRE" && printf '%s' "$NOTMPFILE" >"$PRE/notmpfile.c" &&
-	    cc -shared -fPIC -o "$PRE/notmpfile.so" "$PRE/notmpfile.c" -ldl ||
-	    fail "cc notmpfile.so"
+	build_preload notmpfile "$NOTMPFILE" -ldl
 	for_each_command no_tmpfile
 fi
 case_end
@@ -444,10 +441,7 @@ if ! have cc; then
 elif [ -n "$SAN_FLAGS" ]; then
 	skip_case "an AddressSanitizer build must be preloaded first"
 else
-	PRE=$TMP-preload
-	mkdir "$PRE" && printf '%s' "$NOMANIFEST" >"$PRE/nomanifest.c" &&
-	    cc -shared -fPIC -o "$PRE/nomanifest.so" "$PRE/nomanifest.c" ||
-	    fail "cc nomanifest.so"
+	build_preload nomanifest "$NOMANIFEST"
 	"$BIN2DFU" -a 0x08000000:in.bin -a 0x08100000:in.bin -o two.dfu ||
 	    fail "bin2dfu two.dfu"
 	mkdir p && echo old >p/two.t0-08000000.bin
