@@ -51,7 +51,7 @@ crc_half(void *arg)
 		h->err = ENOMEM;
 		return NULL;
 	}
-	while (off < h->end && h->err == 0) {
+	while (off < h->end) {
 		n = h->end - off < DFUI_IO_CHUNK ? (size_t)(h->end - off) :
 		    DFUI_IO_CHUNK;
 		for (got = 0; got < n && h->err == 0; got += (size_t)r) {
@@ -65,6 +65,8 @@ crc_half(void *arg)
 				r = 0;
 			}
 		}
+		if (h->err != 0)
+			break; /* buf holds only part of the chunk */
 		h->crc = dfu_crc_update(h->crc, buf, n);
 		off += n;
 	}
