@@ -840,7 +840,11 @@ show_file(const struct options *opt, struct jo_array *j, const char *path,
 		close(fd);
 		return VERDICT_FAILED;
 	}
-	rc = dfu_file_read_fd(f, fd, 0);
+	/* Mapped, so that the CRC reads the page cache in place; a file
+	 * truncated meanwhile ends the run with a message (cli.h). */
+	cli_map_guard(name);
+	rc = dfu_file_read_fd(f, fd, DFU_READ_MAP);
+	cli_map_guard(NULL);
 	if (rc != 0 && rc != DFU_ERR_FORMAT) {
 		const char *msg = dfu_file_errmsg(f);
 

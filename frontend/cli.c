@@ -288,8 +288,9 @@ static size_t live_head, live_n, live_cap;
 static const char *live_dir;
 static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
+/* Remove the temporary outputs; async-signal-safe. */
 static void
-on_fatal_signal(int sig)
+remove_live(void)
 {
 	size_t i;
 
@@ -298,8 +299,69 @@ on_fatal_signal(int sig)
 			unlink(live_tmp[i]);
 	if (live_dir != NULL)
 		rmdir(live_dir);
+}
+
+static void
+on_fatal_signal(int sig)
+{
+	remove_live();
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/*
+ * The input read with DFU_READ_MAP right now, for the SIGBUS that the
+ * kernel raises if another process truncates it under the mapping: the
+ * handler says which file, removes the temporary outputs, and exits with
+ * CLI_EXIT_FAIL.  Only write(), unlink(), rmdir() and _exit() run in it.
+ */
+static const char *volatile mapped_name;
+
+static void
+write_str(const char *s)
+{
+	ssize_t r;
+
+	for (size_t n = strlen(s); n > 0; n -= (size_t)r, s += r)
+		if ((r = write(STDERR_FILENO, s, n)) <= 0)
+			return;
+}
+
+static void
+on_sigbus(int sig)
+{
+	const char *name = mapped_name;
+
+	if (name == NULL) {
+		/* Not a mapped input: the default action, a core dump. */
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	write_str(progname);
+	write_str(": ");
+	write_str(name);
+	write_str(": ");
+	write_str("the file shrank while it was read (truncated by another "
+	    "program?)\n");
+	remove_live();
+	_exit(CLI_EXIT_FAIL);
+}
+
+void
+cli_map_guard(const char *name)
+{
+	static int installed;
+	struct sigaction sa;
+
+	mapped_name = name;
+	if (installed || name == NULL)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+	installed = 1;
 }
 
 static void

@@ -29,6 +29,13 @@ const char *cli_progname(void);
  * "prog: file: message\n" on stderr; file NULL gives "prog: message".
  * Messages are lower case with no trailing period.
  */
+/*
+ * Before a read with DFU_READ_MAP: if the file called name shrinks while
+ * it is mapped, say so ("prog: name: the file shrank while it was read"),
+ * remove the temporary outputs and exit with CLI_EXIT_FAIL, instead of
+ * dying of SIGBUS.  NULL after the read; the handler stays installed.
+ */
+void cli_map_guard(const char *name);
 void cli_error(const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* fn gets each message cli_error() printed, "file: message" without the

@@ -412,6 +412,124 @@ expect_status 0
 expect_stdout_line "    element 0:  0x08000000-0x47ffffff  1073741824 bytes  at 0x125"
 case_end
 
+# A file of 40 MiB plus an odd tail is summed in windows on several threads
+# (common/read.c); a byte changed in any one window must show.
+case_begin "dfuinfo: the CRC of a large file is summed in windows: a changed byte in any window is found"
+head -c $((40 * 1048576 + 4093)) /dev/urandom >"$TMP/w.bin"
+"$BIN2DFU" -a 0x08000000:"$TMP/w.bin" -o "$TMP/w.dfu" || fail "bin2dfu"
+run "$DFUINFO" -j "$TMP/w.dfu"
+expect_status 0
+# dwCRC is the complement of zlib's CRC-32 of all but the last 4 bytes.
+want=$(python3 -c 'import sys, zlib
+d = open(sys.argv[1], "rb").read()
+print(~zlib.crc32(d[:-4]) & 0xffffffff)' "$TMP/w.dfu")
+jqe ".files[0].crc.computed == $want and .files[0].crc.match"
+for off in 300 $((4 * 1048576 + 17)) $((23 * 1048576)) $((40 * 1048576 + 4000)); do
+	cp "$TMP/w.dfu" "$TMP/w1.dfu"
+	python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(-1, 1); f.write(bytes([b[0] ^ 1]))' "$TMP/w1.dfu" "$off"
+	run "$DFUINFO" -q "$TMP/w1.dfu"
+	expect_status 1
+	run "$DFUINFO" -j "$TMP/w1.dfu"
+	jqe '.files[0].crc.match == false and ([.files[0].diagnostics[] | select(.code == "crc-mismatch")] | length == 1)'
+done
+case_end
+
+TRUNCATE='#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+static int done;
+static void
+shrink(int fd)
+{
+	char path[64];
+	int w;
+
+	if (done)
+		return;
+	done = 1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	w = open(path, O_WRONLY);
+	if (w >= 0) {
+		(void)ftruncate(w, atoll(getenv("SHRINK_TO")));
+		close(w);
+	}
+}
+/* SHRINK_ON=mmap: the first mapping of a file is cut short under it. */
+void *
+mmap(void *a, size_t n, int prot, int flags, int fd, off_t off)
+{
+	static void *(*real)(void *, size_t, int, int, int, off_t);
+	void *m;
+
+	if (real == NULL)
+		real = (void *(*)(void *, size_t, int, int, int, off_t))dlsym(
+		    RTLD_NEXT, "mmap");
+	m = real(a, n, prot, flags, fd, off);
+	if (fd >= 0 && m != MAP_FAILED && (flags & MAP_SHARED) &&
+	    strcmp(getenv("SHRINK_ON"), "mmap") == 0)
+		shrink(fd);
+	return m;
+}
+void *
+mmap64(void *a, size_t n, int prot, int flags, int fd, off_t off)
+{
+	return mmap(a, n, prot, flags, fd, off);
+}
+/* SHRINK_ON=pread: the file shrinks after its suffix has been read. */
+ssize_t
+pread64(int fd, void *buf, size_t n, off_t off)
+{
+	static ssize_t (*real)(int, void *, size_t, off_t);
+	ssize_t r;
+
+	if (real == NULL)
+		real = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT,
+		    "pread64");
+	r = real(fd, buf, n, off);
+	if (off > 0 && strcmp(getenv("SHRINK_ON"), "pread") == 0)
+		shrink(fd);
+	return r;
+}
+'
+case_begin "dfuinfo: a file truncated while it is read: a message naming it, exit 1"
+if ! have cc; then
+	skip_case "needs cc"
+elif [ -n "$SAN_FLAGS" ]; then
+	skip_case "an AddressSanitizer build must be preloaded first"
+else
+	build_preload truncate "$TRUNCATE"
+	head -c $((40 * 1048576 + 4093)) /dev/urandom >"$TMP/w.bin"
+	"$BIN2DFU" -a 0x08000000:"$TMP/w.bin" -o "$TMP/w.dfu" || fail "bin2dfu"
+	# Found shorter before a window is mapped: the library's I/O error.
+	cp "$TMP/w.dfu" "$TMP/t.dfu"
+	run env LD_PRELOAD="$PRE/truncate.so" SHRINK_ON=pread \
+	    SHRINK_TO=$((20 * 1048576)) "$DFUINFO" "$TMP/t.dfu"
+	expect_status 1
+	expect_stderr_line "dfuinfo: $TMP/t.dfu: the input shrank while it was read (offset 20971520)"
+	expect_stdout_empty
+	# Truncated under a mapping: SIGBUS, caught and said (frontend/cli.c).
+	cp "$TMP/w.dfu" "$TMP/t.dfu"
+	run env LD_PRELOAD="$PRE/truncate.so" SHRINK_ON=mmap SHRINK_TO=0 \
+	    "$DFUINFO" "$TMP/t.dfu"
+	expect_status 1
+	expect_stderr_line "dfuinfo: $TMP/t.dfu: the file shrank while it was read (truncated by another program?)"
+	expect_stdout_empty
+	# --json: the same message, and no partial report on stdout.
+	cp "$TMP/w.dfu" "$TMP/t.dfu"
+	run env LD_PRELOAD="$PRE/truncate.so" SHRINK_ON=mmap SHRINK_TO=0 \
+	    "$DFUINFO" -j "$TMP/t.dfu"
+	expect_status 1
+	expect_stderr_line "dfuinfo: $TMP/t.dfu: the file shrank while it was read (truncated by another program?)"
+fi
+case_end
+
 case_begin "dfuinfo --json: 65536 elements cost no more memory than the text report"
 # The JSON elements of this file as one jansson tree took 48 MiB; they are
 # dumped one at a time (dfuinfo/jsonout.h), so -j peaks within 4 MiB of

@@ -591,6 +591,60 @@ test_read_fd(void **state)
 	tb_free(&b);
 }
 
+/*
+ * From 16 MiB on, the CRC pass sums windows on several threads and joins
+ * them (common/read.c), copied out or, with DFU_READ_MAP, mapped.  Random
+ * bytes, so that windows summed in the wrong order or twice could not
+ * give the right CRC by chance; a size that ends in a partial window.
+ */
+static void
+test_read_fd_large(void **state)
+{
+	static const unsigned flags[] = { 0, DFU_READ_MAP };
+	char path[] = "/tmp/test_read_plain.XXXXXX";
+	const uint32_t n = (40u << 20) + 4093;
+	struct dfu_file *f;
+	uint32_t x = 0x2545f491u;
+	struct tb b;
+	size_t i, k;
+	int fd;
+
+	(void)state;
+	tb_init(&b);
+	tb_plain(&b, NULL, 0, n, DFU_BCD_DFU_1_1);
+	for (i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		b.p[i] = (uint8_t)(x >> 24);
+	}
+	tb_fix_crc(&b);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, b.p, b.len), (ssize_t)b.len);
+	for (k = 0; k < 2; k++) {
+		f = dfu_file_new();
+		assert_int_equal(dfu_file_read_fd(f, fd, flags[k]), 0);
+		assert_int_equal(dfu_file_crc(f), tb_crc(b.p, b.len - 4));
+		dfu_file_free(f);
+	}
+	/* One bit changed in the sixth 4 MiB window. */
+	b.p[(21u << 20) + 5] ^= 0x10;
+	assert_int_equal(pwrite(fd, b.p + (21u << 20) + 5, 1, (21 << 20) + 5),
+	    1);
+	for (k = 0; k < 2; k++) {
+		f = dfu_file_new();
+		assert_int_equal(dfu_file_read_fd(f, fd, flags[k]),
+		    DFU_ERR_FORMAT);
+		assert_non_null(td_find(f, "crc-mismatch"));
+		assert_int_equal(dfu_file_crc(f), tb_crc(b.p, b.len - 4));
+		dfu_file_free(f);
+	}
+	close(fd);
+	tb_free(&b);
+}
+
 int
 main(void)
 {
@@ -614,6 +668,7 @@ main(void)
 		cmocka_unit_test(test_lpc_prefix_length),
 		cmocka_unit_test(test_lpc_crc_without_prefix),
 		cmocka_unit_test(test_read_fd),
+		cmocka_unit_test(test_read_fd_large),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
