@@ -82,7 +82,18 @@ struct dfui_target {
 	int named; /* written as bTargetNamed */
 	struct dfui_element *elems;
 	unsigned nelems, cap;
+	uint64_t end;	/* the highest end address of its non-empty elements,
+			   0 if none: an element added at or above it cannot
+			   overlap them (file.c, check_range) */
 };
+
+/* Record in t->end an element [address, address + size) of t. */
+static inline void
+dfui_target_note_range(struct dfui_target *t, uint32_t address, uint64_t size)
+{
+	if (size > 0 && (uint64_t)address + size > t->end)
+		t->end = (uint64_t)address + size;
+}
 
 /* The input a handle was read from: a descriptor or a borrowed buffer. */
 struct dfui_input {

@@ -273,6 +273,7 @@ walk_elements(struct dfu_file *f, struct dfui_target *t, unsigned index,
 			e->src.kind = DFUI_SRC_INPUT;
 			e->src.offset = data;
 			e->src.size = end - data;
+			dfui_target_note_range(t, addr, size);
 			return 0;
 		}
 		if (!past_reported && data + size > target_end) {
@@ -306,6 +307,7 @@ walk_elements(struct dfu_file *f, struct dfui_target *t, unsigned index,
 		e->src.kind = DFUI_SRC_INPUT;
 		e->src.offset = data;
 		e->src.size = size;
+		dfui_target_note_range(t, addr, size);
 		epos = data + size;
 	}
 	if (epos < target_end && (rc = dfui_diag_add(f, DFU_ERROR,

@@ -388,6 +388,10 @@ check_range(struct dfu_file *f, const struct dfui_target *t,
 		if (ot != t && ot->pub.bAlternateSetting !=
 		    t->pub.bAlternateSetting)
 			continue;
+		/* Elements added in address order (hex2dfu's ranges, a
+		 * join) are checked in O(1) each, not against them all. */
+		if (address >= ot->end)
+			continue;
 		for (unsigned i = 0; i < ot->nelems; i++) {
 			const struct dfu_element *o = &ot->elems[i].pub;
 
@@ -433,6 +437,7 @@ add_element(struct dfu_file *f, unsigned target, uint32_t address,
 	e->pub.address = address;
 	e->pub.size = (uint32_t)src->size;
 	e->src = *src;
+	dfui_target_note_range(t, address, src->size);
 	return (int)(t->nelems - 1);
 }
 
@@ -549,6 +554,8 @@ dfu_file_pad_elements(struct dfu_file *f, uint32_t multiple, uint8_t fill)
 			el->fills[el->nfills].end = el->pub.size;
 			el->fills[el->nfills].byte = fill;
 			el->nfills++;
+			dfui_target_note_range(&f->targets[t],
+			    el->pub.address, el->pub.size);
 		}
 	return 0;
 }

@@ -855,7 +855,37 @@ test_add_element_ranges(void **state)
 	assert_int_equal(e->size, 0x100);
 	assert_int_equal(e->offset, 0);
 	assert_null(dfu_file_element(f, 1, 2));
+	/* Padding 0x2000+4 to 8 bytes: 0x2004 is taken now, for its own
+	 * target and for another of alt 0 (an element above every other is
+	 * checked in O(1), so padding must move that bound). */
+	assert_int_equal(dfu_file_pad_elements(f, 8, 0xff), 0);
+	assert_int_equal(dfu_file_add_element_mem(f, 2, 0x2004, data, 4),
+			 DFU_ERR_RANGE);
+	assert_int_equal(dfu_file_add_element_mem(f, 0, 0x2004, data, 4),
+			 DFU_ERR_RANGE);
+	assert_int_equal(dfu_file_add_element_mem(f, 2, 0x2008, data, 4), 1);
 	dfu_file_free(f);
+}
+
+/* A file that was read, then added to: its elements count as well. */
+static void
+test_add_element_after_read(void **state)
+{
+	static uint8_t data[16];
+	struct dfu_file *f = dfu_file_new();
+	struct tb b;
+
+	(void)state;
+	tb_init(&b);
+	tb_dfuse1(&b, 64);
+	assert_non_null(f);
+	assert_int_equal(dfu_file_read_mem(f, b.p, b.len, 0), 0);
+	assert_int_equal(dfu_file_add_element_mem(f, 0,
+	    dfu_file_element(f, 0, 0)->address + 63, data, 1), DFU_ERR_RANGE);
+	assert_int_equal(dfu_file_add_element_mem(f, 0,
+	    dfu_file_element(f, 0, 0)->address + 64, data, 1), 1);
+	dfu_file_free(f);
+	tb_free(&b);
 }
 
 /* _mem copies the data: changing the caller's buffer changes nothing. */
@@ -1283,6 +1313,7 @@ main(void)
 		cmocka_unit_test(test_long_name_written),
 		cmocka_unit_test(test_target_without_elements),
 		cmocka_unit_test(test_add_element_ranges),
+		cmocka_unit_test(test_add_element_after_read),
 		cmocka_unit_test(test_add_element_mem_copies),
 		cmocka_unit_test(test_add_element_fd),
 		cmocka_unit_test(test_plain_payload_fd),
