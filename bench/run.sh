@@ -132,6 +132,12 @@ fsdev=$(df -PT "$work" | awk 'NR == 2 { print $1 }')
 [ "$fstype" = tmpfs ] &&
     progress "warning: $wbase is tmpfs, the outputs do not reach a disk (set BENCH_TMPDIR)"
 mkdir "$work/json"
+# The dfusplit rows' SHA-256 floor (bench/sha256.c), with the nettle that
+# dfusplit links.
+if want dfusplit && ! cc -O2 -o "$work/sha256" "$top/bench/sha256.c" \
+    $(pkg-config --cflags --libs nettle) 2>"$work/cc.log"; then
+	progress "bench/sha256.c did not build: $(tail -n 1 "$work/cc.log")"
+fi
 ROWS=$work/rows.md	# the table's rows, in order
 NOTES=$work/notes.md	# details under the table
 : >"$ROWS"
@@ -351,6 +357,14 @@ for i in "${!size_bytes[@]}"; do
 		    "$T/dfusplit -o sdir four.dfu" \
 		    "cp four.dfu copy.dfu" &&
 		time_row "split.$s" "${bt}dfusplit${bt} (4 elements, 2 targets) vs ${bt}cp${bt}" "$s" dfusplit cp 1.5
+		# What the manifest's digests cost by themselves: SHA-256 of
+		# the same bytes (nettle, one thread) against the same cp.
+		if [ -x "$work/sha256" ]; then
+			compare "sha.$s" "$runs" "$warm" "copy.dfu" \
+			    "$work/sha256 four.dfu" \
+			    "cp four.dfu copy.dfu" &&
+			time_row "sha.$s" "SHA-256 of the same bytes alone (nettle, one thread) vs ${bt}cp${bt}" "$s" sha256 cp ""
+		fi
 		compare "join.$s" "$runs" "$warm" "out.dfu copy.dfu" \
 		    "$T/dfusplit --join parts/four.manifest.json -o out.dfu" \
 		    "cp four.dfu copy.dfu" &&
