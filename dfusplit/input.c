@@ -255,7 +255,8 @@ write_dfu_checked(struct dfu_file *f, const char *path,
 
 	if (output_open(&out, &resolved, path, inputs, ninputs, flags) != 0)
 		return CLI_EXIT_FAIL;
-	if (dfu_file_write_fd(f, out.fd) != 0) {
+	if (dfu_file_write_fd_flags(f, out.fd,
+	    cli_output_write_flags(&out)) != 0) {
 		/* A source that failed said why; otherwise the write. */
 		if (check == NULL || check(arg, 1) == 0)
 			cli_error(cli_output_name(path), "%s",

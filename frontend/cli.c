@@ -726,6 +726,12 @@ want_sync(const struct cli_output *v, size_t n)
 	return 0;
 }
 
+unsigned
+cli_output_write_flags(const struct cli_output *o)
+{
+	return !o->direct && want_sync(o, 1) ? DFU_WRITE_WRITEBACK : 0;
+}
+
 /* After renames, make the new directory entries durable too: each
  * directory once. */
 static void
@@ -1337,7 +1343,8 @@ cli_write_dfu(struct dfu_file *f, const char *output)
 
 	if (cli_output_open(&out, output) != 0)
 		return CLI_EXIT_FAIL;
-	if ((err = dfu_file_write_fd(f, out.fd)) != 0) {
+	if ((err = dfu_file_write_fd_flags(f, out.fd,
+	    cli_output_write_flags(&out))) != 0) {
 		cli_file_error(f, cli_output_name(output), err);
 		cli_output_abort(&out);
 		return CLI_EXIT_FAIL;

@@ -120,6 +120,9 @@ int cli_output_open_flags(struct cli_output *o, const char *path,
 			  unsigned flags);
 /* --sync: sync every output on commit (1) or only CLI_OUTPUT_SYNC ones. */
 void cli_output_sync(int on);
+/* The dfu_file_write_fd_flags() flags for o: DFU_WRITE_WRITEBACK when its
+ * commit will sync it, so that the sync overlaps the writing. */
+unsigned cli_output_write_flags(const struct cli_output *o);
 
 /*
  * Give the temporary file the mode and, where permitted, the owner of

@@ -647,6 +647,37 @@ else
 fi
 case_end
 
+# --sync with a large output: the write-back starts every 8 MiB as the
+# file is written (sync_file_range, common/write.c), so that the fsync
+# that follows has little left to do; without --sync nothing asks for it.
+case_begin "--sync starts the write-back while writing; no write-back without it"
+if ! have strace; then
+	skip_case "strace not installed"
+else
+	cd "$TMP"
+	head -c $((40 * 1048576)) /dev/zero >big.bin
+	run env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	    strace -f -o trace -e trace=sync_file_range,fsync \
+	    "$BIN2DFU" --sync -a 0x08000000:big.bin -o big.dfu
+	expect_status 0
+	# 40 MiB: four or five calls, each before the file's fsync.
+	n=$(grep -c 'sync_file_range(' trace)
+	[ "$n" -ge 4 ] || fail "$n sync_file_range calls for 40 MiB"
+	first_fsync=$(grep -n 'fsync(' trace | head -n 1 | cut -d: -f1)
+	last_wb=$(grep -n 'sync_file_range(' trace | tail -n 1 | cut -d: -f1)
+	[ -n "$first_fsync" ] && [ "$last_wb" -lt "$first_fsync" ] ||
+	    fail "write-back not started before the fsync"
+	rm -f big.dfu
+	run env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	    strace -f -o trace -e trace=sync_file_range,fsync \
+	    "$BIN2DFU" -a 0x08000000:big.bin -o big.dfu
+	expect_status 0
+	! grep -q 'sync_file_range(\|fsync(' trace ||
+	    fail "write-back or sync without --sync"
+	rm -f big.bin big.dfu trace
+fi
+case_end
+
 case_begin "--in-place is synced without --sync: the input survives a crash"
 if ! have strace; then
 	skip_case "strace not installed"

@@ -547,7 +547,7 @@ test_large_file_crc(void **state)
 /* f written through a pipe by a child process: the bytes read (len + 1
  * bytes of room, so that one too many would be seen). */
 static uint8_t *
-write_pipe(struct dfu_file *f, size_t len, size_t *got)
+write_pipe_flags(struct dfu_file *f, size_t len, size_t *got, unsigned flags)
 {
 	uint8_t *buf = malloc(len + 1);
 	int p[2], status;
@@ -560,7 +560,7 @@ write_pipe(struct dfu_file *f, size_t len, size_t *got)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(p[0]);
-		_exit(dfu_file_write_fd(f, p[1]) == 0 ? 0 : 1);
+		_exit(dfu_file_write_fd_flags(f, p[1], flags) == 0 ? 0 : 1);
 	}
 	close(p[1]);
 	*got = 0;
@@ -571,6 +571,53 @@ write_pipe(struct dfu_file *f, size_t len, size_t *got)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	return buf;
+}
+
+static uint8_t *
+write_pipe(struct dfu_file *f, size_t len, size_t *got)
+{
+	return write_pipe_flags(f, len, got, 0);
+}
+
+/*
+ * DFU_WRITE_WRITEBACK starts the write-back as it goes (that the calls
+ * are made is checked with strace in test_output_safety.sh): the same
+ * bytes to a regular file, and to a pipe, which refuses the advice.
+ */
+static void
+test_write_writeback(void **state)
+{
+	struct dfu_file *f = new_dfuse();
+	size_t n = (20u << 20) + 3, got = 0, len, i;
+	uint8_t *data = malloc(n), *want, *buf;
+	int fd = tmpfd();
+
+	(void)state;
+	assert_non_null(data);
+	for (i = 0; i < n; i++)
+		data[i] = (uint8_t)(i * 7u + (i >> 13));
+	assert_int_equal(dfu_file_add_target(f, 0, "wb"), 0);
+	assert_int_equal(dfu_file_add_element_mem(f, 0, 0, data,
+						  (uint32_t)n), 0);
+	want = write_mem(f, &len);
+	assert_int_equal(dfu_file_write_fd_flags(f, fd, DFU_WRITE_WRITEBACK),
+			 0);
+	buf = malloc(len + 1);
+	assert_non_null(buf);
+	assert_int_equal(pread(fd, buf, len + 1, 0), (ssize_t)len);
+	assert_memory_equal(buf, want, len);
+	free(buf);
+	buf = write_pipe_flags(f, len, &got, DFU_WRITE_WRITEBACK);
+	assert_int_equal(got, len);
+	assert_memory_equal(buf, want, len);
+	/* A flag it does not know is refused, before anything is written. */
+	assert_int_equal(dfu_file_write_fd_flags(f, fd, 0x2u), DFU_ERR_INVALID);
+	assert_int_equal(lseek(fd, 0, SEEK_END), (off_t)len);
+	close(fd);
+	free(buf);
+	free(want);
+	free(data);
+	dfu_file_free(f);
 }
 
 static void
@@ -1305,6 +1352,7 @@ main(void)
 		cmocka_unit_test(test_medium_file_crc),
 		cmocka_unit_test(test_large_file_crc),
 		cmocka_unit_test(test_write_pipe),
+		cmocka_unit_test(test_write_writeback),
 		cmocka_unit_test(test_write_large_fd_to_pipe),
 		cmocka_unit_test(test_write_large_fd_short),
 		cmocka_unit_test(test_write_pipe_small_plain),
