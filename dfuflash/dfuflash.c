@@ -1213,7 +1213,7 @@ write_all(int fd, const uint8_t *buf, size_t len)
 static int
 sim_open(struct sim *s, const struct options *o, unsigned k)
 {
-	char err[256];
+	char err[512];
 	uint32_t base, size;
 	uint8_t *mem;
 	struct stat st;
@@ -2449,7 +2449,7 @@ sim_match(const struct options *o, unsigned *sel)
 	d = dfl_model_device(m);
 	/* Every fault is checked, also those of devices not chosen. */
 	for (size_t i = 0; i < o->nfaults; i++) {
-		char err[256];
+		char err[512];
 		unsigned dev;
 
 		if (dfl_model_fault(m, fault_spec(o->faults[i], &dev), err,

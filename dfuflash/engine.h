@@ -278,7 +278,9 @@ int dfl_unprotect(struct dfl_session *s, const struct dfl_options *o);
  * Detach only (dfu-util -e): a device in run-time mode is sent DETACH (a
  * USB reset follows unless it has bitWillDetach) and found again in DFU
  * mode, as before a download.  0 once it is back in DFU mode, 1 if it
- * was in DFU mode already (nothing sent), or a negative enum dfl_error.
+ * was in DFU mode already (nothing sent; or only GETSTATUS, for a
+ * run-time interface that reports a DFU-mode state), or a negative enum
+ * dfl_error.
  */
 int dfl_detach(struct dfl_session *s, const struct dfl_options *o);
 

@@ -529,11 +529,14 @@ dfl_unprotect(struct dfl_session *s, const struct dfl_options *o)
 int
 dfl_detach(struct dfl_session *s, const struct dfl_options *o)
 {
+	int rc;
+
 	s->o = o;
 	s->err[0] = '\0';
 	if (s->dev->bInterfaceProtocol != DFL_PROTOCOL_RUNTIME)
 		return 1;
-	return eng_enter_dfu_mode(s);
+	rc = eng_enter_dfu_mode(s);
+	return rc == 0 && s->runtime_in_dfu ? 1 : rc;
 }
 
 int

@@ -112,6 +112,8 @@ struct dfl_session {
 	char err[640];
 	int alt; /* selected alternate setting, -1 before any */
 	int idle_checked;
+	int runtime_in_dfu; /* a run-time interface that answered a DFU-mode
+			       state: used as it is (eng_enter_dfu_mode) */
 	struct dfl_page *pages;
 	size_t npages, pcap;
 	struct dfl_range *writes;

@@ -437,15 +437,39 @@ eng_select_alt(struct dfl_session *s, uint8_t alt)
  * A device in run-time mode (DFU 1.1 5.1, appIDLE) is sent DETACH, reset
  * unless it detaches by itself (bitWillDetach), and found again in DFU
  * mode, whose descriptors name the memories the plan needs.
+ *
+ * Its state is asked first, as dfu-util does: a run-time interface can be
+ * in DFU mode already.  NXP's LPC43xx ROM bootloader (HackRF, Airspy,
+ * 1fc9:000c) enumerates with bInterfaceProtocol 1 but answers dfuIDLE and
+ * takes a download; DETACH it stalls, and after a reset it comes back
+ * the same, so detaching it could only fail (dfu-util 0.7 on it: "WARNING:
+ * Runtime device already in DFU state ?!?", then a normal download;
+ * sharebrained/portapack-hackrf#47).  Such an interface is used as it is.
+ * One that stalls GETSTATUS is taken to be in appIDLE, as dfu-util does.
  */
 int
 eng_enter_dfu_mode(struct dfl_session *s)
 {
 	uint32_t ms = s->dev->wDetachTimeOut;
+	struct status st;
 	int rc;
 
-	if (s->dev->bInterfaceProtocol != DFL_PROTOCOL_RUNTIME)
+	if (s->dev->bInterfaceProtocol != DFL_PROTOCOL_RUNTIME ||
+	    s->runtime_in_dfu)
 		return 0;
+	rc = eng_getstatus(s, &st);
+	if (rc == DFL_XFER_STALL)
+		st.state = DFU_STATE_APP_IDLE;
+	else if (rc < 0)
+		return eng_xfer_fail(s, rc, "run-time mode", DFU_GETSTATUS);
+	if (st.state != DFU_STATE_APP_IDLE && st.state != DFU_STATE_APP_DETACH) {
+		warn(s, "the device describes itself as in run-time mode but "
+		    "reports %s, a state of DFU mode: used as it is, without "
+		    "DETACH", dfu_state_name(st.state));
+		s->runtime_in_dfu = 1;
+		s->idle_checked = 0;
+		return 0;
+	}
 	if (s->t->reenumerate == NULL)
 		return fail(s, DFL_ERR_PLAN, "the device is in run-time mode, "
 		    "and this transport cannot find it again in DFU mode");

@@ -716,6 +716,16 @@ dfl_model_fault(struct dfl_model *m, const char *spec, char *err,
 		m->state = DFU_STATE_APP_IDLE;
 		return 0;
 	}
+	if (strcmp(spec, "runtime-in-dfu") == 0) {
+		/*
+		 * Run-time descriptors on a device that is in DFU mode
+		 * (dfuIDLE, its memories as usual), as NXP's LPC43xx ROM
+		 * bootloader enumerates (engine_request.c,
+		 * eng_enter_dfu_mode): DETACH stalls, as in any DFU state.
+		 */
+		m->dev.bInterfaceProtocol = DFL_PROTOCOL_RUNTIME;
+		return 0;
+	}
 	if (m->nfaults == sizeof(m->faults) / sizeof(m->faults[0])) {
 		snprintf(err, errlen, "%s: too many faults", spec);
 		return -1;
@@ -772,7 +782,8 @@ bad:
 	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, "
 	    "erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, "
 	    "leave-gone, leave-gone=stall, leave-gone=io, runtime, "
-	    "read-protect (DfuSe) or manifest-gone (DFU 1.1)", spec);
+	    "runtime-in-dfu, read-protect (DfuSe) or manifest-gone "
+	    "(DFU 1.1)", spec);
 	return -1;
 }
 

@@ -106,7 +106,7 @@ for args in \
     "--sim f405 --progress=xml a.dfu|dfuflash: --progress=xml: expected bar, json or none" \
     "--sim f405 --start 0x1g a.dfu|dfuflash: --start 0x1g: not a 32-bit number" \
     "--sim f405 -a 256 -D a.bin -s 0|dfuflash: -a 256: alternate setting is not a number from 0 to 255" \
-    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, leave-gone, leave-gone=stall, leave-gone=io, runtime, read-protect (DfuSe) or manifest-gone (DFU 1.1)" \
+    "--sim f405 --sim-fault stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, leave-gone, leave-gone=stall, leave-gone=io, runtime, runtime-in-dfu, read-protect (DfuSe) or manifest-gone (DFU 1.1)" \
     "--sim f405 --sim-fault write:1=errNOPE a.dfu|dfuflash: --sim-fault write:1=errNOPE: unknown status errNOPE (errWRITE, errERASE, errVERIFY, ...)" \
     "--sim f405 -D a.bin|dfuflash: -D: a DfuSe device needs -s address" \
     "--sim f405 --bogus a.dfu|dfuflash: unknown option: --bogus" \
@@ -124,7 +124,7 @@ for args in \
     "--sim f405*2 --sim-fault 3:stall:1 a.dfu|dfuflash: --sim-fault 3:stall:1: expected n:spec with n a device of --sim f405*2, 1 to 2" \
     "--sim f405*2 --sim-fault 0:stall:1 a.dfu|dfuflash: --sim-fault 0:stall:1: expected n:spec with n a device of --sim f405*2, 1 to 2" \
     "--sim f405 --sim-fault 2:stall:1 a.dfu|dfuflash: --sim-fault 2:stall:1: expected n:spec with n a device of --sim f405, 1 to 1" \
-    "--sim f405*2 --sim-fault 1:stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, leave-gone, leave-gone=stall, leave-gone=io, runtime, read-protect (DfuSe) or manifest-gone (DFU 1.1)" \
+    "--sim f405*2 --sim-fault 1:stall:0 a.dfu|dfuflash: --sim-fault stall:0: expected stall:N, disconnect:N, KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, leave-gone, leave-gone=stall, leave-gone=io, runtime, runtime-in-dfu, read-protect (DfuSe) or manifest-gone (DFU 1.1)" \
     "--sim f999*2 a.dfu|dfuflash: --sim f999*2: unknown profile f999 (f405 f107 l476 h743 gd32vf103 f722 dfu11 dfu11-reset)" \
     "--sim|dfuflash: option needs an argument: --sim" \
     "--watch --all --sim f405 a.dfu|dfuflash: --watch flashes each device as it is plugged in; --all flashes those present: give one" \
@@ -755,8 +755,19 @@ mkbin app.bin 3000 5
 run "$DFUFLASH" --sim f405 --sim-fault runtime --sim-trace trace.txt -D app.bin -s 0x08000000
 expect_status 0
 expect_stdout_line "1-1 DFU000000001: app.bin: device left DFU mode to run 0x08000000, the start of flash (no vector table in the image)"
-[ "$(head -n 2 trace.txt | tr '\n' ' ')" = "DETACH re-enumerate -> DFU mode " ] ||
-    fail "trace starts with: $(head -n 2 trace.txt | tr '\n' ' ')"
+[ "$(head -n 3 trace.txt | tr '\n' ' ')" = "GETSTATUS -> OK appIDLE 0ms DETACH re-enumerate -> DFU mode " ] ||
+    fail "trace starts with: $(head -n 3 trace.txt | tr '\n' ' ')"
+case_end
+
+begin "a run-time interface that reports a DFU-mode state is flashed as it is"
+# NXP's LPC43xx ROM bootloader (HackRF, Airspy) enumerates with run-time
+# descriptors in dfuIDLE and stalls DETACH: it is flashed without one.
+mkbin fw.bin 3000 5
+run "$DFUFLASH" --sim dfu11 --sim-fault runtime-in-dfu --sim-trace trace.txt -D fw.bin
+expect_status 0
+expect_stderr_line "dfuflash: warning: the device describes itself as in run-time mode but reports dfuIDLE, a state of DFU mode: used as it is, without DETACH"
+! grep -q DETACH trace.txt || fail "DETACH sent: $(tr '\n' ' ' <trace.txt)"
+expect_stdout_contains "fw.bin"
 case_end
 
 begin "--sim-trace writes every request; --progress=json one object per event"
@@ -1887,13 +1898,20 @@ begin "-e detaches a run-time device into DFU mode, and only that"
 run "$DFUFLASH" --sim f405 --sim-fault runtime --sim-trace trace.txt -e
 expect_status 0
 expect_stdout_line "1-1 DFU000000001: device detached: it is in DFU mode now"
-[ "$(tr '\n' ' ' <trace.txt)" = "DETACH re-enumerate -> DFU mode " ] ||
+[ "$(tr '\n' ' ' <trace.txt)" = "GETSTATUS -> OK appIDLE 0ms DETACH re-enumerate -> DFU mode " ] ||
     fail "trace: $(tr '\n' ' ' <trace.txt)"
 # Without bitWillDetach the device gets a USB reset after DETACH.
 run "$DFUFLASH" --sim dfu11 --sim-fault runtime --sim-trace trace.txt -e
 expect_status 0
 expect_stdout_line "1-1 DFU000000001: device detached: it is in DFU mode now"
-[ "$(head -n 2 trace.txt | tr '\n' ' ')" = "DETACH USB reset (to DFU mode) " ] ||
+[ "$(head -n 3 trace.txt | tr '\n' ' ')" = "GETSTATUS -> OK appIDLE 0ms DETACH USB reset (to DFU mode) " ] ||
+    fail "trace: $(tr '\n' ' ' <trace.txt)"
+# Run-time descriptors on a device in DFU mode (NXP LPC43xx ROM): its
+# state is asked, and nothing else is sent.
+run "$DFUFLASH" --sim dfu11 --sim-fault runtime-in-dfu --sim-trace trace.txt -e
+expect_status 0
+expect_stdout_line "1-1 DFU000000001: the device is in DFU mode already; nothing sent"
+[ "$(tr '\n' ' ' <trace.txt)" = "GETSTATUS -> OK dfuIDLE 0ms " ] ||
     fail "trace: $(tr '\n' ' ' <trace.txt)"
 run "$DFUFLASH" --sim f405 --sim-trace trace.txt -e
 expect_status 0

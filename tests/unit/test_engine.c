@@ -1871,10 +1871,81 @@ static void
 test_runtime_detach(void **state)
 {
 	(void)state;
-	check_runtime("f405", 0, "DETACH\nre-enumerate -> DFU mode\n"
-	    "SET_INTERFACE 0\nGETSTATUS -> OK dfuIDLE 0ms\n");
-	check_runtime("dfu11", 1, "DETACH\nUSB reset (to DFU mode)\n"
-	    "re-enumerate -> DFU mode\nSET_INTERFACE 0\n");
+	check_runtime("f405", 0, "GETSTATUS -> OK appIDLE 0ms\nDETACH\n"
+	    "re-enumerate -> DFU mode\nSET_INTERFACE 0\n"
+	    "GETSTATUS -> OK dfuIDLE 0ms\n");
+	check_runtime("dfu11", 1, "GETSTATUS -> OK appIDLE 0ms\nDETACH\n"
+	    "USB reset (to DFU mode)\nre-enumerate -> DFU mode\n"
+	    "SET_INTERFACE 0\n");
+}
+
+/*
+ * Run-time descriptors, but in DFU mode (NXP's LPC43xx ROM bootloader):
+ * its state says so, and it is used as it is, with a warning; DETACH,
+ * which it stalls, is not sent.  A plain DFU 1.1 device, and a DfuSe one.
+ */
+static void
+test_runtime_in_dfu(void **state)
+{
+	static const char *const profiles[] = { "dfu11", "f405" };
+	struct dfl_image img;
+
+	(void)state;
+	for (unsigned k = 0; k < 2; k++) {
+		const uint32_t spec[] = { k == 0 ? 0 : FLASH, 5000, 3 };
+		struct rig *r = rig_new(profiles[k]);
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *fp = open_memstream(&buf, &len);
+
+		image(&img, k == 0, 1, spec);
+		fault(r, "runtime-in-dfu");
+		assert_int_equal(dfl_model_device(r->m)->bInterfaceProtocol,
+		    DFL_PROTOCOL_RUNTIME);
+		dfl_model_trace(r->m, fp);
+		assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), 0);
+		fclose(fp);
+		assert_holds(r, &img);
+		assert_non_null(buf);
+		if (strncmp(buf, "GETSTATUS -> OK dfuIDLE 0ms\n", 28) != 0 ||
+		    strstr(buf, "DETACH") != NULL || strstr(buf,
+		    "re-enumerate") != NULL)
+			fail_msg("trace:\n%.300s", buf);
+		assert_string_equal(r->warnings, "the device describes itself "
+		    "as in run-time mode but reports dfuIDLE, a state of DFU "
+		    "mode: used as it is, without DETACH\n");
+		free(buf);
+		dfl_image_free(&img);
+		rig_free(r);
+	}
+}
+
+/* A run-time interface that stalls GETSTATUS is taken to be in appIDLE
+ * (dfu-util does the same) and detached. */
+static void
+test_runtime_getstatus_stalled(void **state)
+{
+	const uint32_t spec[] = { FLASH, 5000, 3 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	fault(r, "runtime");
+	fault(r, "stall:1");
+	dfl_model_trace(r->m, fp);
+	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), 0);
+	fclose(fp);
+	assert_holds(r, &img);
+	assert_non_null(buf);
+	if (strncmp(buf, "GETSTATUS -> STALL (fault)\nDETACH\n", 34) != 0)
+		fail_msg("trace starts with:\n%.200s", buf);
+	free(buf);
+	dfl_image_free(&img);
+	rig_free(r);
 }
 
 /* Without a way to find the device again, run-time mode is refused. */
@@ -1892,7 +1963,8 @@ test_runtime_without_reenumerate(void **state)
 	assert_error(r, flash_img(r, &img, 0), DFL_ERR_PLAN, "the device is "
 	    "in run-time mode, and this transport cannot find it again in "
 	    "DFU mode");
-	assert_int_equal(dfl_model_stats(r->m)->requests, 0);
+	/* Only its state was asked. */
+	assert_int_equal(dfl_model_stats(r->m)->requests, 1);
 	dfl_image_free(&img);
 	rig_free(r);
 }
@@ -2611,6 +2683,8 @@ main(void)
 		cmocka_unit_test(test_fault_matrix),
 		cmocka_unit_test(test_istring),
 		cmocka_unit_test(test_runtime_detach),
+		cmocka_unit_test(test_runtime_in_dfu),
+		cmocka_unit_test(test_runtime_getstatus_stalled),
 		cmocka_unit_test(test_runtime_without_reenumerate),
 		cmocka_unit_test(test_zero_poll_timeout),
 		cmocka_unit_test(test_poll_timeout_limit),

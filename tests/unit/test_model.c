@@ -648,7 +648,7 @@ static void
 test_fault_specs(void **state)
 {
 	struct dfl_model *m = dfl_model_new("f405");
-	char err[256];
+	char err[512];
 
 	(void)state;
 	assert_int_equal(dfl_model_fault(m, "stall:3", err, sizeof(err)), 0);
@@ -666,7 +666,8 @@ test_fault_specs(void **state)
 	    "KIND:N=STATUS, KIND:N=busy, write:N=corrupt, erase:N=skip, "
 	    "erase:N=stuck, stuck-from:ADDRESS (DfuSe), zero-poll, "
 	    "leave-gone, leave-gone=stall, leave-gone=io, runtime, "
-	    "read-protect (DfuSe) or manifest-gone (DFU 1.1)");
+	    "runtime-in-dfu, read-protect (DfuSe) or manifest-gone "
+	    "(DFU 1.1)");
 	assert_int_equal(dfl_model_fault(m, "leave-gone=stall", err,
 	    sizeof(err)), 0);
 	assert_int_equal(dfl_model_fault(m, "leave-gone=io", err,

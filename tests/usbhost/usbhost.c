@@ -153,7 +153,7 @@ valid_serial(const char *s)
 static void
 parse_spec(struct usbdev *d, unsigned index, const char *spec)
 {
-	char **kv = g_strsplit(spec, ",", -1), err[256];
+	char **kv = g_strsplit(spec, ",", -1), err[512];
 	unsigned long v;
 
 	d->index = index;
