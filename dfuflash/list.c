@@ -71,6 +71,28 @@ put(json_t *obj, const char *key, json_t *value)
 	return json_object_set_new(obj, key, value) != 0 ? -1 : 0;
 }
 
+/* The parser's notes on the string it read (dfulayout.h): how a quirk of
+ * a real bootloader was read. */
+static json_t *
+json_layout_notes(const struct dfu_layout *l)
+{
+	json_t *a = json_array();
+
+	for (unsigned k = 0; a != NULL && k < dfu_layout_note_count(l); k++) {
+		const struct dfu_layout_note *n = dfu_layout_note(l, k);
+		json_t *o = json_object();
+
+		if (o == NULL || json_array_append_new(a, o) != 0 ||
+		    put(o, "code", json_string(n->code)) != 0 ||
+		    put(o, "offset", json_integer((json_int_t)n->offset)) != 0 ||
+		    put(o, "message", dfl_json_text(n->message)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 static json_t *
 json_layout(struct dfu_layout *l, const char *name)
 {
@@ -82,6 +104,7 @@ json_layout(struct dfu_layout *l, const char *name)
 	if ((o = json_object()) == NULL)
 		return NULL;
 	rc = put(o, "name", dfl_json_text(dfu_layout_name(l)));
+	rc |= put(o, "notes", json_layout_notes(l));
 	rc |= put(o, "regions", regions = json_array());
 	for (unsigned r = 0; rc == 0 && r < dfu_layout_region_count(l); r++) {
 		const struct dfu_layout_region *g = dfu_layout_region(l, r);
@@ -256,6 +279,12 @@ text_device(FILE *f, const struct dfl_usb_info *in, struct dfu_layout *l)
 			    g->start, (unsigned long long)(g->end - 1),
 			    g->count, g->page_size,
 			    dfu_layout_access_name(g->access));
+		}
+		for (unsigned k = 0; k < dfu_layout_note_count(l); k++) {
+			const struct dfu_layout_note *n = dfu_layout_note(l, k);
+
+			fprintf(f, "    note: offset %zu: %s (%s)\n", n->offset,
+			    n->message, n->code);
 		}
 	}
 }

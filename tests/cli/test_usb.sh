@@ -127,6 +127,21 @@ EOF
 expect_stdout_file want.txt
 case_end
 
+begin "-l: a layout the parser read past UM0424 shows its note, in text and JSON"
+# The STM32F722 ROM's OTP string "01*528e" has no multiplier (fwupd#2062):
+# read as 528 bytes, and the listing says so, as dfuinfo -L does.
+host --device f722 -- "$DFUFLASH" -l
+expect_status 0
+expect_stdout_line "    note: offset 30: page size 528 has no multiplier before type 'e': read as bytes (no-multiplier)"
+[ "$(grep -c 'note:' "$OUT")" -eq 1 ] || fail "notes on other alts"
+host --device f722 -- "$DFUFLASH" -l --json
+expect_status 0
+expect_json_valid device-list
+cp "$OUT" out.json
+run jq -c '[.devices[0].alts[] | .layout.notes]' out.json
+expect_stdout_line '[[],[],[{"code":"no-multiplier","offset":30,"message":"page size 528 has no multiplier before type '"'e'"': read as bytes"}],[]]'
+case_end
+
 begin "-l --json escapes the strings a device sends"
 host --device 'f405,serial=A"B/C' -- "$DFUFLASH" -l --json
 expect_status 0
