@@ -27,6 +27,11 @@ cli_init(const char *argv0)
 {
 	const char *slash;
 
+	/* Past a file size limit (ulimit -f), a write to any file the tool
+	 * makes (an output, the temporary file of a HEX file's decoded
+	 * bytes) fails with EFBIG and is reported, rather than SIGXFSZ
+	 * ending the program without a word. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argv0 == NULL || *argv0 == '\0')
 		return;
 	slash = strrchr(argv0, '/');
@@ -396,9 +401,6 @@ install_handlers(void)
 		    prev.sa_handler != SIG_IGN)
 			sigaction(fatal_signals[i], &sa, NULL);
 	}
-	/* Past a file size limit (ulimit -f), write() must fail with EFBIG
-	 * rather than SIGXFSZ ending the program. */
-	signal(SIGXFSZ, SIG_IGN);
 	installed = 1;
 }
 

@@ -1140,6 +1140,29 @@ expect_status 0
 expect_same_bytes stdin.img direct.img
 case_end
 
+begin "a HEX file past the file size limit: the write error, not SIGXFSZ"
+# The decoded bytes of a HEX file go to a temporary file; past ulimit -f
+# its write must fail with EFBIG and be reported (frontend/cli.c ignores
+# SIGXFSZ in every tool), not end dfuflash with a signal and no word.
+python3 -c '
+import random
+r = random.Random(9)
+d = bytes(r.getrandbits(8) for _ in range(256 * 1024))
+def ihex(b): return ":%s%02X\n" % (b.hex().upper(), -sum(b) & 0xff)
+h = [ihex(bytes([2, 0, 0, 4, 0x08, 0x00]))]
+for o in range(0, len(d), 16):
+    if o and o % 65536 == 0:
+        h.append(ihex(bytes([2, 0, 0, 4, 0x08, o >> 16])))
+    h.append(ihex(bytes([16, (o >> 8) & 0xff, o & 0xff, 0]) + d[o:o + 16]))
+h.append(ihex(bytes([0, 0, 0, 1])))
+open("big.hex", "w").write("".join(h))
+'
+run sh -c 'ulimit -f 64 && exec "$0" "$@"' "$DFUFLASH" --sim f405 big.hex
+expect_status 1
+expect_stderr_line "dfuflash: big.hex: temporary file for the decoded bytes: write: File too large"
+expect_stdout_empty
+case_end
+
 begin "an ELF, HEX or S-record file goes through the plan checks of its .dfu"
 "$BUILD/bin/elf2dfu" -o two.dfu "$FIXTURES/elf/two_regions.elf" ||
     fail "elf2dfu failed"
