@@ -258,6 +258,7 @@ probe(libusb_device *d, int read_strings, struct dfl_usb_info *in)
 	if (h != NULL) {
 		uint16_t lang = langid(h);
 
+		in->langid = lang;
 		in->serial = read_serial(h, lang, dd.iSerialNumber, in->vid,
 		    in->pid, &in->serial_utf16);
 		for (unsigned a = 0; a < in->nalts; a++)
@@ -406,7 +407,9 @@ open_info(struct dfl_usb_handle *h, char *msg, size_t msglen)
 		    rc == LIBUSB_ERROR_NO_DEVICE ? DFL_USB_GONE :
 		    DFL_USB_ERROR;
 	}
-	h->langid = langid(h->h);
+	/* The language the listing read the strings in: one request less
+	 * (string descriptor 0) per session. */
+	h->langid = in->langid != 0 ? in->langid : langid(h->h);
 	/* Names not read while listing (no access then) are read now. */
 	for (unsigned a = 0; a < in->nalts; a++)
 		if (in->alts[a].name == NULL) {

@@ -45,6 +45,8 @@ struct dfl_usb_info {
 				   table read it otherwise (quirks.h) */
 	struct dfl_alt *alts;	/* names NULL when not readable */
 	unsigned nalts;
+	uint16_t langid;	/* of the strings read, 0 if none was: opening
+				   the device again does not ask again */
 	void *udev;		/* libusb_device, referenced */
 };
 

@@ -635,6 +635,17 @@ expect_stdout_line "1-1 DFU000000001: c.bin: erased 1 page (131072 bytes, 130972
 expect_stat 0 bytes_written 128
 case_end
 
+begin "a session asks for the strings' language once (issue 15: requests every session pays)"
+# The listing reads string descriptor 0 and the strings; opening the
+# device for the download used to ask for descriptor 0 again.
+mkbin k.bin 4096 36
+host --trace trace.txt --device f405 -- "$DFUFLASH" -a 0 -D k.bin -s 0x08000000
+expect_status 0
+[ "$(grep -c ': 80 06 0300 0000 ' trace.txt)" -eq 1 ] ||
+    fail "string descriptor 0 read $(grep -c ': 80 06 0300 0000 ' trace.txt) times"
+expect_stat 0 control_transfers 24
+case_end
+
 begin "STM32F722: the OTP string without multiplier is read as bytes, with a note"
 mkbin o.bin 528 35
 host --device f722 -- "$DFUFLASH" -a 2 -D o.bin -s 0x1FF07800 --no-leave --verify
