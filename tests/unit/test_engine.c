@@ -1837,9 +1837,27 @@ test_faults(void **state)
 	dfl_image_free(&img);
 }
 
+/* Flash img with the request trace on; it must succeed and hold.  The
+ * trace, to free. */
+static char *
+flash_traced(struct rig *r, const struct dfl_image *img)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	assert_non_null(fp);
+	dfl_model_trace(r->m, fp);
+	assert_int_equal(flash_img(r, img, DFL_NO_LEAVE), 0);
+	fclose(fp);
+	assert_holds(r, img);
+	assert_non_null(buf);
+	return buf;
+}
+
 /*
- * A device in run-time mode: DETACH, a reset unless it detaches by itself
- * (the STM32 profiles have bitWillDetach), then DFU mode.
+ * A device in run-time mode: its state, DETACH, a reset unless it detaches
+ * by itself (the STM32 profiles have bitWillDetach), then DFU mode.
  */
 static void
 check_runtime(const char *profile, int plain, const char *want)
@@ -1847,19 +1865,13 @@ check_runtime(const char *profile, int plain, const char *want)
 	const uint32_t spec[] = { plain ? 0 : FLASH, 5000, 3 };
 	struct rig *r = rig_new(profile);
 	struct dfl_image img;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
+	char *buf;
 
 	image(&img, plain, 1, spec);
 	fault(r, "runtime");
 	assert_int_equal(dfl_model_device(r->m)->bInterfaceProtocol,
 	    DFL_PROTOCOL_RUNTIME);
-	dfl_model_trace(r->m, fp);
-	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), 0);
-	fclose(fp);
-	assert_holds(r, &img);
-	assert_non_null(buf);
+	buf = flash_traced(r, &img);
 	if (strncmp(buf, want, strlen(want)) != 0)
 		fail_msg("trace starts with:\n%.200s", buf);
 	free(buf);
@@ -1894,19 +1906,13 @@ test_runtime_in_dfu(void **state)
 	for (unsigned k = 0; k < 2; k++) {
 		const uint32_t spec[] = { k == 0 ? 0 : FLASH, 5000, 3 };
 		struct rig *r = rig_new(profiles[k]);
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *fp = open_memstream(&buf, &len);
+		char *buf;
 
 		image(&img, k == 0, 1, spec);
 		fault(r, "runtime-in-dfu");
 		assert_int_equal(dfl_model_device(r->m)->bInterfaceProtocol,
 		    DFL_PROTOCOL_RUNTIME);
-		dfl_model_trace(r->m, fp);
-		assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), 0);
-		fclose(fp);
-		assert_holds(r, &img);
-		assert_non_null(buf);
+		buf = flash_traced(r, &img);
 		if (strncmp(buf, "GETSTATUS -> OK dfuIDLE 0ms\n", 28) != 0 ||
 		    strstr(buf, "DETACH") != NULL || strstr(buf,
 		    "re-enumerate") != NULL)
@@ -1928,19 +1934,13 @@ test_runtime_getstatus_stalled(void **state)
 	const uint32_t spec[] = { FLASH, 5000, 3 };
 	struct rig *r = rig_new("f405");
 	struct dfl_image img;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
+	char *buf;
 
 	(void)state;
 	image(&img, 0, 1, spec);
 	fault(r, "runtime");
 	fault(r, "stall:1");
-	dfl_model_trace(r->m, fp);
-	assert_int_equal(flash_img(r, &img, DFL_NO_LEAVE), 0);
-	fclose(fp);
-	assert_holds(r, &img);
-	assert_non_null(buf);
+	buf = flash_traced(r, &img);
 	if (strncmp(buf, "GETSTATUS -> STALL (fault)\nDETACH\n", 34) != 0)
 		fail_msg("trace starts with:\n%.200s", buf);
 	free(buf);
