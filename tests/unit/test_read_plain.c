@@ -4,6 +4,7 @@
  * errors and notes; the payload accessors.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* syscall() */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +12,33 @@
 
 #include <cmocka.h>
 
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "dfu_test_build.h"
+
+/*
+ * The library's positioned reads come here (the test links libdfufile.a,
+ * and _FILE_OFFSET_BITS=64 makes pread() pread64()): once shrink_fd is
+ * set, the first read of it at a non-zero offset (the suffix) cuts the
+ * file to shrink_to bytes after it is done, as another program could.
+ */
+static int shrink_fd = -1;
+static off_t shrink_to;
+
+ssize_t pread64(int fd, void *buf, size_t n, off_t off);
+ssize_t
+pread64(int fd, void *buf, size_t n, off_t off)
+{
+	ssize_t r = (ssize_t)syscall(SYS_pread64, fd, buf, n, off);
+
+	if (fd == shrink_fd && off > 0) {
+		shrink_fd = -1;
+		if (ftruncate(fd, shrink_to) != 0)
+			return -1;
+	}
+	return r;
+}
 
 static struct dfu_file *
 rd(const struct tb *b, unsigned flags, int want)
@@ -639,6 +664,21 @@ test_read_fd_large(void **state)
 		    DFU_ERR_FORMAT);
 		assert_non_null(td_find(f, "crc-mismatch"));
 		assert_int_equal(dfu_file_crc(f), tb_crc(b.p, b.len - 4));
+		dfu_file_free(f);
+	}
+	/* Shrinking under the CRC pass, copied out or mapped: an I/O error
+	 * that says where the input ended (a window past the end is never
+	 * mapped, which would raise SIGBUS). */
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(pwrite(fd, b.p, b.len, 0), (ssize_t)b.len);
+		f = dfu_file_new();
+		shrink_fd = fd;
+		shrink_to = 20 << 20;
+		assert_int_equal(dfu_file_read_fd(f, fd, flags[k]),
+		    DFU_ERR_IO);
+		assert_int_equal(shrink_fd, -1);
+		assert_string_equal(dfu_file_errmsg(f), "the input shrank "
+		    "while it was read (offset 20971520)");
 		dfu_file_free(f);
 	}
 	close(fd);
