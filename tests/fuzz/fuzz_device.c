@@ -63,7 +63,9 @@
  *     reports an error outside the setup of a call; not a GETSTATUS
  *     stalled or timed out while the device said it was busy (the
  *     STM32L4 and F4 ROMs), nor the dfuERROR answered after a CLRSTATUS
- *     of a device in dfuDNBUSY (the STM32H743 rev V ROM);
+ *     of a device in dfuDNBUSY (the STM32H743 rev V ROM), nor a GETSTATUS
+ *     that a run-time interface stalls before its DETACH (one that does
+ *     not implement it is taken to be in appIDLE, as dfu-util does);
  *   - no single wait is longer than the engine's longest step (40 s of
  *     a mass erase), nor the waits between two requests together, nor
  *     the timeout of any request;
@@ -580,7 +582,10 @@ t_in(void *ctx, uint8_t req, uint16_t value, uint8_t *data, uint16_t len,
 		 * may ask again and go on.
 		 */
 		if (!d->left && !(req == DFU_GETSTATUS && d->busy &&
-		    (rc == DFL_XFER_STALL || rc == DFL_XFER_TIMEOUT)))
+		    (rc == DFL_XFER_STALL || rc == DFL_XFER_TIMEOUT)) &&
+		    !(req == DFU_GETSTATUS && rc == DFL_XFER_STALL &&
+		    d->setup && d->dev->bInterfaceProtocol ==
+		    DFL_PROTOCOL_RUNTIME))
 			d->failed = 1;
 		return rc;
 	}
