@@ -319,11 +319,22 @@ require_usbhost() {
 	esac
 }
 
+# preload_ok [TOOL...]: 0 when an LD_PRELOAD library can be built and used
+# here (cc, and each TOOL, installed; not an AddressSanitizer build, which
+# must be preloaded before any other library); otherwise the case is
+# skipped, saying why, and 1.
+preload_ok() {
+	for _t in cc "$@"; do
+		have "$_t" || { skip_case "needs $_t"; return 1; }
+	done
+	[ -z "$SAN_FLAGS" ] && return 0
+	skip_case "an AddressSanitizer build must be preloaded first"
+	return 1
+}
+
 # build_preload NAME SOURCE [LIB...]: compile the C text SOURCE into the
 # LD_PRELOAD library $PRE/NAME.so (PRE is $TMP-preload), or record a
-# failure.  The caller skips its case first where cc is missing, or under
-# SAN_FLAGS (an AddressSanitizer build must be preloaded before any
-# other library).
+# failure.  The caller checks preload_ok first.
 build_preload() {
 	_pname=$1
 	_psrc=$2

@@ -499,11 +499,7 @@ pread64(int fd, void *buf, size_t n, off_t off)
 }
 '
 case_begin "dfuinfo: a file truncated while it is read: a message naming it, exit 1"
-if ! have cc; then
-	skip_case "needs cc"
-elif [ -n "$SAN_FLAGS" ]; then
-	skip_case "an AddressSanitizer build must be preloaded first"
-else
+if preload_ok; then
 	build_preload truncate "$TRUNCATE"
 	head -c $((40 * 1048576 + 4093)) /dev/urandom >"$TMP/w.bin"
 	"$BIN2DFU" -a 0x08000000:"$TMP/w.bin" -o "$TMP/w.dfu" || fail "bin2dfu"

@@ -768,11 +768,7 @@ pread64(int fd, void *buf, size_t n, off_t off)
 '
 case_begin "split and join: a read that fails in the middle of an input: nothing placed, the input named"
 cd "$TMP" && big_inputs
-if ! have cc; then
-	skip_case "needs cc"
-elif [ -n "$SAN_FLAGS" ]; then
-	skip_case "an AddressSanitizer build must be preloaded first"
-else
+if preload_ok; then
 	build_preload failread "$FAILREAD"
 	mkdir p && echo old >p/big.t0-08000000.bin
 	run env LD_PRELOAD="$PRE/failread.so" "$DFUSPLIT" -o p big.dfu

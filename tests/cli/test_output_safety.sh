@@ -339,11 +339,7 @@ no_tmpfile() {
 }
 case_begin "without O_TMPFILE: a named temporary file, cut to fit a 255-byte name"
 cd "$TMP" && make_inputs
-if ! have cc || ! have strace; then
-	skip_case "needs cc and strace"
-elif [ -n "$SAN_FLAGS" ]; then
-	skip_case "an AddressSanitizer build must be preloaded first"
-else
+if preload_ok strace; then
 	build_preload notmpfile "$NOTMPFILE" -ldl
 	for_each_command no_tmpfile
 fi
@@ -436,11 +432,7 @@ renameat2(int od, const char *o, int nd, const char *n, unsigned fl)
 '
 case_begin "split: a file that cannot be placed takes back those placed before it"
 cd "$TMP" && make_inputs
-if ! have cc; then
-	skip_case "needs cc"
-elif [ -n "$SAN_FLAGS" ]; then
-	skip_case "an AddressSanitizer build must be preloaded first"
-else
+if preload_ok; then
 	build_preload nomanifest "$NOMANIFEST"
 	"$BIN2DFU" -a 0x08000000:in.bin -a 0x08100000:in.bin -o two.dfu ||
 	    fail "bin2dfu two.dfu"
