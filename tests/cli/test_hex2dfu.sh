@@ -308,18 +308,16 @@ begin "memory does not grow with the data: 32 MiB of HEX under a 16 MiB limit"
 # The decoded bytes go to a temporary file, touching records are one
 # piece, so memory stays the same at any size (it took ~9 bytes per byte
 # of data, 290 MiB here, and hex2dfu 16 MiB of address space to start).
-gen hex 32768 16 big.hex
-run_vm_limited 16384 "$HEX2DFU" -o out.dfu big.hex
-expect_status 0
-expect_stderr_empty
-element_is out.dfu 33554432 16
-rm -f big.hex out.dfu
-gen srec 8192 16 big.srec
-run_vm_limited 16384 "$HEX2DFU" -o out.dfu big.srec
-expect_status 0
-expect_stderr_empty
-element_is out.dfu 8388608 16
-rm -f big.srec out.dfu
+# FORMAT, KiB of data, its bytes.
+for f in "hex 32768 33554432" "srec 8192 8388608"; do
+	set -- $f
+	gen "$1" "$2" 16 "big.$1"
+	run_vm_limited 16384 "$HEX2DFU" -o out.dfu "big.$1"
+	expect_status 0
+	expect_stderr_empty
+	element_is out.dfu "$3" 16
+	rm -f "big.$1" out.dfu
+done
 case_end
 
 begin "records that all stand apart: memory per record bounded, 512 Ki records under 64 MiB"
