@@ -767,7 +767,7 @@ run "$DFUFLASH" --sim dfu11 --sim-fault runtime-in-dfu --sim-trace trace.txt -D 
 expect_status 0
 expect_stderr_line "dfuflash: warning: the device describes itself as in run-time mode but reports dfuIDLE, a state of DFU mode: used as it is, without DETACH"
 ! grep -q DETACH trace.txt || fail "DETACH sent: $(tr '\n' ' ' <trace.txt)"
-expect_stdout_contains "fw.bin"
+expect_stdout_line "1-1 DFU000000001: fw.bin: erased 0 pages, skipped 0 unchanged, wrote 3000 bytes"
 case_end
 
 begin "--sim-trace writes every request; --progress=json one object per event"

@@ -1948,6 +1948,26 @@ test_runtime_getstatus_stalled(void **state)
 	rig_free(r);
 }
 
+/* A run-time interface lost at its first GETSTATUS: said, and nothing
+ * else is sent. */
+static void
+test_runtime_getstatus_gone(void **state)
+{
+	const uint32_t spec[] = { FLASH, 5000, 3 };
+	struct rig *r = rig_new("f405");
+	struct dfl_image img;
+
+	(void)state;
+	image(&img, 0, 1, spec);
+	fault(r, "runtime");
+	fault(r, "disconnect:1");
+	assert_error(r, flash_img(r, &img, 0), DFL_ERR_GONE, "run-time mode: "
+	    "device disconnected during GETSTATUS");
+	assert_int_equal(dfl_model_stats(r->m)->requests, 1);
+	dfl_image_free(&img);
+	rig_free(r);
+}
+
 /* Without a way to find the device again, run-time mode is refused. */
 static void
 test_runtime_without_reenumerate(void **state)
@@ -2685,6 +2705,7 @@ main(void)
 		cmocka_unit_test(test_runtime_detach),
 		cmocka_unit_test(test_runtime_in_dfu),
 		cmocka_unit_test(test_runtime_getstatus_stalled),
+		cmocka_unit_test(test_runtime_getstatus_gone),
 		cmocka_unit_test(test_runtime_without_reenumerate),
 		cmocka_unit_test(test_zero_poll_timeout),
 		cmocka_unit_test(test_poll_timeout_limit),
