@@ -196,6 +196,11 @@ struct dfui_element *dfui_element_append(struct dfu_file *f,
 int dfui_element_read(struct dfu_file *f, const struct dfui_element *e,
 		      uint64_t off, void *buf, size_t len);
 
+/* source.c: exactly len bytes at off of fd: 0, an errno, or -1 if the
+ * file ended first; *at gets the offset of the read that failed.  Safe on
+ * any thread (nothing is written to a handle). */
+int dfui_pread_full(int fd, void *buf, size_t len, uint64_t off,
+		    uint64_t *at);
 /* source.c: bytes of the input, 0 or DFU_ERR_IO. */
 int dfui_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len);
 /* Bytes of a source, `off` from its start (within src->size). */

@@ -63,20 +63,13 @@ crc_window_read(int fd, uint64_t off, size_t len, uint8_t *buf,
     uint32_t *crc, uint64_t *err_off)
 {
 	uint32_t c = DFU_CRC_INIT;
-	size_t n, got;
-	ssize_t r;
+	size_t n;
+	int err;
 
 	while (len > 0) {
 		n = len < DFUI_IO_CHUNK ? len : DFUI_IO_CHUNK;
-		for (got = 0; got < n; got += (size_t)r) {
-			r = pread(fd, buf + got, n - got, (off_t)(off + got));
-			if (r < 0 && errno == EINTR) {
-				r = 0;
-			} else if (r <= 0) {
-				*err_off = off + got;
-				return r < 0 ? errno : -1;
-			}
-		}
+		if ((err = dfui_pread_full(fd, buf, n, off, err_off)) != 0)
+			return err;
 		c = dfu_crc_update(c, buf, n);
 		off += n;
 		len -= n;

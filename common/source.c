@@ -14,10 +14,31 @@
 #include "dfufile_private.h"
 
 int
-dfui_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len)
+dfui_pread_full(int fd, void *buf, size_t len, uint64_t off, uint64_t *at)
 {
 	uint8_t *p = buf;
 	ssize_t n;
+
+	while (len > 0) {
+		n = pread(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			*at = off;
+			return n < 0 ? errno : -1;
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+dfui_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len)
+{
+	uint64_t at;
+	int rc;
 
 	if (off > f->in.size || len > f->in.size - off)
 		return dfui_fail(f, DFU_ERR_IO,
@@ -27,22 +48,14 @@ dfui_input_read(struct dfu_file *f, uint64_t off, void *buf, size_t len)
 		memcpy(buf, f->in.mem + off, len);
 		return 0;
 	}
-	while (len > 0) {
-		n = pread(f->in.fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return dfui_fail_errno(f, errno, "read at offset %llu",
-			    (unsigned long long)off);
-		}
-		if (n == 0)
-			return dfui_fail(f, DFU_ERR_IO,
-			    "the input shrank while it was read (offset %llu)",
-			    (unsigned long long)off);
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
+	rc = dfui_pread_full(f->in.fd, buf, len, off, &at);
+	if (rc < 0)
+		return dfui_fail(f, DFU_ERR_IO,
+		    "the input shrank while it was read (offset %llu)",
+		    (unsigned long long)at);
+	if (rc > 0)
+		return dfui_fail_errno(f, rc, "read at offset %llu",
+		    (unsigned long long)at);
 	return 0;
 }
 
