@@ -154,6 +154,9 @@ void hasher_release(struct hasher *h, const uint8_t *buf);
 int hasher_mismatch(struct hasher *h);
 void hasher_wait(struct hasher *h);
 void hasher_free(struct hasher *h);	/* drops what is queued */
+/* The digest of ctx in lower-case hex (ctx starts afresh), for a file
+ * hashed on the caller's thread. */
+void sha256_hex(struct sha256_ctx *ctx, char out[2 * SHA256_DIGEST_SIZE + 1]);
 
 /* split.c */
 int run_split(const struct options *o);

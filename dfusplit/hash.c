@@ -50,16 +50,22 @@ struct hasher {
 	int quit;
 };
 
-/* The digest of the file's bytes; 1 if it is not the one expected. */
-static int
-finish(struct hasher *h, struct hash_result *res)
+void
+sha256_hex(struct sha256_ctx *ctx, char out[2 * SHA256_DIGEST_SIZE + 1])
 {
 	uint8_t d[SHA256_DIGEST_SIZE];
 	size_t i;
 
-	sha256_digest(&h->ctx, sizeof(d), d);	/* and starts afresh */
+	sha256_digest(ctx, sizeof(d), d);	/* and starts afresh */
 	for (i = 0; i < sizeof(d); i++)
-		snprintf(res->hex + 2 * i, 3, "%02x", d[i]);
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* The digest of the file's bytes; 1 if it is not the one expected. */
+static int
+finish(struct hasher *h, struct hash_result *res)
+{
+	sha256_hex(&h->ctx, res->hex);
 	if (res->expect != NULL && strcasecmp(res->hex,
 	    res->expect) != 0)
 		res->mismatch = 1;

@@ -403,17 +403,6 @@ scratch_write(struct join *j, const uint8_t *buf, size_t n)
 	return 0;
 }
 
-static void
-hex_digest(struct sha256_ctx *ctx, char out[2 * SHA256_DIGEST_SIZE + 1])
-{
-	uint8_t d[SHA256_DIGEST_SIZE];
-	size_t i;
-
-	sha256_digest(ctx, sizeof(d), d);
-	for (i = 0; i < sizeof(d); i++)
-		sprintf(out + 2 * i, "%02x", d[i]);
-}
-
 /*
  * Copy fd from its start to its end (buf NULL) or buf's size bytes into
  * the scratch file, hashing them.  *size: the bytes copied.
@@ -430,7 +419,7 @@ copy_in(struct join *j, int fd, const uint8_t *buf, uint64_t *size,
 	sha256_init(&ctx);
 	if (buf != NULL) {
 		sha256_update(&ctx, (size_t)*size, buf);
-		hex_digest(&ctx, digest);
+		sha256_hex(&ctx, digest);
 		return scratch_write(j, buf, (size_t)*size);
 	}
 	chunk = xcalloc(1, CHUNK);
@@ -454,7 +443,7 @@ copy_in(struct join *j, int fd, const uint8_t *buf, uint64_t *size,
 		}
 	}
 	free(chunk);
-	hex_digest(&ctx, digest);
+	sha256_hex(&ctx, digest);
 	return rc;
 }
 
