@@ -7,7 +7,6 @@
 
 #include "dfuproto.h"
 #include "events.h"
-#include "utf8.h"
 
 const char *
 dfl_exit_name(int status)
@@ -29,28 +28,6 @@ dfl_exit_name(int status)
 	return NULL;
 }
 
-/* ---- Strings ----------------------------------------------------------- */
-
-json_t *
-dfl_json_text(const char *s)
-{
-	size_t n;
-	json_t *j;
-	char *clean;
-
-	if (s == NULL)
-		return json_null();
-	n = strlen(s);
-	if ((j = json_stringn(s, n)) != NULL)
-		return j;
-	/* Not UTF-8: each bad byte becomes U+FFFD. */
-	if ((clean = utf8_clean(s, n)) == NULL)
-		return NULL;
-	j = json_string(clean);
-	free(clean);
-	return j;
-}
-
 /* ---- Events ------------------------------------------------------------ */
 
 json_t *
@@ -58,8 +35,8 @@ dfl_event_new(const char *event, const char *path, const char *serial)
 {
 	/* "schema" first (schemas/README.md): jansson keeps the order. */
 	return json_pack("{s:s, s:s, s:o, s:o}", "schema", DFL_EVENT_SCHEMA,
-	    "event", event, "path", dfl_json_text(path), "serial",
-	    dfl_json_text(serial));
+	    "event", event, "path", json_text(path), "serial",
+	    json_text(serial));
 }
 
 int
@@ -140,7 +117,7 @@ dfl_event_done(const char *path, const char *serial,
 	j = put(j, "options_reset", json_boolean(r->options_reset));
 	j = put(j, "left", json_boolean(r->left));
 	j = put(j, "leave_address", uint_or_null(leave, r->leave_address));
-	return put(j, "leave_reason", dfl_json_text(r->left ?
+	return put(j, "leave_reason", json_text(r->left ?
 	    leave_reason_name(r->leave_reason) : NULL));
 }
 
@@ -207,7 +184,7 @@ dfl_event_plan(const char *path, const char *serial,
 	j = put(j, "leave_address", uint_or_null(r->leave_reason != 0,
 	    r->leave_address));
 	return put(j, "leave_reason",
-	    dfl_json_text(leave_reason_name(r->leave_reason)));
+	    json_text(leave_reason_name(r->leave_reason)));
 }
 
 json_t *
@@ -216,7 +193,7 @@ dfl_event_sim(const char *path, const char *serial, const char *profile,
 {
 	json_t *j = dfl_event_new("sim", path, serial);
 
-	j = put(j, "profile", dfl_json_text(profile));
+	j = put(j, "profile", json_text(profile));
 	j = put(j, "requests", json_integer(st->requests));
 	j = put(j, "pages_erased", json_integer(st->pages_erased));
 	j = put(j, "bytes_erased", json_integer((json_int_t)st->bytes_erased));
@@ -305,16 +282,16 @@ dfl_outcome_json(const struct dfl_outcome *r)
 	    NULL, r->have_serial ? r->serial : NULL);
 
 	j = put(j, "status", json_integer(r->status));
-	j = put(j, "status_name", dfl_json_text(dfl_exit_name(r->status)));
-	j = put(j, "phase", dfl_json_text(r->phase));
+	j = put(j, "status_name", json_text(dfl_exit_name(r->status)));
+	j = put(j, "phase", json_text(r->phase));
 	j = put(j, "address", uint_or_null(r->have_address, r->address));
-	j = put(j, "dfu_state", dfl_json_text(r->have_dfu_status ?
+	j = put(j, "dfu_state", json_text(r->have_dfu_status ?
 	    dfu_state_name(r->dfu_state) : NULL));
-	j = put(j, "dfu_status", dfl_json_text(r->have_dfu_status ?
+	j = put(j, "dfu_status", json_text(r->have_dfu_status ?
 	    dfu_status_name(r->dfu_status) : NULL));
-	j = put(j, "device_message", dfl_json_text(r->device_message[0] !=
+	j = put(j, "device_message", json_text(r->device_message[0] !=
 	    '\0' ? r->device_message : NULL));
-	j = put(j, "message", dfl_json_text(r->status != DFL_EXIT_OK ?
+	j = put(j, "message", json_text(r->status != DFL_EXIT_OK ?
 	    r->message : NULL));
 	j = put(j, "bytes_written", json_integer((json_int_t)r->bytes_written));
 	j = put(j, "wall_ms", uint_or_null(r->have_wall, r->wall_ms));

@@ -19,6 +19,8 @@
 
 #include <jansson.h>
 
+#include "json_text.h"
+
 #include "engine.h"
 #include "model.h"
 
@@ -85,8 +87,6 @@ json_t *dfl_outcome_json(const struct dfl_outcome *r);
 /* A new event: schema, event, path and serial (NULL: null). */
 json_t *dfl_event_new(const char *event, const char *path,
 		      const char *serial);
-/* s as a JSON string, bad UTF-8 bytes replaced by U+FFFD; NULL: null. */
-json_t *dfl_json_text(const char *s);
 /* Print ev on f as one line and drop it; 0, or -1 (out of memory). */
 int dfl_event_print(FILE *f, json_t *ev);
 

@@ -85,7 +85,7 @@ json_layout_notes(const struct dfu_layout *l)
 		if (o == NULL || json_array_append_new(a, o) != 0 ||
 		    put(o, "code", json_string(n->code)) != 0 ||
 		    put(o, "offset", json_integer((json_int_t)n->offset)) != 0 ||
-		    put(o, "message", dfl_json_text(n->message)) != 0) {
+		    put(o, "message", json_text(n->message)) != 0) {
 			json_decref(a);
 			return NULL;
 		}
@@ -103,7 +103,7 @@ json_layout(struct dfu_layout *l, const char *name)
 		return json_null();
 	if ((o = json_object()) == NULL)
 		return NULL;
-	rc = put(o, "name", dfl_json_text(dfu_layout_name(l)));
+	rc = put(o, "name", json_text(dfu_layout_name(l)));
 	rc |= put(o, "notes", json_layout_notes(l));
 	rc |= put(o, "regions", regions = json_array());
 	for (unsigned r = 0; rc == 0 && r < dfu_layout_region_count(l); r++) {
@@ -166,10 +166,10 @@ json_alt(const struct dfl_usb_info *in, unsigned a, struct dfu_layout *l)
 	if (o == NULL)
 		return NULL;
 	rc = put(o, "alt", json_integer(in->alts[a].alt));
-	rc |= put(o, "name", dfl_json_text(in->alts[a].name));
-	rc |= put(o, "quirk", dfl_json_text(note[0] != '\0' ? note : NULL));
+	rc |= put(o, "name", json_text(in->alts[a].name));
+	rc |= put(o, "quirk", json_text(note[0] != '\0' ? note : NULL));
 	/* The string a download plans with (dfuinfo -L reads it). */
-	rc |= put(o, "layout_string", dfl_json_text(name));
+	rc |= put(o, "layout_string", json_text(name));
 	rc |= put(o, "layout", json_layout(l, name));
 	if (rc != 0) {
 		json_decref(o);
@@ -193,11 +193,11 @@ json_device(const struct dfl_usb_info *in, struct dfu_layout *l)
 
 	if (o == NULL)
 		return NULL;
-	rc = put(o, "path", dfl_json_text(in->path));
+	rc = put(o, "path", json_text(in->path));
 	rc |= put(o, "vendor_id", json_integer(in->vid));
 	rc |= put(o, "product_id", json_integer(in->pid));
-	rc |= put(o, "serial", dfl_json_text(in->serial));
-	rc |= put(o, "serial_utf16", dfl_json_text(in->serial_utf16));
+	rc |= put(o, "serial", json_text(in->serial));
+	rc |= put(o, "serial_utf16", json_text(in->serial_utf16));
 	rc |= put(o, "device_version", json_integer(in->bcdDevice));
 	rc |= put(o, "mode", json_string(in->protocol == DFL_PROTOCOL_DFU ?
 	    "dfu" : "runtime"));
@@ -209,12 +209,12 @@ json_device(const struct dfl_usb_info *in, struct dfu_layout *l)
 	    json_integer(in->func.wDetachTimeOut) : json_null());
 	rc |= put(o, "attributes", json_attributes(in));
 	rc |= put(o, "descriptor_error", f ? json_null() :
-	    dfl_json_text(in->func_error));
+	    json_text(in->func_error));
 	rc |= put(o, "access", json_boolean(in->access));
 	rc |= put(o, "quirks", quirks = json_array());
 	nq = device_notes(in, notes);
 	for (unsigned i = 0; rc == 0 && i < nq; i++)
-		rc |= json_array_append_new(quirks, dfl_json_text(notes[i]));
+		rc |= json_array_append_new(quirks, json_text(notes[i]));
 	rc |= put(o, "alts", alts = json_array());
 	for (unsigned a = 0; rc == 0 && a < in->nalts; a++)
 		rc |= json_array_append_new(alts, json_alt(in, a, l));

@@ -25,6 +25,7 @@
 #include "dfufile.h"
 #include "devlist.h"
 #include "fit.h"
+#include "json_text.h"
 #include "jsonout.h"
 #include "utf8.h"
 
@@ -434,24 +435,6 @@ jint(uint64_t v)
 	return json_integer((json_int_t)v);
 }
 
-/* A string as UTF-8 (schemas/README.md); NULL is null. */
-static json_t *
-jstr(const char *s)
-{
-	json_t *v;
-	char *clean;
-
-	if (s == NULL)
-		return json_null();
-	if (utf8_valid(s, strlen(s)))
-		return json_string(s);
-	if ((clean = utf8_clean(s, strlen(s))) == NULL)
-		return NULL;
-	v = json_string(clean);
-	free(clean);
-	return v;
-}
-
 /* The bytes of a name that is not UTF-8, in hexadecimal; else null. */
 static json_t *
 jhex_if_not_utf8(const char *s)
@@ -502,7 +485,7 @@ json_fit(const struct fit_report *fit, unsigned t)
 	full = ft->fits && !with && ft->alt_fits;
 	if ((o = json_object()) == NULL)
 		return NULL;
-	rc = put(o, "name", jstr(ft->name));
+	rc = put(o, "name", json_text(ft->name));
 	rc |= put(o, "fits", json_boolean(ft->fits));
 	rc |= put(o, "counted_with_target", with ? jint(ft->first) :
 	    json_null());
@@ -529,11 +512,11 @@ json_diag(json_t *list, int error, const char *code, uint64_t offset,
 	if (o == NULL)
 		return -1;
 	rc = put(o, "severity", json_string(error ? "error" : "note"));
-	rc |= put(o, "code", jstr(code));
+	rc |= put(o, "code", json_text(code));
 	rc |= put(o, "offset", jint(offset));
 	rc |= put(o, "field", field != NULL && field[0] != '\0' ?
-	    jstr(field) : json_null());
-	rc |= put(o, "message", jstr(message != NULL ? message : ""));
+	    json_text(field) : json_null());
+	rc |= put(o, "message", json_text(message != NULL ? message : ""));
 	if (json_array_append_new(list, o) != 0)
 		return -1;
 	return rc;
@@ -554,7 +537,7 @@ json_target(const struct dfu_file *f, unsigned t,
 	rc = put(o, "index", jint(t));
 	rc |= put(o, "alt", jint(tg->bAlternateSetting));
 	rc |= put(o, "named", jint(tg->bTargetNamed));
-	rc |= put(o, "name", unnamed ? json_null() : jstr(tg->szTargetName));
+	rc |= put(o, "name", unnamed ? json_null() : json_text(tg->szTargetName));
 	rc |= put(o, "name_hex", jhex_if_not_utf8(tg->szTargetName));
 	rc |= put(o, "offset", jint(tg->offset));
 	rc |= put(o, "size", jint(tg->dwTargetSize));
@@ -726,9 +709,9 @@ json_file(const struct dfu_file *f, const char *name,
 		json_decref(targets);
 		return NULL;
 	}
-	rc = put(o, "path", jstr(name));
+	rc = put(o, "path", json_text(name));
 	rc |= put(o, "valid", json_boolean(f != NULL && nerr == 0));
-	rc |= put(o, "error", jstr(error));
+	rc |= put(o, "error", json_text(error));
 	rc |= put(o, "format", f != NULL ?
 	    json_string(format_name(dfu_file_format(f))) : json_null());
 	rc |= put(o, "size", f != NULL ? jint(dfu_file_size(f)) :

@@ -30,6 +30,7 @@
 
 #include "cli.h"
 #include "dfusplit.h"
+#include "json_text.h"
 #include "utf8.h"
 
 /* The outputs of one run, put into place together at the end. */
@@ -466,22 +467,14 @@ split_dfuse(struct run *r, const char *dir, const char *base, json_t *m)
 		json_t *jt = json_object(), *els = json_array();
 		size_t len = strlen(tg->szTargetName);
 		int utf8 = utf8_valid(tg->szTargetName, len);
-		char *clean;
 
 		append(targets, jt);
 		put(jt, "alt", json_integer(tg->bAlternateSetting));
 		/* A name that is not UTF-8 reads with U+FFFD for each bad
 		 * byte (schemas/README.md); its bytes are kept in
 		 * hexadecimal, and --join uses those. */
-		if (!tg->bTargetNamed) {
-			put(jt, "name", json_null());
-		} else if ((clean = utf8_clean(tg->szTargetName, len)) !=
-		    NULL) {
-			put(jt, "name", json_string(clean));
-			free(clean);
-		} else {
-			put(jt, "name", NULL);
-		}
+		put(jt, "name", tg->bTargetNamed ?
+		    json_text(tg->szTargetName) : json_null());
 		put(jt, "name_hex", tg->bTargetNamed && !utf8 ?
 		    json_string(hex_bytes((const uint8_t *)tg->szTargetName,
 		    len)) : json_null());
@@ -566,7 +559,6 @@ run_split(const struct options *o)
 	struct run r = { .o = o, .in = &in };
 	const struct dfu_suffix *s;
 	json_t *m = NULL;
-	char *src;
 	char *base = NULL, *mfile = NULL, *mpath = NULL, *text = NULL;
 	size_t n = 2;
 	unsigned t;
@@ -595,10 +587,7 @@ run_split(const struct options *o)
 	/* Every key of schemas/dfusplit-manifest.schema.json, in its
 	 * order; those a format has no use for are null or []. */
 	put(m, "schema", json_string(MANIFEST_SCHEMA));
-	if ((src = utf8_clean(in.name, strlen(in.name))) == NULL)
-		goto out;
-	put(m, "source", json_string(src));
-	free(src);
+	put(m, "source", json_text(in.name));
 	put(m, "format", json_string(dfu_file_format(in.f) ==
 	    DFU_FORMAT_DFUSE ? "dfuse" : "plain"));
 	put(m, "suffix", suffix_json(s));
