@@ -641,29 +641,31 @@ case_end
 
 # --sync with a large output: the write-back starts every 8 MiB as the
 # file is written (sync_file_range, common/write.c), so that the fsync
-# that follows has little left to do; without --sync nothing asks for it.
-case_begin "--sync starts the write-back while writing; no write-back without it"
+# that follows has little left to do; --in-place, synced without --sync,
+# gets it too; without either nothing asks for it.
+# wb_trace COMMAND...: run under strace; WB is then the number of
+# sync_file_range calls, and 0 too if one came after the first fsync.
+wb_trace() {
+	run env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	    strace -f -o trace -e trace=sync_file_range,fsync "$@"
+	expect_status 0
+	WB=$(awk '/sync_file_range\(/ { n++; if (synced) late = 1 }
+	    /fsync\(/ { synced = 1 }
+	    END { print late ? 0 : n + 0 }' trace)
+}
+case_begin "--sync and --in-place start the write-back while writing; nothing else does"
 if ! have strace; then
 	skip_case "strace not installed"
 else
 	cd "$TMP"
 	head -c $((40 * 1048576)) /dev/zero >big.bin
-	run env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-	    strace -f -o trace -e trace=sync_file_range,fsync \
-	    "$BIN2DFU" --sync -a 0x08000000:big.bin -o big.dfu
-	expect_status 0
 	# 40 MiB: four or five calls, each before the file's fsync.
-	n=$(grep -c 'sync_file_range(' trace)
-	[ "$n" -ge 4 ] || fail "$n sync_file_range calls for 40 MiB"
-	first_fsync=$(grep -n 'fsync(' trace | head -n 1 | cut -d: -f1)
-	last_wb=$(grep -n 'sync_file_range(' trace | tail -n 1 | cut -d: -f1)
-	[ -n "$first_fsync" ] && [ "$last_wb" -lt "$first_fsync" ] ||
-	    fail "write-back not started before the fsync"
+	wb_trace "$BIN2DFU" --sync -a 0x08000000:big.bin -o big.dfu
+	[ "$WB" -ge 4 ] || fail "bin2dfu --sync: $WB sync_file_range calls before the fsync"
+	wb_trace "$DFUSPLIT" --set-vid 1209 --in-place big.dfu
+	[ "$WB" -ge 4 ] || fail "dfusplit --in-place: $WB sync_file_range calls before the fsync"
 	rm -f big.dfu
-	run env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-	    strace -f -o trace -e trace=sync_file_range,fsync \
-	    "$BIN2DFU" -a 0x08000000:big.bin -o big.dfu
-	expect_status 0
+	wb_trace "$BIN2DFU" -a 0x08000000:big.bin -o big.dfu
 	! grep -q 'sync_file_range(\|fsync(' trace ||
 	    fail "write-back or sync without --sync"
 	rm -f big.bin big.dfu trace
